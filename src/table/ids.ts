@@ -1,0 +1,16 @@
+import type { PortId, ServiceId } from './types.ts';
+
+export function serviceId(namespace: string, name: string): ServiceId {
+  return `${namespace}/${name}`;
+}
+
+export function portId(namespace: string, name: string, port: number): PortId {
+  return `${namespace}/${name}:${port}`;
+}
+
+/** Inverse of portId; undefined when `id` is not of that shape. */
+export function parsePortId(id: string): { namespace: string; name: string; port: number } | undefined {
+  const m = /^([^/\s]+)\/([^/:\s]+):(\d{1,5})$/.exec(id);
+  if (!m) return undefined;
+  return { namespace: m[1]!, name: m[2]!, port: Number(m[3]) };
+}

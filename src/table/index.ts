@@ -1,0 +1,5 @@
+export * from './types.ts';
+export * from './ids.ts';
+export * from './snapshot.ts';
+export { validateTable, formatProblems } from './validate.ts';
+export type { TableProblem, TableValidation } from './validate.ts';
