@@ -3,3 +3,4 @@ export * from './ids.ts';
 export * from './snapshot.ts';
 export { validateTable, formatProblems } from './validate.ts';
 export type { TableProblem, TableValidation } from './validate.ts';
+export * from './protocol.ts';

@@ -71,3 +71,9 @@ test('port ids round-trip and the digest ignores version and time', () => {
   b.clusters[0]!.endpoints.push({ address: '10.0.0.2', port: 8080 });
   assert.notEqual(tableDigest(a), tableDigest(b));
 });
+
+test('since values round-trip and junk is ignored', async () => {
+  const { formatSince, parseSince } = await import('../../src/table/index.ts');
+  assert.deepEqual(parseSince(formatSince('a:b-c', 42)), { epoch: 'a:b-c', version: 42 });
+  for (const bad of [undefined, '', 'x', ':3', 'e:-1', 'e:1.5', 'e:abc']) assert.equal(parseSince(bad), undefined, String(bad));
+});
