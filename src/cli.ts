@@ -1,30 +1,48 @@
-/** `hostmesh controller | proxy | standalone | demo | check`: argument parsing and wiring only. */
+/** `hostmesh controller | proxy | standalone | demo | check | cleanup`: parsing and wiring only. */
 import { readFileSync } from 'node:fs';
+import { commandUsage, parseCommandLine, usage } from './cli/args.ts';
+import { errorMessage, isHostmeshError } from './common/errors.ts';
+import type { ParsedCommand } from './cli/args.ts';
 
-const USAGE = `usage: hostmesh <command> [flags]
+type Runner = (cmd: ParsedCommand) => Promise<number>;
 
-commands:
-  standalone   run the controller on a directory of manifests and one proxy, on loopback
-  demo         start two demo backends and a standalone mesh in front of them
-  version      print the version
-`;
+const runners: Record<string, Runner> = {
+  version: async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`hostmesh ${pkg.version}\n`);
+    return 0;
+  },
+};
 
+/** Runs one command; resolves to the exit code (long-running commands resolve when stopped). */
 export async function main(argv: string[]): Promise<number> {
-  const [command] = argv;
-  switch (command) {
-    case 'version':
-    case '--version': {
-      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-      process.stdout.write(`hostmesh ${pkg.version}\n`);
-      return 0;
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`hostmesh: unknown command "${command}" (try hostmesh --help)\n`);
-      return 2;
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(usage());
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version') return main(['version']);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandUsage(command));
+    return 0;
+  }
+  let parsed: ParsedCommand;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (e) {
+    process.stderr.write(`hostmesh: ${errorMessage(e)}\n`);
+    return 2;
+  }
+  const run = runners[parsed.command];
+  if (!run) {
+    process.stderr.write(`hostmesh: ${parsed.command} is not available in this build\n`);
+    return 2;
+  }
+  try {
+    return await run(parsed);
+  } catch (e) {
+    // Start-up failures (unreadable manifests, a port in use...) are one clear line and exit 2.
+    process.stderr.write(`hostmesh ${parsed.command}: ${errorMessage(e)}\n`);
+    return isHostmeshError(e) ? 2 : 1;
   }
 }

@@ -86,3 +86,18 @@ test('bad values are refused with the key named', { skip }, () => {
     assert.ok(r.stderr.includes(key), `${set}: ${r.stderr}`);
   }
 });
+
+test('every command line the chart renders is accepted by the CLI', { skip }, async () => {
+  const { parseCommandLine } = await import('../../src/cli/args.ts');
+  const objs = render('extraZones={traefik.mesh}', 'watchNamespaces={a,b}', 'proxy.accessLogs=true');
+  const containers = objs.flatMap((o: any) => {
+    const pod = o.kind === 'Job' || o.kind === 'Deployment' || o.kind === 'DaemonSet' ? o.spec.template.spec : undefined;
+    return pod ? pod.containers : [];
+  });
+  assert.equal(containers.length, 3);
+  for (const c of containers) {
+    // The kubelet expands $(VAR) from env; any value will do for parsing.
+    const argv = (c.args as string[]).map((a) => a.replaceAll(/\$\([A-Z_]+\)/g, 'x'));
+    assert.doesNotThrow(() => parseCommandLine(argv), `${c.name}: ${argv.join(' ')}`);
+  }
+});

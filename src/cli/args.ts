@@ -1,0 +1,215 @@
+/**
+ * Command-line flags of every hostmesh command, declared once: parsing, validation, help text and
+ * the README's flag reference all come from this table.
+ */
+import { parseArgs } from 'node:util';
+import { HostmeshError } from '../common/errors.ts';
+
+export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url';
+
+export interface FlagSpec {
+  kind: FlagKind;
+  help: string;
+  default?: string | boolean;
+  required?: boolean;
+  /** Placeholder shown in help, e.g. DIR. */
+  value?: string;
+}
+
+export interface CommandSpec {
+  summary: string;
+  flags: Record<string, FlagSpec>;
+}
+
+const logLevel: FlagSpec = { kind: 'string', value: 'LEVEL', default: 'info', help: 'log level: trace, debug, info, warn, error, silent (or HOSTMESH_LOG_LEVEL)' };
+const workers: FlagSpec = { kind: 'workers', value: 'N|auto', default: '1', help: 'proxy worker threads; auto = one per core' };
+const accessLog: FlagSpec = { kind: 'boolean', default: false, help: 'write a JSON access log line per request to stdout' };
+const zones: FlagSpec = { kind: 'list', value: 'Z1,Z2', default: 'hostmesh', help: 'DNS zones answered, canonical first (e.g. hostmesh,traefik.mesh,caddy.mesh)' };
+const portRange: FlagSpec = { kind: 'range', value: 'A-B', default: '10000-30000', help: 'proxy ports are allocated from this range' };
+const kubeconfig: FlagSpec = { kind: 'string', value: 'FILE', help: 'kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' };
+const tokenFile: FlagSpec = { kind: 'string', value: 'FILE', help: 'file holding the bearer token for the controller API and the proxy /config' };
+
+export const COMMANDS: Record<string, CommandSpec> = {
+  standalone: {
+    summary: 'run the controller on a directory of manifests and one proxy, on loopback',
+    flags: {
+      manifests: { kind: 'string', value: 'DIR', required: true, help: 'directory of YAML manifests (Services, EndpointSlices); re-read on change' },
+      'port-range': { ...portRange, default: '10000-10999' },
+      admin: { kind: 'hostport', value: 'HOST:PORT', default: '127.0.0.1:9901', help: 'admin server: /healthz /readyz /metrics /config /v1/routes' },
+      dns: { kind: 'hostport', value: 'HOST:PORT', help: 'also answer mesh DNS here (UDP and TCP), e.g. 127.0.0.1:5353' },
+      zones,
+      workers,
+      'token-file': tokenFile,
+      'access-log': accessLog,
+      'log-level': logLevel,
+    },
+  },
+  demo: {
+    summary: 'start two demo backends (v1, v2) and a standalone mesh in front of them',
+    flags: {
+      'port-range': { ...portRange, default: '10000-10999' },
+      admin: { kind: 'hostport', value: 'HOST:PORT', default: '127.0.0.1:9901', help: 'admin server address' },
+      'log-level': { ...logLevel, default: 'warn' },
+    },
+  },
+  controller: {
+    summary: 'watch the cluster, keep shadow Services and mesh DNS, push routing tables to proxies',
+    flags: {
+      listen: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:8440', help: 'controller API: /v1/watch /v1/ack /v1/status /healthz /readyz /metrics' },
+      'mesh-namespace': { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself; shadow Services live here' },
+      'token-file': { ...tokenFile, required: true },
+      'proxy-selector': { kind: 'string', value: 'K=V,...', required: true, help: 'labels of the proxy pods; shadow Services select them' },
+      'dns-service': { kind: 'string', value: 'NAME', help: 'Service (in the mesh namespace) of the proxies\' DNS responders; needed by --patch-dns' },
+      zones,
+      'port-range': portRange,
+      'watch-namespaces': { kind: 'list', value: 'NS,...', help: 'mesh only these namespaces (default: all)' },
+      'ignore-namespaces': { kind: 'list', value: 'NS,...', default: 'kube-system,kube-public,kube-node-lease', help: 'never mesh these namespaces' },
+      'patch-dns': { kind: 'boolean', default: false, help: 'add the mesh zones to CoreDNS (or kube-dns) and keep them there' },
+      kubeconfig,
+      'log-level': logLevel,
+    },
+  },
+  proxy: {
+    summary: 'the node proxy: follow the controller, serve the mesh ports, answer mesh DNS',
+    flags: {
+      controller: { kind: 'url', value: 'URL', required: true, help: 'controller base URL, e.g. http://hostmesh-controller.hostmesh.svc:8440' },
+      node: { kind: 'string', value: 'NAME', required: true, help: 'this node\'s name (reported to the controller)' },
+      'token-file': { ...tokenFile, required: true },
+      'state-dir': { kind: 'string', value: 'DIR', required: true, help: 'where the last good table is kept and served from at start (fail static)' },
+      bind: { kind: 'string', value: 'HOST', default: '0.0.0.0', help: 'address the mesh listeners bind to' },
+      admin: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:9901', help: 'admin server: /healthz /readyz /metrics /config' },
+      dns: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:5353', help: 'mesh DNS responder (UDP and TCP)' },
+      workers: { ...workers, default: 'auto' },
+      'access-log': accessLog,
+      'log-level': logLevel,
+    },
+  },
+  cleanup: {
+    summary: 'remove what the controller added to the cluster: the DNS patch and the shadow Services',
+    flags: {
+      'mesh-namespace': { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself' },
+      'dns-service': { kind: 'string', value: 'NAME', help: 'the proxies\' DNS Service (to find the patch)' },
+      zones,
+      kubeconfig,
+      'log-level': logLevel,
+    },
+  },
+  check: {
+    summary: 'report configuration problems: of a manifest directory, or of a running controller',
+    flags: {
+      manifests: { kind: 'string', value: 'DIR', help: 'check this manifest directory offline' },
+      controller: { kind: 'url', value: 'URL', help: 'ask this controller for its status' },
+      'token-file': tokenFile,
+      json: { kind: 'boolean', default: false, help: 'print JSON instead of text' },
+    },
+  },
+  version: { summary: 'print the version', flags: {} },
+};
+
+export interface HostPort { host: string; port: number }
+
+export type FlagValue = string | boolean | string[] | HostPort | [number, number] | number | URL | undefined;
+
+export interface ParsedCommand {
+  command: string;
+  flags: Record<string, FlagValue>;
+}
+
+function fail(message: string): never {
+  throw new HostmeshError('CLI_USAGE', message);
+}
+
+export function parseHostPort(flag: string, v: string): HostPort {
+  // host:port, [v6]:port, or :port (all interfaces is never implied: host defaults to 127.0.0.1)
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) fail(`--${flag}: "${v}" is not HOST:PORT (e.g. 127.0.0.1:9901)`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+export function parseRange(flag: string, v: string): [number, number] {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
+  const a = m ? Number(m[1]) : NaN;
+  const b = m ? Number(m[2]) : NaN;
+  if (!m || a < 1 || b > 65535 || a > b) fail(`--${flag}: "${v}" is not a port range A-B with 1 <= A <= B <= 65535`);
+  return [a, b];
+}
+
+function convert(flag: string, spec: FlagSpec, raw: string | boolean): FlagValue {
+  if (spec.kind === 'boolean') return raw;
+  const v = String(raw);
+  switch (spec.kind) {
+    case 'string':
+      if (v === '') fail(`--${flag} needs a value`);
+      return v;
+    case 'list':
+      return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    case 'hostport':
+      return parseHostPort(flag, v);
+    case 'range':
+      return parseRange(flag, v);
+    case 'workers': {
+      if (v === 'auto') return 'auto';
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 256) fail(`--${flag}: "${v}" is not a worker count (1-256) or auto`);
+      return n;
+    }
+    case 'url': {
+      let u: URL;
+      try {
+        u = new URL(v);
+      } catch {
+        fail(`--${flag}: "${v}" is not a URL (e.g. http://hostmesh-controller:8440)`);
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`--${flag}: "${v}" must be an http:// or https:// URL`);
+      return u;
+    }
+  }
+}
+
+/** Parses `argv` (without node and script). Throws HostmeshError CLI_USAGE with one clear line. */
+export function parseCommandLine(argv: string[]): ParsedCommand {
+  const [command, ...rest] = argv;
+  if (command === undefined) fail('no command given (try hostmesh --help)');
+  const spec = COMMANDS[command];
+  if (!spec) fail(`unknown command "${command}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const [name, f] of Object.entries(spec.flags)) options[name] = { type: f.kind === 'boolean' ? 'boolean' : 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    fail(`${command}: ${msg.replace(/\. To specify a positional argument.*$/, '')}`);
+  }
+  const flags: Record<string, FlagValue> = {};
+  for (const [name, f] of Object.entries(spec.flags)) {
+    const raw = values[name] ?? f.default;
+    if (raw === undefined) {
+      if (f.required) fail(`${command}: --${name} is required (${f.help})`);
+      flags[name] = undefined;
+      continue;
+    }
+    flags[name] = convert(name, f, raw);
+  }
+  return { command, flags };
+}
+
+export function usage(): string {
+  const lines = ['usage: hostmesh <command> [flags]', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(11)} ${c.summary}`);
+  lines.push('', 'hostmesh <command> --help shows its flags.');
+  return `${lines.join('\n')}\n`;
+}
+
+export function commandUsage(command: string): string {
+  const spec = COMMANDS[command];
+  if (!spec) return usage();
+  const lines = [`usage: hostmesh ${command} [flags]`, '', spec.summary, ''];
+  for (const [name, f] of Object.entries(spec.flags)) {
+    const left = `  --${name}${f.kind === 'boolean' ? '' : ` ${f.value ?? 'VALUE'}`}`;
+    const dflt = f.required ? ' (required)' : f.default !== undefined && f.default !== false ? ` (default ${String(f.default)})` : '';
+    lines.push(`${left.padEnd(34)} ${f.help}${dflt}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
