@@ -238,7 +238,10 @@ export function nearest(word: string, candidates: readonly string[]): string | u
     }
   }
   const limit = Math.max(2, Math.floor(word.length / 3));
-  return bestDistance <= limit ? best : undefined;
+  if (bestDistance <= limit) return best;
+  // A key cut short (`timeout-dial` for `timeout-dial-timeout`) is far by edit distance but obvious.
+  if (word.length < 4) return undefined;
+  return candidates.filter((c) => c.startsWith(word)).toSorted((a, b) => a.length - b.length)[0];
 }
 
 function editDistance(a: string, b: string): number {

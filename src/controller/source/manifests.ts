@@ -166,8 +166,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The first line of a parser message, without the source excerpt it introduces. */
 function oneLine(s: string): string {
-  return s.split('\n')[0]!.trim();
+  return s.split('\n')[0]!.trim().replace(/:$/, '');
 }
 
 interface FileEntry {
