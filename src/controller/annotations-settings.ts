@@ -3,6 +3,7 @@
  * what translation remembers as a Service's "last good configuration".
  */
 import type { LoadBalancer, RateLimitPolicy, RetryPolicy, Scheme, TrafficType } from '../table/index.ts';
+import type { Diagnostic } from './translate-diagnostics.ts';
 
 export type SplitSetting =
   /** Caddy Mesh semantics: requests matching `expression` go to `newService`, the rest to `oldService` (or the Service itself). */
@@ -53,4 +54,15 @@ export function defaultSettings(): ServiceSettings {
     passiveHealth: { maxFails: DEFAULT_MAX_FAILS, failDurationMs: DEFAULT_FAIL_DURATION_MS },
     httpOnlyKeys: [],
   };
+}
+
+/** What parsing one Service's annotations gives. */
+export interface AnnotationResult {
+  /** The `mesh` annotation's value when present and valid; it is decided on its own. */
+  mesh?: boolean;
+  /** The settings when every annotation is valid; undefined when any is invalid (or mesh is false). */
+  settings?: ServiceSettings;
+  diagnostics: Diagnostic[];
+  /** Whether any hostmesh, Caddy Mesh or Traefik Mesh annotation is present. */
+  annotated: boolean;
 }

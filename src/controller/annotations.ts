@@ -8,23 +8,13 @@
 import { INTERNAL_KEYS, KEYS, KEY_NAMES, PREFIXES, aliasNames, nearest } from './annotations-keys.ts';
 import type { AliasSpec, AnnotationSource, KeyName, KeySpec, KeyValues, ParseContext } from './annotations-keys.ts';
 import { defaultSettings, DEFAULT_RATE_LIMIT_KEY, DEFAULT_RATE_LIMIT_ZONE_SIZE } from './annotations-settings.ts';
-import type { ServiceSettings } from './annotations-settings.ts';
+import type { AnnotationResult, ServiceSettings } from './annotations-settings.ts';
 import type { Parsed } from './annotations-values.ts';
 import { diagnostic, quote, serviceObject } from './translate-diagnostics.ts';
-import type { Diagnostic, DiagnosticObject } from './translate-types.ts';
+import type { Diagnostic, DiagnosticObject } from './translate-diagnostics.ts';
 
-export type { ServiceSettings } from './annotations-settings.ts';
+export type { AnnotationResult, ServiceSettings } from './annotations-settings.ts';
 export type { ParseContext } from './annotations-keys.ts';
-
-export interface AnnotationResult {
-  /** The `mesh` annotation's value when present and valid; it is decided on its own. */
-  mesh?: boolean;
-  /** The settings when every annotation is valid; undefined when any is invalid (or mesh is false). */
-  settings?: ServiceSettings;
-  diagnostics: Diagnostic[];
-  /** Whether any hostmesh, Caddy Mesh or Traefik Mesh annotation is present. */
-  annotated: boolean;
-}
 
 const MAX_VALUE_LENGTH = 4096;
 

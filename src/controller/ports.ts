@@ -22,7 +22,7 @@ export function allocatePorts(
   existing: ReadonlyMap<PortId, number>,
   range: readonly [number, number],
 ): PortAllocation {
-  const ids = [...new Set(wanted)].toSorted(byPortId);
+  const ids = sortedIds(wanted);
   const from = Math.max(1, Math.ceil(range[0]));
   const to = Math.min(65535, Math.floor(range[1]));
   const inRange = (p: number | undefined): p is number => Number.isInteger(p) && p! >= from && p! <= to;
@@ -58,13 +58,15 @@ export function allocatePorts(
   return { ports, unallocated };
 }
 
-/** Namespace, name, then port number, so `:80` comes before `:443`; malformed ids sort as text. */
-function byPortId(a: PortId, b: PortId): number {
-  const pa = parsePortId(a);
-  const pb = parsePortId(b);
-  if (pa && pb) {
-    const byText = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
-    return byText(pa.namespace, pb.namespace) || byText(pa.name, pb.name) || pa.port - pb.port;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
+/** Unique ids by namespace, name, then port number (`:80` before `:443`); malformed ids sort as text, last. */
+function sortedIds(wanted: Iterable<PortId>): PortId[] {
+  const keyed = [...new Set(wanted)].map((id) => ({ id, parsed: parsePortId(id) }));
+  const text = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  keyed.sort((a, b) => {
+    const pa = a.parsed;
+    const pb = b.parsed;
+    if (pa && pb) return text(pa.namespace, pb.namespace) || text(pa.name, pb.name) || pa.port - pb.port;
+    return pa ? -1 : pb ? 1 : text(a.id, b.id);
+  });
+  return keyed.map((k) => k.id);
 }

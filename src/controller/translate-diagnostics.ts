@@ -1,5 +1,60 @@
-/** Building, quoting and ordering diagnostics. */
-import type { Diagnostic, DiagnosticCode, DiagnosticObject, Severity } from './translate-types.ts';
+/** Diagnostics: what translation and the sources report, and helpers to build and order them. */
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface DiagnosticObject {
+  kind: 'Service' | 'EndpointSlice' | 'File';
+  /** Absent for files. */
+  namespace?: string;
+  /** Object name, or the file path for files. */
+  name: string;
+}
+
+/**
+ * One problem with the input. `code` is stable (tests, Events and users' scripts match on it);
+ * `message` names the object, the key and the value and says why.
+ */
+export interface Diagnostic {
+  severity: Severity;
+  code: DiagnosticCode;
+  object: DiagnosticObject;
+  /** The annotation key (as written), when the problem is about one. */
+  key?: string;
+  /** The offending value, when there is one. */
+  value?: string;
+  /** 1-based line in a manifest file, for file problems. */
+  line?: number;
+  message: string;
+}
+
+export type DiagnosticCode =
+  // annotations
+  | 'annotation-invalid'
+  | 'annotation-invalid-expression'
+  | 'annotation-conflict'
+  | 'annotation-alias-conflict'
+  | 'annotation-unknown'
+  | 'annotation-alias-unsupported'
+  | 'annotation-ignored'
+  | 'settings-last-good'
+  // services and ports
+  | 'service-skipped'
+  | 'service-duplicate'
+  | 'port-invalid'
+  | 'port-duplicate'
+  | 'port-protocol-unsupported'
+  | 'port-protocol-mismatch'
+  | 'port-unresolved'
+  | 'ports-exhausted'
+  | 'endpoint-invalid'
+  | 'split-target-missing'
+  | 'split-unsupported'
+  | 'mirror-target-missing'
+  // manifest files
+  | 'manifest-unreadable'
+  | 'manifest-parse-error'
+  | 'manifest-invalid-object'
+  | 'manifest-duplicate';
 
 export function serviceObject(namespace: string, name: string): DiagnosticObject {
   return { kind: 'Service', namespace, name };

@@ -28,20 +28,23 @@ export function resolveEndpoints(port: PortSpec, slices: readonly EndpointSliceO
   const byKey = new Map<string, Endpoint>();
   const problems: EndpointProblem[] = [];
   for (const slice of slices) {
-    if (slice.addressType === 'FQDN') continue;
-    const ready = (Array.isArray(slice.endpoints) ? slice.endpoints : []).filter((e) => e && e.conditions?.ready !== false);
-    if (ready.length === 0) continue;
-    const sliceName = slice.metadata.name;
-    const target = slicePort(port, slice);
-    if (target === undefined) {
-      problems.push({ kind: 'port-unresolved', slice: sliceName, message: unresolvedMessage(port, slice) });
-      continue;
-    }
-    const bad: string[] = [];
-    for (const e of ready) {
-      for (const address of Array.isArray(e.addresses) ? e.addresses : []) {
+    if (slice.addressType === 'FQDN' || !Array.isArray(slice.endpoints)) continue;
+    // Resolved at the first ready endpoint: slices without one are never reported.
+    let target: number | undefined | null = null;
+    let bad: string[] | undefined;
+    for (const e of slice.endpoints) {
+      if (!e || e.conditions?.ready === false) continue;
+      if (target === null) {
+        target = slicePort(port, slice);
+        if (target === undefined) {
+          problems.push({ kind: 'port-unresolved', slice: slice.metadata.name, message: unresolvedMessage(port, slice) });
+          break;
+        }
+      }
+      if (!Array.isArray(e.addresses)) continue;
+      for (const address of e.addresses) {
         if (typeof address !== 'string' || isIP(address) === 0) {
-          bad.push(String(address));
+          (bad ??= []).push(String(address));
           continue;
         }
         const key = `${address}|${target}`;
@@ -55,13 +58,15 @@ export function resolveEndpoints(port: PortSpec, slices: readonly EndpointSliceO
         byKey.set(key, ep);
       }
     }
-    if (bad.length > 0) {
-      problems.push({ kind: 'endpoint-invalid', slice: sliceName, message: `has addresses that are not IP addresses: ${bad.slice(0, 5).map((b) => JSON.stringify(b)).join(', ')}` });
+    if (bad) {
+      problems.push({ kind: 'endpoint-invalid', slice: slice.metadata.name, message: `has addresses that are not IP addresses: ${bad.slice(0, 5).map((b) => JSON.stringify(b)).join(', ')}` });
     }
   }
-  const endpoints = [...byKey.values()].toSorted((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
-  return { endpoints, problems };
+  const endpoints = [...byKey.values()];
+  return { endpoints: endpoints.length > 1 ? endpoints.toSorted(byAddress) : endpoints, problems };
 }
+
+const byAddress = (a: Endpoint, b: Endpoint): number => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port);
 
 const validPort = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535;
 

@@ -4,8 +4,11 @@
  * informers) and the CLI read these.
  */
 import type { PortId, RoutingTable, ServiceId } from '../table/index.ts';
-import type { ServiceSettings } from './annotations-settings.ts';
+import type { AnnotationResult, ServiceSettings } from './annotations-settings.ts';
 import type { ClusterState } from './objects.ts';
+import type { Diagnostic } from './translate-diagnostics.ts';
+
+export type { Diagnostic, DiagnosticCode, DiagnosticObject, Severity } from './translate-diagnostics.ts';
 
 /** What translation produces: a routing table without the fields the publisher stamps. */
 export type TableContent = Omit<RoutingTable, 'format' | 'epoch' | 'version' | 'generatedAt'>;
@@ -42,70 +45,26 @@ export interface TranslateOptions {
   checkExpression?: ExpressionChecker;
 }
 
-/** The last valid settings of each Service, carried from one translation to the next. */
+/** What one translation hands to the next. */
 export interface TranslationMemory {
+  /** The last valid settings of each Service. */
   readonly settings: ReadonlyMap<ServiceId, ServiceSettings>;
+  /**
+   * Each Service's annotations as last parsed, with the result, so a Service whose annotations
+   * did not change is not parsed again (valid for one expression checker).
+   */
+  readonly parsed?: { checker: ExpressionChecker | undefined; entries: ReadonlyMap<ServiceId, ParsedAnnotations> };
+}
+
+export interface ParsedAnnotations {
+  /** A copy of the annotations parsed. */
+  annotations: Readonly<Record<string, unknown>> | undefined;
+  result: AnnotationResult;
 }
 
 export function emptyMemory(): TranslationMemory {
   return { settings: new Map() };
 }
-
-export type Severity = 'error' | 'warning' | 'info';
-
-export interface DiagnosticObject {
-  kind: 'Service' | 'EndpointSlice' | 'File';
-  /** Absent for files. */
-  namespace?: string;
-  /** Object name, or the file path for files. */
-  name: string;
-}
-
-/**
- * One problem with the input. `code` is stable (tests, Events and users' scripts match on it);
- * `message` names the object, the key and the value and says why.
- */
-export interface Diagnostic {
-  severity: Severity;
-  code: DiagnosticCode;
-  object: DiagnosticObject;
-  /** The annotation key (as written), when the problem is about one. */
-  key?: string;
-  /** The offending value, when there is one. */
-  value?: string;
-  /** 1-based line in a manifest file, for file problems. */
-  line?: number;
-  message: string;
-}
-
-export type DiagnosticCode =
-  // annotations
-  | 'annotation-invalid'
-  | 'annotation-invalid-expression'
-  | 'annotation-conflict'
-  | 'annotation-alias-conflict'
-  | 'annotation-unknown'
-  | 'annotation-alias-unsupported'
-  | 'annotation-ignored'
-  | 'settings-last-good'
-  // services and ports
-  | 'service-skipped'
-  | 'service-duplicate'
-  | 'port-invalid'
-  | 'port-duplicate'
-  | 'port-protocol-unsupported'
-  | 'port-protocol-mismatch'
-  | 'port-unresolved'
-  | 'ports-exhausted'
-  | 'endpoint-invalid'
-  | 'split-target-missing'
-  | 'split-unsupported'
-  | 'mirror-target-missing'
-  // manifest files
-  | 'manifest-unreadable'
-  | 'manifest-parse-error'
-  | 'manifest-invalid-object'
-  | 'manifest-duplicate';
 
 /** Input and output of translate(); see translate.ts. */
 export interface TranslateInput {

@@ -10,7 +10,7 @@ import { portId, serviceId } from '../table/index.ts';
 import type { ClusterEntry, ListenerEntry, RouteEntry, ServiceId, TrafficType } from '../table/index.ts';
 import { parseServiceAnnotations } from './annotations.ts';
 import { defaultSettings } from './annotations-settings.ts';
-import type { ServiceSettings } from './annotations-settings.ts';
+import type { AnnotationResult, ServiceSettings } from './annotations-settings.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './constants.ts';
 import { SERVICE_NAME_LABEL } from './objects.ts';
 import type { EndpointSliceObject, ServiceObject, ServicePort } from './objects.ts';
@@ -21,7 +21,9 @@ import { resolveEndpoints } from './translate-endpoints.ts';
 import type { PortSpec } from './translate-endpoints.ts';
 import type { MeshedPort, MeshedService, ServiceLookup } from './translate-model.ts';
 import { buildCluster, buildRoute } from './translate-routes.ts';
-import type { Diagnostic, DiagnosticObject, TranslateInput, TranslateOptions, TranslateResult } from './translate-types.ts';
+import type {
+  Diagnostic, DiagnosticObject, ParsedAnnotations, TranslateInput, TranslateOptions, TranslateResult,
+} from './translate-types.ts';
 
 export const DEFAULT_ZONES: readonly string[] = ['hostmesh'];
 export const DEFAULT_DNS_TTL = 5;
@@ -37,6 +39,8 @@ export function translate(input: TranslateInput): TranslateResult {
   const present = new Set<ServiceId>();
   const meshed: MeshedService[] = [];
   const memoryOut = new Map<ServiceId, ServiceSettings>();
+  const cacheIn = memory.parsed && memory.parsed.checker === options.checkExpression ? memory.parsed.entries : undefined;
+  const cacheOut = new Map<ServiceId, ParsedAnnotations>();
   for (const svc of uniqueServices(state.services, diagnostics)) {
     const namespace = svc.metadata.namespace || 'default';
     const name = svc.metadata.name;
@@ -48,7 +52,16 @@ export function translate(input: TranslateInput): TranslateResult {
     const object = serviceObject(namespace, name);
     const previous = memory.settings.get(id);
     if (previous) memoryOut.set(id, previous);
-    const parsed = parseServiceAnnotations({ namespace, name }, svc.metadata.annotations, { checkExpression: options.checkExpression });
+    const annotations = svc.metadata.annotations;
+    const cached = cacheIn?.get(id);
+    let parsed: AnnotationResult;
+    if (cached && sameEntries(cached.annotations, annotations)) {
+      parsed = cached.result;
+      cacheOut.set(id, cached);
+    } else {
+      parsed = parseServiceAnnotations({ namespace, name }, annotations, { checkExpression: options.checkExpression });
+      cacheOut.set(id, { annotations: annotations ? { ...annotations } : undefined, result: parsed });
+    }
     const skip = skipReason(svc);
     if (skip) {
       if (parsed.annotated) diagnostics.push(diagnostic('info', 'service-skipped', object, `${label}: ${skip}, so it is not meshed and its mesh annotations are ignored`));
@@ -113,7 +126,7 @@ export function translate(input: TranslateInput): TranslateResult {
       routes,
       clusters,
     },
-    memory: { settings: memoryOut },
+    memory: { settings: memoryOut, parsed: { checker: options.checkExpression, entries: cacheOut } },
     ports: allocation.ports,
     diagnostics: sortDiagnostics(diagnostics),
   };
@@ -241,4 +254,16 @@ function protocolOf(spec: PortSpec, settings: ServiceSettings, label: string, ob
     return 'tcp';
   }
   return wanted ?? 'http';
+}
+
+/** Whether two annotation maps hold the same keys and values. */
+function sameEntries(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>> | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  let count = 0;
+  for (const k in b) {
+    if (!Object.hasOwn(b, k)) continue;
+    if (!Object.hasOwn(a, k) || a[k] !== b[k]) return false;
+    count++;
+  }
+  return count === Object.keys(a).length;
 }

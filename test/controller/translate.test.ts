@@ -184,3 +184,28 @@ test('cluster mode DNS names the shadow addresses and the Service ports', () => 
   assert.deepEqual(r.content.dns.services, [{ namespace: 't', name: 'a', addresses: ['10.96.0.9'], ports: [{ name: '', protocol: 'tcp', port: 80 }] }]);
   assert.equal(r.content.routes.length, 2, 'routing does not wait for DNS');
 });
+
+test('unchanged annotations are not parsed again, but a change is always seen, even made in place', () => {
+  const annotations: Record<string, string> = { 'hostmesh.io/retry-on': 'a(' };
+  const s = { services: [svc('t', 's', annotations), svc('t', 'r', { 'hostmesh.io/retry-count': '1' })], endpointSlices: [] };
+  let calls = 0;
+  const counting: TranslateOptions['checkExpression'] = (source, context) => { calls++; return checkBrackets(source, context); };
+  const options = { ...OPTIONS, checkExpression: counting };
+  const first = run(s, emptyMemory(), new Map(), options);
+  assert.equal(calls, 1);
+  assert.equal(first.diagnostics.filter((d) => d.code === 'annotation-invalid-expression').length, 1);
+  const second = run(s, first.memory, first.ports, options);
+  assert.equal(calls, 1, 'the unchanged Service was not parsed again');
+  assert.deepEqual(second.diagnostics, first.diagnostics);
+
+  annotations['hostmesh.io/retry-on'] = 'a()';
+  annotations['hostmesh.io/retry-count'] = '2';
+  const third = run(s, second.memory, second.ports, options);
+  assert.equal(calls, 2);
+  assert.deepEqual(third.diagnostics, []);
+  assert.equal(third.content.routes.find((r) => r.id === 't/s:80')?.retry?.on, 'a()');
+
+  // Another checker (the lead wiring the real compiler) means everything is checked again.
+  const other = run(s, third.memory, third.ports, { ...OPTIONS, checkExpression: () => ({ code: 'x', message: 'no', column: 1 }) });
+  assert.equal(other.diagnostics.filter((d) => d.code === 'annotation-invalid-expression').length, 1);
+});
