@@ -38,11 +38,13 @@ export interface KeyValues {
   'traffic-type': TrafficType;
   'scheme': Scheme;
   'dial-timeout': number;
+  /** 0 means none, as in Caddy Mesh. */
   'read-timeout': number;
   'write-timeout': number;
   'request-timeout': number;
   /** `afterSent`: whether requests already sent may be retried by default (false for Traefik's retry). */
   'retry-count': { count: number; afterSent: boolean };
+  /** 0 means off. */
   'retry-duration': number;
   'retry-on': string;
   'retry-codes': CodeRange[];
@@ -139,9 +141,9 @@ export const KEYS: { readonly [K in KeyName]: KeySpec<KeyValues[K]> } = {
     httpOnly: true,
   },
   'dial-timeout': { parse: duration(1), aliases: [{ source: 'caddy', name: 'timeout-dial-timeout' }] },
-  'read-timeout': { parse: duration(1), aliases: [{ source: 'caddy', name: 'timeout-read-timeout' }] },
-  'write-timeout': { parse: duration(1), aliases: [{ source: 'caddy', name: 'timeout-write-timeout' }] },
-  'request-timeout': { parse: duration(1), aliases: [], httpOnly: true },
+  'read-timeout': { parse: duration(0), aliases: [{ source: 'caddy', name: 'timeout-read-timeout' }] },
+  'write-timeout': { parse: duration(0), aliases: [{ source: 'caddy', name: 'timeout-write-timeout' }] },
+  'request-timeout': { parse: duration(0), aliases: [], httpOnly: true },
   'retry-count': {
     parse: (raw) => {
       const n = parseInteger(raw, 0, 100);
@@ -162,7 +164,7 @@ export const KEYS: { readonly [K in KeyName]: KeySpec<KeyValues[K]> } = {
     same: (a, b) => a.count === b.count,
     httpOnly: true,
   },
-  'retry-duration': { parse: duration(1), aliases: [{ source: 'caddy', name: 'retry-duration' }], httpOnly: true },
+  'retry-duration': { parse: duration(0), aliases: [{ source: 'caddy', name: 'retry-duration' }], httpOnly: true },
   'retry-on': { parse: expression('matcher'), aliases: [{ source: 'caddy', name: 'retry-on' }], httpOnly: true, expression: true },
   'retry-codes': { parse: parseCodes, aliases: [], same: sameJson, httpOnly: true },
   'load-balancer': { parse: loadBalancer, aliases: [], same: sameJson },

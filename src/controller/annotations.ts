@@ -176,15 +176,16 @@ function combine(
   if (v['traffic-type'] !== undefined) s.trafficType = v['traffic-type'];
   if (v.scheme !== undefined) s.scheme = v.scheme;
   if (v['dial-timeout'] !== undefined) s.dialTimeoutMs = v['dial-timeout'];
-  if (v['read-timeout'] !== undefined) s.readTimeoutMs = v['read-timeout'];
-  if (v['write-timeout'] !== undefined) s.writeTimeoutMs = v['write-timeout'];
-  if (v['request-timeout'] !== undefined) s.requestTimeoutMs = v['request-timeout'];
+  // A zero timeout means none, as it did in Caddy Mesh.
+  if (v['read-timeout']) s.readTimeoutMs = v['read-timeout'];
+  if (v['write-timeout']) s.writeTimeoutMs = v['write-timeout'];
+  if (v['request-timeout']) s.requestTimeoutMs = v['request-timeout'];
   if (v['load-balancer'] !== undefined) s.loadBalancer = v['load-balancer'];
   if (v['max-fails'] !== undefined) s.passiveHealth.maxFails = v['max-fails'];
   if (v['fail-duration'] !== undefined) s.passiveHealth.failDurationMs = v['fail-duration'];
 
   const count = v['retry-count'];
-  const retryDuration = v['retry-duration'];
+  const retryDuration = v['retry-duration'] || undefined;
   if ((count !== undefined && count.count > 0) || retryDuration !== undefined) {
     const afterSentDefault = count?.afterSent === false && retryDuration === undefined ? 'false' : 'true';
     s.retry = { on: v['retry-on'] ?? afterSentDefault, codes: v['retry-codes'] ?? [] };

@@ -386,6 +386,8 @@ export async function openManifestSource(options: ManifestSourceOptions): Promis
   }
   const interval = setInterval(schedule, options.rescanIntervalMs ?? 5000);
   interval.unref();
+  // A file saved between the first scan and the watcher's start would wait for the interval.
+  schedule();
 
   return {
     current: () => current,
