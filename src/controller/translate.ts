@@ -95,11 +95,13 @@ export function translate(input: TranslateInput): TranslateResult {
   };
 
   const allocation = allocatePorts(meshed.flatMap((m) => m.ports.map((p) => p.id)), input.ports, options.portRange);
-  for (const id of allocation.unallocated) {
-    const svc = meshed.find((m) => m.ports.some((p) => p.id === id))!;
-    const port = svc.ports.find((p) => p.id === id)!;
-    diagnostics.push(diagnostic('error', 'ports-exhausted', serviceObject(svc.namespace, svc.name),
-      `${svc.namespace}/${svc.name}: port ${port.port} gets no proxy port because the range ${options.portRange[0]}-${options.portRange[1]} is full, so it is not routed (widen the range or mesh fewer Services)`));
+  const unallocated = new Set(allocation.unallocated);
+  for (const svc of unallocated.size > 0 ? meshed : []) {
+    for (const port of svc.ports) {
+      if (!unallocated.has(port.id)) continue;
+      diagnostics.push(diagnostic('error', 'ports-exhausted', serviceObject(svc.namespace, svc.name),
+        `${svc.namespace}/${svc.name}: port ${port.port} gets no proxy port because the range ${options.portRange[0]}-${options.portRange[1]} is full, so it is not routed (widen the range or mesh fewer Services)`));
+    }
   }
 
   const clusters: ClusterEntry[] = [];
