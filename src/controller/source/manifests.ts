@@ -1,0 +1,402 @@
+/**
+ * The standalone source: Services and EndpointSlices read from a directory of multi-document
+ * YAML files (`*.yaml`, `*.yml`, recursively), re-read when files change.
+ *
+ * At start an unreadable directory or file, or a file that is not YAML, is an error the CLI
+ * prints as one line. Later, such a file is reported as a diagnostic and its last good objects
+ * are kept, so an editor's half-saved file never takes routes away. Changes are picked up by
+ * fs.watch (debounced) with a periodic rescan as a safety net (watchers miss events on some
+ * filesystems and when directories are swapped).
+ */
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { HostmeshError, errorMessage } from '../../common/errors.ts';
+import { createLogger } from '../../common/log.ts';
+import type { Logger } from '../../common/log.ts';
+import type { ClusterState, EndpointSliceObject, ObjectMeta, ServiceObject } from '../objects.ts';
+import { diagnostic, sortDiagnostics } from '../translate-diagnostics.ts';
+import type { Diagnostic } from '../translate-types.ts';
+
+export interface ManifestSnapshot {
+  state: ClusterState;
+  /** Problems with files and objects, sorted; empty when everything was read. */
+  diagnostics: Diagnostic[];
+  /** Manifest files read. */
+  files: number;
+}
+
+/** One object taken from a file, with where it came from. */
+interface Located<T> {
+  object: T;
+  line: number;
+}
+
+export interface ParsedManifests {
+  services: Located<ServiceObject>[];
+  endpointSlices: Located<EndpointSliceObject>[];
+  /** Objects of kinds this source does not read, for a debug log. */
+  ignored: { apiVersion: string; kind: string; line: number }[];
+  /** Objects that were skipped (warnings). */
+  diagnostics: Diagnostic[];
+  /** Set when the file is not valid YAML: nothing from it can be trusted. */
+  fatal?: Diagnostic;
+}
+
+type Sink = Pick<ParsedManifests, 'services' | 'endpointSlices' | 'ignored'>;
+type KindReader = (value: Record<string, unknown>, line: number, sink: Sink) => string | undefined;
+
+/**
+ * Readers by `apiVersion/kind`. Each checks the shape translation relies on and returns a
+ * problem, or adds the object. SMI and Gateway API kinds plug in here.
+ */
+const KIND_READERS: Readonly<Record<string, KindReader>> = {
+  'v1/Service': (value, line, sink) => {
+    const problem = checkMeta(value) ?? checkArray(value.spec, 'ports', 'spec.ports');
+    if (problem) return problem;
+    sink.services.push({ object: value as unknown as ServiceObject, line });
+    return undefined;
+  },
+  'discovery.k8s.io/v1/EndpointSlice': (value, line, sink) => {
+    const problem = checkMeta(value) ?? checkArray(value, 'endpoints', 'endpoints') ?? checkArray(value, 'ports', 'ports');
+    if (problem) return problem;
+    sink.endpointSlices.push({ object: value as unknown as EndpointSliceObject, line });
+    return undefined;
+  },
+};
+
+/** Parses one file's text. Pure: no I/O, never throws. */
+export function parseManifests(path: string, text: string): ParsedManifests {
+  const out = emptyParsed();
+  const file = { kind: 'File' as const, name: path };
+  const lineCounter = new LineCounter();
+  let docs;
+  try {
+    const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: true });
+    docs = Array.isArray(parsed) ? parsed : [];
+  } catch (e) {
+    out.fatal = diagnostic('error', 'manifest-parse-error', file, `${path}: not valid YAML: ${oneLine(errorMessage(e))}`);
+    return out;
+  }
+  for (const doc of docs) {
+    const err = doc.errors[0];
+    if (err) {
+      const line = err.linePos?.[0].line ?? 1;
+      out.fatal = diagnostic('error', 'manifest-parse-error', file, `${path}:${line}: not valid YAML: ${oneLine(err.message)}`, { line });
+      return out;
+    }
+  }
+  for (const doc of docs) {
+    const offset = doc.contents?.range?.[0] ?? doc.range[0];
+    const line = lineCounter.linePos(offset).line;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      out.fatal = diagnostic('error', 'manifest-parse-error', file, `${path}:${line}: cannot read the document: ${oneLine(errorMessage(e))}`, { line });
+      return out;
+    }
+    if (value === null || value === undefined) continue;
+    readObject(value, path, line, out);
+  }
+  return out;
+}
+
+function readObject(value: unknown, path: string, line: number, out: ParsedManifests): void {
+  const file = { kind: 'File' as const, name: path };
+  const invalid = (why: string): void => {
+    out.diagnostics.push(diagnostic('warning', 'manifest-invalid-object', file, `${path}:${line}: ${why}; the object is skipped`, { line }));
+  };
+  if (!isRecord(value)) return invalid('the document is not an object');
+  const apiVersion = value.apiVersion;
+  const kind = value.kind;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') return invalid('the object has no apiVersion and kind');
+  if (apiVersion === 'v1' && kind === 'List') {
+    if (!Array.isArray(value.items)) return invalid('the List has no items');
+    for (const item of value.items) readObject(item, path, line, out);
+    return;
+  }
+  const reader = KIND_READERS[`${apiVersion}/${kind}`];
+  if (!reader) {
+    out.ignored.push({ apiVersion, kind, line });
+    return;
+  }
+  const name = isRecord(value.metadata) && typeof value.metadata.name === 'string' ? ` ${value.metadata.name}` : '';
+  const problem = reader(value, line, out);
+  if (problem) invalid(`${kind}${name}: ${problem}`);
+}
+
+/** Checks metadata, defaults the namespace, and turns scalar label/annotation values into strings. */
+function checkMeta(value: Record<string, unknown>): string | undefined {
+  const meta = value.metadata;
+  if (!isRecord(meta)) return 'metadata is missing';
+  if (typeof meta.name !== 'string' || meta.name === '') return 'metadata.name is missing';
+  if (meta.namespace === undefined || meta.namespace === null || meta.namespace === '') meta.namespace = 'default';
+  else if (typeof meta.namespace !== 'string') return 'metadata.namespace is not a string';
+  for (const field of ['labels', 'annotations'] as const) {
+    const map = meta[field];
+    if (map === undefined || map === null) {
+      delete meta[field];
+      continue;
+    }
+    if (!isRecord(map)) return `metadata.${field} is not a map`;
+    for (const [k, v] of Object.entries(map)) {
+      // Kubernetes would refuse unquoted numbers and booleans; a hand-written file gets the benefit of the doubt.
+      if (typeof v === 'number' || typeof v === 'boolean') map[k] = String(v);
+      else if (typeof v !== 'string') return `metadata.${field}.${k} is not a string`;
+    }
+  }
+  return undefined;
+}
+
+function checkArray(parent: unknown, field: string, path: string): string | undefined {
+  if (!isRecord(parent)) return undefined;
+  const v = parent[field];
+  if (v === undefined || v === null || Array.isArray(v)) return undefined;
+  return `${path} is not a list`;
+}
+
+function emptyParsed(): ParsedManifests {
+  return { services: [], endpointSlices: [], ignored: [], diagnostics: [] };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The first line of a parser message, without the source excerpt it introduces. */
+function oneLine(s: string): string {
+  return s.split('\n')[0]!.trim().replace(/:$/, '');
+}
+
+interface FileEntry {
+  text: string;
+  parsed: ParsedManifests;
+  /** The last parse that was not fatal: what the file contributes. */
+  good: ParsedManifests | undefined;
+  /** A read problem since the last good read. */
+  unreadable?: Diagnostic;
+}
+
+const MANIFEST_FILE = /\.ya?ml$/i;
+const MAX_DEPTH = 16;
+
+/** The manifest files under `root` (or `root` itself when it is a file), sorted. */
+async function listFiles(root: string): Promise<string[]> {
+  const info = await stat(root);
+  if (info.isFile()) return [root];
+  const out: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if (depth > MAX_DEPTH) return;
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      // Hidden names cover editor swap files and Kubernetes ConfigMap mounts' `..data` copies.
+      if (entry.name.startsWith('.')) continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path, depth + 1);
+      else if (MANIFEST_FILE.test(entry.name)) {
+        if (entry.isFile()) out.push(path);
+        // Symbolic links are followed to files only, so a link cycle cannot loop the walk.
+        else if (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile()) out.push(path);
+      }
+    }
+  };
+  await walk(root, 0);
+  return out.toSorted();
+}
+
+/** The files of a directory, re-read on demand; keeps each file's last good objects. */
+class ManifestDirectory {
+  readonly #root: string;
+  readonly #log: Logger;
+  readonly #files = new Map<string, FileEntry>();
+  #listingProblem: Diagnostic | undefined;
+
+  constructor(root: string, log: Logger) {
+    this.#root = root;
+    this.#log = log;
+  }
+
+  /** Re-reads every file. `strict` (at start) turns any unreadable or unparseable input into an error. */
+  async scan(strict: boolean): Promise<void> {
+    let paths: string[];
+    try {
+      paths = await listFiles(this.#root);
+      this.#listingProblem = undefined;
+    } catch (e) {
+      const message = `cannot read the manifest directory ${this.#root}: ${errorMessage(e)}`;
+      if (strict) throw new HostmeshError('manifests-unreadable', message, { path: this.#root }, { cause: e });
+      this.#listingProblem = diagnostic('error', 'manifest-unreadable', { kind: 'File', name: this.#root }, `${message}; the last objects read are kept`);
+      return;
+    }
+    const seen = new Set(paths);
+    for (const path of this.#files.keys()) if (!seen.has(path)) this.#files.delete(path);
+    for (const path of paths) await this.#read(path, strict);
+  }
+
+  async #read(path: string, strict: boolean): Promise<void> {
+    const name = this.#display(path);
+    const previous = this.#files.get(path);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        // Deleted between listing and reading: it is gone.
+        this.#files.delete(path);
+        return;
+      }
+      const message = `${name}: cannot read the file: ${errorMessage(e)}`;
+      if (strict) throw new HostmeshError('manifests-unreadable', message, { path }, { cause: e });
+      const unreadable = diagnostic('error', 'manifest-unreadable', { kind: 'File', name }, `${message}${previous?.good ? '; its last good objects are kept' : ''}`);
+      if (previous) previous.unreadable = unreadable;
+      else this.#files.set(path, { text: '', parsed: emptyParsed(), good: undefined, unreadable });
+      return;
+    }
+    if (previous && previous.text === text && !previous.unreadable) return;
+    const parsed = parseManifests(name, text);
+    if (parsed.fatal && strict) throw new HostmeshError('manifests-invalid', parsed.fatal.message, { path });
+    for (const i of parsed.ignored) this.#log.debug({ file: name, line: i.line, apiVersion: i.apiVersion, kind: i.kind }, 'object of a kind this source does not read; ignored');
+    this.#files.set(path, { text, parsed, good: parsed.fatal ? previous?.good : parsed });
+  }
+
+  #display(path: string): string {
+    const rel = relative(process.cwd(), path);
+    return rel.startsWith('..') || rel === '' ? path : rel;
+  }
+
+  /** Objects of every file in path order (the first definition of an object wins), and the problems. */
+  snapshot(): ManifestSnapshot {
+    const diagnostics: Diagnostic[] = [];
+    if (this.#listingProblem) diagnostics.push(this.#listingProblem);
+    const services: ServiceObject[] = [];
+    const endpointSlices: EndpointSliceObject[] = [];
+    const seen = new Map<string, string>();
+    const keep = <T extends { metadata: ObjectMeta }>(kind: string, file: string, item: Located<T>, into: T[]): void => {
+      const key = `${kind} ${item.object.metadata.namespace}/${item.object.metadata.name}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        diagnostics.push(diagnostic('warning', 'manifest-duplicate', { kind: 'File', name: file },
+          `${file}:${item.line}: ${key} is already defined at ${first}; this definition is ignored`, { line: item.line }));
+        return;
+      }
+      seen.set(key, `${file}:${item.line}`);
+      into.push(item.object);
+    };
+    for (const [path, entry] of [...this.#files].toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const file = this.#display(path);
+      if (entry.unreadable) diagnostics.push(entry.unreadable);
+      if (entry.parsed.fatal) {
+        const kept = entry.good ? 'its last good objects are kept' : 'nothing from it is used';
+        diagnostics.push({ ...entry.parsed.fatal, message: `${entry.parsed.fatal.message}; ${kept}` });
+      }
+      const good = entry.good;
+      if (!good) continue;
+      diagnostics.push(...good.diagnostics);
+      for (const s of good.services) keep('Service', file, s, services);
+      for (const s of good.endpointSlices) keep('EndpointSlice', file, s, endpointSlices);
+    }
+    return { state: { services, endpointSlices }, diagnostics: sortDiagnostics(diagnostics), files: this.#files.size };
+  }
+}
+
+/** Reads a directory (or one file) once. Throws a HostmeshError with a one-line message when it cannot. */
+export async function loadManifests(dir: string, logger?: Logger): Promise<ManifestSnapshot> {
+  const d = new ManifestDirectory(dir, logger ?? createLogger('manifests'));
+  await d.scan(true);
+  return d.snapshot();
+}
+
+export interface ManifestSourceOptions {
+  /** A directory of manifests, or a single manifest file. */
+  dir: string;
+  /** Called with each new snapshot after the first (which `open` returns). */
+  onChange: (snapshot: ManifestSnapshot) => void;
+  /** Quiet time after a file event before re-reading. Default 100 ms. */
+  debounceMs?: number;
+  /** Safety-net rescan period. Default 5 s. */
+  rescanIntervalMs?: number;
+  logger?: Logger;
+}
+
+export interface ManifestSource {
+  /** The latest snapshot. */
+  current(): ManifestSnapshot;
+  /** Re-reads now; resolves true when the snapshot changed (onChange was called). */
+  rescan(): Promise<boolean>;
+  close(): void;
+}
+
+/** Reads the directory (strictly, see loadManifests) and keeps watching it. */
+export async function openManifestSource(options: ManifestSourceOptions): Promise<ManifestSource> {
+  const log = options.logger ?? createLogger('manifests');
+  const directory = new ManifestDirectory(options.dir, log);
+  await directory.scan(true);
+  let current = directory.snapshot();
+  let currentKey = JSON.stringify(current);
+
+  let running: Promise<boolean> | undefined;
+  // Fields, not locals: they change while a scan awaits.
+  const flags = { again: false, closed: false };
+  const runScan = async (): Promise<boolean> => {
+    let changed = false;
+    do {
+      flags.again = false;
+      await directory.scan(false);
+      const next = directory.snapshot();
+      const key = JSON.stringify(next);
+      if (key !== currentKey && !flags.closed) {
+        current = next;
+        currentKey = key;
+        changed = true;
+        try {
+          options.onChange(next);
+        } catch (e) {
+          log.error({ err: e }, 'manifest change handler failed');
+        }
+      }
+    } while (flags.again && !flags.closed);
+    return changed;
+  };
+  const rescan = (): Promise<boolean> => {
+    if (running) {
+      flags.again = true;
+      return running;
+    }
+    running = runScan().catch((e: unknown) => {
+      log.error({ err: e }, 'manifest rescan failed');
+      return false;
+    }).finally(() => { running = undefined; });
+    return running;
+  };
+
+  let debounce: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    if (flags.closed) return;
+    clearTimeout(debounce);
+    debounce = setTimeout(() => void rescan(), options.debounceMs ?? 100);
+  };
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(options.dir, { recursive: true, persistent: false }, schedule);
+    watcher.on('error', (e) => log.warn({ err: e, dir: options.dir }, 'watching manifests failed; relying on the periodic rescan'));
+  } catch (e) {
+    log.warn({ err: e, dir: options.dir }, 'cannot watch manifests; relying on the periodic rescan');
+  }
+  const interval = setInterval(schedule, options.rescanIntervalMs ?? 5000);
+  interval.unref();
+  // A file saved between the first scan and the watcher's start would wait for the interval.
+  schedule();
+
+  return {
+    current: () => current,
+    rescan,
+    close: () => {
+      flags.closed = true;
+      clearTimeout(debounce);
+      clearInterval(interval);
+      watcher?.close();
+    },
+  };
+}

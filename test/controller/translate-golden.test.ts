@@ -1,0 +1,138 @@
+/**
+ * Golden tests for translation: each directory under test/golden/translate holds `input.yaml`
+ * (Kubernetes objects, plus optional `golden.hostmesh.io/v1` Options and Step documents),
+ * `table.json` (the content of each step) and `diagnostics.json`. Steps run in order and carry
+ * memory and port allocations over, so last-good behaviour and port stability are visible.
+ *
+ * Regenerate with `HOSTMESH_UPDATE_GOLDEN=1 npx node --test test/controller/translate-golden.test.ts`
+ * and read the diff before committing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { TABLE_FORMAT, formatProblems, validateTable } from '../../src/table/index.ts';
+import type { PortId, ServiceId } from '../../src/table/index.ts';
+import { parseManifests } from '../../src/controller/source/manifests.ts';
+import { translate } from '../../src/controller/translate.ts';
+import { emptyMemory } from '../../src/controller/translate-types.ts';
+import type { TranslateOptions } from '../../src/controller/translate-types.ts';
+import type { ClusterState } from '../../src/controller/objects.ts';
+import { checkBrackets } from './support/expressions.ts';
+
+const GOLDEN_DIR = new URL('../golden/translate/', import.meta.url).pathname;
+const UPDATE = process.env.HOSTMESH_UPDATE_GOLDEN === '1';
+const GOLDEN_API = 'golden.hostmesh.io/v1';
+
+interface GoldenOptions {
+  mode?: 'standalone' | 'cluster';
+  portRange?: [number, number];
+  zones?: string[];
+  dnsTtl?: number;
+  watchNamespaces?: string[];
+  ignoreNamespaces?: string[];
+  meshNamespace?: string;
+  shadowAddresses?: Record<ServiceId, string[]>;
+  /** Allocations that exist before the first step. */
+  ports?: Record<PortId, number>;
+  /** Check expressions with the bracket checker. */
+  checkExpressions?: boolean;
+}
+
+interface Step {
+  name: string;
+  options: GoldenOptions;
+  state: ClusterState;
+}
+
+function loadCase(dir: string): { steps: Step[]; ports: Map<PortId, number> } {
+  const text = readFileSync(join(dir, 'input.yaml'), 'utf8');
+  let base: GoldenOptions = {};
+  const raw: { name: string; overrides: GoldenOptions; docs: string[] }[] = [];
+  for (const doc of [parseAllDocuments(text)].flat()) {
+    assert.deepEqual(doc.errors, [], `${dir}input.yaml is not valid YAML`);
+    const value = doc.toJS() as Record<string, unknown> | null;
+    if (value?.apiVersion === GOLDEN_API && value.kind === 'Options') base = { ...base, ...(value as GoldenOptions) };
+    else if (value?.apiVersion === GOLDEN_API && value.kind === 'Step') {
+      raw.push({ name: String(value.name ?? raw.length + 1), overrides: (value.options ?? {}) as GoldenOptions, docs: [] });
+    } else if (value !== null) {
+      if (raw.length === 0) raw.push({ name: '1', overrides: {}, docs: [] });
+      raw.at(-1)!.docs.push(doc.toString());
+    }
+  }
+  const steps = raw.map((r) => {
+    const parsed = parseManifests('input.yaml', r.docs.join('---\n'));
+    assert.equal(parsed.fatal, undefined);
+    assert.deepEqual(parsed.diagnostics, [], 'golden inputs hold well-formed objects only');
+    return {
+      name: r.name,
+      options: { ...base, ...r.overrides },
+      state: { services: parsed.services.map((s) => s.object), endpointSlices: parsed.endpointSlices.map((s) => s.object) },
+    };
+  });
+  return { steps, ports: new Map(Object.entries(base.ports ?? {})) };
+}
+
+function translateOptions(o: GoldenOptions): TranslateOptions {
+  const options: TranslateOptions = { mode: o.mode ?? 'standalone', portRange: o.portRange ?? [15000, 15099] };
+  if (o.zones) options.zones = o.zones;
+  if (o.dnsTtl !== undefined) options.dnsTtl = o.dnsTtl;
+  if (o.watchNamespaces) options.watchNamespaces = o.watchNamespaces;
+  if (o.ignoreNamespaces) options.ignoreNamespaces = o.ignoreNamespaces;
+  if (o.meshNamespace) options.meshNamespace = o.meshNamespace;
+  if (o.shadowAddresses) options.shadowAddresses = new Map(Object.entries(o.shadowAddresses));
+  if (o.checkExpressions) options.checkExpression = checkBrackets;
+  return options;
+}
+
+function reversed(state: ClusterState): ClusterState {
+  return { services: state.services.toReversed(), endpointSlices: state.endpointSlices.toReversed() };
+}
+
+const cases = readdirSync(GOLDEN_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).toSorted();
+
+test('there are golden cases', () => {
+  assert.ok(cases.length >= 20, `found ${cases.length} cases`);
+});
+
+for (const name of cases) {
+  test(`golden translate: ${name}`, () => {
+    const dir = join(GOLDEN_DIR, name);
+    const { steps, ports: initialPorts } = loadCase(dir);
+    let memory = emptyMemory();
+    let ports: ReadonlyMap<PortId, number> = initialPorts;
+    const tables: unknown[] = [];
+    const diagnostics: unknown[] = [];
+    for (const step of steps) {
+      const options = translateOptions(step.options);
+      const result = translate({ state: step.state, memory, ports, options });
+
+      const table = { format: TABLE_FORMAT, epoch: 'golden', version: 1, generatedAt: new Date(0).toISOString(), ...result.content };
+      const valid = validateTable(JSON.parse(JSON.stringify(table)));
+      assert.ok(valid.ok, `step ${step.name}: the table is refused: ${valid.ok ? '' : formatProblems(valid.problems)}`);
+
+      if (!result.diagnostics.some((d) => d.code === 'service-duplicate')) {
+        const again = translate({ state: reversed(step.state), memory, ports, options });
+        assert.deepEqual(again.content, result.content, `step ${step.name}: the output depends on input order`);
+      }
+
+      tables.push({ step: step.name, ...result.content });
+      diagnostics.push({ step: step.name, diagnostics: result.diagnostics });
+      memory = result.memory;
+      ports = result.ports;
+    }
+    compareOrWrite(join(dir, 'table.json'), tables);
+    compareOrWrite(join(dir, 'diagnostics.json'), diagnostics);
+  });
+}
+
+function compareOrWrite(path: string, actual: unknown): void {
+  const text = `${JSON.stringify(actual, null, 2)}\n`;
+  if (UPDATE) {
+    writeFileSync(path, text);
+    return;
+  }
+  assert.ok(existsSync(path), `${path} is missing; run with HOSTMESH_UPDATE_GOLDEN=1 to create it`);
+  assert.deepEqual(JSON.parse(text), JSON.parse(readFileSync(path, 'utf8')), `${path} differs; if the change is intended, regenerate with HOSTMESH_UPDATE_GOLDEN=1 and review the diff`);
+}
