@@ -123,6 +123,9 @@ const specs: FunctionSpec[] = [
     build(args) {
       const entries = args.stringMap(0, 'query parameter names and values', 'values');
       uniqueKeys(args, entries, 'query parameter', (k) => k !== '', (k) => k);
+      for (const e of entries) {
+        if (e.values.length === 0) args.bad(0, `give at least one value for ${show(e.key)}; '*' matches any value`, e.pos);
+      }
       return request(queryMatcher(entries.map((e) => ({ name: e.key, patterns: e.values }))));
     },
   },

@@ -94,7 +94,7 @@ export function formatExprError(e: ExprError): string {
   const head = `${e.code} at column ${e.column}: ${e.message}`;
   if (e.source === '') return head;
   const index = e.column - 1;
-  const lineStart = e.source.lastIndexOf('\n', index - 1) + 1;
+  const lineStart = index === 0 ? 0 : e.source.lastIndexOf('\n', index - 1) + 1;
   let lineEnd = e.source.indexOf('\n', index);
   if (lineEnd < 0) lineEnd = e.source.length;
   // A window of the line around the column keeps long sources readable.

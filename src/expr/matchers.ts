@@ -95,7 +95,7 @@ export function methodMatcher(methods: string[]): RequestTest {
 export function queryMatcher(conditions: HeaderCondition[]): RequestTest {
   if (conditions.length === 0) return (req) => hasNoQuery(req.url);
   return allOf(conditions.map(({ name, patterns }) => {
-    const test = patterns.length === 0 ? anyValue : anyOf(patterns.map(compileGlob));
+    const test = anyOf(patterns.map(compileGlob));
     return (req: MatchRequest) => someQueryValue(req.url, name, test);
   }));
 }

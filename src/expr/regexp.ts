@@ -25,7 +25,8 @@ export function compileRegexp(pattern: string): RegexpResult {
   try {
     return { ok: true, re: new RegExp(source, flags) };
   } catch (e) {
-    const text = e instanceof Error ? e.message.replace(/^Invalid regular expression: /, '') : String(e);
+    // V8 says `Invalid regular expression: /<source>/<flags>: <reason>`; the reason is enough.
+    const text = e instanceof Error ? e.message.slice(e.message.lastIndexOf(': ') + 2) : String(e);
     return { ok: false, message: text, offset: 0 };
   }
 }

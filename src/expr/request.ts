@@ -69,8 +69,8 @@ export function percentDecode(s: string): string {
 }
 
 /**
- * Resolve `.` and `..` segments, keep a trailing slash, and merge repeated slashes when asked
- * (Caddy keeps them when the pattern itself has `//`).
+ * Caddy's CleanPath: Go's path.Clean (`.` and `..` resolved), a trailing slash kept when the
+ * path ends with one, repeated slashes merged only when asked (not when the pattern has `//`).
  */
 export function cleanPath(path: string, mergeSlashes: boolean): string {
   if (path === '') return '/';
@@ -80,10 +80,9 @@ export function cleanPath(path: string, mergeSlashes: boolean): string {
   for (let i = path.startsWith('/') ? 1 : 0; i <= last; i++) {
     const s = segments[i]!;
     if (s === '.') {
-      if (i === last) out.push('');
+      continue;
     } else if (s === '..') {
       out.pop();
-      if (i === last) out.push('');
     } else if (s === '' && mergeSlashes && i < last) {
       continue;
     } else {
