@@ -178,9 +178,10 @@ export function compileRanges(ranges: IpRanges): (address: string) => boolean {
   if (ranges.v6.length === 0 && ranges.v4.length === 1) {
     const { net, mask } = ranges.v4[0]!;
     return (address) => {
-      if (address.includes(':')) return inRanges(address, ranges);
       const ip = parseIPv4(address);
-      return ip >= 0 && ((ip & mask) >>> 0) === net;
+      if (ip >= 0) return ((ip & mask) >>> 0) === net;
+      // Not dotted-quad: an IPv4-mapped IPv6 address may still be in range.
+      return address.includes(':') && inRanges(address, ranges);
     };
   }
   return (address) => inRanges(address, ranges);

@@ -6,8 +6,8 @@ import type { MatchRequest } from './context.ts';
 import { compileGlob, compileSegmentGlob, type StringTest } from './glob.ts';
 import { compileRanges, type IpRanges } from './ip.ts';
 import {
-  cleanPath, hasNoQuery, headerReader, hostName, isPlainPath, pathEnd, pathStart, percentDecode,
-  someCookieValue, someQueryValue,
+  cleanPath, hasNoQuery, headerReader, hostName, pathStart, percentDecode, scanPath, someCookieValue,
+  someQueryValue,
 } from './request.ts';
 
 export type RequestTest = (req: MatchRequest) => boolean;
@@ -214,9 +214,9 @@ export function pathMatcher(patterns: string[]): RequestTest {
   const tests = compiled.map((p): RequestTest => (req) => {
     const url = req.url;
     const start = pathStart(url);
-    const end = pathEnd(url, start);
-    if (end > start && isPlainPath(url, start, end)) return p.fast(url, start, end);
-    return p.slow(normalisedPath(url, start, end, p));
+    const end = scanPath(url, start);
+    if (end > start) return p.fast(url, start, end);
+    return p.slow(normalisedPath(url, start, end < 0 ? -end - 1 : end, p));
   });
   return someRequestTest(tests);
 }
@@ -226,8 +226,8 @@ export function pathRegexp(re: RegExp): RequestTest {
   return (req) => {
     const url = req.url;
     const start = pathStart(url);
-    const end = pathEnd(url, start);
-    const path = end > start && isPlainPath(url, start, end) ? url.slice(start, end) : cleanPath(percentDecode(url.slice(start, end)), true);
+    const end = scanPath(url, start);
+    const path = end > start ? url.slice(start, end) : cleanPath(percentDecode(url.slice(start, end < 0 ? -end - 1 : end)), true);
     return re.test(path);
   };
 }

@@ -49,8 +49,16 @@ const PREFIXES: [string, PrefixKind][] = [
 
 /** Readers of one named header, query parameter or cookie; shared by placeholders and functions. */
 export function headerValueReader(name: string): StringReader {
-  const read = headerReader(name.toLowerCase());
-  return (req) => headerText(read(req));
+  const lower = name.toLowerCase();
+  if (lower === 'host' || lower in Object.prototype) {
+    const read = headerReader(lower);
+    return (req) => headerText(read(req));
+  }
+  // The common case in one closure: this is the whole of a `{header.X}` rate-limit key.
+  return (req) => {
+    const v = req.headers[lower];
+    return v === undefined ? '' : typeof v === 'string' ? v : v.join(', ');
+  };
 }
 export function queryValueReader(name: string): StringReader {
   return (req) => firstQueryValue(req.url, name) ?? '';

@@ -42,18 +42,20 @@ export function pathEnd(url: string, start: number): number {
 }
 
 /**
- * True when url[start, end) is already its own normal form up to letter case: no escapes, no
- * repeated slashes, no dot segments, ASCII only.
+ * One pass over the path from `start`: returns its end (the first `?` or `#`, else the url's
+ * end) when the path is already its own normal form up to letter case (no escapes, repeated
+ * slashes, dot segments or non-ASCII), else `-end - 1`.
  */
-export function isPlainPath(url: string, start: number, end: number): boolean {
+export function scanPath(url: string, start: number): number {
+  let plain = true;
   let prev = 0;
-  for (let i = start; i < end; i++) {
+  for (let i = start; i < url.length; i++) {
     const c = url.charCodeAt(i);
-    if (c === 37 /* % */ || c > 127) return false;
-    if (prev === 47 && (c === 47 || c === 46)) return false;
+    if (c === 63 /* ? */ || c === 35 /* # */) return plain ? i : -i - 1;
+    if (c === 37 /* % */ || c > 127 || (prev === 47 && (c === 47 || c === 46))) plain = false;
     prev = c;
   }
-  return true;
+  return plain ? url.length : -url.length - 1;
 }
 
 /** Replace every run of valid %XX escapes by the text it encodes; invalid escapes stay as is. */
