@@ -100,7 +100,7 @@ class Converter {
     const d = depth + 1;
     switch (n.type) {
       case 'Literal': {
-        const value = n.value;
+        const value = typeof n.value === 'string' ? unquote(n.raw as string) : n.value;
         if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return { kind: 'literal', pos, value };
         return fail('EXPR_SYNTAX', `${String(n.raw)} is not supported; values are strings, numbers, true and false`, pos);
       }
@@ -178,7 +178,7 @@ class Converter {
       const k = p.key as JNode;
       const keyPos = this.posOf(k, at);
       let key: string;
-      if (k.type === 'Literal' && typeof k.value === 'string') key = k.value;
+      if (k.type === 'Literal' && typeof k.value === 'string') key = unquote(k.raw as string);
       else if (k.type === 'Identifier' && k.name !== '$') key = k.name as string;
       else return fail('EXPR_SYNTAX', 'object keys must be strings, e.g. {\'User-Agent\': \'*Chrome*\'}', keyPos);
       entries.push({ key, keyPos, value: this.convert(p.value as JNode, d, keyPos) });
@@ -233,6 +233,16 @@ class Converter {
     const placeholder = this.placeholders.get(at);
     return placeholder !== undefined ? `{${placeholder}}` : word;
   }
+}
+
+/**
+ * A string literal's value from its source text. Only `\\`, `\'` and `\"` are escapes; any other
+ * backslash stays, so regular expressions read as written: '\.js$' is the regexp \.js$ (jsep
+ * would have made it .js$, and '\b' a backspace).
+ */
+function unquote(raw: string): string {
+  const body = raw.slice(1, -1);
+  return body.includes('\\') ? body.replace(/\\(["'\\])/g, '$1') : body;
 }
 
 function syntaxMessage(description: string): string {

@@ -87,6 +87,12 @@ test('header_regexp: two and three arguments, RE2 spellings, repeated values', (
     ['header_regexp(\'X-Id\', \'^7\\\\z\')', { headers: { 'x-id': '7' } }, true],
     ['header_regexp(\'X-M\', \'^b$\')', { headers: { 'x-m': ['a', 'b'] } }, true],
     ['header_regexp(\'X-Id\', \'.*\')', { headers: {} }, false],
+    // Only \\ \' \" are string escapes; other backslashes reach the regexp as written.
+    ['header_regexp(\'X-Id\', \'^\\d{3}$\')', { headers: { 'x-id': '123' } }, true],
+    ['header_regexp(\'X-Id\', \'^\\d{3}$\')', { headers: { 'x-id': 'ddd' } }, false],
+    ['header_regexp(\'X-W\', \'\\bfoo\\b\')', { headers: { 'x-w': 'a foo b' } }, true],
+    ['header_regexp(\'X-W\', \'\\bfoo\\b\')', { headers: { 'x-w': 'afoob' } }, false],
+    ['header_regexp(\'X-Q\', "^it\\\'s$")', { headers: { 'x-q': 'it\'s' } }, true],
   ]);
 });
 
@@ -159,6 +165,8 @@ test('path_regexp: against the decoded, cleaned path, case-sensitive', () => {
     ['path_regexp(\'^/admin$\')', { url: '/x/../admin' }, true],
     ['path_regexp(\'^/a b$\')', { url: '/a%20b' }, true],
     ['path_regexp(\'^/user/(\\\\w*)\') || path_regexp(\'^/(\\\\w*)\')', { url: '/bob' }, true],
+    ['path_regexp(\'\\.js$\')', { url: '/app.js' }, true],
+    ['path_regexp(\'\\.js$\')', { url: '/appxjs' }, false],
   ]);
 });
 
