@@ -50,10 +50,11 @@ export class Args {
     return this.nodes[i]!;
   }
 
-  private wrong(i: number, expected: string): never {
+  /** Reports an argument of the wrong type: `expected` is e.g. "a quoted string". */
+  wrongType(i: number, what: string, expected: string): never {
     const n = this.node(i);
     const literalOnly = n.kind === 'call' || n.kind === 'placeholder' || n.kind === 'name' ? ' (arguments are literal values)' : '';
-    return fail('EXPR_ARG_TYPE', `${this.fn}(): the ${ordinal(i)} argument must be ${expected}, found ${describe(n)}${literalOnly}`, n.pos);
+    return fail('EXPR_ARG_TYPE', `${this.fn}(): the ${ordinal(i)} argument (${what}) must be ${expected}, found ${describe(n)}${literalOnly}`, n.pos);
   }
 
   /** Reports a bad value of the right type. */
@@ -64,18 +65,14 @@ export class Args {
   string(i: number, what: string): Located<string> {
     const n = this.node(i);
     if (n.kind === 'literal' && typeof n.value === 'string') return { value: n.value, pos: n.pos };
-    return this.wrong(i, `${what} as a quoted string`);
+    return this.wrongType(i, what, 'a quoted string');
   }
 
   number(i: number, what: string): Located<number> {
     const n = this.node(i);
     if (n.kind === 'literal' && typeof n.value === 'number') return { value: n.value, pos: n.pos };
     if (n.kind === 'negate' && n.arg.kind === 'literal' && typeof n.arg.value === 'number') return { value: -n.arg.value, pos: n.pos };
-    return this.wrong(i, `${what} as a number`);
-  }
-
-  isObject(i: number): boolean {
-    return this.node(i).kind === 'object';
+    return this.wrongType(i, what, 'a number');
   }
 
   /** Arguments from `from` on: strings or lists of strings, flattened. */
@@ -86,7 +83,7 @@ export class Args {
       if (n.kind === 'list') {
         for (const item of n.items) {
           if (item.kind !== 'literal' || typeof item.value !== 'string') {
-            fail('EXPR_ARG_TYPE', `${this.fn}(): the list in the ${ordinal(i)} argument must hold ${what} as quoted strings, found ${describe(item)}`, item.pos);
+            fail('EXPR_ARG_TYPE', `${this.fn}(): the list in the ${ordinal(i)} argument must hold quoted strings (each ${what}), found ${describe(item)}`, item.pos);
           }
           out.push({ value: item.value, pos: item.pos });
         }
@@ -100,20 +97,20 @@ export class Args {
   /** An object whose values are strings or lists of strings (`{'Name': 'v'}`, `{'k': ['a', 'b']}`). */
   stringMap(i: number, what: string, valueWhat: string): MapEntry[] {
     const n = this.node(i);
-    if (n.kind !== 'object') return this.wrong(i, `an object of ${what}, e.g. {'name': 'value'}`);
+    if (n.kind !== 'object') return this.wrongType(i, what, 'an object such as {\'name\': \'value\'}');
     return n.entries.map((e) => {
       const v = e.value;
       if (v.kind === 'literal' && typeof v.value === 'string') return { key: e.key, keyPos: e.keyPos, values: [v.value], pos: v.pos };
       if (v.kind === 'list') {
         const values = v.items.map((item) => {
           if (item.kind !== 'literal' || typeof item.value !== 'string') {
-            return fail('EXPR_ARG_TYPE', `${this.fn}(): the values for ${show(e.key)} must be ${valueWhat} as quoted strings, found ${describe(item)}`, item.pos);
+            return fail('EXPR_ARG_TYPE', `${this.fn}(): the values for ${show(e.key)} must be quoted strings (each ${valueWhat}), found ${describe(item)}`, item.pos);
           }
           return item.value;
         });
         return { key: e.key, keyPos: e.keyPos, values, pos: v.pos };
       }
-      return fail('EXPR_ARG_TYPE', `${this.fn}(): the value for ${show(e.key)} must be ${valueWhat} as a quoted string or a list of them, found ${describe(v)}`, v.pos);
+      return fail('EXPR_ARG_TYPE', `${this.fn}(): the value for ${show(e.key)} must be a quoted string (${valueWhat}) or a list of them, found ${describe(v)}`, v.pos);
     });
   }
 }

@@ -70,8 +70,10 @@ const specs: FunctionSpec[] = [
     name: 'header', scope: 'request', returns: 'boolean', min: 1, max: 1,
     usage: 'header(\'Name\') or header({\'Name\': \'glob\' or [\'glob\', ...], ...})',
     build(args) {
-      if (!args.isObject(0)) return request(headerPresent(headerName(args, args.string(0, 'a header name or an object of header patterns'))));
-      const entries = args.stringMap(0, 'header names and patterns', 'patterns');
+      const first = args.node(0);
+      if (first.kind === 'literal' && typeof first.value === 'string') return request(headerPresent(headerName(args, args.string(0, 'a header name'))));
+      if (first.kind !== 'object') args.wrongType(0, 'a header name or header globs', 'a quoted string or an object such as {\'User-Agent\': \'*Chrome*\'}');
+      const entries = args.stringMap(0, 'header names and globs', 'a glob');
       if (entries.length === 0) args.bad(0, 'name at least one header, e.g. {\'User-Agent\': \'*Chrome*\'}');
       uniqueKeys(args, entries, 'header name', (k) => TOKEN.test(k), (k) => k.toLowerCase());
       return request(headerMatches(entries.map((e) => ({ name: e.key, patterns: e.values }))));
@@ -91,7 +93,7 @@ const specs: FunctionSpec[] = [
     name: 'path', scope: 'request', returns: 'boolean', min: 1, max: Infinity,
     usage: 'path(\'/exact\', \'/prefix/*\', \'*.suffix\', \'*/part/*\', \'/a/*/b\', ...)',
     build(args) {
-      const patterns = args.strings(0, 'path patterns');
+      const patterns = args.strings(0, 'a path pattern');
       for (const p of patterns) {
         if (!p.value.startsWith('/') && !p.value.startsWith('*')) {
           args.bad(0, `the path pattern ${show(p.value)} must start with / or *, e.g. '/api/*' or '*.js'`, p.pos);
@@ -112,7 +114,7 @@ const specs: FunctionSpec[] = [
     name: 'method', scope: 'request', returns: 'boolean', min: 1, max: Infinity,
     usage: 'method(\'GET\', \'HEAD\', ...)',
     build(args) {
-      const methods = args.strings(0, 'HTTP methods');
+      const methods = args.strings(0, 'an HTTP method');
       for (const m of methods) if (!/^[A-Za-z]+$/.test(m.value)) args.bad(0, `${show(m.value)} is not an HTTP method`, m.pos);
       return request(methodMatcher(methods.map((m) => m.value)));
     },
@@ -121,7 +123,7 @@ const specs: FunctionSpec[] = [
     name: 'query', scope: 'request', returns: 'boolean', min: 1, max: 1,
     usage: 'query({\'name\': \'glob\' or [\'glob\', ...], ...}) or query({}) for "no query"',
     build(args) {
-      const entries = args.stringMap(0, 'query parameter names and values', 'values');
+      const entries = args.stringMap(0, 'query parameter names and globs', 'a glob');
       uniqueKeys(args, entries, 'query parameter', (k) => k !== '', (k) => k);
       for (const e of entries) {
         if (e.values.length === 0) args.bad(0, `give at least one value for ${show(e.key)}; '*' matches any value`, e.pos);
@@ -133,7 +135,7 @@ const specs: FunctionSpec[] = [
     name: 'host', scope: 'request', returns: 'boolean', min: 1, max: Infinity,
     usage: 'host(\'api.example.com\', \'*.example.com\', ...)',
     build(args) {
-      const hosts = args.strings(0, 'host names');
+      const hosts = args.strings(0, 'a host name');
       for (const h of hosts) if (h.value === '' || /[\s/]/.test(h.value)) args.bad(0, `${show(h.value)} is not a host name`, h.pos);
       return request(hostMatcher(hosts.map((h) => h.value)));
     },
@@ -154,7 +156,7 @@ const specs: FunctionSpec[] = [
     build(args) {
       const name = args.string(0, 'a cookie name');
       if (!TOKEN.test(name.value) || name.value.startsWith(':')) args.bad(0, `${show(name.value)} is not a valid cookie name`, name.pos);
-      const pattern = args.count === 2 ? args.string(1, 'a value pattern').value : undefined;
+      const pattern = args.count === 2 ? args.string(1, 'a glob for the value').value : undefined;
       return request(cookieMatcher(name.value, pattern));
     },
   },
@@ -221,7 +223,7 @@ const specs: FunctionSpec[] = [
 
 function buildRemoteIp(args: Args): Ev<unknown> {
   const ranges: IpRanges = { v4: [], v6: [] };
-  for (const r of args.strings(0, 'IP addresses or CIDR ranges')) {
+  for (const r of args.strings(0, 'an IP address or CIDR range')) {
     for (const text of r.value === 'private_ranges' ? PRIVATE_RANGES : [r.value]) {
       const range = parseRange(text);
       if (typeof range === 'string') fail('EXPR_BAD_PATTERN', `${args.fn}(): ${show(r.value)}: ${range}`, r.pos);

@@ -75,7 +75,7 @@ test('breaker arguments are checked: ranges, integers, quantiles', () => {
     ['ResponseCodeRatio(500.5, 600, 0, 600) > 0.1', 'EXPR_ARG_VALUE', /whole number from 0 to 1000/],
     ['ResponseCodeRatio(-1, 600, 0, 600) > 0.1', 'EXPR_ARG_VALUE', /whole number/],
     ['ResponseCodeRatio(500, 600) > 0.1', 'EXPR_ARITY', /takes 4 arguments, found 2/],
-    ['ResponseCodeRatio(\'500\', 600, 0, 600) > 0.1', 'EXPR_ARG_TYPE', /first argument must be a status code as a number, found the string "500"/],
+    ['ResponseCodeRatio(\'500\', 600, 0, 600) > 0.1', 'EXPR_ARG_TYPE', /first argument \(a status code\) must be a number, found the string "500"/],
     ['LatencyAtQuantileMS(150) > 1', 'EXPR_ARG_VALUE', /percentage from 0 to 100/],
     ['LatencyAtQuantileMS() > 1', 'EXPR_ARITY', /takes 1 argument, found 0/],
     ['NetworkErrorRatio(1) > 1', 'EXPR_ARITY', /takes no arguments, found 1/],
