@@ -7,7 +7,7 @@
 import jsep from 'jsep';
 import jsepObject from '@jsep-plugin/object';
 import type { Node, CompareOp } from './ast.ts';
-import { ExprFailure, fail, show } from './errors.ts';
+import { fail, show } from './errors.ts';
 import { scan } from './scan.ts';
 
 jsep.plugins.register(jsepObject);
@@ -60,7 +60,6 @@ export function parse(source: string): Node {
   try {
     root = parser.parse();
   } catch (e) {
-    if (e instanceof ExprFailure) throw e;
     const je = e as Partial<JsepError>;
     if (typeof je.index === 'number' && typeof je.description === 'string') {
       fail('EXPR_SYNTAX', syntaxMessage(je.description), je.index);
