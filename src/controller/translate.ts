@@ -6,6 +6,7 @@
  * keeps its last good settings (from `memory`) or the defaults, stays in the mesh, and its
  * endpoints still update. Output is sorted so equal inputs give byte-identical tables.
  */
+import { checkExpression as compileCheck } from '../expr/index.ts';
 import { portId, serviceId } from '../table/index.ts';
 import type { ClusterEntry, ListenerEntry, RouteEntry, ServiceId, TrafficType } from '../table/index.ts';
 import { parseServiceAnnotations } from './annotations.ts';
@@ -31,7 +32,10 @@ export const DEFAULT_MESH_NAMESPACE = 'hostmesh';
 export const DEFAULT_IGNORED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
 
 export function translate(input: TranslateInput): TranslateResult {
-  const { state, memory, options } = input;
+  const { state, memory } = input;
+  // Expressions are compiled when the table is built, so a bad one is reported here (with its
+  // column) and the Service keeps its last good settings; tests may inject another checker.
+  const options = { ...input.options, checkExpression: input.options.checkExpression ?? compileCheck };
   const diagnostics: Diagnostic[] = [];
   const inScope = namespaceFilter(options);
   const slices = indexSlices(state.endpointSlices);

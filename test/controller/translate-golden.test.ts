@@ -19,7 +19,6 @@ import { translate } from '../../src/controller/translate.ts';
 import { emptyMemory } from '../../src/controller/translate-types.ts';
 import type { TranslateOptions } from '../../src/controller/translate-types.ts';
 import type { ClusterState } from '../../src/controller/objects.ts';
-import { checkBrackets } from './support/expressions.ts';
 
 const GOLDEN_DIR = new URL('../golden/translate/', import.meta.url).pathname;
 const UPDATE = process.env.HOSTMESH_UPDATE_GOLDEN === '1';
@@ -36,8 +35,6 @@ interface GoldenOptions {
   shadowAddresses?: Record<ServiceId, string[]>;
   /** Allocations that exist before the first step. */
   ports?: Record<PortId, number>;
-  /** Check expressions with the bracket checker. */
-  checkExpressions?: boolean;
 }
 
 interface Step {
@@ -82,7 +79,6 @@ function translateOptions(o: GoldenOptions): TranslateOptions {
   if (o.ignoreNamespaces) options.ignoreNamespaces = o.ignoreNamespaces;
   if (o.meshNamespace) options.meshNamespace = o.meshNamespace;
   if (o.shadowAddresses) options.shadowAddresses = new Map(Object.entries(o.shadowAddresses));
-  if (o.checkExpressions) options.checkExpression = checkBrackets;
   return options;
 }
 
