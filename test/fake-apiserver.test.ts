@@ -306,15 +306,23 @@ test('makeInformer sees adds, updates and deletes; what happens on a clean end, 
   await waitFor('the replayed add', () => seen.includes('add four'));
   assert.equal(fake.count('list', 'services'), lists, 'resumed from history, not relisted');
 
+  // A non-410 ERROR event is ignored; the stream's end makes the informer resume from the same version.
+  fake.failNext('watch', { resource: 'services', code: 500, asWatchEvent: true });
+  fake.endWatches();
+  fake.create('services', service('ns', 'five'));
+  await waitFor('the add after the ERROR event', () => seen.includes('add five'));
+  assert.equal(fake.count('list', 'services'), lists, 'no relist for a 500 ERROR event');
+  assert.equal(errors.length, 1, 'and no error callback');
+
   // Compacted history: the informer gets 410, relists by itself, and reports the delete it missed.
   fake.endWatches();
   fake.delete('services', 'two', 'ns');
   fake.compact();
   await waitFor('the relist', () => seen.includes('delete two'));
   assert.equal(fake.count('list', 'services'), lists + 1);
-  assert.deepEqual(names(informer.list()), ['ns/four', 'ns/three']);
-
+  assert.deepEqual(names(informer.list()), ['ns/five', 'ns/four', 'ns/three']);
   assert.equal(errors.length, 1);
+
   // The informer reconnects after its own delay (1 s here); stopping it before then would not
   // cancel the pending reconnect (client-node 2.0 opens the watch anyway), so let it connect.
   await waitFor('the watch after the relist', () => fake.openWatches() === 1);

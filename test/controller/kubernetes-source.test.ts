@@ -226,3 +226,17 @@ test('stop: synced rejects when stopped first; a stopped source opens no new wat
   assert.equal(fake.count('watch'), watches);
   assert.equal(fake.openWatches(), 0);
 });
+
+test('an unreachable API server is reported with the network cause and retried until it is back', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    fake.create('services', service('shop', 'web'));
+  });
+  await h.source.synced;
+  await h.fake.restart(async () => {
+    await waitFor('a refused connection', () => h.errors.some((e) => /ECONNREFUSED/.test(e.message)));
+    h.fake.create('services', service('shop', 'api'));
+  });
+  await h.until('the change made while unreachable', (x) => svcNames(x).join() === 'shop/api,shop/web');
+  const refused = h.errors.find((e) => /ECONNREFUSED/.test(e.message))!;
+  assert.match(refused.message, /^watching (services|endpointslices) in all namespaces failed: .*\(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/);
+});

@@ -72,6 +72,8 @@ interface Injected {
   resource: string | undefined;
   code: number;
   remaining: number;
+  /** For watches: answer 200 and send the Status as an ERROR event, then end the stream. */
+  asWatchEvent: boolean;
 }
 
 interface Target {
@@ -188,10 +190,13 @@ export class FakeApiServer {
     for (const w of this.watches) if (w.allowBookmarks) this.writeEvent(w.res, this.bookmark(w.resource));
   }
 
-  /** The next `times` requests with this verb (and resource) fail with `code` and a Status body. */
-  failNext(verb: Verb, options: { resource?: string; code?: number; times?: number } = {}): void {
+  /**
+   * The next `times` requests with this verb (and resource) fail with `code` and a Status body;
+   * with `asWatchEvent`, a watch gets a 200 stream holding one ERROR event with that Status.
+   */
+  failNext(verb: Verb, options: { resource?: string; code?: number; times?: number; asWatchEvent?: boolean } = {}): void {
     const resource = options.resource === undefined ? undefined : this.store.resolve(options.resource).qualifiedName;
-    this.injected.push({ verb, resource, code: options.code ?? 500, remaining: options.times ?? 1 });
+    this.injected.push({ verb, resource, code: options.code ?? 500, remaining: options.times ?? 1, asWatchEvent: options.asWatchEvent ?? false });
   }
 
   /** Requests seen with this verb, optionally for one resource. */
@@ -403,7 +408,14 @@ export class FakeApiServer {
     const inject = this.injected.find((i) => i.verb === verb && (i.resource === undefined || i.resource === record.resource) && i.remaining > 0);
     if (inject) {
       inject.remaining--;
-      this.send(res, inject.code, this.status(inject.code, `injected failure for ${verb} ${record.resource}`));
+      const status = this.status(inject.code, `injected failure for ${verb} ${record.resource}`);
+      if (inject.asWatchEvent && verb === 'watch') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        this.writeEvent(res, { type: 'ERROR', object: status });
+        res.end();
+      } else {
+        this.send(res, inject.code, status);
+      }
       return;
     }
     if (q.has('dryRun')) throw new ApiError(400, 'BadRequest', 'dryRun is not supported by the fake API server');

@@ -6,7 +6,8 @@
  * test/support/fake-apiserver.ts, and what this file adds:
  * - A watch that ends cleanly is resumed from the last resourceVersion; a 410 (an ERROR watch
  *   event with code 410, or an HTTP 410) clears the version and relists, firing `delete` for
- *   objects that disappeared meanwhile. Both are left to the informer.
+ *   objects that disappeared meanwhile; an ERROR event with another code is ignored and the
+ *   watch resumed when the stream ends. All of this is left to the informer.
  * - Any other failure (a reset connection, a refused connection, a 5xx, a failed list) is passed
  *   to the `error` callbacks and the informer STOPS. This source restarts it after a jittered
  *   exponential backoff; the informer keeps its resourceVersion, so the restart resumes the
@@ -59,19 +60,31 @@ interface Feed {
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** The short form of a client error: HTTP code and the Status message when there is one. */
-function describe(e: unknown): string {
-  const err = e as { code?: unknown; statusCode?: unknown; body?: unknown };
-  const code = typeof err.code === 'number' ? err.code : typeof err.statusCode === 'number' ? err.statusCode : undefined;
-  if (code === undefined) return errorMessage(e);
-  let body = err.body;
+function statusMessage(body: unknown): string | undefined {
+  let parsed = body;
   if (typeof body === 'string') {
-    try { body = JSON.parse(body); } catch { /* keep the text */ }
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return body === '' ? undefined : body;
+    }
   }
-  const message = typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
-    ? (body as { message: string }).message
-    : typeof e === 'object' && e !== null && 'message' in e && !String((e as Error).message).startsWith('HTTP-Code') ? (e as Error).message : '';
-  return message ? `HTTP ${code}: ${message}` : `HTTP ${code}`;
+  const message = (parsed as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' ? message : undefined;
+}
+
+/**
+ * The short form of a client error: the HTTP code and the API server's Status message, or the
+ * network error with its cause (`fetch failed (connect ECONNREFUSED 10.0.0.1:443)`).
+ */
+function describe(e: unknown): string {
+  const err = e as { code?: unknown; statusCode?: unknown; body?: unknown; cause?: unknown };
+  const code = typeof err.code === 'number' ? err.code : typeof err.statusCode === 'number' ? err.statusCode : undefined;
+  if (code !== undefined) {
+    const status = statusMessage(err.body);
+    return status ? `HTTP ${code}: ${status}` : `HTTP ${code}`;
+  }
+  return err.cause === undefined ? errorMessage(e) : `${errorMessage(e)} (${errorMessage(err.cause)})`;
 }
 
 function byKey(a: KubernetesObject, b: KubernetesObject): number {
