@@ -1,0 +1,242 @@
+/**
+ * The Kubernetes source against the fake API server: snapshots follow creates, annotation
+ * changes and deletes; a cut watch, a 410 and a server restart lose no update.
+ */
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { KubernetesSource } from '../../src/controller/source/kubernetes.ts';
+import type { KubernetesSourceOptions } from '../../src/controller/source/kubernetes.ts';
+import type { ClusterState } from '../../src/controller/objects.ts';
+import { isHostmeshError } from '../../src/common/errors.ts';
+import type { HostmeshError } from '../../src/common/errors.ts';
+import type { FakeApiServer } from '../support/fake-apiserver.ts';
+import { endpointSlice, names, service, startFakeApiServer, waitFor } from '../support/kube.ts';
+
+interface Harness {
+  fake: FakeApiServer;
+  source: KubernetesSource;
+  snapshots: ClusterState[];
+  errors: HostmeshError[];
+  core: CoreV1Api;
+  discovery: DiscoveryV1Api;
+  /** Waits until the latest emitted snapshot satisfies `check`. */
+  until(what: string, check: (s: ClusterState) => boolean): Promise<ClusterState>;
+}
+
+async function harness(t: TestContext, options: Partial<KubernetesSourceOptions> = {}, seed?: (fake: FakeApiServer) => void): Promise<Harness> {
+  const fake = await startFakeApiServer(t);
+  seed?.(fake);
+  const kc = fake.kubeconfig();
+  const source = new KubernetesSource({ kubeConfig: kc, backoff: { minMs: 10, maxMs: 100 }, ...options });
+  const snapshots: ClusterState[] = [];
+  const errors: HostmeshError[] = [];
+  source.on('change', (s) => snapshots.push(s));
+  source.on('error', (e) => errors.push(e));
+  t.after(() => source.stop());
+  await source.start();
+  return {
+    fake, source, snapshots, errors,
+    core: kc.makeApiClient(CoreV1Api),
+    discovery: kc.makeApiClient(DiscoveryV1Api),
+    until: (what, check) => waitFor(what, () => {
+      const last = snapshots.at(-1);
+      return last !== undefined && check(last) ? last : undefined;
+    }),
+  };
+}
+
+const svcNames = (s: ClusterState): string[] => names(s.services);
+const sliceNames = (s: ClusterState): string[] => names(s.endpointSlices);
+
+test('initial sync: one snapshot with everything, sorted, as plain JSON, and only then', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    fake.create('services', service('b', 'web'));
+    fake.create('services', service('a', 'api', { annotations: { 'hostmesh.io/retry-count': '3' } }));
+    fake.create('endpointslices', endpointSlice('a', 'api', 'api-1', ['10.0.0.1']));
+  });
+  await h.source.synced;
+  const first = await h.until('the first snapshot', () => true);
+  assert.deepEqual(svcNames(first), ['a/api', 'b/web']);
+  assert.deepEqual(first.services.map((s) => s.metadata.name), ['api', 'web'], 'sorted by namespace/name');
+  assert.deepEqual(sliceNames(first), ['a/api-1']);
+  assert.equal(first.services[0]!.metadata.annotations!['hostmesh.io/retry-count'], '3');
+  assert.equal(first.endpointSlices[0]!.endpoints![0]!.conditions!.ready, true);
+  // Listed objects are turned back into plain JSON, like watched ones and YAML manifests.
+  assert.equal(typeof (first.services[0]!.metadata as { creationTimestamp?: unknown }).creationTimestamp, 'string');
+  assert.equal(h.snapshots.length, 1, 'nothing is emitted before the initial lists are done');
+  assert.equal(h.source.current(), first);
+  assert.equal(h.fake.count('list'), 2);
+});
+
+test('creates, annotation changes and deletes of Services and EndpointSlices reach the snapshot', async (t) => {
+  const h = await harness(t);
+  await h.source.synced;
+
+  await h.core.createNamespacedService({ namespace: 'shop', body: service('shop', 'web') as V1Service });
+  await h.discovery.createNamespacedEndpointSlice({ namespace: 'shop', body: endpointSlice('shop', 'web', 'web-1', ['10.0.0.1']) as V1EndpointSlice });
+  let s = await h.until('web and its slice', (x) => svcNames(x).includes('shop/web') && sliceNames(x).includes('shop/web-1'));
+  assert.match(s.services[0]!.spec!.clusterIP!, /^10\.96\./);
+
+  await h.core.patchNamespacedService({ namespace: 'shop', name: 'web', body: [{ op: 'add', path: '/metadata/annotations', value: { 'hostmesh.io/maintenance': 'true' } }] });
+  s = await h.until('the annotation', (x) => x.services[0]?.metadata.annotations?.['hostmesh.io/maintenance'] === 'true');
+
+  await h.discovery.patchNamespacedEndpointSlice({ namespace: 'shop', name: 'web-1', body: [{ op: 'replace', path: '/endpoints/0/conditions/ready', value: false }] });
+  s = await h.until('the endpoint not ready', (x) => x.endpointSlices[0]?.endpoints?.[0]?.conditions?.ready === false);
+
+  await h.discovery.deleteNamespacedEndpointSlice({ namespace: 'shop', name: 'web-1' });
+  await h.core.deleteNamespacedService({ namespace: 'shop', name: 'web' });
+  s = await h.until('everything deleted', (x) => x.services.length === 0 && x.endpointSlices.length === 0);
+  assert.deepEqual(h.errors, []);
+});
+
+test('ignoreNamespaces keeps objects out; watchNamespaces watches only those, one informer pair each', async (t) => {
+  const h = await harness(t, { watchNamespaces: ['shop', 'mesh'], ignoreNamespaces: ['mesh'] }, (fake) => {
+    fake.create('services', service('shop', 'web'));
+    fake.create('services', service('mesh', 'web-shop'));
+    fake.create('services', service('other', 'db'));
+  });
+  await h.source.synced;
+  assert.deepEqual(svcNames(h.source.current()), ['shop/web']);
+  await waitFor('four watches', () => h.fake.openWatches() === 4);
+  const paths = h.fake.requests.filter((r) => r.verb === 'watch').map((r) => `${r.resource} ${r.namespace ?? '*'}`).toSorted();
+  assert.deepEqual(paths, ['endpointslices.discovery.k8s.io mesh', 'endpointslices.discovery.k8s.io shop', 'services mesh', 'services shop']);
+  assert.ok(h.fake.requests.filter((r) => r.verb === 'watch').every((r) => r.query.allowWatchBookmarks === 'true'), 'watches ask for bookmarks');
+
+  h.fake.create('services', service('mesh', 'api-shop'));
+  h.fake.create('services', service('other', 'cache'));
+  h.fake.create('services', service('shop', 'api'));
+  await h.until('shop/api', (x) => svcNames(x).includes('shop/api'));
+  for (const s of h.snapshots) assert.deepEqual(svcNames(s).filter((n) => !n.startsWith('shop/')), []);
+
+  assert.throws(() => new KubernetesSource({ kubeConfig: h.fake.kubeconfig(), watchNamespaces: ['Bad_NS'] }),
+    (e: unknown) => isHostmeshError(e, 'K8S_BAD_NAMESPACE') && /Bad_NS/.test(e.message));
+});
+
+test('a cut watch is restarted and replays the change made while it was down, without a relist', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    fake.create('services', service('shop', 'web'));
+    fake.create('services', service('shop', 'old'));
+  });
+  await h.source.synced;
+  await waitFor('both watches', () => h.fake.openWatches() === 2);
+  const lists = h.fake.count('list');
+
+  assert.equal(h.fake.cutWatches(), 2);
+  // Same tick as the cut: the client cannot have reconnected yet.
+  h.fake.patch('services', 'web', 'shop', { metadata: { annotations: { 'hostmesh.io/scheme': 'h2c' } } });
+  h.fake.delete('services', 'old', 'shop');
+  h.fake.create('endpointslices', endpointSlice('shop', 'web', 'web-1', ['10.0.0.9']));
+
+  const s = await h.until('the replayed changes', (x) =>
+    svcNames(x).join() === 'shop/web' && x.services[0]!.metadata.annotations?.['hostmesh.io/scheme'] === 'h2c' && sliceNames(x).join() === 'shop/web-1');
+  assert.equal(s.endpointSlices[0]!.endpoints![0]!.addresses![0], '10.0.0.9');
+  assert.equal(h.fake.count('list'), lists, 'resumed from the kept resourceVersion');
+  assert.ok(h.errors.length >= 2);
+  for (const e of h.errors) {
+    assert.equal(e.code, 'K8S_WATCH_FAILED');
+    assert.match(e.message, /watching (services|endpointslices) in all namespaces failed/);
+    assert.equal(typeof e.details?.retryInMs, 'number');
+  }
+  await waitFor('both watches again', () => h.fake.openWatches() === 2);
+});
+
+test('after a 410 the source relists and the snapshot matches the server, deletes included', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    for (const name of ['a', 'b', 'c']) fake.create('services', service('shop', name));
+    fake.create('endpointslices', endpointSlice('shop', 'a', 'a-1', ['10.0.0.1']));
+  });
+  await h.source.synced;
+  await waitFor('both watches', () => h.fake.openWatches() === 2);
+  const lists = h.fake.count('list');
+
+  h.fake.cutWatches();
+  h.fake.delete('services', 'a', 'shop');
+  h.fake.patch('services', 'b', 'shop', { metadata: { labels: { v: '2' } } });
+  h.fake.create('services', service('shop', 'd'));
+  h.fake.delete('endpointslices', 'a-1', 'shop');
+  h.fake.compact();
+
+  const s = await h.until('the relisted state', (x) =>
+    svcNames(x).join() === 'shop/b,shop/c,shop/d' && x.services[0]!.metadata.labels?.v === '2' && x.endpointSlices.length === 0);
+  assert.equal(s.services.length, 3);
+  assert.equal(h.fake.count('list'), lists + 2, 'one relist per informer');
+
+  // An HTTP 410 answer to the watch request relists too.
+  h.fake.failNext('watch', { resource: 'services', code: 410 });
+  h.fake.endWatches();
+  h.fake.create('services', service('shop', 'e'));
+  await h.until('e after the HTTP 410', (x) => svcNames(x).includes('shop/e'));
+  await waitFor('the services relist', () => h.fake.count('list', 'services') === lists / 2 + 2);
+});
+
+test('a server restart (with changes and a lost watch cache while down) converges', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    fake.create('services', service('shop', 'web'));
+    fake.create('services', service('shop', 'gone'));
+  });
+  await h.source.synced;
+  await waitFor('both watches', () => h.fake.openWatches() === 2);
+  await h.fake.restart(() => {
+    h.fake.delete('services', 'gone', 'shop');
+    h.fake.create('services', service('shop', 'new'));
+    h.fake.create('endpointslices', endpointSlice('shop', 'new', 'new-1', ['10.0.0.3']));
+    h.fake.compact();
+  });
+  await h.until('the state after the restart', (x) => svcNames(x).join() === 'shop/new,shop/web' && sliceNames(x).join() === 'shop/new-1');
+  await waitFor('both watches again', () => h.fake.openWatches() === 2);
+  assert.ok(h.errors.every((e) => e.code === 'K8S_WATCH_FAILED' || e.code === 'K8S_LIST_FAILED'));
+});
+
+test('a failed initial list is retried; synced waits for it; errors name the resource and the HTTP status', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    fake.create('services', service('shop', 'web'));
+    fake.failNext('list', { resource: 'services', code: 503, times: 2 });
+  });
+  await h.source.synced;
+  assert.deepEqual(svcNames(h.source.current()), ['shop/web']);
+  const listErrors = h.errors.filter((e) => e.code === 'K8S_LIST_FAILED');
+  assert.equal(listErrors.length, 2);
+  assert.match(listErrors[0]!.message, /listing services in all namespaces failed: HTTP 503/);
+  assert.equal(listErrors[1]!.details?.attempt, 2);
+});
+
+test('stop: synced rejects when stopped first; a stopped source opens no new watch', async (t) => {
+  const fake = await startFakeApiServer(t, { token: 'right' });
+  const denied = new KubernetesSource({ kubeConfig: fake.kubeconfig({ token: 'wrong' }), backoff: { minMs: 10, maxMs: 50 } });
+  const errors: HostmeshError[] = [];
+  denied.on('error', (e) => errors.push(e));
+  await denied.start();
+  await waitFor('an authorization error', () => errors.some((e) => /HTTP 401/.test(e.message)));
+  await denied.stop();
+  await assert.rejects(denied.synced, (e: unknown) => isHostmeshError(e, 'K8S_STOPPED'));
+
+  // Stopped while waiting to reconnect: the pending reconnect must not open a watch.
+  const source = new KubernetesSource({ kubeConfig: fake.kubeconfig(), backoff: { minMs: 200, maxMs: 200 } });
+  await source.start();
+  await source.synced;
+  await waitFor('both watches', () => fake.openWatches() === 2);
+  fake.cutWatches();
+  await waitFor('the cut to be noticed', () => fake.openWatches() === 0);
+  const watches = fake.count('watch');
+  await source.stop();
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal(fake.count('watch'), watches);
+  assert.equal(fake.openWatches(), 0);
+});
+
+test('an unreachable API server is reported with the network cause and retried until it is back', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    fake.create('services', service('shop', 'web'));
+  });
+  await h.source.synced;
+  await h.fake.restart(async () => {
+    await waitFor('a refused connection', () => h.errors.some((e) => /ECONNREFUSED/.test(e.message)));
+    h.fake.create('services', service('shop', 'api'));
+  });
+  await h.until('the change made while unreachable', (x) => svcNames(x).join() === 'shop/api,shop/web');
+  const refused = h.errors.find((e) => /ECONNREFUSED/.test(e.message))!;
+  assert.match(refused.message, /^watching (services|endpointslices) in all namespaces failed: .*\(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/);
+});

@@ -1,0 +1,325 @@
+/**
+ * The built-in kinds the fake API server serves, with the defaulting, allocation and validation
+ * of the real server that hostmesh depends on: Services get a ClusterIP from a fake service range
+ * (and node ports for NodePort/LoadBalancer), EndpointSlices and Services are checked the way
+ * the real server checks them, Deployments track generation.
+ */
+import { ApiError, invalid } from './fake-apiserver-store.ts';
+import type { FieldCause, KubeObject, ResourceDef } from './fake-apiserver-store.ts';
+
+type Rec = Record<string, unknown>;
+
+function isObject(v: unknown): v is Rec {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function ipToInt(ip: string): number | undefined {
+  const parts = ip.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
+  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
+}
+
+function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** Hands out ClusterIPs from an IPv4 CIDR, lowest free first (after the first 32, kept for fixed IPs). */
+export class ClusterIpAllocator {
+  private readonly base: number;
+  private readonly size: number;
+  private readonly used = new Set<number>();
+  readonly cidr: string;
+
+  constructor(cidr: string) {
+    const m = /^([\d.]+)\/(\d+)$/.exec(cidr);
+    const base = m ? ipToInt(m[1]!) : undefined;
+    const bits = m ? Number(m[2]) : NaN;
+    if (base === undefined || !(bits >= 8 && bits <= 28)) throw new Error(`bad service CIDR ${cidr}`);
+    this.size = 2 ** (32 - bits);
+    this.base = base - (base % this.size);
+    this.cidr = cidr;
+  }
+
+  allocate(): string {
+    for (let i = 32; i < this.size - 1; i++) {
+      if (!this.used.has(this.base + i)) {
+        this.used.add(this.base + i);
+        return intToIp(this.base + i);
+      }
+    }
+    throw new ApiError(500, 'InternalError', `Internal error occurred: failed to allocate a serviceIP: range is full`);
+  }
+
+  reserve(ip: string, svcName: string): void {
+    const n = ipToInt(ip);
+    if (n === undefined || n <= this.base || n >= this.base + this.size - 1) {
+      throw invalid('Service', svcName, [{ reason: 'FieldValueInvalid', field: 'spec.clusterIPs', message: `Invalid value: "${ip}": provided IP is not in the valid range. The range of valid IPs is ${this.cidr}` }]);
+    }
+    if (this.used.has(n)) {
+      throw invalid('Service', svcName, [{ reason: 'FieldValueInvalid', field: 'spec.clusterIPs', message: `Invalid value: "${ip}": provided IP is already allocated` }]);
+    }
+    this.used.add(n);
+  }
+
+  release(ip: string): void {
+    const n = ipToInt(ip);
+    if (n !== undefined) this.used.delete(n);
+  }
+}
+
+class NodePortAllocator {
+  private readonly used = new Set<number>();
+  private next = 30000;
+
+  allocate(): number {
+    for (let tries = 0; tries < 2768; tries++) {
+      const port = this.next;
+      this.next = this.next >= 32767 ? 30000 : this.next + 1;
+      if (!this.used.has(port)) {
+        this.used.add(port);
+        return port;
+      }
+    }
+    throw new ApiError(500, 'InternalError', 'Internal error occurred: failed to allocate a nodePort: range is full');
+  }
+
+  reserve(port: number): void {
+    this.used.add(port);
+  }
+
+  release(port: number): void {
+    this.used.delete(port);
+  }
+}
+
+const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
+const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
+const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const IANA_SVC_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*$/;
+
+function isPort(v: unknown): boolean {
+  return Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 65535;
+}
+
+function servicePorts(svc: KubeObject): Rec[] {
+  const spec = svc.spec as Rec | undefined;
+  return Array.isArray(spec?.ports) ? (spec.ports as unknown[]).filter(isObject) : [];
+}
+
+function validateService(svc: KubeObject): FieldCause[] {
+  const causes: FieldCause[] = [];
+  const spec = isObject(svc.spec) ? svc.spec : {};
+  const type = spec.type as string;
+  if (!SERVICE_TYPES.includes(type)) {
+    causes.push({ reason: 'FieldValueNotSupported', field: 'spec.type', message: `Unsupported value: "${String(type)}"` });
+  }
+  const ports = servicePorts(svc);
+  if (type !== 'ExternalName' && spec.clusterIP !== 'None' && ports.length === 0) {
+    causes.push({ reason: 'FieldValueRequired', field: 'spec.ports', message: 'Required value' });
+  }
+  if (type === 'ExternalName' && typeof spec.externalName !== 'string') {
+    causes.push({ reason: 'FieldValueRequired', field: 'spec.externalName', message: 'Required value' });
+  }
+  const names = new Set<string>();
+  ports.forEach((p, i) => {
+    const f = `spec.ports[${i}]`;
+    if (!isPort(p.port)) causes.push({ reason: 'FieldValueInvalid', field: `${f}.port`, message: `Invalid value: ${JSON.stringify(p.port)}: must be between 1 and 65535, inclusive` });
+    if (!PROTOCOLS.includes(p.protocol as string)) causes.push({ reason: 'FieldValueNotSupported', field: `${f}.protocol`, message: `Unsupported value: ${JSON.stringify(p.protocol)}` });
+    const tp = p.targetPort;
+    if (tp !== undefined && !(isPort(tp) || (typeof tp === 'string' && tp.length <= 15 && IANA_SVC_NAME.test(tp)))) {
+      causes.push({ reason: 'FieldValueInvalid', field: `${f}.targetPort`, message: `Invalid value: ${JSON.stringify(tp)}` });
+    }
+    if (ports.length > 1 && (typeof p.name !== 'string' || p.name === '')) {
+      causes.push({ reason: 'FieldValueRequired', field: `${f}.name`, message: 'Required value' });
+    }
+    if (typeof p.name === 'string' && p.name !== '') {
+      if (!PORT_NAME.test(p.name)) causes.push({ reason: 'FieldValueInvalid', field: `${f}.name`, message: `Invalid value: "${p.name}"` });
+      if (names.has(p.name)) causes.push({ reason: 'FieldValueDuplicate', field: `${f}.name`, message: `Duplicate value: "${p.name}"` });
+      names.add(p.name);
+    }
+  });
+  const itp = spec.internalTrafficPolicy;
+  if (itp !== undefined && itp !== 'Cluster' && itp !== 'Local') {
+    causes.push({ reason: 'FieldValueNotSupported', field: 'spec.internalTrafficPolicy', message: `Unsupported value: ${JSON.stringify(itp)}` });
+  }
+  return causes;
+}
+
+function serviceDefaults(svc: KubeObject): void {
+  if (!isObject(svc.spec)) svc.spec = {};
+  const spec = svc.spec as Rec;
+  spec.type ??= 'ClusterIP';
+  spec.sessionAffinity ??= 'None';
+  if (spec.type !== 'ExternalName') spec.internalTrafficPolicy ??= 'Cluster';
+  for (const p of servicePorts(svc)) {
+    p.protocol ??= 'TCP';
+    p.targetPort ??= p.port;
+  }
+  svc.status ??= { loadBalancer: {} };
+}
+
+function serviceResource(clusterIps: ClusterIpAllocator): ResourceDef {
+  const nodePorts = new NodePortAllocator();
+  const wantsNodePorts = (spec: Rec): boolean => spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  const releaseAll = (svc: KubeObject): void => {
+    const spec = svc.spec as Rec;
+    const ip = spec.clusterIP;
+    if (typeof ip === 'string' && ip !== 'None') clusterIps.release(ip);
+    for (const p of servicePorts(svc)) if (typeof p.nodePort === 'number') nodePorts.release(p.nodePort);
+  };
+  return {
+    group: '',
+    version: 'v1',
+    plural: 'services',
+    kind: 'Service',
+    namespaced: true,
+    nameRule: 'dns1035',
+    returnDeletedObject: true,
+    statusSubresource: true,
+    fields: { 'spec.clusterIP': (o) => (o.spec as Rec | undefined)?.clusterIP as string, 'spec.type': (o) => (o.spec as Rec | undefined)?.type as string },
+    defaults: serviceDefaults,
+    validate: validateService,
+    onCreate(svc) {
+      const spec = svc.spec as Rec;
+      const name = svc.metadata.name!;
+      if (spec.type === 'ExternalName') {
+        delete spec.clusterIP;
+        delete spec.clusterIPs;
+      } else if (spec.clusterIP === 'None') {
+        spec.clusterIPs = ['None'];
+      } else {
+        const wanted = typeof spec.clusterIP === 'string' && spec.clusterIP !== '' ? spec.clusterIP : undefined;
+        if (wanted) clusterIps.reserve(wanted, name);
+        spec.clusterIP = wanted ?? clusterIps.allocate();
+        spec.clusterIPs = [spec.clusterIP];
+        spec.ipFamilies = ['IPv4'];
+        spec.ipFamilyPolicy = 'SingleStack';
+      }
+      if (wantsNodePorts(spec)) {
+        for (const p of servicePorts(svc)) {
+          if (typeof p.nodePort === 'number') nodePorts.reserve(p.nodePort);
+          else p.nodePort = nodePorts.allocate();
+        }
+      }
+    },
+    onUpdate(svc, old) {
+      const spec = svc.spec as Rec;
+      const prev = old.spec as Rec;
+      // The ClusterIP is immutable; an update that leaves it out keeps the allocated one.
+      for (const field of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy'] as const) {
+        if (spec[field] === undefined || spec[field] === '') {
+          if (prev[field] === undefined) delete spec[field];
+          else spec[field] = structuredClone(prev[field]);
+        }
+      }
+      if (spec.type !== 'ExternalName' && spec.clusterIP !== prev.clusterIP) {
+        throw invalid('Service', svc.metadata.name, [{ reason: 'FieldValueInvalid', field: 'spec.clusterIPs[0]', message: `Invalid value: ${JSON.stringify(spec.clusterIP)}: field is immutable` }]);
+      }
+      if (wantsNodePorts(spec)) {
+        const previous = new Map(servicePorts(old).map((p) => [`${String(p.port)}/${String(p.protocol)}`, p.nodePort]));
+        for (const p of servicePorts(svc)) {
+          if (typeof p.nodePort === 'number') continue;
+          const kept = previous.get(`${String(p.port)}/${String(p.protocol)}`);
+          p.nodePort = typeof kept === 'number' ? kept : nodePorts.allocate();
+        }
+      }
+    },
+    onDelete: releaseAll,
+  };
+}
+
+function validateEndpointSlice(slice: KubeObject): FieldCause[] {
+  const causes: FieldCause[] = [];
+  if (!['IPv4', 'IPv6', 'FQDN'].includes(slice.addressType as string)) {
+    causes.push({ reason: 'FieldValueNotSupported', field: 'addressType', message: `Unsupported value: ${JSON.stringify(slice.addressType)}` });
+  }
+  const endpoints = slice.endpoints;
+  if (endpoints !== undefined && endpoints !== null) {
+    if (!Array.isArray(endpoints)) causes.push({ reason: 'FieldValueInvalid', field: 'endpoints', message: 'must be a list' });
+    else endpoints.forEach((ep: unknown, i) => {
+      const addrs = isObject(ep) ? ep.addresses : undefined;
+      if (!Array.isArray(addrs) || addrs.length < 1 || addrs.length > 100) {
+        causes.push({ reason: 'FieldValueRequired', field: `endpoints[${i}].addresses`, message: 'must contain at least 1 address and at most 100' });
+      }
+    });
+  }
+  const ports = slice.ports;
+  if (Array.isArray(ports)) {
+    ports.forEach((p: unknown, i) => {
+      const port = isObject(p) ? p.port : undefined;
+      if (port !== undefined && port !== null && !isPort(port)) {
+        causes.push({ reason: 'FieldValueInvalid', field: `ports[${i}].port`, message: `Invalid value: ${JSON.stringify(port)}` });
+      }
+    });
+  }
+  return causes;
+}
+
+function validateDeployment(dep: KubeObject): FieldCause[] {
+  const spec = isObject(dep.spec) ? dep.spec : {};
+  const causes: FieldCause[] = [];
+  if (!isObject(spec.selector)) causes.push({ reason: 'FieldValueRequired', field: 'spec.selector', message: 'Required value' });
+  if (!isObject(spec.template)) causes.push({ reason: 'FieldValueRequired', field: 'spec.template', message: 'Required value' });
+  return causes;
+}
+
+function validateConfigMap(cm: KubeObject): FieldCause[] {
+  const data = cm.data;
+  if (data === undefined || data === null) return [];
+  if (!isObject(data)) return [{ reason: 'FieldValueInvalid', field: 'data', message: 'must be a map of strings' }];
+  return Object.entries(data).flatMap(([k, v]): FieldCause[] => {
+    if (!/^[-._a-zA-Z0-9]+$/.test(k)) return [{ reason: 'FieldValueInvalid', field: `data[${k}]`, message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'` }];
+    if (typeof v !== 'string') return [{ reason: 'FieldValueInvalid', field: `data[${k}]`, message: 'must be a string' }];
+    return [];
+  });
+}
+
+/** events.k8s.io/v1 requires what `kubectl events` and the event recorder always fill. */
+function validateEventV1(ev: KubeObject): FieldCause[] {
+  return ['eventTime', 'reportingController', 'reportingInstance', 'action', 'reason']
+    .filter((f) => ev[f] === undefined || ev[f] === '')
+    .map((f) => ({ reason: 'FieldValueRequired' as const, field: f, message: 'Required value' }));
+}
+
+const nested = (path: string) => (obj: KubeObject): string | undefined => {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) cur = isObject(cur) ? cur[part] : undefined;
+  return typeof cur === 'string' ? cur : undefined;
+};
+
+export function builtinResources(options: { serviceCIDR: string }): ResourceDef[] {
+  return [
+    serviceResource(new ClusterIpAllocator(options.serviceCIDR)),
+    {
+      group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false,
+      nameRule: 'dns1123-label', statusSubresource: true,
+      fields: { 'status.phase': nested('status.phase') },
+      defaults(ns) {
+        ns.spec ??= { finalizers: ['kubernetes'] };
+        ns.status ??= { phase: 'Active' };
+      },
+    },
+    { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, validate: validateConfigMap },
+    {
+      group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true,
+      fields: Object.fromEntries(['involvedObject.kind', 'involvedObject.name', 'involvedObject.namespace', 'involvedObject.uid', 'reason', 'type'].map((f) => [f, nested(f)])),
+    },
+    {
+      group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true,
+      validate: validateEventV1,
+      fields: Object.fromEntries(['regarding.kind', 'regarding.name', 'regarding.namespace', 'reason', 'type', 'reportingController'].map((f) => [f, nested(f)])),
+    },
+    { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, validate: validateEndpointSlice },
+    {
+      group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, statusSubresource: true,
+      validate: validateDeployment,
+      defaults(dep) {
+        if (isObject(dep.spec)) dep.spec.replicas ??= 1;
+      },
+    },
+  ];
+}
+
+export function missingApiError(path: string): ApiError {
+  return new ApiError(404, 'NotFound', `the server could not find the requested resource (${path})`);
+}
