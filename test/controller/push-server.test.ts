@@ -160,7 +160,8 @@ test('a proxy that does not read gets only the newest pending snapshot; nothing 
     await setImmediate();
   }
   assert.ok(stream.skipped > 0, 'some versions were skipped for the slow proxy');
-  assert.equal(stream.sent + stream.skipped + 1, versions, 'every version was sent, skipped, or is the one pending');
+  const accounted = stream.sent + stream.skipped;
+  assert.ok(accounted === versions || accounted === versions - 1, `every version was sent, skipped, or is the one pending (${accounted} of ${versions})`);
   assert.ok(stream.bufferedBytes <= 2 * lineBytes + 65_536, `server-side buffer stays bounded: ${stream.bufferedBytes} bytes for ${versions} versions of ${lineBytes} bytes`);
 
   const metrics = await call(c.port, 'GET', '/metrics', { token: null });
