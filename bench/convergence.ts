@@ -1,0 +1,181 @@
+/**
+ * Convergence: time from a change to every proxy having acked it (DESIGN.md target: a Service
+ * change reaches every proxy's applied table within 200 ms p99).
+ *
+ *   npx node bench/convergence.ts [--clients 3] [--sizes 10,1000,10000] [--changes 40]
+ *       [--coalesce-ms 50] [--max-delay-ms 250] [--same-loop] [--seconds 60]
+ *
+ * A real publisher and controller API server on loopback, and N real config clients whose
+ * engine is a no-op that records when it ran. By default each client has its own worker thread
+ * (its own event loop, as proxies on separate nodes have); `--same-loop` runs them all on the
+ * controller's event loop, which adds up their parse and validate costs. Each change waits
+ * for full convergence before the next, so changes never coalesce with each other.
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { pino } from 'pino';
+import { Publisher } from '../src/controller/push/publisher.ts';
+import { PushServer } from '../src/controller/push/server.ts';
+import { startClient } from './convergence-client.ts';
+import type { AppliedEvent, BenchClient, BenchClientConfig } from './convergence-client.ts';
+import { publisherSource } from './convergence-source.ts';
+import type { ChangeSource } from './convergence-source.ts';
+
+const TOKEN = 'bench-token';
+const WAIT_LIMIT_MS = 30_000;
+const WARMUP_CHANGES = 3;
+
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '3' },
+    sizes: { type: 'string', default: '10,1000,10000' },
+    changes: { type: 'string', default: '40' },
+    'coalesce-ms': { type: 'string', default: '50' },
+    'max-delay-ms': { type: 'string', default: '250' },
+    seconds: { type: 'string', default: '60' },
+    'same-loop': { type: 'boolean', default: false },
+  },
+});
+const clientCount = Number(args.clients);
+const sizes = args.sizes.split(',').map(Number);
+const changes = Number(args.changes);
+const secondsPerSize = Number(args.seconds);
+
+const absNow = (): number => performance.timeOrigin + performance.now();
+
+const publisher = new Publisher({ coalesceMs: Number(args['coalesce-ms']), maxDelayMs: Number(args['max-delay-ms']) });
+const publishedAt = new Map<number, number>();
+publisher.subscribe((p) => publishedAt.set(p.table.version, absNow()));
+
+// The newest version each proxy acked as applied, and who waits for a version to be everywhere.
+const acked = new Map<string, number>();
+const nodes = Array.from({ length: clientCount }, (_, i) => `bench-node-${i + 1}`);
+let waiter: { version: number; resolve: () => void } | undefined;
+const everywhere = (version: number): boolean => nodes.every((n) => (acked.get(n) ?? 0) >= version);
+const server = new PushServer({
+  publisher,
+  token: TOKEN,
+  log: pino({ level: 'warn' }),
+  onAck: (ack) => {
+    if (!ack.applied || ack.epoch !== publisher.epoch) return;
+    acked.set(ack.node, Math.max(acked.get(ack.node) ?? 0, ack.version));
+    if (waiter && everywhere(waiter.version)) waiter.resolve();
+  },
+});
+const { port } = await server.listen(0, '127.0.0.1');
+
+const lastApply = new Map<number, number>();
+const onApplied = (e: AppliedEvent): void => {
+  if (e.epoch === publisher.epoch) lastApply.set(e.version, Math.max(lastApply.get(e.version) ?? 0, e.at));
+};
+
+function waitFor(cond: () => boolean, register: (resolve: () => void) => void, what: string): Promise<void> {
+  if (cond()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${WAIT_LIMIT_MS} ms waiting for ${what}`)), WAIT_LIMIT_MS);
+    register(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function allAcked(version: number): Promise<void> {
+  return waitFor(() => everywhere(version), (resolve) => {
+    waiter = { version, resolve: () => { waiter = undefined; resolve(); } };
+  }, `every proxy to ack version ${version}`);
+}
+
+function nextVersionAfter(version: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for a version after ${version}`)), WAIT_LIMIT_MS);
+    const check = (): boolean => {
+      if (publisher.version <= version) return false;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(version + 1);
+      return true;
+    };
+    const unsubscribe = publisher.subscribe(() => { check(); });
+    check();
+  });
+}
+
+interface ThreadClient extends BenchClient { worker: Worker }
+
+async function startClients(): Promise<BenchClient[]> {
+  const configs: BenchClientConfig[] = nodes.map((node) => ({ controllerUrl: `http://127.0.0.1:${port}`, node, token: TOKEN }));
+  if (args['same-loop']) return Promise.all(configs.map((c) => startClient(c, onApplied)));
+  return Promise.all(configs.map((config) => new Promise<ThreadClient>((resolve, reject) => {
+    const worker = new Worker(new URL('./convergence-client.ts', import.meta.url), { workerData: config });
+    worker.on('error', reject);
+    worker.on('message', (m: { type: string; event?: AppliedEvent }) => {
+      if (m.type === 'applied' && m.event) onApplied(m.event);
+      if (m.type === 'started') {
+        resolve({
+          worker,
+          stop: async () => {
+            const exited = new Promise((resolve) => worker.once('exit', resolve));
+            worker.postMessage({ type: 'stop' }, []);
+            const grace = setTimeout(() => void worker.terminate(), 5000);
+            await exited;
+            clearTimeout(grace);
+          },
+        });
+      }
+    });
+  })));
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+}
+
+function formatBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`;
+}
+
+async function measure(source: ChangeSource, services: number): Promise<string> {
+  await source.prepare(services);
+  await allAcked(publisher.version);
+  const bytes = Buffer.byteLength(JSON.stringify({ type: 'snapshot', table: publisher.current!.table }));
+  const total: number[] = [];
+  const fromPublish: number[] = [];
+  const toLastApply: number[] = [];
+  const deadline = Date.now() + secondsPerSize * 1000;
+  for (let n = 1; n <= WARMUP_CHANGES + changes && Date.now() < deadline; n++) {
+    const before = publisher.version;
+    const t0 = absNow();
+    const next = nextVersionAfter(before);
+    await source.change(n);
+    const version = await next;
+    await allAcked(version);
+    const t1 = absNow();
+    if (n <= WARMUP_CHANGES) continue;
+    total.push(t1 - t0);
+    fromPublish.push(t1 - (publishedAt.get(version) ?? t0));
+    toLastApply.push((lastApply.get(version) ?? t1) - t0);
+  }
+  const s = (xs: number[]): number[] => xs.toSorted((a, b) => a - b);
+  const [tt, fp, la] = [s(total), s(fromPublish), s(toLastApply)];
+  const ms = (v: number): string => v.toFixed(1).padStart(8);
+  return `${String(services).padStart(8)} ${formatBytes(bytes).padStart(9)} ${String(tt.length).padStart(7)} ${ms(quantile(tt, 0.5))} ${ms(quantile(tt, 0.99))} ${ms(tt.at(-1) ?? Number.NaN)} ${ms(quantile(la, 0.5))} ${ms(quantile(fp, 0.5))} ${ms(quantile(fp, 0.99))}`;
+}
+
+const clients = await startClients();
+const source = publisherSource(publisher);
+try {
+  process.stdout.write(
+    `convergence: change -> every proxy acked; ${clientCount} clients (${args['same-loop'] ? 'same event loop as the controller' : 'one worker thread each'}), ` +
+    `coalesce ${publisher.coalesceMs} ms / max ${publisher.maxDelayMs} ms, source: ${source.name}, node ${process.version}, ${cpus().length} cpus\n` +
+    `${'services'.padStart(8)} ${'snapshot'.padStart(9)} ${'changes'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'apply50'.padStart(8)} ${'pub->p50'.padStart(8)} ${'pub->p99'.padStart(8)}\n`,
+  );
+  for (const services of sizes) process.stdout.write(`${await measure(source, services)}\n`);
+  process.stdout.write('p50/p99/max: change -> every ack; apply50: change -> last no-op apply (p50); pub->: from the coalesced publish to every ack (without the coalescing wait)\n');
+} finally {
+  await source.close();
+  await Promise.all(clients.map((c) => c.stop()));
+  publisher.close();
+  await server.close();
+}

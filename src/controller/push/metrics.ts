@@ -1,0 +1,64 @@
+/** The controller's distribution metrics (see docs/distribution.md for what each one means). */
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+
+export interface ControllerMetrics {
+  version: Gauge;
+  proxies: Gauge;
+  publishes: Counter;
+  applyLag: Histogram;
+  refusals: Counter;
+  skippedSnapshots: Counter;
+}
+
+export interface MetricSources {
+  version(): number;
+  proxies(): { connected: number; disconnected: number };
+}
+
+export function createControllerMetrics(registry: Registry, sources: MetricSources): ControllerMetrics {
+  const version = new Gauge({
+    name: 'hostmesh_controller_config_version',
+    help: 'Version of the routing table the controller serves (0 before the first publish).',
+    registers: [registry],
+    collect() {
+      this.set(sources.version());
+    },
+  });
+  const proxies = new Gauge({
+    name: 'hostmesh_controller_proxies',
+    help: 'Proxies known to the controller, by whether a watch stream is open.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const c = sources.proxies();
+      this.set({ state: 'connected' }, c.connected);
+      this.set({ state: 'disconnected' }, c.disconnected);
+    },
+  });
+  return {
+    version,
+    proxies,
+    publishes: new Counter({
+      name: 'hostmesh_controller_publishes_total',
+      help: 'Routing-table versions published.',
+      registers: [registry],
+    }),
+    applyLag: new Histogram({
+      name: 'hostmesh_controller_apply_lag_seconds',
+      help: 'Time from publishing a version to a proxy acknowledging it applied.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    refusals: new Counter({
+      name: 'hostmesh_controller_refusals_total',
+      help: 'Snapshots a proxy reported it refused (it kept serving its previous table).',
+      registers: [registry],
+    }),
+    skippedSnapshots: new Counter({
+      name: 'hostmesh_controller_watch_skipped_snapshots_total',
+      help: 'Snapshots not sent to a slow proxy because a newer one replaced them while its stream was congested.',
+      registers: [registry],
+    }),
+  };
+}

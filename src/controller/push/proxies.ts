@@ -1,0 +1,136 @@
+/**
+ * What the controller knows about each proxy: open watch streams and the last ack. Proxies that
+ * disconnect stay listed (as disconnected) so a node that vanished is visible in the status,
+ * and are forgotten `forgetAfterMs` after they were last seen.
+ */
+import type { AckReport, ProxyStatus } from '../../table/index.ts';
+
+/** The controller's current version and when versions were published (the Publisher). */
+export interface VersionClock {
+  readonly epoch: string;
+  readonly version: number;
+  /** Publish time of the oldest remembered version after `version`, undefined when none. */
+  behindSince(version: number): number | undefined;
+  publishedAt(version: number): number | undefined;
+}
+
+interface ProxyRecord {
+  node: string;
+  streams: number;
+  firstSeen: number;
+  lastSeen: number;
+  appliedEpoch?: string;
+  appliedVersion?: number;
+  error?: string;
+}
+
+export interface AckEffect {
+  /** Seconds from publish to this ack, for the first ack of a version of the current epoch. */
+  lagSeconds?: number;
+  refused: boolean;
+}
+
+export interface ProxyTrackerOptions {
+  forgetAfterMs: number;
+  /** More proxies than this evicts the longest-disconnected ones (a guard against junk node names). */
+  maxProxies: number;
+  now?: () => number;
+}
+
+export class ProxyTracker {
+  readonly #records = new Map<string, ProxyRecord>();
+  readonly #clock: VersionClock;
+  readonly #forgetAfterMs: number;
+  readonly #maxProxies: number;
+  readonly #now: () => number;
+
+  constructor(clock: VersionClock, options: ProxyTrackerOptions) {
+    this.#clock = clock;
+    this.#forgetAfterMs = options.forgetAfterMs;
+    this.#maxProxies = Math.max(1, options.maxProxies);
+    this.#now = options.now ?? Date.now;
+  }
+
+  opened(node: string): void {
+    const r = this.#record(node);
+    r.streams++;
+    r.lastSeen = this.#now();
+  }
+
+  closed(node: string): void {
+    const r = this.#records.get(node);
+    if (!r) return;
+    r.streams = Math.max(0, r.streams - 1);
+    r.lastSeen = this.#now();
+  }
+
+  acked(ack: AckReport): AckEffect {
+    const r = this.#record(ack.node);
+    const now = this.#now();
+    r.lastSeen = now;
+    if (!ack.applied) {
+      r.error = `refused ${ack.epoch}:${ack.version}: ${ack.error ?? 'no reason given'}`;
+      return { refused: true };
+    }
+    const isNew = r.appliedEpoch !== ack.epoch || r.appliedVersion !== ack.version;
+    r.appliedEpoch = ack.epoch;
+    r.appliedVersion = ack.version;
+    delete r.error;
+    if (!isNew || ack.epoch !== this.#clock.epoch) return { refused: false };
+    const publishedAt = this.#clock.publishedAt(ack.version);
+    return publishedAt === undefined ? { refused: false } : { refused: false, lagSeconds: Math.max(0, now - publishedAt) / 1000 };
+  }
+
+  counts(): { connected: number; disconnected: number } {
+    this.#forget();
+    let connected = 0;
+    for (const r of this.#records.values()) if (r.streams > 0) connected++;
+    return { connected, disconnected: this.#records.size - connected };
+  }
+
+  list(): ProxyStatus[] {
+    this.#forget();
+    const now = this.#now();
+    const current = this.#clock.version;
+    const out: ProxyStatus[] = [];
+    for (const r of this.#records.values()) {
+      const connected = r.streams > 0;
+      const status: ProxyStatus = { node: r.node, connected, lagMs: 0, lastSeen: new Date(connected ? now : r.lastSeen).toISOString() };
+      // A table of another epoch counts as version 0 of this one: every version here is newer.
+      const appliedHere = r.appliedEpoch === this.#clock.epoch ? r.appliedVersion ?? 0 : 0;
+      if (r.appliedEpoch !== undefined) {
+        status.appliedEpoch = r.appliedEpoch;
+        status.appliedVersion = r.appliedVersion;
+        status.lagVersions = Math.max(0, current - appliedHere);
+      }
+      const since = this.#clock.behindSince(appliedHere);
+      // A proxy cannot have been behind for longer than the controller has known it.
+      if (since !== undefined) status.lagMs = Math.max(0, now - Math.max(since, r.firstSeen));
+      if (r.error !== undefined) status.error = r.error;
+      out.push(status);
+    }
+    return out.toSorted((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  }
+
+  #record(node: string): ProxyRecord {
+    let r = this.#records.get(node);
+    if (r) return r;
+    if (this.#records.size >= this.#maxProxies) this.#evict();
+    const now = this.#now();
+    r = { node, streams: 0, firstSeen: now, lastSeen: now };
+    this.#records.set(node, r);
+    return r;
+  }
+
+  #forget(): void {
+    const cutoff = this.#now() - this.#forgetAfterMs;
+    for (const [node, r] of this.#records) if (r.streams === 0 && r.lastSeen < cutoff) this.#records.delete(node);
+  }
+
+  #evict(): void {
+    this.#forget();
+    let oldest: ProxyRecord | undefined;
+    for (const r of this.#records.values()) if (r.streams === 0 && (!oldest || r.lastSeen < oldest.lastSeen)) oldest = r;
+    if (oldest) this.#records.delete(oldest.node);
+  }
+}

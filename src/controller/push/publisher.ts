@@ -1,0 +1,162 @@
+/**
+ * Turns translated table content into numbered versions for the proxies.
+ *
+ * Cluster events come in bursts (a rollout touches many EndpointSlices), so `publish()` only
+ * records the latest content: a trailing debounce publishes it once the burst is quiet for
+ * `coalesceMs`, but never later than `maxDelayMs` after the first unpublished change, so a
+ * steady trickle of events cannot starve the proxies. Content whose digest equals the current
+ * table's makes no version (its diagnostics still replace the current ones).
+ */
+import { randomUUID } from 'node:crypto';
+import { TABLE_FORMAT, tableDigest } from '../../table/index.ts';
+import type { RoutingTable, StatusDiagnostic } from '../../table/index.ts';
+import { HostmeshError } from '../../common/errors.ts';
+import { VersionHistory } from './history.ts';
+
+/** What translation produces: a routing table before the publisher numbers and stamps it. */
+export type TableContent = Omit<RoutingTable, 'format' | 'epoch' | 'version' | 'generatedAt'>;
+
+export interface Publication {
+  readonly table: RoutingTable;
+  /** tableDigest(table). */
+  readonly digest: string;
+  /** Date.now() when this version was published. */
+  readonly publishedAt: number;
+}
+
+export interface PublisherOptions {
+  /** Lineage of the versions; a new random one per controller start unless given. */
+  epoch?: string;
+  /** Quiet time that ends a burst, ms (default 50). 0 publishes on the next tick. */
+  coalesceMs?: number;
+  /** Longest wait after the first unpublished change, ms (default 250). */
+  maxDelayMs?: number;
+  /** Publish times remembered for lag reporting (default 10,000 versions). */
+  historySize?: number;
+}
+
+export type PublishListener = (publication: Publication) => void;
+
+export const DEFAULT_COALESCE_MS = 50;
+export const DEFAULT_MAX_DELAY_MS = 250;
+
+export class Publisher {
+  readonly epoch: string;
+  readonly coalesceMs: number;
+  readonly maxDelayMs: number;
+  readonly #history: VersionHistory;
+  readonly #listeners = new Set<PublishListener>();
+  #current: Publication | undefined;
+  #diagnostics: readonly StatusDiagnostic[] = [];
+  #pending: { content: TableContent; diagnostics: readonly StatusDiagnostic[] } | undefined;
+  #quietTimer: NodeJS.Timeout | undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: PublisherOptions = {}) {
+    const coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
+    const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+    if (!Number.isFinite(coalesceMs) || coalesceMs < 0) throw new HostmeshError('PUBLISHER_OPTIONS', `publisher: coalesceMs must be >= 0, got ${coalesceMs}`);
+    if (!Number.isFinite(maxDelayMs) || maxDelayMs < coalesceMs) {
+      throw new HostmeshError('PUBLISHER_OPTIONS', `publisher: maxDelayMs must be >= coalesceMs (${coalesceMs}), got ${maxDelayMs}`);
+    }
+    if (options.epoch !== undefined && options.epoch.length === 0) throw new HostmeshError('PUBLISHER_OPTIONS', 'publisher: epoch must not be empty');
+    this.epoch = options.epoch ?? randomUUID();
+    this.coalesceMs = coalesceMs;
+    this.maxDelayMs = maxDelayMs;
+    this.#history = new VersionHistory(options.historySize ?? 10_000);
+  }
+
+  /** The latest published version, or undefined before the first publish. */
+  get current(): Publication | undefined {
+    return this.#current;
+  }
+
+  /** Version of the current table (0 before the first publish). */
+  get version(): number {
+    return this.#current?.table.version ?? 0;
+  }
+
+  /** Diagnostics of the latest content that was flushed (published or not). */
+  get diagnostics(): readonly StatusDiagnostic[] {
+    return this.#diagnostics;
+  }
+
+  /**
+   * Publish time of the oldest remembered version newer than `version` in this epoch: when a
+   * proxy that applied `version` started to be behind. Undefined when nothing newer exists.
+   */
+  behindSince(version: number): number | undefined {
+    return this.#history.firstAfter(version);
+  }
+
+  /** Publish time of one version of this epoch, if still remembered. */
+  publishedAt(version: number): number | undefined {
+    return this.#history.at(version);
+  }
+
+  /**
+   * Records the latest content; it is published after the burst settles (see the file comment).
+   * The published table shares `content`'s arrays: do not mutate them afterwards.
+   */
+  publish(content: TableContent, diagnostics: readonly StatusDiagnostic[] = []): void {
+    if (this.#closed) return;
+    this.#pending = { content, diagnostics };
+    if (this.#deadlineTimer === undefined) this.#deadlineTimer = setTimeout(this.#onTimer, this.maxDelayMs);
+    if (this.#quietTimer === undefined) this.#quietTimer = setTimeout(this.#onTimer, this.coalesceMs);
+    else this.#quietTimer.refresh();
+  }
+
+  /** Publishes pending content now instead of waiting; returns the current publication. */
+  flush(): Publication | undefined {
+    this.#clearTimers();
+    const pending = this.#pending;
+    if (pending === undefined || this.#closed) return this.#current;
+    this.#pending = undefined;
+    this.#diagnostics = pending.diagnostics;
+    const publishedAt = Date.now();
+    const { dns, listeners, routes, clusters } = pending.content;
+    const table: RoutingTable = {
+      format: TABLE_FORMAT,
+      epoch: this.epoch,
+      version: this.version + 1,
+      generatedAt: new Date(publishedAt).toISOString(),
+      dns,
+      listeners,
+      routes,
+      clusters,
+    };
+    const digest = tableDigest(table);
+    if (this.#current !== undefined && this.#current.digest === digest) return this.#current;
+    const publication: Publication = { table, digest, publishedAt };
+    this.#current = publication;
+    this.#history.record(table.version, publishedAt);
+    for (const listener of this.#listeners) listener(publication);
+    return publication;
+  }
+
+  /** Calls `listener` for every new version; returns the unsubscribe function. Listeners must not throw. */
+  subscribe(listener: PublishListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Drops pending content and stops the timers; later publishes are ignored. */
+  close(): void {
+    this.#closed = true;
+    this.#pending = undefined;
+    this.#clearTimers();
+    this.#listeners.clear();
+  }
+
+  readonly #onTimer = (): void => {
+    this.flush();
+  };
+
+  #clearTimers(): void {
+    clearTimeout(this.#quietTimer);
+    clearTimeout(this.#deadlineTimer);
+    this.#quietTimer = undefined;
+    this.#deadlineTimer = undefined;
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * The controller API (node:http): the watch streams that push tables to proxies, their acks,
+ * the status of every proxy, and health and metrics. `/v1/*` needs the bearer token; health and
+ * metrics are open. Nothing a client sends can throw out of a handler.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { ACK_PATH, NDJSON, STATUS_PATH, WATCH_PATH } from '../../table/index.ts';
+import type { AckReport, ControllerStatus, WatchMessage } from '../../table/index.ts';
+import { errorMessage, isHostmeshError } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
+import { bearerAuth } from './auth.ts';
+import type { AuthResult } from './auth.ts';
+import { readBody, sendError, sendJson, sendText } from './http-util.ts';
+import { createControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from './metrics.ts';
+import { ProxyTracker } from './proxies.ts';
+import type { Publication, Publisher } from './publisher.ts';
+import { parseAck, parseWatchQuery } from './requests.ts';
+import { WatchStream } from './watch-stream.ts';
+
+export interface PushServerOptions {
+  publisher: Publisher;
+  /** Bearer token proxies present on `/v1/*` (surrounding whitespace is ignored). */
+  token: string;
+  log: Logger;
+  /** Interval of heartbeat lines on idle watch streams, ms (default 10 s). */
+  heartbeatMs?: number;
+  /** A disconnected proxy is dropped from the status this long after it was last seen (default 1 h). */
+  forgetAfterMs?: number;
+  /** Most proxies tracked at once (default 10,000). */
+  maxProxies?: number;
+  /** Largest ack body accepted, bytes (default 64 KiB). */
+  maxAckBytes?: number;
+  /** Registry for the controller metrics (default: a new one, served on /metrics). */
+  registry?: Registry;
+  /** Called after each valid ack is recorded (benchmarks and wiring use it). */
+  onAck?: (ack: AckReport) => void;
+}
+
+export const DEFAULT_HEARTBEAT_MS = 10_000;
+
+const OPEN_GET = ['GET', 'HEAD'];
+
+export class PushServer {
+  readonly server: Server;
+  readonly registry: Registry;
+  readonly #publisher: Publisher;
+  readonly #log: Logger;
+  readonly #auth: (authorization: string | undefined) => AuthResult;
+  readonly #tracker: ProxyTracker;
+  readonly #metrics: ControllerMetrics;
+  readonly #streams = new Set<WatchStream>();
+  readonly #heartbeat: NodeJS.Timeout;
+  readonly #unsubscribe: () => void;
+  readonly #maxAckBytes: number;
+  readonly #onAck: ((ack: AckReport) => void) | undefined;
+  /** The current version's watch line, serialized once for every stream. */
+  #line: { version: number; buffer: Buffer } | undefined;
+
+  constructor(options: PushServerOptions) {
+    this.#publisher = options.publisher;
+    this.#log = options.log;
+    this.#auth = bearerAuth(options.token);
+    this.#maxAckBytes = options.maxAckBytes ?? 64 * 1024;
+    this.#onAck = options.onAck;
+    this.#tracker = new ProxyTracker(options.publisher, {
+      forgetAfterMs: options.forgetAfterMs ?? 3_600_000,
+      maxProxies: options.maxProxies ?? 10_000,
+    });
+    this.registry = options.registry ?? new Registry();
+    this.#metrics = createControllerMetrics(this.registry, {
+      version: () => this.#publisher.version,
+      proxies: () => this.#tracker.counts(),
+    });
+    this.server = createServer(this.#handle);
+    this.#unsubscribe = this.#publisher.subscribe(this.#onPublish);
+    this.#heartbeat = setInterval(this.#beat, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+    this.#heartbeat.unref();
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  status(): ControllerStatus {
+    const current = this.#publisher.current;
+    return {
+      epoch: this.#publisher.epoch,
+      version: current?.table.version ?? 0,
+      digest: current?.digest ?? '',
+      generatedAt: current?.table.generatedAt ?? '',
+      proxies: this.#tracker.list(),
+      diagnostics: [...this.#publisher.diagnostics],
+    };
+  }
+
+  /** Open watch streams (for diagnostics and tests). */
+  get streams(): readonly WatchStream[] {
+    return [...this.#streams];
+  }
+
+  /** Ends every watch stream and closes the server. */
+  async close(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    this.#unsubscribe();
+    for (const s of this.#streams) s.end();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  readonly #onPublish = (publication: Publication): void => {
+    this.#metrics.publishes.inc();
+    if (this.#streams.size === 0) return;
+    const line = this.#lineFor(publication);
+    for (const s of this.#streams) s.snapshot(line);
+  };
+
+  readonly #beat = (): void => {
+    if (this.#streams.size === 0) return;
+    const line = this.#heartbeatLine();
+    for (const s of this.#streams) s.heartbeat(line);
+  };
+
+  #lineFor(publication: Publication): Buffer {
+    if (this.#line?.version !== publication.table.version) {
+      const message: WatchMessage = { type: 'snapshot', table: publication.table };
+      this.#line = { version: publication.table.version, buffer: Buffer.from(`${JSON.stringify(message)}\n`) };
+    }
+    return this.#line.buffer;
+  }
+
+  #heartbeatLine(): Buffer {
+    const message: WatchMessage = { type: 'heartbeat', epoch: this.#publisher.epoch, version: this.#publisher.version, time: new Date().toISOString() };
+    return Buffer.from(`${JSON.stringify(message)}\n`);
+  }
+
+  readonly #handle = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.#route(req, res);
+    } catch (e) {
+      this.#fail(res, e);
+    }
+  };
+
+  #fail(res: ServerResponse, e: unknown): void {
+    this.#log.error({ err: errorMessage(e) }, 'controller API: request failed');
+    if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'internal error; see the controller log');
+    else res.destroy();
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const search = q < 0 ? '' : url.slice(q + 1);
+    const method = req.method ?? 'GET';
+
+    switch (path) {
+      case '/healthz':
+        if (!this.#allow(res, method, OPEN_GET)) return;
+        sendText(res, 200, 'ok\n', method === 'HEAD');
+        return;
+      case '/readyz':
+        if (!this.#allow(res, method, OPEN_GET)) return;
+        if (this.#publisher.current) sendText(res, 200, 'ready\n', method === 'HEAD');
+        else sendText(res, 503, 'not ready: no routing table published yet\n', method === 'HEAD');
+        return;
+      case '/metrics':
+        if (!this.#allow(res, method, OPEN_GET)) return;
+        this.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store' });
+            res.end(method === 'HEAD' ? undefined : text);
+          },
+          (e: unknown) => this.#fail(res, e),
+        );
+        return;
+      case WATCH_PATH:
+        if (this.#authorized(req, res) && this.#allow(res, method, ['GET'])) this.#watch(req, res, search);
+        return;
+      case ACK_PATH:
+        if (this.#authorized(req, res) && this.#allow(res, method, ['POST'])) this.#ack(req, res).catch((e: unknown) => this.#fail(res, e));
+        return;
+      case STATUS_PATH:
+        if (this.#authorized(req, res) && this.#allow(res, method, ['GET'])) sendJson(res, 200, this.status());
+        return;
+      default:
+        sendError(res, 404, 'NOT_FOUND', `no such path: ${path.length > 100 ? `${path.slice(0, 100)}...` : path}`);
+    }
+  }
+
+  #allow(res: ServerResponse, method: string, allowed: string[]): boolean {
+    if (allowed.includes(method)) return true;
+    sendError(res, 405, 'METHOD_NOT_ALLOWED', `method ${method} is not allowed here (allowed: ${allowed.join(', ')})`, { allow: allowed.join(', ') });
+    return false;
+  }
+
+  #authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    const result = this.#auth(req.headers.authorization);
+    if (result === 'ok') return true;
+    if (result === 'missing') {
+      sendError(res, 401, 'UNAUTHORIZED', 'a bearer token is required (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer realm="hostmesh"' });
+    } else {
+      sendError(res, 401, 'UNAUTHORIZED', 'the bearer token is not valid', { 'www-authenticate': 'Bearer realm="hostmesh", error="invalid_token"' });
+    }
+    return false;
+  }
+
+  #watch(req: IncomingMessage, res: ServerResponse, search: string): void {
+    let query;
+    try {
+      query = parseWatchQuery(search);
+    } catch (e) {
+      sendError(res, 400, isHostmeshError(e) ? e.code : 'BAD_REQUEST', errorMessage(e));
+      return;
+    }
+    const { node, since } = query;
+    req.socket.setKeepAlive(true, 30_000);
+    res.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
+    const stream = new WatchStream(node, res, () => this.#metrics.skippedSnapshots.inc());
+    this.#streams.add(stream);
+    this.#tracker.opened(node);
+    this.#log.info({ node, since: since && `${since.epoch}:${since.version}` }, 'proxy watching');
+    res.once('close', () => {
+      this.#streams.delete(stream);
+      this.#tracker.closed(node);
+      this.#log.info({ node, sent: stream.sent, skipped: stream.skipped }, 'proxy watch closed');
+    });
+
+    const current = this.#publisher.current;
+    const upToDate = since !== undefined && since.epoch === this.#publisher.epoch && since.version === current?.table.version;
+    // With nothing to send, an immediate heartbeat tells the proxy at once that it is current.
+    if (current && !upToDate) stream.snapshot(this.#lineFor(current));
+    else stream.heartbeat(this.#heartbeatLine());
+  }
+
+  async #ack(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let ack: AckReport;
+    try {
+      const body = await readBody(req, this.#maxAckBytes);
+      ack = parseAck(JSON.parse(body.toString('utf8')));
+    } catch (e) {
+      if (res.destroyed) return;
+      if (isHostmeshError(e, 'BODY_ABORTED')) res.destroy();
+      else if (isHostmeshError(e, 'BODY_TOO_LARGE')) sendError(res, 413, e.code, `ack: ${e.message}`, { connection: 'close' });
+      else if (e instanceof SyntaxError) sendError(res, 400, 'BAD_ACK', `ack: body is not valid JSON (${e.message})`);
+      else sendError(res, 400, isHostmeshError(e) ? e.code : 'BAD_ACK', errorMessage(e));
+      return;
+    }
+    const effect = this.#tracker.acked(ack);
+    if (effect.lagSeconds !== undefined) this.#metrics.applyLag.observe(effect.lagSeconds);
+    if (effect.refused) {
+      this.#metrics.refusals.inc();
+      this.#log.warn({ node: ack.node, epoch: ack.epoch, version: ack.version, error: ack.error }, 'proxy refused a snapshot');
+    } else {
+      this.#log.debug({ node: ack.node, epoch: ack.epoch, version: ack.version }, 'proxy applied');
+    }
+    res.writeHead(204);
+    res.end();
+    this.#onAck?.(ack);
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * The proxy's side of distribution: follows the controller's watch stream, applies each new
+ * snapshot through the engine, acks the outcome, and keeps the last good table on disk.
+ *
+ * Fail static: at start the saved table is applied before the controller is contacted, and
+ * nothing the controller does (being down, sending a bad table) removes a table that works.
+ */
+import { Pool } from 'undici';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ACK_PATH, NDJSON, WATCH_PATH, emptyTable, formatProblems, formatSince, tableDigest, validateTable } from '../../table/index.ts';
+import type { AckReport, RoutingTable } from '../../table/index.ts';
+import { HostmeshError, errorMessage, isHostmeshError } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
+import { Backoff } from './backoff.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { LatestWorker } from './latest.ts';
+import { LineSplitter } from './lines.ts';
+import { loadState, removeStaleTemps, saveState } from './state.ts';
+
+/** What the engine answers when asked to apply a table. */
+export type ApplyOutcome = { ok: true } | { ok: false; error: string };
+
+export interface ConfigClientOptions {
+  /** Controller base URL, e.g. http://hostmesh-controller.hostmesh.svc:8440 (a path prefix is kept). */
+  controllerUrl: string | URL;
+  node: string;
+  token: string;
+  stateDir: string;
+  /** Applies a validated table atomically; a refusal leaves the previous table serving. */
+  apply: (table: RoutingTable) => Promise<ApplyOutcome>;
+  log: Logger;
+  /** Reconnect when no byte arrives for this long, ms (default 35 s: three heartbeats and some slack). */
+  idleTimeoutMs?: number;
+  /** Longest watch line accepted, bytes (default 256 MiB). */
+  maxLineBytes?: number;
+  backoff?: BackoffOptions;
+  /** Timeout of one ack request, ms (default 10 s). */
+  ackTimeoutMs?: number;
+}
+
+export interface AppliedState {
+  epoch: string;
+  version: number;
+  digest: string;
+  /** RFC 3339 time the table was applied (or adopted, when only its version changed). */
+  at: string;
+  /** `saved`: loaded from the state directory at start; `controller`: received on the watch. */
+  source: 'saved' | 'controller';
+}
+
+export interface ConfigClientStatus {
+  /** A watch stream to the controller is open. */
+  connected: boolean;
+  /** The table being served, if any. */
+  applied?: AppliedState;
+  /** The controller's current epoch and version, as last heard. */
+  controller?: { epoch: string; version: number };
+  /** Latest problem: a refused snapshot, a connection failure, a failed save. */
+  lastError?: { message: string; time: string };
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 35_000;
+const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
+const EMPTY_DIGEST = tableDigest(emptyTable('none'));
+
+export class ConfigClient {
+  readonly #opts: ConfigClientOptions;
+  readonly #log: Logger;
+  readonly #pool: Pool;
+  readonly #basePath: string;
+  readonly #origin: string;
+  readonly #authorization: string;
+  readonly #idleTimeoutMs: number;
+  readonly #backoff: Backoff;
+  readonly #abort = new AbortController();
+  readonly #snapshots: LatestWorker<unknown>;
+  readonly #acks: LatestWorker<AckReport>;
+  #applied: AppliedState | undefined;
+  #controller: { epoch: string; version: number } | undefined;
+  #connected = false;
+  #lastError: { message: string; time: string } | undefined;
+  #lastLoggedError = '';
+  #loop: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: ConfigClientOptions) {
+    this.#opts = options;
+    this.#log = options.log;
+    const url = new URL(options.controllerUrl);
+    this.#pool = new Pool(url.origin, { connections: 4 });
+    this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#origin = url.origin;
+    this.#authorization = `Bearer ${options.token.trim()}`;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#backoff = new Backoff(options.backoff);
+    this.#snapshots = new LatestWorker((raw) => this.#process(raw));
+    this.#acks = new LatestWorker((ack) => this.#sendAck(ack));
+  }
+
+  /**
+   * Applies the saved table (if any and valid), then starts following the controller in the
+   * background. Resolves once the saved table has been dealt with.
+   */
+  async start(): Promise<void> {
+    if (this.#loop !== undefined || this.#stopped) throw new HostmeshError('CONFIG_CLIENT_STATE', 'config client: start() may be called once');
+    this.#loop = Promise.resolve();
+    await this.#loadSaved();
+    if (!this.#stopped) this.#loop = this.#run();
+  }
+
+  /** Closes the watch, waits for a running apply and save to finish, and releases connections. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#abort.abort();
+    this.#snapshots.stop();
+    await this.#loop;
+    await this.#snapshots.idle();
+    this.#acks.stop();
+    await this.#acks.idle();
+    await this.#pool.destroy();
+  }
+
+  status(): ConfigClientStatus {
+    const s: ConfigClientStatus = { connected: this.#connected };
+    if (this.#applied) s.applied = { ...this.#applied };
+    if (this.#controller) s.controller = { ...this.#controller };
+    if (this.#lastError) s.lastError = { ...this.#lastError };
+    return s;
+  }
+
+  async #loadSaved(): Promise<void> {
+    const dir = this.#opts.stateDir;
+    await removeStaleTemps(dir);
+    const saved = await loadState(dir);
+    if (saved.kind === 'missing') {
+      this.#log.info({ path: saved.path }, 'no saved routing table; waiting for the controller');
+      return;
+    }
+    if (saved.kind === 'invalid') {
+      this.#error(`ignored the saved routing table ${saved.path}: ${saved.error}`);
+      return;
+    }
+    const { table } = saved;
+    const outcome = await this.#callApply(table);
+    if (!outcome.ok) {
+      this.#error(`the saved routing table ${formatSince(table.epoch, table.version)} was refused: ${outcome.error}`);
+      return;
+    }
+    this.#applied = { epoch: table.epoch, version: table.version, digest: tableDigest(table), at: new Date().toISOString(), source: 'saved' };
+    this.#log.info({ epoch: table.epoch, version: table.version, path: saved.path }, 'serving the saved routing table until the controller answers');
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        await this.#watchOnce();
+      } catch (e) {
+        if (!this.#stopped) {
+          const message = isHostmeshError(e) ? e.message : `cannot watch the controller at ${this.#origin}: ${errorMessage(e)}`;
+          this.#error(message, isHostmeshError(e, 'CONTROLLER_UNAUTHORIZED') ? 'error' : 'warn');
+        }
+      }
+      this.#connected = false;
+      if (this.#stopped) break;
+      try {
+        await sleep(this.#backoff.next(), undefined, { signal: this.#abort.signal });
+      } catch {
+        // aborted by stop()
+      }
+    }
+  }
+
+  /** One watch request, until it fails or ends (both mean: reconnect). */
+  async #watchOnce(): Promise<void> {
+    const attempt = new AbortController();
+    const onStop = (): void => attempt.abort();
+    this.#abort.signal.addEventListener('abort', onStop, { once: true });
+    let idle = false;
+    const timer = setTimeout(() => {
+      idle = true;
+      attempt.abort();
+    }, this.#idleTimeoutMs);
+    try {
+      const since = this.#applied ? `&since=${encodeURIComponent(formatSince(this.#applied.epoch, this.#applied.version))}` : '';
+      const res = await this.#pool.request({
+        path: `${this.#basePath}${WATCH_PATH}?node=${encodeURIComponent(this.#opts.node)}${since}`,
+        method: 'GET',
+        headers: { authorization: this.#authorization, accept: NDJSON },
+        signal: attempt.signal,
+        headersTimeout: this.#idleTimeoutMs,
+        bodyTimeout: 0,
+      });
+      if (res.statusCode !== 200) {
+        const text = errorText(await readSome(res.body, 300));
+        if (res.statusCode === 401) {
+          throw new HostmeshError('CONTROLLER_UNAUTHORIZED', `the controller refused the token (401: ${text}); check that the token file holds the controller's token`);
+        }
+        throw new HostmeshError('CONTROLLER_STATUS', `the controller answered the watch with ${res.statusCode}: ${text}`);
+      }
+      this.#connected = true;
+      const splitter = new LineSplitter(this.#opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+      let first = true;
+      const onLine = (line: Buffer): void => {
+        this.#onMessage(line, first);
+        first = false;
+      };
+      for await (const chunk of res.body) {
+        timer.refresh();
+        splitter.push(chunk as Buffer, onLine);
+      }
+      throw new HostmeshError('WATCH_ENDED', 'the controller ended the watch stream');
+    } catch (e) {
+      if (idle) throw new HostmeshError('WATCH_IDLE', `nothing from the controller for ${this.#idleTimeoutMs} ms; reconnecting`);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      this.#abort.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  #onMessage(line: Buffer, first: boolean): void {
+    let msg: { type?: unknown; table?: unknown; epoch?: unknown; version?: unknown };
+    try {
+      msg = JSON.parse(line.toString('utf8')) as typeof msg;
+    } catch (e) {
+      throw new HostmeshError('WATCH_BAD_LINE', `the controller sent a line that is not JSON: ${errorMessage(e)}`);
+    }
+    if (first) {
+      this.#backoff.reset();
+      // The next failure is news again, worth a warning.
+      this.#lastLoggedError = '';
+      this.#log.info({ controller: this.#origin }, 'following the controller');
+    }
+    if (msg === null || typeof msg !== 'object') throw new HostmeshError('WATCH_BAD_LINE', 'the controller sent a line that is not a JSON object');
+    if (msg.type === 'snapshot') {
+      const t = msg.table as { epoch?: unknown; version?: unknown } | null | undefined;
+      if (typeof t?.epoch === 'string' && typeof t.version === 'number') this.#controller = { epoch: t.epoch, version: t.version };
+      this.#snapshots.offer(msg.table);
+      return;
+    }
+    if (msg.type !== 'heartbeat' || typeof msg.epoch !== 'string' || typeof msg.version !== 'number') return;
+    this.#controller = { epoch: msg.epoch, version: msg.version };
+    // The controller sends no snapshot when we are current; tell it what we serve, since it
+    // may not know (this proxy restarted from its saved table, or an ack was lost).
+    const a = this.#applied;
+    if (first && a && a.epoch === msg.epoch && a.version === msg.version) this.#ack(a.epoch, a.version, true);
+  }
+
+  /** Validates and applies one snapshot; never throws. */
+  async #process(raw: unknown): Promise<void> {
+    const v = validateTable(raw);
+    if (!v.ok) {
+      const o = (typeof raw === 'object' && raw !== null ? raw : {}) as { epoch?: unknown; version?: unknown };
+      const epoch = typeof o.epoch === 'string' && o.epoch !== '' ? o.epoch.slice(0, 200) : 'unknown';
+      const version = typeof o.version === 'number' && Number.isSafeInteger(o.version) && o.version >= 0 ? o.version : 0;
+      this.#refuse(epoch, version, `invalid table: ${formatProblems(v.problems)}`);
+      return;
+    }
+    const table = v.table;
+    const digest = tableDigest(table);
+    if (this.#applied?.digest !== digest) {
+      const outcome = await this.#callApply(table);
+      if (!outcome.ok) {
+        this.#refuse(table.epoch, table.version, outcome.error);
+        return;
+      }
+      this.#log.info({ epoch: table.epoch, version: table.version }, 'applied routing table');
+    }
+    // Same routing under a new number (e.g. a restarted controller): adopt the version, no apply.
+    this.#applied = { epoch: table.epoch, version: table.version, digest, at: new Date().toISOString(), source: 'controller' };
+    this.#ack(table.epoch, table.version, true);
+    try {
+      await saveState(this.#opts.stateDir, table);
+    } catch (e) {
+      this.#error(`could not save the routing table to ${this.#opts.stateDir}: ${errorMessage(e)}`);
+    }
+  }
+
+  async #callApply(table: RoutingTable): Promise<ApplyOutcome> {
+    try {
+      return await this.#opts.apply(table);
+    } catch (e) {
+      return { ok: false, error: errorMessage(e) };
+    }
+  }
+
+  #refuse(epoch: string, version: number, error: string): void {
+    this.#error(`refused routing table ${formatSince(epoch, version)}, still serving ${this.#applied ? formatSince(this.#applied.epoch, this.#applied.version) : 'nothing'}: ${error}`, 'error');
+    this.#ack(epoch, version, false, error);
+  }
+
+  #ack(epoch: string, version: number, applied: boolean, error?: string): void {
+    const report: AckReport = {
+      node: this.#opts.node,
+      epoch,
+      version,
+      digest: this.#applied?.digest ?? EMPTY_DIGEST,
+      applied,
+      time: new Date().toISOString(),
+    };
+    if (error !== undefined) report.error = error;
+    this.#acks.offer(report);
+  }
+
+  async #sendAck(report: AckReport): Promise<void> {
+    const timeout = this.#opts.ackTimeoutMs ?? 10_000;
+    try {
+      const res = await this.#pool.request({
+        path: `${this.#basePath}${ACK_PATH}`,
+        method: 'POST',
+        headers: { authorization: this.#authorization, 'content-type': 'application/json' },
+        body: JSON.stringify(report),
+        signal: this.#abort.signal,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      const text = errorText(await readSome(res.body, 300));
+      if (res.statusCode !== 204) this.#error(`the controller answered an ack with ${res.statusCode}: ${text}`);
+    } catch (e) {
+      // A lost ack is repaired on reconnect: the first heartbeat re-acks the table we serve.
+      if (!this.#stopped) this.#log.debug({ err: errorMessage(e) }, 'ack not delivered');
+    }
+  }
+
+  /** Records a problem; repeats of the same message are logged at debug so an outage is not a flood. */
+  #error(message: string, level: 'warn' | 'error' = 'warn'): void {
+    this.#lastError = { message, time: new Date().toISOString() };
+    if (message === this.#lastLoggedError) {
+      this.#log.debug(message);
+    } else {
+      this.#lastLoggedError = message;
+      this.#log[level](message);
+    }
+  }
+}
+
+/** The start of a response body (error texts), without reading an unbounded one. */
+async function readSome(body: AsyncIterable<unknown> & { destroy(): unknown }, max: number): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of body) {
+      text += String(chunk);
+      if (text.length >= max) break;
+    }
+  } catch {
+    // the status code is what matters
+  } finally {
+    body.destroy();
+  }
+  return text.slice(0, max).trim();
+}
+
+/** The message of a controller error body (`{"error":{"message"}}`), or the text as is. */
+function errorText(text: string): string {
+  try {
+    const m = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    if (typeof m === 'string') return m;
+  } catch {
+    // not one of ours: show it raw
+  }
+  return text;
+}

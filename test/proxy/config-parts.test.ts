@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate } from 'node:timers/promises';
+import fc from 'fast-check';
+import { isHostmeshError } from '../../src/common/errors.ts';
+import { LineSplitter } from '../../src/proxy/config/lines.ts';
+import { Backoff } from '../../src/proxy/config/backoff.ts';
+import { LatestWorker } from '../../src/proxy/config/latest.ts';
+
+function split(chunks: Buffer[], max = 1 << 20): string[] {
+  const s = new LineSplitter(max);
+  const out: string[] = [];
+  for (const c of chunks) s.push(c, (l) => out.push(l.toString('utf8')));
+  return out;
+}
+
+test('NDJSON lines come out whole however the stream is chunked', () => {
+  assert.deepEqual(split([Buffer.from('{"a":1}\n{"b"'), Buffer.from(':2}\r\n\n{"c"'), Buffer.from(':3}\n')]), ['{"a":1}', '{"b":2}', '{"c":3}']);
+  assert.deepEqual(split([Buffer.from('no newline yet')]), []);
+  fc.assert(fc.property(
+    fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('\n') && !s.includes('\r') && s.length > 0), { maxLength: 20 }),
+    fc.array(fc.nat(), { maxLength: 30 }),
+    (lines, cuts) => {
+      const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+      const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].toSorted((a, b) => a - b);
+      const chunks: Buffer[] = [];
+      let prev = 0;
+      for (const p of [...points, bytes.length]) {
+        chunks.push(bytes.subarray(prev, p));
+        prev = p;
+      }
+      assert.deepEqual(split(chunks), lines);
+    },
+  ));
+});
+
+test('a line over the limit is an error, whether it arrives whole or in pieces', () => {
+  assert.throws(() => split([Buffer.from(`${'x'.repeat(11)}\n`)], 10), (e) => isHostmeshError(e, 'WATCH_LINE_TOO_LONG') && /limit is 10 bytes/.test(e.message));
+  assert.throws(() => split([Buffer.from('x'.repeat(6)), Buffer.from('x'.repeat(6))], 10), (e) => isHostmeshError(e, 'WATCH_LINE_TOO_LONG'));
+  assert.deepEqual(split([Buffer.from('x'.repeat(5)), Buffer.from(`${'x'.repeat(5)}\n`)], 10), ['x'.repeat(10)]);
+  const s = new LineSplitter(10);
+  s.push(Buffer.from('abc'), () => undefined);
+  assert.equal(s.pendingBytes, 3);
+});
+
+test('backoff doubles with jitter up to its cap and starts over after reset', () => {
+  const lo = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
+  assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => lo.next()), [50, 100, 200, 400, 500, 500]);
+  const hi = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 1 });
+  assert.deepEqual([1, 2, 3, 4, 5].map(() => hi.next()), [100, 200, 400, 800, 1000]);
+  hi.reset();
+  assert.equal(hi.next(), 100);
+  fc.assert(fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 30 }), (rs) => {
+    let i = 0;
+    const b = new Backoff({ random: () => rs[i++ % rs.length]! });
+    let nominal = 100;
+    for (const _ of rs) {
+      const d = b.next();
+      assert.ok(d >= nominal / 2 && d <= nominal, `${d} outside [${nominal / 2}, ${nominal}]`);
+      nominal = Math.min(10_000, nominal * 2);
+    }
+  }));
+});
+
+test('the latest worker runs one item at a time and only the newest waiting one', async () => {
+  const ran: number[] = [];
+  let release: () => void = () => undefined;
+  const worker = new LatestWorker<number>(async (n) => {
+    ran.push(n);
+    if (n === 1) await new Promise<void>((resolve) => { release = resolve; });
+  });
+  worker.offer(1);
+  await setImmediate();
+  for (let n = 2; n <= 5; n++) worker.offer(n);
+  assert.deepEqual(ran, [1], 'nothing else starts while an item runs');
+  release();
+  await worker.idle();
+  assert.deepEqual(ran, [1, 5]);
+  assert.equal(worker.superseded, 3);
+  worker.offer(6);
+  await worker.idle();
+  assert.deepEqual(ran, [1, 5, 6], 'an idle worker starts again');
+  worker.stop();
+  worker.offer(7);
+  await worker.idle();
+  assert.deepEqual(ran, [1, 5, 6]);
+});
