@@ -3,15 +3,14 @@
  * the next, and the diagnostics it reports. Both sources (manifest directory, Kubernetes
  * informers) and the CLI read these.
  */
-import type { PortId, RoutingTable, ServiceId } from '../table/index.ts';
+import type { PortId, ServiceId, TableContent } from '../table/index.ts';
 import type { AnnotationResult, ServiceSettings } from './annotations-settings.ts';
 import type { ClusterState } from './objects.ts';
 import type { Diagnostic } from './translate-diagnostics.ts';
 
 export type { Diagnostic, DiagnosticCode, DiagnosticObject, Severity } from './translate-diagnostics.ts';
 
-/** What translation produces: a routing table without the fields the publisher stamps. */
-export type TableContent = Omit<RoutingTable, 'format' | 'epoch' | 'version' | 'generatedAt'>;
+export type { TableContent };
 
 export type ExpressionContext = 'matcher' | 'breaker' | 'key';
 

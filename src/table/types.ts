@@ -175,3 +175,6 @@ export interface Endpoint {
   /** The target pod `namespace/name`, when known (for diagnostics). */
   target?: string;
 }
+
+/** What translation produces and the publisher stamps into a RoutingTable. */
+export type TableContent = Omit<RoutingTable, 'format' | 'epoch' | 'version' | 'generatedAt'>;

@@ -9,12 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TABLE_FORMAT, tableDigest } from '../../table/index.ts';
-import type { RoutingTable, StatusDiagnostic } from '../../table/index.ts';
+import type { RoutingTable, StatusDiagnostic, TableContent } from '../../table/index.ts';
 import { HostmeshError } from '../../common/errors.ts';
 import { VersionHistory } from './history.ts';
 
-/** What translation produces: a routing table before the publisher numbers and stamps it. */
-export type TableContent = Omit<RoutingTable, 'format' | 'epoch' | 'version' | 'generatedAt'>;
+export type { TableContent };
 
 export interface Publication {
   readonly table: RoutingTable;
