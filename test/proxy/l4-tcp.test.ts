@@ -330,3 +330,25 @@ test('listen() rejects with listen-failed when the port is taken', async (t) => 
   });
   await listener.close(0);
 });
+
+test('a client leaving during a dial, or a drain deadline during one, abandons the dial cleanly', async (t) => {
+  const hung = await unresponsivePort(t);
+  const { route, picker } = routeTo([hung], { dialTimeoutMs: 60_000 });
+  const { listener, observer } = await startProxy(t, route);
+  const leaving = await tcpClient(listener.port);
+  await eventually(() => picker.outstanding === 1, 'dial in progress');
+  // A reset, not a FIN: a FIN during the dial is a half-close and the dial rightly goes on.
+  leaving.resetAndDestroy();
+  await eventually(() => listener.connections === 0, 'connection forgotten');
+  assert.equal(picker.outstanding, 0);
+
+  const staying = await tcpClient(listener.port);
+  await eventually(() => picker.outstanding === 1, 'second dial in progress');
+  const gone = closed(staying);
+  await listener.close(50);
+  assert.equal((await gone).error, 'ECONNRESET');
+  assert.equal(picker.outstanding, 0);
+  // Abandoned dials are not failures of the endpoint.
+  assert.equal(picker.failures.size, 0);
+  assert.equal(observer.events.length, 0);
+});

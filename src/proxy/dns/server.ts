@@ -180,31 +180,29 @@ export function createDnsResponder(opts: DnsResponderOptions): DnsResponder {
       config = next;
     },
     async listen() {
-      if (opts.port !== 0) {
-        udp = await bindUdp(opts.port);
+      /** Binds UDP on `udpPort`, then TCP on `tcpPort` (or the same port); never leaves UDP bound alone. */
+      const bindBoth = async (udpPort: number, tcpPort: number | 'same'): Promise<{ udpPort: number; tcpPort: number }> => {
+        const sock = await bindUdp(udpPort);
+        const bound = sock.address().port;
         try {
-          return { udpPort: opts.port, tcpPort: await listenTcp(opts.port) };
-        } catch (err) {
-          await closeUdp(udp);
-          udp = undefined;
-          throw err;
-        }
-      }
-      for (let attempt = 0; attempt < SAME_PORT_ATTEMPTS; attempt++) {
-        const sock = await bindUdp(0);
-        const udpPort = sock.address().port;
-        try {
-          const tcpPort = await listenTcp(udpPort);
+          const tcpBound = await listenTcp(tcpPort === 'same' ? bound : tcpPort);
           udp = sock;
-          return { udpPort, tcpPort };
+          return { udpPort: bound, tcpPort: tcpBound };
         } catch (err) {
           await closeUdp(sock);
+          throw err;
+        }
+      };
+      if (opts.port !== 0) return bindBoth(opts.port, 'same');
+      for (let attempt = 0; attempt < SAME_PORT_ATTEMPTS; attempt++) {
+        try {
+          return await bindBoth(0, 'same');
+        } catch (err) {
           if (!isHostmeshError(err, 'listen-failed') || err.details?.errno !== 'EADDRINUSE') throw err;
         }
       }
       log.warn('no port free for both UDP and TCP: serving them on different ports');
-      udp = await bindUdp(0);
-      return { udpPort: udp.address().port, tcpPort: await listenTcp(0) };
+      return bindBoth(0, 0);
     },
     async close() {
       const closing: Promise<void>[] = [];

@@ -64,15 +64,13 @@ export function createTcpListener(opts: TcpListenerOptions): TcpListener {
     }
     // The client is not read from until the upstream is connected: what it sends meanwhile
     // waits in the socket's buffer (and then the kernel's), so no byte is lost.
-    let relayed = false;
     let abort = (): void => {
       cancelDial();
-      client.destroy();
+      client.resetAndDestroy();
     };
     const conn: Connection = { abort: () => abort() };
     live.add(conn);
     const onEarlyClose = (): void => {
-      if (relayed) return;
       cancelDial();
       finished(conn);
     };
@@ -84,7 +82,6 @@ export function createTcpListener(opts: TcpListenerOptions): TcpListener {
         client.resetAndDestroy();
         return;
       }
-      relayed = true;
       client.removeListener('close', onEarlyClose);
       client.removeListener('error', noop);
       if (client.destroyed) {
