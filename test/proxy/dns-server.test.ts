@@ -142,7 +142,7 @@ test('TCP: several queries per connection, pipelined and split across writes, an
 });
 
 test('TCP: an idle connection is closed by the server', async (t) => {
-  const { tcpPort } = await start(t, { tcpIdleTimeoutMs: 100 });
+  const { tcpPort } = await start(t, { tcpIdleTimeoutMs: 300 });
   const s = await tcpConnect(t, tcpPort);
   const reader = tcpReader(s);
   s.write(dnsPacket.streamEncode(query('web.shop.hostmesh', 'A', 5)));

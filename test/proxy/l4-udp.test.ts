@@ -155,19 +155,31 @@ test('a route swap keeps sessions on their cluster and sends new clients to the 
   assert.equal((await udpExchange(old, listener.port, 'c')).toString(), 'one:c');
 });
 
-test('close() keeps relaying for existing sessions until the drain deadline, and opens no new ones', async (t) => {
+test('close() keeps relaying for existing sessions, opens no new ones, and ends when they go idle', async (t) => {
   const backend = await udpBackend(t, echo);
   const { route, picker } = routeTo([backend.port]);
-  const { listener, observer } = await startProxy(t, route);
+  const { listener, observer } = await startProxy(t, route, { idleTimeoutMs: 1000 });
   const old = await udpSocket(t);
   await udpExchange(old, listener.port, 'before');
-  const closing = listener.close(300);
+  // The drain deadline is far away: close() returns because the last session expires.
+  const closing = listener.close(60_000);
   assert.equal((await udpExchange(old, listener.port, 'during')).toString(), 'during');
   const fresh = await udpSocket(t);
   fresh.send('nobody', listener.port, '127.0.0.1');
   await closing;
   assert.equal(backend.sources.size, 1);
   assert.equal(observer.of('opened').length, 1);
+  assert.equal(observer.of('closed').length, 1);
+  assert.equal(picker.outstanding, 0);
+});
+
+test('close() closes sessions still open at the drain deadline', async (t) => {
+  const backend = await udpBackend(t, echo);
+  const { route, picker } = routeTo([backend.port]);
+  const { listener, observer } = await startProxy(t, route);
+  const client = await udpSocket(t);
+  await udpExchange(client, listener.port, 'x');
+  await listener.close(50);
   assert.equal(observer.of('closed').length, 1);
   assert.equal(picker.outstanding, 0);
 });
