@@ -1,0 +1,161 @@
+/**
+ * A TCP listener for one route: each accepted connection picks a cluster (kept for its whole
+ * life, even when the engine swaps the route), dials an endpoint with retries, then relays
+ * bytes both ways until both directions are done.
+ */
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from '../../common/log.ts';
+import type { L4Observer, L4Route } from '../types.ts';
+import { KEEPALIVE_INITIAL_DELAY_MS, dialCluster } from './tcp-dial.ts';
+import { listenError } from './listen-error.ts';
+import { relay } from './tcp-relay.ts';
+
+export interface TcpListenerOptions {
+  host: string;
+  port: number;
+  route: L4Route;
+  observer: L4Observer;
+  /** SO_REUSEPORT, so several workers can listen on one port and the kernel spreads connections. */
+  reusePort?: boolean;
+  log: Logger;
+}
+
+export interface TcpListener {
+  /** Binds; rejects with a `listen-failed` HostmeshError (EADDRINUSE, EACCES, ...). */
+  listen(): Promise<void>;
+  /** The route new connections use; connections in flight keep the cluster they started with. */
+  route: L4Route;
+  /** Stops accepting, lets open connections finish for up to `drainMs`, then destroys them. */
+  close(drainMs: number): Promise<void>;
+  /** Accepted connections not yet closed (dialing or relaying). */
+  readonly connections: number;
+  /** The bound port once listening (useful with port 0), else the configured one. */
+  readonly port: number;
+}
+
+interface Connection {
+  abort(): void;
+}
+
+function noop(): void {}
+
+export function createTcpListener(opts: TcpListenerOptions): TcpListener {
+  const { host, observer } = opts;
+  let route = opts.route;
+  const log = opts.log.child({ listener: 'tcp', route: route.id });
+  const live = new Set<Connection>();
+  let closing: Promise<void> | undefined;
+  let drained: (() => void) | undefined;
+
+  const finished = (conn: Connection): void => {
+    live.delete(conn);
+    if (drained !== undefined && live.size === 0) drained();
+  };
+
+  const accept = (client: Socket): void => {
+    const r = route;
+    const cluster = r.pickCluster();
+    client.on('error', noop);
+    if (cluster === undefined) {
+      observer.connectError(r.id, undefined, 'no-endpoint');
+      client.resetAndDestroy();
+      return;
+    }
+    // The client is not read from until the upstream is connected: what it sends meanwhile
+    // waits in the socket's buffer (and then the kernel's), so no byte is lost.
+    let abort = (): void => {
+      cancelDial();
+      client.resetAndDestroy();
+    };
+    const conn: Connection = { abort: () => abort() };
+    live.add(conn);
+    const onEarlyClose = (): void => {
+      cancelDial();
+      finished(conn);
+    };
+    client.once('close', onEarlyClose);
+
+    const cancelDial = dialCluster(r.id, cluster, observer, (upstream, endpoint) => {
+      if (upstream === undefined || endpoint === undefined) {
+        // Tried what there was: tell the client plainly (RST) rather than with an empty stream.
+        client.resetAndDestroy();
+        return;
+      }
+      client.removeListener('close', onEarlyClose);
+      client.removeListener('error', noop);
+      if (client.destroyed) {
+        // Raced with the client's own close: give the endpoint back untouched.
+        upstream.destroy();
+        cluster.picker.release(endpoint);
+        finished(conn);
+        return;
+      }
+      observer.connectionOpened(r.id, cluster.id);
+      abort = relay(client, upstream, cluster, log, () => {
+        cluster.picker.release(endpoint);
+        observer.connectionClosed(r.id, cluster.id, client.bytesRead, client.bytesWritten);
+        finished(conn);
+      });
+    });
+  };
+
+  const server = createServer({
+    allowHalfOpen: true,
+    noDelay: true,
+    keepAlive: true,
+    keepAliveInitialDelay: KEEPALIVE_INITIAL_DELAY_MS,
+  }, accept);
+  // Accept errors (EMFILE, ENFILE) after start-up: logged, never thrown.
+  server.on('error', (err) => {
+    if (server.listening) log.warn({ err: err.message }, 'tcp listener error');
+  });
+
+  return {
+    get route() {
+      return route;
+    },
+    set route(next: L4Route) {
+      route = next;
+    },
+    get connections() {
+      return live.size;
+    },
+    get port() {
+      return (server.address() as AddressInfo | null)?.port ?? opts.port;
+    },
+    listen() {
+      return new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => {
+          server.removeListener('listening', onListening);
+          reject(listenError(`tcp listener for ${route.id}`, host, opts.port, err));
+        };
+        const onListening = (): void => {
+          server.removeListener('error', onError);
+          resolve();
+        };
+        server.once('error', onError);
+        server.once('listening', onListening);
+        server.listen({ host, port: opts.port, reusePort: opts.reusePort ?? false });
+      });
+    },
+    close(drainMs: number) {
+      closing ??= new Promise<void>((resolve) => {
+        const serverClosed = new Promise<void>((_resolve) => server.close(() => _resolve()));
+        const allDone = new Promise<void>((_resolve) => {
+          if (live.size === 0) _resolve();
+          else drained = _resolve;
+        });
+        const deadline = setTimeout(() => {
+          if (live.size > 0) log.info({ connections: live.size, drainMs }, 'drain deadline reached, closing remaining connections');
+          for (const conn of live) conn.abort();
+        }, drainMs);
+        void Promise.all([serverClosed, allDone]).then(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
