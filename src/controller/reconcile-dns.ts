@@ -19,7 +19,6 @@ import { DNS_DEPLOYMENT_SELECTOR, DNS_NAMESPACE, pickDnsDeployment, planAndApply
 import type { DnsApis } from './dns/apply.ts';
 import { findCorefileConfigMap } from './dns/deployment.ts';
 import { planDnsPatch } from './dns/plan.ts';
-import type { DnsStrategy } from './dns/plan.ts';
 import type { ConfigMapObject, DeploymentObject } from './dns/types.ts';
 import { Informer } from './reconcile-informer.ts';
 import { requestFailure } from './reconcile-errors.ts';
@@ -46,7 +45,6 @@ export class DnsReconciler {
   readonly #loop: SerialLoop;
   #diagnostics: StatusDiagnostic[] = [];
   #lastProblem: string | undefined;
-  #strategy: DnsStrategy | undefined;
 
   constructor(options: DnsReconcilerOptions) {
     this.#options = options;
@@ -90,11 +88,6 @@ export class DnsReconciler {
     return this.#diagnostics;
   }
 
-  /** How the patch is applied (`corefile`, `coredns-custom`, `kube-dns`), once it has been. */
-  strategy(): DnsStrategy | undefined {
-    return this.#strategy;
-  }
-
   async #run(): Promise<RunOutcome> {
     const { log, zones, dnsService } = this.#options;
     // A plan from a partial cache could report "no CoreDNS" for a moment.
@@ -112,7 +105,6 @@ export class DnsReconciler {
     const observed = { ...(deployment ? { deployment } : {}), configMaps: this.#configMaps.list() };
     try {
       const { plan, applied } = await planAndApply(this.#apis, observed, (o) => planDnsPatch(o, addresses, zones), { namespace: DNS_NAMESPACE });
-      this.#strategy = plan.strategy;
       if (applied.writes.length > 0 || applied.restarted) {
         log.info({ strategy: plan.strategy, writes: applied.writes, restarted: applied.restarted, notes: plan.notes, addresses }, 'cluster DNS patched');
       }

@@ -38,8 +38,6 @@ export class SerialLoop {
   readonly #run: () => Promise<RunOutcome>;
   readonly #options: SerialLoopOptions;
   #timer: NodeJS.Timeout | undefined;
-  /** Set while waiting out a backoff: triggers then only mark the loop dirty. */
-  #backingOff = false;
   #running: Promise<void> | undefined;
   #dirty = false;
   #failures = 0;
@@ -65,15 +63,6 @@ export class SerialLoop {
     this.#schedule(this.#options.coalesceMs);
   }
 
-  /** Runs as soon as possible, skipping the coalescing window (not a backoff). */
-  triggerNow(): void {
-    if (this.#stopped) return;
-    this.#dirty = true;
-    if (this.#running || this.#backingOff) return;
-    clearTimeout(this.#timer);
-    this.#schedule(0);
-  }
-
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
@@ -81,12 +70,15 @@ export class SerialLoop {
     await this.#running;
   }
 
-  #schedule(ms: number, backingOff = false): void {
-    this.#backingOff = backingOff;
+  /** While a timer (coalescing window or backoff) is pending, triggers only mark the loop dirty. */
+  #schedule(ms: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#backingOff = false;
-      this.#running = this.#once().finally(() => { this.#running = undefined; });
+      this.#running = this.#once().finally(() => {
+        this.#running = undefined;
+        // Triggers that came during the run (up to this very moment) get one more run.
+        if (this.#dirty && !this.#timer && !this.#stopped) this.#schedule(this.#options.coalesceMs);
+      });
     }, ms);
   }
 
@@ -110,12 +102,11 @@ export class SerialLoop {
     if (outcome !== 'done') {
       const delay = backoffDelay(this.#options.backoff, this.#failures++);
       this.#options.log.debug({ loop: this.#options.name, retryInMs: delay, outcome }, 'retrying after a backoff');
-      this.#schedule(delay, true);
+      this.#schedule(delay);
       return;
     }
     this.#failures = 0;
     this.#again = 0;
-    if (this.#dirty) this.#schedule(this.#options.coalesceMs);
   }
 }
 
