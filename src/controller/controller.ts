@@ -20,11 +20,12 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HostmeshError } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
-import type { PortId } from '../table/index.ts';
+import { portId } from '../table/index.ts';
+import type { PortId, ServiceId } from '../table/index.ts';
 import type { StatusDiagnostic } from '../table/protocol.ts';
 import { checkTarget } from './dns/types.ts';
 import { EventRecorder, serviceProblems } from './events.ts';
-import type { ServiceObject } from './objects.ts';
+import type { ClusterState, ServiceObject } from './objects.ts';
 import { DnsReconciler } from './reconcile-dns.ts';
 import { Informer } from './reconcile-informer.ts';
 import { DEFAULT_BACKOFF, SerialLoop } from './reconcile-loop.ts';
@@ -32,7 +33,7 @@ import type { Backoff, RunOutcome } from './reconcile-loop.ts';
 import { MeshNamespaceView, writeShadows } from './reconcile-shadows.ts';
 import type { ShadowWriteFailure } from './reconcile-shadows.ts';
 import { buildShadowService, readShadowState } from './shadow.ts';
-import type { ShadowDiagnostic, ShadowOptions } from './shadow.ts';
+import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow.ts';
 import { diffShadowServices } from './shadow-diff.ts';
 import type { ShadowConflict } from './shadow-diff.ts';
 import { KubernetesSource } from './source/kubernetes.ts';
@@ -86,13 +87,31 @@ function clusterIPs(svc: ServiceObject | undefined): string[] {
   return ips.filter((ip) => ip !== '' && ip !== 'None');
 }
 
-function desiredShadows(services: readonly ServiceObject[], ports: ReadonlyMap<PortId, number>, options: ShadowOptions): ServiceObject[] {
+/** Shadows built for a Service object (the informer replaces the object when it changes) and its proxy ports. */
+type ShadowCache = WeakMap<ServiceObject, { ports: string; shadow: ServiceObject | undefined }>;
+
+function desiredShadows(services: readonly ServiceObject[], ports: ReadonlyMap<PortId, number>, options: ShadowOptions, cache: ShadowCache): ServiceObject[] {
   const out: ServiceObject[] = [];
   for (const svc of services) {
-    const shadow = buildShadowService(svc, ports, options);
-    if (shadow) out.push(shadow);
+    const namespace = svc.metadata.namespace ?? 'default';
+    const allocated = (svc.spec?.ports ?? []).map((p) => ports.get(portId(namespace, svc.metadata.name, p.port)) ?? '').join(',');
+    let entry = cache.get(svc);
+    if (entry?.ports !== allocated) {
+      entry = { ports: allocated, shadow: buildShadowService(svc, ports, options) };
+      cache.set(svc, entry);
+    }
+    if (entry.shadow) out.push(entry.shadow);
   }
   return out;
+}
+
+function sameAddresses(a: ReadonlyMap<ServiceId, readonly string[]>, b: ReadonlyMap<ServiceId, readonly string[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [id, ips] of a) {
+    const other = b.get(id);
+    if (!other || other.length !== ips.length || ips.some((ip, i) => other[i] !== ip)) return false;
+  }
+  return true;
 }
 
 function splitId(id: string): { namespace: string; name: string } {
@@ -125,7 +144,12 @@ export class Controller {
   /** Proxy ports of the last translation; undefined until the first, which reads the shadows'. */
   #ports: Map<PortId, number> | undefined;
   #desired: ServiceObject[] | undefined;
+  readonly #shadowCache: ShadowCache = new WeakMap();
+  /** readShadowState of the mesh namespace, as of a version of the view. */
+  #shadowsRead: { version: number; state: ShadowState } | undefined;
   #publishedKey: string | undefined;
+  /** What the last published translation was made from. */
+  #translated: { state: ClusterState | undefined; addresses: ReadonlyMap<ServiceId, readonly string[]> } = { state: undefined, addresses: new Map() };
   #translation: Diagnostic[] = [];
   #shadowState: ShadowDiagnostic[] = [];
   #conflicts: ShadowConflict[] = [];
@@ -195,8 +219,11 @@ export class Controller {
     });
     this.#view = new MeshNamespaceView(this.#mesh, meshNamespace);
 
-    const loop = (name: string, run: () => Promise<RunOutcome>): SerialLoop => new SerialLoop(run, { name, coalesceMs, backoff, log: this.#log });
-    this.#translateLoop = loop('translate', () => this.#translate());
+    const loop = (name: string, run: () => Promise<RunOutcome>, paced = false): SerialLoop =>
+      new SerialLoop(run, { name, coalesceMs, backoff, log: this.#log, paced });
+    // Paced: while thousands of new shadows report their ClusterIPs one by one, translation
+    // must not starve the writes that produce them.
+    this.#translateLoop = loop('translate', () => this.#translate(), true);
     this.#shadowLoop = loop('shadows', () => this.#reconcileShadows());
     this.#events = new EventRecorder({ core: this.#core, log: this.#log, instance: options.instance ?? hostname(), backoff, coalesceMs });
     const dnsService = options.dnsService;
@@ -280,6 +307,7 @@ export class Controller {
   }
 
   #meshChanged(): void {
+    this.#view.changed();
     this.#translateLoop.trigger();
     this.#shadowLoop.trigger();
     const dnsService = this.#o.dnsService;
@@ -302,7 +330,15 @@ export class Controller {
   async #translate(): Promise<RunOutcome> {
     if (!this.#sourceSynced || !this.#mesh.isSynced) return 'done';
     const state = this.#source.current();
-    const shadows = readShadowState(this.#view.services());
+    if (this.#shadowsRead?.version !== this.#view.version) {
+      this.#shadowsRead = { version: this.#view.version, state: readShadowState(this.#view.services()) };
+    }
+    const shadows = this.#shadowsRead.state;
+    this.#shadowState = shadows.diagnostics;
+    // Most mesh-namespace changes are the controller's own writes; translation reads only the
+    // shadows' addresses from there, so it runs again only when they or the cluster changed.
+    // (The source keeps one snapshot object until something changes.)
+    if (state === this.#translated.state && sameAddresses(shadows.clusterIPs, this.#translated.addresses)) return 'done';
     const result = translate({
       state,
       memory: this.#memory,
@@ -311,9 +347,8 @@ export class Controller {
     });
     this.#memory = result.memory;
     this.#ports = result.ports;
-    this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions);
+    this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions, this.#shadowCache);
     this.#translation = result.diagnostics;
-    this.#shadowState = shadows.diagnostics;
     this.#shadowLoop.trigger();
     this.#events.sync(serviceProblems(result.diagnostics, state.services));
 
@@ -328,6 +363,7 @@ export class Controller {
       this.#publishedKey = key;
       this.#log.debug({ listeners: result.content.listeners.length, clusters: result.content.clusters.length, diagnostics: result.diagnostics.length }, 'table published');
     }
+    this.#translated = { state, addresses: shadows.clusterIPs };
     this.#resolveFirst();
     return 'done';
   }

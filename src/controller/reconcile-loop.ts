@@ -32,6 +32,12 @@ export interface SerialLoopOptions {
   log: Logger;
   /** Immediate re-runs allowed in a row before `again` backs off like a failure. Default 3. */
   maxAgain?: number;
+  /**
+   * For CPU-bound jobs: after a run that took d ms, the next starts no sooner than d ms after
+   * it ended, so a loop triggered without pause takes at most half the process's time and the
+   * I/O it shares the thread with (API writes, the proxies' API) keeps going.
+   */
+  paced?: boolean;
 }
 
 export class SerialLoop {
@@ -44,6 +50,9 @@ export class SerialLoop {
   #again = 0;
   #stopped = false;
   #runs = 0;
+  /** When the last run ended and how long it took (for `paced`). */
+  #lastEnd = 0;
+  #lastDuration = 0;
 
   constructor(run: () => Promise<RunOutcome>, options: SerialLoopOptions) {
     this.#run = run;
@@ -60,7 +69,7 @@ export class SerialLoop {
     if (this.#stopped) return;
     this.#dirty = true;
     if (this.#running || this.#timer) return;
-    this.#schedule(this.#options.coalesceMs);
+    this.#schedule(this.#quietMs());
   }
 
   async stop(): Promise<void> {
@@ -77,21 +86,30 @@ export class SerialLoop {
       this.#running = this.#once().finally(() => {
         this.#running = undefined;
         // Triggers that came during the run (up to this very moment) get one more run.
-        if (this.#dirty && !this.#timer && !this.#stopped) this.#schedule(this.#options.coalesceMs);
+        if (this.#dirty && !this.#timer && !this.#stopped) this.#schedule(this.#quietMs());
       });
     }, ms);
+  }
+
+  /** The coalescing window, stretched for a paced loop that ran a moment ago. */
+  #quietMs(): number {
+    if (!this.#options.paced) return this.#options.coalesceMs;
+    return Math.max(this.#options.coalesceMs, this.#lastEnd + this.#lastDuration - performance.now());
   }
 
   async #once(): Promise<void> {
     if (this.#stopped) return;
     this.#dirty = false;
     let outcome: RunOutcome;
+    const started = performance.now();
     try {
       outcome = await this.#run();
     } catch (e) {
       this.#options.log.error({ loop: this.#options.name, err: errorMessage(e) }, 'run failed unexpectedly; retrying');
       outcome = 'retry';
     }
+    this.#lastEnd = performance.now();
+    this.#lastDuration = this.#lastEnd - started;
     this.#runs++;
     if (this.#stopped) return;
     if (outcome === 'again' && this.#again < (this.#options.maxAgain ?? 3)) {

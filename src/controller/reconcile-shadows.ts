@@ -38,10 +38,21 @@ export class MeshNamespaceView {
   readonly #cache: ServiceCache;
   readonly #namespace: string;
   readonly #own = new Map<string, OwnWrite>();
+  #version = 0;
 
   constructor(cache: ServiceCache, namespace: string) {
     this.#cache = cache;
     this.#namespace = namespace;
+  }
+
+  /** Changes whenever what services() returns may have changed: lets callers reuse what they derived from it. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The informer's cache changed. */
+  changed(): void {
+    this.#version++;
   }
 
   /** Every Service of the mesh namespace as the controller last knew it. */
@@ -77,9 +88,11 @@ export class MeshNamespaceView {
 
   record(name: string, object: ServiceObject | undefined, before: string | undefined): void {
     this.#own.set(name, { object, before });
+    this.#version++;
   }
 
   forget(): void {
+    if (this.#own.size > 0) this.#version++;
     this.#own.clear();
   }
 }
