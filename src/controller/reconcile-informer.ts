@@ -1,0 +1,170 @@
+/**
+ * One informer on one namespaced collection (the mesh namespace's Services, kube-system's
+ * ConfigMaps or DNS Deployments), kept running through API server trouble.
+ *
+ * client-node's `ListWatch` resumes a watch that ends cleanly and relists after a 410, but stops
+ * on any other error (see source/kubernetes.ts, which wraps the Service and EndpointSlice
+ * informers the same way); this one is restarted after a jittered backoff and keeps its
+ * resourceVersion, so nothing is lost. Listed items are turned into plain JSON, like watched
+ * ones, so every cached object has one shape.
+ */
+import { ListWatch, Watch } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { HostmeshError } from '../common/errors.ts';
+import type { Logger } from '../common/log.ts';
+import { backoffDelay } from './reconcile-loop.ts';
+import type { Backoff } from './reconcile-loop.ts';
+import { kubeFailure } from './reconcile-errors.ts';
+
+export interface InformerOptions {
+  kubeConfig: KubeConfig;
+  /** Collection path, e.g. `/api/v1/namespaces/hostmesh/services`. */
+  path: string;
+  /** For logs: `services in namespace hostmesh`. */
+  what: string;
+  labelSelector?: string;
+  list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  /** Called after the first list, then after every add, update and delete. */
+  onChange: () => void;
+  backoff: Backoff;
+  log: Logger;
+}
+
+export class Informer<T> {
+  /** Resolves once the first list is stored; never rejects (stop() leaves it pending). */
+  readonly synced: Promise<void>;
+  readonly #options: InformerOptions;
+  readonly #informer: ListWatch<KubernetesObject>;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #resolveSynced!: () => void;
+  #isSynced = false;
+  #failures = 0;
+  #started = false;
+  #stopped = false;
+
+  constructor(options: InformerOptions) {
+    this.#options = options;
+    this.synced = new Promise((resolve) => { this.#resolveSynced = resolve; });
+    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+      let result: KubernetesListObject<KubernetesObject>;
+      try {
+        result = await options.list();
+      } catch (e) {
+        throw new HostmeshError('K8S_LIST_FAILED', `listing ${options.what} failed: ${kubeFailure(e).text}`, undefined, { cause: e });
+      }
+      this.#failures = 0;
+      // The informer stores the items right after this promise settles.
+      setImmediate(() => this.#listed());
+      return { ...result, items: result.items.map((item) => JSON.parse(JSON.stringify(item)) as KubernetesObject) };
+    };
+    const watch = new GuardedWatch(options.kubeConfig, () => this.#stopped, () => { this.#failures = 0; });
+    this.#informer = new ListWatch(options.path, watch, list, false, options.labelSelector, undefined, {
+      // The informer doubles its delay from 1 s between reconnects that saw no event; follow
+      // the same count of doublings on this informer's own (jittered) scale.
+      delayFn: (ms) => this.#sleep(backoffDelay(options.backoff, Math.max(0, Math.round(Math.log2(ms / 1000))))),
+    });
+    const changed = (): void => {
+      if (this.#isSynced) options.onChange();
+    };
+    this.#informer.on('add', changed);
+    this.#informer.on('update', changed);
+    this.#informer.on('delete', changed);
+    this.#informer.on('error', (err: unknown) => this.#failed(err));
+  }
+
+  get isSynced(): boolean {
+    return this.#isSynced;
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#run();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    await this.#informer.stop();
+  }
+
+  /** The cached objects (shared: do not modify). */
+  list(): T[] {
+    return this.#informer.list() as unknown as T[];
+  }
+
+  get(name: string, namespace: string): T | undefined {
+    return this.#informer.get(name, namespace) as unknown as T | undefined;
+  }
+
+  #run(): void {
+    if (this.#stopped) return;
+    this.#informer.start().catch((e: unknown) => this.#failed(e));
+  }
+
+  #failed(err: unknown): void {
+    if (this.#stopped) return;
+    const retryInMs = backoffDelay(this.#options.backoff, this.#failures++);
+    const message = err instanceof HostmeshError ? err.message : `watching ${this.#options.what} failed: ${kubeFailure(err).text}`;
+    const code = err instanceof HostmeshError ? err.code : 'K8S_WATCH_FAILED';
+    this.#options.log.warn({ code, attempt: this.#failures, retryInMs }, message);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#run();
+    }, retryInMs);
+    this.#timers.add(timer);
+  }
+
+  #listed(): void {
+    if (this.#isSynced || this.#stopped) return;
+    this.#isSynced = true;
+    this.#resolveSynced();
+    this.#options.onChange();
+  }
+
+  /** A reconnect delay of the informer's, cut short by stop(). */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#stopped) {
+        resolve();
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        resolve();
+      }, ms);
+      this.#timers.add(timer);
+    });
+  }
+}
+
+/** A watch that asks for bookmarks, reports liveness, and opens nothing once stopped. */
+class GuardedWatch extends Watch {
+  readonly #stopped: () => boolean;
+  readonly #alive: () => void;
+
+  constructor(kc: KubeConfig, stopped: () => boolean, alive: () => void) {
+    super(kc);
+    this.#stopped = stopped;
+    this.#alive = alive;
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    if (this.#stopped()) {
+      const idle = new AbortController();
+      idle.abort();
+      return idle;
+    }
+    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, (phase, obj, watchObj) => {
+      if (phase !== 'ERROR') this.#alive();
+      callback(phase, obj, watchObj);
+    }, done);
+  }
+}
