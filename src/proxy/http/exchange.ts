@@ -131,6 +131,8 @@ export class Exchange {
     const backend = this.backend?.cluster.id;
     const page = errorPage(failure, this.route.id, backend, this.req.headers.accept, this.route.retryAfterSeconds);
     if (this.res !== undefined) {
+      // Unread request body: close after answering rather than swallow the rest of an upload.
+      if (!this.h2 && !(this.req as IncomingMessage).complete) this.res.shouldKeepAlive = false;
       this.res.writeHead(page.status, page.headers);
       if (this.method === 'HEAD') this.res.end();
       else this.res.end(page.body);

@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { ClusterEntry } from '../../table/index.ts';
 import type { ClusterRuntime } from '../cluster.ts';
 import type { EndpointState } from '../endpoints/endpoint.ts';
+import { dialer } from './dial.ts';
 
 export type Upstream = Dispatcher;
 export type HttpCluster = ClusterRuntime<Upstream>;
@@ -25,7 +26,7 @@ export interface UpstreamLimits {
 
 export function createUpstream(entry: ClusterEntry, ep: EndpointState, limits: UpstreamLimits): Upstream {
   const common = {
-    connectTimeout: entry.dialTimeoutMs,
+    connect: dialer(entry.scheme, entry.dialTimeoutMs),
     // Read timeouts are the proxy's own (see attempt.ts): undici's would also fire while the
     // client, not the backend, is slow.
     headersTimeout: 0,
@@ -42,7 +43,6 @@ export function createUpstream(entry: ClusterEntry, ep: EndpointState, limits: U
         ...common,
         pipelining: 1,
         connections: limits.upstreamMaxConnectionsPerEndpoint || null,
-        connect: { rejectUnauthorized: false },
       });
     case 'http':
       return new Pool(`http://${ep.key}`, { ...common, pipelining: 1, connections: limits.upstreamMaxConnectionsPerEndpoint || null });
