@@ -153,7 +153,7 @@ export class ProxyEngine {
     return run;
   }
 
-  /** The routes served, one per listener, for `GET /v1/routes` and banners. */
+  /** The routes served, one per open listener, for `GET /v1/routes` and banners. */
   routes(): RouteSummary[] {
     const t = this.#current?.table;
     if (t === undefined) return [];
@@ -161,7 +161,7 @@ export class ProxyEngine {
     const hostForUrl = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
     return t.listeners.toSorted((a, b) => a.port - b.port).flatMap((l) => {
       const r = routes.get(l.route);
-      if (r === undefined) return [];
+      if (r === undefined || !this.#listeners.has(l.port)) return [];
       const backends = r.backends.map((b) => ({ cluster: b.cluster, weight: b.weight, endpoints: this.#clusters.get(b.cluster)?.pool.size ?? 0 }));
       return [{ route: r.id, protocol: l.protocol, listen: `${hostForUrl}:${l.port}`, backends, endpoints: backends.reduce((n, b) => n + b.endpoints, 0) }];
     });

@@ -10,6 +10,7 @@ import { ProxyEngine } from '../../src/proxy/engine.ts';
 import type { ProxyEngineOptions } from '../../src/proxy/engine.ts';
 import { cluster, simpleTable } from '../support/tables.ts';
 import type { ClusterEntry, RouteEntry } from '../../src/table/index.ts';
+import type { L4Listener, L4ListenerOptions } from '../../src/proxy/l4-listeners.ts';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -157,4 +158,43 @@ export function parseHead(raw: string): { status: number; headers: Map<string, s
     headers.set(k, headers.has(k) ? `${headers.get(k)}, ${v}` : v);
   }
   return { status: Number(lines[0]!.split(' ')[1]), headers, body: raw.slice(end + 4) };
+}
+
+/**
+ * A minimal real TCP forwarder with the L4 listener shape, standing in for src/proxy/l4/ (which
+ * another engineer writes) so the engine's L4 seam is exercised end to end.
+ */
+export function tinyTcpForwarder(opts: L4ListenerOptions): L4Listener {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((down) => {
+    sockets.add(down);
+    down.on('close', () => sockets.delete(down));
+    down.on('error', () => {});
+    const cl = listener.route.pickCluster();
+    const ep = cl?.picker.pick();
+    if (cl === undefined || ep === undefined) {
+      opts.observer.connectError(opts.route.id, cl?.id, 'no-endpoint');
+      down.destroy();
+      return;
+    }
+    const up = netConnect({ host: ep.address, port: ep.port });
+    up.on('error', () => {
+      opts.observer.connectError(listener.route.id, cl.id, 'refused');
+      down.destroy();
+    });
+    down.on('close', () => up.destroy());
+    down.pipe(up).pipe(down);
+  });
+  const listener: L4Listener = {
+    route: opts.route,
+    listen: () => new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    }),
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+  return listener;
 }

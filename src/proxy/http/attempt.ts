@@ -177,6 +177,7 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
     const ex = this.ex;
     const res = ex.res!;
     this.#state = COMMITTED;
+    ex.prepareHead();
     try {
       if (ex.h2) res.writeHead(this.status, responseHeadersObject(this.headers!, ex.extraHeaders));
       else res.writeHead(this.status, responseHeadersFlat(this.headers!, ex.extraHeaders));

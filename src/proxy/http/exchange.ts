@@ -64,6 +64,12 @@ export interface UpstreamAttempt {
 
 export type AttemptDone = (ex: Exchange, attempt: UpstreamAttempt) => void;
 
+/** What an exchange needs to know about the listener that accepted it. */
+export interface ListenerState {
+  /** The listener is being removed: responses should close their connection. */
+  readonly draining: boolean;
+}
+
 const CLIENT_CLOSED = 499;
 
 export class Exchange {
@@ -74,6 +80,7 @@ export class Exchange {
   /** Bytes the client sent after an upgrade request's head. */
   readonly head: Buffer | undefined;
   readonly route: HttpRoute;
+  readonly listener: ListenerState;
   /** The client speaks HTTP/2 (h2c). */
   readonly h2: boolean;
   readonly method: string;
@@ -105,8 +112,9 @@ export class Exchange {
   status = 0;
   done = false;
 
-  constructor(req: ClientRequest, res: ClientResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, route: HttpRoute) {
+  constructor(req: ClientRequest, res: ClientResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, route: HttpRoute, listener: ListenerState) {
     this.start = performance.now();
+    this.listener = listener;
     this.req = req;
     this.h2 = req.httpVersionMajor === 2;
     this.res = res;
@@ -131,6 +139,7 @@ export class Exchange {
     const backend = this.backend?.cluster.id;
     const page = errorPage(failure, this.route.id, backend, this.req.headers.accept, this.route.retryAfterSeconds);
     if (this.res !== undefined) {
+      this.prepareHead();
       // Unread request body: close after answering rather than swallow the rest of an upload.
       if (!this.h2 && !(this.req as IncomingMessage).complete) this.res.shouldKeepAlive = false;
       this.res.writeHead(page.status, page.headers);
@@ -140,6 +149,11 @@ export class Exchange {
       this.socket.end(rawErrorResponse(page));
     }
     this.finish(page.status);
+  }
+
+  /** Call right before writing the response head. */
+  prepareHead(): void {
+    if (this.listener.draining && !this.h2) this.res!.shouldKeepAlive = false;
   }
 
   /** Cuts the client connection: a response already started and cannot be completed. */

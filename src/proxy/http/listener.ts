@@ -54,6 +54,10 @@ export class HttpListener {
   readonly #opts: HttpListenerOptions;
   #draining = false;
 
+  get draining(): boolean {
+    return this.#draining;
+  }
+
   constructor(opts: HttpListenerOptions) {
     this.#opts = opts;
     this.route = opts.route;
@@ -177,15 +181,14 @@ export class HttpListener {
 
   #onRequest(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
     const response = res as ServerResponse;
-    if (this.#draining && req.httpVersionMajor === 1) response.shouldKeepAlive = false;
-    const ex = new Exchange(req, response, undefined, undefined, this.route);
+    const ex = new Exchange(req, response, undefined, undefined, this.route, this);
     (response as Tagged)[EXCHANGE] = ex;
     response.on('close', onClientClose);
     this.#run(ex);
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const ex = new Exchange(req, undefined, socket, head, this.route);
+    const ex = new Exchange(req, undefined, socket, head, this.route, this);
     (socket as Tagged)[EXCHANGE] = ex;
     socket.on('close', onClientClose);
     this.#run(ex);
