@@ -102,15 +102,17 @@ export function requestHeaders(raw: readonly string[], clientIp: string, facts: 
     }
     out.push(name, value);
   }
+  // Headers the client's Connection header lists are its own hop-by-hop ones; ours come after.
+  const result = connValues === undefined ? out : withoutNames(out, connectionTokens(connValues));
   if (host === undefined && authority !== undefined) {
     host = authority;
-    out.push('host', authority);
+    result.push('host', authority);
   }
-  out.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
-  if (!hasProto) out.push('x-forwarded-proto', 'http');
-  if (!hasXfHost && host !== undefined) out.push('x-forwarded-host', host);
+  result.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
+  if (!hasProto) result.push('x-forwarded-proto', 'http');
+  if (!hasXfHost && host !== undefined) result.push('x-forwarded-host', host);
   facts.hasBody = hasBody;
-  return connValues === undefined ? out : withoutNames(out, connectionTokens(connValues));
+  return result;
 }
 
 function withoutNames(flat: string[], drop: Set<string>): string[] {
