@@ -160,7 +160,11 @@ test('h1 client -> h2c backend, and h2c client -> h1 backend', async (t) => {
     stream.respond({ ':status': 200, 'x-proto': 'h2' });
     stream.end(`h2 saw ${headers[':method']} ${headers[':path']} authority=${headers[':authority']}`);
   });
-  const h1 = await httpBackend(t, (req, res) => res.end(`h1 saw ${req.method} ${req.url} host=${req.headers.host}`));
+  const h1 = await httpBackend(t, (req, res) => {
+    let n = 0;
+    req.on('data', (d: Buffer) => { n += d.length; });
+    req.on('end', () => res.end(`h1 saw ${req.method} ${req.url} host=${req.headers.host}${n > 0 ? ` body=${n}` : ''}`));
+  });
   const [p1, p2] = [await freePort(), await freePort()];
   const e = engine(t);
   await e.apply(table([{ cluster: svc('to-h2', [h2Port], { scheme: 'h2c' }), listenPort: p1 }, { cluster: svc('to-h1', [h1.port]), listenPort: p2 }]));
@@ -181,6 +185,18 @@ test('h1 client -> h2c backend, and h2c client -> h1 backend', async (t) => {
     req.end();
   });
   assert.equal(body, 'h1 saw GET /x host=to-h1.test.hostmesh');
+
+  const post = c.request({ ':method': 'POST', ':path': '/up', ':authority': 'to-h1.test.hostmesh' });
+  const posted = await new Promise<string>((resolve, reject) => {
+    let s = '';
+    post.setEncoding('utf8');
+    post.on('data', (d: string) => { s += d; });
+    post.on('end', () => resolve(s));
+    post.on('error', reject);
+    post.write(Buffer.alloc(100_000, 1));
+    post.end(Buffer.alloc(23_456, 2));
+  });
+  assert.equal(posted, 'h1 saw POST /up host=to-h1.test.hostmesh body=123456');
 });
 
 test('https backend: TLS to the endpoint without verifying its (self-signed) certificate', async (t) => {

@@ -105,6 +105,8 @@ export class RelayAttempt implements UpstreamAttempt {
     const client = this.ex.socket!;
     client.write(this.#buffered);
     this.#buffered = Buffer.alloc(0);
+    // pipe() forwards ends but not failures: a broken side takes the other down.
+    client.once('close', () => up.destroy());
     up.pipe(client);
     up.resume();
     // The exchange is complete as far as metrics and deadlines go; the tunnel lives on.
