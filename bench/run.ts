@@ -3,6 +3,7 @@
  * proxy and against the backend alone, in one run on this machine.
  *
  *   --duration S       seconds per throughput measurement (default 10)
+ *   --rounds N         measurements per scenario, interleaved; medians are reported (default 3)
  *   --warmup S         unmeasured seconds before each (default 2)
  *   --connections N    autocannon connections (default 50)
  *   --rate R           open-loop requests per second for the latency mode (default 1000)
@@ -25,6 +26,7 @@ import type { LatencyResult } from './fixed-rate.ts';
 const { values: args } = parseArgs({
   options: {
     'duration': { type: 'string', default: '10' },
+    'rounds': { type: 'string', default: '3' },
     'warmup': { type: 'string', default: '2' },
     'connections': { type: 'string', default: '50' },
     'rate': { type: 'string', default: '1000' },
@@ -36,6 +38,7 @@ const { values: args } = parseArgs({
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
 const connections = Number(args.connections);
+const rounds = Math.max(1, Number(args.rounds));
 const only = new Set(args.only.split(','));
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
@@ -132,20 +135,37 @@ process.stdout.write(`hostmesh bench: ${connections} connections, ${duration}s p
 process.stdout.write(pinned ? 'pinning: proxy on CPU 0; backend and load generator on CPU 1\n' : 'taskset not found: processes are not pinned\n');
 
 const backend = await start('./backend.ts', [], 1);
-const results = new Map<string, Throughput & { perCore?: number }>();
+const profDir = here('./profiles');
+if (args['cpu-prof']) mkdirSync(profDir, { recursive: true });
 const proxies = new Map<string, { child: ChildProcess; port: number }>();
+proxies.set('hostmesh', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []));
+if (only.has('naive')) proxies.set('naive', await start('./naive-proxy.ts', [String(backend.port)], 0));
 
-if (only.has('direct')) results.set('direct', await measure('direct', `http://127.0.0.1:${backend.port}/`));
-if (only.has('hostmesh') || args['latency-duration'] !== '0') {
-  const profDir = here('./profiles');
-  if (args['cpu-prof']) mkdirSync(profDir, { recursive: true });
-  proxies.set('hostmesh', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []));
+type Result = Throughput & { perCore?: number };
+const scenarios = ['direct', 'hostmesh', 'naive'].filter((n) => only.has(n));
+const all = new Map<string, Result[]>(scenarios.map((n) => [n, []]));
+// Interleaved rounds: drifts of a shared machine hit every scenario alike.
+for (let round = 1; round <= rounds; round++) {
+  if (rounds > 1) process.stdout.write(`round ${round}/${rounds}\n`);
+  for (const name of scenarios) {
+    const proxy = proxies.get(name);
+    const port = proxy?.port ?? backend.port;
+    all.get(name)!.push(await measure(name, `http://127.0.0.1:${port}/`, proxy?.child.pid));
+  }
 }
-if (only.has('hostmesh')) results.set('hostmesh', await measure('hostmesh', `http://127.0.0.1:${proxies.get('hostmesh')!.port}/`, proxies.get('hostmesh')!.child.pid));
-if (only.has('naive')) {
-  const naive = await start('./naive-proxy.ts', [String(backend.port)], 0);
-  results.set('naive', await measure('naive', `http://127.0.0.1:${naive.port}/`, naive.child.pid));
-  await stop(naive.child);
+
+const median = (xs: number[]): number => {
+  const s = xs.toSorted((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const results = new Map<string, { rps: number; perCore?: number }>();
+for (const [name, rs] of all) {
+  const perCores = rs.map((r) => r.perCore).filter((x): x is number => x !== undefined);
+  results.set(name, { rps: median(rs.map((r) => r.rps)), perCore: perCores.length > 0 ? median(perCores) : undefined });
+}
+process.stdout.write(`medians over ${rounds} round(s):\n`);
+for (const [name, r] of results) {
+  process.stdout.write(`  ${name.padEnd(10)} ${Math.round(r.rps).toString().padStart(8)} req/s${r.perCore !== undefined ? `   ${Math.round(r.perCore)} req per proxy CPU-second` : ''}\n`);
 }
 
 const ratio = (a: string, b: string) => {

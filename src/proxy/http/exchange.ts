@@ -72,6 +72,13 @@ export interface ListenerState {
 
 const CLIENT_CLOSED = 499;
 
+/** An HTTP/1 request whose body has not been read to its end. */
+function bodyPending(req: IncomingMessage): boolean {
+  if (req.complete || req.readableEnded) return false;
+  const len = req.headers['content-length'];
+  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
 export class Exchange {
   readonly req: ClientRequest;
   /** Undefined for an upgrade: the connection itself (`socket`) was handed over. */
@@ -141,7 +148,7 @@ export class Exchange {
     if (this.res !== undefined) {
       this.prepareHead();
       // Unread request body: close after answering rather than swallow the rest of an upload.
-      if (!this.h2 && !(this.req as IncomingMessage).complete) this.res.shouldKeepAlive = false;
+      if (!this.h2 && bodyPending(this.req as IncomingMessage)) this.res.shouldKeepAlive = false;
       this.res.writeHead(page.status, page.headers);
       if (this.method === 'HEAD') this.res.end();
       else this.res.end(page.body);

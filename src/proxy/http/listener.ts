@@ -72,6 +72,8 @@ export class HttpListener {
       connectionsCheckingInterval: l.connectionsCheckingIntervalMs,
       maxHeaderSize: l.maxHeaderSize,
       insecureHTTPParser: false,
+      // Requests without a body get an already-ended stream: no stream events per GET.
+      optimizeEmptyRequests: true,
       noDelay: true,
     }, (req, res) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
