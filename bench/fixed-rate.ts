@@ -19,17 +19,15 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-export async function fixedRate(url: string, ratePerSecond: number, durationSeconds: number): Promise<LatencyResult> {
-  const pool = new Pool(new URL(url).origin, { connections: 64, pipelining: 1 });
-  const path = new URL(url).pathname;
-  const total = Math.round(ratePerSecond * durationSeconds);
+/** Sends `total` requests at `ratePerSecond`; resolves with each one's latency in ms. */
+function schedule(pool: Pool, path: string, ratePerSecond: number, total: number): Promise<{ latencies: Float64Array; failed: number }> {
   const interval = 1000 / ratePerSecond;
   const latencies = new Float64Array(total);
   let sent = 0;
   let finished = 0;
   let failed = 0;
   const start = performance.now();
-  await new Promise<void>((resolve) => {
+  return new Promise((resolve) => {
     const send = (): void => {
       const now = performance.now();
       while (sent < total && start + sent * interval <= now) {
@@ -42,13 +40,22 @@ export async function fixedRate(url: string, ratePerSecond: number, durationSeco
           failed++;
           latencies[i] = performance.now() - due;
         }).finally(() => {
-          if (++finished === total) resolve();
+          if (++finished === total) resolve({ latencies, failed });
         });
       }
       if (sent < total) setTimeout(send, Math.max(0, start + sent * interval - performance.now()));
     };
     send();
   });
+}
+
+/** `warmupSeconds` of unmeasured load first, on the same connections. */
+export async function fixedRate(url: string, ratePerSecond: number, durationSeconds: number, warmupSeconds = 1): Promise<LatencyResult> {
+  const { origin, pathname } = new URL(url);
+  const pool = new Pool(origin, { connections: 64, pipelining: 1 });
+  if (warmupSeconds > 0) await schedule(pool, pathname, ratePerSecond, Math.round(ratePerSecond * warmupSeconds));
+  const total = Math.round(ratePerSecond * durationSeconds);
+  const { latencies, failed } = await schedule(pool, pathname, ratePerSecond, total);
   await pool.close();
   const sorted = latencies.toSorted();
   return { sent: total, failed, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), p999: quantile(sorted, 0.999), max: sorted[sorted.length - 1] ?? Number.NaN };

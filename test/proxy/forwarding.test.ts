@@ -97,6 +97,7 @@ test('no ready endpoints answers 503 with Retry-After and a page naming the serv
   assert.equal(html.headers['retry-after'], '7');
   assert.match(String(html.headers['content-type']), /^text\/html/);
   assert.match(html.body, /<b>test\/server:80<\/b> has no ready endpoints/);
+  assert.equal(html.headers.connection, 'keep-alive', 'an error page without a pending body keeps the connection');
   const json = await get(c, `http://127.0.0.1:${port}/`, { method: 'GET', headers: { accept: 'application/json' } });
   assert.equal(json.status, 503);
   assert.equal(JSON.parse(json.body).reason, 'test/server:80 has no ready endpoints');

@@ -38,10 +38,6 @@ function connectionTokens(values: string[]): Set<string> {
   return out;
 }
 
-export function isHopByHop(lowerName: string): boolean {
-  return HOP_BY_HOP[lowerName] === true;
-}
-
 /** What the request-header pass learned besides the headers themselves. */
 export interface RequestFacts {
   /** Whether a body follows (Content-Length > 0 or Transfer-Encoding present). */

@@ -45,7 +45,7 @@ export class RelayAttempt implements UpstreamAttempt {
     backend.cluster.pool.acquire(endpoint);
   }
 
-  /** Dials the endpoint and sends the request head (`lines` is the head without the blank line). */
+  /** Dials the endpoint and sends `head`, the complete request head. */
   start(head: string): void {
     const cluster = this.backend.cluster;
     const ep = this.endpoint;
@@ -110,7 +110,6 @@ export class RelayAttempt implements UpstreamAttempt {
     up.pipe(client);
     up.resume();
     // The exchange is complete as far as metrics and deadlines go; the tunnel lives on.
-    this.ex.status = this.status;
     this.ex.finish(this.status);
   }
 

@@ -8,21 +8,13 @@ import type { Dispatcher } from 'undici';
 import type { ClusterEntry } from '../../table/index.ts';
 import type { ClusterRuntime } from '../cluster.ts';
 import type { EndpointState } from '../endpoints/endpoint.ts';
+import type { ProxyLimits } from '../limits.ts';
 import { dialer } from './dial.ts';
 
 export type Upstream = Dispatcher;
 export type HttpCluster = ClusterRuntime<Upstream>;
 
-export interface UpstreamLimits {
-  /** Idle time after which a kept-alive backend connection is closed. */
-  upstreamKeepAliveTimeoutMs: number;
-  /** Connections per endpoint; 0 means no limit (requests never queue in the proxy). */
-  upstreamMaxConnectionsPerEndpoint: number;
-  /** Largest response head accepted from a backend, in bytes. */
-  maxHeaderSize: number;
-  /** Concurrent streams on one HTTP/2 (h2c) backend connection. */
-  upstreamH2MaxConcurrentStreams: number;
-}
+export type UpstreamLimits = Pick<ProxyLimits, 'upstreamKeepAliveTimeoutMs' | 'upstreamMaxConnectionsPerEndpoint' | 'maxHeaderSize' | 'upstreamH2MaxConcurrentStreams'>;
 
 export function createUpstream(entry: ClusterEntry, ep: EndpointState, limits: UpstreamLimits): Upstream {
   const common = {
