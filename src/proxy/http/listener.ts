@@ -46,7 +46,7 @@ export class HttpListener {
   readonly host: string;
   readonly port: number;
   readonly #server: Server;
-  readonly #h2: Http2Server;
+  #h2: Http2Server | undefined = undefined;
   readonly #h1Connection: (socket: Socket) => void;
   readonly #sockets = new Set<Socket>();
   readonly #sniffing = new Set<Socket>();
@@ -82,19 +82,26 @@ export class HttpListener {
     this.#h1Connection = this.#server.listeners('connection')[0] as (socket: Socket) => void;
     this.#server.removeAllListeners('connection');
     this.#server.on('connection', (socket: Socket) => this.#onConnection(socket));
+  }
 
-    this.#h2 = createH2Server({
+  /** The HTTP/2 server, created with the first h2c connection (most listeners never see one). */
+  #h2Server(): Http2Server {
+    if (this.#h2 !== undefined) return this.#h2;
+    const l = this.#opts.limits;
+    const h2 = createH2Server({
       settings: { maxConcurrentStreams: l.h2MaxConcurrentStreams, maxHeaderListSize: l.maxHeaderSize },
       maxSessionInvalidFrames: 100,
     }, (req, res) => this.#onRequest(req, res));
-    this.#h2.setTimeout(l.clientKeepAliveTimeoutMs);
-    this.#h2.on('session', (session: ServerHttp2Session) => {
+    h2.setTimeout(l.clientKeepAliveTimeoutMs);
+    h2.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
       session.on('error', ignore);
       if (this.#draining) session.close();
     });
-    this.#h2.on('sessionError', (err: Error) => opts.log.debug({ port: this.port, err: err.message }, 'h2c session error'));
+    h2.on('sessionError', (err: Error) => this.#opts.log.debug({ port: this.port, err: err.message }, 'h2c session error'));
+    this.#h2 = h2;
+    return h2;
   }
 
   listen(): Promise<void> {
@@ -174,7 +181,7 @@ export class HttpListener {
   #handOver(socket: Socket, protocol: Protocol): void {
     this.#sniffing.delete(socket);
     if (protocol === 'h2') {
-      this.#h2.emit('connection', socket);
+      this.#h2Server().emit('connection', socket);
     } else {
       this.#h1Connection.call(this.#server, socket);
       socket.resume();
