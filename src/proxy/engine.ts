@@ -23,6 +23,7 @@ import { closeUpstream, createUpstream } from './http/upstream.ts';
 import type { Upstream } from './http/upstream.ts';
 import { buildL4Route } from './l4-listeners.ts';
 import type { L4Factories, L4Listener } from './l4-listeners.ts';
+import { jsonEqual } from './json-equal.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { ProxyLimits } from './limits.ts';
 import { ProxyMetrics } from './metrics.ts';
@@ -77,7 +78,7 @@ interface Build {
   clusters: Map<string, Cluster>;
   clusterUpdates: ClusterUpdate[];
   removedClusters: Cluster[];
-  httpRoutes: Map<string, HttpRoute>;
+  httpRoutes: Map<string, { route: HttpRoute; stats: RouteStatsPlan }>;
   l4Routes: Map<string, L4Route>;
   stats: RouteStatsPlan[];
   /** Final listener set by port, new ones not yet listening. */
@@ -100,6 +101,8 @@ export class ProxyEngine {
   readonly #observer: L4Observer;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
+  /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
+  #httpRoutes = new Map<string, { route: HttpRoute; stats: RouteStatsPlan }>();
   #current: AppliedTable | undefined = undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #draining = new Set<Promise<void>>();
@@ -145,6 +148,7 @@ export class ProxyEngine {
       this.#closed = true;
       const drains = [...this.#listeners.values()].map((l) => l.l.close(this.limits.drainTimeoutMs));
       this.#listeners = new Map();
+      this.#httpRoutes = new Map();
       for (const c of this.#clusters.values()) c.close();
       this.#clusters = new Map();
       await Promise.all([...drains, ...this.#draining]);
@@ -231,7 +235,7 @@ export class ProxyEngine {
     for (const entry of table.clusters) {
       const existing = this.#clusters.get(entry.id);
       if (existing !== undefined && existing.entry.protocol === entry.protocol) {
-        clusterUpdates.push(existing.plan(entry));
+        if (!jsonEqual(existing.entry, entry)) clusterUpdates.push(existing.plan(entry));
         clusters.set(entry.id, existing);
       } else {
         clusters.set(entry.id, this.#newCluster(entry));
@@ -239,18 +243,22 @@ export class ProxyEngine {
     }
     const removedClusters = [...this.#clusters.values()].filter((c) => clusters.get(c.id) !== c);
 
-    const httpRoutes = new Map<string, HttpRoute>();
+    const httpRoutes = new Map<string, { route: HttpRoute; stats: RouteStatsPlan }>();
     const l4Routes = new Map<string, L4Route>();
     const stats: RouteStatsPlan[] = [];
     for (const entry of table.routes) {
       warnings.push(...unsupportedPolicies(entry));
       if (entry.protocol === 'http') {
-        const built = buildHttpRoute(entry, clusters, this.metrics.route(entry), {
-          retryAfterSeconds: this.limits.retryAfterSeconds,
-          maxHeaderSize: this.limits.maxHeaderSize,
-          log: this.log,
-        });
-        httpRoutes.set(entry.id, built.route);
+        const prev = this.#httpRoutes.get(entry.id);
+        // Same entry over the same cluster objects: the built route is still exact.
+        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && prev.route.backends.every((b) => clusters.get(b.cluster.id) === b.cluster)
+          ? prev
+          : buildHttpRoute(entry, clusters, this.metrics.route(entry), {
+            retryAfterSeconds: this.limits.retryAfterSeconds,
+            maxHeaderSize: this.limits.maxHeaderSize,
+            log: this.log,
+          });
+        httpRoutes.set(entry.id, built);
         stats.push(built.stats);
       } else {
         l4Routes.set(entry.id, buildL4Route(entry, clusters));
@@ -274,7 +282,7 @@ export class ProxyEngine {
           kind: 'http',
           protocol: 'http',
           port: le.port,
-          l: new HttpListener({ host: this.#host, port: le.port, route: httpRoutes.get(le.route)!, limits: this.limits, reusePort: this.#opts.reusePort, log: this.log }),
+          l: new HttpListener({ host: this.#host, port: le.port, route: httpRoutes.get(le.route)!.route, limits: this.limits, reusePort: this.#opts.reusePort, log: this.log }),
         };
       } else {
         const factory = this.#opts.l4?.[le.protocol];
@@ -302,11 +310,12 @@ export class ProxyEngine {
     for (const u of b.clusterUpdates) u.commit();
     for (const c of b.removedClusters) c.close();
     this.#clusters = b.clusters;
+    this.#httpRoutes = b.httpRoutes;
     this.metrics.commit(b.stats);
     const byRoute = new Map(b.table.listeners.map((l) => [l.port, l.route]));
     for (const [port, l] of b.listeners) {
       const routeId = byRoute.get(port)!;
-      if (l.kind === 'http') l.l.route = b.httpRoutes.get(routeId)!;
+      if (l.kind === 'http') l.l.route = b.httpRoutes.get(routeId)!.route;
       else l.l.route = b.l4Routes.get(routeId)!;
     }
     for (const l of b.removed) if (!b.releasedEarly.has(l)) this.#drain(l);

@@ -137,6 +137,12 @@ export interface RouteStatsPlan {
   readonly backends: readonly BackendStats[];
 }
 
+function sameBackends(live: ReadonlyMap<string, BackendStats>, next: readonly BackendStats[]): boolean {
+  if (live.size !== next.length) return false;
+  for (const b of next) if (live.get(b.backend) !== b) return false;
+  return true;
+}
+
 interface Sample {
   value: number;
   labels: Record<string, string>;
@@ -205,7 +211,7 @@ export class ProxyMetrics {
   commit(plans: Iterable<RouteStatsPlan>): void {
     const routes = new Map<string, RouteStats>();
     for (const p of plans) {
-      p.stats.backends = new Map(p.backends.map((b) => [b.backend, b]));
+      if (!sameBackends(p.stats.backends, p.backends)) p.stats.backends = new Map(p.backends.map((b) => [b.backend, b]));
       routes.set(p.id, p.stats);
     }
     this.#routes = routes;
