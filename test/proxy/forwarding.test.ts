@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { client, engine, freePort, get, httpBackend, metricValue, namedBackend, parseHead, rawExchange, svc, table, tcpServer } from './helpers.ts';
+import { client, connectSocket, engine, freePort, get, httpBackend, metricValue, namedBackend, parseHead, rawExchange, svc, table, tcpServer } from './helpers.ts';
 
 test('the listener port picks the route, whatever the Host header says', async (t) => {
   const [a, b] = await Promise.all([namedBackend(t, 'alpha'), namedBackend(t, 'beta')]);
@@ -154,4 +154,46 @@ test('request and response bodies stream through, both ways, with chunked encodi
   assert.equal(r.status, 201);
   assert.equal(r.body, `${Array.from({ length: 20 }, (_, i) => `PART${i};`).join('')}!`);
   assert.equal(b.seen[0]!.headers['transfer-encoding'], 'chunked');
+});
+
+test('a client that goes away mid-response cancels the backend request (recorded as 499)', async (t) => {
+  let backendClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => { backendClosed = resolve; });
+  const b = await httpBackend(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first part\n');
+    res.on('close', () => backendClosed());
+    // ...and never finishes on its own.
+  });
+  const port = await freePort();
+  const e = engine(t);
+  await e.apply(table([{ cluster: svc('server', [b.port]), listenPort: port }]));
+  const raw = await new Promise<string>((resolve) => {
+    const s = connectSocket(port);
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => { if (d.includes('first part')) { s.destroy(); resolve(d); } });
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+  assert.match(raw, /^HTTP\/1\.1 200/);
+  await closed;
+  assert.equal(await metricValue(e, /^hostmesh_requests_total\{.*code="499",method="GET"\}/), 1);
+});
+
+test('HEAD requests get the head only; 204 and 304 pass through', async (t) => {
+  const b = await httpBackend(t, (req, res) => {
+    if (req.url === '/204') { res.writeHead(204); res.end(); return; }
+    if (req.url === '/304') { res.writeHead(304, { etag: '"v1"' }); res.end(); return; }
+    res.writeHead(200, { 'content-length': '5', 'content-type': 'text/plain' });
+    res.end(req.method === 'HEAD' ? undefined : 'hello');
+  });
+  const port = await freePort();
+  const e = engine(t);
+  await e.apply(table([{ cluster: svc('server', [b.port]), listenPort: port }]));
+  const c = client(t);
+  const head = await get(c, `http://127.0.0.1:${port}/`, { method: 'HEAD' });
+  assert.deepEqual([head.status, head.headers['content-length'], head.body], [200, '5', '']);
+  assert.equal((await get(c, `http://127.0.0.1:${port}/`)).body, 'hello', 'the connection is still usable after HEAD');
+  assert.equal((await get(c, `http://127.0.0.1:${port}/204`)).status, 204);
+  const nm = await get(c, `http://127.0.0.1:${port}/304`, { method: 'GET', headers: { 'if-none-match': '"v1"' } });
+  assert.deepEqual([nm.status, nm.headers.etag], [304, '"v1"']);
 });

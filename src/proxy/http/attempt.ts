@@ -58,6 +58,9 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
   #writeTimer: NodeJS.Timeout | undefined = undefined;
   #timedOut: Failure | undefined = undefined;
   #cancelled = false;
+  #discarded = false;
+  /** The backend failed while its head was held: a later commit answers with an error page. */
+  #lostWhileHeld = false;
   #released = false;
   #onDrain: (() => void) | undefined = undefined;
   /** Body bytes or the end that arrived while the head was held (defensive: undici pauses). */
@@ -153,7 +156,10 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
       this.ex.abort();
       return;
     }
-    if (state === HEAD) return; // discarded while held
+    if (state === HEAD) {
+      if (!this.#discarded) this.#lostWhileHeld = true;
+      return;
+    }
     const cluster = this.backend.cluster;
     if (err instanceof AttemptTimeout) this.failure = err.failure;
     else if (state === DIALING) {
@@ -173,6 +179,11 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
 
   /** Sends the held head to the client and streams the body after it. */
   commit(): void {
+    if (this.#lostWhileHeld) {
+      this.#lostWhileHeld = false;
+      this.ex.fail('reset');
+      return;
+    }
     if (this.#state !== HEAD) return;
     const ex = this.ex;
     const res = ex.res!;
@@ -208,7 +219,9 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
   }
 
   discard(): void {
+    this.#lostWhileHeld = false;
     if (this.#state !== HEAD) return;
+    this.#discarded = true;
     this.#held = undefined;
     if (this.#heldEnd !== undefined) {
       this.#state = OVER;
