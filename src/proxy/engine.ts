@@ -107,6 +107,8 @@ export class ProxyEngine {
   #queue: Promise<unknown> = Promise.resolve();
   readonly #draining = new Set<Promise<void>>();
   #closed = false;
+  /** A refused apply released a port early: the current table is no longer fully served. */
+  #portsLost = false;
 
   constructor(opts: ProxyEngineOptions = {}) {
     this.#opts = opts;
@@ -180,7 +182,7 @@ export class ProxyEngine {
     const table = v.table;
     const digest = tableDigest(table);
     const appliedAt = Date.now();
-    if (this.#current !== undefined && this.#current.digest === digest) {
+    if (this.#current !== undefined && this.#current.digest === digest && !this.#portsLost) {
       this.#current = { table, digest, appliedAt };
       this.metrics.configApplied(table.version, appliedAt);
       return { ok: true, epoch: table.epoch, version: table.version, digest, changed: false, opened: [], closed: [], warnings: [] };
@@ -198,6 +200,7 @@ export class ProxyEngine {
     for (const old of build.removed) {
       if (build.listeners.has(old.port)) {
         build.releasedEarly.add(old);
+        this.#listeners.delete(old.port);
         this.#drain(old);
       }
     }
@@ -210,6 +213,7 @@ export class ProxyEngine {
         for (const o of opened) void o.l.close(0);
         for (const c of build.clusters.values()) if (!this.#clusters.has(c.id)) c.close();
         const port = l.port;
+        if (build.releasedEarly.size > 0) this.#portsLost = true;
         return fail(ids, new HostmeshError('LISTENER_OPEN_FAILED', `cannot listen on ${this.#host}:${port} for ${build.table.listeners.find((e) => e.port === port)?.route ?? '?'}: ${errorMessage(err)}`, { port }));
       }
     }
@@ -320,6 +324,7 @@ export class ProxyEngine {
     }
     for (const l of b.removed) if (!b.releasedEarly.has(l)) this.#drain(l);
     this.#listeners = b.listeners;
+    this.#portsLost = false;
     this.#current = { table: b.table, digest: b.digest, appliedAt };
     this.metrics.configApplied(b.table.version, appliedAt);
     if (b.warnings.length > 0) this.log.warn({ version: b.table.version, warnings: b.warnings }, 'routing table applied with warnings');

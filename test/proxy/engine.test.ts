@@ -195,3 +195,27 @@ test('a closed engine refuses tables and has closed its ports', async (t) => {
   const r = await e.apply(table([{ cluster: svc('web', [a.port]), listenPort: port }], 2));
   assert.equal(!r.ok && r.error.code, 'PROXY_CLOSED');
 });
+
+test('a port can change protocol between applies (http -> tcp -> http)', async (t) => {
+  const a = await namedBackend(t, 'a');
+  const echo = createNetServer((s) => s.pipe(s));
+  await new Promise<void>((resolve) => echo.listen(0, LOOPBACK, resolve));
+  t.after(() => closeServer(echo));
+  const port = await freePort();
+  const e = engine(t, { l4: { tcp: tinyTcpForwarder } });
+  const c = client(t);
+  await e.apply(table([{ cluster: svc('web', [a.port]), listenPort: port }], 1));
+  assert.equal((await get(c, `http://127.0.0.1:${port}/`)).body, 'a');
+  const r = await e.apply(table([{ cluster: svc('web', [(echo.address() as { port: number }).port], { protocol: 'tcp' }), listenPort: port }], 2));
+  assert.equal(r.ok, true, !r.ok ? r.error.message : '');
+  const echoed = await new Promise<string>((resolve, reject) => {
+    const s = netConnect({ host: LOOPBACK, port });
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => { resolve(d); s.destroy(); });
+    s.on('error', reject);
+    s.write('raw bytes');
+  });
+  assert.equal(echoed, 'raw bytes');
+  assert.equal((await e.apply(table([{ cluster: svc('web', [a.port]), listenPort: port }], 3))).ok, true);
+  assert.equal((await get(client(t), `http://127.0.0.1:${port}/`)).body, 'a');
+});
