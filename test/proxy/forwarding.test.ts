@@ -33,13 +33,13 @@ test('hop-by-hop headers are stripped both ways; X-Forwarded-* added; Host kept'
   const e = engine(t);
   await e.apply(table([{ cluster: svc('server', [b.port]), listenPort: port }]));
   const raw = await rawExchange(port,
-    'GET /path?q=1 HTTP/1.1\r\nHost: server.test.hostmesh\r\nConnection: close, X-Drop-Me\r\nX-Drop-Me: 1\r\n' +
-    'Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nTrailer: X-Foo\r\nUpgrade: h2c\r\n' +
+    'GET /path?q=1 HTTP/1.1\r\nHost: server.test.hostmesh\r\nConnection: close, X-Drop-Me, Upgrade, HTTP2-Settings\r\nX-Drop-Me: 1\r\n' +
+    'Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nTrailer: X-Foo\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n' +
     'X-Forwarded-For: 203.0.113.7\r\nX-Custom: kept\r\n\r\n');
   const got = b.seen[0]!.headers;
   assert.equal(got.host, 'server.test.hostmesh');
   assert.equal(got['x-drop-me'], undefined, 'headers listed in Connection are dropped');
-  for (const h of ['keep-alive', 'proxy-connection', 'trailer', 'upgrade', 'transfer-encoding']) assert.equal(got[h], undefined, h);
+  for (const h of ['keep-alive', 'proxy-connection', 'trailer', 'upgrade', 'transfer-encoding', 'http2-settings']) assert.equal(got[h], undefined, h);
   assert.equal(got.te, 'trailers', 'TE: trailers passes (gRPC)');
   assert.equal(got['x-custom'], 'kept');
   assert.equal(got['x-forwarded-for'], '203.0.113.7, 127.0.0.1');

@@ -40,6 +40,11 @@ function onClientClose(this: Tagged): void {
 
 function ignore(): void {}
 
+function wantsTunnel(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  return upgrade !== undefined && upgrade.trim().toLowerCase() !== 'h2c';
+}
+
 export class HttpListener {
   /** Swapped by table applies; each request reads it once, when it arrives. */
   route: HttpRoute;
@@ -75,6 +80,9 @@ export class HttpListener {
       // Requests without a body get an already-ended stream: no stream events per GET.
       optimizeEmptyRequests: true,
       noDelay: true,
+      // `Upgrade: h2c` asks to switch *this* connection to HTTP/2; the proxy declines (answers
+      // over HTTP/1.1, as the client then expects) instead of tunnelling it to the backend.
+      shouldUpgradeCallback: wantsTunnel,
     }, (req, res) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     // The HTTP server listens, but connections first go through the protocol sniffer; the
