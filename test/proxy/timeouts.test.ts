@@ -49,10 +49,10 @@ test('read timeout does not fire while the client, not the backend, is slow', as
   });
   const port = await freePort();
   const e = engine(t);
-  await e.apply(table([{ cluster: svc('server', [b.port], { readTimeoutMs: 100 }), listenPort: port }]));
+  await e.apply(table([{ cluster: svc('server', [b.port], { readTimeoutMs: 300 }), listenPort: port }]));
   const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: client(t) });
   assert.equal(r.statusCode, 200);
-  await sleep(400); // the proxy stops reading from the backend meanwhile (backpressure)
+  await sleep(1000); // the proxy stops reading from the backend meanwhile (backpressure)
   let n = 0;
   for await (const chunk of r.body) n += (chunk as Buffer).length;
   assert.equal(n, size);
