@@ -9,7 +9,7 @@
  *   --rate R           open-loop requests per second for the latency mode (default 1000)
  *   --latency-duration S  seconds of the latency mode (default 10; 0 skips it)
  *   --only NAMES       comma list of direct,hostmesh,naive (default all)
- *   --cpu-prof         write a CPU profile of the hostmesh proxy to bench/profiles/
+ *   --cpu-prof         write CPU profiles of both proxies to bench/profiles/{hostmesh,naive}/
  *
  * With `taskset` available the proxies run pinned to CPU 0 and the backend and the load
  * generator to CPU 1, so a proxy gets exactly one core.
@@ -136,10 +136,14 @@ process.stdout.write(pinned ? 'pinning: proxy on CPU 0; backend and load generat
 
 const backend = await start('./backend.ts', [], 1);
 const profDir = here('./profiles');
-if (args['cpu-prof']) mkdirSync(profDir, { recursive: true });
+const prof = (name: string): string[] => {
+  if (!args['cpu-prof']) return [];
+  mkdirSync(`${profDir}/${name}`, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${profDir}/${name}`];
+};
 const proxies = new Map<string, { child: ChildProcess; port: number }>();
-proxies.set('hostmesh', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []));
-if (only.has('naive')) proxies.set('naive', await start('./naive-proxy.ts', [String(backend.port)], 0));
+proxies.set('hostmesh', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, prof('hostmesh')));
+if (only.has('naive')) proxies.set('naive', await start('./naive-proxy.ts', [String(backend.port)], 0, prof('naive')));
 
 type Result = Throughput & { perCore?: number };
 const scenarios = ['direct', 'hostmesh', 'naive'].filter((n) => only.has(n));
@@ -194,4 +198,4 @@ if (latencySeconds > 0) {
 
 for (const p of proxies.values()) await stop(p.child);
 await stop(backend.child);
-if (args['cpu-prof']) process.stdout.write(`CPU profile of the hostmesh proxy written to ${here('./profiles')}\n`);
+if (args['cpu-prof']) process.stdout.write(`CPU profiles written to ${profDir}/hostmesh and ${profDir}/naive\n`);
