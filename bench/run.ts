@@ -1,0 +1,197 @@
+/**
+ * `npm run bench [-- flags]`: throughput and latency of hostmesh's proxy against a naive undici
+ * proxy and against the backend alone, in one run on this machine.
+ *
+ *   --duration S       seconds per throughput measurement (default 10)
+ *   --rounds N         measurements per scenario, interleaved; medians are reported (default 3)
+ *   --warmup S         unmeasured seconds before each (default 2)
+ *   --connections N    autocannon connections (default 50)
+ *   --rate R           open-loop requests per second for the latency mode (default 1000)
+ *   --latency-duration S  seconds of the latency mode (default 10; 0 skips it)
+ *   --only NAMES       comma list of direct,hostmesh,naive (default all)
+ *   --cpu-prof         write a CPU profile of the hostmesh proxy to bench/profiles/
+ *
+ * With `taskset` available the proxies run pinned to CPU 0 and the backend and the load
+ * generator to CPU 1, so a proxy gets exactly one core.
+ */
+import { execFileSync, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { fixedRate } from './fixed-rate.ts';
+import type { LatencyResult } from './fixed-rate.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    'duration': { type: 'string', default: '10' },
+    'rounds': { type: 'string', default: '3' },
+    'warmup': { type: 'string', default: '2' },
+    'connections': { type: 'string', default: '50' },
+    'rate': { type: 'string', default: '1000' },
+    'latency-duration': { type: 'string', default: '10' },
+    'only': { type: 'string', default: 'direct,hostmesh,naive' },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+const duration = Number(args.duration);
+const warmup = Number(args.warmup);
+const connections = Number(args.connections);
+const rounds = Math.max(1, Number(args.rounds));
+const only = new Set(args.only.split(','));
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const pinned = hasTaskset();
+/** Moves a process (all its threads) to one CPU. */
+function pin(pid: number, cpu: number): void {
+  if (pinned) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
+
+const children: ChildProcess[] = [];
+async function start(file: string, argv: string[], cpu: number, execArgv: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(here(file), argv, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  const [msg] = (await once(child, 'message')) as [{ port: number }];
+  pin(child.pid!, cpu);
+  return { child, port: msg.port };
+}
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.disconnect();
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  if (child.exitCode === null) child.kill();
+}
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill(); });
+
+interface Throughput {
+  rps: number;
+  total: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/**
+ * CPU seconds a process has used (user + system, all threads), from /proc; undefined where
+ * there is no /proc. Clock ticks are 1/100 s on Linux unless the kernel says otherwise.
+ */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** autocannon's CLI in a child on the load generator's CPU; its JSON summary parsed. */
+async function autocannon(url: string, seconds: number): Promise<Throughput> {
+  const child = fork(here('../node_modules/autocannon/autocannon.js'), ['-c', String(connections), '-d', String(seconds), '-j', url], { stdio: ['ignore', 'pipe', 'ignore', 'ipc'] });
+  pin(child.pid!, 1);
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => { out += d; });
+  await once(child, 'exit');
+  const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; errors: number; timeouts: number; non2xx: number };
+  return { rps: r.requests.average, total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+/** Measures `url`; `pid` is the proxy whose CPU use per request is reported (none for direct). */
+async function measure(name: string, url: string, pid?: number): Promise<Throughput & { perCore?: number; busy?: number }> {
+  if (warmup > 0) await autocannon(url, warmup);
+  const cpu0 = pid === undefined ? undefined : cpuSeconds(pid);
+  const t0 = performance.now();
+  const r = await autocannon(url, duration);
+  const wall = (performance.now() - t0) / 1000;
+  const cpu1 = pid === undefined ? undefined : cpuSeconds(pid);
+  let extra = '';
+  let perCore: number | undefined;
+  let busy: number | undefined;
+  if (cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0) {
+    // Requests per CPU-second of the proxy: its capacity on one fully busy core, whatever
+    // limited this run (on 2 CPUs the load generator often does).
+    perCore = r.total / (cpu1 - cpu0);
+    busy = (cpu1 - cpu0) / wall;
+    extra = `   proxy CPU ${(busy * 100).toFixed(0)}%, ${Math.round(perCore)} req per CPU-second`;
+  }
+  process.stdout.write(`  ${name.padEnd(10)} ${Math.round(r.rps).toString().padStart(8)} req/s   p50 ${r.p50} ms   p99 ${r.p99} ms${extra}${r.errors + r.non2xx > 0 ? `   errors ${r.errors} non-2xx ${r.non2xx}` : ''}\n`);
+  return { ...r, perCore, busy };
+}
+
+pin(process.pid, 1);
+process.stdout.write(`hostmesh bench: ${connections} connections, ${duration}s per run (${warmup}s warm-up), 100-byte responses\n`);
+process.stdout.write(pinned ? 'pinning: proxy on CPU 0; backend and load generator on CPU 1\n' : 'taskset not found: processes are not pinned\n');
+
+const backend = await start('./backend.ts', [], 1);
+const profDir = here('./profiles');
+if (args['cpu-prof']) mkdirSync(profDir, { recursive: true });
+const proxies = new Map<string, { child: ChildProcess; port: number }>();
+proxies.set('hostmesh', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []));
+if (only.has('naive')) proxies.set('naive', await start('./naive-proxy.ts', [String(backend.port)], 0));
+
+type Result = Throughput & { perCore?: number };
+const scenarios = ['direct', 'hostmesh', 'naive'].filter((n) => only.has(n));
+const all = new Map<string, Result[]>(scenarios.map((n) => [n, []]));
+// Interleaved rounds: drifts of a shared machine hit every scenario alike.
+for (let round = 1; round <= rounds; round++) {
+  if (rounds > 1) process.stdout.write(`round ${round}/${rounds}\n`);
+  for (const name of scenarios) {
+    const proxy = proxies.get(name);
+    const port = proxy?.port ?? backend.port;
+    all.get(name)!.push(await measure(name, `http://127.0.0.1:${port}/`, proxy?.child.pid));
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = xs.toSorted((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const results = new Map<string, { rps: number; perCore?: number }>();
+for (const [name, rs] of all) {
+  const perCores = rs.map((r) => r.perCore).filter((x): x is number => x !== undefined);
+  results.set(name, { rps: median(rs.map((r) => r.rps)), perCore: perCores.length > 0 ? median(perCores) : undefined });
+}
+process.stdout.write(`medians over ${rounds} round(s):\n`);
+for (const [name, r] of results) {
+  process.stdout.write(`  ${name.padEnd(10)} ${Math.round(r.rps).toString().padStart(8)} req/s${r.perCore !== undefined ? `   ${Math.round(r.perCore)} req per proxy CPU-second` : ''}\n`);
+}
+
+const ratio = (a: string, b: string) => {
+  const x = results.get(a);
+  const y = results.get(b);
+  if (x && y) {
+    const eff = x.perCore !== undefined && y.perCore !== undefined ? `, per CPU-second ${(x.perCore / y.perCore).toFixed(2)}x` : '';
+    process.stdout.write(`  ${a} / ${b}: ${(x.rps / y.rps).toFixed(2)}x req/s${eff}\n`);
+  }
+};
+ratio('hostmesh', 'naive');
+ratio('hostmesh', 'direct');
+ratio('naive', 'direct');
+
+const latencySeconds = Number(args['latency-duration']);
+if (latencySeconds > 0) {
+  const rate = Number(args.rate);
+  process.stdout.write(`open-loop latency at ${rate} req/s for ${latencySeconds}s (ms from the scheduled send time)\n`);
+  const show = (name: string, r: LatencyResult) => process.stdout.write(`  ${name.padEnd(10)} p50 ${r.p50.toFixed(3)}   p99 ${r.p99.toFixed(3)}   p99.9 ${r.p999.toFixed(3)}   max ${r.max.toFixed(3)}${r.failed > 0 ? `   failed ${r.failed}` : ''}\n`);
+  const direct = await fixedRate(`http://127.0.0.1:${backend.port}/`, rate, latencySeconds);
+  show('direct', direct);
+  const proxied = await fixedRate(`http://127.0.0.1:${proxies.get('hostmesh')!.port}/`, rate, latencySeconds);
+  show('hostmesh', proxied);
+  process.stdout.write(`  added by hostmesh: p50 ${(proxied.p50 - direct.p50).toFixed(3)} ms, p99 ${(proxied.p99 - direct.p99).toFixed(3)} ms\n`);
+}
+
+for (const p of proxies.values()) await stop(p.child);
+await stop(backend.child);
+if (args['cpu-prof']) process.stdout.write(`CPU profile of the hostmesh proxy written to ${here('./profiles')}\n`);

@@ -1,0 +1,160 @@
+/**
+ * The proxy's admin server: health, readiness, Prometheus metrics, the applied table (with a
+ * bearer token) and the list of routes. It answers anything it is sent without crashing.
+ *
+ *   GET /healthz    200 while the process is alive
+ *   GET /readyz     200 once a routing table has been applied, else 503
+ *   GET /metrics    Prometheus text, no auth
+ *   GET /config     the applied table as JSON; `Authorization: Bearer <token>` (401 otherwise),
+ *                   404 when no token is configured
+ *   GET /v1/routes  `namespace/service:port -> host:port` lines; JSON with `Accept:
+ *                   application/json` or `?format=json`
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { errorMessage } from '../common/errors.ts';
+import type { Logger } from '../common/log.ts';
+import type { AppliedTable, RouteSummary } from './engine.ts';
+import { wantsJson } from './http/error-page.ts';
+
+/** What the admin server reads from a proxy engine. */
+export interface AdminSource {
+  readonly ready: boolean;
+  readonly current: AppliedTable | undefined;
+  readonly registry: Registry;
+  routes(): RouteSummary[];
+}
+
+export interface AdminServerOptions {
+  source: AdminSource;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 picks a free port (read it back from `port` after `listen`). */
+  port: number;
+  /** Bearer token for /config; without one /config answers 404. */
+  token?: string;
+  log: Logger;
+}
+
+function digestOf(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+export class AdminServer {
+  readonly #opts: AdminServerOptions;
+  readonly #server: Server;
+  readonly #tokenDigest: Buffer | undefined;
+
+  constructor(opts: AdminServerOptions) {
+    this.#opts = opts;
+    this.#tokenDigest = opts.token !== undefined && opts.token !== '' ? digestOf(opts.token) : undefined;
+    this.#server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        opts.log.error({ err: errorMessage(err), url: req.url }, 'admin request failed');
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+        else res.destroy();
+      });
+    });
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#opts.port, this.#opts.host ?? '127.0.0.1', () => {
+        this.#server.removeListener('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  get port(): number {
+    const a = this.#server.address();
+    return typeof a === 'object' && a !== null ? a.port : this.#opts.port;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://admin.invalid');
+    } catch {
+      send(res, 400, 'text/plain; charset=utf-8', 'bad request target\n');
+      return;
+    }
+    const src = this.#opts.source;
+    switch (url.pathname) {
+      case '/healthz':
+        send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+        return;
+      case '/readyz':
+        if (src.ready) send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
+        else send(res, 503, 'text/plain; charset=utf-8', 'not ready: no routing table applied yet\n');
+        return;
+      case '/metrics':
+        send(res, 200, src.registry.contentType, await src.registry.metrics());
+        return;
+      case '/config':
+        this.#config(req, res);
+        return;
+      case '/v1/routes':
+        this.#routes(req, res, url);
+        return;
+      default:
+        send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+    }
+  }
+
+  #config(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#tokenDigest === undefined) {
+      send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+      return;
+    }
+    const auth = req.headers.authorization ?? '';
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
+    // Compare digests: equal length, and timingSafeEqual does not leak where they differ.
+    if (m === null || !timingSafeEqual(digestOf(m[1]!), this.#tokenDigest)) {
+      res.setHeader('www-authenticate', 'Bearer realm="hostmesh-proxy"');
+      send(res, 401, 'text/plain; charset=utf-8', 'unauthorized\n');
+      return;
+    }
+    const cur = this.#opts.source.current;
+    if (cur === undefined) {
+      send(res, 503, 'application/json', `${JSON.stringify({ error: 'no routing table applied yet' })}\n`);
+      return;
+    }
+    const body = { epoch: cur.table.epoch, version: cur.table.version, digest: cur.digest, appliedAt: new Date(cur.appliedAt).toISOString(), table: cur.table };
+    send(res, 200, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
+  }
+
+  #routes(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const routes = this.#opts.source.routes();
+    const format = url.searchParams.get('format');
+    if (format === 'json' || (format === null && wantsJson(req.headers.accept))) {
+      send(res, 200, 'application/json', `${JSON.stringify({ routes }, null, 2)}\n`);
+      return;
+    }
+    const lines = routes.map((r) => {
+      const backends = r.backends.map((b) => `${b.cluster}${r.backends.length > 1 ? ` weight=${b.weight}` : ''} endpoints=${b.endpoints}`).join(', ');
+      return `${r.route} -> ${r.listen} ${r.protocol} ${backends}`;
+    });
+    send(res, 200, 'text/plain; charset=utf-8', lines.length > 0 ? `${lines.join('\n')}\n` : '');
+  }
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

@@ -1,0 +1,29 @@
+import type { Balancer } from './balancer.ts';
+import type { EndpointState } from './endpoint.ts';
+import { fallback, randomIndex, usable } from './select.ts';
+import type { PickContext } from './select.ts';
+
+/** Each usable endpoint in turn. Starts at a random place so proxies do not move in step. */
+export class RoundRobinBalancer implements Balancer {
+  readonly #eps: readonly EndpointState[];
+  #next: number;
+
+  constructor(eps: readonly EndpointState[]) {
+    this.#eps = eps;
+    this.#next = eps.length > 0 ? randomIndex(eps.length) : 0;
+  }
+
+  pick(_affinity: string | undefined, ctx: PickContext): EndpointState | undefined {
+    const eps = this.#eps;
+    const n = eps.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.#next + k) % n;
+      const ep = eps[i]!;
+      if (usable(ep, ctx)) {
+        this.#next = (i + 1) % n;
+        return ep;
+      }
+    }
+    return fallback(eps, ctx);
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * The node proxy engine: applies routing tables and runs their listeners.
+ *
+ * `apply(table)` validates, builds every runtime object (clusters, routes, stages, listeners)
+ * without touching what serves traffic, opens the new listeners, and only then commits in one
+ * synchronous step: endpoint pools reconciled, routes swapped on kept listeners (a request in
+ * flight finishes on the route it started with), metrics series updated, removed listeners
+ * drained. If validation, building or opening fails nothing changes and the error is returned.
+ * An engine keeps no module-level state: several can run in one process.
+ */
+import { errorMessage, HostmeshError } from '../common/errors.ts';
+import { createLogger } from '../common/log.ts';
+import type { Logger } from '../common/log.ts';
+import { formatProblems, tableDigest, validateTable } from '../table/index.ts';
+import type { ClusterEntry, RoutingTable, TableProblem, TrafficType } from '../table/index.ts';
+import type { Registry } from 'prom-client';
+import { ClusterRuntime } from './cluster.ts';
+import type { ClusterUpdate } from './cluster.ts';
+import { HttpListener } from './http/listener.ts';
+import { buildHttpRoute } from './http/route.ts';
+import type { HttpRoute } from './http/exchange.ts';
+import { closeUpstream, createUpstream } from './http/upstream.ts';
+import type { Upstream } from './http/upstream.ts';
+import { buildL4Route } from './l4-listeners.ts';
+import type { L4Factories, L4Listener } from './l4-listeners.ts';
+import { jsonEqual } from './json-equal.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
+import type { ProxyLimits } from './limits.ts';
+import { ProxyMetrics } from './metrics.ts';
+import type { RouteStatsPlan } from './metrics.ts';
+import type { L4Observer, L4Route } from './types.ts';
+
+export interface ProxyEngineOptions {
+  /** Address listeners bind to. Default 127.0.0.1 (a cluster deployment binds the pod IP or 0.0.0.0). */
+  host?: string;
+  /** SO_REUSEPORT on every listener, so several engines (workers) can share the ports. */
+  reusePort?: boolean;
+  limits?: Partial<ProxyLimits>;
+  log?: Logger;
+  /** Where metrics go; a new Registry per engine by default. */
+  registry?: Registry;
+  /** Export Node process metrics too (default true). */
+  processMetrics?: boolean;
+  /** TCP and UDP listener factories (src/proxy/l4/); without one, such listeners are skipped with a warning. */
+  l4?: L4Factories;
+  /** Secret behind the affinity cookie values; proxies that should agree share it. */
+  affinitySecret?: string;
+}
+
+export interface AppliedTable {
+  table: RoutingTable;
+  digest: string;
+  /** Unix milliseconds of the apply that made this table current. */
+  appliedAt: number;
+}
+
+export type ApplyResult =
+  | { ok: true; epoch: string; version: number; digest: string; changed: boolean; opened: number[]; closed: number[]; warnings: string[] }
+  | { ok: false; epoch: string | undefined; version: number | undefined; error: { code: string; message: string; problems?: TableProblem[] } };
+
+/** One line of `GET /v1/routes`. */
+export interface RouteSummary {
+  route: string;
+  protocol: TrafficType;
+  listen: string;
+  backends: { cluster: string; weight: number; endpoints: number }[];
+  endpoints: number;
+}
+
+type AnyListener = { kind: 'http'; protocol: 'http'; port: number; l: HttpListener } | { kind: 'l4'; protocol: 'tcp' | 'udp'; port: number; l: L4Listener };
+
+type Cluster = ClusterRuntime<Upstream>;
+
+/** Everything `apply` built before committing. */
+interface Build {
+  table: RoutingTable;
+  digest: string;
+  clusters: Map<string, Cluster>;
+  clusterUpdates: ClusterUpdate[];
+  removedClusters: Cluster[];
+  httpRoutes: Map<string, { route: HttpRoute; stats: RouteStatsPlan }>;
+  l4Routes: Map<string, L4Route>;
+  stats: RouteStatsPlan[];
+  /** Final listener set by port, new ones not yet listening. */
+  listeners: Map<number, AnyListener>;
+  opened: AnyListener[];
+  removed: AnyListener[];
+  /** Removed listeners whose port a new listener takes: drained before opening it. */
+  releasedEarly: Set<AnyListener>;
+  warnings: string[];
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export class ProxyEngine {
+  readonly metrics: ProxyMetrics;
+  readonly log: Logger;
+  readonly limits: Readonly<ProxyLimits>;
+  readonly #host: string;
+  readonly #opts: ProxyEngineOptions;
+  readonly #observer: L4Observer;
+  #clusters = new Map<string, Cluster>();
+  #listeners = new Map<number, AnyListener>();
+  /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
+  #httpRoutes = new Map<string, { route: HttpRoute; stats: RouteStatsPlan }>();
+  #current: AppliedTable | undefined = undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #draining = new Set<Promise<void>>();
+  #closed = false;
+  /** A refused apply released a port early: the current table is no longer fully served. */
+  #portsLost = false;
+
+  constructor(opts: ProxyEngineOptions = {}) {
+    this.#opts = opts;
+    this.#host = opts.host ?? '127.0.0.1';
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.log = opts.log ?? createLogger('hostmesh-proxy');
+    this.metrics = new ProxyMetrics(opts.registry, { processMetrics: opts.processMetrics ?? true });
+    this.#observer = this.#createObserver();
+  }
+
+  get registry(): Registry {
+    return this.metrics.registry;
+  }
+
+  /** The table serving now, with its digest and apply time; undefined before the first apply. */
+  get current(): AppliedTable | undefined {
+    return this.#current;
+  }
+
+  get ready(): boolean {
+    return this.#current !== undefined;
+  }
+
+  get host(): string {
+    return this.#host;
+  }
+
+  /** Applies a table (untrusted input: it is validated). Applies run one at a time, in call order. */
+  apply(input: unknown): Promise<ApplyResult> {
+    const run = this.#queue.then(() => this.#apply(input));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Drains every listener and closes every backend connection. */
+  close(): Promise<void> {
+    const run = this.#queue.then(async () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      const drains = [...this.#listeners.values()].map((l) => l.l.close(this.limits.drainTimeoutMs));
+      this.#listeners = new Map();
+      this.#httpRoutes = new Map();
+      for (const c of this.#clusters.values()) c.close();
+      this.#clusters = new Map();
+      await Promise.all([...drains, ...this.#draining]);
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** The routes served, one per open listener, for `GET /v1/routes` and banners. */
+  routes(): RouteSummary[] {
+    const t = this.#current?.table;
+    if (t === undefined) return [];
+    const routes = new Map(t.routes.map((r) => [r.id, r]));
+    const hostForUrl = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
+    return t.listeners.toSorted((a, b) => a.port - b.port).flatMap((l) => {
+      const r = routes.get(l.route);
+      if (r === undefined || !this.#listeners.has(l.port)) return [];
+      const backends = r.backends.map((b) => ({ cluster: b.cluster, weight: b.weight, endpoints: this.#clusters.get(b.cluster)?.pool.size ?? 0 }));
+      return [{ route: r.id, protocol: l.protocol, listen: `${hostForUrl}:${l.port}`, backends, endpoints: backends.reduce((n, b) => n + b.endpoints, 0) }];
+    });
+  }
+
+  async #apply(input: unknown): Promise<ApplyResult> {
+    const raw = input as { epoch?: unknown; version?: unknown } | null;
+    const ids = { epoch: typeof raw?.epoch === 'string' ? raw.epoch : undefined, version: typeof raw?.version === 'number' ? raw.version : undefined };
+    if (this.#closed) return fail(ids, new HostmeshError('PROXY_CLOSED', 'the proxy engine is closed'));
+    const v = validateTable(input);
+    if (!v.ok) return fail(ids, new HostmeshError('TABLE_INVALID', `routing table refused: ${formatProblems(v.problems)}`, { problems: v.problems }));
+    const table = v.table;
+    const digest = tableDigest(table);
+    const appliedAt = Date.now();
+    if (this.#current !== undefined && this.#current.digest === digest && !this.#portsLost) {
+      this.#current = { table, digest, appliedAt };
+      this.metrics.configApplied(table.version, appliedAt);
+      return { ok: true, epoch: table.epoch, version: table.version, digest, changed: false, opened: [], closed: [], warnings: [] };
+    }
+
+    let build: Build;
+    try {
+      build = this.#build(table, digest);
+    } catch (err) {
+      return fail(ids, err instanceof HostmeshError ? err : new HostmeshError('PROXY_BUILD_FAILED', `routing table ${table.epoch}/${table.version} could not be built: ${errorMessage(err)}`));
+    }
+
+    // A port whose protocol changes must be released before its new listener can open: the
+    // one thing touched before commit (documented: such a change is not atomic).
+    for (const old of build.removed) {
+      if (build.listeners.has(old.port)) {
+        build.releasedEarly.add(old);
+        this.#listeners.delete(old.port);
+        this.#drain(old);
+      }
+    }
+    const opened: AnyListener[] = [];
+    for (const l of build.opened) {
+      try {
+        await l.l.listen();
+        opened.push(l);
+      } catch (err) {
+        for (const o of opened) void o.l.close(0);
+        for (const c of build.clusters.values()) if (!this.#clusters.has(c.id)) c.close();
+        const port = l.port;
+        if (build.releasedEarly.size > 0) this.#portsLost = true;
+        return fail(ids, new HostmeshError('LISTENER_OPEN_FAILED', `cannot listen on ${this.#host}:${port} for ${build.table.listeners.find((e) => e.port === port)?.route ?? '?'}: ${errorMessage(err)}`, { port }));
+      }
+    }
+    this.#commit(build, appliedAt);
+    return {
+      ok: true,
+      epoch: table.epoch,
+      version: table.version,
+      digest,
+      changed: true,
+      opened: build.opened.map((l) => l.port),
+      closed: build.removed.map((l) => l.port),
+      warnings: build.warnings,
+    };
+  }
+
+  #build(table: RoutingTable, digest: string): Build {
+    const warnings: string[] = [];
+    checkSemantics(table);
+
+    const clusters = new Map<string, Cluster>();
+    const clusterUpdates: ClusterUpdate[] = [];
+    for (const entry of table.clusters) {
+      const existing = this.#clusters.get(entry.id);
+      if (existing !== undefined && existing.entry.protocol === entry.protocol) {
+        if (!jsonEqual(existing.entry, entry)) clusterUpdates.push(existing.plan(entry));
+        clusters.set(entry.id, existing);
+      } else {
+        clusters.set(entry.id, this.#newCluster(entry));
+      }
+    }
+    const removedClusters = [...this.#clusters.values()].filter((c) => clusters.get(c.id) !== c);
+
+    const httpRoutes = new Map<string, { route: HttpRoute; stats: RouteStatsPlan }>();
+    const l4Routes = new Map<string, L4Route>();
+    const stats: RouteStatsPlan[] = [];
+    for (const entry of table.routes) {
+      warnings.push(...unsupportedPolicies(entry));
+      if (entry.protocol === 'http') {
+        const prev = this.#httpRoutes.get(entry.id);
+        // Same entry over the same cluster objects: the built route is still exact.
+        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && prev.route.backends.every((b) => clusters.get(b.cluster.id) === b.cluster)
+          ? prev
+          : buildHttpRoute(entry, clusters, this.metrics.route(entry), {
+            retryAfterSeconds: this.limits.retryAfterSeconds,
+            maxHeaderSize: this.limits.maxHeaderSize,
+            log: this.log,
+          });
+        httpRoutes.set(entry.id, built);
+        stats.push(built.stats);
+      } else {
+        l4Routes.set(entry.id, buildL4Route(entry, clusters));
+        const rs = this.metrics.route(entry);
+        const names = new Set(entry.backends.map((b) => serviceOf(b.cluster)));
+        stats.push({ id: entry.id, stats: rs, backends: [...names].map((n) => rs.backend(n)) });
+      }
+    }
+
+    const listeners = new Map<number, AnyListener>();
+    const opened: AnyListener[] = [];
+    for (const le of table.listeners) {
+      const existing = this.#listeners.get(le.port);
+      if (existing !== undefined && existing.protocol === le.protocol) {
+        listeners.set(le.port, existing);
+        continue;
+      }
+      let created: AnyListener | undefined;
+      if (le.protocol === 'http') {
+        created = {
+          kind: 'http',
+          protocol: 'http',
+          port: le.port,
+          l: new HttpListener({ host: this.#host, port: le.port, route: httpRoutes.get(le.route)!.route, limits: this.limits, reusePort: this.#opts.reusePort, log: this.log }),
+        };
+      } else {
+        const factory = this.#opts.l4?.[le.protocol];
+        if (factory === undefined) {
+          warnings.push(`listener ${le.port} (${le.route}): ${le.protocol} forwarding is not available in this proxy; the port is not opened`);
+          continue;
+        }
+        created = {
+          kind: 'l4',
+          protocol: le.protocol,
+          port: le.port,
+          l: factory({ host: this.#host, port: le.port, route: l4Routes.get(le.route)!, observer: this.#observer, reusePort: this.#opts.reusePort, log: this.log }),
+        };
+      }
+      listeners.set(le.port, created);
+      opened.push(created);
+    }
+    const removed = [...this.#listeners.entries()].filter(([port, l]) => listeners.get(port) !== l).map(([, l]) => l);
+
+    return { table, digest, clusters, clusterUpdates, removedClusters, httpRoutes, l4Routes, stats, listeners, opened, removed, releasedEarly: new Set(), warnings };
+  }
+
+  /** Makes a build current. Synchronous and infallible, so traffic never sees half a table. */
+  #commit(b: Build, appliedAt: number): void {
+    for (const u of b.clusterUpdates) u.commit();
+    for (const c of b.removedClusters) c.close();
+    this.#clusters = b.clusters;
+    this.#httpRoutes = b.httpRoutes;
+    this.metrics.commit(b.stats);
+    const byRoute = new Map(b.table.listeners.map((l) => [l.port, l.route]));
+    for (const [port, l] of b.listeners) {
+      const routeId = byRoute.get(port)!;
+      if (l.kind === 'http') l.l.route = b.httpRoutes.get(routeId)!.route;
+      else l.l.route = b.l4Routes.get(routeId)!;
+    }
+    for (const l of b.removed) if (!b.releasedEarly.has(l)) this.#drain(l);
+    this.#listeners = b.listeners;
+    this.#portsLost = false;
+    this.#current = { table: b.table, digest: b.digest, appliedAt };
+    this.metrics.configApplied(b.table.version, appliedAt);
+    if (b.warnings.length > 0) this.log.warn({ version: b.table.version, warnings: b.warnings }, 'routing table applied with warnings');
+    this.log.info({ epoch: b.table.epoch, version: b.table.version, digest: b.digest, listeners: b.listeners.size, opened: b.opened.length, closed: b.removed.length }, 'routing table applied');
+  }
+
+  #drain(l: AnyListener): void {
+    const p = l.l.close(this.limits.drainTimeoutMs).catch((err: unknown) => {
+      this.log.warn({ port: l.port, err: errorMessage(err) }, 'listener close failed');
+    });
+    this.#draining.add(p);
+    void p.finally(() => this.#draining.delete(p));
+  }
+
+  #newCluster(entry: ClusterEntry): Cluster {
+    return new ClusterRuntime<Upstream>(entry, {
+      affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
+      createLink: (e, ep) => createUpstream(e, ep, this.limits),
+      closeLink: closeUpstream,
+    });
+  }
+
+  #createObserver(): L4Observer {
+    const backendStats = (route: string, cluster: string | undefined) => {
+      if (cluster === undefined) return undefined;
+      return this.metrics.find(route)?.backends.get(serviceOf(cluster));
+    };
+    return {
+      connectionOpened: (route, cluster) => this.log.trace({ route, cluster }, 'l4 connection opened'),
+      connectionClosed: (route, cluster, bytesIn, bytesOut) => this.log.trace({ route, cluster, bytesIn, bytesOut }, 'l4 connection closed'),
+      connectError: (route, cluster, reason) => {
+        if (reason === 'no-endpoint') return;
+        const b = backendStats(route, cluster);
+        if (b !== undefined) b.connectErrors++;
+        this.log.debug({ route, cluster, reason }, 'l4 backend dial failed');
+      },
+    };
+  }
+}
+
+function fail(ids: { epoch: string | undefined; version: number | undefined }, err: HostmeshError): ApplyResult {
+  const problems = err.details?.problems as TableProblem[] | undefined;
+  return { ok: false, epoch: ids.epoch, version: ids.version, error: { code: err.code, message: err.message, ...(problems ? { problems } : {}) } };
+}
+
+function serviceOf(clusterId: string): string {
+  return clusterId.slice(clusterId.indexOf('/') + 1, clusterId.lastIndexOf(':'));
+}
+
+/** Checks the table validator leaves to the proxy: values that must be HTTP tokens. */
+function checkSemantics(table: RoutingTable): void {
+  const problems: TableProblem[] = [];
+  table.clusters.forEach((c, i) => {
+    const lb = c.loadBalancer;
+    if (lb.kind === 'cookie' && !TOKEN.test(lb.cookie)) problems.push({ path: `$.clusters[${i}].loadBalancer.cookie`, message: `must be a cookie name (an HTTP token), got ${JSON.stringify(lb.cookie)}` });
+    if (lb.kind === 'header' && !TOKEN.test(lb.header)) problems.push({ path: `$.clusters[${i}].loadBalancer.header`, message: `must be a header name (an HTTP token), got ${JSON.stringify(lb.header)}` });
+  });
+  if (problems.length > 0) throw new HostmeshError('TABLE_INVALID', `routing table refused: ${formatProblems(problems)}`, { problems });
+}
+
+/** Route settings whose stages come in a later issue: applied without them, and said so. */
+function unsupportedPolicies(r: RoutingTable['routes'][number]): string[] {
+  const out: string[] = [];
+  const note = (what: string) => out.push(`route ${r.id}: ${what} is not enforced by this proxy version`);
+  if (r.rules.length > 0) note('rules (match expressions; requests use the default backends)');
+  if (r.retry) note('retry');
+  if (r.rateLimit) note('rateLimit');
+  if (r.stickyCookie) note('stickyCookie');
+  if (r.mirror) note('mirror');
+  if (r.circuitBreaker) note('circuitBreaker');
+  if (r.maintenance) note('maintenance');
+  return out;
+}

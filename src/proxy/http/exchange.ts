@@ -1,0 +1,202 @@
+/**
+ * One HTTP request as it runs through a route's stages: the small per-request context every
+ * stage reads and writes. Stages are closures built once per route; per request there is this
+ * object and one attempt object per backend try.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { RouteEntry } from '../../table/index.ts';
+import type { EndpointState } from '../endpoints/endpoint.ts';
+import type { EndpointHandle } from '../types.ts';
+import type { BackendStats, RouteStats } from '../metrics.ts';
+import { methodIndex } from '../metrics.ts';
+import { errorPage, rawErrorResponse } from './error-page.ts';
+import type { Failure } from './failures.ts';
+import type { HttpCluster, Upstream } from './upstream.ts';
+
+export type ClientRequest = IncomingMessage | Http2ServerRequest;
+/**
+ * HTTP/2 responses (the compatibility API) are typed as HTTP/1 ones: the calls the proxy makes
+ * behave alike, except that HTTP/2 heads take a header object (see `Exchange.h2`).
+ */
+export type ClientResponse = ServerResponse;
+
+/** One weighted backend of a route, resolved to its cluster and counters. */
+export interface RouteBackend {
+  readonly cluster: HttpCluster;
+  readonly weight: number;
+  readonly stats: BackendStats;
+}
+
+/** A route as requests see it: built once per table apply, never changed afterwards. */
+export interface HttpRoute {
+  readonly id: string;
+  readonly entry: RouteEntry;
+  readonly backends: readonly RouteBackend[];
+  readonly stats: RouteStats;
+  /** Counters used when no backend was chosen (every weight 0): the first backend's. */
+  readonly defaultStats: BackendStats;
+  readonly retryAfterSeconds: number;
+  readonly log: Logger;
+  /** The first stage. */
+  handle: (ex: Exchange) => void;
+}
+
+/**
+ * One try at one endpoint. It reports once, through the callback given to the attempt stages,
+ * either a `failure` (nothing reached the client) or a response head (`status`, `headers`)
+ * that is NOT yet sent: the caller then calls `commit()` to stream the response to the client,
+ * or `discard()` to drop it (a retry stage trying another endpoint).
+ */
+export interface UpstreamAttempt {
+  readonly endpoint: EndpointHandle | undefined;
+  readonly failure: Failure | undefined;
+  readonly status: number;
+  /** Response head, lower-case names (undefined for raw relays and failures). */
+  readonly headers: Record<string, string | string[] | undefined> | undefined;
+  commit(): void;
+  discard(): void;
+  /** The exchange is over (client gone, deadline): stop and free everything. */
+  cancel(): void;
+}
+
+export type AttemptDone = (ex: Exchange, attempt: UpstreamAttempt) => void;
+
+/** What an exchange needs to know about the listener that accepted it. */
+export interface ListenerState {
+  /** The listener is being removed: responses should close their connection. */
+  readonly draining: boolean;
+}
+
+const CLIENT_CLOSED = 499;
+
+/** An HTTP/1 request whose body has not been read to its end. */
+function bodyPending(req: IncomingMessage): boolean {
+  if (req.complete || req.readableEnded) return false;
+  const len = req.headers['content-length'];
+  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+export class Exchange {
+  readonly req: ClientRequest;
+  /** Undefined for an upgrade: the connection itself (`socket`) was handed over. */
+  readonly res: ClientResponse | undefined;
+  readonly socket: Duplex | undefined;
+  /** Bytes the client sent after an upgrade request's head. */
+  readonly head: Buffer | undefined;
+  readonly route: HttpRoute;
+  readonly listener: ListenerState;
+  /** The client speaks HTTP/2 (h2c). */
+  readonly h2: boolean;
+  readonly method: string;
+  readonly methodIdx: number;
+  /** performance.now() when the request arrived. */
+  readonly start: number;
+  backend: RouteBackend | undefined = undefined;
+  /** The endpoint picked for the next attempt. */
+  endpoint: EndpointState<Upstream> | undefined = undefined;
+  attempt: UpstreamAttempt | undefined = undefined;
+  /** Endpoints already tried, for a retry stage to pass as `exclude`. */
+  tried: Set<EndpointHandle> | undefined = undefined;
+  /** The whole-request deadline timer. */
+  deadline: NodeJS.Timeout | undefined = undefined;
+  /** Response headers stages add (flat name/value list), e.g. an affinity cookie. */
+  extraHeaders: string[] | undefined = undefined;
+  /**
+   * A buffered request body that every attempt can send again. Undefined means the body (if
+   * any) streams from the client and can be sent once: see `bodyTaken`.
+   */
+  body: Buffer | undefined = undefined;
+  /** The streaming client body was handed to an attempt, so it cannot be replayed. */
+  bodyTaken = false;
+  /** Whether the client sends a body (set with `upstreamHeaders`). */
+  hasBody = false;
+  /** Backend request headers, built on the first attempt and reused by later ones. */
+  upstreamHeaders: string[] | undefined = undefined;
+  /** Status sent to the client; 0 until finished. */
+  status = 0;
+  done = false;
+
+  constructor(req: ClientRequest, res: ClientResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, route: HttpRoute, listener: ListenerState) {
+    this.start = performance.now();
+    this.listener = listener;
+    this.req = req;
+    this.h2 = req.httpVersionMajor === 2;
+    this.res = res;
+    this.socket = socket;
+    this.head = head;
+    this.route = route;
+    this.method = req.method ?? 'GET';
+    this.methodIdx = methodIndex(this.method);
+  }
+
+  get headersSent(): boolean {
+    return this.res !== undefined ? this.res.headersSent : this.status !== 0;
+  }
+
+  /** Answers with the proxy's own error page (or aborts, when a response already started). */
+  fail(failure: Failure): void {
+    if (this.done) return;
+    if (this.headersSent) {
+      this.abort();
+      return;
+    }
+    const backend = this.backend?.cluster.id;
+    const page = errorPage(failure, this.route.id, backend, this.req.headers.accept, this.route.retryAfterSeconds);
+    if (this.res !== undefined) {
+      this.prepareHead();
+      // Unread request body: close after answering rather than swallow the rest of an upload.
+      if (!this.h2 && bodyPending(this.req as IncomingMessage)) this.res.shouldKeepAlive = false;
+      this.res.writeHead(page.status, page.headers);
+      if (this.method === 'HEAD') this.res.end();
+      else this.res.end(page.body);
+    } else if (this.socket !== undefined && this.socket.writable) {
+      this.socket.end(rawErrorResponse(page));
+    }
+    this.finish(page.status);
+  }
+
+  /** Call right before writing the response head. */
+  prepareHead(): void {
+    if (this.listener.draining && !this.h2) this.res!.shouldKeepAlive = false;
+  }
+
+  /** Cuts the client connection: a response already started and cannot be completed. */
+  abort(): void {
+    if (this.done) return;
+    const status = this.res?.statusCode ?? this.status;
+    if (this.res !== undefined) this.res.destroy();
+    else this.socket?.destroy();
+    this.finish(status || 502);
+  }
+
+  /** The client went away before the response was complete. */
+  clientGone(): void {
+    if (this.done) return;
+    this.attempt?.cancel();
+    this.finish(CLIENT_CLOSED);
+  }
+
+  /** The route's deadline passed. */
+  expire(): void {
+    this.deadline = undefined;
+    if (this.done) return;
+    this.attempt?.cancel();
+    this.fail('request-timeout');
+  }
+
+  /** Records the outcome once: metrics, timers. */
+  finish(status: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.status = status;
+    if (this.deadline !== undefined) {
+      clearTimeout(this.deadline);
+      this.deadline = undefined;
+    }
+    const stats = this.backend !== undefined ? this.backend.stats : this.route.defaultStats;
+    stats.record(this.methodIdx, status, (performance.now() - this.start) / 1000);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Header rewriting between client and backend: hop-by-hop headers are stripped both ways
+ * (RFC 9110 7.6.1), X-Forwarded-* added, everything else passed through in order.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Per-connection headers, never forwarded. `te` is kept when it is exactly `trailers` (gRPC
+ * needs it end to end). `expect` is answered by the proxy itself (100 Continue) so the backend
+ * never waits for it; `http2-settings` belongs to an h2c upgrade of the client connection.
+ */
+const HOP_BY_HOP: Readonly<Record<string, true>> = {
+  __proto__: null as never,
+  'connection': true,
+  'keep-alive': true,
+  'proxy-connection': true,
+  'te': true,
+  'trailer': true,
+  'transfer-encoding': true,
+  'upgrade': true,
+  'expect': true,
+  'http2-settings': true,
+};
+
+/** Connection options that name no header (the common values, skipped fast). */
+function connectionListsHeaders(value: string): boolean {
+  const v = value.toLowerCase();
+  return v !== 'keep-alive' && v !== 'close' && v !== 'upgrade';
+}
+
+/** Header names a Connection header value lists, lower-cased. */
+function connectionTokens(values: string[]): Set<string> {
+  const out = new Set<string>();
+  for (const v of values) for (const t of v.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name) out.add(name);
+  }
+  return out;
+}
+
+/** What the request-header pass learned besides the headers themselves. */
+export interface RequestFacts {
+  /** Whether a body follows (Content-Length > 0 or Transfer-Encoding present). */
+  hasBody: boolean;
+}
+
+/** The client address as X-Forwarded-For shows it (IPv4-mapped IPv6 unwrapped). */
+export function clientAddress(remote: string | undefined): string {
+  if (remote === undefined) return 'unknown';
+  return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
+}
+
+/**
+ * Builds the backend request's headers from the client's raw headers (a flat name/value list,
+ * HTTP/2 pseudo-headers included): hop-by-hop headers dropped, X-Forwarded-For appended to,
+ * X-Forwarded-Proto and -Host set when the client did not set them (an ingress in front of the
+ * mesh keeps its values), Host preserved (HTTP/2 `:authority` becomes Host).
+ */
+export function requestHeaders(raw: readonly string[], clientIp: string, facts: RequestFacts): string[] {
+  const out: string[] = [];
+  let xff: string | undefined;
+  let host: string | undefined;
+  let authority: string | undefined;
+  let hasProto = false;
+  let hasXfHost = false;
+  let connValues: string[] | undefined;
+  let hasBody = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 58 /* ':' */) {
+      if (name === ':authority') authority = value;
+      continue;
+    }
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP[lower] === true) {
+      if (lower === 'te' && value.trim().toLowerCase() === 'trailers') out.push(name, value);
+      else if (lower === 'connection' && connectionListsHeaders(value)) (connValues ??= []).push(value);
+      else if (lower === 'transfer-encoding') hasBody = true;
+      continue;
+    }
+    switch (lower) {
+      case 'x-forwarded-for':
+        xff = xff === undefined ? value : `${xff}, ${value}`;
+        continue;
+      case 'host':
+        host = value;
+        break;
+      case 'x-forwarded-proto':
+        hasProto = true;
+        break;
+      case 'x-forwarded-host':
+        hasXfHost = true;
+        break;
+      case 'content-length':
+        if (value !== '0') hasBody = true;
+        break;
+    }
+    out.push(name, value);
+  }
+  // Headers the client's Connection header lists are its own hop-by-hop ones; ours come after.
+  const result = connValues === undefined ? out : withoutNames(out, connectionTokens(connValues));
+  if (host === undefined && authority !== undefined) {
+    host = authority;
+    result.push('host', authority);
+  }
+  result.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
+  if (!hasProto) result.push('x-forwarded-proto', 'http');
+  if (!hasXfHost && host !== undefined) result.push('x-forwarded-host', host);
+  facts.hasBody = hasBody;
+  return result;
+}
+
+function withoutNames(flat: string[], drop: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    if (!drop.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
+  }
+  return out;
+}
+
+/** A raw header value as a list (undici gives a string or, for repeated headers, an array). */
+function values(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/**
+ * The client response's headers from the backend's (lower-cased names, as undici parses them)
+ * as a flat list for an HTTP/1.1 response, hop-by-hop headers dropped. `extra` pairs are added.
+ */
+export function responseHeadersFlat(headers: IncomingHttpHeaders, extra: readonly string[] | undefined): string[] {
+  const out: string[] = [];
+  const conn = headers.connection;
+  const drop = conn !== undefined && values(conn).some(connectionListsHeaders) ? connectionTokens(values(conn)) : undefined;
+  for (const name in headers) {
+    if (HOP_BY_HOP[name] === true || (drop !== undefined && drop.has(name))) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(name, v);
+    else for (const one of v) out.push(name, one);
+  }
+  if (extra !== undefined) for (const x of extra) out.push(x);
+  return out;
+}
+
+/** The same for an HTTP/2 response, which takes a header object. */
+export function responseHeadersObject(headers: IncomingHttpHeaders, extra: readonly string[] | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const conn = headers.connection;
+  const drop = conn !== undefined && values(conn).some(connectionListsHeaders) ? connectionTokens(values(conn)) : undefined;
+  for (const name in headers) {
+    if (HOP_BY_HOP[name] === true || (drop !== undefined && drop.has(name))) continue;
+    const v = headers[name];
+    if (v !== undefined) out[name] = v;
+  }
+  if (extra !== undefined) {
+    for (let i = 0; i < extra.length; i += 2) {
+      const name = extra[i]!.toLowerCase();
+      const prev = out[name];
+      out[name] = prev === undefined ? extra[i + 1]! : [...values(prev), extra[i + 1]!];
+    }
+  }
+  return out;
+}
+
+/** Value of a request header by lower-case name from raw headers, repeated values joined. */
+export function rawHeader(raw: readonly string[], lowerName: string): string | undefined {
+  let found: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) {
+      found = found === undefined ? raw[i + 1]! : `${found}, ${raw[i + 1]!}`;
+    }
+  }
+  return found;
+}
+
+/** Value of one cookie from raw request headers (all Cookie headers are searched). */
+export function rawCookie(raw: readonly string[], cookieName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 6 || raw[i]!.toLowerCase() !== 'cookie') continue;
+    for (const part of raw[i + 1]!.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq > 0 && part.slice(0, eq).trim() === cookieName) return part.slice(eq + 1).trim();
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,216 @@
+/**
+ * One HTTP listener: the proxy port of one (Service, port). A node:http server parses HTTP/1
+ * strictly (bounded head size, head timeout); connections that open with the HTTP/2 preface
+ * are handed to a node:http2 server instead (h2c prior knowledge, e.g. gRPC). Both feed the
+ * same route, which is swapped atomically on table applies: a request keeps the route it
+ * started with.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createH2Server } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, Http2Server, ServerHttp2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { ProxyLimits } from '../limits.ts';
+import { Exchange } from './exchange.ts';
+import type { HttpRoute } from './exchange.ts';
+import { sniffProtocol } from './sniff.ts';
+import type { Protocol } from './sniff.ts';
+
+export interface HttpListenerOptions {
+  host: string;
+  port: number;
+  route: HttpRoute;
+  limits: ProxyLimits;
+  reusePort?: boolean;
+  log: Logger;
+}
+
+const EXCHANGE = Symbol('hostmesh.exchange');
+
+interface Tagged {
+  [EXCHANGE]?: Exchange;
+}
+
+function onClientClose(this: Tagged): void {
+  const ex = this[EXCHANGE];
+  if (ex !== undefined && !ex.done) ex.clientGone();
+}
+
+function ignore(): void {}
+
+export class HttpListener {
+  /** Swapped by table applies; each request reads it once, when it arrives. */
+  route: HttpRoute;
+  readonly host: string;
+  readonly port: number;
+  readonly #server: Server;
+  #h2: Http2Server | undefined = undefined;
+  readonly #h1Connection: (socket: Socket) => void;
+  readonly #sockets = new Set<Socket>();
+  readonly #sniffing = new Set<Socket>();
+  readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #opts: HttpListenerOptions;
+  #draining = false;
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  constructor(opts: HttpListenerOptions) {
+    this.#opts = opts;
+    this.route = opts.route;
+    this.host = opts.host;
+    this.port = opts.port;
+    const l = opts.limits;
+    this.#server = createServer({
+      headersTimeout: l.headersTimeoutMs,
+      // The whole request (body included) is bounded by the route's request timeout, not here.
+      requestTimeout: 0,
+      keepAliveTimeout: l.clientKeepAliveTimeoutMs,
+      connectionsCheckingInterval: l.connectionsCheckingIntervalMs,
+      maxHeaderSize: l.maxHeaderSize,
+      insecureHTTPParser: false,
+      // Requests without a body get an already-ended stream: no stream events per GET.
+      optimizeEmptyRequests: true,
+      noDelay: true,
+    }, (req, res) => this.#onRequest(req, res));
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    // The HTTP server listens, but connections first go through the protocol sniffer; the
+    // server's own connection handler then gets the HTTP/1 ones.
+    this.#h1Connection = this.#server.listeners('connection')[0] as (socket: Socket) => void;
+    this.#server.removeAllListeners('connection');
+    this.#server.on('connection', (socket: Socket) => this.#onConnection(socket));
+  }
+
+  /** The HTTP/2 server, created with the first h2c connection (most listeners never see one). */
+  #h2Server(): Http2Server {
+    if (this.#h2 !== undefined) return this.#h2;
+    const l = this.#opts.limits;
+    const h2 = createH2Server({
+      settings: { maxConcurrentStreams: l.h2MaxConcurrentStreams, maxHeaderListSize: l.maxHeaderSize },
+      maxSessionInvalidFrames: 100,
+    }, (req, res) => this.#onRequest(req, res));
+    h2.setTimeout(l.clientKeepAliveTimeoutMs);
+    h2.on('session', (session: ServerHttp2Session) => {
+      this.#sessions.add(session);
+      session.on('close', () => this.#sessions.delete(session));
+      session.on('error', ignore);
+      if (this.#draining) session.close();
+    });
+    h2.on('sessionError', (err: Error) => this.#opts.log.debug({ port: this.port, err: err.message }, 'h2c session error'));
+    this.#h2 = h2;
+    return h2;
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        this.#server.removeListener('listening', onListening);
+        reject(err);
+      };
+      const onListening = (): void => {
+        this.#server.removeListener('error', onError);
+        this.#server.on('error', (err) => this.#opts.log.error({ port: this.port, err: err.message }, 'listener error'));
+        resolve();
+      };
+      this.#server.once('error', onError);
+      this.#server.once('listening', onListening);
+      this.#server.listen({ host: this.host, port: this.port, reusePort: this.#opts.reusePort ?? false });
+    });
+  }
+
+  /** Open client connections (for diagnostics and tests). */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish (their responses close the connection),
+   * closes idle keep-alive connections and HTTP/2 sessions (GOAWAY), and cuts whatever is left
+   * after `drainMs`.
+   */
+  close(drainMs: number): Promise<void> {
+    this.#draining = true;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    let serverClosed = false;
+    const poll = setInterval(() => {
+      this.#server.closeIdleConnections();
+      check();
+    }, 50);
+    const forced = setTimeout(() => {
+      for (const s of this.#sockets) s.destroy();
+      for (const session of this.#sessions) session.destroy();
+    }, drainMs);
+    const check = (): void => {
+      if (!serverClosed || this.#sockets.size > 0) return;
+      clearTimeout(forced);
+      clearInterval(poll);
+      this.#onSocketGone = undefined;
+      resolve();
+    };
+    this.#onSocketGone = check;
+    this.#server.close(() => {
+      serverClosed = true;
+      check();
+    });
+    for (const s of this.#sniffing) s.destroy();
+    for (const session of this.#sessions) session.close();
+    return promise;
+  }
+
+  #onSocketGone: (() => void) | undefined = undefined;
+
+  #onConnection(socket: Socket): void {
+    if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    this.#sniffing.add(socket);
+    socket.on('error', ignore);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#sniffing.delete(socket);
+      this.#onSocketGone?.();
+    });
+    sniffProtocol(socket, this.#opts.limits.headersTimeoutMs, (s: Socket, protocol: Protocol) => this.#handOver(s, protocol));
+  }
+
+  #handOver(socket: Socket, protocol: Protocol): void {
+    this.#sniffing.delete(socket);
+    if (protocol === 'h2') {
+      this.#h2Server().emit('connection', socket);
+    } else {
+      this.#h1Connection.call(this.#server, socket);
+      socket.resume();
+    }
+  }
+
+  #onRequest(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
+    const response = res as ServerResponse;
+    const ex = new Exchange(req, response, undefined, undefined, this.route, this);
+    (response as Tagged)[EXCHANGE] = ex;
+    response.on('close', onClientClose);
+    this.#run(ex);
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const ex = new Exchange(req, undefined, socket, head, this.route, this);
+    (socket as Tagged)[EXCHANGE] = ex;
+    socket.on('close', onClientClose);
+    this.#run(ex);
+  }
+
+  #run(ex: Exchange): void {
+    try {
+      ex.route.handle(ex);
+    } catch (err) {
+      // A stage bug must cost one request, never the process.
+      ex.route.log.error({ route: ex.route.id, err: (err as Error).message }, 'request handling failed');
+      ex.attempt?.cancel();
+      if (!ex.done) ex.fail('reset');
+    }
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Upgrade requests (WebSocket and any other `Upgrade:` protocol): the request head is written
+ * to a fresh backend connection, the backend's response head is read and held like any other
+ * attempt's, and on commit both connections are piped into each other untouched.
+ */
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { EndpointState } from '../endpoints/endpoint.ts';
+import type { AttemptDone, Exchange, RouteBackend, UpstreamAttempt } from './exchange.ts';
+import type { Failure } from './failures.ts';
+import type { Upstream } from './upstream.ts';
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})/;
+
+const DIALING = 0;
+const SENT = 1;
+const HEAD = 2;
+const COMMITTED = 3;
+const OVER = 4;
+
+export class RelayAttempt implements UpstreamAttempt {
+  readonly ex: Exchange;
+  readonly backend: RouteBackend;
+  readonly endpoint: EndpointState<Upstream>;
+  failure: Failure | undefined = undefined;
+  status = 0;
+  readonly headers = undefined;
+  readonly #done: AttemptDone;
+  readonly #maxHead: number;
+  #state = DIALING;
+  #up: Socket | undefined = undefined;
+  #timer: NodeJS.Timeout | undefined = undefined;
+  #buffered: Buffer = Buffer.alloc(0);
+  #released = false;
+  readonly #onHeadData = (chunk: Buffer) => this.#headData(chunk);
+
+  constructor(ex: Exchange, backend: RouteBackend, endpoint: EndpointState<Upstream>, done: AttemptDone, maxHeadBytes: number) {
+    this.ex = ex;
+    this.backend = backend;
+    this.endpoint = endpoint;
+    this.#done = done;
+    this.#maxHead = maxHeadBytes;
+    backend.cluster.pool.acquire(endpoint);
+  }
+
+  /** Dials the endpoint and sends `head`, the complete request head. */
+  start(head: string): void {
+    const cluster = this.backend.cluster;
+    const ep = this.endpoint;
+    const tls = cluster.entry.scheme === 'https';
+    const up = tls
+      ? tlsConnect({ host: ep.address, port: ep.port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] })
+      : netConnect({ host: ep.address, port: ep.port });
+    this.#up = up;
+    up.setNoDelay(true);
+    this.#timer = setTimeout(() => this.#fail('dial-timeout'), cluster.dialTimeoutMs);
+    up.once(tls ? 'secureConnect' : 'connect', () => this.#connected(head));
+    up.on('error', () => this.#lost());
+    up.on('close', () => this.#lost());
+  }
+
+  #connected(head: string): void {
+    if (this.#state !== DIALING) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#state = SENT;
+    const up = this.#up!;
+    const client = this.ex.socket!;
+    up.write(head);
+    if (this.ex.head !== undefined && this.ex.head.length > 0) up.write(this.ex.head);
+    client.pipe(up);
+    up.on('data', this.#onHeadData);
+    this.#armRead();
+  }
+
+  #headData(chunk: Buffer): void {
+    this.#buffered = this.#buffered.length === 0 ? chunk : Buffer.concat([this.#buffered, chunk]);
+    const end = this.#buffered.indexOf(CRLFCRLF);
+    if (end < 0) {
+      if (this.#buffered.length > this.#maxHead) this.#fail('reset');
+      else this.#armRead();
+      return;
+    }
+    const m = STATUS_LINE.exec(this.#buffered.subarray(0, Math.min(end, 64)).toString('latin1'));
+    if (m === null) {
+      this.#fail('reset');
+      return;
+    }
+    this.#clearTimer();
+    const up = this.#up!;
+    up.removeListener('data', this.#onHeadData);
+    up.pause();
+    this.status = Number(m[1]);
+    this.#state = HEAD;
+    this.backend.cluster.pool.reportSuccess(this.endpoint);
+    this.#done(this.ex, this);
+  }
+
+  commit(): void {
+    if (this.#state !== HEAD) return;
+    this.#state = COMMITTED;
+    const up = this.#up!;
+    const client = this.ex.socket!;
+    client.write(this.#buffered);
+    this.#buffered = Buffer.alloc(0);
+    // pipe() forwards ends but not failures: a broken side takes the other down.
+    client.once('close', () => up.destroy());
+    up.pipe(client);
+    up.resume();
+    // The exchange is complete as far as metrics and deadlines go; the tunnel lives on.
+    this.ex.finish(this.status);
+  }
+
+  discard(): void {
+    if (this.#state === HEAD) this.#close();
+  }
+
+  cancel(): void {
+    if (this.#state !== OVER) this.#close();
+  }
+
+  #armRead(): void {
+    const ms = this.backend.cluster.readTimeoutMs;
+    if (ms === undefined) return;
+    this.#clearTimer();
+    this.#timer = setTimeout(() => this.#fail('read-timeout'), ms);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  /** Before the head: the attempt fails and the client gets an error page. */
+  #fail(failure: Failure): void {
+    const state = this.#state;
+    if (state >= HEAD) return;
+    this.#close();
+    if (state === DIALING && failure !== 'read-timeout') {
+      this.backend.cluster.pool.reportFailure(this.endpoint);
+      this.backend.stats.connectErrors++;
+    }
+    this.failure = failure;
+    this.ex.socket?.unpipe(this.#up);
+    this.#done(this.ex, this);
+  }
+
+  /** The backend connection closed or failed. */
+  #lost(): void {
+    const state = this.#state;
+    if (state === OVER) return;
+    if (state < HEAD) {
+      this.#fail(state === DIALING ? 'dial' : 'reset');
+      return;
+    }
+    this.#close();
+    if (state === COMMITTED) this.ex.socket?.destroy();
+  }
+
+  #close(): void {
+    this.#state = OVER;
+    this.#clearTimer();
+    this.#up?.destroy();
+    if (!this.#released) {
+      this.#released = true;
+      this.backend.cluster.pool.release(this.endpoint);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The seam to the TCP and UDP forwarders (src/proxy/l4/): the factory shape the engine calls,
+ * registered by protocol in the engine options, and the L4 routes it hands them.
+ */
+import type { Logger } from 'pino';
+import type { RouteEntry } from '../table/index.ts';
+import type { ClusterRuntime } from './cluster.ts';
+import type { L4Cluster, L4Observer, L4Route } from './types.ts';
+import { WeightedChoice } from './weighted.ts';
+
+export interface L4ListenerOptions {
+  host: string;
+  port: number;
+  route: L4Route;
+  observer: L4Observer;
+  reusePort?: boolean;
+  log: Logger;
+}
+
+/** A TCP or UDP listener as the engine drives it. */
+export interface L4Listener {
+  /** Binds the port; rejects (e.g. EADDRINUSE) without side effects. */
+  listen(): Promise<void>;
+  /** Swapped when a table is applied; new connections/sessions use the new route. */
+  route: L4Route;
+  /** Stops accepting, lets open connections/sessions run up to `drainMs`, then closes them. */
+  close(drainMs: number): Promise<void>;
+}
+
+export type L4ListenerFactory = (opts: L4ListenerOptions) => L4Listener;
+
+/** `createTcpListener` and `createUdpListener` of src/proxy/l4/, plugged in by the caller. */
+export interface L4Factories {
+  tcp?: L4ListenerFactory;
+  udp?: L4ListenerFactory;
+}
+
+function hasEndpoints(c: L4Cluster): boolean {
+  return c.picker.size > 0;
+}
+
+/** A route for the L4 forwarders: weighted backend choice once per connection or session. */
+export function buildL4Route<L>(entry: RouteEntry, clusters: ReadonlyMap<string, ClusterRuntime<L>>): L4Route {
+  const choice = new WeightedChoice<L4Cluster>(entry.backends.map((b) => ({ item: clusters.get(b.cluster)!, weight: b.weight })));
+  return {
+    id: entry.id,
+    pickCluster: () => choice.next(hasEndpoints) ?? choice.next(),
+  };
+}

@@ -1,0 +1,36 @@
+/** Limits and timeouts of the proxy itself (not per Service: those come with the table). */
+export interface ProxyLimits {
+  /** A client must send a request's complete head within this; trickling clients are cut off (408). */
+  headersTimeoutMs: number;
+  /** Largest request head (and backend response head) in bytes; larger heads get 431. */
+  maxHeaderSize: number;
+  /** Idle time after which a client's keep-alive connection (or HTTP/2 session) is closed. */
+  clientKeepAliveTimeoutMs: number;
+  /** How often client connections are checked against `headersTimeoutMs`. */
+  connectionsCheckingIntervalMs: number;
+  /** Concurrent streams a client may open on one HTTP/2 (h2c) connection. */
+  h2MaxConcurrentStreams: number;
+  /** Idle time after which a kept-alive backend connection is closed (keep it below the backends'). */
+  upstreamKeepAliveTimeoutMs: number;
+  /** Connections per backend endpoint; 0 means no limit. */
+  upstreamMaxConnectionsPerEndpoint: number;
+  /** Concurrent streams on one HTTP/2 (h2c) backend connection. */
+  upstreamH2MaxConcurrentStreams: number;
+  /** How long a removed listener lets in-flight requests finish before cutting connections. */
+  drainTimeoutMs: number;
+  /** `Retry-After` of 503 answers, in seconds. */
+  retryAfterSeconds: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<ProxyLimits> = {
+  headersTimeoutMs: 10_000,
+  maxHeaderSize: 16 * 1024,
+  clientKeepAliveTimeoutMs: 60_000,
+  connectionsCheckingIntervalMs: 1_000,
+  h2MaxConcurrentStreams: 250,
+  upstreamKeepAliveTimeoutMs: 4_000,
+  upstreamMaxConnectionsPerEndpoint: 0,
+  upstreamH2MaxConcurrentStreams: 100,
+  drainTimeoutMs: 10_000,
+  retryAfterSeconds: 5,
+};

@@ -1,0 +1,267 @@
+/**
+ * The proxy's Prometheus metrics, one Registry per engine.
+ *
+ * Request counts and durations are kept in plain per-route cells that the hot path increments
+ * directly (prom-client hashes a label object on every inc, which costs more than the rest of
+ * the bookkeeping); the cells are turned into samples only when /metrics is scraped. Every
+ * route's series exist from its first scrape: see `RouteStats.backend`.
+ */
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RouteEntry } from '../table/index.ts';
+
+/** Seconds; from a fast in-memory hop (sub-millisecond) to slow backends. */
+export const DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Methods counted by name; anything else is `OTHER`, so clients cannot grow label values. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;
+const OTHER = 9;
+
+export function methodIndex(method: string): number {
+  switch (method) {
+    case 'GET': return 0;
+    case 'HEAD': return 1;
+    case 'POST': return 2;
+    case 'PUT': return 3;
+    case 'DELETE': return 4;
+    case 'PATCH': return 5;
+    case 'OPTIONS': return 6;
+    case 'CONNECT': return 7;
+    case 'TRACE': return 8;
+    default: return OTHER;
+  }
+}
+
+const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+function codeClassIndex(code: number): number {
+  const c = Math.floor(code / 100) - 1;
+  return c < 0 || c > 4 ? 4 : c;
+}
+
+class DurationCell {
+  count = 0;
+  sum = 0;
+  /** Per-bucket (not cumulative) counts; the last slot is +Inf. */
+  readonly buckets = new Float64Array(DURATION_BUCKETS.length + 1);
+
+  observe(seconds: number): void {
+    this.count++;
+    this.sum += seconds;
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
+    this.buckets[i]!++;
+  }
+}
+
+class RequestCell {
+  count = 0;
+  readonly code: number;
+  readonly method: number;
+  readonly duration: DurationCell;
+
+  constructor(code: number, method: number, duration: DurationCell) {
+    this.code = code;
+    this.method = method;
+    this.duration = duration;
+  }
+}
+
+/** Counters of one route toward one backend Service. */
+export class BackendStats {
+  readonly backend: string;
+  connectErrors = 0;
+  readonly requests = new Map<number, RequestCell>();
+  readonly durations = new Map<number, DurationCell>();
+
+  constructor(backend: string, http: boolean) {
+    this.backend = backend;
+    // Zero-initialised series (documented in docs/proxy.md): one success count and its 2xx
+    // duration histogram, so success-rate and latency queries have values from the start. Only
+    // those: every zero histogram is 18 lines per backend on every scrape.
+    if (http) this.#cell(0, 200);
+  }
+
+  /** One finished request: `code` as sent to the client, `seconds` from receipt to last byte. */
+  record(method: number, code: number, seconds: number): void {
+    const cell = this.requests.get(method * 1000 + code) ?? this.#cell(method, code);
+    cell.count++;
+    cell.duration.observe(seconds);
+  }
+
+  #cell(method: number, code: number): RequestCell {
+    const cell = new RequestCell(code, method, this.#duration(method, code));
+    this.requests.set(method * 1000 + code, cell);
+    return cell;
+  }
+
+  #duration(method: number, code: number): DurationCell {
+    const key = method * 10 + codeClassIndex(code);
+    let d = this.durations.get(key);
+    if (d === undefined) {
+      d = new DurationCell();
+      this.durations.set(key, d);
+    }
+    return d;
+  }
+}
+
+/** All counters of one route (one addressed Service port). */
+export class RouteStats {
+  readonly namespace: string;
+  readonly service: string;
+  readonly port: string;
+  readonly http: boolean;
+  /** The backends exposed, replaced as a whole when a table is applied. */
+  backends: ReadonlyMap<string, BackendStats> = new Map();
+
+  constructor(namespace: string, service: string, port: number, http: boolean) {
+    this.namespace = namespace;
+    this.service = service;
+    this.port = String(port);
+    this.http = http;
+  }
+
+  /**
+   * The counters toward a backend Service: the exposed ones, or new ones (with their zero
+   * series) that become visible when the table is committed.
+   */
+  backend(name: string): BackendStats {
+    return this.backends.get(name) ?? new BackendStats(name, this.http);
+  }
+}
+
+/** What a table apply commits for one route: its counters and the backends it uses. */
+export interface RouteStatsPlan {
+  readonly id: string;
+  readonly stats: RouteStats;
+  readonly backends: readonly BackendStats[];
+}
+
+function sameBackends(live: ReadonlyMap<string, BackendStats>, next: readonly BackendStats[]): boolean {
+  if (live.size !== next.length) return false;
+  for (const b of next) if (live.get(b.backend) !== b) return false;
+  return true;
+}
+
+interface Sample {
+  value: number;
+  labels: Record<string, string>;
+  metricName?: string;
+}
+
+/** A metric prom-client's Registry can expose, whose samples are computed at scrape time. */
+class ScrapedMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'histogram';
+  readonly aggregator = 'sum';
+  readonly #collect: () => Sample[];
+
+  constructor(name: string, help: string, type: 'counter' | 'histogram', collect: () => Sample[]) {
+    this.name = name;
+    this.help = help;
+    this.type = type;
+    this.#collect = collect;
+  }
+
+  async get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }> {
+    return { name: this.name, help: this.help, type: this.type, values: this.#collect(), aggregator: this.aggregator };
+  }
+
+  reset(): void {}
+}
+
+export interface ProxyMetricsOptions {
+  /** Also export Node process metrics (CPU, memory, event loop, GC). */
+  processMetrics?: boolean;
+}
+
+export class ProxyMetrics {
+  readonly registry: Registry;
+  #routes = new Map<string, RouteStats>();
+  readonly #configVersion: Gauge;
+  readonly #configApplied: Gauge;
+
+  constructor(registry: Registry = new Registry(), opts: ProxyMetricsOptions = {}) {
+    this.registry = registry;
+    if (opts.processMetrics) collectDefaultMetrics({ register: registry });
+    registry.registerMetric(new ScrapedMetric('hostmesh_requests_total', 'HTTP requests answered, by addressed service port, backend service, status code and method.', 'counter', () => this.#requestSamples()) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_request_duration_seconds', 'Time from receiving an HTTP request to sending the last byte of its response.', 'histogram', () => this.#durationSamples()) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_upstream_connect_errors_total', 'Failed or timed-out connection attempts to a backend endpoint.', 'counter', () => this.#connectErrorSamples()) as never);
+    this.#configVersion = new Gauge({ name: 'hostmesh_config_version', help: 'Version of the routing table applied last.', registers: [registry] });
+    this.#configApplied = new Gauge({ name: 'hostmesh_config_applied_timestamp_seconds', help: 'Unix time the routing table was applied last.', registers: [registry] });
+  }
+
+  /**
+   * The counters of a route: the live ones when the route already exists (counts never go
+   * back across applies), else new ones that appear when committed.
+   */
+  route(r: Pick<RouteEntry, 'id' | 'namespace' | 'service' | 'port' | 'protocol'>): RouteStats {
+    const s = this.#routes.get(r.id);
+    if (s !== undefined && s.http === (r.protocol === 'http')) return s;
+    return new RouteStats(r.namespace, r.service, r.port, r.protocol === 'http');
+  }
+
+  /** The live counters of a route, if it is in the applied table. */
+  find(routeId: string): RouteStats | undefined {
+    return this.#routes.get(routeId);
+  }
+
+  /** Makes exactly these routes and backends visible; series of anything else disappear. */
+  commit(plans: Iterable<RouteStatsPlan>): void {
+    const routes = new Map<string, RouteStats>();
+    for (const p of plans) {
+      if (!sameBackends(p.stats.backends, p.backends)) p.stats.backends = new Map(p.backends.map((b) => [b.backend, b]));
+      routes.set(p.id, p.stats);
+    }
+    this.#routes = routes;
+  }
+
+  configApplied(version: number, atMs: number): void {
+    this.#configVersion.set(version);
+    this.#configApplied.set(atMs / 1000);
+  }
+
+  #each(fn: (r: RouteStats, b: BackendStats, base: Record<string, string>) => void): void {
+    for (const r of this.#routes.values()) {
+      for (const b of r.backends.values()) {
+        fn(r, b, { namespace: r.namespace, service: r.service, port: r.port, backend: b.backend });
+      }
+    }
+  }
+
+  #requestSamples(): Sample[] {
+    const out: Sample[] = [];
+    this.#each((_r, b, base) => {
+      for (const cell of b.requests.values()) {
+        out.push({ value: cell.count, labels: { ...base, code: String(cell.code), method: METHODS[cell.method]! } });
+      }
+    });
+    return out;
+  }
+
+  #durationSamples(): Sample[] {
+    const out: Sample[] = [];
+    const name = 'hostmesh_request_duration_seconds';
+    this.#each((_r, b, base) => {
+      for (const [key, d] of b.durations) {
+        const labels = { ...base, code_class: CODE_CLASSES[key % 10]!, method: METHODS[Math.floor(key / 10)]! };
+        let cumulative = 0;
+        for (let i = 0; i <= DURATION_BUCKETS.length; i++) {
+          cumulative += d.buckets[i]!;
+          const le = i < DURATION_BUCKETS.length ? String(DURATION_BUCKETS[i]) : '+Inf';
+          out.push({ metricName: `${name}_bucket`, value: cumulative, labels: { ...labels, le } });
+        }
+        out.push({ metricName: `${name}_sum`, value: d.sum, labels });
+        out.push({ metricName: `${name}_count`, value: d.count, labels });
+      }
+    });
+    return out;
+  }
+
+  #connectErrorSamples(): Sample[] {
+    const out: Sample[] = [];
+    this.#each((_r, b, base) => out.push({ value: b.connectErrors, labels: base }));
+    return out;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Picks the endpoint for the next attempt from the backend cluster's pool, passing the
+ * balancer's affinity value (cookie or header) when it uses one, and skipping endpoints this
+ * request already tried. With cookie affinity, a response whose endpoint differs from the
+ * cookie's sets the cookie to the new endpoint's opaque token.
+ */
+import { rawCookie, rawHeader } from '../http/headers.ts';
+import type { PickHint } from '../types.ts';
+import { NO_ENDPOINT } from './failed-attempt.ts';
+import type { AttemptStage } from './types.ts';
+
+export const endpointPick: AttemptStage = (_route, next) => {
+  // Reused for every request: pick() reads it synchronously and keeps no reference.
+  const hint: PickHint = { affinity: undefined };
+  return (ex, done) => {
+    const pool = ex.backend!.cluster.pool;
+    const lb = pool.loadBalancer;
+    let affinity: string | undefined;
+    if (lb.kind === 'cookie') affinity = rawCookie(ex.req.rawHeaders, lb.cookie);
+    else if (lb.kind === 'header') affinity = rawHeader(ex.req.rawHeaders, lb.header.toLowerCase());
+    hint.affinity = affinity;
+    const ep = pool.pick(hint, ex.tried);
+    hint.affinity = undefined;
+    if (ep === undefined) {
+      done(ex, NO_ENDPOINT);
+      return;
+    }
+    if (lb.kind === 'cookie' && ep.token !== affinity) {
+      ex.extraHeaders = ['set-cookie', `${lb.cookie}=${ep.token}; Path=/; HttpOnly; SameSite=Lax`];
+    }
+    ex.endpoint = ep;
+    next(ex, done);
+  };
+};
