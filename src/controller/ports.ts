@@ -21,11 +21,13 @@ export function allocatePorts(
   wanted: Iterable<PortId>,
   existing: ReadonlyMap<PortId, number>,
   range: readonly [number, number],
+  reserved: ReadonlySet<number> = new Set(),
 ): PortAllocation {
   const ids = sortedIds(wanted);
   const from = Math.max(1, Math.ceil(range[0]));
   const to = Math.min(65535, Math.floor(range[1]));
-  const inRange = (p: number | undefined): p is number => Number.isInteger(p) && p! >= from && p! <= to;
+  // Reserved ports (held by another process, or by our own admin/DNS servers) are never handed out.
+  const inRange = (p: number | undefined): p is number => Number.isInteger(p) && p! >= from && p! <= to && !reserved.has(p!);
 
   const ports = new Map<PortId, number>();
   const taken = new Set<number>();
@@ -44,7 +46,7 @@ export function allocatePorts(
   let cursor = from;
   let freedIndex = 0;
   for (const id of fresh) {
-    while (cursor <= to && (taken.has(cursor) || freedSet.has(cursor))) cursor++;
+    while (cursor <= to && (taken.has(cursor) || freedSet.has(cursor) || reserved.has(cursor))) cursor++;
     let port: number | undefined;
     if (cursor <= to) port = cursor++;
     else if (freedIndex < freed.length) port = freed[freedIndex++];

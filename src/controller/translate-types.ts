@@ -28,6 +28,8 @@ export interface TranslateOptions {
   mode: 'standalone' | 'cluster';
   /** Inclusive range proxy ports are allocated from. */
   portRange: readonly [number, number];
+  /** Ports in the range never to allocate (in use by another process, or by our own servers). */
+  reservedPorts?: ReadonlySet<number>;
   /** DNS zones answered, canonical first. Default `['hostmesh']`. */
   zones?: readonly string[];
   /** TTL of DNS answers in seconds. Default 5. */

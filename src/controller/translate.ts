@@ -98,7 +98,7 @@ export function translate(input: TranslateInput): TranslateResult {
     return byId.get(id) ?? (present.has(id) ? 'not-meshed' : 'missing');
   };
 
-  const allocation = allocatePorts(meshed.flatMap((m) => m.ports.map((p) => p.id)), input.ports, options.portRange);
+  const allocation = allocatePorts(meshed.flatMap((m) => m.ports.map((p) => p.id)), input.ports, options.portRange, options.reservedPorts);
   const unallocated = new Set(allocation.unallocated);
   for (const svc of unallocated.size > 0 ? meshed : []) {
     for (const port of svc.ports) {

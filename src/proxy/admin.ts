@@ -33,9 +33,14 @@ export interface AdminServerOptions {
   host?: string;
   /** 0 picks a free port (read it back from `port` after `listen`). */
   port: number;
-  /** Bearer token for /config; without one /config answers 404. */
-  token?: string;
+  /** Bearer token for /config (and /v1/status); without one /config answers 404. */
+  token?: string | undefined;
   log: Logger;
+  /**
+   * What `GET /v1/status` answers (JSON), e.g. configuration problems in standalone mode; 404
+   * without it. Needs the token when one is configured.
+   */
+  status?: () => unknown;
 }
 
 function digestOf(s: string): Buffer {
@@ -112,9 +117,26 @@ export class AdminServer {
       case '/v1/routes':
         this.#routes(req, res, url);
         return;
+      case '/v1/status': {
+        const status = this.#opts.status;
+        if (status === undefined) send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+        else if (this.#tokenDigest === undefined || this.#authorized(req, res)) send(res, 200, 'application/json', `${JSON.stringify(status(), null, 2)}\n`);
+        return;
+      }
       default:
         send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
     }
+  }
+
+  /** Checks the bearer token; answers 401 itself when it is missing or wrong. */
+  #authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    const auth = req.headers.authorization ?? '';
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
+    // Compare digests: equal length, and timingSafeEqual does not leak where they differ.
+    if (m !== null && this.#tokenDigest !== undefined && timingSafeEqual(digestOf(m[1]!), this.#tokenDigest)) return true;
+    res.setHeader('www-authenticate', 'Bearer realm="hostmesh-proxy"');
+    send(res, 401, 'text/plain; charset=utf-8', 'unauthorized\n');
+    return false;
   }
 
   #config(req: IncomingMessage, res: ServerResponse): void {
@@ -122,14 +144,7 @@ export class AdminServer {
       send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
       return;
     }
-    const auth = req.headers.authorization ?? '';
-    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
-    // Compare digests: equal length, and timingSafeEqual does not leak where they differ.
-    if (m === null || !timingSafeEqual(digestOf(m[1]!), this.#tokenDigest)) {
-      res.setHeader('www-authenticate', 'Bearer realm="hostmesh-proxy"');
-      send(res, 401, 'text/plain; charset=utf-8', 'unauthorized\n');
-      return;
-    }
+    if (!this.#authorized(req, res)) return;
     const cur = this.#opts.source.current;
     if (cur === undefined) {
       send(res, 503, 'application/json', `${JSON.stringify({ error: 'no routing table applied yet' })}\n`);

@@ -56,7 +56,7 @@ export interface AppliedTable {
 
 export type ApplyResult =
   | { ok: true; epoch: string; version: number; digest: string; changed: boolean; opened: number[]; closed: number[]; warnings: string[] }
-  | { ok: false; epoch: string | undefined; version: number | undefined; error: { code: string; message: string; problems?: TableProblem[] } };
+  | { ok: false; epoch: string | undefined; version: number | undefined; error: { code: string; message: string; problems?: TableProblem[]; port?: number } };
 
 /** One line of `GET /v1/routes`. */
 export interface RouteSummary {
@@ -367,7 +367,13 @@ export class ProxyEngine {
 
 function fail(ids: { epoch: string | undefined; version: number | undefined }, err: HostmeshError): ApplyResult {
   const problems = err.details?.problems as TableProblem[] | undefined;
-  return { ok: false, epoch: ids.epoch, version: ids.version, error: { code: err.code, message: err.message, ...(problems ? { problems } : {}) } };
+  const port = err.details?.port;
+  return {
+    ok: false,
+    epoch: ids.epoch,
+    version: ids.version,
+    error: { code: err.code, message: err.message, ...(problems ? { problems } : {}), ...(typeof port === 'number' ? { port } : {}) },
+  };
 }
 
 function serviceOf(clusterId: string): string {

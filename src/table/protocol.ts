@@ -54,7 +54,7 @@ export interface ProxyStatus {
 }
 
 export interface StatusDiagnostic {
-  severity: 'warning' | 'error';
+  severity: 'info' | 'warning' | 'error';
   code: string;
   object: { kind: string; namespace?: string; name: string };
   key?: string;

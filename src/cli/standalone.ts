@@ -1,0 +1,206 @@
+/**
+ * `hostmesh standalone`: the controller's translation over a directory of manifests, feeding one
+ * in-process proxy on loopback. The same translation and publisher as in a cluster, with a
+ * manifest directory as the source and the engine as the only subscriber.
+ */
+import { readFileSync } from 'node:fs';
+import { errorMessage, HostmeshError } from '../common/errors.ts';
+import { createLogger } from '../common/log.ts';
+import type { Logger } from '../common/log.ts';
+import { Publisher } from '../controller/push/publisher.ts';
+import { openManifestSource } from '../controller/source/manifests.ts';
+import type { ManifestSnapshot } from '../controller/source/manifests.ts';
+import { translate } from '../controller/translate.ts';
+import { emptyMemory } from '../controller/translate-types.ts';
+import type { Diagnostic, TranslationMemory } from '../controller/translate-types.ts';
+import { AdminServer } from '../proxy/admin.ts';
+import { createDnsResponder } from '../proxy/dns/server.ts';
+import type { DnsResponder } from '../proxy/dns/server.ts';
+import { ProxyEngine } from '../proxy/engine.ts';
+import type { ApplyResult } from '../proxy/engine.ts';
+import { createTcpListener } from '../proxy/l4/tcp.ts';
+import { createUdpListener } from '../proxy/l4/udp.ts';
+import type { PortId, RoutingTable } from '../table/index.ts';
+import type { HostPort } from './args.ts';
+
+export interface StandaloneOptions {
+  manifests: string;
+  portRange: [number, number];
+  admin: HostPort;
+  dns?: HostPort | undefined;
+  zones: string[];
+  token?: string | undefined;
+  accessLog: boolean;
+  log?: Logger;
+  /** Where the banner and route changes are printed (stdout by default). */
+  out?: (line: string) => void;
+}
+
+export interface StandaloneMesh {
+  readonly engine: ProxyEngine;
+  readonly admin: AdminServer;
+  readonly dns: DnsResponder | undefined;
+  /** Resolves once the latest manifest change has been applied (or refused). */
+  settled(): Promise<void>;
+  diagnostics(): Diagnostic[];
+  close(): Promise<void>;
+}
+
+/** Listen ports another process holds are skipped for this many tries before giving up. */
+const MAX_PORT_RETRIES = 20;
+
+export async function startStandalone(opts: StandaloneOptions): Promise<StandaloneMesh> {
+  const log = opts.log ?? createLogger('hostmesh');
+  const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const engine = new ProxyEngine({ host: '127.0.0.1', log, l4: { tcp: createTcpListener, udp: createUdpListener } });
+  const publisher = new Publisher({ coalesceMs: 20, maxDelayMs: 100 });
+
+  let memory: TranslationMemory = emptyMemory();
+  let ports = new Map<PortId, number>();
+  // Ports in the range that another process holds: never allocated again in this run.
+  const reserved = new Set<number>([opts.admin.port, ...(opts.dns ? [opts.dns.port] : [])]);
+  let diagnostics: Diagnostic[] = [];
+  let snapshot: ManifestSnapshot | undefined;
+  let printed = '';
+
+  const build = (): void => {
+    if (!snapshot) return;
+    const result = translate({
+      state: snapshot.state,
+      memory,
+      ports,
+      options: { mode: 'standalone', portRange: opts.portRange, zones: opts.zones, reservedPorts: reserved },
+    });
+    memory = result.memory;
+    ports = result.ports;
+    diagnostics = [...snapshot.diagnostics, ...result.diagnostics];
+    publisher.publish(result.content, diagnostics);
+  };
+
+  let applying: Promise<void> = Promise.resolve();
+  let retries = 0;
+  const onTable = (table: RoutingTable): void => {
+    applying = applying.then(async () => {
+      const r = await engine.apply(table);
+      if (r.ok) {
+        retries = 0;
+        printRoutes();
+        return;
+      }
+      const port = busyPort(r);
+      if (port !== undefined && retries < MAX_PORT_RETRIES) {
+        retries++;
+        log.warn({ port }, `port ${port} is in use by another process; allocating another one`);
+        reserved.add(port);
+        build();
+        return;
+      }
+      log.error({ error: r.error }, `routing table refused, the previous one keeps serving: ${r.error.message}`);
+    });
+  };
+  const unsubscribe = publisher.subscribe((p) => onTable(p.table));
+
+  const printRoutes = (): void => {
+    const lines = engine.routes().map((r) => `  ${r.route} -> ${r.listen} (${r.protocol}, ${r.endpoints} endpoint${r.endpoints === 1 ? '' : 's'})`);
+    const text = lines.join('\n');
+    if (text === printed) return;
+    if (printed !== '') out('routes changed:');
+    out(text === '' ? '  (no routes: add Services and EndpointSlices to the manifest directory)' : text);
+    printed = text;
+  };
+
+  // Diagnostics are printed once each; a fixed problem that comes back is printed again.
+  let reported = new Set<string>();
+  const reportDiagnostics = (): void => {
+    const next = new Set<string>();
+    for (const d of diagnostics) {
+      if (d.severity === 'info') continue;
+      next.add(d.message);
+      if (!reported.has(d.message)) log.warn({ code: d.code, object: d.object, key: d.key }, d.message);
+    }
+    reported = next;
+  };
+
+  const source = await openManifestSource({
+    dir: opts.manifests,
+    logger: log,
+    onChange: (s) => {
+      snapshot = s;
+      build();
+      reportDiagnostics();
+    },
+  });
+  snapshot = source.current();
+
+  const admin = new AdminServer({
+    source: engine,
+    host: opts.admin.host,
+    port: opts.admin.port,
+    token: opts.token,
+    log,
+    status: () => ({ diagnostics: diagnostics.filter((d) => d.severity !== 'info') }),
+  });
+  let dns: DnsResponder | undefined;
+  let dnsPort = 0;
+  try {
+    await admin.listen();
+    if (opts.dns) {
+      dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: { zones: opts.zones, ttl: 5, services: [] }, log, registry: engine.registry });
+      dnsPort = (await dns.listen()).udpPort;
+      const responder = dns;
+      publisher.subscribe((p) => { responder.config = p.table.dns; });
+    }
+  } catch (e) {
+    source.close();
+    unsubscribe();
+    publisher.close();
+    await Promise.allSettled([admin.close(), engine.close(), dns?.close()]);
+    throw new HostmeshError('STANDALONE_START', errorMessage(e));
+  }
+
+  out(`hostmesh standalone: ${snapshot.files} manifest file(s) from ${opts.manifests}`);
+  build();
+  reportDiagnostics();
+  await publisher.flush();
+  await applying;
+  out(`admin: http://${opts.admin.host}:${admin.port} (/healthz /readyz /metrics /v1/routes /v1/status)`);
+  if (dns) out(`dns: ${opts.dns!.host}:${dnsPort} answers ${opts.zones.join(', ')} (UDP and TCP)`);
+
+  return {
+    engine,
+    admin,
+    dns,
+    settled: async () => {
+      await source.rescan();
+      await publisher.flush();
+      await applying;
+    },
+    diagnostics: () => diagnostics,
+    close: async () => {
+      source.close();
+      unsubscribe();
+      publisher.close();
+      await applying;
+      await Promise.allSettled([admin.close(), dns?.close()]);
+      await engine.close();
+    },
+  };
+}
+
+function busyPort(r: ApplyResult): number | undefined {
+  if (r.ok || r.error.code !== 'LISTENER_OPEN_FAILED' || !/EADDRINUSE|EACCES/.test(r.error.message)) return undefined;
+  return r.error.port;
+}
+
+export function readToken(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new HostmeshError('TOKEN_UNREADABLE', `cannot read the token file ${path}: ${errorMessage(e)}`);
+  }
+  const token = text.trim();
+  if (token === '') throw new HostmeshError('TOKEN_EMPTY', `the token file ${path} is empty`);
+  return token;
+}
