@@ -18,8 +18,6 @@ import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import { ProxyEngine } from '../proxy/engine.ts';
 import type { ApplyResult } from '../proxy/engine.ts';
-import { createTcpListener } from '../proxy/l4/tcp.ts';
-import { createUdpListener } from '../proxy/l4/udp.ts';
 import type { PortId, RoutingTable } from '../table/index.ts';
 import type { HostPort } from './args.ts';
 
@@ -52,7 +50,7 @@ const MAX_PORT_RETRIES = 20;
 export async function startStandalone(opts: StandaloneOptions): Promise<StandaloneMesh> {
   const log = opts.log ?? createLogger('hostmesh');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const engine = new ProxyEngine({ host: '127.0.0.1', log, l4: { tcp: createTcpListener, udp: createUdpListener } });
+  const engine = new ProxyEngine({ host: '127.0.0.1', log });
   const publisher = new Publisher({ coalesceMs: 20, maxDelayMs: 100 });
 
   let memory: TranslationMemory = emptyMemory();

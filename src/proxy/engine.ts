@@ -23,12 +23,16 @@ import { closeUpstream, createUpstream } from './http/upstream.ts';
 import type { Upstream } from './http/upstream.ts';
 import { buildL4Route } from './l4-listeners.ts';
 import type { L4Factories, L4Listener } from './l4-listeners.ts';
+import { createTcpListener } from './l4/tcp.ts';
+import { createUdpListener } from './l4/udp.ts';
 import { jsonEqual } from './json-equal.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { ProxyLimits } from './limits.ts';
 import { ProxyMetrics } from './metrics.ts';
 import type { RouteStatsPlan } from './metrics.ts';
 import type { L4Observer, L4Route } from './types.ts';
+
+const DEFAULT_L4: L4Factories = { tcp: createTcpListener, udp: createUdpListener };
 
 export interface ProxyEngineOptions {
   /** Address listeners bind to. Default 127.0.0.1 (a cluster deployment binds the pod IP or 0.0.0.0). */
@@ -41,7 +45,10 @@ export interface ProxyEngineOptions {
   registry?: Registry;
   /** Export Node process metrics too (default true). */
   processMetrics?: boolean;
-  /** TCP and UDP listener factories (src/proxy/l4/); without one, such listeners are skipped with a warning. */
+  /**
+   * TCP and UDP listener factories; default the real ones in src/proxy/l4/. Given explicitly, a
+   * protocol without a factory is skipped with a warning (tests plug in small forwarders).
+   */
   l4?: L4Factories;
   /** Secret behind the affinity cookie values; proxies that should agree share it. */
   affinitySecret?: string;
@@ -289,7 +296,7 @@ export class ProxyEngine {
           l: new HttpListener({ host: this.#host, port: le.port, route: httpRoutes.get(le.route)!.route, limits: this.limits, reusePort: this.#opts.reusePort, log: this.log }),
         };
       } else {
-        const factory = this.#opts.l4?.[le.protocol];
+        const factory = (this.#opts.l4 ?? DEFAULT_L4)[le.protocol];
         if (factory === undefined) {
           warnings.push(`listener ${le.port} (${le.route}): ${le.protocol} forwarding is not available in this proxy; the port is not opened`);
           continue;
