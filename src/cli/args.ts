@@ -213,3 +213,21 @@ export function commandUsage(command: string): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** The README's CLI reference (markdown), generated from this table so the two cannot drift. */
+export function cliReference(): string {
+  const lines: string[] = [];
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    lines.push(`### \`hostmesh ${name}\``, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, '');
+    const flags = Object.entries(c.flags);
+    if (flags.length === 0) continue;
+    lines.push('| flag | default | meaning |', '|---|---|---|');
+    for (const [flag, f] of flags) {
+      const usage = `\`--${flag}${f.kind === 'boolean' ? '' : ` ${f.value ?? 'VALUE'}`}\``;
+      const dflt = f.required ? 'required' : f.default !== undefined && f.default !== false ? `\`${String(f.default)}\`` : '';
+      lines.push(`| ${usage.replaceAll('|', '\\|')} | ${dflt} | ${f.help.replaceAll('|', '\\|')} |`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
