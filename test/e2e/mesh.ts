@@ -63,8 +63,10 @@ export function get(url: string, headers: Record<string, string> = {}): Promise<
   });
 }
 
+export type DnsReply = dnsPacket.DecodedPacket & { rcode: string };
+
 /** A DNS question over UDP; resolves with the decoded answer. */
-export function dnsQuery(port: number, name: string, type: 'A' | 'AAAA' | 'SRV' = 'A'): Promise<dnsPacket.Packet> {
+export function dnsQuery(port: number, name: string, type: 'A' | 'AAAA' | 'SRV' = 'A'): Promise<DnsReply> {
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
     const timer = setTimeout(() => {
@@ -74,7 +76,7 @@ export function dnsQuery(port: number, name: string, type: 'A' | 'AAAA' | 'SRV' 
     sock.once('message', (msg) => {
       clearTimeout(timer);
       sock.close();
-      resolve(dnsPacket.decode(msg));
+      resolve(dnsPacket.decode(msg) as DnsReply);
     });
     sock.send(dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] }), port, '127.0.0.1');
   });
