@@ -69,12 +69,15 @@ const runners: Record<string, Runner> = {
   controller: async (cmd, args) => {
     const { flags } = cmd;
     const log = createLogger('hostmesh-controller', logLevel(cmd, args));
+    // Flag mistakes first, then the files, then the cluster credentials.
+    const proxySelector = parseProxySelector(flags['proxy-selector'] as string);
+    const token = readToken(flags['token-file'] as string)!;
     const running = await startControllerCommand({
       listen: flags.listen as HostPort,
-      token: readToken(flags['token-file'] as string)!,
+      token,
       kubeConfig: loadKubeConfig(flags.kubeconfig as string | undefined),
       meshNamespace: flags['mesh-namespace'] as string,
-      proxySelector: parseProxySelector(flags['proxy-selector'] as string),
+      proxySelector,
       zones: flags.zones as string[],
       portRange: flags['port-range'] as [number, number],
       watchNamespaces: flags['watch-namespaces'] as string[] | undefined,

@@ -33,7 +33,7 @@ export interface CheckCommandOptions {
 const CHECK_PORT_RANGE: [number, number] = [10000, 30000];
 
 function usage(message: string): HostmeshError {
-  return new HostmeshError('CLI_USAGE', `check: ${message}`);
+  return new HostmeshError('CLI_USAGE', message);
 }
 
 export async function runCheckCommand(opts: CheckCommandOptions): Promise<number> {

@@ -12,7 +12,9 @@ import { errorMessage, HostmeshError } from '../common/errors.ts';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
-export function loadKubeConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+export function loadKubeConfig(file: string | undefined): KubeConfig {
+  // client-node's loaders read process.env themselves, so this does too.
+  const env = process.env;
   const kc = new KubeConfig();
   let what = 'the kubeconfig';
   try {
