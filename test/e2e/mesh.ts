@@ -152,7 +152,7 @@ export interface MeshOptions {
 let nextWindow = 0;
 
 /** A window of proxy ports per mesh, below the ephemeral range, apart from standalone tests' 20000-29999. */
-function portRange(): [number, number] {
+export function portRange(): [number, number] {
   const base = 11000 + ((process.pid * 131 + nextWindow++ * 200) % 8800);
   return [base, base + 199];
 }
