@@ -100,14 +100,17 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
   });
 
   let dnsPort: number;
+  let step = `cannot listen on ${opts.admin.host}:${opts.admin.port} for the admin server`;
   try {
     // Ports first: a taken admin or DNS port stops the start before any mesh port opens.
     await admin.listen();
+    step = 'mesh DNS';
     dnsPort = (await dns.listen()).udpPort;
+    step = `the state directory ${opts.stateDir}`;
     await client.start();
   } catch (e) {
     await Promise.allSettled([client.stop(), admin.close(), dns.close(), engine.close()]);
-    throw new HostmeshError('PROXY_START', errorMessage(e));
+    throw new HostmeshError('PROXY_START', `${step}: ${errorMessage(e)}`);
   }
 
   let closing: Promise<void> | undefined;

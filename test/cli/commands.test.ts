@@ -97,7 +97,7 @@ test('proxy start-up: a bad node name, an unusable state directory and a taken p
   };
   await assert.rejects(startProxyCommand({ ...base, node: 'node a' }), (e) => isHostmeshError(e, 'CLI_USAGE'));
   await assert.rejects(startProxyCommand({ ...base, stateDir: join(dir, 'file', 'state') }), (e) => isHostmeshError(e, 'STATE_DIR_UNUSABLE') && e.message.includes(join(dir, 'file', 'state')));
-  await assert.rejects(startProxyCommand({ ...base, admin: { host: '127.0.0.1', port: (taken.address() as AddressInfo).port } }), (e) => isHostmeshError(e, 'PROXY_START') && /EADDRINUSE/.test(e.message));
+  await assert.rejects(startProxyCommand({ ...base, admin: { host: '127.0.0.1', port: (taken.address() as AddressInfo).port } }), (e) => isHostmeshError(e, 'PROXY_START') && /^cannot listen on 127\.0\.0\.1:\d+ for the admin server: .*EADDRINUSE/.test(e.message));
   // Not ready without a table, and --workers other than 1 runs one engine for now.
   const p = await startProxyCommand({ ...base, workers: 4 });
   t.after(() => p.close());

@@ -51,6 +51,8 @@ test('check --controller: every proxy, every diagnostic, exit 1 when something n
   // A bad expression: the diagnostic with its caret, and exit 1.
   mesh.fake.create('services', webService('shop', 'web', { 'hostmesh.io/retry-on': "method('GET') ||" }));
   await eventually('the diagnostic', async () => (await mesh.status()).diagnostics.length > 0);
+  // Settled: the shadow's ClusterIP is in mesh DNS (one more version) and every proxy has it.
+  await mesh.everyProxy('web in mesh DNS', (tb) => tb.dns.services.length === 1);
   await mesh.converged();
   r = await check({ controller, token: TOKEN });
   assert.equal(r.code, 1, r.text);
@@ -60,13 +62,14 @@ test('check --controller: every proxy, every diagnostic, exit 1 when something n
 
   // A stopped proxy is disconnected: exit 1, and the row says so.
   mesh.fake.delete('services', 'web', 'shop');
+  await mesh.everyProxy('web gone', (tb) => tb.routes.length === 0);
   await mesh.converged();
   await mesh.proxies[1]!.stop();
   r = await eventually('the disconnected proxy', async () => {
     const x = await check({ controller, token: TOKEN });
     return x.code === 1 ? x : undefined;
   });
-  assert.match(r.text, /^node-2 +no +\d+ +0 +disconnected$/m);
+  assert.match(r.text, /^node-2 +no +\d+ .*disconnected$/m);
   assert.match(r.text, /^needs attention: proxy node-2 disconnected$/m);
 });
 

@@ -31,7 +31,8 @@ test('a controller restart keeps ports and routes; proxies serve while it is dow
   fake.create('endpointslices', backendSlice('shop', 'web', 'web-a', v1.port));
   fake.create('services', webService('shop', 'api', { 'hostmesh.io/retry-count': '2' }));
   fake.create('endpointslices', backendSlice('shop', 'api', 'api-a', api.port));
-  await mesh.everyProxy('both routes', (tb) => tb.routes.length === 2 && tb.clusters.every((c) => c.endpoints.length === 1));
+  // Complete: both shadows have their ClusterIPs in mesh DNS (a restarted controller reads them back).
+  await mesh.everyProxy('both routes and names', (tb) => tb.routes.length === 2 && tb.clusters.every((c) => c.endpoints.length === 1) && tb.dns.services.length === 2);
   const first = await mesh.converged();
   const ports = { web: mesh.port('shop/web:80'), api: mesh.port('shop/api:80') };
   const routesBefore = await listens(mesh);

@@ -42,7 +42,8 @@ test('Services, annotations, EndpointSlices and deletions change what every prox
   fake.create('endpointslices', backendSlice('shop', 'web', 'web-a', v1!.port));
   fake.create('services', webService('shop', 'web-v2'));
   fake.create('endpointslices', backendSlice('shop', 'web-v2', 'web-v2-a', v2!.port));
-  await mesh.everyProxy('shop/web:80 with its endpoint', (tb) => tb.clusters.some((c) => c.id === 'shop/web:80' && c.endpoints.length === 1));
+  // Settled: routes, endpoints, and both names in mesh DNS (once the shadows have ClusterIPs).
+  await mesh.everyProxy('shop/web:80 with its endpoint, both names', (tb) => tb.clusters.some((c) => c.id === 'shop/web:80' && c.endpoints.length === 1) && tb.dns.services.length === 2);
   let status = await mesh.converged();
   for (const p of mesh.proxies) {
     assert.equal((await p.config())?.digest, status.digest, `${p.node} serves the controller's table`);
