@@ -116,6 +116,12 @@ test('controller start-up: bad options and a taken API port are clear errors', a
   await assert.rejects(startControllerCommand({ ...base, listen: { host: '127.0.0.1', port: 0 }, patchDns: true }), (e) => isHostmeshError(e, 'CONTROLLER_BAD_OPTION') && /--dns-service/.test(e.message));
   await assert.rejects(startControllerCommand({ ...base, listen: { host: '127.0.0.1', port: (taken.address() as AddressInfo).port } }),
     (e) => isHostmeshError(e, 'CONTROLLER_LISTEN') && /EADDRINUSE/.test(e.message));
+  // An API server that never answers: alive, not ready, and it still stops when asked.
+  const c = await startControllerCommand({ ...base, listen: { host: '127.0.0.1', port: 0 }, tuning: { backoff: { minMs: 50, maxMs: 100 } } });
+  assert.equal((await fetch(`${c.url}/healthz`)).status, 200);
+  assert.equal((await fetch(`${c.url}/readyz`)).status, 503);
+  await c.close();
+  await assert.rejects(c.ready, (e) => isHostmeshError(e, 'CONTROLLER_STOPPED'));
 });
 
 test('check: a proxy needs attention when it refused, is disconnected, has applied nothing, or lags', () => {
