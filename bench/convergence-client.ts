@@ -1,7 +1,9 @@
 /**
- * One bench proxy: a real ConfigClient whose engine is a no-op that records when it applied.
- * Runs on the main event loop (`startClient`) or as a worker thread entry (one event loop per
- * proxy, closer to proxies on separate nodes).
+ * One bench proxy: a real ConfigClient whose engine is either a no-op that records when it
+ * applied, or a real ProxyEngine (listeners on 127.0.0.1 with SO_REUSEPORT, so several bench
+ * proxies share the ports as proxies on separate nodes would each own them). Runs on the main
+ * event loop (`startClient`) or as a worker thread entry (one event loop per proxy, closer to
+ * proxies on separate nodes).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,11 +11,16 @@ import { join } from 'node:path';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { ConfigClient } from '../src/proxy/config/client.ts';
+import type { ApplyOutcome } from '../src/proxy/config/client.ts';
+import { ProxyEngine } from '../src/proxy/engine.ts';
+import type { RoutingTable } from '../src/table/index.ts';
 
 export interface BenchClientConfig {
   controllerUrl: string;
   node: string;
   token: string;
+  /** `noop` records the apply and accepts; `real` applies with a ProxyEngine. */
+  engine: 'noop' | 'real';
 }
 
 export interface AppliedEvent {
@@ -30,12 +37,25 @@ export interface BenchClient {
 
 export async function startClient(config: BenchClientConfig, onApplied: (e: AppliedEvent) => void): Promise<BenchClient> {
   const stateDir = await mkdtemp(join(tmpdir(), 'hostmesh-bench-'));
+  const log = pino({ level: process.env.HOSTMESH_LOG_LEVEL ?? 'warn' });
+  const engine = config.engine === 'real' ? new ProxyEngine({ host: '127.0.0.1', reusePort: true, log, processMetrics: false }) : undefined;
+  const applied = (table: RoutingTable): void => {
+    onApplied({ node: config.node, epoch: table.epoch, version: table.version, at: performance.timeOrigin + performance.now() });
+  };
   const client = new ConfigClient({
-    ...config,
+    controllerUrl: config.controllerUrl,
+    node: config.node,
+    token: config.token,
     stateDir,
-    log: pino({ level: process.env.HOSTMESH_LOG_LEVEL ?? 'warn' }),
-    apply: async (table) => {
-      onApplied({ node: config.node, epoch: table.epoch, version: table.version, at: performance.timeOrigin + performance.now() });
+    log,
+    apply: async (table): Promise<ApplyOutcome> => {
+      if (!engine) {
+        applied(table);
+        return { ok: true };
+      }
+      const r = await engine.apply(table);
+      if (!r.ok) return { ok: false, error: r.error.message };
+      applied(table);
       return { ok: true };
     },
   });
@@ -43,6 +63,7 @@ export async function startClient(config: BenchClientConfig, onApplied: (e: Appl
   return {
     async stop() {
       await client.stop();
+      await engine?.close();
       await rm(stateDir, { recursive: true, force: true });
     },
   };

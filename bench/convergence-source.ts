@@ -1,10 +1,11 @@
 /**
- * Where the convergence bench's changes come from. Today: straight into the publisher, which
- * measures publish -> coalesce -> watch stream -> proxy validate/apply -> ack. A source that
- * writes Services to a (fake) API server and lets the informers and translation call
- * `publish()` plugs in here unchanged, and the same numbers then cover the whole path.
+ * Where the convergence bench's changes come from: straight into the publisher (here), which
+ * measures publish -> coalesce -> watch stream -> proxy validate/apply -> ack; or writes to a
+ * fake API server that the real controller watches and translates (convergence-api-source.ts),
+ * which covers the whole path.
  */
 import type { Publisher, TableContent } from '../src/controller/push/publisher.ts';
+import type { RoutingTable } from '../src/table/index.ts';
 import { changed, content } from '../test/controller/push-fixtures.ts';
 
 export interface ChangeSource {
@@ -16,6 +17,12 @@ export interface ChangeSource {
    * stops it when every proxy has acked the first version published after the call started.
    */
   change(n: number): Promise<void>;
+  /**
+   * Whether a published table includes change `n` (the latest one). A source whose versions can
+   * come from something else (the controller's own shadow writes) says which one to wait for;
+   * without it the first version after the change counts.
+   */
+  contains?(table: RoutingTable, n: number): boolean;
   close(): Promise<void>;
 }
 

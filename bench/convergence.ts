@@ -2,11 +2,17 @@
  * Convergence: time from a change to every proxy having acked it (DESIGN.md target: a Service
  * change reaches every proxy's applied table within 200 ms p99).
  *
- *   npx node bench/convergence.ts [--clients 3] [--sizes 10,1000,10000] [--changes 40]
- *       [--coalesce-ms 50] [--max-delay-ms 250] [--same-loop] [--seconds 60]
+ *   npx node bench/convergence.ts [--source publish|api] [--engine noop|real] [--clients 3]
+ *       [--sizes 10,1000,10000] [--changes 40] [--coalesce-ms 50] [--max-delay-ms 250]
+ *       [--same-loop] [--seconds 60]
+ *
+ * The full path (issue 5): `--source api --engine real` (sizes default to 10,1000 there): each
+ * change is an EndpointSlice write to the fake API server, watched by the real Controller
+ * (informers, translation) publishing here, and every proxy applies it with a real ProxyEngine.
  *
  * A real publisher and controller API server on loopback, and N real config clients whose
- * engine is a no-op that records when it ran. By default each client has its own worker thread
+ * engine is a no-op that records when it ran (`--engine real`: a ProxyEngine with listeners on
+ * 127.0.0.1, shared between the clients with SO_REUSEPORT). By default each client has its own worker thread
  * (its own event loop, as proxies on separate nodes have); `--same-loop` runs them all on the
  * controller's event loop, which adds up their parse and validate costs. Each change waits
  * for full convergence before the next, so changes never coalesce with each other.
@@ -17,6 +23,8 @@ import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Publisher } from '../src/controller/push/publisher.ts';
 import { PushServer } from '../src/controller/push/server.ts';
+import type { RoutingTable } from '../src/table/index.ts';
+import { apiServerSource } from './convergence-api-source.ts';
 import { startClient } from './convergence-client.ts';
 import type { AppliedEvent, BenchClient, BenchClientConfig } from './convergence-client.ts';
 import { publisherSource } from './convergence-source.ts';
@@ -28,8 +36,10 @@ const WARMUP_CHANGES = 3;
 
 const { values: args } = parseArgs({
   options: {
+    source: { type: 'string', default: 'publish' },
+    engine: { type: 'string', default: 'noop' },
     clients: { type: 'string', default: '3' },
-    sizes: { type: 'string', default: '10,1000,10000' },
+    sizes: { type: 'string' },
     changes: { type: 'string', default: '40' },
     'coalesce-ms': { type: 'string', default: '50' },
     'max-delay-ms': { type: 'string', default: '250' },
@@ -37,8 +47,12 @@ const { values: args } = parseArgs({
     'same-loop': { type: 'boolean', default: false },
   },
 });
+if (args.source !== 'publish' && args.source !== 'api') throw new Error(`--source: publish or api, not ${args.source}`);
+if (args.engine !== 'noop' && args.engine !== 'real') throw new Error(`--engine: noop or real, not ${args.engine}`);
+const engineKind: 'noop' | 'real' = args.engine;
 const clientCount = Number(args.clients);
-const sizes = args.sizes.split(',').map(Number);
+// A real engine per client at 10,000 services is 10,000 listeners each: past common fd limits.
+const sizes = (args.sizes ?? (args.source === 'api' ? '10,1000' : '10,1000,10000')).split(',').map(Number);
 const changes = Number(args.changes);
 const secondsPerSize = Number(args.seconds);
 
@@ -87,14 +101,16 @@ function allAcked(version: number): Promise<void> {
   }, `every proxy to ack version ${version}`);
 }
 
-function nextVersionAfter(version: number): Promise<number> {
+/** The first version after `version` (that contains the change, when the source can tell). */
+function nextVersionAfter(version: number, contains: ((table: RoutingTable) => boolean) | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for a version after ${version}`)), WAIT_LIMIT_MS);
     const check = (): boolean => {
-      if (publisher.version <= version) return false;
+      const current = publisher.current?.table;
+      if (current === undefined || current.version <= version || (contains !== undefined && !contains(current))) return false;
       clearTimeout(timer);
       unsubscribe();
-      resolve(version + 1);
+      resolve(contains === undefined ? version + 1 : current.version);
       return true;
     };
     const unsubscribe = publisher.subscribe(() => { check(); });
@@ -105,7 +121,7 @@ function nextVersionAfter(version: number): Promise<number> {
 interface ThreadClient extends BenchClient { worker: Worker }
 
 async function startClients(): Promise<BenchClient[]> {
-  const configs: BenchClientConfig[] = nodes.map((node) => ({ controllerUrl: `http://127.0.0.1:${port}`, node, token: TOKEN }));
+  const configs: BenchClientConfig[] = nodes.map((node) => ({ controllerUrl: `http://127.0.0.1:${port}`, node, token: TOKEN, engine: engineKind }));
   if (args['same-loop']) return Promise.all(configs.map((c) => startClient(c, onApplied)));
   return Promise.all(configs.map((config) => new Promise<ThreadClient>((resolve, reject) => {
     const worker = new Worker(new URL('./convergence-client.ts', import.meta.url), { workerData: config });
@@ -143,11 +159,13 @@ async function measure(source: ChangeSource, services: number): Promise<string> 
   const total: number[] = [];
   const fromPublish: number[] = [];
   const toLastApply: number[] = [];
+  const toPublish: number[] = [];
   const deadline = Date.now() + secondsPerSize * 1000;
   for (let n = 1; n <= WARMUP_CHANGES + changes && Date.now() < deadline; n++) {
     const before = publisher.version;
     const t0 = absNow();
-    const next = nextVersionAfter(before);
+    const contains = source.contains;
+    const next = nextVersionAfter(before, contains && ((table) => contains(table, n)));
     await source.change(n);
     const version = await next;
     await allAcked(version);
@@ -156,23 +174,25 @@ async function measure(source: ChangeSource, services: number): Promise<string> 
     total.push(t1 - t0);
     fromPublish.push(t1 - (publishedAt.get(version) ?? t0));
     toLastApply.push((lastApply.get(version) ?? t1) - t0);
+    toPublish.push((publishedAt.get(version) ?? t0) - t0);
   }
   const s = (xs: number[]): number[] => xs.toSorted((a, b) => a - b);
-  const [tt, fp, la] = [s(total), s(fromPublish), s(toLastApply)];
+  const [tt, fp, la, tp] = [s(total), s(fromPublish), s(toLastApply), s(toPublish)];
   const ms = (v: number): string => v.toFixed(1).padStart(8);
-  return `${String(services).padStart(8)} ${formatBytes(bytes).padStart(9)} ${String(tt.length).padStart(7)} ${ms(quantile(tt, 0.5))} ${ms(quantile(tt, 0.99))} ${ms(tt.at(-1) ?? Number.NaN)} ${ms(quantile(la, 0.5))} ${ms(quantile(fp, 0.5))} ${ms(quantile(fp, 0.99))}`;
+  return `${String(services).padStart(8)} ${formatBytes(bytes).padStart(9)} ${String(tt.length).padStart(7)} ${ms(quantile(tt, 0.5))} ${ms(quantile(tt, 0.99))} ${ms(tt.at(-1) ?? Number.NaN)} ${ms(quantile(tp, 0.5))} ${ms(quantile(la, 0.5))} ${ms(quantile(fp, 0.5))} ${ms(quantile(fp, 0.99))}`;
 }
 
 const clients = await startClients();
-const source = publisherSource(publisher);
+const source = args.source === 'api' ? await apiServerSource(publisher) : publisherSource(publisher);
 try {
   process.stdout.write(
-    `convergence: change -> every proxy acked; ${clientCount} clients (${args['same-loop'] ? 'same event loop as the controller' : 'one worker thread each'}), ` +
+    `convergence: change -> every proxy acked; ${clientCount} clients with ${engineKind === 'real' ? 'real engines' : 'no-op engines'} (${args['same-loop'] ? 'same event loop as the controller' : 'one worker thread each'}), ` +
     `coalesce ${publisher.coalesceMs} ms / max ${publisher.maxDelayMs} ms, source: ${source.name}, node ${process.version}, ${cpus().length} cpus\n` +
-    `${'services'.padStart(8)} ${'snapshot'.padStart(9)} ${'changes'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'apply50'.padStart(8)} ${'pub->p50'.padStart(8)} ${'pub->p99'.padStart(8)}\n`,
+    `${'services'.padStart(8)} ${'snapshot'.padStart(9)} ${'changes'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'->pub50'.padStart(8)} ${'apply50'.padStart(8)} ${'pub->p50'.padStart(8)} ${'pub->p99'.padStart(8)}\n`,
   );
   for (const services of sizes) process.stdout.write(`${await measure(source, services)}\n`);
-  process.stdout.write('p50/p99/max: change -> every ack; apply50: change -> last no-op apply (p50); pub->: from the coalesced publish to every ack (without the coalescing wait)\n');
+  process.stdout.write('p50/p99/max: change -> every ack; ->pub50: change -> publish (p50; with --source api: watch, translation and coalescing);\n' +
+    `apply50: change -> last ${engineKind} apply (p50); pub->: from the coalesced publish to every ack (without the coalescing wait)\n`);
 } finally {
   await source.close();
   await Promise.all(clients.map((c) => c.stop()));

@@ -3,11 +3,30 @@ import { readFileSync } from 'node:fs';
 import { commandUsage, parseCommandLine, usage } from './cli/args.ts';
 import { errorMessage, isHostmeshError } from './common/errors.ts';
 import type { HostPort, ParsedCommand } from './cli/args.ts';
+import { runCheckCommand } from './cli/check.ts';
+import { runCleanupCommand } from './cli/cleanup.ts';
+import { parseProxySelector, startControllerCommand } from './cli/controller.ts';
 import { startDemo } from './cli/demo.ts';
+import { loadKubeConfig } from './cli/kubeconfig.ts';
+import { startProxyCommand } from './cli/proxy.ts';
 import { readToken, startStandalone } from './cli/standalone.ts';
 import { createLogger } from './common/log.ts';
 
-type Runner = (cmd: ParsedCommand) => Promise<number>;
+/** Runs a parsed command; `args` are its raw arguments (to tell a given flag from its default). */
+type Runner = (cmd: ParsedCommand, args: readonly string[]) => Promise<number>;
+
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const err = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** --log-level when given, else HOSTMESH_LOG_LEVEL (the chart sets it), else the flag's default. */
+function logLevel(cmd: ParsedCommand, args: readonly string[]): string {
+  const given = args.some((a) => a === '--log-level' || a.startsWith('--log-level='));
+  return given ? cmd.flags['log-level'] as string : process.env.HOSTMESH_LOG_LEVEL ?? cmd.flags['log-level'] as string;
+}
 
 /** Resolves on SIGINT or SIGTERM: long-running commands stop gracefully (draining) then. */
 function untilSignal(): Promise<string> {
@@ -47,6 +66,78 @@ const runners: Record<string, Runner> = {
     await demo.close();
     return 0;
   },
+  controller: async (cmd, args) => {
+    const { flags } = cmd;
+    const log = createLogger('hostmesh-controller', logLevel(cmd, args));
+    // Flag mistakes first, then the files, then the cluster credentials.
+    const proxySelector = parseProxySelector(flags['proxy-selector'] as string);
+    const token = readToken(flags['token-file'] as string)!;
+    const running = await startControllerCommand({
+      listen: flags.listen as HostPort,
+      token,
+      kubeConfig: loadKubeConfig(flags.kubeconfig as string | undefined),
+      meshNamespace: flags['mesh-namespace'] as string,
+      proxySelector,
+      zones: flags.zones as string[],
+      portRange: flags['port-range'] as [number, number],
+      watchNamespaces: flags['watch-namespaces'] as string[] | undefined,
+      ignoreNamespaces: flags['ignore-namespaces'] as string[],
+      patchDns: flags['patch-dns'] as boolean,
+      dnsService: flags['dns-service'] as string | undefined,
+      log,
+    });
+    out(`hostmesh controller: API on ${running.url} (/v1/watch /v1/ack /v1/status need the token; /healthz /readyz /metrics)`);
+    const sig = await untilSignal();
+    log.info({ signal: sig }, 'stopping: ending the proxies\' watch streams');
+    await running.close();
+    return 0;
+  },
+  proxy: async (cmd, args) => {
+    const { flags } = cmd;
+    const log = createLogger('hostmesh-proxy', logLevel(cmd, args));
+    const admin = flags.admin as HostPort;
+    const dns = flags.dns as HostPort;
+    const proxy = await startProxyCommand({
+      controllerUrl: flags.controller as URL,
+      node: flags.node as string,
+      token: readToken(flags['token-file'] as string)!,
+      stateDir: flags['state-dir'] as string,
+      bind: flags.bind as string,
+      admin,
+      dns,
+      workers: flags.workers as number | 'auto',
+      accessLog: flags['access-log'] as boolean,
+      log,
+    });
+    out(`hostmesh proxy: node ${flags.node as string}, following ${(flags.controller as URL).href}`);
+    out(`admin: http://${admin.host}:${proxy.adminPort} (/healthz /readyz /metrics /v1/routes; /config /v1/status need the token)`);
+    out(`dns: ${dns.host}:${proxy.dnsPort} (UDP and TCP)`);
+    const sig = await untilSignal();
+    log.info({ signal: sig }, 'stopping: draining connections');
+    await proxy.close();
+    return 0;
+  },
+  cleanup: async (cmd, args) => {
+    const { flags } = cmd;
+    return runCleanupCommand({
+      kubeConfig: loadKubeConfig(flags.kubeconfig as string | undefined),
+      meshNamespace: flags['mesh-namespace'] as string,
+      dnsService: flags['dns-service'] as string | undefined,
+      zones: flags.zones as string[],
+      log: createLogger('hostmesh-cleanup', logLevel(cmd, args)),
+      out,
+      err,
+    });
+  },
+  check: async ({ flags }) => runCheckCommand({
+    manifests: flags.manifests as string | undefined,
+    controller: flags.controller as URL | undefined,
+    token: readToken(flags['token-file'] as string | undefined),
+    json: flags.json as boolean,
+    // Output is the report on stdout; logs only when asked for.
+    log: createLogger('hostmesh-check', process.env.HOSTMESH_LOG_LEVEL ?? 'warn'),
+    out,
+  }),
   version: async () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     process.stdout.write(`hostmesh ${pkg.version}\n`);
@@ -79,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await run(parsed);
+    return await run(parsed, rest);
   } catch (e) {
     // Start-up failures (unreadable manifests, a port in use...) are one clear line and exit 2.
     process.stderr.write(`hostmesh ${parsed.command}: ${errorMessage(e)}\n`);

@@ -1,0 +1,114 @@
+/**
+ * The convergence bench's full-path change source: writes to the fake API server
+ * (test/support/fake-apiserver.ts), which the real Controller watches with client-node's
+ * informers, translates and publishes into the bench's Publisher. So a measurement covers
+ * API write -> watch event -> informer -> translation -> publish (coalesced) -> watch stream ->
+ * proxy validate and apply -> ack.
+ *
+ * The write is a direct store write on the fake server: the clock starts when the change is
+ * committed, as it would be on a real API server once the PATCH returns.
+ */
+import { pino } from 'pino';
+import { Controller } from '../src/controller/controller.ts';
+import type { EndpointSliceObject, ServiceObject } from '../src/controller/objects.ts';
+import { SERVICE_NAME_LABEL } from '../src/controller/objects.ts';
+import type { Publisher } from '../src/controller/push/publisher.ts';
+import type { RoutingTable } from '../src/table/index.ts';
+import { FakeApiServer } from '../test/support/fake-apiserver.ts';
+import type { ChangeSource } from './convergence-source.ts';
+
+const NAMESPACE = 'bench';
+const MESH_NAMESPACE = 'hostmesh';
+/** Below the ephemeral range, so the bench's own connections never hold a listener's port. */
+const PORT_RANGE: [number, number] = [20000, 31999];
+const SETTLE_MS = 500;
+const PREPARE_LIMIT_MS = 300_000;
+
+function service(i: number): ServiceObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `svc-${i}`, namespace: NAMESPACE },
+    spec: { ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }], selector: { app: `svc-${i}` } },
+  };
+}
+
+function slice(i: number): EndpointSliceObject {
+  const b = (i >> 8) & 0xff;
+  const c = i & 0xff;
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `svc-${i}-a`, namespace: NAMESPACE, labels: { [SERVICE_NAME_LABEL]: `svc-${i}` } },
+    addressType: 'IPv4',
+    endpoints: [1, 2, 3].map((d) => ({ addresses: [`10.${b}.${c}.${d}`], conditions: { ready: true }, nodeName: `node-${d}` })),
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  };
+}
+
+
+export async function apiServerSource(publisher: Publisher): Promise<ChangeSource> {
+  const fake = await FakeApiServer.start({ historyLimit: 100_000 });
+  let lastPublish = Date.now();
+  publisher.subscribe(() => { lastPublish = Date.now(); });
+  const controller = new Controller({
+    kubeConfig: fake.kubeconfig(),
+    meshNamespace: MESH_NAMESPACE,
+    proxySelector: { 'app.kubernetes.io/component': 'proxy' },
+    zones: ['hostmesh'],
+    portRange: PORT_RANGE,
+    patchDns: false,
+    publish: (content, diagnostics) => publisher.publish(content, diagnostics),
+    log: pino({ level: process.env.HOSTMESH_LOG_LEVEL ?? 'warn' }),
+    instance: 'bench',
+  });
+  await controller.start();
+  let size = 0;
+  // Every change moves one slice's port to a value never used before, so no change is a no-op.
+  let serial = 0;
+  let latest = { cluster: '', port: 0 };
+
+  /**
+   * Waits until the published table routes `size` services, each with a DNS name (which appears
+   * once its shadow has a ClusterIP: all shadow writes done), and nothing was published for a while.
+   */
+  const settled = async (): Promise<void> => {
+    const deadline = Date.now() + PREPARE_LIMIT_MS;
+    for (;;) {
+      const t = publisher.current?.table;
+      const complete = t !== undefined && t.routes.length === size && t.dns.services.length === size;
+      if (complete && Date.now() - lastPublish >= SETTLE_MS) return;
+      if (Date.now() > deadline) throw new Error(`the controller did not settle on ${size} services within ${PREPARE_LIMIT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  return {
+    name: 'fake API server -> informers -> translation -> publish()',
+    async prepare(services) {
+      for (let i = size; i < services; i++) {
+        fake.create('services', service(i));
+        fake.create('endpointslices', slice(i));
+      }
+      for (let i = services; i < size; i++) {
+        fake.delete('endpointslices', `svc-${i}-a`, NAMESPACE);
+        fake.delete('services', `svc-${i}`, NAMESPACE);
+      }
+      size = services;
+      await settled();
+    },
+    async change(n) {
+      const i = n % Math.max(1, size);
+      serial++;
+      latest = { cluster: `${NAMESPACE}/svc-${i}:80`, port: 1024 + (serial % 60000) };
+      fake.patch('endpointslices', `svc-${i}-a`, NAMESPACE, { ports: [{ name: 'http', port: latest.port, protocol: 'TCP' }] });
+    },
+    contains(table: RoutingTable) {
+      return table.clusters.some((c) => c.id === latest.cluster && c.endpoints[0]?.port === latest.port);
+    },
+    async close() {
+      await controller.stop();
+      await fake.stop();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * `hostmesh check`: configuration problems, from one of two sources.
+ * - `--manifests DIR`: read the directory and translate it offline, exactly as standalone mode
+ *   does, and print every diagnostic.
+ * - `--controller URL --token-file F`: ask a running controller for `/v1/status` and print every
+ *   proxy and every diagnostic.
+ * Exit 0 when all is well, 1 when something needs attention; a check that cannot be made (bad
+ * flags, unreadable directory, unreachable controller, refused token) exits 2.
+ */
+import { request } from 'undici';
+import { errorMessage, HostmeshError } from '../common/errors.ts';
+import type { Logger } from '../common/log.ts';
+import { STATUS_PATH } from '../table/index.ts';
+import type { ControllerStatus } from '../table/index.ts';
+import { loadManifests } from '../controller/source/manifests.ts';
+import { translate } from '../controller/translate.ts';
+import { emptyMemory } from '../controller/translate-types.ts';
+import { countDiagnostics, formatCounts, formatDiagnostic, formatStatus } from './check-format.ts';
+import type { CheckDiagnostic } from './check-format.ts';
+
+export interface CheckCommandOptions {
+  manifests?: string | undefined;
+  controller?: URL | undefined;
+  token?: string | undefined;
+  json: boolean;
+  log: Logger;
+  out: (line: string) => void;
+  /** Longest wait for the controller's answer, ms (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** The port range translation allocates from: the cluster default, so no realistic directory exhausts it. */
+const CHECK_PORT_RANGE: [number, number] = [10000, 30000];
+
+function usage(message: string): HostmeshError {
+  return new HostmeshError('CLI_USAGE', message);
+}
+
+export async function runCheckCommand(opts: CheckCommandOptions): Promise<number> {
+  if (opts.manifests !== undefined && opts.controller !== undefined) throw usage('give either --manifests DIR or --controller URL, not both');
+  if (opts.manifests !== undefined) return checkManifests(opts, opts.manifests);
+  if (opts.controller !== undefined) {
+    if (opts.token === undefined) throw usage('--controller needs --token-file (the controller API needs the bearer token)');
+    return checkController(opts, opts.controller, opts.token);
+  }
+  throw usage('give --manifests DIR (check manifests offline) or --controller URL --token-file FILE (ask a running controller)');
+}
+
+async function checkManifests(opts: CheckCommandOptions, dir: string): Promise<number> {
+  const snapshot = await loadManifests(dir, opts.log);
+  const result = translate({
+    state: snapshot.state,
+    memory: emptyMemory(),
+    ports: new Map(),
+    options: { mode: 'standalone', portRange: CHECK_PORT_RANGE },
+  });
+  const diagnostics: CheckDiagnostic[] = [...snapshot.diagnostics, ...result.diagnostics];
+  const counts = countDiagnostics(diagnostics);
+  const failed = counts.errors + counts.warnings > 0;
+  if (opts.json) {
+    opts.out(JSON.stringify({
+      manifests: dir,
+      files: snapshot.files,
+      services: snapshot.state.services.length,
+      routes: result.content.routes.map((r) => r.id),
+      diagnostics,
+    }, null, 2));
+    return failed ? 1 : 0;
+  }
+  opts.out(`${dir}: ${snapshot.files} manifest file(s), ${snapshot.state.services.length} Service(s), ${result.content.routes.length} route(s)`);
+  for (const d of diagnostics) for (const line of formatDiagnostic(d)) opts.out(line);
+  opts.out(failed ? `problems: ${formatCounts(counts)}` : 'ok: no problems found');
+  return failed ? 1 : 0;
+}
+
+async function checkController(opts: CheckCommandOptions, base: URL, token: string): Promise<number> {
+  const url = `${base.href.replace(/\/+$/, '')}${STATUS_PATH}`;
+  const timeout = opts.timeoutMs ?? 10_000;
+  let statusCode: number;
+  let text: string;
+  try {
+    // undici's request, not fetch: fetch refuses some ports (6000, 6665-6669, ...) a controller may use.
+    const res = await request(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, headersTimeout: timeout, bodyTimeout: timeout });
+    statusCode = res.statusCode;
+    text = await res.body.text();
+  } catch (e) {
+    throw new HostmeshError('CHECK_UNREACHABLE', `cannot reach the controller at ${url}: ${errorMessage(e)}`);
+  }
+  if (statusCode === 401) throw new HostmeshError('CHECK_UNAUTHORIZED', `the controller at ${url} refused the token (401); check that the token file holds the controller's token`);
+  if (statusCode !== 200) throw new HostmeshError('CHECK_STATUS', `the controller at ${url} answered ${statusCode}: ${text.slice(0, 300).trim()}`);
+  let status: ControllerStatus;
+  try {
+    status = JSON.parse(text) as ControllerStatus;
+  } catch (e) {
+    throw new HostmeshError('CHECK_STATUS', `the controller at ${url} answered something that is not JSON: ${errorMessage(e)}`);
+  }
+  if (!Array.isArray(status.proxies) || !Array.isArray(status.diagnostics)) {
+    throw new HostmeshError('CHECK_STATUS', `the answer of ${url} is not a controller status (no proxies and diagnostics lists)`);
+  }
+  const { lines, problems } = formatStatus(base.href.replace(/\/+$/, ''), status);
+  if (opts.json) opts.out(JSON.stringify(status, null, 2));
+  else for (const line of lines) opts.out(line);
+  return problems.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,133 @@
+/**
+ * `hostmesh proxy`: one node's proxy. The engine serves the mesh ports, the config client
+ * follows the controller (serving the saved table first: fail static), the DNS responder answers
+ * the mesh zones from whatever table the engine serves, and the admin server reports health,
+ * readiness ("a table is applied"), metrics, the applied table and the client's status.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { errorMessage, HostmeshError } from '../common/errors.ts';
+import type { Logger } from '../common/log.ts';
+import { AdminServer } from '../proxy/admin.ts';
+import { ConfigClient } from '../proxy/config/client.ts';
+import type { ApplyOutcome } from '../proxy/config/client.ts';
+import type { BackoffOptions } from '../proxy/config/backoff.ts';
+import { createDnsResponder } from '../proxy/dns/server.ts';
+import type { DnsResponder } from '../proxy/dns/server.ts';
+import { ProxyEngine } from '../proxy/engine.ts';
+import type { DnsConfig, RoutingTable } from '../table/index.ts';
+import type { HostPort } from './args.ts';
+
+export interface ProxyCommandOptions {
+  controllerUrl: string | URL;
+  node: string;
+  token: string;
+  stateDir: string;
+  /** Address the mesh listeners bind to. */
+  bind: string;
+  admin: HostPort;
+  dns: HostPort;
+  workers: number | 'auto';
+  accessLog: boolean;
+  log: Logger;
+  /** SO_REUSEPORT on the mesh listeners (several proxies on one host, as the e2e tests run them). */
+  reusePort?: boolean;
+  /** Config client timings for tests; the defaults are the documented ones. */
+  tuning?: { backoff?: BackoffOptions; idleTimeoutMs?: number };
+}
+
+export interface RunningProxy {
+  readonly engine: ProxyEngine;
+  readonly admin: AdminServer;
+  readonly dns: DnsResponder;
+  readonly client: ConfigClient;
+  readonly adminPort: number;
+  readonly dnsPort: number;
+  /** Stops following the controller, drains the mesh listeners, closes DNS and admin. */
+  close(): Promise<void>;
+}
+
+/** Answered until the first table arrives: every mesh name is NXDOMAIN, other names REFUSED. */
+const NO_DNS: DnsConfig = { zones: ['hostmesh'], ttl: 5, services: [] };
+const NODE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
+
+async function prepareStateDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    throw new HostmeshError('STATE_DIR_UNUSABLE', `the state directory ${dir} cannot be created or written: ${errorMessage(e)}`);
+  }
+}
+
+export async function startProxyCommand(opts: ProxyCommandOptions): Promise<RunningProxy> {
+  const { log } = opts;
+  if (!NODE_NAME.test(opts.node)) {
+    throw new HostmeshError('CLI_USAGE', `--node: "${opts.node}" is not a node name (letters, digits, '.', '-', '_', at most 253)`);
+  }
+  const workers = opts.workers === 'auto' ? availableParallelism() : opts.workers;
+  if (workers !== 1) log.info({ workers: opts.workers }, `--workers ${opts.workers}: worker threads come with the next change; running one`);
+  if (opts.accessLog) log.warn('--access-log: this build writes no access log yet; the flag is accepted and ignored');
+  await prepareStateDir(opts.stateDir);
+
+  const engine = new ProxyEngine({ host: opts.bind, reusePort: opts.reusePort ?? false, log });
+  const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
+  const apply = async (table: RoutingTable): Promise<ApplyOutcome> => {
+    const r = await engine.apply(table);
+    if (!r.ok) return { ok: false, error: r.error.message };
+    // DNS answers what the engine serves: set only once the table is in place.
+    dns.config = table.dns;
+    return { ok: true };
+  };
+  const client = new ConfigClient({
+    controllerUrl: opts.controllerUrl,
+    node: opts.node,
+    token: opts.token,
+    stateDir: opts.stateDir,
+    apply,
+    log,
+    ...(opts.tuning?.backoff ? { backoff: opts.tuning.backoff } : {}),
+    ...(opts.tuning?.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.tuning.idleTimeoutMs }),
+  });
+  const admin = new AdminServer({
+    source: engine,
+    host: opts.admin.host,
+    port: opts.admin.port,
+    token: opts.token,
+    log,
+    status: () => ({ node: opts.node, ...client.status() }),
+  });
+
+  let dnsPort: number;
+  let step = `cannot listen on ${opts.admin.host}:${opts.admin.port} for the admin server`;
+  try {
+    // Ports first: a taken admin or DNS port stops the start before any mesh port opens.
+    await admin.listen();
+    step = 'mesh DNS';
+    dnsPort = (await dns.listen()).udpPort;
+    step = `the state directory ${opts.stateDir}`;
+    await client.start();
+  } catch (e) {
+    await Promise.allSettled([client.stop(), admin.close(), dns.close(), engine.close()]);
+    throw new HostmeshError('PROXY_START', `${step}: ${errorMessage(e)}`);
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    engine,
+    admin,
+    dns,
+    client,
+    adminPort: admin.port,
+    dnsPort,
+    close: () => {
+      closing ??= (async () => {
+        await client.stop();
+        await Promise.allSettled([engine.close(), dns.close()]);
+        await admin.close();
+      })();
+      return closing;
+    },
+  };
+}
