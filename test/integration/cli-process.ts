@@ -1,0 +1,147 @@
+/**
+ * Runs the real `hostmesh` CLI in a child process with this test's Node (Node 24 under
+ * `npm test`): output collected line by line, waits for a printed line, signals, exit codes.
+ * Every child is killed after its test if it is still running.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** Complete stdout lines so far. */
+  readonly stdout: string[];
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Resolves with the first stdout line (past or future) matching `re`; rejects if the process exits first. */
+  line(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  readonly exited: Promise<Exit>;
+  /** Sends `signal` and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<Exit>;
+}
+
+/** The environment for a child: without the test runner's marker, so the CLI behaves as for a user. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.NODE_TEST_CONTEXT;
+  delete env.HOSTMESH_LOG_LEVEL;
+  return env;
+}
+
+/**
+ * Starts `command` (default: this Node running `src/main.ts`) with `args`. Long-running commands
+ * must be stopped by the test; they are killed after it in any case.
+ */
+export function spawnCli(t: TestContext, args: string[], opts: { command?: string[]; cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
+  const [file, ...pre] = opts.command ?? [process.execPath, MAIN];
+  const child = spawn(file!, [...pre, ...args], { cwd: opts.cwd ?? REPO, env: opts.env ?? childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout: string[] = [];
+  let partial = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (d: string) => {
+    partial += d;
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    stdout.push(...parts);
+    for (const w of waiters) w();
+  });
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => { err += d; });
+  const exited = new Promise<Exit>((resolve) => {
+    child.on('close', (code, signal) => {
+      if (partial !== '') stdout.push(partial);
+      partial = '';
+      resolve({ code, signal });
+      for (const w of waiters) w();
+    });
+  });
+  let exitedNow = false;
+  void exited.then(() => { exitedNow = true; });
+  t.after(async () => {
+    if (!exitedNow) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  const describe = (): string => `stdout:\n${stdout.join('\n')}\nstderr:\n${err}`;
+  return {
+    child,
+    stdout,
+    stderr: () => err,
+    exited,
+    line: (re, timeoutMs = 60_000) => new Promise((resolve, reject) => {
+      const check = (): void => {
+        for (const l of stdout) {
+          const m = re.exec(l);
+          if (m) {
+            done();
+            resolve(m);
+            return;
+          }
+        }
+        if (exitedNow || child.exitCode !== null || child.signalCode !== null) {
+          done();
+          reject(new Error(`the process exited before printing ${re}\n${describe()}`));
+        }
+      };
+      // A safety net for a hung child, not a measurement.
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no line matching ${re} within ${timeoutMs} ms\n${describe()}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    }),
+    stop: async (signal = 'SIGTERM') => {
+      if (!exitedNow) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs a short command to completion: exit code and all output. */
+export async function runCli(t: TestContext, args: string[], opts: { command?: string[]; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnCli(t, args, opts);
+  const { code } = await p.exited;
+  return { code, stdout: p.stdout.map((l) => `${l}\n`).join(''), stderr: p.stderr() };
+}
+
+/** The admin base URL a standalone or demo process printed. */
+export async function adminUrl(p: CliProcess): Promise<string> {
+  const m = await p.line(/^admin: (http:\/\/127\.0\.0\.1:\d+) /);
+  return m[1]!;
+}
+
+/** Listener ports by route from a standalone banner (`  ns/svc:port -> 127.0.0.1:PORT (...)`). */
+export function bannerRoutes(lines: readonly string[]): Map<string, number> {
+  const routes = new Map<string, number>();
+  for (const l of lines) {
+    const m = /^ {2}(\S+\/\S+:\d+) -> 127\.0\.0\.1:(\d+) \(/.exec(l);
+    if (m) routes.set(m[1]!, Number(m[2]));
+  }
+  return routes;
+}
+
+/**
+ * A port range for a child process's listeners: spread by pid so parallel test files differ,
+ * below the kernel's ephemeral ports and apart from the in-process helper's 20000-29999.
+ */
+export function childPortRange(slot: number): string {
+  const base = 11000 + ((process.pid * 53 + slot * 100) % 8900);
+  return `${base}-${base + 99}`;
+}
