@@ -20,10 +20,13 @@ export interface CliProcess {
   readonly child: ChildProcess;
   /** Complete stdout lines so far. */
   readonly stdout: string[];
-  /** Everything written to stderr so far. */
-  stderr(): string;
-  /** Resolves with the first stdout line (past or future) matching `re`; rejects if the process exits first. */
-  line(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Complete stderr lines so far. */
+  readonly stderr: string[];
+  /**
+   * Resolves with the first line (past or future) of `stream` matching `re`; rejects if the
+   * process exits first.
+   */
+  line(re: RegExp, stream?: 'stdout' | 'stderr', timeoutMs?: number): Promise<RegExpMatchArray>;
   readonly exited: Promise<Exit>;
   /** Sends `signal` and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<Exit>;
@@ -44,24 +47,24 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export function spawnCli(t: TestContext, args: string[], opts: { command?: string[]; cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
   const [file, ...pre] = opts.command ?? [process.execPath, MAIN];
   const child = spawn(file!, [...pre, ...args], { cwd: opts.cwd ?? REPO, env: opts.env ?? childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const stdout: string[] = [];
-  let partial = '';
-  let err = '';
+  const lines = { stdout: [] as string[], stderr: [] as string[] };
+  const partial = { stdout: '', stderr: '' };
   const waiters = new Set<() => void>();
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => {
-    partial += d;
-    const parts = partial.split('\n');
-    partial = parts.pop()!;
-    stdout.push(...parts);
-    for (const w of waiters) w();
-  });
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => { err += d; });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream]!.setEncoding('utf8');
+    child[stream]!.on('data', (d: string) => {
+      const parts = (partial[stream] + d).split('\n');
+      partial[stream] = parts.pop()!;
+      lines[stream].push(...parts);
+      for (const w of waiters) w();
+    });
+  }
   const exited = new Promise<Exit>((resolve) => {
     child.on('close', (code, signal) => {
-      if (partial !== '') stdout.push(partial);
-      partial = '';
+      for (const stream of ['stdout', 'stderr'] as const) {
+        if (partial[stream] !== '') lines[stream].push(partial[stream]);
+        partial[stream] = '';
+      }
       resolve({ code, signal });
       for (const w of waiters) w();
     });
@@ -74,15 +77,15 @@ export function spawnCli(t: TestContext, args: string[], opts: { command?: strin
       await exited;
     }
   });
-  const describe = (): string => `stdout:\n${stdout.join('\n')}\nstderr:\n${err}`;
+  const describe = (): string => `stdout:\n${lines.stdout.join('\n')}\nstderr:\n${lines.stderr.join('\n')}`;
   return {
     child,
-    stdout,
-    stderr: () => err,
+    stdout: lines.stdout,
+    stderr: lines.stderr,
     exited,
-    line: (re, timeoutMs = 60_000) => new Promise((resolve, reject) => {
+    line: (re, stream = 'stdout', timeoutMs = 60_000) => new Promise((resolve, reject) => {
       const check = (): void => {
-        for (const l of stdout) {
+        for (const l of lines[stream]) {
           const m = re.exec(l);
           if (m) {
             done();
@@ -92,13 +95,13 @@ export function spawnCli(t: TestContext, args: string[], opts: { command?: strin
         }
         if (exitedNow || child.exitCode !== null || child.signalCode !== null) {
           done();
-          reject(new Error(`the process exited before printing ${re}\n${describe()}`));
+          reject(new Error(`the process exited before printing ${re} on ${stream}\n${describe()}`));
         }
       };
       // A safety net for a hung child, not a measurement.
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`no line matching ${re} within ${timeoutMs} ms\n${describe()}`));
+        reject(new Error(`no ${stream} line matching ${re} within ${timeoutMs} ms\n${describe()}`));
       }, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
@@ -118,7 +121,8 @@ export function spawnCli(t: TestContext, args: string[], opts: { command?: strin
 export async function runCli(t: TestContext, args: string[], opts: { command?: string[]; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = spawnCli(t, args, opts);
   const { code } = await p.exited;
-  return { code, stdout: p.stdout.map((l) => `${l}\n`).join(''), stderr: p.stderr() };
+  const text = (lines: string[]): string => lines.map((l) => `${l}\n`).join('');
+  return { code, stdout: text(p.stdout), stderr: text(p.stderr) };
 }
 
 /** The admin base URL a standalone or demo process printed. */
@@ -144,4 +148,23 @@ export function bannerRoutes(lines: readonly string[]): Map<string, number> {
 export function childPortRange(slot: number): string {
   const base = 11000 + ((process.pid * 53 + slot * 100) % 8900);
   return `${base}-${base + 99}`;
+}
+
+/** Runs `tasks` at most `n` at a time (CLI start-up is mostly waiting on module loading). */
+export async function inBatches<T>(tasks: (() => Promise<T>)[], n: number): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, worker));
+  return results;
+}
+
+/** `text` as a literal inside a regular expression. */
+export function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
