@@ -135,6 +135,16 @@ test('passive health: after maxFails dial failures an endpoint rests, then comes
   assert.equal(off.isResting(off.endpoints[0]!), false);
 });
 
+test('passive health turned off by a new table ends the rests already imposed', () => {
+  const { p } = pool(2, { kind: 'round-robin' }, { maxFails: 1, failDurationMs: 60_000 });
+  const [a, b] = p.endpoints as [EndpointState, EndpointState];
+  p.reportFailure(a);
+  assert.equal(p.isResting(a), true);
+  p.plan(cluster('test', 'web', 80, eps(2), { loadBalancer: { kind: 'round-robin' }, passiveHealth: { maxFails: 0, failDurationMs: 60_000 } })).commit();
+  assert.equal(p.isResting(a), false);
+  assert.deepEqual(counts([p.pick(), p.pick()]), new Map([[a.key, 1], [b.key, 1]]));
+});
+
 test('excluded endpoints are skipped unless nothing else is left', () => {
   for (const lb of [{ kind: 'least-request' }, { kind: 'round-robin' }, { kind: 'random' }, { kind: 'cookie', cookie: 'c' }, { kind: 'header', header: 'h' }] as LoadBalancer[]) {
     const { p } = pool(3, lb);

@@ -135,6 +135,8 @@ export class EndpointPool<L = unknown> implements EndpointPicker {
         this.#lb = entry.loadBalancer;
         this.#maxFails = entry.passiveHealth.maxFails;
         this.#failDurationMs = entry.passiveHealth.failDurationMs;
+        // Turning passive health off ends the rests it imposed, not only future ones.
+        if (this.#maxFails === 0) for (const ep of eps) ep.fails = ep.restUntil = 0;
         for (const ep of removed) {
           ep.removed = true;
           this.#opts.onRemoved?.(ep);
