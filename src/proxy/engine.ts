@@ -262,12 +262,14 @@ export class ProxyEngine {
       if (entry.protocol === 'http') {
         const prev = this.#httpRoutes.get(entry.id);
         // Same entry over the same cluster objects: the built route is still exact.
-        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && prev.route.backends.every((b) => clusters.get(b.cluster.id) === b.cluster)
+        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && prev.route.backends.every((b) => clusters.get(b.cluster.id) === b.cluster) &&
+            (prev.route.mirror === undefined || clusters.get(prev.route.mirror.id) === prev.route.mirror)
           ? prev
           : buildHttpRoute(entry, clusters, this.metrics.route(entry), {
             retryAfterSeconds: this.limits.retryAfterSeconds,
             maxHeaderSize: this.limits.maxHeaderSize,
             log: this.log,
+            limits: this.limits,
           });
         httpRoutes.set(entry.id, built);
         stats.push(built.stats);
