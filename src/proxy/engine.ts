@@ -405,11 +405,10 @@ function unsupportedPolicies(r: RoutingTable['routes'][number]): string[] {
   const out: string[] = [];
   const note = (what: string) => out.push(`route ${r.id}: ${what} is not enforced by this proxy version`);
   if (r.rules.length > 0) note('rules (match expressions; requests use the default backends)');
-  if (r.retry) note('retry');
   if (r.rateLimit) note('rateLimit');
   if (r.stickyCookie) note('stickyCookie');
-  if (r.mirror) note('mirror');
   if (r.circuitBreaker) note('circuitBreaker');
   if (r.maintenance) note('maintenance');
+  if (r.protocol !== 'http' && (r.retry || r.mirror)) out.push(`route ${r.id}: retry and mirror apply to http routes only and are ignored`);
   return out;
 }
