@@ -1,7 +1,8 @@
 /**
  * Assembles a route's stages, once per route per table apply. Built from the last stage back:
  *
- *   request timeout -> backend choice -> replay body -> mirror -> retry [ endpoint pick -> forward ]
+ *   request timeout -> backend choice -> circuit breaker -> replay body -> mirror
+ *     -> retry [ endpoint pick -> forward ]
  *
  * A stage whose setting is absent returns its `next` (no cost). See docs/proxy-internals.md.
  */
@@ -9,6 +10,7 @@ import type { HttpRoute } from '../http/exchange.ts';
 import type { ProxyLimits } from '../limits.ts';
 import type { RouteStatsPlan } from '../metrics.ts';
 import { backendChoice } from './backend-choice.ts';
+import { circuitBreaker } from './circuit-breaker.ts';
 import { endpointPick } from './endpoint-pick.ts';
 import { forward } from './forward.ts';
 import type { ForwardOptions } from './forward.ts';
@@ -29,6 +31,7 @@ export function buildPipeline(route: HttpRoute, opts: PipelineOptions): Handler 
   let h: Handler = retry(route, attempt, opts.limits, opts.plan);
   h = mirror(route, h, opts.limits, opts.plan);
   h = replayBody(route, h, opts.limits);
+  h = circuitBreaker(route, h, opts.limits, opts.plan);
   h = backendChoice(route, h);
   h = requestTimeout(route, h);
   return h;
