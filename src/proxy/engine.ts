@@ -407,7 +407,6 @@ function unsupportedPolicies(r: RoutingTable['routes'][number]): string[] {
   if (r.rules.length > 0) note('rules (match expressions; requests use the default backends)');
   if (r.rateLimit) note('rateLimit');
   if (r.stickyCookie) note('stickyCookie');
-  if (r.maintenance) note('maintenance');
   if (r.protocol !== 'http' && (r.retry || r.mirror || r.circuitBreaker)) out.push(`route ${r.id}: retry, mirror and circuitBreaker apply to http routes only and are ignored`);
   return out;
 }

@@ -1,8 +1,8 @@
 /**
  * Assembles a route's stages, once per route per table apply. Built from the last stage back:
  *
- *   request timeout -> backend choice -> circuit breaker -> replay body -> mirror
- *     -> retry [ endpoint pick -> forward ]
+ *   maintenance -> request timeout -> backend choice -> circuit breaker -> replay body
+ *     -> mirror -> retry [ endpoint pick -> forward ]
  *
  * A stage whose setting is absent returns its `next` (no cost). See docs/proxy-internals.md.
  */
@@ -14,6 +14,7 @@ import { circuitBreaker } from './circuit-breaker.ts';
 import { endpointPick } from './endpoint-pick.ts';
 import { forward } from './forward.ts';
 import type { ForwardOptions } from './forward.ts';
+import { maintenance } from './maintenance.ts';
 import { mirror } from './mirror.ts';
 import { replayBody } from './replay-body.ts';
 import { requestTimeout } from './request-timeout.ts';
@@ -34,5 +35,6 @@ export function buildPipeline(route: HttpRoute, opts: PipelineOptions): Handler 
   h = circuitBreaker(route, h, opts.limits, opts.plan);
   h = backendChoice(route, h);
   h = requestTimeout(route, h);
+  h = maintenance(route, h);
   return h;
 }
