@@ -1,4 +1,5 @@
 /** The mirror stage through a real engine: copies land on a second Service, never in the way. */
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,6 +78,21 @@ test('a body over the replay limit goes to the primary whole and is not mirrored
   await until(async () => (await count('sent')) === 1, 'the small body mirrored');
   assert.equal(await count('dropped'), 1);
   assert.equal(shadow.seen.length, 1);
+});
+
+test('a chunked body is copied while it streams to the primary; the mirror gets it once it ended', async (t) => {
+  const primary = await httpBackend(t, (req, res) => void bodyOf(req).then((b) => res.end(String(b.length))));
+  const bodies: string[] = [];
+  const shadow = await httpBackend(t, (req, res) => void bodyOf(req).then((b) => {
+    bodies.push(b.toString());
+    res.end();
+  }));
+  const { url, count } = await mirrored(t, primary.port, shadow.port, {}, { replayBodyBytes: 1000 });
+  const c = client(t);
+  assert.equal((await get(c, url, { method: 'POST', body: Readable.from(['part one, ', 'part two']) })).body, '18');
+  assert.equal((await get(c, url, { method: 'POST', body: Readable.from([Buffer.alloc(800), Buffer.alloc(800)]) })).body, '1600');
+  await until(async () => (await count('sent')) === 1 && (await count('dropped')) === 1, 'one copy sent, the large one dropped');
+  assert.deepEqual(bodies, ['part one, part two']);
 });
 
 test('a dead mirror counts failures and never fails the client', async (t) => {

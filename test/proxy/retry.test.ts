@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RetryPolicy, RouteEntry } from '../../src/table/index.ts';
-import { client, engine, freePort, get, httpBackend, metricLines, metricValue, svc, table, LOOPBACK } from './helpers.ts';
+import { client, connectSocket, engine, freePort, get, httpBackend, metricLines, metricValue, svc, table, LOOPBACK } from './helpers.ts';
 
 /** Reads a request body whole. */
 function bodyOf(req: IncomingMessage): Promise<Buffer> {
@@ -134,20 +134,55 @@ test('a body over the replay limit streams and is not retried once sent; the cli
   assert.equal(attempts, 1);
 });
 
-test('a chunked body found larger than the limit while held streams on intact, in order', async (t) => {
+test('a chunked body larger than the limit streams on intact, in order, and is not retried once sent', async (t) => {
   const digests: string[] = [];
   const echo = await httpBackend(t, (req, res) => {
     void bodyOf(req).then((b) => {
       digests.push(createHash('sha256').update(b).digest('hex'));
-      res.end(String(b.length));
+      if (digests.length === 1) res.socket?.destroy();
+      else res.end(String(b.length));
     });
   });
   const { url } = await twoEndpoints(t, [echo.port, echo.port], { retry: retryAll() }, { replayBodyBytes: 50_000 });
   const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(4096, i));
-  const r = await get(client(t), url, { method: 'POST', body: Readable.from(chunks) });
+  const whole = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
+  const c = client(t);
+  assert.equal((await get(c, url, { method: 'POST', body: Readable.from(chunks) })).status, 502, 'reset after sending, too large to send again');
+  const r = await get(c, url, { method: 'POST', body: Readable.from(chunks) });
   assert.equal(r.status, 200);
   assert.equal(r.body, String(40 * 4096));
-  assert.deepEqual(digests, [createHash('sha256').update(Buffer.concat(chunks)).digest('hex')]);
+  assert.deepEqual(digests, [whole, whole]);
+});
+
+test('a body of unknown length is copied while it streams, never held back: a conversation works', async (t) => {
+  // The backend answers each line as it arrives; the client sends the next only after the answer.
+  const talk = await httpBackend(t, (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => res.write(`re:${d}`));
+    req.on('end', () => res.end('bye'));
+  });
+  const { url } = await twoEndpoints(t, [talk.port, talk.port], { retry: retryAll() });
+  const session = h2connect(url);
+  session.on('error', () => {});
+  t.after(() => session.destroy());
+  const req = session.request({ ':method': 'POST', ':path': '/chat' });
+  req.setEncoding('utf8');
+  const got: string[] = [];
+  const lines = ['one', 'two', 'three'];
+  const done = new Promise<void>((resolve, reject) => {
+    req.on('data', (d: string) => {
+      got.push(d);
+      const next = lines.shift();
+      if (next !== undefined) req.write(next);
+      else if (!req.writableEnded) req.end();
+    });
+    req.on('end', () => resolve());
+    req.on('error', reject);
+  });
+  req.write('hello');
+  await done;
+  assert.equal(got.join(''), 're:hellore:onere:twore:threebye');
 });
 
 test('a large streamed body is retried after a refused connect: the body was never read', async (t) => {
@@ -209,7 +244,7 @@ test('retry-duration alone bounds the retries', async (t) => {
   assert.ok(attempts >= 2 && attempts <= 5, `attempts ${attempts}`);
 });
 
-test('h2c clients: a small body is held and retried too', async (t) => {
+test('h2c clients: a small body of unknown length is copied on the way and retried', async (t) => {
   const reset = await httpBackend(t, (req, res) => void bodyOf(req).then(() => res.socket?.destroy()));
   const echo = await httpBackend(t, (req, res) => void bodyOf(req).then((b) => res.end(`got ${b.length}`)));
   const { url } = await twoEndpoints(t, [reset.port, echo.port], { retry: retryAll() });
@@ -229,4 +264,30 @@ test('h2c clients: a small body is held and retried too', async (t) => {
     });
     assert.equal(text, 'got 40000');
   }
+});
+
+test('a backend answering before reading a chunked body leaves the client connection usable', async (t) => {
+  const early = await httpBackend(t, (req, res) => {
+    res.statusCode = 413;
+    res.end('too big');
+    req.resume();
+  });
+  const { url } = await twoEndpoints(t, [early.port, early.port], { retry: retryAll() });
+  const port = Number(new URL(url).port);
+  const s = connectSocket(port);
+  t.after(() => s.destroy());
+  let got = '';
+  s.setEncoding('latin1');
+  s.on('data', (d: string) => { got += d; });
+  s.write('POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+  const waitFor = async (re: RegExp) => {
+    const end = Date.now() + 5000;
+    while (!re.test(got)) {
+      assert.ok(Date.now() < end, `no ${re} in ${JSON.stringify(got)}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  await waitFor(/too big/);
+  s.write(`${'1000\r\n' + 'x'.repeat(4096) + '\r\n'}`.repeat(8) + '0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n');
+  await waitFor(/HTTP\/1.1 413[\s\S]*HTTP\/1.1 413/);
 });

@@ -6,8 +6,10 @@
  */
 import type { Dispatcher } from 'undici';
 import type { EndpointState } from '../endpoints/endpoint.ts';
+import type { Exchange, HttpRoute } from '../http/exchange.ts';
 import type { HttpCluster, Upstream } from '../http/upstream.ts';
 import type { MirrorStats } from '../metrics.ts';
+import type { PickHint } from '../types.ts';
 
 /** What all copies of one route share: counters and the in-flight count. */
 export class MirrorTarget {
@@ -99,5 +101,43 @@ export class MirrorCopy implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     this.#target.inFlight--;
     this.#target.cluster.pool.release(this.#endpoint);
+  }
+}
+
+/** Decides per request whether it is copied; undefined when the route mirrors nothing. */
+export function mirrorSampler(route: HttpRoute): (() => boolean) | undefined {
+  const m = route.entry.mirror;
+  if (m === undefined || route.mirror === undefined || m.percent <= 0) return undefined;
+  if (m.percent >= 100) return () => true;
+  const p = m.percent;
+  return () => Math.random() * 100 < p;
+}
+
+const NO_HINT: PickHint = {};
+
+/** Sends the copy of a request whose body (if any) is held in `ex.body`, or counts it dropped. */
+export function sendCopy(ex: Exchange, target: MirrorTarget): void {
+  const stats = target.stats;
+  if ((ex.hasBody && ex.body === undefined) || target.inFlight >= target.maxInFlight) {
+    stats.dropped++;
+    return;
+  }
+  const ep = target.cluster.pool.pick(NO_HINT);
+  if (ep === undefined) {
+    stats.dropped++;
+    return;
+  }
+  const copy = new MirrorCopy(target, ep);
+  try {
+    target.cluster.link(ep).dispatch({
+      path: ex.req.url ?? '/',
+      method: ex.method,
+      headers: ex.upstreamHeaders,
+      body: ex.body ?? null,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    }, copy);
+  } catch {
+    copy.onResponseError(null, new Error('mirror dispatch refused'));
   }
 }
