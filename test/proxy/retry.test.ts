@@ -291,3 +291,34 @@ test('a backend answering before reading a chunked body leaves the client connec
   s.write(`${'1000\r\n' + 'x'.repeat(4096) + '\r\n'}`.repeat(8) + '0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n');
   await waitFor(/HTTP\/1.1 413[\s\S]*HTTP\/1.1 413/);
 });
+
+test('an upgrade (WebSocket) whose connect is refused is retried on the other endpoint', async (t) => {
+  const ws = await httpBackend(t, (_req, res) => res.end('not an upgrade'));
+  ws.server.on('upgrade', (_req, socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    socket.on('data', (d: Buffer) => socket.write(d));
+    socket.on('end', () => socket.end());
+    socket.on('error', () => {});
+  });
+  const dead = await freePort();
+  const { url } = await twoEndpoints(t, [ws.port, dead], { retry: retryAll({ on: 'false' }) });
+  const port = Number(new URL(url).port);
+  for (let i = 0; i < 4; i++) {
+    const s = connectSocket(port);
+    t.after(() => s.destroy());
+    let got = '';
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => {
+      got += d;
+      if (got.endsWith('\r\n\r\n')) s.write(`ping${i}`);
+    });
+    s.write('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    const end = Date.now() + 5000;
+    while (!got.includes(`ping${i}`)) {
+      assert.ok(Date.now() < end, JSON.stringify(got));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.match(got, /^HTTP\/1.1 101/);
+    s.destroy();
+  }
+});
