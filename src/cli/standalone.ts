@@ -18,6 +18,7 @@ import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import { ProxyEngine } from '../proxy/engine.ts';
 import type { ApplyResult } from '../proxy/engine.ts';
+import type { ProxyLimits } from '../proxy/limits.ts';
 import type { PortId, RoutingTable } from '../table/index.ts';
 import type { HostPort } from './args.ts';
 
@@ -32,6 +33,8 @@ export interface StandaloneOptions {
   log?: Logger;
   /** Where the banner and route changes are printed (stdout by default). */
   out?: (line: string) => void;
+  /** Proxy limits other than the defaults (tests shorten the circuit breaker's durations). */
+  limits?: Partial<ProxyLimits>;
 }
 
 export interface StandaloneMesh {
@@ -50,7 +53,7 @@ const MAX_PORT_RETRIES = 20;
 export async function startStandalone(opts: StandaloneOptions): Promise<StandaloneMesh> {
   const log = opts.log ?? createLogger('hostmesh');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const engine = new ProxyEngine({ host: '127.0.0.1', log });
+  const engine = new ProxyEngine({ host: '127.0.0.1', log, limits: opts.limits });
   const publisher = new Publisher({ coalesceMs: 20, maxDelayMs: 100 });
 
   let memory: TranslationMemory = emptyMemory();

@@ -262,12 +262,14 @@ export class ProxyEngine {
       if (entry.protocol === 'http') {
         const prev = this.#httpRoutes.get(entry.id);
         // Same entry over the same cluster objects: the built route is still exact.
-        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && prev.route.backends.every((b) => clusters.get(b.cluster.id) === b.cluster)
+        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && prev.route.backends.every((b) => clusters.get(b.cluster.id) === b.cluster) &&
+            (prev.route.mirror === undefined || clusters.get(prev.route.mirror.id) === prev.route.mirror)
           ? prev
           : buildHttpRoute(entry, clusters, this.metrics.route(entry), {
             retryAfterSeconds: this.limits.retryAfterSeconds,
             maxHeaderSize: this.limits.maxHeaderSize,
             log: this.log,
+            limits: this.limits,
           });
         httpRoutes.set(entry.id, built);
         stats.push(built.stats);
@@ -403,11 +405,8 @@ function unsupportedPolicies(r: RoutingTable['routes'][number]): string[] {
   const out: string[] = [];
   const note = (what: string) => out.push(`route ${r.id}: ${what} is not enforced by this proxy version`);
   if (r.rules.length > 0) note('rules (match expressions; requests use the default backends)');
-  if (r.retry) note('retry');
   if (r.rateLimit) note('rateLimit');
   if (r.stickyCookie) note('stickyCookie');
-  if (r.mirror) note('mirror');
-  if (r.circuitBreaker) note('circuitBreaker');
-  if (r.maintenance) note('maintenance');
+  if (r.protocol !== 'http' && (r.retry || r.mirror || r.circuitBreaker)) out.push(`route ${r.id}: retry, mirror and circuitBreaker apply to http routes only and are ignored`);
   return out;
 }

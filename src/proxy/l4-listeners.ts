@@ -41,6 +41,8 @@ function hasEndpoints(c: L4Cluster): boolean {
 
 /** A route for the L4 forwarders: weighted backend choice once per connection or session. */
 export function buildL4Route<L>(entry: RouteEntry, clusters: ReadonlyMap<string, ClusterRuntime<L>>): L4Route {
+  // Maintenance: no backend at all, so TCP connections are reset and UDP datagrams dropped.
+  if (entry.maintenance !== undefined) return { id: entry.id, pickCluster: () => undefined };
   const choice = new WeightedChoice<L4Cluster>(entry.backends.map((b) => ({ item: clusters.get(b.cluster)!, weight: b.weight })));
   return {
     id: entry.id,

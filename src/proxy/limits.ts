@@ -20,6 +20,21 @@ export interface ProxyLimits {
   drainTimeoutMs: number;
   /** `Retry-After` of 503 answers, in seconds. */
   retryAfterSeconds: number;
+  // --- retries, circuit breaker, mirroring (docs/policies-a.md) ---
+  /** Request bodies up to this size are held in memory so a retry or a mirror can send them again. */
+  replayBodyBytes: number;
+  /** Backoff before the first retry; doubles per retry up to `retryBackoffMaxMs`, jittered. */
+  retryBackoffBaseMs: number;
+  retryBackoffMaxMs: number;
+  /** Mirror copies in flight per route (per worker); copies beyond are dropped. */
+  mirrorMaxInFlight: number;
+  /** A mirror copy is abandoned after this long, whatever its state. */
+  mirrorTimeoutMs: number;
+  /** Circuit breaker: rolling window of results (ten buckets), how often the expression is checked, time open, time recovering. */
+  breakerWindowMs: number;
+  breakerCheckPeriodMs: number;
+  breakerFallbackMs: number;
+  breakerRecoveryMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ProxyLimits> = {
@@ -33,4 +48,13 @@ export const DEFAULT_LIMITS: Readonly<ProxyLimits> = {
   upstreamH2MaxConcurrentStreams: 100,
   drainTimeoutMs: 10_000,
   retryAfterSeconds: 5,
+  replayBodyBytes: 64 * 1024,
+  retryBackoffBaseMs: 25,
+  retryBackoffMaxMs: 250,
+  mirrorMaxInFlight: 64,
+  mirrorTimeoutMs: 5_000,
+  breakerWindowMs: 10_000,
+  breakerCheckPeriodMs: 100,
+  breakerFallbackMs: 10_000,
+  breakerRecoveryMs: 10_000,
 };

@@ -66,10 +66,33 @@ class RequestCell {
   }
 }
 
+/** Why an attempt was retried: the `reason` label of hostmesh_retries_total, by index. */
+export const RETRY_REASONS = ['connect', 'reset', 'timeout', 'status'] as const;
+
+/** Copies sent to a route's mirror Service, by outcome. */
+export class MirrorStats {
+  readonly backend: string;
+  sent = 0;
+  dropped = 0;
+  failed = 0;
+
+  constructor(backend: string) {
+    this.backend = backend;
+  }
+}
+
+/** A circuit breaker as its gauge reads it. */
+export interface BreakerGauge {
+  /** Whether the breaker refuses requests now (open or recovering). */
+  isOpen(): boolean;
+}
+
 /** Counters of one route toward one backend Service. */
 export class BackendStats {
   readonly backend: string;
   connectErrors = 0;
+  /** Retries by RETRY_REASONS index; allocated by the retry stage of routes that retry. */
+  retries: Float64Array | undefined = undefined;
   readonly requests = new Map<number, RequestCell>();
   readonly durations = new Map<number, DurationCell>();
 
@@ -113,6 +136,10 @@ export class RouteStats {
   readonly http: boolean;
   /** The backends exposed, replaced as a whole when a table is applied. */
   backends: ReadonlyMap<string, BackendStats> = new Map();
+  /** Policy series exposed (set on commit from the plan): retries, breaker gauge, mirror counts. */
+  retries = false;
+  breaker: BreakerGauge | undefined = undefined;
+  mirror: MirrorStats | undefined = undefined;
 
   constructor(namespace: string, service: string, port: number, http: boolean) {
     this.namespace = namespace;
@@ -135,6 +162,10 @@ export interface RouteStatsPlan {
   readonly id: string;
   readonly stats: RouteStats;
   readonly backends: readonly BackendStats[];
+  /** Declared by policy stages while the route is built; exposed on commit. */
+  retries?: boolean;
+  breaker?: BreakerGauge | undefined;
+  mirror?: MirrorStats | undefined;
 }
 
 function sameBackends(live: ReadonlyMap<string, BackendStats>, next: readonly BackendStats[]): boolean {
@@ -153,11 +184,11 @@ interface Sample {
 class ScrapedMetric {
   readonly name: string;
   readonly help: string;
-  readonly type: 'counter' | 'histogram';
+  readonly type: 'counter' | 'histogram' | 'gauge';
   readonly aggregator = 'sum';
   readonly #collect: () => Sample[];
 
-  constructor(name: string, help: string, type: 'counter' | 'histogram', collect: () => Sample[]) {
+  constructor(name: string, help: string, type: 'counter' | 'histogram' | 'gauge', collect: () => Sample[]) {
     this.name = name;
     this.help = help;
     this.type = type;
@@ -188,6 +219,9 @@ export class ProxyMetrics {
     registry.registerMetric(new ScrapedMetric('hostmesh_requests_total', 'HTTP requests answered, by addressed service port, backend service, status code and method.', 'counter', () => this.#requestSamples()) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_request_duration_seconds', 'Time from receiving an HTTP request to sending the last byte of its response.', 'histogram', () => this.#durationSamples()) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_upstream_connect_errors_total', 'Failed or timed-out connection attempts to a backend endpoint.', 'counter', () => this.#connectErrorSamples()) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_retries_total', 'Attempts retried, by the reason the previous attempt failed.', 'counter', () => this.#retrySamples()) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_circuit_breaker_open', 'Whether the route\'s circuit breaker refuses requests (open or recovering).', 'gauge', () => this.#breakerSamples()) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_mirror_requests_total', 'Request copies for the route\'s mirror Service, by result.', 'counter', () => this.#mirrorSamples()) as never);
     this.#configVersion = new Gauge({ name: 'hostmesh_config_version', help: 'Version of the routing table applied last.', registers: [registry] });
     this.#configApplied = new Gauge({ name: 'hostmesh_config_applied_timestamp_seconds', help: 'Unix time the routing table was applied last.', registers: [registry] });
   }
@@ -212,6 +246,9 @@ export class ProxyMetrics {
     const routes = new Map<string, RouteStats>();
     for (const p of plans) {
       if (!sameBackends(p.stats.backends, p.backends)) p.stats.backends = new Map(p.backends.map((b) => [b.backend, b]));
+      p.stats.retries = p.retries ?? false;
+      p.stats.breaker = p.breaker;
+      p.stats.mirror = p.mirror;
       routes.set(p.id, p.stats);
     }
     this.#routes = routes;
@@ -262,6 +299,36 @@ export class ProxyMetrics {
   #connectErrorSamples(): Sample[] {
     const out: Sample[] = [];
     this.#each((_r, b, base) => out.push({ value: b.connectErrors, labels: base }));
+    return out;
+  }
+
+  #retrySamples(): Sample[] {
+    const out: Sample[] = [];
+    this.#each((r, b, base) => {
+      if (!r.retries) return;
+      for (let i = 0; i < RETRY_REASONS.length; i++) out.push({ value: b.retries?.[i] ?? 0, labels: { ...base, reason: RETRY_REASONS[i]! } });
+    });
+    return out;
+  }
+
+  #breakerSamples(): Sample[] {
+    const out: Sample[] = [];
+    for (const r of this.#routes.values()) {
+      if (r.breaker !== undefined) out.push({ value: r.breaker.isOpen() ? 1 : 0, labels: { namespace: r.namespace, service: r.service, port: r.port } });
+    }
+    return out;
+  }
+
+  #mirrorSamples(): Sample[] {
+    const out: Sample[] = [];
+    for (const r of this.#routes.values()) {
+      const m = r.mirror;
+      if (m === undefined) continue;
+      const base = { namespace: r.namespace, service: r.service, port: r.port, backend: m.backend };
+      out.push({ value: m.sent, labels: { ...base, result: 'sent' } });
+      out.push({ value: m.dropped, labels: { ...base, result: 'dropped' } });
+      out.push({ value: m.failed, labels: { ...base, result: 'failed' } });
+    }
     return out;
   }
 }

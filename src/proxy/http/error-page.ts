@@ -31,10 +31,13 @@ export function wantsJson(accept: string | undefined): boolean {
  * @param backend the backend service port when it differs (a split), named in the text too
  */
 export function errorPage(failure: Failure, service: string, backend: string | undefined, accept: string | undefined, retryAfterSeconds: number): ErrorPage {
-  const status = FAILURE_STATUS[failure];
+  return servicePage(FAILURE_STATUS[failure], service, backend, FAILURE_REASON[failure], accept, retryAfterSeconds);
+}
+
+/** A page with any status and reason (a sentence fragment after the service's name), e.g. maintenance. */
+export function servicePage(status: number, service: string, backend: string | undefined, reason: string, accept: string | undefined, retryAfterSeconds: number): ErrorPage {
   const title = STATUS_CODES[status] ?? 'Error';
   const subject = backend !== undefined && backend !== service ? `${service} (backend ${backend})` : service;
-  const reason = FAILURE_REASON[failure];
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (status === 503) headers['retry-after'] = String(retryAfterSeconds);
   let body: string;

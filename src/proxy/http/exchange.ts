@@ -13,6 +13,7 @@ import type { EndpointHandle } from '../types.ts';
 import type { BackendStats, RouteStats } from '../metrics.ts';
 import { methodIndex } from '../metrics.ts';
 import { errorPage, rawErrorResponse } from './error-page.ts';
+import type { ErrorPage } from './error-page.ts';
 import type { Failure } from './failures.ts';
 import type { HttpCluster, Upstream } from './upstream.ts';
 
@@ -40,6 +41,8 @@ export interface HttpRoute {
   readonly defaultStats: BackendStats;
   readonly retryAfterSeconds: number;
   readonly log: Logger;
+  /** The cluster that receives copies of sampled requests (`mirror`), resolved once. */
+  readonly mirror?: HttpCluster | undefined;
   /** The first stage. */
   handle: (ex: Exchange) => void;
 }
@@ -63,6 +66,11 @@ export interface UpstreamAttempt {
 }
 
 export type AttemptDone = (ex: Exchange, attempt: UpstreamAttempt) => void;
+
+/** Told how each request it let through ended (the circuit breaker's rolling window). */
+export interface OutcomeRecorder {
+  record(status: number, ms: number, now: number): void;
+}
 
 /** What an exchange needs to know about the listener that accepted it. */
 export interface ListenerState {
@@ -118,6 +126,19 @@ export class Exchange {
   /** Status sent to the client; 0 until finished. */
   status = 0;
   done = false;
+  // --- retry stage (stages/retry.ts, stages/replay-body.ts) ---
+  /** `retry-on` matched: the request may be retried after it reached a backend. */
+  retryOn = false;
+  /** Retries made so far. */
+  retries = 0;
+  /** performance.now() when the first attempt started (for `retry-duration`). */
+  firstAttemptAt = 0;
+  // --- mirror stage (stages/mirror.ts) ---
+  /** This request was sampled for a copy to the mirror. */
+  mirrored = false;
+  // --- circuit breaker stage (stages/circuit-breaker.ts) ---
+  /** Records this request's outcome when it finishes (the breaker let it through). */
+  breaker: OutcomeRecorder | undefined = undefined;
 
   constructor(req: ClientRequest, res: ClientResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, route: HttpRoute, listener: ListenerState) {
     this.start = performance.now();
@@ -144,7 +165,16 @@ export class Exchange {
       return;
     }
     const backend = this.backend?.cluster.id;
-    const page = errorPage(failure, this.route.id, backend, this.req.headers.accept, this.route.retryAfterSeconds);
+    this.respond(errorPage(failure, this.route.id, backend, this.req.headers.accept, this.route.retryAfterSeconds));
+  }
+
+  /** Answers with a page the proxy wrote (error, maintenance) and finishes. */
+  respond(page: ErrorPage): void {
+    if (this.done) return;
+    if (this.headersSent) {
+      this.abort();
+      return;
+    }
     if (this.res !== undefined) {
       this.prepareHead();
       // Unread request body: close after answering rather than swallow the rest of an upload.
@@ -196,7 +226,9 @@ export class Exchange {
       clearTimeout(this.deadline);
       this.deadline = undefined;
     }
+    const now = performance.now();
     const stats = this.backend !== undefined ? this.backend.stats : this.route.defaultStats;
-    stats.record(this.methodIdx, status, (performance.now() - this.start) / 1000);
+    stats.record(this.methodIdx, status, (now - this.start) / 1000);
+    if (this.breaker !== undefined) this.breaker.record(status, now - this.start, now);
   }
 }

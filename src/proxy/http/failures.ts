@@ -20,7 +20,9 @@ export type Failure =
   /** The backend's response head cannot be forwarded (e.g. a header value HTTP forbids). */
   | 'bad-response'
   /** The request cannot be forwarded as it is (e.g. a target the backend client refuses). */
-  | 'bad-request';
+  | 'bad-request'
+  /** The route's circuit breaker is open: backends are not contacted for a while. */
+  | 'circuit-open';
 
 export const FAILURE_STATUS: Readonly<Record<Failure, number>> = {
   'no-endpoint': 503,
@@ -33,6 +35,7 @@ export const FAILURE_STATUS: Readonly<Record<Failure, number>> = {
   'reset': 502,
   'bad-response': 502,
   'bad-request': 400,
+  'circuit-open': 503,
 };
 
 /** Sentence fragments for error bodies: say what happened, never where (no addresses). */
@@ -47,4 +50,5 @@ export const FAILURE_REASON: Readonly<Record<Failure, string>> = {
   'reset': 'closed the connection without a response',
   'bad-response': 'sent a response that cannot be forwarded',
   'bad-request': 'cannot be sent this request',
+  'circuit-open': 'is failing: its circuit breaker is open',
 };

@@ -1,6 +1,8 @@
 /** Builds the runtime of an HTTP route: backends resolved, counters planned, stages assembled. */
 import type { Logger } from 'pino';
 import type { RouteEntry } from '../../table/index.ts';
+import { DEFAULT_LIMITS } from '../limits.ts';
+import type { ProxyLimits } from '../limits.ts';
 import type { BackendStats, RouteStats, RouteStatsPlan } from '../metrics.ts';
 import { buildPipeline } from '../stages/pipeline.ts';
 import type { HttpRoute, RouteBackend } from './exchange.ts';
@@ -10,6 +12,8 @@ export interface HttpRouteOptions {
   retryAfterSeconds: number;
   maxHeaderSize: number;
   log: Logger;
+  /** Policy limits (replay buffer, backoff, mirror bounds, breaker durations); defaults when absent. */
+  limits?: Readonly<ProxyLimits>;
 }
 
 export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, HttpCluster>, stats: RouteStats, opts: HttpRouteOptions): { route: HttpRoute; stats: RouteStatsPlan } {
@@ -32,10 +36,12 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     defaultStats: backends[0]!.stats,
     retryAfterSeconds: opts.retryAfterSeconds,
     log: opts.log,
+    mirror: entry.mirror !== undefined ? clusters.get(entry.mirror.cluster) : undefined,
     handle: () => {},
   };
-  route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize });
-  return { route, stats: { id: entry.id, stats, backends: [...byName.values()] } };
+  const plan: RouteStatsPlan = { id: entry.id, stats, backends: [...byName.values()] };
+  route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize, limits: opts.limits ?? DEFAULT_LIMITS, plan });
+  return { route, stats: plan };
 }
 
 /** The Service name of a cluster id `namespace/name:port`: the `backend` metric label. */

@@ -17,7 +17,8 @@ export interface ForwardOptions {
   maxHeaderSize: number;
 }
 
-function headersOf(ex: Exchange): string[] {
+/** The backend request headers, built once per request; also learns whether a body follows. */
+export function headersOf(ex: Exchange): string[] {
   let h = ex.upstreamHeaders;
   if (h === undefined) {
     h = requestHeaders(ex.req.rawHeaders, clientAddress(ex.req.socket.remoteAddress), ex);

@@ -1,20 +1,40 @@
 /**
- * Assembles a route's stages, once per route per table apply. Today's chain:
+ * Assembles a route's stages, once per route per table apply. Built from the last stage back:
  *
- *   request timeout -> backend choice -> deliver [ endpoint pick -> forward ]
+ *   maintenance -> request timeout -> backend choice -> circuit breaker -> replay body
+ *     -> mirror -> retry [ endpoint pick -> forward ]
  *
- * Policy stages of later issues slot in between (see docs/proxy-internals.md).
+ * A stage whose setting is absent returns its `next` (no cost). See docs/proxy-internals.md.
  */
 import type { HttpRoute } from '../http/exchange.ts';
+import type { ProxyLimits } from '../limits.ts';
+import type { RouteStatsPlan } from '../metrics.ts';
 import { backendChoice } from './backend-choice.ts';
-import { deliver } from './deliver.ts';
+import { circuitBreaker } from './circuit-breaker.ts';
 import { endpointPick } from './endpoint-pick.ts';
 import { forward } from './forward.ts';
 import type { ForwardOptions } from './forward.ts';
+import { maintenance } from './maintenance.ts';
+import { mirror } from './mirror.ts';
+import { replayBody } from './replay-body.ts';
 import { requestTimeout } from './request-timeout.ts';
+import { retry } from './retry.ts';
 import type { Handler } from './types.ts';
 
-export function buildPipeline(route: HttpRoute, opts: ForwardOptions): Handler {
+export interface PipelineOptions extends ForwardOptions {
+  limits: Readonly<ProxyLimits>;
+  /** The route's metrics plan: policy stages declare the series they expose. */
+  plan: RouteStatsPlan;
+}
+
+export function buildPipeline(route: HttpRoute, opts: PipelineOptions): Handler {
   const attempt = endpointPick(route, forward(route, opts));
-  return requestTimeout(route, backendChoice(route, deliver(route, attempt)));
+  let h: Handler = retry(route, attempt, opts.limits, opts.plan);
+  h = mirror(route, h, opts.limits, opts.plan);
+  h = replayBody(route, h, opts.limits);
+  h = circuitBreaker(route, h, opts.limits, opts.plan);
+  h = backendChoice(route, h);
+  h = requestTimeout(route, h);
+  h = maintenance(route, h);
+  return h;
 }
