@@ -118,6 +118,9 @@ export class Exchange {
   /** Status sent to the client; 0 until finished. */
   status = 0;
   done = false;
+  // Access log and trace context:
+  /** The `traceparent` sent to the backend (set with `upstreamHeaders`). */
+  traceparent: string | undefined = undefined;
 
   constructor(req: ClientRequest, res: ClientResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, route: HttpRoute, listener: ListenerState) {
     this.start = performance.now();
