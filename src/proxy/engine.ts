@@ -50,7 +50,7 @@ export interface ProxyEngineOptions {
    * protocol without a factory is skipped with a warning (tests plug in small forwarders).
    */
   l4?: L4Factories;
-  /** Secret behind the affinity cookie values; proxies that should agree share it. */
+  /** Secret behind the affinity and sticky cookie values; proxies that should agree share it. */
   affinitySecret?: string;
 }
 
@@ -262,13 +262,15 @@ export class ProxyEngine {
       if (entry.protocol === 'http') {
         const prev = this.#httpRoutes.get(entry.id);
         // Same entry over the same cluster objects: the built route is still exact.
-        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && prev.route.backends.every((b) => clusters.get(b.cluster.id) === b.cluster)
+        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && usesClusters(prev.route, clusters)
           ? prev
           : buildHttpRoute(entry, clusters, this.metrics.route(entry), {
             retryAfterSeconds: this.limits.retryAfterSeconds,
             maxHeaderSize: this.limits.maxHeaderSize,
             log: this.log,
+            affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
           });
+        warnings.push(...built.route.warnings);
         httpRoutes.set(entry.id, built);
         stats.push(built.stats);
       } else {
@@ -387,6 +389,12 @@ function serviceOf(clusterId: string): string {
   return clusterId.slice(clusterId.indexOf('/') + 1, clusterId.lastIndexOf(':'));
 }
 
+/** Whether a built route's backends (rules' included) are exactly these cluster objects. */
+function usesClusters(route: HttpRoute, clusters: ReadonlyMap<string, Cluster>): boolean {
+  const same = (b: HttpRoute['backends'][number]): boolean => clusters.get(b.cluster.id) === b.cluster;
+  return route.backends.every(same) && route.rules.every((r) => r.backends.every(same));
+}
+
 /** Checks the table validator leaves to the proxy: values that must be HTTP tokens. */
 function checkSemantics(table: RoutingTable): void {
   const problems: TableProblem[] = [];
@@ -402,10 +410,8 @@ function checkSemantics(table: RoutingTable): void {
 function unsupportedPolicies(r: RoutingTable['routes'][number]): string[] {
   const out: string[] = [];
   const note = (what: string) => out.push(`route ${r.id}: ${what} is not enforced by this proxy version`);
-  if (r.rules.length > 0) note('rules (match expressions; requests use the default backends)');
   if (r.retry) note('retry');
   if (r.rateLimit) note('rateLimit');
-  if (r.stickyCookie) note('stickyCookie');
   if (r.mirror) note('mirror');
   if (r.circuitBreaker) note('circuitBreaker');
   if (r.maintenance) note('maintenance');

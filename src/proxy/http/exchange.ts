@@ -30,6 +30,13 @@ export interface RouteBackend {
   readonly stats: BackendStats;
 }
 
+/** A split rule of a route (`RouteEntry.rules`) with its backends resolved. */
+export interface HttpRule {
+  /** Matcher expression source; the backend-choice stage compiles it. */
+  readonly match: string;
+  readonly backends: readonly RouteBackend[];
+}
+
 /** A route as requests see it: built once per table apply, never changed afterwards. */
 export interface HttpRoute {
   readonly id: string;
@@ -40,6 +47,13 @@ export interface HttpRoute {
   readonly defaultStats: BackendStats;
   readonly retryAfterSeconds: number;
   readonly log: Logger;
+  // Backend choice and sticky cookie:
+  /** Split rules in order; requests matching none use `backends`. */
+  readonly rules: readonly HttpRule[];
+  /** Secret behind sticky-cookie values (the engine's affinity secret). */
+  readonly affinitySecret: string;
+  /** Problems stages found while being built (e.g. a rule that does not compile). */
+  readonly warnings: string[];
   /** The first stage. */
   handle: (ex: Exchange) => void;
 }

@@ -1,20 +1,22 @@
 /** Builds the runtime of an HTTP route: backends resolved, counters planned, stages assembled. */
 import type { Logger } from 'pino';
-import type { RouteEntry } from '../../table/index.ts';
+import type { RouteEntry, WeightedCluster } from '../../table/index.ts';
 import type { BackendStats, RouteStats, RouteStatsPlan } from '../metrics.ts';
 import { buildPipeline } from '../stages/pipeline.ts';
-import type { HttpRoute, RouteBackend } from './exchange.ts';
+import type { HttpRoute, HttpRule, RouteBackend } from './exchange.ts';
 import type { HttpCluster } from './upstream.ts';
 
 export interface HttpRouteOptions {
   retryAfterSeconds: number;
   maxHeaderSize: number;
   log: Logger;
+  /** Secret behind sticky-cookie values (the engine passes its affinity secret). */
+  affinitySecret?: string;
 }
 
 export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, HttpCluster>, stats: RouteStats, opts: HttpRouteOptions): { route: HttpRoute; stats: RouteStatsPlan } {
   const byName = new Map<string, BackendStats>();
-  const backends: RouteBackend[] = entry.backends.map((b) => {
+  const resolve = (b: WeightedCluster): RouteBackend => {
     const cluster = clusters.get(b.cluster)!;
     const name = serviceOf(b.cluster);
     let bs = byName.get(name);
@@ -23,7 +25,10 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
       byName.set(name, bs);
     }
     return { cluster, weight: b.weight, stats: bs };
-  });
+  };
+  const backends = entry.backends.map(resolve);
+  // Rule backends get their counters too, so a split target's series exist before it gets traffic.
+  const rules: HttpRule[] = entry.rules.map((r) => ({ match: r.match, backends: r.backends.map(resolve) }));
   const route: HttpRoute = {
     id: entry.id,
     entry,
@@ -32,6 +37,9 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     defaultStats: backends[0]!.stats,
     retryAfterSeconds: opts.retryAfterSeconds,
     log: opts.log,
+    rules,
+    affinitySecret: opts.affinitySecret ?? 'hostmesh',
+    warnings: [],
     handle: () => {},
   };
   route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize });
