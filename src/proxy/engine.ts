@@ -14,6 +14,9 @@ import type { Logger } from '../common/log.ts';
 import { formatProblems, tableDigest, validateTable } from '../table/index.ts';
 import type { ClusterEntry, RoutingTable, TableProblem, TrafficType } from '../table/index.ts';
 import type { Registry } from 'prom-client';
+import { AccessLog } from './access-log.ts';
+import type { AccessLogSink } from './access-log.ts';
+import { FdSink } from './access-log-writer.ts';
 import { ClusterRuntime } from './cluster.ts';
 import type { ClusterUpdate } from './cluster.ts';
 import { HttpListener } from './http/listener.ts';
@@ -52,6 +55,8 @@ export interface ProxyEngineOptions {
   l4?: L4Factories;
   /** Secret behind the affinity and sticky cookie values; proxies that should agree share it. */
   affinitySecret?: string;
+  /** JSON access log: `true` writes to stdout, a sink (any `write(chunk)`) receives the lines. Off by default. */
+  accessLog?: boolean | AccessLogSink;
 }
 
 export interface AppliedTable {
@@ -106,6 +111,7 @@ export class ProxyEngine {
   readonly #host: string;
   readonly #opts: ProxyEngineOptions;
   readonly #observer: L4Observer;
+  readonly #accessLog: AccessLog | undefined;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
   /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
@@ -124,6 +130,7 @@ export class ProxyEngine {
     this.log = opts.log ?? createLogger('hostmesh-proxy');
     this.metrics = new ProxyMetrics(opts.registry, { processMetrics: opts.processMetrics ?? true });
     this.#observer = this.#createObserver();
+    this.#accessLog = this.#createAccessLog(opts.accessLog);
   }
 
   get registry(): Registry {
@@ -161,6 +168,7 @@ export class ProxyEngine {
       for (const c of this.#clusters.values()) c.close();
       this.#clusters = new Map();
       await Promise.all([...drains, ...this.#draining]);
+      await this.#accessLog?.close();
     });
     this.#queue = run.catch(() => {});
     return run;
@@ -269,6 +277,7 @@ export class ProxyEngine {
             maxHeaderSize: this.limits.maxHeaderSize,
             log: this.log,
             affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
+            accessLog: this.#accessLog,
           });
         warnings.push(...built.route.warnings);
         httpRoutes.set(entry.id, built);
@@ -354,6 +363,12 @@ export class ProxyEngine {
       createLink: (e, ep) => createUpstream(e, ep, this.limits),
       closeLink: closeUpstream,
     });
+  }
+
+  #createAccessLog(option: boolean | AccessLogSink | undefined): AccessLog | undefined {
+    if (option === undefined || option === false) return undefined;
+    const sink = option === true ? new FdSink(1, { onProblem: (message) => this.log.warn(message) }) : option;
+    return new AccessLog(sink, (err) => this.log.warn({ err: errorMessage(err) }, 'access log line not written'));
   }
 
   #createObserver(): L4Observer {

@@ -37,6 +37,11 @@ export interface HttpRule {
   readonly backends: readonly RouteBackend[];
 }
 
+/** Where finished exchanges go when access logging is on (src/proxy/access-log.ts). */
+export interface ExchangeLog {
+  record(ex: Exchange): void;
+}
+
 /** A route as requests see it: built once per table apply, never changed afterwards. */
 export interface HttpRoute {
   readonly id: string;
@@ -47,11 +52,13 @@ export interface HttpRoute {
   readonly defaultStats: BackendStats;
   readonly retryAfterSeconds: number;
   readonly log: Logger;
-  // Backend choice and sticky cookie:
+  // Backend choice, sticky cookie, access log:
   /** Split rules in order; requests matching none use `backends`. */
   readonly rules: readonly HttpRule[];
   /** Secret behind sticky-cookie values (the engine's affinity secret). */
   readonly affinitySecret: string;
+  /** Set when access logging is on. */
+  readonly accessLog?: ExchangeLog | undefined;
   /** Problems stages found while being built (e.g. a rule that does not compile). */
   readonly warnings: string[];
   /** The first stage. */
@@ -135,6 +142,16 @@ export class Exchange {
   // Access log and trace context:
   /** The `traceparent` sent to the backend (set with `upstreamHeaders`). */
   traceparent: string | undefined = undefined;
+  /** Request body bytes streamed from the client to a backend (a buffered `body` counts as its length). */
+  bytesIn = 0;
+  /** Response body bytes written to the client. */
+  bytesOut = 0;
+  /** Attempts started; more than one means retries. */
+  attempts = 0;
+  /** The client address when the request arrived (only recorded when access logging is on). */
+  client: string | undefined = undefined;
+  /** An upgrade's tunnel is logged when it closes rather than when the exchange finishes. */
+  logAtTunnelEnd = false;
 
   constructor(req: ClientRequest, res: ClientResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, route: HttpRoute, listener: ListenerState) {
     this.start = performance.now();
@@ -168,9 +185,13 @@ export class Exchange {
       if (!this.h2 && bodyPending(this.req as IncomingMessage)) this.res.shouldKeepAlive = false;
       this.res.writeHead(page.status, page.headers);
       if (this.method === 'HEAD') this.res.end();
-      else this.res.end(page.body);
+      else {
+        this.res.end(page.body);
+        this.bytesOut = Number(page.headers['content-length']);
+      }
     } else if (this.socket !== undefined && this.socket.writable) {
       this.socket.end(rawErrorResponse(page));
+      this.bytesOut = Number(page.headers['content-length']);
     }
     this.finish(page.status);
   }
@@ -215,5 +236,7 @@ export class Exchange {
     }
     const stats = this.backend !== undefined ? this.backend.stats : this.route.defaultStats;
     stats.record(this.methodIdx, status, (performance.now() - this.start) / 1000);
+    const log = this.route.accessLog;
+    if (log !== undefined && !this.logAtTunnelEnd) log.record(this);
   }
 }

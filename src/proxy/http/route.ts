@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { RouteEntry, WeightedCluster } from '../../table/index.ts';
 import type { BackendStats, RouteStats, RouteStatsPlan } from '../metrics.ts';
 import { buildPipeline } from '../stages/pipeline.ts';
-import type { HttpRoute, HttpRule, RouteBackend } from './exchange.ts';
+import type { ExchangeLog, HttpRoute, HttpRule, RouteBackend } from './exchange.ts';
 import type { HttpCluster } from './upstream.ts';
 
 export interface HttpRouteOptions {
@@ -12,6 +12,7 @@ export interface HttpRouteOptions {
   log: Logger;
   /** Secret behind sticky-cookie values (the engine passes its affinity secret). */
   affinitySecret?: string;
+  accessLog?: ExchangeLog | undefined;
 }
 
 export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, HttpCluster>, stats: RouteStats, opts: HttpRouteOptions): { route: HttpRoute; stats: RouteStatsPlan } {
@@ -39,6 +40,7 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     log: opts.log,
     rules,
     affinitySecret: opts.affinitySecret ?? 'hostmesh',
+    accessLog: opts.accessLog,
     warnings: [],
     handle: () => {},
   };

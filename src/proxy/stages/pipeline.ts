@@ -1,11 +1,12 @@
 /**
  * Assembles a route's stages, once per route per table apply. Today's chain:
  *
- *   request timeout -> backend choice -> deliver [ endpoint pick -> forward ]
+ *   access log -> request timeout -> backend choice -> deliver [ endpoint pick -> forward ]
  *
  * Policy stages of later issues slot in between (see docs/proxy-internals.md).
  */
 import type { HttpRoute } from '../http/exchange.ts';
+import { accessLogStart } from './access-log.ts';
 import { backendChoice } from './backend-choice.ts';
 import { deliver } from './deliver.ts';
 import { endpointPick } from './endpoint-pick.ts';
@@ -16,5 +17,6 @@ import type { Handler } from './types.ts';
 
 export function buildPipeline(route: HttpRoute, opts: ForwardOptions): Handler {
   const attempt = endpointPick(route, forward(route, opts));
-  return requestTimeout(route, backendChoice(route, deliver(route, attempt)));
+  const request = requestTimeout(route, backendChoice(route, deliver(route, attempt)));
+  return accessLogStart(route, request);
 }
