@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { connect as h2connect, createServer as createH2Server } from 'node:http2';
 import { createLogger } from '../../src/common/log.ts';
 import { ClusterRuntime } from '../../src/proxy/cluster.ts';
@@ -16,7 +17,7 @@ import { ProxyMetrics } from '../../src/proxy/metrics.ts';
 import { backendChoice } from '../../src/proxy/stages/backend-choice.ts';
 import { RequestView } from '../../src/proxy/stages/backend-choice-request.ts';
 import { endpointPick } from '../../src/proxy/stages/endpoint-pick.ts';
-import { stickyToken } from '../../src/proxy/stages/sticky.ts';
+import { cookieIn, stickyToken } from '../../src/proxy/stages/sticky.ts';
 import type { LoadBalancer, RouteEntry } from '../../src/table/index.ts';
 import { cluster, route as routeEntry } from '../support/tables.ts';
 import { LOOPBACK, client, engine, freePort, get, metricValue, namedBackend, svc, table } from './helpers.ts';
@@ -166,6 +167,21 @@ function cookieOf(setCookie: string[] | undefined, name: string): string | undef
   }
   return undefined;
 }
+
+test('sticky cookie lookup: the first value of exactly that name, in any Cookie field', () => {
+  const name = fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/);
+  const value = fc.stringMatching(/^[!#-+\-.-:<-~]{0,12}$/);
+  const field = fc.array(fc.tuple(name, value), { maxLength: 5 });
+  fc.assert(fc.property(fc.array(field, { maxLength: 3 }), name, fc.constantFrom('; ', ';', ';  '), (fields, wanted, sep) => {
+    const raw = fields.flatMap((pairs, i) => [i % 2 === 0 ? 'cookie' : 'Cookie', pairs.map(([n, v]) => `${n}=${v}`).join(sep)]);
+    const expected = fields.flat().find(([n]) => n === wanted)?.[1];
+    assert.equal(cookieIn(['accept', '*/*', ...raw], wanted), expected);
+  }), { numRuns: 500 });
+  assert.equal(cookieIn(['cookie', 'xpin=1; pin=2'], 'pin'), '2', 'a longer name ending in the name is another cookie');
+  assert.equal(cookieIn(['cookie', ' pin=3 ;pin=4'], 'pin'), '3', 'spaces around a pair are not part of it');
+  assert.equal(cookieIn(['cookie', 'pin'], 'pin'), undefined);
+  assert.equal(cookieIn(['cookie', 'pin='], 'pin'), '');
+});
 
 test('sticky cookie: set once, then pins; weights still spread clients without it', () => {
   const [v1, v2] = [clusterOf('v1', 1), clusterOf('v2', 1)];
