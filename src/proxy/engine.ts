@@ -418,6 +418,10 @@ function checkSemantics(table: RoutingTable): void {
     if (lb.kind === 'cookie' && !TOKEN.test(lb.cookie)) problems.push({ path: `$.clusters[${i}].loadBalancer.cookie`, message: `must be a cookie name (an HTTP token), got ${JSON.stringify(lb.cookie)}` });
     if (lb.kind === 'header' && !TOKEN.test(lb.header)) problems.push({ path: `$.clusters[${i}].loadBalancer.header`, message: `must be a header name (an HTTP token), got ${JSON.stringify(lb.header)}` });
   });
+  table.routes.forEach((r, i) => {
+    // It becomes a Set-Cookie header: anything but a token would break every response.
+    if (r.stickyCookie !== undefined && !TOKEN.test(r.stickyCookie)) problems.push({ path: `$.routes[${i}].stickyCookie`, message: `must be a cookie name (an HTTP token), got ${JSON.stringify(r.stickyCookie)}` });
+  });
   if (problems.length > 0) throw new HostmeshError('TABLE_INVALID', `routing table refused: ${formatProblems(problems)}`, { problems });
 }
 

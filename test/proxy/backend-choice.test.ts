@@ -312,3 +312,11 @@ test('engine: a rule sends matching requests straight to its cluster, which keep
   assert.match(r.warnings[0]!, /rules\[0\] is ignored/);
   assert.equal((await get(agent, `http://${LOOPBACK}:${port}/beta/1`)).body, 'v1');
 });
+
+test('engine: a sticky cookie name that is not a token refuses the table, naming the route', async (t) => {
+  const e = engine(t);
+  const r = await e.apply(table([{ cluster: svc('web', []), listenPort: await freePort(), route: { stickyCookie: 'pin; Domain=evil' } }]));
+  assert.equal(r.ok, false);
+  assert.ok(!r.ok && r.error.code === 'TABLE_INVALID');
+  assert.deepEqual(!r.ok && r.error.problems?.map((p) => p.path), ['$.routes[0].stickyCookie']);
+});
