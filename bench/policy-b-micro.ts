@@ -4,7 +4,7 @@
  * prebuilt stage or function on a hand-made request of typical size, median of 5 runs.
  */
 import { createLogger } from '../src/common/log.ts';
-import { AccessLog } from '../src/proxy/access-log.ts';
+import { AccessLog, accessLine } from '../src/proxy/access-log.ts';
 import { ClusterRuntime } from '../src/proxy/cluster.ts';
 import type { Exchange, HttpRoute, RouteBackend } from '../src/proxy/http/exchange.ts';
 import { requestHeaders } from '../src/proxy/http/headers.ts';
@@ -41,6 +41,7 @@ function route(extra: Partial<RouteEntry>): HttpRoute {
   };
 }
 
+const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const RAW = ['host', 'web.bench.hostmesh', 'user-agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0', 'accept', '*/*', 'accept-encoding', 'gzip'];
 function request(raw: string[]) {
   const headers: Record<string, string> = {};
@@ -76,8 +77,8 @@ time('backend choice, 2 rules evaluated, none matching', () => twoRules(ex));
 time('backend choice, sticky cookie absent (choose + set)', () => { ex.extraHeaders = undefined; sticky(ex); });
 time('backend choice, sticky cookie valid (pinned)', () => sticky(pinned));
 time('request headers incl. starting a trace', () => requestHeaders(RAW, '10.4.0.7', {} as { hasBody: boolean }));
-const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-time('request headers incl. a valid traceparent kept', () => requestHeaders([...RAW.slice(0, 4), 'traceparent', tp], '10.4.0.7', {} as { hasBody: boolean }));
+const withTrace = [...RAW, 'traceparent', tp];
+time('request headers incl. a valid traceparent kept', () => requestHeaders(withTrace, '10.4.0.7', {} as { hasBody: boolean }));
 time('newTraceparent()', () => newTraceparent());
 time('isValidTraceparent()', () => isValidTraceparent(tp));
 const accessLog = new AccessLog({ write: () => {} });
@@ -86,6 +87,7 @@ const finished = {
   backend: { cluster: v1 }, endpoint: { key: '10.0.0.1:80' }, client: '10.4.0.7', traceparent: tp, attempts: 1,
 } as unknown as Exchange;
 let n = 0;
+time('access log line formatted', () => accessLine(finished, performance.now()));
 time('access log line formatted, batched, chunked', () => {
   accessLog.record(finished);
   if (++n % 16 === 0) accessLog.flush();
