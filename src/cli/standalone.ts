@@ -13,6 +13,7 @@ import type { ManifestSnapshot } from '../controller/source/manifests.ts';
 import { translate } from '../controller/translate.ts';
 import { emptyMemory } from '../controller/translate-types.ts';
 import type { Diagnostic, TranslationMemory } from '../controller/translate-types.ts';
+import type { AccessLogSink } from '../proxy/access-log.ts';
 import { AdminServer } from '../proxy/admin.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
@@ -29,7 +30,8 @@ export interface StandaloneOptions {
   dns?: HostPort | undefined;
   zones: string[];
   token?: string | undefined;
-  accessLog: boolean;
+  /** JSON access log: `true` for stdout, or a sink receiving the lines. */
+  accessLog: boolean | AccessLogSink;
   log?: Logger;
   /** Where the banner and route changes are printed (stdout by default). */
   out?: (line: string) => void;
@@ -53,7 +55,7 @@ const MAX_PORT_RETRIES = 20;
 export async function startStandalone(opts: StandaloneOptions): Promise<StandaloneMesh> {
   const log = opts.log ?? createLogger('hostmesh');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const engine = new ProxyEngine({ host: '127.0.0.1', log, limits: opts.limits });
+  const engine = new ProxyEngine({ host: '127.0.0.1', log, limits: opts.limits, accessLog: opts.accessLog });
   const publisher = new Publisher({ coalesceMs: 20, maxDelayMs: 100 });
 
   let memory: TranslationMemory = emptyMemory();

@@ -14,6 +14,9 @@ import type { Logger } from '../common/log.ts';
 import { formatProblems, tableDigest, validateTable } from '../table/index.ts';
 import type { ClusterEntry, RoutingTable, TableProblem, TrafficType } from '../table/index.ts';
 import type { Registry } from 'prom-client';
+import { AccessLog } from './access-log.ts';
+import type { AccessLogSink } from './access-log.ts';
+import { FdSink } from './access-log-writer.ts';
 import { ClusterRuntime } from './cluster.ts';
 import type { ClusterUpdate } from './cluster.ts';
 import { HttpListener } from './http/listener.ts';
@@ -50,8 +53,10 @@ export interface ProxyEngineOptions {
    * protocol without a factory is skipped with a warning (tests plug in small forwarders).
    */
   l4?: L4Factories;
-  /** Secret behind the affinity cookie values; proxies that should agree share it. */
+  /** Secret behind the affinity and sticky cookie values; proxies that should agree share it. */
   affinitySecret?: string;
+  /** JSON access log: `true` writes to stdout, a sink (any `write(chunk)`) receives the lines. Off by default. */
+  accessLog?: boolean | AccessLogSink;
 }
 
 export interface AppliedTable {
@@ -106,6 +111,7 @@ export class ProxyEngine {
   readonly #host: string;
   readonly #opts: ProxyEngineOptions;
   readonly #observer: L4Observer;
+  readonly #accessLog: AccessLog | undefined;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
   /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
@@ -124,6 +130,7 @@ export class ProxyEngine {
     this.log = opts.log ?? createLogger('hostmesh-proxy');
     this.metrics = new ProxyMetrics(opts.registry, { processMetrics: opts.processMetrics ?? true });
     this.#observer = this.#createObserver();
+    this.#accessLog = this.#createAccessLog(opts.accessLog);
   }
 
   get registry(): Registry {
@@ -161,6 +168,7 @@ export class ProxyEngine {
       for (const c of this.#clusters.values()) c.close();
       this.#clusters = new Map();
       await Promise.all([...drains, ...this.#draining]);
+      await this.#accessLog?.close();
     });
     this.#queue = run.catch(() => {});
     return run;
@@ -262,15 +270,17 @@ export class ProxyEngine {
       if (entry.protocol === 'http') {
         const prev = this.#httpRoutes.get(entry.id);
         // Same entry over the same cluster objects: the built route is still exact.
-        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && prev.route.backends.every((b) => clusters.get(b.cluster.id) === b.cluster) &&
-            (prev.route.mirror === undefined || clusters.get(prev.route.mirror.id) === prev.route.mirror)
+        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && usesClusters(prev.route, clusters)
           ? prev
           : buildHttpRoute(entry, clusters, this.metrics.route(entry), {
             retryAfterSeconds: this.limits.retryAfterSeconds,
             maxHeaderSize: this.limits.maxHeaderSize,
             log: this.log,
             limits: this.limits,
+            affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
+            accessLog: this.#accessLog,
           });
+        warnings.push(...built.route.warnings);
         httpRoutes.set(entry.id, built);
         stats.push(built.stats);
       } else {
@@ -356,6 +366,12 @@ export class ProxyEngine {
     });
   }
 
+  #createAccessLog(option: boolean | AccessLogSink | undefined): AccessLog | undefined {
+    if (option === undefined || option === false) return undefined;
+    const sink = option === true ? new FdSink(1, { onProblem: (message) => this.log.warn(message) }) : option;
+    return new AccessLog(sink, (err) => this.log.warn({ err: errorMessage(err) }, 'access log line not written'));
+  }
+
   #createObserver(): L4Observer {
     const backendStats = (route: string, cluster: string | undefined) => {
       if (cluster === undefined) return undefined;
@@ -389,6 +405,13 @@ function serviceOf(clusterId: string): string {
   return clusterId.slice(clusterId.indexOf('/') + 1, clusterId.lastIndexOf(':'));
 }
 
+/** Whether a built route's backends (rules' included) are exactly these cluster objects. */
+function usesClusters(route: HttpRoute, clusters: ReadonlyMap<string, Cluster>): boolean {
+  const same = (b: HttpRoute['backends'][number]): boolean => clusters.get(b.cluster.id) === b.cluster;
+  return route.backends.every(same) && route.rules.every((r) => r.backends.every(same)) &&
+    (route.mirror === undefined || clusters.get(route.mirror.id) === route.mirror);
+}
+
 /** Checks the table validator leaves to the proxy: values that must be HTTP tokens. */
 function checkSemantics(table: RoutingTable): void {
   const problems: TableProblem[] = [];
@@ -397,6 +420,10 @@ function checkSemantics(table: RoutingTable): void {
     if (lb.kind === 'cookie' && !TOKEN.test(lb.cookie)) problems.push({ path: `$.clusters[${i}].loadBalancer.cookie`, message: `must be a cookie name (an HTTP token), got ${JSON.stringify(lb.cookie)}` });
     if (lb.kind === 'header' && !TOKEN.test(lb.header)) problems.push({ path: `$.clusters[${i}].loadBalancer.header`, message: `must be a header name (an HTTP token), got ${JSON.stringify(lb.header)}` });
   });
+  table.routes.forEach((r, i) => {
+    // It becomes a Set-Cookie header: anything but a token would break every response.
+    if (r.stickyCookie !== undefined && !TOKEN.test(r.stickyCookie)) problems.push({ path: `$.routes[${i}].stickyCookie`, message: `must be a cookie name (an HTTP token), got ${JSON.stringify(r.stickyCookie)}` });
+  });
   if (problems.length > 0) throw new HostmeshError('TABLE_INVALID', `routing table refused: ${formatProblems(problems)}`, { problems });
 }
 
@@ -404,9 +431,7 @@ function checkSemantics(table: RoutingTable): void {
 function unsupportedPolicies(r: RoutingTable['routes'][number]): string[] {
   const out: string[] = [];
   const note = (what: string) => out.push(`route ${r.id}: ${what} is not enforced by this proxy version`);
-  if (r.rules.length > 0) note('rules (match expressions; requests use the default backends)');
   if (r.rateLimit) note('rateLimit');
-  if (r.stickyCookie) note('stickyCookie');
   if (r.protocol !== 'http' && (r.retry || r.mirror || r.circuitBreaker)) out.push(`route ${r.id}: retry, mirror and circuitBreaker apply to http routes only and are ignored`);
   return out;
 }

@@ -31,9 +31,9 @@ test('request headers: no hop-by-hop header survives, everything else keeps its 
     assert.equal(names.filter((n) => n === 'x-forwarded-for').length, 1);
     const xff = out[out.findIndex((n, i) => i % 2 === 0 && n === 'x-forwarded-for') + 1]!;
     assert.ok(xff.endsWith('10.9.8.7'));
-    const kept = pairs.filter(([n]) => { const l = n.toLowerCase(); return !HOP.includes(l) && l !== 'x-forwarded-for' && !connectionListed.has(l); });
+    const kept = pairs.filter(([n]) => { const l = n.toLowerCase(); return !HOP.includes(l) && l !== 'x-forwarded-for' && !connectionListed.has(l) && l !== 'traceparent' && l !== 'tracestate'; });
     const forwarded = [];
-    for (let i = 0; i < out.length; i += 2) if (!['te', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'].includes(out[i]!.toLowerCase())) forwarded.push([out[i], out[i + 1]]);
+    for (let i = 0; i < out.length; i += 2) if (!['te', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'traceparent', 'tracestate'].includes(out[i]!.toLowerCase())) forwarded.push([out[i], out[i + 1]]);
     assert.deepEqual(forwarded, kept);
   }), { numRuns: 300 });
 });
@@ -47,7 +47,9 @@ test('request headers: body detection, XFF appending, HTTP/2 authority', () => {
   requestHeaders(['Transfer-Encoding', 'chunked'], '1.1.1.1', f);
   assert.equal(f.hasBody, true);
   const out = requestHeaders(['X-Forwarded-For', 'a', 'x-forwarded-for', 'b', ':authority', 'svc.ns.hostmesh', ':path', '/'], '2.2.2.2', f);
-  assert.deepEqual(out, ['host', 'svc.ns.hostmesh', 'x-forwarded-for', 'a, b, 2.2.2.2', 'x-forwarded-proto', 'http', 'x-forwarded-host', 'svc.ns.hostmesh']);
+  assert.deepEqual(out.slice(0, -2), ['host', 'svc.ns.hostmesh', 'x-forwarded-for', 'a, b, 2.2.2.2', 'x-forwarded-proto', 'http', 'x-forwarded-host', 'svc.ns.hostmesh']);
+  assert.equal(out.at(-2), 'traceparent', 'a new trace is started');
+  assert.match(out.at(-1)!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   assert.equal(clientAddress('::ffff:10.0.0.1'), '10.0.0.1');
   assert.equal(clientAddress('fd00::1'), 'fd00::1');
 });

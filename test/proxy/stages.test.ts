@@ -31,7 +31,7 @@ function routeWith(backends: { cluster: ClusterRuntime<Upstream>; weight: number
   const entry = routeEntry('test', 'web', 80, { backends: backends.map((b) => ({ cluster: b.cluster.id, weight: b.weight })), ...extra });
   const stats = metrics.route(entry);
   const rbs: RouteBackend[] = backends.map((b) => ({ cluster: b.cluster, weight: b.weight, stats: stats.backend(b.cluster.entry.service) }));
-  return { id: entry.id, entry, backends: rbs, stats, defaultStats: rbs[0]!.stats, retryAfterSeconds: 5, log, handle: () => {} };
+  return { id: entry.id, entry, backends: rbs, stats, defaultStats: rbs[0]!.stats, retryAfterSeconds: 5, log, rules: [], affinitySecret: 's', warnings: [], handle: () => {} };
 }
 
 /** The fields stages touch, with calls recorded. */

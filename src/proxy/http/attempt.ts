@@ -114,6 +114,7 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
     }
     if (this.#readTimer !== undefined) this.#readTimer.refresh();
     const res = this.ex.res!;
+    this.ex.bytesOut += chunk.length;
     if (!res.write(chunk)) {
       // The client is slower than the backend: stop reading until it drains. The read timeout
       // does not run meanwhile, since it is not the backend we are waiting for.
@@ -204,7 +205,10 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
       return;
     }
     if (this.#held !== undefined) {
-      for (const chunk of this.#held) res.write(chunk);
+      for (const chunk of this.#held) {
+        res.write(chunk);
+        ex.bytesOut += chunk.length;
+      }
       this.#held = undefined;
     }
     if (this.#heldEnd !== undefined) {

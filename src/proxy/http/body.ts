@@ -8,6 +8,7 @@ import type { HttpAttempt } from './attempt.ts';
 
 export async function* streamBody(attempt: HttpAttempt, body: Readable): AsyncGenerator<Buffer> {
   for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    attempt.ex.bytesIn += chunk.length;
     attempt.writeWaitStart();
     yield chunk;
     attempt.writeWaitEnd();

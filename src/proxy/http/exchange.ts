@@ -31,6 +31,18 @@ export interface RouteBackend {
   readonly stats: BackendStats;
 }
 
+/** A split rule of a route (`RouteEntry.rules`) with its backends resolved. */
+export interface HttpRule {
+  /** Matcher expression source; the backend-choice stage compiles it. */
+  readonly match: string;
+  readonly backends: readonly RouteBackend[];
+}
+
+/** Where finished exchanges go when access logging is on (src/proxy/access-log.ts). */
+export interface ExchangeLog {
+  record(ex: Exchange): void;
+}
+
 /** A route as requests see it: built once per table apply, never changed afterwards. */
 export interface HttpRoute {
   readonly id: string;
@@ -43,6 +55,15 @@ export interface HttpRoute {
   readonly log: Logger;
   /** The cluster that receives copies of sampled requests (`mirror`), resolved once. */
   readonly mirror?: HttpCluster | undefined;
+  // Backend choice, sticky cookie, access log:
+  /** Split rules in order; requests matching none use `backends`. */
+  readonly rules: readonly HttpRule[];
+  /** Secret behind sticky-cookie values (the engine's affinity secret). */
+  readonly affinitySecret: string;
+  /** Set when access logging is on. */
+  readonly accessLog?: ExchangeLog | undefined;
+  /** Problems stages found while being built (e.g. a rule that does not compile). */
+  readonly warnings: string[];
   /** The first stage. */
   handle: (ex: Exchange) => void;
 }
@@ -139,6 +160,19 @@ export class Exchange {
   // --- circuit breaker stage (stages/circuit-breaker.ts) ---
   /** Records this request's outcome when it finishes (the breaker let it through). */
   breaker: OutcomeRecorder | undefined = undefined;
+  // Access log and trace context:
+  /** The `traceparent` sent to the backend (set with `upstreamHeaders`). */
+  traceparent: string | undefined = undefined;
+  /** Request body bytes streamed from the client to a backend (a buffered `body` counts as its length). */
+  bytesIn = 0;
+  /** Response body bytes written to the client. */
+  bytesOut = 0;
+  /** Attempts started; more than one means retries. */
+  attempts = 0;
+  /** The client address when the request arrived (only recorded when access logging is on). */
+  client: string | undefined = undefined;
+  /** An upgrade's tunnel is logged when it closes rather than when the exchange finishes. */
+  logAtTunnelEnd = false;
 
   constructor(req: ClientRequest, res: ClientResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, route: HttpRoute, listener: ListenerState) {
     this.start = performance.now();
@@ -181,9 +215,13 @@ export class Exchange {
       if (!this.h2 && bodyPending(this.req as IncomingMessage)) this.res.shouldKeepAlive = false;
       this.res.writeHead(page.status, page.headers);
       if (this.method === 'HEAD') this.res.end();
-      else this.res.end(page.body);
+      else {
+        this.res.end(page.body);
+        this.bytesOut = Number(page.headers['content-length']);
+      }
     } else if (this.socket !== undefined && this.socket.writable) {
       this.socket.end(rawErrorResponse(page));
+      this.bytesOut = Number(page.headers['content-length']);
     }
     this.finish(page.status);
   }
@@ -230,5 +268,7 @@ export class Exchange {
     const stats = this.backend !== undefined ? this.backend.stats : this.route.defaultStats;
     stats.record(this.methodIdx, status, (now - this.start) / 1000);
     if (this.breaker !== undefined) this.breaker.record(status, now - this.start, now);
+    const log = this.route.accessLog;
+    if (log !== undefined && !this.logAtTunnelEnd) log.record(this);
   }
 }

@@ -3,6 +3,7 @@
  * (RFC 9110 7.6.1), X-Forwarded-* added, everything else passed through in order.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { isValidTraceparent, newTraceparent } from '../trace.ts';
 
 /**
  * Per-connection headers, never forwarded. `te` is kept when it is exactly `trailers` (gRPC
@@ -42,7 +43,12 @@ function connectionTokens(values: string[]): Set<string> {
 export interface RequestFacts {
   /** Whether a body follows (Content-Length > 0 or Transfer-Encoding present). */
   hasBody: boolean;
+  /** The `traceparent` the backend receives: the client's when valid, else a new one. */
+  traceparent?: string | undefined;
 }
+
+/** Trace context headers, dropped when the client's traceparent is replaced. */
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
 
 /** The client address as X-Forwarded-For shows it (IPv4-mapped IPv6 unwrapped). */
 export function clientAddress(remote: string | undefined): string {
@@ -54,7 +60,9 @@ export function clientAddress(remote: string | undefined): string {
  * Builds the backend request's headers from the client's raw headers (a flat name/value list,
  * HTTP/2 pseudo-headers included): hop-by-hop headers dropped, X-Forwarded-For appended to,
  * X-Forwarded-Proto and -Host set when the client did not set them (an ingress in front of the
- * mesh keeps its values), Host preserved (HTTP/2 `:authority` becomes Host).
+ * mesh keeps its values), Host preserved (HTTP/2 `:authority` becomes Host). A valid
+ * `traceparent` (and its `tracestate`) passes unchanged; an absent, invalid or repeated one is
+ * replaced by a new trace and the `tracestate` dropped (it described the old trace).
  */
 export function requestHeaders(raw: readonly string[], clientIp: string, facts: RequestFacts): string[] {
   const out: string[] = [];
@@ -65,6 +73,9 @@ export function requestHeaders(raw: readonly string[], clientIp: string, facts: 
   let hasXfHost = false;
   let connValues: string[] | undefined;
   let hasBody = false;
+  let traceparent: string | undefined;
+  let traceparents = 0;
+  let tracestate = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -95,11 +106,21 @@ export function requestHeaders(raw: readonly string[], clientIp: string, facts: 
       case 'content-length':
         if (value !== '0') hasBody = true;
         break;
+      case 'traceparent':
+        traceparent = value;
+        traceparents++;
+        break;
+      case 'tracestate':
+        tracestate = true;
+        break;
     }
     out.push(name, value);
   }
   // Headers the client's Connection header lists are its own hop-by-hop ones; ours come after.
-  const result = connValues === undefined ? out : withoutNames(out, connectionTokens(connValues));
+  const hopByHop = connValues === undefined ? undefined : connectionTokens(connValues);
+  let result = hopByHop === undefined ? out : withoutNames(out, hopByHop);
+  const keepTrace = traceparents === 1 && hopByHop?.has('traceparent') !== true && isValidTraceparent(traceparent!);
+  if (!keepTrace && (traceparents > 0 || tracestate)) result = withoutNames(result, TRACE_HEADERS);
   if (host === undefined && authority !== undefined) {
     host = authority;
     result.push('host', authority);
@@ -107,6 +128,11 @@ export function requestHeaders(raw: readonly string[], clientIp: string, facts: 
   result.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
   if (!hasProto) result.push('x-forwarded-proto', 'http');
   if (!hasXfHost && host !== undefined) result.push('x-forwarded-host', host);
+  if (keepTrace) facts.traceparent = traceparent;
+  else {
+    facts.traceparent = newTraceparent();
+    result.push('traceparent', facts.traceparent);
+  }
   facts.hasBody = hasBody;
   return result;
 }
@@ -184,4 +210,22 @@ export function rawCookie(raw: readonly string[], cookieName: string): string | 
     }
   }
   return undefined;
+}
+
+/**
+ * Adds a `Set-Cookie` to a request's extra response headers (flat list), replacing one an
+ * earlier stage or attempt set for the same cookie, so stages setting different cookies (sticky
+ * backend, endpoint affinity) do not overwrite each other.
+ */
+export function withSetCookie(extra: string[] | undefined, cookieName: string, setCookie: string): string[] {
+  if (extra === undefined) return ['set-cookie', setCookie];
+  for (let i = 0; i < extra.length; i += 2) {
+    const v = extra[i + 1]!;
+    if (extra[i] === 'set-cookie' && v.startsWith(cookieName) && v.charCodeAt(cookieName.length) === 61 /* = */) {
+      extra[i + 1] = setCookie;
+      return extra;
+    }
+  }
+  extra.push('set-cookie', setCookie);
+  return extra;
 }

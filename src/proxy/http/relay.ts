@@ -34,6 +34,8 @@ export class RelayAttempt implements UpstreamAttempt {
   #timer: NodeJS.Timeout | undefined = undefined;
   #buffered: Buffer = Buffer.alloc(0);
   #released = false;
+  /** Bytes of the request head written to the backend (not tunnel traffic, for the access log). */
+  #headBytes = 0;
   readonly #onHeadData = (chunk: Buffer) => this.#headData(chunk);
 
   constructor(ex: Exchange, backend: RouteBackend, endpoint: EndpointState<Upstream>, done: AttemptDone, maxHeadBytes: number) {
@@ -69,6 +71,7 @@ export class RelayAttempt implements UpstreamAttempt {
     const up = this.#up!;
     const client = this.ex.socket!;
     up.write(head);
+    this.#headBytes = Buffer.byteLength(head);
     if (this.ex.head !== undefined && this.ex.head.length > 0) up.write(this.ex.head);
     client.pipe(up);
     up.on('data', this.#onHeadData);
@@ -109,6 +112,17 @@ export class RelayAttempt implements UpstreamAttempt {
     client.once('close', () => up.destroy());
     up.pipe(client);
     up.resume();
+    const log = this.ex.route.accessLog;
+    if (log !== undefined) {
+      // The access log line covers the whole tunnel: written when it closes, with its bytes.
+      const ex = this.ex;
+      ex.logAtTunnelEnd = true;
+      up.once('close', () => {
+        ex.bytesIn = up.bytesWritten - this.#headBytes;
+        ex.bytesOut = up.bytesRead;
+        log.record(ex);
+      });
+    }
     // The exchange is complete as far as metrics and deadlines go; the tunnel lives on.
     this.ex.finish(this.status);
   }

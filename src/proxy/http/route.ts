@@ -1,11 +1,11 @@
 /** Builds the runtime of an HTTP route: backends resolved, counters planned, stages assembled. */
 import type { Logger } from 'pino';
-import type { RouteEntry } from '../../table/index.ts';
+import type { RouteEntry, WeightedCluster } from '../../table/index.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import type { ProxyLimits } from '../limits.ts';
 import type { BackendStats, RouteStats, RouteStatsPlan } from '../metrics.ts';
 import { buildPipeline } from '../stages/pipeline.ts';
-import type { HttpRoute, RouteBackend } from './exchange.ts';
+import type { ExchangeLog, HttpRoute, HttpRule, RouteBackend } from './exchange.ts';
 import type { HttpCluster } from './upstream.ts';
 
 export interface HttpRouteOptions {
@@ -14,11 +14,14 @@ export interface HttpRouteOptions {
   log: Logger;
   /** Policy limits (replay buffer, backoff, mirror bounds, breaker durations); defaults when absent. */
   limits?: Readonly<ProxyLimits>;
+  /** Secret behind sticky-cookie values (the engine passes its affinity secret). */
+  affinitySecret?: string;
+  accessLog?: ExchangeLog | undefined;
 }
 
 export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, HttpCluster>, stats: RouteStats, opts: HttpRouteOptions): { route: HttpRoute; stats: RouteStatsPlan } {
   const byName = new Map<string, BackendStats>();
-  const backends: RouteBackend[] = entry.backends.map((b) => {
+  const resolve = (b: WeightedCluster): RouteBackend => {
     const cluster = clusters.get(b.cluster)!;
     const name = serviceOf(b.cluster);
     let bs = byName.get(name);
@@ -27,7 +30,10 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
       byName.set(name, bs);
     }
     return { cluster, weight: b.weight, stats: bs };
-  });
+  };
+  const backends = entry.backends.map(resolve);
+  // Rule backends get their counters too, so a split target's series exist before it gets traffic.
+  const rules: HttpRule[] = entry.rules.map((r) => ({ match: r.match, backends: r.backends.map(resolve) }));
   const route: HttpRoute = {
     id: entry.id,
     entry,
@@ -37,6 +43,10 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     retryAfterSeconds: opts.retryAfterSeconds,
     log: opts.log,
     mirror: entry.mirror !== undefined ? clusters.get(entry.mirror.cluster) : undefined,
+    rules,
+    affinitySecret: opts.affinitySecret ?? 'hostmesh',
+    accessLog: opts.accessLog,
+    warnings: [],
     handle: () => {},
   };
   const plan: RouteStatsPlan = { id: entry.id, stats, backends: [...byName.values()] };

@@ -4,7 +4,7 @@
  * request already tried. With cookie affinity, a response whose endpoint differs from the
  * cookie's sets the cookie to the new endpoint's opaque token.
  */
-import { rawCookie, rawHeader } from '../http/headers.ts';
+import { rawCookie, rawHeader, withSetCookie } from '../http/headers.ts';
 import type { PickHint } from '../types.ts';
 import { NO_ENDPOINT } from './failed-attempt.ts';
 import type { AttemptStage } from './types.ts';
@@ -26,7 +26,7 @@ export const endpointPick: AttemptStage = (_route, next) => {
       return;
     }
     if (lb.kind === 'cookie' && ep.token !== affinity) {
-      ex.extraHeaders = ['set-cookie', `${lb.cookie}=${ep.token}; Path=/; HttpOnly; SameSite=Lax`];
+      ex.extraHeaders = withSetCookie(ex.extraHeaders, lb.cookie, `${lb.cookie}=${ep.token}; Path=/; HttpOnly; SameSite=Lax`);
     }
     ex.endpoint = ep;
     next(ex, done);

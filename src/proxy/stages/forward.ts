@@ -42,6 +42,7 @@ export function forward(_route: HttpRoute, opts: ForwardOptions): AttemptHandler
   return (ex: Exchange, done: AttemptDone) => {
     const backend = ex.backend!;
     const ep = ex.endpoint!;
+    ex.attempts++;
     if (ex.socket !== undefined) {
       const relay = new RelayAttempt(ex, backend, ep, done, opts.maxHeaderSize);
       ex.attempt = relay;

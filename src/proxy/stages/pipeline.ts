@@ -1,14 +1,15 @@
 /**
  * Assembles a route's stages, once per route per table apply. Built from the last stage back:
  *
- *   maintenance -> request timeout -> backend choice -> circuit breaker -> replay body
- *     -> mirror -> retry [ endpoint pick -> forward ]
+ *   access log -> maintenance -> request timeout -> backend choice -> circuit breaker
+ *     -> replay body -> mirror -> retry [ endpoint pick -> forward ]
  *
  * A stage whose setting is absent returns its `next` (no cost). See docs/proxy-internals.md.
  */
 import type { HttpRoute } from '../http/exchange.ts';
 import type { ProxyLimits } from '../limits.ts';
 import type { RouteStatsPlan } from '../metrics.ts';
+import { accessLogStart } from './access-log.ts';
 import { backendChoice } from './backend-choice.ts';
 import { circuitBreaker } from './circuit-breaker.ts';
 import { endpointPick } from './endpoint-pick.ts';
@@ -36,5 +37,5 @@ export function buildPipeline(route: HttpRoute, opts: PipelineOptions): Handler 
   h = backendChoice(route, h);
   h = requestTimeout(route, h);
   h = maintenance(route, h);
-  return h;
+  return accessLogStart(route, h);
 }

@@ -1,0 +1,72 @@
+/**
+ * A hostmesh proxy engine for bench/policy-b.ts: one Service in front of the bench backend,
+ * with one variant of the policy-B features switched on. Reports its port over IPC.
+ *
+ *   plain   no rules, no sticky cookie, no access log (the baseline)
+ *   split   two split rules evaluated per request (header glob, path), neither matching
+ *   sticky  weights over two clusters plus a sticky cookie; requests carry no cookie, so
+ *           every response chooses and sets one (the expensive case)
+ *   log     the JSON access log, written asynchronously to /dev/null
+ *   all     split + sticky + log
+ */
+import { openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createLogger } from '../src/common/log.ts';
+import { FdSink } from '../src/proxy/access-log-writer.ts';
+import { ProxyEngine } from '../src/proxy/engine.ts';
+import { TABLE_FORMAT } from '../src/table/index.ts';
+import type { ClusterEntry, RouteEntry, RoutingTable } from '../src/table/index.ts';
+
+const backend = Number(process.argv[2]);
+const variant = process.argv[3] ?? 'plain';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as { port: number };
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+const cluster = (name: string): ClusterEntry => ({
+  id: `bench/${name}:80`, namespace: 'bench', service: name, port: 80, protocol: 'http', scheme: 'http', dialTimeoutMs: 3000,
+  loadBalancer: { kind: 'least-request' }, passiveHealth: { maxFails: 1, failDurationMs: 10_000 },
+  endpoints: [{ address: '127.0.0.1', port: backend }],
+});
+const split = variant === 'split' || variant === 'all';
+const sticky = variant === 'sticky' || variant === 'all';
+const log = variant === 'log' || variant === 'all';
+
+const id = 'bench/server:80';
+const route: RouteEntry = { id, namespace: 'bench', service: 'server', port: 80, protocol: 'http', rules: [], backends: [{ cluster: id, weight: 1 }] };
+if (split) {
+  route.rules = [
+    { match: "header({'User-Agent': '*Chrome*'})", backends: [{ cluster: 'bench/v2:80', weight: 1 }] },
+    { match: "path('/beta/*')", backends: [{ cluster: 'bench/v2:80', weight: 1 }] },
+  ];
+}
+if (sticky) {
+  route.backends = [{ cluster: id, weight: 1 }, { cluster: 'bench/v2:80', weight: 1 }];
+  route.stickyCookie = 'bench-pin';
+}
+const port = await freePort();
+const table: RoutingTable = {
+  format: TABLE_FORMAT,
+  epoch: 'bench',
+  version: 1,
+  generatedAt: new Date().toISOString(),
+  dns: { zones: ['hostmesh'], ttl: 5, services: [] },
+  clusters: [cluster('server'), cluster('v2')],
+  routes: [route],
+  listeners: [{ port, protocol: 'http', route: id }],
+};
+const engine = new ProxyEngine({
+  log: createLogger('bench', 'warn'),
+  accessLog: log ? new FdSink(openSync('/dev/null', 'w')) : undefined,
+});
+const result = await engine.apply(table);
+if (!result.ok) throw new Error(result.error.message);
+process.send?.({ port });
+process.on('disconnect', () => {
+  void engine.close().then(() => process.exit(0));
+});
