@@ -29,6 +29,8 @@ import { jsonEqual } from './json-equal.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { ProxyLimits } from './limits.ts';
 import { ProxyMetrics } from './metrics.ts';
+import { LocalZones } from './ratelimit/zones.ts';
+import type { RateLimitZones } from './ratelimit/zones.ts';
 import type { RouteStatsPlan } from './metrics.ts';
 import type { L4Observer, L4Route } from './types.ts';
 
@@ -52,6 +54,8 @@ export interface ProxyEngineOptions {
   l4?: L4Factories;
   /** Secret behind the affinity cookie values; proxies that should agree share it. */
   affinitySecret?: string;
+  /** Where rate-limit buckets live; default one LRU Map per zone in this thread. */
+  rateLimits?: RateLimitZones;
 }
 
 export interface AppliedTable {
@@ -106,6 +110,7 @@ export class ProxyEngine {
   readonly #host: string;
   readonly #opts: ProxyEngineOptions;
   readonly #observer: L4Observer;
+  readonly #rateLimits: RateLimitZones;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
   /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
@@ -124,6 +129,7 @@ export class ProxyEngine {
     this.log = opts.log ?? createLogger('hostmesh-proxy');
     this.metrics = new ProxyMetrics(opts.registry, { processMetrics: opts.processMetrics ?? true });
     this.#observer = this.#createObserver();
+    this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
   }
 
   get registry(): Registry {
@@ -268,6 +274,7 @@ export class ProxyEngine {
             retryAfterSeconds: this.limits.retryAfterSeconds,
             maxHeaderSize: this.limits.maxHeaderSize,
             log: this.log,
+            rateLimits: this.#rateLimits,
           });
         httpRoutes.set(entry.id, built);
         stats.push(built.stats);
@@ -323,6 +330,7 @@ export class ProxyEngine {
     this.#clusters = b.clusters;
     this.#httpRoutes = b.httpRoutes;
     this.metrics.commit(b.stats);
+    this.#rateLimits.retain(b.table.routes);
     const byRoute = new Map(b.table.listeners.map((l) => [l.port, l.route]));
     for (const [port, l] of b.listeners) {
       const routeId = byRoute.get(port)!;
@@ -404,7 +412,6 @@ function unsupportedPolicies(r: RoutingTable['routes'][number]): string[] {
   const note = (what: string) => out.push(`route ${r.id}: ${what} is not enforced by this proxy version`);
   if (r.rules.length > 0) note('rules (match expressions; requests use the default backends)');
   if (r.retry) note('retry');
-  if (r.rateLimit) note('rateLimit');
   if (r.stickyCookie) note('stickyCookie');
   if (r.mirror) note('mirror');
   if (r.circuitBreaker) note('circuitBreaker');

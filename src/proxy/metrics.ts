@@ -113,6 +113,9 @@ export class RouteStats {
   readonly http: boolean;
   /** The backends exposed, replaced as a whole when a table is applied. */
   backends: ReadonlyMap<string, BackendStats> = new Map();
+  // Rate limit stage: requests answered 429; exposed (from zero) while the route has a limit.
+  rateLimited = 0;
+  limited = false;
 
   constructor(namespace: string, service: string, port: number, http: boolean) {
     this.namespace = namespace;
@@ -135,6 +138,8 @@ export interface RouteStatsPlan {
   readonly id: string;
   readonly stats: RouteStats;
   readonly backends: readonly BackendStats[];
+  /** The route has a rate limit (its `hostmesh_rate_limited_total` series is exposed). */
+  readonly limited?: boolean;
 }
 
 function sameBackends(live: ReadonlyMap<string, BackendStats>, next: readonly BackendStats[]): boolean {
@@ -188,8 +193,10 @@ export class ProxyMetrics {
     registry.registerMetric(new ScrapedMetric('hostmesh_requests_total', 'HTTP requests answered, by addressed service port, backend service, status code and method.', 'counter', () => this.#requestSamples()) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_request_duration_seconds', 'Time from receiving an HTTP request to sending the last byte of its response.', 'histogram', () => this.#durationSamples()) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_upstream_connect_errors_total', 'Failed or timed-out connection attempts to a backend endpoint.', 'counter', () => this.#connectErrorSamples()) as never);
-    this.#configVersion = new Gauge({ name: 'hostmesh_config_version', help: 'Version of the routing table applied last.', registers: [registry] });
-    this.#configApplied = new Gauge({ name: 'hostmesh_config_applied_timestamp_seconds', help: 'Unix time the routing table was applied last.', registers: [registry] });
+    registry.registerMetric(new ScrapedMetric('hostmesh_rate_limited_total', 'HTTP requests refused with 429 by the route\'s rate limit.', 'counter', () => this.#rateLimitedSamples()) as never);
+    // Across worker threads: the version every worker serves, and the latest apply.
+    this.#configVersion = new Gauge({ name: 'hostmesh_config_version', help: 'Version of the routing table applied last.', registers: [registry], aggregator: 'min' });
+    this.#configApplied = new Gauge({ name: 'hostmesh_config_applied_timestamp_seconds', help: 'Unix time the routing table was applied last.', registers: [registry], aggregator: 'max' });
   }
 
   /**
@@ -212,6 +219,7 @@ export class ProxyMetrics {
     const routes = new Map<string, RouteStats>();
     for (const p of plans) {
       if (!sameBackends(p.stats.backends, p.backends)) p.stats.backends = new Map(p.backends.map((b) => [b.backend, b]));
+      p.stats.limited = p.limited === true;
       routes.set(p.id, p.stats);
     }
     this.#routes = routes;
@@ -256,6 +264,14 @@ export class ProxyMetrics {
         out.push({ metricName: `${name}_count`, value: d.count, labels });
       }
     });
+    return out;
+  }
+
+  #rateLimitedSamples(): Sample[] {
+    const out: Sample[] = [];
+    for (const r of this.#routes.values()) {
+      if (r.limited) out.push({ value: r.rateLimited, labels: { namespace: r.namespace, service: r.service, port: r.port } });
+    }
     return out;
   }
 

@@ -2,6 +2,8 @@
 import type { Logger } from 'pino';
 import type { RouteEntry } from '../../table/index.ts';
 import type { BackendStats, RouteStats, RouteStatsPlan } from '../metrics.ts';
+import { LocalZones } from '../ratelimit/zones.ts';
+import type { RateLimitZones } from '../ratelimit/zones.ts';
 import { buildPipeline } from '../stages/pipeline.ts';
 import type { HttpRoute, RouteBackend } from './exchange.ts';
 import type { HttpCluster } from './upstream.ts';
@@ -10,6 +12,8 @@ export interface HttpRouteOptions {
   retryAfterSeconds: number;
   maxHeaderSize: number;
   log: Logger;
+  /** Zones of the rate-limit stage; the engine passes its own so buckets outlive a rebuild. */
+  rateLimits?: RateLimitZones;
 }
 
 export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, HttpCluster>, stats: RouteStats, opts: HttpRouteOptions): { route: HttpRoute; stats: RouteStatsPlan } {
@@ -34,8 +38,8 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     log: opts.log,
     handle: () => {},
   };
-  route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize });
-  return { route, stats: { id: entry.id, stats, backends: [...byName.values()] } };
+  route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize, rateLimits: opts.rateLimits ?? new LocalZones() });
+  return { route, stats: { id: entry.id, stats, backends: [...byName.values()], limited: entry.rateLimit !== undefined } };
 }
 
 /** The Service name of a cluster id `namespace/name:port`: the `backend` metric label. */

@@ -26,7 +26,8 @@ export const endpointPick: AttemptStage = (_route, next) => {
       return;
     }
     if (lb.kind === 'cookie' && ep.token !== affinity) {
-      ex.extraHeaders = ['set-cookie', `${lb.cookie}=${ep.token}; Path=/; HttpOnly; SameSite=Lax`];
+      // Appended: other stages' fields stay; after a retry the last cookie (the endpoint that answered) wins.
+      (ex.extraHeaders ??= []).push('set-cookie', `${lb.cookie}=${ep.token}; Path=/; HttpOnly; SameSite=Lax`);
     }
     ex.endpoint = ep;
     next(ex, done);
