@@ -113,9 +113,10 @@ export class RouteStats {
   readonly http: boolean;
   /** The backends exposed, replaced as a whole when a table is applied. */
   backends: ReadonlyMap<string, BackendStats> = new Map();
-  // Rate limit stage: requests answered 429; exposed (from zero) while the route has a limit.
+  // Rate limit stage: requests answered 429, and the route's zone; exposed (from zero) while
+  // the route has a limit.
   rateLimited = 0;
-  limited = false;
+  zone: RateLimitZoneStats | undefined = undefined;
 
   constructor(namespace: string, service: string, port: number, http: boolean) {
     this.namespace = namespace;
@@ -138,8 +139,14 @@ export interface RouteStatsPlan {
   readonly id: string;
   readonly stats: RouteStats;
   readonly backends: readonly BackendStats[];
-  /** The route has a rate limit (its `hostmesh_rate_limited_total` series is exposed). */
-  readonly limited?: boolean;
+  /** The route's rate-limit zone, when it has a limit (its rate-limit series are exposed). */
+  readonly zone?: RateLimitZoneStats | undefined;
+}
+
+/** What the rate-limit metrics read of a zone (a RateLimitStore). */
+export interface RateLimitZoneStats {
+  readonly size: number;
+  readonly evictions: number;
 }
 
 function sameBackends(live: ReadonlyMap<string, BackendStats>, next: readonly BackendStats[]): boolean {
@@ -158,15 +165,17 @@ interface Sample {
 class ScrapedMetric {
   readonly name: string;
   readonly help: string;
-  readonly type: 'counter' | 'histogram';
-  readonly aggregator = 'sum';
+  readonly type: 'counter' | 'histogram' | 'gauge';
+  /** How worker threads' values combine: `max` for state all workers share (a shared zone). */
+  readonly aggregator: 'sum' | 'max';
   readonly #collect: () => Sample[];
 
-  constructor(name: string, help: string, type: 'counter' | 'histogram', collect: () => Sample[]) {
+  constructor(name: string, help: string, type: 'counter' | 'histogram' | 'gauge', collect: () => Sample[], aggregator: 'sum' | 'max' = 'sum') {
     this.name = name;
     this.help = help;
     this.type = type;
     this.#collect = collect;
+    this.aggregator = aggregator;
   }
 
   async get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }> {
@@ -193,7 +202,9 @@ export class ProxyMetrics {
     registry.registerMetric(new ScrapedMetric('hostmesh_requests_total', 'HTTP requests answered, by addressed service port, backend service, status code and method.', 'counter', () => this.#requestSamples()) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_request_duration_seconds', 'Time from receiving an HTTP request to sending the last byte of its response.', 'histogram', () => this.#durationSamples()) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_upstream_connect_errors_total', 'Failed or timed-out connection attempts to a backend endpoint.', 'counter', () => this.#connectErrorSamples()) as never);
-    registry.registerMetric(new ScrapedMetric('hostmesh_rate_limited_total', 'HTTP requests refused with 429 by the route\'s rate limit.', 'counter', () => this.#rateLimitedSamples()) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_rate_limited_total', 'HTTP requests refused with 429 by the route\'s rate limit.', 'counter', () => this.#zoneSamples((r) => r.rateLimited)) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_rate_limit_keys', 'Keys the route\'s rate-limit zone remembers (at most its zone size).', 'gauge', () => this.#zoneSamples((r) => r.zone!.size), 'max') as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_rate_limit_evictions_total', 'Keys the rate-limit zone forgot before their bucket was full again (the zone is too small for the clients).', 'counter', () => this.#zoneSamples((r) => r.zone!.evictions), 'max') as never);
     // Across worker threads: the version every worker serves, and the latest apply.
     this.#configVersion = new Gauge({ name: 'hostmesh_config_version', help: 'Version of the routing table applied last.', registers: [registry], aggregator: 'min' });
     this.#configApplied = new Gauge({ name: 'hostmesh_config_applied_timestamp_seconds', help: 'Unix time the routing table was applied last.', registers: [registry], aggregator: 'max' });
@@ -219,7 +230,7 @@ export class ProxyMetrics {
     const routes = new Map<string, RouteStats>();
     for (const p of plans) {
       if (!sameBackends(p.stats.backends, p.backends)) p.stats.backends = new Map(p.backends.map((b) => [b.backend, b]));
-      p.stats.limited = p.limited === true;
+      p.stats.zone = p.zone;
       routes.set(p.id, p.stats);
     }
     this.#routes = routes;
@@ -267,10 +278,10 @@ export class ProxyMetrics {
     return out;
   }
 
-  #rateLimitedSamples(): Sample[] {
+  #zoneSamples(value: (r: RouteStats) => number): Sample[] {
     const out: Sample[] = [];
     for (const r of this.#routes.values()) {
-      if (r.limited) out.push({ value: r.rateLimited, labels: { namespace: r.namespace, service: r.service, port: r.port } });
+      if (r.zone !== undefined) out.push({ value: value(r), labels: { namespace: r.namespace, service: r.service, port: r.port } });
     }
     return out;
   }

@@ -38,8 +38,10 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     log: opts.log,
     handle: () => {},
   };
-  route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize, rateLimits: opts.rateLimits ?? new LocalZones() });
-  return { route, stats: { id: entry.id, stats, backends: [...byName.values()], limited: entry.rateLimit !== undefined } };
+  const rateLimits = opts.rateLimits ?? new LocalZones();
+  route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize, rateLimits });
+  const zone = entry.rateLimit !== undefined ? rateLimits.zone(entry.id, entry.rateLimit) : undefined;
+  return { route, stats: { id: entry.id, stats, backends: [...byName.values()], zone } };
 }
 
 /** The Service name of a cluster id `namespace/name:port`: the `backend` metric label. */

@@ -1,0 +1,41 @@
+/**
+ * Creates the proxy the CLI runs: one ProxyEngine in this thread for `--workers 1`, a pool of
+ * worker threads otherwise (`auto` = one per available core).
+ */
+import { availableParallelism } from 'node:os';
+import type { Registry } from 'prom-client';
+import { HostmeshError } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
+import { ProxyEngine } from '../engine.ts';
+import type { ProxyLimits } from '../limits.ts';
+import { LocalZones } from '../ratelimit/zones.ts';
+import type { RateLimitStoreKind } from '../ratelimit/zones.ts';
+import { WorkerPool } from './pool.ts';
+import type { ProxyHost } from './types.ts';
+
+export interface ProxyHostOptions {
+  /** Worker threads, or `auto` for one per core. 1 runs the proxy in this thread. */
+  workers?: number | 'auto';
+  host?: string;
+  limits?: Partial<ProxyLimits>;
+  log?: Logger;
+  registry?: Registry;
+  processMetrics?: boolean;
+  affinitySecret?: string;
+  /** Rate-limit store of a single-thread proxy (workers always share): default `lru`. */
+  rateLimitStore?: RateLimitStoreKind;
+}
+
+export function resolveWorkers(workers: number | 'auto' | undefined): number {
+  if (workers === undefined) return 1;
+  if (workers === 'auto') return availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1) throw new HostmeshError('WORKERS_INVALID', `--workers must be a whole number >= 1 or auto, got ${workers}`);
+  return workers;
+}
+
+export async function createProxyHost(opts: ProxyHostOptions = {}): Promise<ProxyHost> {
+  const workers = resolveWorkers(opts.workers);
+  const common = { host: opts.host, limits: opts.limits, log: opts.log, registry: opts.registry, processMetrics: opts.processMetrics, affinitySecret: opts.affinitySecret };
+  if (workers === 1) return new ProxyEngine({ ...common, rateLimits: new LocalZones(opts.rateLimitStore ?? 'lru') });
+  return WorkerPool.start({ ...common, workers });
+}
