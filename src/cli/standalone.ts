@@ -16,8 +16,10 @@ import type { Diagnostic, TranslationMemory } from '../controller/translate-type
 import { AdminServer } from '../proxy/admin.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
-import { ProxyEngine } from '../proxy/engine.ts';
 import type { ApplyResult } from '../proxy/engine.ts';
+import type { ProxyLimits } from '../proxy/limits.ts';
+import { createProxyHost } from '../proxy/workers/host.ts';
+import type { ProxyHost } from '../proxy/workers/types.ts';
 import type { PortId, RoutingTable } from '../table/index.ts';
 import type { HostPort } from './args.ts';
 
@@ -29,13 +31,18 @@ export interface StandaloneOptions {
   zones: string[];
   token?: string | undefined;
   accessLog: boolean;
+  /** Proxy worker threads (`auto`: one per core); 1 (default) runs the proxy in this thread. */
+  workers?: number | 'auto';
+  /** Proxy limits other than the defaults (tests shorten the drain). */
+  limits?: Partial<ProxyLimits>;
   log?: Logger;
   /** Where the banner and route changes are printed (stdout by default). */
   out?: (line: string) => void;
 }
 
 export interface StandaloneMesh {
-  readonly engine: ProxyEngine;
+  /** The proxy: one engine, or the worker pool with `workers` > 1. */
+  readonly engine: ProxyHost;
   readonly admin: AdminServer;
   readonly dns: DnsResponder | undefined;
   /** Resolves once the latest manifest change has been applied (or refused). */
@@ -50,7 +57,7 @@ const MAX_PORT_RETRIES = 20;
 export async function startStandalone(opts: StandaloneOptions): Promise<StandaloneMesh> {
   const log = opts.log ?? createLogger('hostmesh');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const engine = new ProxyEngine({ host: '127.0.0.1', log });
+  const engine = await createProxyHost({ workers: opts.workers, host: '127.0.0.1', limits: opts.limits, log });
   const publisher = new Publisher({ coalesceMs: 20, maxDelayMs: 100 });
 
   let memory: TranslationMemory = emptyMemory();
@@ -127,6 +134,12 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
       build();
       reportDiagnostics();
     },
+  }).catch(async (e: unknown) => {
+    // Worker threads would keep the process alive.
+    unsubscribe();
+    publisher.close();
+    await engine.close();
+    throw e;
   });
   snapshot = source.current();
 
