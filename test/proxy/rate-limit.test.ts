@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:http2';
 import { LocalZones } from '../../src/proxy/ratelimit/zones.ts';
 import type { RateLimitPolicy } from '../../src/table/index.ts';
 import { client, engine, freePort, get, httpBackend, metricLines, metricValue, parseHead, rawExchange, svc, table } from './helpers.ts';
@@ -143,4 +144,28 @@ test('with cookie affinity both the rate-limit fields and the affinity cookie ar
   assert.equal(r.status, 200);
   assert.equal(r.headers['ratelimit-remaining'], '2');
   assert.match(String(r.headers['set-cookie']), /^pin=/);
+});
+
+test('h2c clients get the fields and the 429 too', async (t) => {
+  const b = await httpBackend(t, (_req, res) => res.end('ok'));
+  const e = engine(t);
+  const port = await freePort();
+  assert.ok((await e.apply(table([{ cluster: svc('web', [b.port]), listenPort: port, route: { rateLimit: perMinute(1) } }]))).ok);
+  const session = connect(`http://127.0.0.1:${port}`);
+  t.after(() => session.close());
+  const ask = (): Promise<Record<string, unknown>> => new Promise((resolve, reject) => {
+    const s = session.request({ ':path': '/' });
+    s.on('response', (h) => {
+      s.resume();
+      s.on('end', () => resolve(h));
+    });
+    s.on('error', reject);
+    s.end();
+  });
+  const first = await ask();
+  assert.equal(first[':status'], 200);
+  assert.equal(first['ratelimit-remaining'], '0');
+  const second = await ask();
+  assert.equal(second[':status'], 429);
+  assert.match(String(second['retry-after']), /^(59|60)$/);
 });

@@ -6,11 +6,8 @@ import { availableParallelism } from 'node:os';
 import type { Registry } from 'prom-client';
 import { HostmeshError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
-import { ProxyEngine } from '../engine.ts';
 import type { ProxyLimits } from '../limits.ts';
-import { LocalZones } from '../ratelimit/zones.ts';
 import type { RateLimitStoreKind } from '../ratelimit/zones.ts';
-import { WorkerPool } from './pool.ts';
 import type { ProxyHost } from './types.ts';
 
 export interface ProxyHostOptions {
@@ -36,6 +33,12 @@ export function resolveWorkers(workers: number | 'auto' | undefined): number {
 export async function createProxyHost(opts: ProxyHostOptions = {}): Promise<ProxyHost> {
   const workers = resolveWorkers(opts.workers);
   const common = { host: opts.host, limits: opts.limits, log: opts.log, registry: opts.registry, processMetrics: opts.processMetrics, affinitySecret: opts.affinitySecret };
-  if (workers === 1) return new ProxyEngine({ ...common, rateLimits: new LocalZones(opts.rateLimitStore ?? 'lru') });
+  // Loaded on demand: with workers the main thread never needs the engine's modules (undici,
+  // the HTTP stack), which would cost it memory for nothing.
+  if (workers === 1) {
+    const [{ ProxyEngine }, { LocalZones }] = await Promise.all([import('../engine.ts'), import('../ratelimit/zones.ts')]);
+    return new ProxyEngine({ ...common, rateLimits: new LocalZones(opts.rateLimitStore ?? 'lru') });
+  }
+  const { WorkerPool } = await import('./pool.ts');
   return WorkerPool.start({ ...common, workers });
 }
