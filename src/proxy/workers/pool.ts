@@ -291,10 +291,11 @@ export class WorkerPool implements ProxyHost {
    * Replaces slot `i` by a fresh worker that applies `table` (if any). Returns the fresh
    * worker's outcome, or undefined when it did not start (a restart is then scheduled).
    */
-  async #replaceNow(i: number, reason: 'apply' | 'crash', table: RoutingTable | undefined, offer: ZoneOffer): Promise<Outcome | undefined> {
+  async #replaceNow(i: number, reason: 'apply', table: RoutingTable | undefined, offer: ZoneOffer): Promise<Outcome | undefined> {
     const old = this.#slots[i]!;
-    this.#restarts.inc({ reason });
+    // A dead worker was already counted (and its restart scheduled) as a crash.
     if (old.alive) {
+      this.#restarts.inc({ reason });
       const last = await old.call<WorkerMetrics>({ type: 'metrics' }, 1000).catch(() => undefined);
       if (last !== undefined) this.#lastMetrics.set(old, last);
     }
