@@ -6,7 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import { availableParallelism } from 'node:os';
 import { createLogger } from '../../src/common/log.ts';
+import { ProxyEngine } from '../../src/proxy/engine.ts';
+import { createProxyHost, resolveWorkers } from '../../src/proxy/workers/host.ts';
 import { WorkerPool } from '../../src/proxy/workers/pool.ts';
 import type { WorkerPoolOptions } from '../../src/proxy/workers/pool.ts';
 import { RetiredCounts } from '../../src/proxy/workers/retired.ts';
@@ -152,4 +155,14 @@ test('retired counts: added to series live workers still expose, forgotten for s
   assert.deepEqual(kept.map((m) => [m.name, m.values.map((v) => [v.labels, v.value])]), [['c_total', [[{ route: 'a' }, 5]]]]);
   assert.deepEqual(r.prune([]), [], 'nothing live answered: nothing added, nothing forgotten');
   assert.equal(r.prune([counter([['b', 0]])]).length, 0, 'b was forgotten at the first prune, a now');
+});
+
+test('createProxyHost: one worker is an engine in this thread; auto is the core count; bad counts are refused', async (t) => {
+  const host = await createProxyHost({ workers: 1, processMetrics: false, log: createLogger('test', 'silent') });
+  t.after(() => host.close());
+  assert.ok(host instanceof ProxyEngine);
+  assert.equal(resolveWorkers(undefined), 1);
+  assert.equal(resolveWorkers('auto'), availableParallelism());
+  assert.throws(() => resolveWorkers(0), { code: 'WORKERS_INVALID' });
+  assert.throws(() => resolveWorkers(1.5), { code: 'WORKERS_INVALID' });
 });
