@@ -116,7 +116,9 @@ process.stdout.write(`medians over ${rounds} round(s):\n`);
 const med = new Map([...results].map(([w, r]) => [w, median(r.rps)]));
 for (const w of settings) {
   const cpu = results.get(w)!.cpu;
-  process.stdout.write(`  workers ${w.padEnd(5)} ${Math.round(med.get(w)!).toString().padStart(7)} req/s${cpu.length > 0 ? `   proxy CPU ${(median(cpu) * 100).toFixed(0)}%` : ''}   RSS after load ${mb(await rssOf(proxies.get(w)!.child))}\n`);
+  // Requests per CPU-second the proxy used: its efficiency, whatever limited the run.
+  const perCpu = cpu.length > 0 ? `   proxy CPU ${(median(cpu) * 100).toFixed(0)}%, ${Math.round(med.get(w)! / median(cpu))} req per CPU-second` : '';
+  process.stdout.write(`  workers ${w.padEnd(5)} ${Math.round(med.get(w)!).toString().padStart(7)} req/s${perCpu}   RSS after load ${mb(await rssOf(proxies.get(w)!.child))}\n`);
 }
 process.stdout.write(`  2 workers / 1: ${(med.get('2')! / med.get('1')!).toFixed(2)}x   auto (${cores}) / 1: ${(med.get('auto')! / med.get('1')!).toFixed(2)}x\n`);
 for (const p of proxies.values()) await stop(p.child);
