@@ -24,7 +24,7 @@ import type { RateLimitZones } from '../ratelimit/zones.ts';
 import { tooManyRequests } from './rate-limit-response.ts';
 import type { Handler } from './types.ts';
 
-export const DEFAULT_KEY = '{remote.ip}';
+const DEFAULT_KEY = '{remote.ip}';
 const POLICY_NAME = '"hostmesh"';
 
 /** `5 per second`, `30 per minute`. */
