@@ -52,6 +52,7 @@ const runners: Record<string, Runner> = {
       zones: flags.zones as string[],
       token: readToken(flags['token-file'] as string | undefined),
       accessLog: flags['access-log'] as boolean,
+      workers: flags.workers as number | 'auto',
       log,
     });
     const sig = await untilSignal();

@@ -17,9 +17,10 @@ import type { AccessLogSink } from '../proxy/access-log.ts';
 import { AdminServer } from '../proxy/admin.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
-import { ProxyEngine } from '../proxy/engine.ts';
 import type { ApplyResult } from '../proxy/engine.ts';
 import type { ProxyLimits } from '../proxy/limits.ts';
+import { createProxyHost } from '../proxy/workers/host.ts';
+import type { ProxyHost } from '../proxy/workers/types.ts';
 import type { PortId, RoutingTable } from '../table/index.ts';
 import type { HostPort } from './args.ts';
 
@@ -32,6 +33,8 @@ export interface StandaloneOptions {
   token?: string | undefined;
   /** JSON access log: `true` for stdout, or a sink receiving the lines. */
   accessLog: boolean | AccessLogSink;
+  /** Proxy worker threads (`auto`: one per core); 1 (default) runs the proxy in this thread. */
+  workers?: number | 'auto';
   log?: Logger;
   /** Where the banner and route changes are printed (stdout by default). */
   out?: (line: string) => void;
@@ -40,7 +43,8 @@ export interface StandaloneOptions {
 }
 
 export interface StandaloneMesh {
-  readonly engine: ProxyEngine;
+  /** The proxy: one engine, or the worker pool with `workers` > 1. */
+  readonly engine: ProxyHost;
   readonly admin: AdminServer;
   readonly dns: DnsResponder | undefined;
   /** Resolves once the latest manifest change has been applied (or refused). */
@@ -55,7 +59,7 @@ const MAX_PORT_RETRIES = 20;
 export async function startStandalone(opts: StandaloneOptions): Promise<StandaloneMesh> {
   const log = opts.log ?? createLogger('hostmesh');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const engine = new ProxyEngine({ host: '127.0.0.1', log, limits: opts.limits, accessLog: opts.accessLog });
+  const engine = await createProxyHost({ workers: opts.workers, host: '127.0.0.1', limits: opts.limits, log, accessLog: opts.accessLog });
   const publisher = new Publisher({ coalesceMs: 20, maxDelayMs: 100 });
 
   let memory: TranslationMemory = emptyMemory();
@@ -132,6 +136,12 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
       build();
       reportDiagnostics();
     },
+  }).catch(async (e: unknown) => {
+    // Worker threads would keep the process alive.
+    unsubscribe();
+    publisher.close();
+    await engine.close();
+    throw e;
   });
   snapshot = source.current();
 

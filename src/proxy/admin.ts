@@ -25,6 +25,8 @@ export interface AdminSource {
   readonly current: AppliedTable | undefined;
   readonly registry: Registry;
   routes(): RouteSummary[];
+  /** The /metrics text when it is more than `registry` (worker threads: aggregated). */
+  scrape?(): Promise<string>;
 }
 
 export interface AdminServerOptions {
@@ -109,7 +111,7 @@ export class AdminServer {
         else send(res, 503, 'text/plain; charset=utf-8', 'not ready: no routing table applied yet\n');
         return;
       case '/metrics':
-        send(res, 200, src.registry.contentType, await src.registry.metrics());
+        send(res, 200, src.registry.contentType, await (src.scrape ? src.scrape() : src.registry.metrics()));
         return;
       case '/config':
         this.#config(req, res);

@@ -32,6 +32,8 @@ import { jsonEqual } from './json-equal.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { ProxyLimits } from './limits.ts';
 import { ProxyMetrics } from './metrics.ts';
+import { LocalZones } from './ratelimit/zones.ts';
+import type { RateLimitZones } from './ratelimit/zones.ts';
 import type { RouteStatsPlan } from './metrics.ts';
 import type { L4Observer, L4Route } from './types.ts';
 
@@ -57,6 +59,8 @@ export interface ProxyEngineOptions {
   affinitySecret?: string;
   /** JSON access log: `true` writes to stdout, a sink (any `write(chunk)`) receives the lines. Off by default. */
   accessLog?: boolean | AccessLogSink;
+  /** Where rate-limit buckets live; default one LRU Map per zone in this thread. */
+  rateLimits?: RateLimitZones;
 }
 
 export interface AppliedTable {
@@ -112,6 +116,7 @@ export class ProxyEngine {
   readonly #opts: ProxyEngineOptions;
   readonly #observer: L4Observer;
   readonly #accessLog: AccessLog | undefined;
+  readonly #rateLimits: RateLimitZones;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
   /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
@@ -131,6 +136,7 @@ export class ProxyEngine {
     this.metrics = new ProxyMetrics(opts.registry, { processMetrics: opts.processMetrics ?? true });
     this.#observer = this.#createObserver();
     this.#accessLog = this.#createAccessLog(opts.accessLog);
+    this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
   }
 
   get registry(): Registry {
@@ -266,7 +272,7 @@ export class ProxyEngine {
     const l4Routes = new Map<string, L4Route>();
     const stats: RouteStatsPlan[] = [];
     for (const entry of table.routes) {
-      warnings.push(...unsupportedPolicies(entry));
+      warnings.push(...ignoredPolicies(entry));
       if (entry.protocol === 'http') {
         const prev = this.#httpRoutes.get(entry.id);
         // Same entry over the same cluster objects: the built route is still exact.
@@ -279,6 +285,7 @@ export class ProxyEngine {
             limits: this.limits,
             affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
             accessLog: this.#accessLog,
+            rateLimits: this.#rateLimits,
           });
         warnings.push(...built.route.warnings);
         httpRoutes.set(entry.id, built);
@@ -335,6 +342,7 @@ export class ProxyEngine {
     this.#clusters = b.clusters;
     this.#httpRoutes = b.httpRoutes;
     this.metrics.commit(b.stats);
+    this.#rateLimits.retain(b.table.routes);
     const byRoute = new Map(b.table.listeners.map((l) => [l.port, l.route]));
     for (const [port, l] of b.listeners) {
       const routeId = byRoute.get(port)!;
@@ -427,11 +435,8 @@ function checkSemantics(table: RoutingTable): void {
   if (problems.length > 0) throw new HostmeshError('TABLE_INVALID', `routing table refused: ${formatProblems(problems)}`, { problems });
 }
 
-/** Route settings whose stages come in a later issue: applied without them, and said so. */
-function unsupportedPolicies(r: RoutingTable['routes'][number]): string[] {
-  const out: string[] = [];
-  const note = (what: string) => out.push(`route ${r.id}: ${what} is not enforced by this proxy version`);
-  if (r.rateLimit) note('rateLimit');
-  if (r.protocol !== 'http' && (r.retry || r.mirror || r.circuitBreaker)) out.push(`route ${r.id}: retry, mirror and circuitBreaker apply to http routes only and are ignored`);
-  return out;
+/** HTTP-only policies on a TCP/UDP route: applied without them, and said so. */
+function ignoredPolicies(r: RoutingTable['routes'][number]): string[] {
+  if (r.protocol === 'http' || !(r.retry || r.mirror || r.circuitBreaker || r.rateLimit)) return [];
+  return [`route ${r.id}: retry, mirror, circuitBreaker and rateLimit apply to http routes only and are ignored`];
 }

@@ -140,6 +140,10 @@ export class RouteStats {
   retries = false;
   breaker: BreakerGauge | undefined = undefined;
   mirror: MirrorStats | undefined = undefined;
+  // Rate limit stage: requests answered 429, and the route's zone; exposed (from zero) while
+  // the route has a limit.
+  rateLimited = 0;
+  zone: RateLimitZoneStats | undefined = undefined;
 
   constructor(namespace: string, service: string, port: number, http: boolean) {
     this.namespace = namespace;
@@ -166,6 +170,14 @@ export interface RouteStatsPlan {
   retries?: boolean;
   breaker?: BreakerGauge | undefined;
   mirror?: MirrorStats | undefined;
+  /** The route's rate-limit zone, when it has a limit (its rate-limit series are exposed). */
+  readonly zone?: RateLimitZoneStats | undefined;
+}
+
+/** What the rate-limit metrics read of a zone (a RateLimitStore). */
+export interface RateLimitZoneStats {
+  readonly size: number;
+  readonly evictions: number;
 }
 
 function sameBackends(live: ReadonlyMap<string, BackendStats>, next: readonly BackendStats[]): boolean {
@@ -185,14 +197,16 @@ class ScrapedMetric {
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'histogram' | 'gauge';
-  readonly aggregator = 'sum';
+  /** How worker threads' values combine: `max` for state all workers share (a shared zone). */
+  readonly aggregator: 'sum' | 'max';
   readonly #collect: () => Sample[];
 
-  constructor(name: string, help: string, type: 'counter' | 'histogram' | 'gauge', collect: () => Sample[]) {
+  constructor(name: string, help: string, type: 'counter' | 'histogram' | 'gauge', collect: () => Sample[], aggregator: 'sum' | 'max' = 'sum') {
     this.name = name;
     this.help = help;
     this.type = type;
     this.#collect = collect;
+    this.aggregator = aggregator;
   }
 
   async get(): Promise<{ name: string; help: string; type: string; values: Sample[]; aggregator: string }> {
@@ -222,8 +236,12 @@ export class ProxyMetrics {
     registry.registerMetric(new ScrapedMetric('hostmesh_retries_total', 'Attempts retried, by the reason the previous attempt failed.', 'counter', () => this.#retrySamples()) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_circuit_breaker_open', 'Whether the route\'s circuit breaker refuses requests (open or recovering).', 'gauge', () => this.#breakerSamples()) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_mirror_requests_total', 'Request copies for the route\'s mirror Service, by result.', 'counter', () => this.#mirrorSamples()) as never);
-    this.#configVersion = new Gauge({ name: 'hostmesh_config_version', help: 'Version of the routing table applied last.', registers: [registry] });
-    this.#configApplied = new Gauge({ name: 'hostmesh_config_applied_timestamp_seconds', help: 'Unix time the routing table was applied last.', registers: [registry] });
+    registry.registerMetric(new ScrapedMetric('hostmesh_rate_limited_total', 'HTTP requests refused with 429 by the route\'s rate limit.', 'counter', () => this.#zoneSamples((r) => r.rateLimited)) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_rate_limit_keys', 'Keys the route\'s rate-limit zone remembers (at most its zone size).', 'gauge', () => this.#zoneSamples((r) => r.zone!.size), 'max') as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_rate_limit_evictions_total', 'Keys the rate-limit zone forgot before their bucket was full again (the zone is too small for the clients).', 'counter', () => this.#zoneSamples((r) => r.zone!.evictions), 'max') as never);
+    // Across worker threads: the version every worker serves, and the latest apply.
+    this.#configVersion = new Gauge({ name: 'hostmesh_config_version', help: 'Version of the routing table applied last.', registers: [registry], aggregator: 'min' });
+    this.#configApplied = new Gauge({ name: 'hostmesh_config_applied_timestamp_seconds', help: 'Unix time the routing table was applied last.', registers: [registry], aggregator: 'max' });
   }
 
   /**
@@ -249,6 +267,7 @@ export class ProxyMetrics {
       p.stats.retries = p.retries ?? false;
       p.stats.breaker = p.breaker;
       p.stats.mirror = p.mirror;
+      p.stats.zone = p.zone;
       routes.set(p.id, p.stats);
     }
     this.#routes = routes;
@@ -293,6 +312,14 @@ export class ProxyMetrics {
         out.push({ metricName: `${name}_count`, value: d.count, labels });
       }
     });
+    return out;
+  }
+
+  #zoneSamples(value: (r: RouteStats) => number): Sample[] {
+    const out: Sample[] = [];
+    for (const r of this.#routes.values()) {
+      if (r.zone !== undefined) out.push({ value: value(r), labels: { namespace: r.namespace, service: r.service, port: r.port } });
+    }
     return out;
   }
 

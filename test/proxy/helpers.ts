@@ -112,12 +112,13 @@ export async function get(dispatcher: Dispatcher, url: string, opts: Omit<Dispat
 }
 
 /** Text of /metrics lines matching `re`. */
-export async function metricLines(e: ProxyEngine, re: RegExp): Promise<string[]> {
+/** Works for an engine and a single-thread ProxyHost (a worker pool's own registry lacks the workers' series). */
+export async function metricLines(e: { readonly registry: { metrics(): Promise<string> } }, re: RegExp): Promise<string[]> {
   return (await e.registry.metrics()).split('\n').filter((l) => re.test(l));
 }
 
 /** Value of the first metric line matching `re`, or undefined. */
-export async function metricValue(e: ProxyEngine, re: RegExp): Promise<number | undefined> {
+export async function metricValue(e: { readonly registry: { metrics(): Promise<string> } }, re: RegExp): Promise<number | undefined> {
   const line = (await metricLines(e, re))[0];
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }

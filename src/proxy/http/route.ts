@@ -4,6 +4,8 @@ import type { RouteEntry, WeightedCluster } from '../../table/index.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import type { ProxyLimits } from '../limits.ts';
 import type { BackendStats, RouteStats, RouteStatsPlan } from '../metrics.ts';
+import { LocalZones } from '../ratelimit/zones.ts';
+import type { RateLimitZones } from '../ratelimit/zones.ts';
 import { buildPipeline } from '../stages/pipeline.ts';
 import type { ExchangeLog, HttpRoute, HttpRule, RouteBackend } from './exchange.ts';
 import type { HttpCluster } from './upstream.ts';
@@ -17,6 +19,8 @@ export interface HttpRouteOptions {
   /** Secret behind sticky-cookie values (the engine passes its affinity secret). */
   affinitySecret?: string;
   accessLog?: ExchangeLog | undefined;
+  /** Zones of the rate-limit stage; the engine passes its own so buckets outlive a rebuild. */
+  rateLimits?: RateLimitZones;
 }
 
 export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, HttpCluster>, stats: RouteStats, opts: HttpRouteOptions): { route: HttpRoute; stats: RouteStatsPlan } {
@@ -49,8 +53,10 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     warnings: [],
     handle: () => {},
   };
-  const plan: RouteStatsPlan = { id: entry.id, stats, backends: [...byName.values()] };
-  route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize, limits: opts.limits ?? DEFAULT_LIMITS, plan });
+  const rateLimits = opts.rateLimits ?? new LocalZones();
+  const zone = entry.rateLimit !== undefined ? rateLimits.zone(entry.id, entry.rateLimit) : undefined;
+  const plan: RouteStatsPlan = { id: entry.id, stats, backends: [...byName.values()], zone };
+  route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize, limits: opts.limits ?? DEFAULT_LIMITS, plan, rateLimits });
   return { route, stats: plan };
 }
 

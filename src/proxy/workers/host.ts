@@ -1,0 +1,50 @@
+/**
+ * Creates the proxy the CLI runs: one ProxyEngine in this thread for `--workers 1`, a pool of
+ * worker threads otherwise (`auto` = one per available core).
+ */
+import { availableParallelism } from 'node:os';
+import type { Registry } from 'prom-client';
+import { HostmeshError } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
+import type { ProxyLimits } from '../limits.ts';
+import type { RateLimitStoreKind } from '../ratelimit/zones.ts';
+import type { AccessLogSink } from '../access-log.ts';
+import type { ProxyHost } from './types.ts';
+
+export interface ProxyHostOptions {
+  /** Worker threads, or `auto` for one per core. 1 runs the proxy in this thread. */
+  workers?: number | 'auto';
+  host?: string;
+  limits?: Partial<ProxyLimits>;
+  log?: Logger;
+  registry?: Registry;
+  processMetrics?: boolean;
+  affinitySecret?: string;
+  /** JSON access log: `true` for stdout; a sink object only without worker threads. */
+  accessLog?: boolean | AccessLogSink;
+  /** Rate-limit store of a single-thread proxy (workers always share): default `lru`. */
+  rateLimitStore?: RateLimitStoreKind;
+}
+
+export function resolveWorkers(workers: number | 'auto' | undefined): number {
+  if (workers === undefined) return 1;
+  if (workers === 'auto') return availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1) throw new HostmeshError('WORKERS_INVALID', `--workers must be a whole number >= 1 or auto, got ${workers}`);
+  return workers;
+}
+
+export async function createProxyHost(opts: ProxyHostOptions = {}): Promise<ProxyHost> {
+  const workers = resolveWorkers(opts.workers);
+  const common = { host: opts.host, limits: opts.limits, log: opts.log, registry: opts.registry, processMetrics: opts.processMetrics, affinitySecret: opts.affinitySecret };
+  // Loaded on demand: with workers the main thread never needs the engine's modules (undici,
+  // the HTTP stack), which would cost it memory for nothing.
+  if (workers === 1) {
+    const [{ ProxyEngine }, { LocalZones }] = await Promise.all([import('../engine.ts'), import('../ratelimit/zones.ts')]);
+    return new ProxyEngine({ ...common, accessLog: opts.accessLog, rateLimits: new LocalZones(opts.rateLimitStore ?? 'lru') });
+  }
+  const { WorkerPool } = await import('./pool.ts');
+  if (opts.accessLog !== undefined && typeof opts.accessLog !== 'boolean') {
+    throw new HostmeshError('ACCESS_LOG_SINK_WITH_WORKERS', 'an access log sink object cannot cross worker threads; use accessLog: true (stdout)');
+  }
+  return WorkerPool.start({ ...common, workers, accessLog: opts.accessLog === true });
+}

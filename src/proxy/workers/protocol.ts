@@ -1,0 +1,38 @@
+/** Messages between the worker supervisor (main thread) and a proxy worker thread. */
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { ApplyResult, RouteSummary } from '../engine.ts';
+import type { ProxyLimits } from '../limits.ts';
+import type { ZoneOffer } from '../ratelimit/zones.ts';
+
+/** `workerData` of a worker: plain values only (functions cannot cross threads). */
+export interface WorkerInit {
+  /** 1..N; also the worker's owner id in shared rate-limit locks. */
+  id: number;
+  host: string;
+  limits: Partial<ProxyLimits> | undefined;
+  affinitySecret: string | undefined;
+  accessLog: boolean;
+  logName: string;
+  logLevel: string;
+}
+
+export type ToWorker =
+  | { type: 'apply'; seq: number; table: unknown; zones: ZoneOffer }
+  | { type: 'metrics'; seq: number }
+  | { type: 'close'; seq: number }
+  /** Test hook: the worker throws an uncaught error, as a crash would. */
+  | { type: 'crash' }
+  /** Test hook: the worker blocks its event loop for `ms`, as a stuck worker would. */
+  | { type: 'stall'; ms: number };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'reply'; seq: number; ok: true; value: unknown }
+  | { type: 'reply'; seq: number; ok: false; error: string };
+
+export interface ApplyReply {
+  result: ApplyResult;
+  routes: RouteSummary[];
+}
+
+export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];

@@ -1,0 +1,13 @@
+/**
+ * What the CLI and the admin server use of a proxy, whether it runs in this thread (a
+ * ProxyEngine, workers = 1) or as a pool of worker threads (WorkerPool).
+ */
+import type { AdminSource } from '../admin.ts';
+import type { ApplyResult } from '../engine.ts';
+
+export interface ProxyHost extends AdminSource {
+  /** Applies a routing table (untrusted input); never throws. Applies run one at a time. */
+  apply(table: unknown): Promise<ApplyResult>;
+  /** Drains every listener and stops every worker. */
+  close(): Promise<void>;
+}
