@@ -3,14 +3,11 @@ import { readFileSync } from 'node:fs';
 import { commandUsage, parseCommandLine, usage } from './cli/args.ts';
 import { errorMessage, isHostmeshError } from './common/errors.ts';
 import type { HostPort, ParsedCommand } from './cli/args.ts';
-import { runCheckCommand } from './cli/check.ts';
-import { runCleanupCommand } from './cli/cleanup.ts';
-import { parseProxySelector, startControllerCommand } from './cli/controller.ts';
-import { startDemo } from './cli/demo.ts';
-import { loadKubeConfig } from './cli/kubeconfig.ts';
-import { startProxyCommand } from './cli/proxy.ts';
-import { readToken, startStandalone } from './cli/standalone.ts';
 import { createLogger } from './common/log.ts';
+import { readToken } from './cli/token.ts';
+
+// Each command imports its modules when it runs: the proxy must not load the Kubernetes client
+// (~80 MB of RSS) and `--help` should not load anything.
 
 /** Runs a parsed command; `args` are its raw arguments (to tell a given flag from its default). */
 type Runner = (cmd: ParsedCommand, args: readonly string[]) => Promise<number>;
@@ -42,8 +39,10 @@ function untilSignal(): Promise<string> {
 }
 
 const runners: Record<string, Runner> = {
-  standalone: async ({ flags }) => {
-    const log = createLogger('hostmesh', flags['log-level'] as string);
+  standalone: async (cmd, args) => {
+    const { flags } = cmd;
+    const log = createLogger('hostmesh', logLevel(cmd, args));
+    const { startStandalone } = await import('./cli/standalone.ts');
     const mesh = await startStandalone({
       manifests: flags.manifests as string,
       portRange: flags['port-range'] as [number, number],
@@ -60,8 +59,10 @@ const runners: Record<string, Runner> = {
     await mesh.close();
     return 0;
   },
-  demo: async ({ flags }) => {
-    const log = createLogger('hostmesh', flags['log-level'] as string);
+  demo: async (cmd, args) => {
+    const { flags } = cmd;
+    const log = createLogger('hostmesh', logLevel(cmd, args));
+    const { startDemo } = await import('./cli/demo.ts');
     const demo = await startDemo({ portRange: flags['port-range'] as [number, number], admin: flags.admin as HostPort, log });
     await untilSignal();
     await demo.close();
@@ -70,6 +71,7 @@ const runners: Record<string, Runner> = {
   controller: async (cmd, args) => {
     const { flags } = cmd;
     const log = createLogger('hostmesh-controller', logLevel(cmd, args));
+    const [{ parseProxySelector, startControllerCommand }, { loadKubeConfig }] = await Promise.all([import('./cli/controller.ts'), import('./cli/kubeconfig.ts')]);
     // Flag mistakes first, then the files, then the cluster credentials.
     const proxySelector = parseProxySelector(flags['proxy-selector'] as string);
     const token = readToken(flags['token-file'] as string)!;
@@ -96,6 +98,7 @@ const runners: Record<string, Runner> = {
   proxy: async (cmd, args) => {
     const { flags } = cmd;
     const log = createLogger('hostmesh-proxy', logLevel(cmd, args));
+    const { startProxyCommand } = await import('./cli/proxy.ts');
     const admin = flags.admin as HostPort;
     const dns = flags.dns as HostPort;
     const proxy = await startProxyCommand({
@@ -120,6 +123,7 @@ const runners: Record<string, Runner> = {
   },
   cleanup: async (cmd, args) => {
     const { flags } = cmd;
+    const [{ runCleanupCommand }, { loadKubeConfig }] = await Promise.all([import('./cli/cleanup.ts'), import('./cli/kubeconfig.ts')]);
     return runCleanupCommand({
       kubeConfig: loadKubeConfig(flags.kubeconfig as string | undefined),
       meshNamespace: flags['mesh-namespace'] as string,
@@ -130,7 +134,7 @@ const runners: Record<string, Runner> = {
       err,
     });
   },
-  check: async ({ flags }) => runCheckCommand({
+  check: async ({ flags }) => (await import('./cli/check.ts')).runCheckCommand({
     manifests: flags.manifests as string | undefined,
     controller: flags.controller as URL | undefined,
     token: readToken(flags['token-file'] as string | undefined),

@@ -6,7 +6,6 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import { AdminServer } from '../proxy/admin.ts';
@@ -15,7 +14,8 @@ import type { ApplyOutcome } from '../proxy/config/client.ts';
 import type { BackoffOptions } from '../proxy/config/backoff.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
-import { ProxyEngine } from '../proxy/engine.ts';
+import { createProxyHost } from '../proxy/workers/host.ts';
+import type { ProxyHost } from '../proxy/workers/types.ts';
 import type { DnsConfig, RoutingTable } from '../table/index.ts';
 import type { HostPort } from './args.ts';
 
@@ -38,7 +38,7 @@ export interface ProxyCommandOptions {
 }
 
 export interface RunningProxy {
-  readonly engine: ProxyEngine;
+  readonly engine: ProxyHost;
   readonly admin: AdminServer;
   readonly dns: DnsResponder;
   readonly client: ConfigClient;
@@ -66,12 +66,9 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
   if (!NODE_NAME.test(opts.node)) {
     throw new HostmeshError('CLI_USAGE', `--node: "${opts.node}" is not a node name (letters, digits, '.', '-', '_', at most 253)`);
   }
-  const workers = opts.workers === 'auto' ? availableParallelism() : opts.workers;
-  if (workers !== 1) log.info({ workers: opts.workers }, `--workers ${opts.workers}: worker threads come with the next change; running one`);
-  if (opts.accessLog) log.warn('--access-log: this build writes no access log yet; the flag is accepted and ignored');
   await prepareStateDir(opts.stateDir);
 
-  const engine = new ProxyEngine({ host: opts.bind, reusePort: opts.reusePort ?? false, log });
+  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, log });
   const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
   const apply = async (table: RoutingTable): Promise<ApplyOutcome> => {
     const r = await engine.apply(table);

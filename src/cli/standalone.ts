@@ -3,7 +3,6 @@
  * in-process proxy on loopback. The same translation and publisher as in a cluster, with a
  * manifest directory as the source and the engine as the only subscriber.
  */
-import { readFileSync } from 'node:fs';
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
@@ -203,17 +202,4 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
 function busyPort(r: ApplyResult): number | undefined {
   if (r.ok || r.error.code !== 'LISTENER_OPEN_FAILED' || !/EADDRINUSE|EACCES/.test(r.error.message)) return undefined;
   return r.error.port;
-}
-
-export function readToken(path: string | undefined): string | undefined {
-  if (path === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new HostmeshError('TOKEN_UNREADABLE', `cannot read the token file ${path}: ${errorMessage(e)}`);
-  }
-  const token = text.trim();
-  if (token === '') throw new HostmeshError('TOKEN_EMPTY', `the token file ${path} is empty`);
-  return token;
 }

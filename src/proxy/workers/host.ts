@@ -15,6 +15,8 @@ export interface ProxyHostOptions {
   /** Worker threads, or `auto` for one per core. 1 runs the proxy in this thread. */
   workers?: number | 'auto';
   host?: string;
+  /** SO_REUSEPORT with a single thread too (several proxies on one host); workers always use it. */
+  reusePort?: boolean;
   limits?: Partial<ProxyLimits>;
   log?: Logger;
   registry?: Registry;
@@ -40,7 +42,7 @@ export async function createProxyHost(opts: ProxyHostOptions = {}): Promise<Prox
   // the HTTP stack), which would cost it memory for nothing.
   if (workers === 1) {
     const [{ ProxyEngine }, { LocalZones }] = await Promise.all([import('../engine.ts'), import('../ratelimit/zones.ts')]);
-    return new ProxyEngine({ ...common, accessLog: opts.accessLog, rateLimits: new LocalZones(opts.rateLimitStore ?? 'lru') });
+    return new ProxyEngine({ ...common, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, rateLimits: new LocalZones(opts.rateLimitStore ?? 'lru') });
   }
   const { WorkerPool } = await import('./pool.ts');
   if (opts.accessLog !== undefined && typeof opts.accessLog !== 'boolean') {
