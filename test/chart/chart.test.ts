@@ -101,3 +101,20 @@ test('every command line the chart renders is accepted by the CLI', { skip }, as
     assert.doesNotThrow(() => parseCommandLine(argv), `${c.name}: ${argv.join(' ')}`);
   }
 });
+
+test('uninstall cleanup runs after the controller is gone, with its own hook-scoped RBAC', { skip }, () => {
+  const objs = render();
+  const job = find(objs, 'Job', 'mesh-hostmesh-cleanup');
+  // post-delete: a pre-delete job would race the running controller, which recreates shadows.
+  assert.equal(job.metadata.annotations['helm.sh/hook'], 'post-delete');
+  assert.equal(job.spec.template.spec.serviceAccountName, 'mesh-hostmesh-cleanup');
+  assert.deepEqual(job.spec.template.spec.containers[0].args.slice(0, 2), ['cleanup', '--mesh-namespace=hostmesh']);
+  const weight = (o: any) => Number(o.metadata.annotations['helm.sh/hook-weight']);
+  for (const [kind, name] of [['ServiceAccount', 'mesh-hostmesh-cleanup'], ['Role', 'mesh-hostmesh-cleanup'], ['RoleBinding', 'mesh-hostmesh-cleanup'], ['Role', 'mesh-hostmesh-cleanup-dns'], ['RoleBinding', 'mesh-hostmesh-cleanup-dns']] as const) {
+    const o = find(objs, kind, name);
+    assert.equal(o.metadata.annotations['helm.sh/hook'], 'post-delete', `${kind} ${name}`);
+    assert.ok(weight(o) < weight(job), `${kind} ${name} exists before the job`);
+  }
+  assert.deepEqual(find(objs, 'Role', 'mesh-hostmesh-cleanup').rules, [{ apiGroups: [''], resources: ['services'], verbs: ['list', 'delete'] }]);
+  assert.equal(render('dns.patch=false').find((o) => o.metadata.name === 'mesh-hostmesh-cleanup-dns'), undefined);
+});
