@@ -27,7 +27,7 @@ import { checkTarget } from './dns/types.ts';
 import { EventRecorder, serviceProblems } from './events.ts';
 import type { ClusterState, ServiceObject } from './objects.ts';
 import { DnsReconciler } from './reconcile-dns.ts';
-import { Informer } from './reconcile-informer.ts';
+import { Informer } from './source/informer.ts';
 import { DEFAULT_BACKOFF, SerialLoop } from './reconcile-loop.ts';
 import type { Backoff, RunOutcome } from './reconcile-loop.ts';
 import { MeshNamespaceView, writeShadows } from './reconcile-shadows.ts';

@@ -20,7 +20,7 @@ import type { DnsApis } from './dns/apply.ts';
 import { findCorefileConfigMap } from './dns/deployment.ts';
 import { planDnsPatch } from './dns/plan.ts';
 import type { ConfigMapObject, DeploymentObject } from './dns/types.ts';
-import { Informer } from './reconcile-informer.ts';
+import { Informer } from './source/informer.ts';
 import { requestFailure } from './reconcile-errors.ts';
 import { SerialLoop } from './reconcile-loop.ts';
 import type { Backoff, RunOutcome } from './reconcile-loop.ts';

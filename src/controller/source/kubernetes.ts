@@ -9,9 +9,9 @@
  *   objects that disappeared meanwhile; an ERROR event with another code is ignored and the
  *   watch resumed when the stream ends. All of this is left to the informer.
  * - Any other failure (a reset connection, a refused connection, a 5xx, a failed list) is passed
- *   to the `error` callbacks and the informer STOPS. This source restarts it after a jittered
- *   exponential backoff; the informer keeps its resourceVersion, so the restart resumes the
- *   watch (or relists on 410) without losing updates.
+ *   to the `error` callbacks and the informer STOPS. `Informer` (informer.ts) restarts it after a
+ *   jittered exponential backoff; it keeps its resourceVersion, so the restart resumes the watch
+ *   (or relists on 410) without losing updates.
  * - `stop()` aborts the watch, which also reaches the `error` callbacks (an AbortError), and a
  *   stop during a reconnect delay would still open a new watch afterwards: the watch used here
  *   refuses to connect once the source is stopped.
@@ -22,12 +22,15 @@
  *   long idle period does not need a relist.
  */
 import { EventEmitter } from 'node:events';
-import { CoreV1Api, DiscoveryV1Api, ListWatch, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { HostmeshError, errorMessage } from '../../common/errors.ts';
+import { HostmeshError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ClusterState, EndpointSliceObject, ServiceObject } from '../objects.ts';
+import { DEFAULT_BACKOFF } from '../reconcile-loop.ts';
+import type { Backoff } from '../reconcile-loop.ts';
+import { Informer } from './informer.ts';
 
 export interface KubernetesSourceOptions {
   kubeConfig: KubeConfig;
@@ -52,40 +55,10 @@ type Kind = 'services' | 'endpointslices';
 interface Feed {
   kind: Kind;
   namespace: string | undefined;
-  informer: ListWatch<KubernetesObject>;
-  listed: boolean;
-  /** Consecutive failures, for the backoff; reset by a successful list or watch. */
-  failures: number;
+  informer: Informer<KubernetesObject>;
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-function statusMessage(body: unknown): string | undefined {
-  let parsed = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return body === '' ? undefined : body;
-    }
-  }
-  const message = (parsed as { message?: unknown } | null | undefined)?.message;
-  return typeof message === 'string' ? message : undefined;
-}
-
-/**
- * The short form of a client error: the HTTP code and the API server's Status message, or the
- * network error with its cause (`fetch failed (connect ECONNREFUSED 10.0.0.1:443)`).
- */
-function describe(e: unknown): string {
-  const err = e as { code?: unknown; statusCode?: unknown; body?: unknown; cause?: unknown };
-  const code = typeof err.code === 'number' ? err.code : typeof err.statusCode === 'number' ? err.statusCode : undefined;
-  if (code !== undefined) {
-    const status = statusMessage(err.body);
-    return status ? `HTTP ${code}: ${status}` : `HTTP ${code}`;
-  }
-  return err.cause === undefined ? errorMessage(e) : `${errorMessage(e)} (${errorMessage(err.cause)})`;
-}
 
 function byKey(a: KubernetesObject, b: KubernetesObject): number {
   const ka = `${a.metadata?.namespace ?? ''}/${a.metadata?.name ?? ''}`;
@@ -99,10 +72,7 @@ export class KubernetesSource {
   private readonly emitter = new EventEmitter<KubernetesSourceEvents>();
   private readonly feeds: Feed[] = [];
   private readonly ignore: ReadonlySet<string>;
-  private readonly minMs: number;
-  private readonly maxMs: number;
   private readonly log: Logger;
-  private readonly timers = new Set<NodeJS.Timeout>();
   private resolveSynced!: () => void;
   private rejectSynced!: (e: Error) => void;
   private isSynced = false;
@@ -113,8 +83,8 @@ export class KubernetesSource {
 
   constructor(options: KubernetesSourceOptions) {
     this.log = options.logger ?? createLogger('kubernetes-source');
-    this.minMs = options.backoff?.minMs ?? 500;
-    this.maxMs = Math.max(this.minMs, options.backoff?.maxMs ?? 30_000);
+    const minMs = options.backoff?.minMs ?? DEFAULT_BACKOFF.minMs;
+    const backoff: Backoff = { minMs, maxMs: Math.max(minMs, options.backoff?.maxMs ?? DEFAULT_BACKOFF.maxMs) };
     const watchNamespaces = [...new Set(options.watchNamespaces ?? [])];
     for (const ns of [...watchNamespaces, ...(options.ignoreNamespaces ?? [])]) {
       if (!DNS1123_LABEL.test(ns)) {
@@ -133,9 +103,9 @@ export class KubernetesSource {
     const discovery = kc.makeApiClient(DiscoveryV1Api);
     const namespaces: (string | undefined)[] = watchNamespaces.length > 0 ? watchNamespaces : [undefined];
     for (const namespace of namespaces) {
-      this.feeds.push(this.feed(kc, 'services', namespace, () =>
+      this.feeds.push(this.feed(kc, backoff, 'services', namespace, () =>
         namespace === undefined ? core.listServiceForAllNamespaces() : core.listNamespacedService({ namespace })));
-      this.feeds.push(this.feed(kc, 'endpointslices', namespace, () =>
+      this.feeds.push(this.feed(kc, backoff, 'endpointslices', namespace, () =>
         namespace === undefined ? discovery.listEndpointSliceForAllNamespaces() : discovery.listNamespacedEndpointSlice({ namespace })));
     }
   }
@@ -154,15 +124,13 @@ export class KubernetesSource {
   start(): Promise<void> {
     if (this.started) return Promise.resolve();
     this.started = true;
-    for (const feed of this.feeds) this.run(feed);
+    for (const feed of this.feeds) feed.informer.start();
     return Promise.resolve();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
     if (!this.isSynced) this.rejectSynced(new HostmeshError('K8S_STOPPED', 'the Kubernetes source was stopped before its initial lists completed'));
     await Promise.all(this.feeds.map((f) => f.informer.stop()));
   }
@@ -185,93 +153,32 @@ export class KubernetesSource {
     return this.snapshot;
   }
 
-  private feed(kc: KubeConfig, kind: Kind, namespace: string | undefined, list: () => Promise<KubernetesListObject<KubernetesObject>>): Feed {
+  private feed(kc: KubeConfig, backoff: Backoff, kind: Kind, namespace: string | undefined, list: () => Promise<KubernetesListObject<KubernetesObject>>): Feed {
     const group = kind === 'services' ? '/api/v1' : '/apis/discovery.k8s.io/v1';
     const path = namespace === undefined ? `${group}/${kind}` : `${group}/namespaces/${namespace}/${kind}`;
-    const feed = { kind, namespace, listed: false, failures: 0 } as Feed;
-    const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      let result: KubernetesListObject<KubernetesObject>;
-      try {
-        result = await list();
-      } catch (e) {
-        throw new HostmeshError('K8S_LIST_FAILED', `listing ${this.where(feed)} failed: ${describe(e)}`, undefined, { cause: e });
-      }
-      feed.failures = 0;
-      // The informer stores the items right after this promise settles; count the feed as
-      // listed only once it has.
-      setImmediate(() => this.listed(feed));
-      return { ...result, items: result.items.map((item) => JSON.parse(JSON.stringify(item)) as KubernetesObject) };
-    };
-    const hooks: WatchHooks = {
-      isStopped: () => this.stopped,
-      alive: () => { feed.failures = 0; },
-    };
-    feed.informer = new ListWatch(path, new SourceWatch(kc, hooks), listFn, false, undefined, undefined, {
-      // The informer doubles its delay from 1 s between reconnects that saw no event; follow
-      // the same count of doublings on this source's own (jittered) scale.
-      delayFn: (ms) => this.sleep(this.backoff(Math.max(0, Math.round(Math.log2(ms / 1000))))),
+    const informer = new Informer<KubernetesObject>({
+      kubeConfig: kc,
+      path,
+      what: namespace === undefined ? `${kind} in all namespaces` : `${kind} in namespace ${namespace}`,
+      list,
+      backoff,
+      log: this.log.child({ resource: kind, namespace }),
+      onChange: (changed) => {
+        if (changed !== undefined && this.ignore.has(changed.metadata?.namespace ?? '')) return;
+        this.snapshot = undefined;
+        if (this.isSynced) this.scheduleChange();
+        else this.maybeSynced();
+      },
+      onError: (error) => {
+        if (this.emitter.listenerCount('error') === 0) return;
+        this.emitter.emit('error', new HostmeshError(error.code, error.message, { resource: kind, namespace, ...error.details }, { cause: error.cause }));
+      },
     });
-    const changed = (obj: KubernetesObject): void => {
-      if (this.ignore.has(obj.metadata?.namespace ?? '')) return;
-      this.snapshot = undefined;
-      if (this.isSynced) this.scheduleChange();
-    };
-    feed.informer.on('add', changed);
-    feed.informer.on('update', changed);
-    feed.informer.on('delete', changed);
-    feed.informer.on('error', (err: unknown) => this.failed(feed, err));
-    return feed;
+    return { kind, namespace, informer };
   }
 
-  private where(feed: Feed): string {
-    return feed.namespace === undefined ? `${feed.kind} in all namespaces` : `${feed.kind} in namespace ${feed.namespace}`;
-  }
-
-  private run(feed: Feed): void {
-    if (this.stopped) return;
-    feed.informer.start().catch((e: unknown) => this.failed(feed, e));
-  }
-
-  private failed(feed: Feed, err: unknown): void {
-    if (this.stopped) return;
-    const retryInMs = this.backoff(feed.failures++);
-    const details = { resource: feed.kind, namespace: feed.namespace, attempt: feed.failures, retryInMs };
-    const error = err instanceof HostmeshError
-      ? new HostmeshError(err.code, err.message, details, { cause: err.cause })
-      : new HostmeshError('K8S_WATCH_FAILED', `watching ${this.where(feed)} failed: ${describe(err)}`, details, { cause: err });
-    this.log.warn({ code: error.code, resource: feed.kind, namespace: feed.namespace, retryInMs }, error.message);
-    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', error);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.run(feed);
-    }, retryInMs);
-    this.timers.add(timer);
-  }
-
-  private backoff(failures: number): number {
-    const base = Math.min(this.maxMs, this.minMs * 2 ** Math.min(failures, 30));
-    return Math.round(base / 2 + Math.random() * (base / 2));
-  }
-
-  /** The informer's own reconnect delay (after a watch ends cleanly), cut short by stop(). */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.stopped) {
-        resolve();
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
-  }
-
-  private listed(feed: Feed): void {
-    feed.listed = true;
-    this.snapshot = undefined;
-    if (this.isSynced || this.stopped || !this.feeds.every((f) => f.listed)) return;
+  private maybeSynced(): void {
+    if (this.isSynced || this.stopped || !this.feeds.every((f) => f.informer.isSynced)) return;
     this.isSynced = true;
     this.log.info({ services: this.current().services.length, endpointSlices: this.current().endpointSlices.length }, 'initial lists done');
     this.resolveSynced();
@@ -286,52 +193,5 @@ export class KubernetesSource {
       this.changePending = false;
       if (!this.stopped) this.emitter.emit('change', this.current());
     });
-  }
-}
-
-interface WatchHooks {
-  isStopped(): boolean;
-  /** The watch connected or delivered an event. */
-  alive(): void;
-}
-
-/**
- * The informer's watch, with bookmarks requested, liveness reported to the source, and no new
- * connection once the source is stopped.
- */
-class SourceWatch extends Watch {
-  private readonly hooks: WatchHooks;
-
-  constructor(kc: KubeConfig, hooks: WatchHooks) {
-    super(kc);
-    this.hooks = hooks;
-  }
-
-  override async watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
-    done: (err: unknown) => void,
-  ): Promise<AbortController> {
-    if (this.hooks.isStopped()) {
-      const idle = new AbortController();
-      idle.abort();
-      return idle;
-    }
-    let failed = false;
-    const controller = await super.watch(
-      path,
-      { ...queryParams, allowWatchBookmarks: true },
-      (phase, obj, watchObj) => {
-        if (phase !== 'ERROR') this.hooks.alive();
-        callback(phase, obj, watchObj);
-      },
-      (err) => {
-        if (err) failed = true;
-        done(err);
-      },
-    );
-    if (!failed) this.hooks.alive();
-    return controller;
   }
 }

@@ -1,20 +1,20 @@
 /**
- * One informer on one namespaced collection (the mesh namespace's Services, kube-system's
- * ConfigMaps or DNS Deployments), kept running through API server trouble.
+ * One informer on one collection, kept running through API server trouble: the Kubernetes
+ * source's Services and EndpointSlices, and the controller's mesh-namespace Services and
+ * kube-system ConfigMaps and DNS Deployments.
  *
  * client-node's `ListWatch` resumes a watch that ends cleanly and relists after a 410, but stops
- * on any other error (see source/kubernetes.ts, which wraps the Service and EndpointSlice
- * informers the same way); this one is restarted after a jittered backoff and keeps its
- * resourceVersion, so nothing is lost. Listed items are turned into plain JSON, like watched
- * ones, so every cached object has one shape.
+ * on any other error (see source/kubernetes.ts for what was found by experiment); this one is
+ * restarted after a jittered backoff and keeps its resourceVersion, so nothing is lost. Listed
+ * items are turned into plain JSON, like watched ones, so every cached object has one shape.
  */
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { HostmeshError } from '../common/errors.ts';
-import type { Logger } from '../common/log.ts';
-import { backoffDelay } from './reconcile-loop.ts';
-import type { Backoff } from './reconcile-loop.ts';
-import { kubeFailure } from './reconcile-errors.ts';
+import { HostmeshError } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
+import { backoffDelay } from '../reconcile-loop.ts';
+import type { Backoff } from '../reconcile-loop.ts';
+import { kubeFailure } from '../reconcile-errors.ts';
 
 export interface InformerOptions {
   kubeConfig: KubeConfig;
@@ -24,8 +24,10 @@ export interface InformerOptions {
   what: string;
   labelSelector?: string;
   list: () => Promise<KubernetesListObject<KubernetesObject>>;
-  /** Called after the first list, then after every add, update and delete. */
-  onChange: () => void;
+  /** Called after the first list (without an object), then after every add, update and delete. */
+  onChange: (changed?: KubernetesObject) => void;
+  /** A failed list or watch (`K8S_LIST_FAILED`, `K8S_WATCH_FAILED`; details: attempt, retryInMs); it is restarted. */
+  onError?: (error: HostmeshError) => void;
   backoff: Backoff;
   log: Logger;
 }
@@ -63,8 +65,8 @@ export class Informer<T> {
       // the same count of doublings on this informer's own (jittered) scale.
       delayFn: (ms) => this.#sleep(backoffDelay(options.backoff, Math.max(0, Math.round(Math.log2(ms / 1000))))),
     });
-    const changed = (): void => {
-      if (this.#isSynced) options.onChange();
+    const changed = (obj: KubernetesObject): void => {
+      if (this.#isSynced) options.onChange(obj);
     };
     this.#informer.on('add', changed);
     this.#informer.on('update', changed);
@@ -107,9 +109,12 @@ export class Informer<T> {
   #failed(err: unknown): void {
     if (this.#stopped) return;
     const retryInMs = backoffDelay(this.#options.backoff, this.#failures++);
-    const message = err instanceof HostmeshError ? err.message : `watching ${this.#options.what} failed: ${kubeFailure(err).text}`;
-    const code = err instanceof HostmeshError ? err.code : 'K8S_WATCH_FAILED';
-    this.#options.log.warn({ code, attempt: this.#failures, retryInMs }, message);
+    const details = { attempt: this.#failures, retryInMs };
+    const error = err instanceof HostmeshError
+      ? new HostmeshError(err.code, err.message, details, { cause: err.cause })
+      : new HostmeshError('K8S_WATCH_FAILED', `watching ${this.#options.what} failed: ${kubeFailure(err).text}`, details, { cause: err });
+    this.#options.log.warn({ code: error.code, ...details }, error.message);
+    this.#options.onError?.(error);
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       this.#run();
@@ -140,7 +145,7 @@ export class Informer<T> {
   }
 }
 
-/** A watch that asks for bookmarks, reports liveness, and opens nothing once stopped. */
+/** A watch that asks for bookmarks, reports liveness (connected or an event), and opens nothing once stopped. */
 class GuardedWatch extends Watch {
   readonly #stopped: () => boolean;
   readonly #alive: () => void;
@@ -162,9 +167,16 @@ class GuardedWatch extends Watch {
       idle.abort();
       return idle;
     }
-    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, (phase, obj, watchObj) => {
+    let failed = false;
+    const controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, (phase, obj, watchObj) => {
       if (phase !== 'ERROR') this.#alive();
       callback(phase, obj, watchObj);
-    }, done);
+    }, (err) => {
+      if (err) failed = true;
+      done(err);
+    });
+    // Connected: a quiet watch is a healthy one, so the backoff starts over.
+    if (!failed) this.#alive();
+    return controller;
   }
 }
