@@ -79,23 +79,17 @@ export async function startDemo(opts: { portRange: [number, number]; admin: Host
   const listen = (route: string): string => mesh.engine.routes().find((r) => r.route === route)?.listen ?? '?';
   const web = listen('demo/web:80');
   const admin = `${opts.admin.host}:${mesh.admin.port}`;
-  const commands = [
-    `curl http://${web}/`,
-    `for i in $(seq 1 20); do curl -s http://${web}/; done | sort | uniq -c`,
-    `curl http://${listen('demo/web-v2:80')}/`,
-    `curl -s http://${admin}/v1/routes`,
-    `curl -s http://${admin}/metrics | grep '^hostmesh_requests_total'`,
+  const tries: [command: string, note: string][] = [
+    [`curl http://${web}/`, 'demo/web: 80% to v1, 20% to v2'],
+    [`for i in $(seq 1 20); do curl -s http://${web}/; done | sort | uniq -c`, 'count the split over 20 requests'],
+    [`curl http://${listen('demo/web-v2:80')}/`, 'demo/web-v2 directly'],
+    [`curl -s http://${admin}/v1/routes`, 'the routes this mesh serves'],
+    [`curl -s http://${admin}/metrics | grep '^hostmesh_requests_total'`, 'requests per route, backend, code and method'],
   ];
-  const notes = [
-    'demo/web: 80% to v1, 20% to v2',
-    'count the split over 20 requests',
-    'demo/web-v2 directly',
-    'the routes this mesh serves',
-    'requests per route, backend, code and method',
-  ];
+  const commands = tries.map(([command]) => command);
   out('');
   out(`hostmesh demo: backends v1 on 127.0.0.1:${backends[0]!.port} and v2 on 127.0.0.1:${backends[1]!.port}, meshed. Try:`);
-  commands.forEach((c, i) => out(`  ${c.padEnd(72)} # ${notes[i]}`));
+  for (const [command, note] of tries) out(`  ${command.padEnd(72)} # ${note}`);
   out(`Edit ${file} to change the split live. Ctrl-C stops the demo.`);
   return {
     dir,

@@ -5,21 +5,14 @@
  */
 import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Logger } from '../../common/log.ts';
-import type { L4Observer, L4Route } from '../types.ts';
 import { KEEPALIVE_INITIAL_DELAY_MS, dialCluster } from './tcp-dial.ts';
 import { listenError } from './listen-error.ts';
 import { relay } from './tcp-relay.ts';
+import type { L4ListenerOptions } from '../l4-listeners.ts';
+import type { L4Route } from '../types.ts';
 
-export interface TcpListenerOptions {
-  host: string;
-  port: number;
-  route: L4Route;
-  observer: L4Observer;
-  /** SO_REUSEPORT, so several workers can listen on one port and the kernel spreads connections. */
-  reusePort?: boolean;
-  log: Logger;
-}
+/** The engine's listener options (the L4 seam); `reusePort` lets workers share the port. */
+export type TcpListenerOptions = L4ListenerOptions;
 
 export interface TcpListener {
   /** Binds; rejects with a `listen-failed` HostmeshError (EADDRINUSE, EACCES, ...). */

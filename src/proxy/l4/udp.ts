@@ -7,8 +7,8 @@
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo } from 'node:dgram';
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '../../common/log.ts';
-import type { L4Observer, L4Route } from '../types.ts';
+import type { L4ListenerOptions } from '../l4-listeners.ts';
+import type { L4Route } from '../types.ts';
 import { listenError } from './listen-error.ts';
 import { UdpSession } from './udp-session.ts';
 import type { SessionContext } from './udp-session.ts';
@@ -18,14 +18,8 @@ export const DEFAULT_UDP_IDLE_MS = 30_000;
 /** Sessions (one upstream socket each) kept at once per listener. */
 export const DEFAULT_MAX_UDP_SESSIONS = 10_000;
 
-export interface UdpListenerOptions {
-  host: string;
-  port: number;
-  route: L4Route;
-  observer: L4Observer;
-  /** SO_REUSEPORT: the kernel spreads datagrams over the workers' sockets by flow hash. */
-  reusePort?: boolean;
-  log: Logger;
+/** The engine's listener options (the L4 seam; with `reusePort` the kernel spreads flows by hash), plus: */
+export interface UdpListenerOptions extends L4ListenerOptions {
   maxSessions?: number;
   /** Idle expiry for clusters without `readTimeoutMs`. */
   idleTimeoutMs?: number;

@@ -3,27 +3,19 @@
  * worker threads otherwise (`auto` = one per available core).
  */
 import { availableParallelism } from 'node:os';
-import type { Registry } from 'prom-client';
 import { HostmeshError } from '../../common/errors.ts';
-import type { Logger } from '../../common/log.ts';
-import type { ProxyLimits } from '../limits.ts';
+import type { ProxyEngineOptions } from '../engine.ts';
 import type { RateLimitStoreKind } from '../ratelimit/zones.ts';
-import type { AccessLogSink } from '../access-log.ts';
 import type { ProxyHost } from './types.ts';
 
-export interface ProxyHostOptions {
+/**
+ * The engine's options, except the rate-limit zones (the host chooses them) and the L4 factories
+ * (functions cannot reach worker threads). `reusePort` matters with one thread (several proxies
+ * on one host); workers always use it. An access log sink object works only without workers.
+ */
+export interface ProxyHostOptions extends Omit<ProxyEngineOptions, 'rateLimits' | 'l4'> {
   /** Worker threads, or `auto` for one per core. 1 runs the proxy in this thread. */
   workers?: number | 'auto';
-  host?: string;
-  /** SO_REUSEPORT with a single thread too (several proxies on one host); workers always use it. */
-  reusePort?: boolean;
-  limits?: Partial<ProxyLimits>;
-  log?: Logger;
-  registry?: Registry;
-  processMetrics?: boolean;
-  affinitySecret?: string;
-  /** JSON access log: `true` for stdout; a sink object only without worker threads. */
-  accessLog?: boolean | AccessLogSink;
   /** Rate-limit store of a single-thread proxy (workers always share): default `lru`. */
   rateLimitStore?: RateLimitStoreKind;
 }
