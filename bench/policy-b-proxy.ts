@@ -10,35 +10,21 @@
  *   all     split + sticky + log
  */
 import { openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createLogger } from '../src/common/log.ts';
 import { FdSink } from '../src/proxy/access-log-writer.ts';
 import { ProxyEngine } from '../src/proxy/engine.ts';
-import { TABLE_FORMAT } from '../src/table/index.ts';
-import type { ClusterEntry, RouteEntry, RoutingTable } from '../src/table/index.ts';
+import type { RouteEntry } from '../src/table/index.ts';
+import { benchTable, freePort } from './proxy-table.ts';
 
 const backend = Number(process.argv[2]);
 const variant = process.argv[3] ?? 'plain';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-const cluster = (name: string): ClusterEntry => ({
-  id: `bench/${name}:80`, namespace: 'bench', service: name, port: 80, protocol: 'http', scheme: 'http', dialTimeoutMs: 3000,
-  loadBalancer: { kind: 'least-request' }, passiveHealth: { maxFails: 1, failDurationMs: 10_000 },
-  endpoints: [{ address: '127.0.0.1', port: backend }],
-});
 const split = variant === 'split' || variant === 'all';
 const sticky = variant === 'sticky' || variant === 'all';
 const log = variant === 'log' || variant === 'all';
 
 const id = 'bench/server:80';
-const route: RouteEntry = { id, namespace: 'bench', service: 'server', port: 80, protocol: 'http', rules: [], backends: [{ cluster: id, weight: 1 }] };
+const route: Partial<RouteEntry> = {};
 if (split) {
   route.rules = [
     { match: "header({'User-Agent': '*Chrome*'})", backends: [{ cluster: 'bench/v2:80', weight: 1 }] },
@@ -50,16 +36,7 @@ if (sticky) {
   route.stickyCookie = 'bench-pin';
 }
 const port = await freePort();
-const table: RoutingTable = {
-  format: TABLE_FORMAT,
-  epoch: 'bench',
-  version: 1,
-  generatedAt: new Date().toISOString(),
-  dns: { zones: ['hostmesh'], ttl: 5, services: [] },
-  clusters: [cluster('server'), cluster('v2')],
-  routes: [route],
-  listeners: [{ port, protocol: 'http', route: id }],
-};
+const table = benchTable(backend, port, route, ['server', 'v2']);
 const engine = new ProxyEngine({
   log: createLogger('bench', 'warn'),
   accessLog: log ? new FdSink(openSync('/dev/null', 'w')) : undefined,

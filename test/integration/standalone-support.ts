@@ -13,42 +13,8 @@ import type { Diagnostic } from '../../src/controller/translate-types.ts';
 import type { ClusterEntry, RouteEntry } from '../../src/table/index.ts';
 import type { StandaloneFixture } from '../support/standalone.ts';
 
-export interface PortSpec {
-  /** Service port name; the EndpointSlice port of the same name carries the backend port. */
-  name: string;
-  port: number;
-  /** Backend ports on 127.0.0.1, one EndpointSlice each (an empty list: no endpoints). */
-  backends: number[];
-  protocol?: 'TCP' | 'UDP';
-  appProtocol?: string;
-}
-
-/** A Service with any number of ports and its EndpointSlices, as manifest YAML. */
-export function serviceYaml(name: string, opts: { namespace?: string; annotations?: Record<string, string>; ports: PortSpec[] }): string {
-  const ns = opts.namespace ?? 'test';
-  const annotations = opts.annotations && Object.keys(opts.annotations).length > 0
-    ? `\n  annotations:\n${Object.entries(opts.annotations).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n')}`
-    : '';
-  const ports = opts.ports.map((p) => `    - { name: ${p.name}, port: ${p.port}, targetPort: ${p.name}, protocol: ${p.protocol ?? 'TCP'}${p.appProtocol ? `, appProtocol: ${JSON.stringify(p.appProtocol)}` : ''} }`);
-  const slices = opts.ports.flatMap((p) => p.backends.map((backend, i) => `---
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-${p.name}-${i}, namespace: ${ns}, labels: { kubernetes.io/service-name: ${name} } }
-addressType: IPv4
-ports: [{ name: ${p.name}, port: ${backend}, protocol: ${p.protocol ?? 'TCP'} }]
-endpoints: [{ addresses: [127.0.0.1], conditions: { ready: true } }]
-`));
-  return `---
-apiVersion: v1
-kind: Service
-metadata:
-  name: ${name}
-  namespace: ${ns}${annotations}
-spec:
-  ports:
-${ports.join('\n')}
-${slices.join('')}`;
-}
+export { serviceYaml } from '../support/standalone.ts';
+export type { PortSpec } from '../support/standalone.ts';
 
 /** The diagnostics `GET /v1/status` reports. */
 export async function status(mesh: StandaloneFixture): Promise<Diagnostic[]> {

@@ -69,12 +69,31 @@ export async function withStandalone(t: TestContext, files: Record<string, strin
   };
 }
 
-/** A Service and an EndpointSlice pointing at 127.0.0.1 ports, as manifest YAML. */
-export function service(name: string, opts: { namespace?: string; port?: number; ports?: number[]; annotations?: Record<string, string>; protocol?: 'TCP' | 'UDP' } = {}): string {
+export interface PortSpec {
+  /** Service port name; the EndpointSlice port of the same name carries the backend port. */
+  name: string;
+  port: number;
+  /** Backend ports on 127.0.0.1, one EndpointSlice each (an empty list: no endpoints). */
+  backends: number[];
+  protocol?: 'TCP' | 'UDP';
+  appProtocol?: string;
+}
+
+/** A Service with any number of ports and its EndpointSlices, as manifest YAML. */
+export function serviceYaml(name: string, opts: { namespace?: string; annotations?: Record<string, string>; ports: PortSpec[] }): string {
   const ns = opts.namespace ?? 'test';
-  const annotations = opts.annotations ? `\n  annotations:\n${Object.entries(opts.annotations).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n')}` : '';
-  const port = opts.port ?? 80;
-  const backends = opts.ports ?? [];
+  const annotations = opts.annotations && Object.keys(opts.annotations).length > 0
+    ? `\n  annotations:\n${Object.entries(opts.annotations).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n')}`
+    : '';
+  const ports = opts.ports.map((p) => `    - { name: ${p.name}, port: ${p.port}, targetPort: ${p.name}, protocol: ${p.protocol ?? 'TCP'}${p.appProtocol ? `, appProtocol: ${JSON.stringify(p.appProtocol)}` : ''} }`);
+  const slices = opts.ports.flatMap((p) => p.backends.map((backend, i) => `---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-${p.name}-${i}, namespace: ${ns}, labels: { kubernetes.io/service-name: ${name} } }
+addressType: IPv4
+ports: [{ name: ${p.name}, port: ${backend}, protocol: ${p.protocol ?? 'TCP'} }]
+endpoints: [{ addresses: [127.0.0.1], conditions: { ready: true } }]
+`));
   return `---
 apiVersion: v1
 kind: Service
@@ -82,13 +101,16 @@ metadata:
   name: ${name}
   namespace: ${ns}${annotations}
 spec:
-  ports: [{ name: main, port: ${port}, targetPort: main, protocol: ${opts.protocol ?? 'TCP'} }]
-${backends.map((p, i) => `---
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-${i}, namespace: ${ns}, labels: { kubernetes.io/service-name: ${name} } }
-addressType: IPv4
-ports: [{ name: main, port: ${p}, protocol: ${opts.protocol ?? 'TCP'} }]
-endpoints: [{ addresses: [127.0.0.1], conditions: { ready: true } }]
-`).join('')}`;
+  ports:
+${ports.join('\n')}
+${slices.join('')}`;
+}
+
+/** A one-port Service (port `main`) and one EndpointSlice per 127.0.0.1 backend port, as manifest YAML. */
+export function service(name: string, opts: { namespace?: string; port?: number; ports?: number[]; annotations?: Record<string, string>; protocol?: 'TCP' | 'UDP' } = {}): string {
+  return serviceYaml(name, {
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    ...(opts.annotations ? { annotations: opts.annotations } : {}),
+    ports: [{ name: 'main', port: opts.port ?? 80, backends: opts.ports ?? [], ...(opts.protocol ? { protocol: opts.protocol } : {}) }],
+  });
 }

@@ -8,19 +8,17 @@ import type { AddressInfo, Socket } from 'node:net';
 import { KEEPALIVE_INITIAL_DELAY_MS, dialCluster } from './tcp-dial.ts';
 import { listenError } from './listen-error.ts';
 import { relay } from './tcp-relay.ts';
-import type { L4ListenerOptions } from '../l4-listeners.ts';
+import type { L4Listener, L4ListenerOptions } from '../l4-listeners.ts';
 import type { L4Route } from '../types.ts';
 
 /** The engine's listener options (the L4 seam); `reusePort` lets workers share the port. */
 export type TcpListenerOptions = L4ListenerOptions;
 
-export interface TcpListener {
-  /** Binds; rejects with a `listen-failed` HostmeshError (EADDRINUSE, EACCES, ...). */
-  listen(): Promise<void>;
-  /** The route new connections use; connections in flight keep the cluster they started with. */
-  route: L4Route;
-  /** Stops accepting, lets open connections finish for up to `drainMs`, then destroys them. */
-  close(drainMs: number): Promise<void>;
+/**
+ * The seam's listener (listen rejects with a `listen-failed` HostmeshError; connections in flight
+ * keep the cluster they started with; close drains for up to `drainMs`), plus:
+ */
+export interface TcpListener extends L4Listener {
   /** Accepted connections not yet closed (dialing or relaying). */
   readonly connections: number;
   /** The bound port once listening (useful with port 0), else the configured one. */

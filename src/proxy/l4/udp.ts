@@ -7,7 +7,7 @@
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo } from 'node:dgram';
 import { LRUCache } from 'lru-cache';
-import type { L4ListenerOptions } from '../l4-listeners.ts';
+import type { L4Listener, L4ListenerOptions } from '../l4-listeners.ts';
 import type { L4Route } from '../types.ts';
 import { listenError } from './listen-error.ts';
 import { UdpSession } from './udp-session.ts';
@@ -25,13 +25,11 @@ export interface UdpListenerOptions extends L4ListenerOptions {
   idleTimeoutMs?: number;
 }
 
-export interface UdpListener {
-  /** Binds; rejects with a `listen-failed` HostmeshError. */
-  listen(): Promise<void>;
-  /** The route new sessions use; existing sessions keep their cluster and endpoint. */
-  route: L4Route;
-  /** Stops opening sessions, relays for existing ones for up to `drainMs`, then closes all. */
-  close(drainMs: number): Promise<void>;
+/**
+ * The seam's listener (a new route applies to new sessions; existing ones keep their cluster and
+ * endpoint; close relays for existing sessions for up to `drainMs`), plus:
+ */
+export interface UdpListener extends L4Listener {
   /** Open sessions. */
   readonly connections: number;
   /** Sessions evicted because the bound was reached (for diagnostics). */

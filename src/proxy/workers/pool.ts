@@ -304,16 +304,21 @@ export class WorkerPool implements ProxyHost {
     }
     await old.kill();
     this.#retire(old, offer);
-    let fresh: WorkerSlot;
+    const fresh = await this.#startReplacement(i, old.id);
+    if (fresh === undefined) return undefined;
+    this.#slots[i] = fresh;
+    return table === undefined ? undefined : this.#applyOn(fresh, table, offer);
+  }
+
+  /** A new worker for slot `i`; when it cannot start, a later restart is scheduled and undefined returned. */
+  async #startReplacement(i: number, id: number): Promise<WorkerSlot | undefined> {
     try {
-      fresh = await WorkerSlot.start(this.#init(old.id), this.#onExit, START_TIMEOUT_MS);
+      return await WorkerSlot.start(this.#init(id), this.#onExit, START_TIMEOUT_MS);
     } catch (err) {
-      this.log.error({ worker: old.id, err: errorMessage(err) }, `proxy worker ${old.id} could not be restarted; trying again`);
+      this.log.error({ worker: id, err: errorMessage(err) }, `proxy worker ${id} could not be restarted; trying again`);
       this.#restartLater(i);
       return undefined;
     }
-    this.#slots[i] = fresh;
-    return table === undefined ? undefined : this.#applyOn(fresh, table, offer);
   }
 
   /** A dead worker's locks are freed and its counts kept. */
@@ -350,14 +355,8 @@ export class WorkerPool implements ProxyHost {
   async #restart(i: number): Promise<void> {
     const old = this.#slots[i]!;
     if (this.#closed || old.alive) return;
-    let fresh: WorkerSlot;
-    try {
-      fresh = await WorkerSlot.start(this.#init(old.id), this.#onExit, START_TIMEOUT_MS);
-    } catch (err) {
-      this.log.error({ worker: old.id, err: errorMessage(err) }, `proxy worker ${old.id} could not be restarted; trying again`);
-      this.#restartLater(i);
-      return;
-    }
+    const fresh = await this.#startReplacement(i, old.id);
+    if (fresh === undefined) return;
     // The slot takes the new worker once it serves the current table (until then the slot
     // still holds the dead one, so metrics and thread ids show no half-started worker).
     const cur = this.#current;
