@@ -15,12 +15,29 @@ import type { L4Listener, L4ListenerOptions } from '../../src/proxy/l4-listeners
 export const LOOPBACK = '127.0.0.1';
 
 /** A port that was free a moment ago (listen on 0, read it, close). */
+let nextPort = 0;
+
+/**
+ * A port that was free a moment ago, for a listener a test opens later. Taken from 12000-19999,
+ * below Linux's ephemeral range (32768+): a port from `listen(0)` comes from that range, and once
+ * closed the kernel may hand it out as the source port of any outgoing connection (tests make
+ * thousands), so a later bind would fail now and then. Here only another test process could take
+ * it, and each process starts at its own place.
+ */
 export async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((resolve) => s.listen(0, LOOPBACK, resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 12000 + ((process.pid * 131 + nextPort++) % 8000);
+    const s = createNetServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, LOOPBACK, () => resolve(true));
+    });
+    if (ok) {
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+      return port;
+    }
+  }
+  throw new Error('no free port in 12000-19999');
 }
 
 /** Closes a server and every connection it still has. */
