@@ -14,13 +14,15 @@
  * With `taskset` available the proxies run pinned to CPU 0 and the backend and the load
  * generator to CPU 1, so a proxy gets exactly one core.
  */
-import { execFileSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fixedRate } from './fixed-rate.ts';
+import { autocannon, cpuSeconds, median, pin, pinned } from './load.ts';
+import type { LoadResult } from './load.ts';
 import type { LatencyResult } from './fixed-rate.ts';
 
 const { values: args } = parseArgs({
@@ -42,20 +44,6 @@ const rounds = Math.max(1, Number(args.rounds));
 const only = new Set(args.only.split(','));
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
-function hasTaskset(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const pinned = hasTaskset();
-/** Moves a process (all its threads) to one CPU. */
-function pin(pid: number, cpu: number): void {
-  if (pinned) execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
-}
-
 const children: ChildProcess[] = [];
 async function start(file: string, argv: string[], cpu: number, execArgv: string[] = []): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(here(file), argv, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -73,47 +61,12 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill(); });
 
-interface Throughput {
-  rps: number;
-  total: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-/**
- * CPU seconds a process has used (user + system, all threads), from /proc; undefined where
- * there is no /proc. Clock ticks are 1/100 s on Linux unless the kernel says otherwise.
- */
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-/** autocannon's CLI in a child on the load generator's CPU; its JSON summary parsed. */
-async function autocannon(url: string, seconds: number): Promise<Throughput> {
-  const child = fork(here('../node_modules/autocannon/autocannon.js'), ['-c', String(connections), '-d', String(seconds), '-j', url], { stdio: ['ignore', 'pipe', 'ignore', 'ipc'] });
-  pin(child.pid!, 1);
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => { out += d; });
-  await once(child, 'exit');
-  const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; errors: number; timeouts: number; non2xx: number };
-  return { rps: r.requests.average, total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
-}
-
 /** Measures `url`; `pid` is the proxy whose CPU use per request is reported (none for direct). */
-async function measure(name: string, url: string, pid?: number): Promise<Throughput & { perCore?: number; busy?: number }> {
-  if (warmup > 0) await autocannon(url, warmup);
+async function measure(name: string, url: string, pid?: number): Promise<LoadResult & { perCore?: number; busy?: number }> {
+  if (warmup > 0) await autocannon(url, { seconds: warmup, connections, cpu: 1 });
   const cpu0 = pid === undefined ? undefined : cpuSeconds(pid);
   const t0 = performance.now();
-  const r = await autocannon(url, duration);
+  const r = await autocannon(url, { seconds: duration, connections, cpu: 1 });
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = pid === undefined ? undefined : cpuSeconds(pid);
   let extra = '';
@@ -145,7 +98,7 @@ const proxies = new Map<string, { child: ChildProcess; port: number }>();
 proxies.set('hostmesh', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, prof('hostmesh')));
 if (only.has('naive')) proxies.set('naive', await start('./naive-proxy.ts', [String(backend.port)], 0, prof('naive')));
 
-type Result = Throughput & { perCore?: number };
+type Result = LoadResult & { perCore?: number };
 const scenarios = ['direct', 'hostmesh', 'naive'].filter((n) => only.has(n));
 const all = new Map<string, Result[]>(scenarios.map((n) => [n, []]));
 // Interleaved rounds: drifts of a shared machine hit every scenario alike.
@@ -158,10 +111,6 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = xs.toSorted((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const results = new Map<string, { rps: number; perCore?: number }>();
 for (const [name, rs] of all) {
   const perCores = rs.map((r) => r.perCore).filter((x): x is number => x !== undefined);

@@ -17,9 +17,9 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { autocannon, cpuSeconds, median } from './load.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,31 +60,7 @@ async function rssOf(child: ChildProcess): Promise<number> {
   return msg.rss;
 }
 
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-async function autocannon(url: string, seconds: number): Promise<{ rps: number; total: number; p99: number; bad: number }> {
-  const child = fork(here('../node_modules/autocannon/autocannon.js'), ['-c', String(connections), '-d', String(seconds), '-j', url], { stdio: ['ignore', 'pipe', 'ignore', 'ipc'] });
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (d: string) => { out += d; });
-  await once(child, 'exit');
-  const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p99: number }; errors: number; timeouts: number; non2xx: number };
-  return { rps: r.requests.average, total: r.requests.total, p99: r.latency.p99, bad: r.errors + r.timeouts + r.non2xx };
-}
-
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(0)} MB`;
-const median = (xs: number[]): number => {
-  const s = xs.toSorted((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 const cores = availableParallelism();
 const limit = args['rate-limit'] ? 'on' : 'off';
@@ -100,16 +76,16 @@ for (let round = 1; round <= rounds; round++) {
   for (const w of settings) {
     const p = proxies.get(w)!;
     const url = `http://127.0.0.1:${p.port}/`;
-    if (warmup > 0) await autocannon(url, warmup);
+    if (warmup > 0) await autocannon(url, { seconds: warmup, connections });
     const c0 = cpuSeconds(p.child.pid!);
     const t0 = performance.now();
-    const r = await autocannon(url, duration);
+    const r = await autocannon(url, { seconds: duration, connections });
     const wall = (performance.now() - t0) / 1000;
     const c1 = cpuSeconds(p.child.pid!);
     const busy = c0 !== undefined && c1 !== undefined ? (c1 - c0) / wall : undefined;
     results.get(w)!.rps.push(r.rps);
     if (busy !== undefined) results.get(w)!.cpu.push(busy);
-    process.stdout.write(`  workers ${w.padEnd(5)} ${Math.round(r.rps).toString().padStart(7)} req/s   p99 ${r.p99} ms${busy !== undefined ? `   proxy CPU ${(busy * 100).toFixed(0)}%` : ''}${r.bad > 0 ? `   errors/non-2xx ${r.bad}` : ''}\n`);
+    process.stdout.write(`  workers ${w.padEnd(5)} ${Math.round(r.rps).toString().padStart(7)} req/s   p99 ${r.p99} ms${busy !== undefined ? `   proxy CPU ${(busy * 100).toFixed(0)}%` : ''}${r.errors + r.non2xx > 0 ? `   errors/non-2xx ${r.errors + r.non2xx}` : ''}\n`);
   }
 }
 process.stdout.write(`medians over ${rounds} round(s):\n`);
