@@ -1,6 +1,5 @@
 /** Shared pieces of the distribution tests (and the convergence bench): tables, a controller, watch readers. */
 import { request } from 'node:http';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { IncomingMessage } from 'node:http';
 import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
@@ -98,13 +97,6 @@ export function captureLogger(): { log: Logger; lines: { level: number; msg: str
 }
 
 /** Polls `cond` until it holds; fails with `what` after a generous safety timeout. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await delay(5);
-  }
-}
 
 export interface WatchReader {
   status: number;

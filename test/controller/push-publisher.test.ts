@@ -8,7 +8,8 @@ import { Publisher } from '../../src/controller/push/publisher.ts';
 import type { Publication } from '../../src/controller/push/publisher.ts';
 import { VersionHistory } from '../../src/controller/push/history.ts';
 import { isHostmeshError } from '../../src/common/errors.ts';
-import { content, until } from './push-fixtures.ts';
+import { content } from './push-fixtures.ts';
+import { until } from '../support/until.ts';
 
 const warning = (name: string): StatusDiagnostic => ({
   severity: 'warning', code: 'BAD_ANNOTATION', object: { kind: 'Service', namespace: 'bench', name }, key: 'hostmesh.io/retry-count', value: 'x', message: 'not a number',
@@ -28,7 +29,7 @@ test('a burst of 100 publishes inside the window makes one version', async (t) =
   for (let i = 1; i <= 100; i++) p.publish(content(5, i), [warning(`s${i}`)]);
   assert.equal(seen.length, 0, 'nothing is published synchronously');
   assert.equal(p.current, undefined);
-  await until(() => seen.length > 0, 'the coalesced publish');
+  await until('the coalesced publish', () => seen.length > 0);
   await delay(60);
   assert.equal(seen.length, 1);
   const pub = seen[0]!;

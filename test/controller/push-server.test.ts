@@ -10,7 +10,8 @@ import type { AckReport, ControllerStatus, WatchMessage } from '../../src/table/
 import { LineSplitter } from '../../src/proxy/config/lines.ts';
 import { ProxyTracker } from '../../src/controller/push/proxies.ts';
 import type { VersionClock } from '../../src/controller/push/proxies.ts';
-import { TOKEN, call, changed, content, openWatch, startController, until } from './push-fixtures.ts';
+import { TOKEN, call, changed, content, openWatch, startController } from './push-fixtures.ts';
+import { until } from '../support/until.ts';
 
 const ack = (over: Partial<AckReport>): string => JSON.stringify({
   node: 'node-a', epoch: 'e1', version: 1, digest: 'd', applied: true, time: new Date().toISOString(), ...over,
@@ -149,7 +150,7 @@ test('a proxy that does not read gets only the newest pending snapshot; nothing 
   await once(sock, 'connect');
   sock.write(`GET /v1/watch?node=slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
   sock.pause(); // stop reading: the kernel buffers fill, then the server's writes stop draining
-  await until(() => c.server.streams.length === 1, 'the slow stream to open');
+  await until('the slow stream to open', () => c.server.streams.length === 1);
   const stream = c.server.streams[0]!;
 
   const versions = 40;
@@ -194,7 +195,7 @@ test('a proxy that does not read gets only the newest pending snapshot; nothing 
     });
   });
   sock.resume();
-  await until(() => received.at(-1) === versions, 'the newest version to arrive');
+  await until('the newest version to arrive', () => received.at(-1) === versions);
   assert.ok(received.length < versions, `the slow proxy got ${received.length} snapshots for ${versions} versions`);
   assert.deepEqual(received, received.toSorted((a, b) => a - b), 'in order');
 });
@@ -256,7 +257,7 @@ test('status lists connected proxies and keeps disconnected ones', async (t) => 
   assert.deepEqual(s.proxies.map((p) => [p.node, p.connected, p.lagVersions]), [['node-b', true, undefined]]);
   assert.match((await call(c.port, 'GET', '/metrics', { token: null })).body, /hostmesh_controller_proxies\{state="connected"\} 1/);
   w.close();
-  await until(() => c.server.streams.length === 0, 'the stream to close');
+  await until('the stream to close', () => c.server.streams.length === 0);
   s = await status(c.port);
   assert.deepEqual(s.proxies.map((p) => [p.node, p.connected]), [['node-b', false]]);
 });

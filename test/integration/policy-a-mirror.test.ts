@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { client, freePort, get, httpBackend, metricValue } from '../proxy/helpers.ts';
 import { service, withStandalone } from '../support/standalone.ts';
 import type { StandaloneFixture } from '../support/standalone.ts';
+import { until } from '../support/until.ts';
 
 const TOTAL = 2000;
 
@@ -40,13 +41,6 @@ async function mirrorCount(mesh: StandaloneFixture, result: string): Promise<num
   return v!;
 }
 
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!(await check())) {
-    assert.ok(Date.now() < end, `timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 test('10% of 2,000 requests land on the mirror; clients see only the primary', async (t) => {
   const primary = await httpBackend(t, (req, res) => { req.resume(); req.on('end', () => res.end('primary')); });
@@ -63,7 +57,7 @@ test('10% of 2,000 requests land on the mirror; clients see only the primary', a
   });
   const mesh = await meshWithMirror(t, primary.port, shadow.port);
   await run(t, mesh);
-  await until(async () => (await mirrorCount(mesh, 'sent')) === shadow.seen.length, 'copies in flight');
+  await until('copies in flight', async () => (await mirrorCount(mesh, 'sent')) === shadow.seen.length, 10_000);
   const copies = shadow.seen.length;
   // Binomial(2000, 0.1): mean 200, standard deviation 13.4; allow five of them.
   assert.ok(copies >= 133 && copies <= 267, `${copies} copies`);
@@ -77,7 +71,7 @@ test('a dead mirror: all 2,000 client requests succeed, copies count as failed',
   const primary = await httpBackend(t, (req, res) => { req.resume(); req.on('end', () => res.end('primary')); });
   const mesh = await meshWithMirror(t, primary.port, await freePort());
   await run(t, mesh);
-  await until(async () => (await mirrorCount(mesh, 'failed')) + (await mirrorCount(mesh, 'dropped')) >= 133, 'copies accounted for');
+  await until('copies accounted for', async () => (await mirrorCount(mesh, 'failed')) + (await mirrorCount(mesh, 'dropped')) >= 133, 10_000);
   assert.equal(await mirrorCount(mesh, 'sent'), 0);
   assert.ok((await mirrorCount(mesh, 'failed')) > 0);
 });
@@ -94,9 +88,9 @@ test('a hanging mirror: all 2,000 client requests succeed and no more copies tha
   // A long copy timeout, so no copy ends during the run and the bound is the only limit.
   const mesh = await meshWithMirror(t, primary.port, hanging.port, { mirrorTimeoutMs: 60_000 });
   await run(t, mesh);
-  await until(async () => hanging.seen.length === 64, 'the bound is reached');
+  await until('the bound is reached', async () => hanging.seen.length === 64, 10_000);
   assert.equal(maxOpen, 64, 'mirrorMaxInFlight (64) copies at most');
   assert.ok((await mirrorCount(mesh, 'dropped')) >= 133 - 64);
   hanging.server.closeAllConnections();
-  await until(async () => (await mirrorCount(mesh, 'failed')) === 64, 'the cut copies count as failed');
+  await until('the cut copies count as failed', async () => (await mirrorCount(mesh, 'failed')) === 64, 10_000);
 });

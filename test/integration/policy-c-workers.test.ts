@@ -11,6 +11,7 @@ import type { WorkerMetrics } from '../../src/proxy/workers/protocol.ts';
 import { parseHead, rawExchange } from '../proxy/helpers.ts';
 import { udpBackend, udpSocket, udpExchange } from '../proxy/l4-fixtures.ts';
 import { service, withStandalone } from '../support/standalone.ts';
+import { until } from '../support/until.ts';
 
 async function metric(admin: string, re: RegExp): Promise<number | undefined> {
   const line = (await (await fetch(`${admin}/metrics`)).text()).split('\n').find((l) => re.test(l));
@@ -36,13 +37,6 @@ function requestsOf(m: WorkerMetrics | undefined): number {
   return m?.find((x) => x.name === 'hostmesh_requests_total')?.values.reduce((n, v) => n + v.value, 0) ?? 0;
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 test('4 workers, burst 10, 200 concurrent requests on 200 connections: 10 pass, the rest get 429', async (t) => {
   const web = await startDemoBackend({ name: 'web', version: 'v1' });
@@ -79,10 +73,10 @@ test('a crashed worker is replaced and gets the current table; serving goes on; 
 
   const before = pool.threadIds();
   pool.crashWorker(1);
-  await until('the crash to be counted', async () => (await metric(mesh.admin, /^hostmesh_worker_restarts_total\{reason="crash"\}/)) === 1);
+  await until('the crash to be counted', async () => (await metric(mesh.admin, /^hostmesh_worker_restarts_total\{reason="crash"\}/)) === 1, 20_000);
   // The other worker serves meanwhile.
   for (let i = 0; i < 20; i++) assert.equal((await once(port, '/b')).status, 200);
-  await until('the replacement to serve', () => pool.threadIds()[1] !== before[1]);
+  await until('the replacement to serve', () => pool.threadIds()[1] !== before[1], 20_000);
   assert.equal(await metric(mesh.admin, /^hostmesh_workers /), 2);
   for (let i = 0; i < 50; i++) assert.equal((await once(port, '/c')).status, 200);
   const fresh = (await pool.workerMetrics())[1];

@@ -13,7 +13,8 @@ import type { ControllerStatus, RoutingTable } from '../../src/table/index.ts';
 import { ConfigClient } from '../../src/proxy/config/client.ts';
 import type { ApplyOutcome, ConfigClientOptions } from '../../src/proxy/config/client.ts';
 import { STATE_FILE, loadState, saveState } from '../../src/proxy/config/state.ts';
-import { TOKEN, captureLogger, content, quietLogger, startController, until } from '../controller/push-fixtures.ts';
+import { TOKEN, captureLogger, content, quietLogger, startController } from '../controller/push-fixtures.ts';
+import { until } from '../support/until.ts';
 import type { Controller } from '../controller/push-fixtures.ts';
 
 async function tempDir(t: TestContext): Promise<string> {
@@ -54,13 +55,6 @@ function startClient(t: TestContext, options: Partial<ConfigClientOptions> & { c
   return { client, engine };
 }
 
-async function untilAsync(cond: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await delay(5);
-  }
-}
 
 function proxyStatus(c: Controller, node = 'node-a'): ControllerStatus['proxies'][number] | undefined {
   return c.server.status().proxies.find((p) => p.node === node);
@@ -77,7 +71,7 @@ test('the client applies each version, acks it, and saves it', async (t) => {
   publish(c, 3);
   const { client, engine } = startClient(t, { controllerUrl: c.url, stateDir: dir });
   await client.start();
-  await until(() => proxyStatus(c)?.appliedVersion === 1, 'the first ack');
+  await until('the first ack', () => proxyStatus(c)?.appliedVersion === 1);
   assert.deepEqual(engine.versions, ['e1:1']);
   const p = proxyStatus(c)!;
   assert.equal(p.connected, true);
@@ -85,7 +79,7 @@ test('the client applies each version, acks it, and saves it', async (t) => {
   assert.equal(p.error, undefined);
 
   const v2 = publish(c, 3, 1);
-  await until(() => proxyStatus(c)?.appliedVersion === 2, 'the second ack');
+  await until('the second ack', () => proxyStatus(c)?.appliedVersion === 2);
   assert.deepEqual(engine.versions, ['e1:1', 'e1:2']);
   const s = client.status();
   assert.equal(s.connected, true);
@@ -95,7 +89,7 @@ test('the client applies each version, acks it, and saves it', async (t) => {
   assert.equal(saved.kind, 'table');
   assert.equal(saved.kind === 'table' && tableDigest(saved.table), tableDigest(v2));
   assert.deepEqual((await readdir(dir)).filter((n) => n !== STATE_FILE), [], 'no temporary files are left behind');
-  await until(() => proxyStatus(c)?.connected === false, 'the controller to see the proxy leave');
+  await until('the controller to see the proxy leave', () => proxyStatus(c)?.connected === false);
 });
 
 test('a refused snapshot is reported to the controller and the old table keeps serving', async (t) => {
@@ -105,11 +99,11 @@ test('a refused snapshot is reported to the controller and the old table keeps s
   const engine = new Engine();
   const { client } = startClient(t, { controllerUrl: c.url, stateDir: dir }, engine);
   await client.start();
-  await until(() => proxyStatus(c)?.appliedVersion === 1, 'v1 applied');
+  await until('v1 applied', () => proxyStatus(c)?.appliedVersion === 1);
 
   engine.refuse = (tbl) => (tbl.version === 2 ? 'listener 10001: address already in use' : undefined);
   publish(c, 2, 1);
-  await until(() => proxyStatus(c)?.error !== undefined, 'the refusal to reach the controller');
+  await until('the refusal to reach the controller', () => proxyStatus(c)?.error !== undefined);
   const p = proxyStatus(c)!;
   assert.equal(p.error, 'refused e1:2: listener 10001: address already in use');
   assert.equal(p.appliedVersion, 1);
@@ -123,12 +117,12 @@ test('a refused snapshot is reported to the controller and the old table keeps s
   // A table that fails validation is refused before the engine sees it.
   c.publisher.publish({ ...content(2, 2), listeners: [{ port: 10_000, protocol: 'http', route: 'bench/missing:80' }] });
   c.publisher.flush();
-  await until(() => /refused e1:3/.test(proxyStatus(c)?.error ?? ''), 'the invalid table to be refused');
+  await until('the invalid table to be refused', () => /refused e1:3/.test(proxyStatus(c)?.error ?? ''));
   assert.match(proxyStatus(c)!.error!, /invalid table: \$\.listeners\[0\]\.route: names unknown route bench\/missing:80/);
   assert.deepEqual(engine.versions, ['e1:1']);
 
   publish(c, 2, 3);
-  await until(() => proxyStatus(c)?.appliedVersion === 4, 'a good table after the refusals');
+  await until('a good table after the refusals', () => proxyStatus(c)?.appliedVersion === 4);
   assert.equal(proxyStatus(c)?.error, undefined);
   assert.equal(proxyStatus(c)?.lagVersions, 0);
   const m = await c.server.registry.getSingleMetricAsString('hostmesh_controller_refusals_total');
@@ -141,25 +135,25 @@ test('after a controller restart (new epoch) the client reconnects and re-acks, 
   publish(c1, 3);
   const { client, engine } = startClient(t, { controllerUrl: c1.url, stateDir: dir });
   await client.start();
-  await until(() => proxyStatus(c1)?.appliedVersion === 1, 'applied from the first controller');
+  await until('applied from the first controller', () => proxyStatus(c1)?.appliedVersion === 1);
   const port = c1.port;
   await c1.close();
 
   // Same address, new process: a new epoch and versions starting over, same content.
   const c2 = await startController(t, { epoch: 'second', port });
   publish(c2, 3);
-  await until(() => proxyStatus(c2)?.appliedEpoch === 'second', 'the re-ack to the new controller');
+  await until('the re-ack to the new controller', () => proxyStatus(c2)?.appliedEpoch === 'second');
   assert.deepEqual(engine.versions, ['first:1'], 'identical content is adopted without re-applying');
   assert.deepEqual([client.status().applied?.epoch, client.status().applied?.version], ['second', 1]);
   assert.equal(proxyStatus(c2)?.lagVersions, 0);
   // Saving follows the ack (acks are not delayed by the disk), so wait for the file.
-  await untilAsync(async () => {
+  await until('the adopted version to be saved, so a restart asks for the right since', async () => {
     const saved = await loadState(dir);
     return saved.kind === 'table' && saved.table.epoch === 'second';
-  }, 'the adopted version to be saved, so a restart asks for the right since');
+  });
 
   publish(c2, 3, 1);
-  await until(() => proxyStatus(c2)?.appliedVersion === 2, 'a real change after the restart');
+  await until('a real change after the restart', () => proxyStatus(c2)?.appliedVersion === 2);
   assert.deepEqual(engine.versions, ['first:1', 'second:2']);
 });
 
@@ -179,7 +173,7 @@ test('fail static: with the controller down from the start the saved table is ap
   assert.equal(tableDigest(engine.applied[0]!), tableDigest(saved));
   const s = client.status();
   assert.deepEqual([s.applied?.source, s.applied?.version, s.connected], ['saved', 17, false]);
-  await until(() => /ECONNREFUSED|connect/i.test(client.status().lastError?.message ?? ''), 'the connection failure to be recorded');
+  await until('the connection failure to be recorded', () => /ECONNREFUSED|connect/i.test(client.status().lastError?.message ?? ''));
   assert.equal(client.status().applied?.version, 17, 'still serving the saved table');
 });
 
@@ -190,7 +184,7 @@ test('a proxy restarted from its saved table re-acks when the controller says it
   await saveState(dir, v1);
   const { client, engine } = startClient(t, { controllerUrl: c.url, stateDir: dir, node: 'node-r' });
   await client.start();
-  await until(() => proxyStatus(c, 'node-r')?.appliedVersion === 1, 'the re-ack');
+  await until('the re-ack', () => proxyStatus(c, 'node-r')?.appliedVersion === 1);
   assert.deepEqual(engine.versions, ['e1:1'], 'applied once, from disk; the controller sent no snapshot');
   assert.equal(c.server.streams[0]?.sent, 0);
 });
@@ -240,7 +234,7 @@ test('a wrong token is logged clearly and nothing is applied', async (t) => {
   const dir = await tempDir(t);
   const { client, engine } = startClient(t, { controllerUrl: c.url, stateDir: dir, token: 'not-the-token', log });
   await client.start();
-  await until(() => lines.some((l) => /401/.test(l.msg)), 'the 401 to be logged');
+  await until('the 401 to be logged', () => lines.some((l) => /401/.test(l.msg)));
   const line = lines.find((l) => /401/.test(l.msg))!;
   assert.equal(line.level, 50, 'logged as an error');
   assert.match(line.msg, /the controller refused the token \(401: the bearer token is not valid\); check that the token file holds the controller's token/);
@@ -257,11 +251,11 @@ test('snapshots that arrive during an apply: only the newest is applied next', a
   engine.gate = new Promise<void>((resolve) => { release = resolve; });
   const { client } = startClient(t, { controllerUrl: c.url, stateDir: dir }, engine);
   await client.start();
-  await until(() => client.status().controller?.version === 1, 'v1 to arrive');
+  await until('v1 to arrive', () => client.status().controller?.version === 1);
   for (let v = 1; v <= 3; v++) publish(c, 2, v);
-  await until(() => client.status().controller?.version === 4, 'v4 to arrive while v1 is being applied');
+  await until('v4 to arrive while v1 is being applied', () => client.status().controller?.version === 4);
   release();
-  await until(() => proxyStatus(c)?.appliedVersion === 4, 'the newest version applied');
+  await until('the newest version applied', () => proxyStatus(c)?.appliedVersion === 4);
   assert.deepEqual(engine.versions, ['e1:1', 'e1:4']);
 });
 
@@ -281,7 +275,7 @@ test('a silent controller is detected and the client reconnects', async (t) => {
   const dir = await tempDir(t);
   const { client } = startClient(t, { controllerUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, stateDir: dir, idleTimeoutMs: 100 });
   await client.start();
-  await until(() => watches >= 3, 'reconnects after idle periods');
+  await until('reconnects after idle periods', () => watches >= 3);
   assert.match(client.status().lastError?.message ?? '', /nothing from the controller for 100 ms/);
 });
 
@@ -292,13 +286,13 @@ test('a 10,000-service table travels whole; a line over the limit is refused and
   assert.ok(size > 4_000_000, `the table is several MB (${size} bytes)`);
   const { client, engine } = startClient(t, { controllerUrl: c.url, stateDir: await tempDir(t) });
   await client.start();
-  await until(() => proxyStatus(c)?.appliedVersion === 1, 'the big table applied');
+  await until('the big table applied', () => proxyStatus(c)?.appliedVersion === 1);
   assert.equal(tableDigest(engine.applied[0]!), tableDigest(table));
   assert.equal(validateTable(engine.applied[0]).ok, true);
 
   const small = startClient(t, { controllerUrl: c.url, stateDir: await tempDir(t), node: 'node-small', maxLineBytes: 1_000_000 });
   await small.client.start();
-  await until(() => /line of at least \d+ bytes; the limit is 1000000 bytes/.test(small.client.status().lastError?.message ?? ''), 'the size limit error');
+  await until('the size limit error', () => /line of at least \d+ bytes; the limit is 1000000 bytes/.test(small.client.status().lastError?.message ?? ''));
   assert.deepEqual(small.engine.versions, []);
   assert.equal(proxyStatus(c, 'node-small')?.appliedVersion, undefined);
 });

@@ -1,23 +1,15 @@
 /** The retry stage through a real engine: loopback backends that fail in chosen ways. */
+import { buffer } from 'node:stream/consumers';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { RetryPolicy, RouteEntry } from '../../src/table/index.ts';
 import { client, connectSocket, engine, freePort, get, httpBackend, metricLines, metricValue, svc, table, LOOPBACK } from './helpers.ts';
 
-/** Reads a request body whole. */
-function bodyOf(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    req.on('data', (d: Buffer) => parts.push(d));
-    req.on('end', () => resolve(Buffer.concat(parts)));
-    req.on('error', reject);
-  });
-}
 
 const NO_HEALTH = { maxFails: 0, failDurationMs: 10_000 };
 
@@ -94,13 +86,13 @@ test('retry-on decides which requests are retried after they reached the backend
 test('a small POST body is held and sent again, byte for byte, to the next endpoint', async (t) => {
   const seenBodies: string[] = [];
   const reset = await httpBackend(t, (req, res) => {
-    void bodyOf(req).then((b) => {
+    void buffer(req).then((b) => {
       seenBodies.push(`reset:${b.length}`);
       res.socket?.destroy();
     });
   });
   const echo = await httpBackend(t, (req, res) => {
-    void bodyOf(req).then((b) => {
+    void buffer(req).then((b) => {
       seenBodies.push(`echo:${b.length}`);
       res.end(b);
     });
@@ -126,7 +118,7 @@ test('a body over the replay limit streams and is not retried once sent; the cli
   let attempts = 0;
   const reset = await httpBackend(t, (req, res) => {
     attempts++;
-    void bodyOf(req).then(() => res.socket?.destroy());
+    void buffer(req).then(() => res.socket?.destroy());
   });
   const { url } = await twoEndpoints(t, [reset.port, reset.port], { retry: retryAll({ count: 3 }) });
   const r = await get(client(t), url, { method: 'POST', body: Buffer.alloc(1024 * 1024, 1) });
@@ -137,7 +129,7 @@ test('a body over the replay limit streams and is not retried once sent; the cli
 test('a chunked body larger than the limit streams on intact, in order, and is not retried once sent', async (t) => {
   const digests: string[] = [];
   const echo = await httpBackend(t, (req, res) => {
-    void bodyOf(req).then((b) => {
+    void buffer(req).then((b) => {
       digests.push(createHash('sha256').update(b).digest('hex'));
       if (digests.length === 1) res.socket?.destroy();
       else res.end(String(b.length));
@@ -188,7 +180,7 @@ test('a body of unknown length is copied while it streams, never held back: a co
 test('a large streamed body is retried after a refused connect: the body was never read', async (t) => {
   const sizes: number[] = [];
   const ok = await httpBackend(t, (req, res) => {
-    void bodyOf(req).then((b) => {
+    void buffer(req).then((b) => {
       sizes.push(b.length);
       res.end(String(b.length));
     });
@@ -245,8 +237,8 @@ test('retry-duration alone bounds the retries', async (t) => {
 });
 
 test('h2c clients: a small body of unknown length is copied on the way and retried', async (t) => {
-  const reset = await httpBackend(t, (req, res) => void bodyOf(req).then(() => res.socket?.destroy()));
-  const echo = await httpBackend(t, (req, res) => void bodyOf(req).then((b) => res.end(`got ${b.length}`)));
+  const reset = await httpBackend(t, (req, res) => void buffer(req).then(() => res.socket?.destroy()));
+  const echo = await httpBackend(t, (req, res) => void buffer(req).then((b) => res.end(`got ${b.length}`)));
   const { url } = await twoEndpoints(t, [reset.port, echo.port], { retry: retryAll() });
   const session = h2connect(url);
   session.on('error', () => {});

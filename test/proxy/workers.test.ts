@@ -15,6 +15,7 @@ import type { WorkerPoolOptions } from '../../src/proxy/workers/pool.ts';
 import { RetiredCounts } from '../../src/proxy/workers/retired.ts';
 import type { WorkerMetrics } from '../../src/proxy/workers/protocol.ts';
 import { freePort, httpBackend, parseHead, rawExchange, svc, table } from './helpers.ts';
+import { until } from '../support/until.ts';
 
 async function pool(t: TestContext, opts: Partial<WorkerPoolOptions> = {}): Promise<WorkerPool> {
   const p = await WorkerPool.start({ workers: 2, processMetrics: false, log: createLogger('test', process.env.HOSTMESH_LOG_LEVEL ?? 'silent'), limits: { drainTimeoutMs: 2000 }, ...opts });
@@ -39,13 +40,6 @@ function requestsOf(m: WorkerMetrics | undefined): number {
   return metric === undefined ? 0 : metric.values.reduce((n, v) => n + v.value, 0);
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 test('a pool applies a table on every worker, serves it from all of them and sums their metrics', async (t) => {
   const b = await httpBackend(t, (_req, res) => res.end('ok'));
@@ -116,8 +110,8 @@ test('a crashed worker is replaced with the current table; the others serve mean
   const perWorker = (await p.workerMetrics()).map(requestsOf);
   const before = p.threadIds();
   p.crashWorker(0);
-  await until('the crash to be noticed', async () => value(await p.scrape(), /^hostmesh_worker_restarts_total\{reason="crash"\}/) === 1);
-  await until('the replacement', () => p.threadIds()[0] !== before[0]);
+  await until('the crash to be noticed', async () => value(await p.scrape(), /^hostmesh_worker_restarts_total\{reason="crash"\}/) === 1, 20_000);
+  await until('the replacement', () => p.threadIds()[0] !== before[0], 20_000);
   // Requests right after the replacement: every one answered by a worker with the table.
   for (let i = 0; i < 40; i++) assert.equal((await status(port)).status, 200);
   const [fresh] = await p.workerMetrics();
