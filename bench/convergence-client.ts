@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { ConfigClient } from '../src/proxy/config/client.ts';
 import type { ApplyOutcome } from '../src/proxy/config/client.ts';
 import { ProxyEngine } from '../src/proxy/engine.ts';
+import { formatProblems, tableDigest, validateTable } from '../src/table/index.ts';
 import type { RoutingTable } from '../src/table/index.ts';
 
 export interface BenchClientConfig {
@@ -48,15 +49,18 @@ export async function startClient(config: BenchClientConfig, onApplied: (e: Appl
     token: config.token,
     stateDir,
     log,
-    apply: async (table): Promise<ApplyOutcome> => {
+    apply: async (raw): Promise<ApplyOutcome> => {
       if (!engine) {
-        applied(table);
-        return { ok: true };
+        // A no-op engine still does an engine's first work: validate and hash the snapshot.
+        const v = validateTable(raw);
+        if (!v.ok) return { ok: false, error: formatProblems(v.problems) };
+        applied(v.table);
+        return { ok: true, digest: tableDigest(v.table) };
       }
-      const r = await engine.apply(table);
+      const r = await engine.apply(raw);
       if (!r.ok) return { ok: false, error: r.error.message };
-      applied(table);
-      return { ok: true };
+      applied(raw as RoutingTable);
+      return { ok: true, digest: r.digest };
     },
   });
   await client.start();

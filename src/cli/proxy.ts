@@ -70,12 +70,12 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
 
   const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, log });
   const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
-  const apply = async (table: RoutingTable): Promise<ApplyOutcome> => {
+  const apply = async (table: unknown): Promise<ApplyOutcome> => {
     const r = await engine.apply(table);
     if (!r.ok) return { ok: false, error: r.error.message };
-    // DNS answers what the engine serves: set only once the table is in place.
-    dns.config = table.dns;
-    return { ok: true };
+    // DNS answers what the engine serves: set only once the (now validated) table is in place.
+    dns.config = (table as RoutingTable).dns;
+    return { ok: true, digest: r.digest };
   };
   const client = new ConfigClient({
     controllerUrl: opts.controllerUrl,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
-import { tableDigest, validateTable } from '../../src/table/index.ts';
+import { formatProblems, tableDigest, validateTable } from '../../src/table/index.ts';
 import type { ControllerStatus, RoutingTable } from '../../src/table/index.ts';
 import { ConfigClient } from '../../src/proxy/config/client.ts';
 import type { ApplyOutcome, ConfigClientOptions } from '../../src/proxy/config/client.ts';
@@ -29,13 +29,21 @@ class Engine {
   refuse: ((t: RoutingTable) => string | undefined) | undefined;
   gate: Promise<void> | undefined;
 
-  readonly apply = async (table: RoutingTable): Promise<ApplyOutcome> => {
+  /** Like ProxyEngine.apply: validates first; an unchanged digest is a no-op. */
+  readonly apply = async (raw: unknown): Promise<ApplyOutcome> => {
+    const v = validateTable(raw);
+    if (!v.ok) return { ok: false, error: `invalid table: ${formatProblems(v.problems)}` };
+    const table = v.table;
+    const digest = tableDigest(table);
     if (this.gate) await this.gate;
+    if (digest === this.digest) return { ok: true, digest };
     const error = this.refuse?.(table);
     if (error !== undefined) return { ok: false, error };
     this.applied.push(table);
-    return { ok: true };
+    this.digest = digest;
+    return { ok: true, digest };
   };
+  digest: string | undefined;
 
   get versions(): string[] {
     return this.applied.map((t) => `${t.epoch}:${t.version}`);

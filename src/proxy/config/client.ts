@@ -7,7 +7,7 @@
  */
 import { Pool } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ACK_PATH, NDJSON, WATCH_PATH, emptyTable, formatProblems, formatSince, tableDigest, validateTable } from '../../table/index.ts';
+import { ACK_PATH, NDJSON, WATCH_PATH, emptyTable, formatSince, tableDigest } from '../../table/index.ts';
 import type { AckReport, RoutingTable } from '../../table/index.ts';
 import { HostmeshError, errorMessage, isHostmeshError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
@@ -17,8 +17,8 @@ import { LatestWorker } from './latest.ts';
 import { LineSplitter } from './lines.ts';
 import { loadState, removeStaleTemps, saveState } from './state.ts';
 
-/** What the engine answers when asked to apply a table. */
-export type ApplyOutcome = { ok: true } | { ok: false; error: string };
+/** What the engine answers when asked to apply a table: on success, the digest of what it serves. */
+export type ApplyOutcome = { ok: true; digest: string } | { ok: false; error: string };
 
 export interface ConfigClientOptions {
   /** Controller base URL, e.g. http://hostmesh-controller.hostmesh.svc:8440 (a path prefix is kept). */
@@ -26,8 +26,12 @@ export interface ConfigClientOptions {
   node: string;
   token: string;
   stateDir: string;
-  /** Applies a validated table atomically; a refusal leaves the previous table serving. */
-  apply: (table: RoutingTable) => Promise<ApplyOutcome>;
+  /**
+   * Validates and applies a snapshot as received (untrusted) atomically, like
+   * `ProxyEngine.apply`: a refusal leaves the previous table serving, and a table whose digest
+   * equals the one served is a cheap no-op. Validation and hashing happen there, once.
+   */
+  apply: (table: unknown) => Promise<ApplyOutcome>;
   log: Logger;
   /** Reconnect when no byte arrives for this long, ms (default 35 s: three heartbeats and some slack). */
   idleTimeoutMs?: number;
@@ -147,7 +151,7 @@ export class ConfigClient {
       this.#error(`the saved routing table ${formatSince(table.epoch, table.version)} was refused: ${outcome.error}`);
       return;
     }
-    this.#applied = { epoch: table.epoch, version: table.version, digest: tableDigest(table), at: new Date().toISOString(), source: 'saved' };
+    this.#applied = { epoch: table.epoch, version: table.version, digest: outcome.digest, at: new Date().toISOString(), source: 'saved' };
     this.#log.info({ epoch: table.epoch, version: table.version, path: saved.path }, 'serving the saved routing table until the controller answers');
   }
 
@@ -247,28 +251,21 @@ export class ConfigClient {
     if (first && a && a.epoch === msg.epoch && a.version === msg.version) this.#ack(a.epoch, a.version, true);
   }
 
-  /** Validates and applies one snapshot; never throws. */
+  /** Applies one snapshot (the applier validates it); acks and saves it; never throws. */
   async #process(raw: unknown): Promise<void> {
-    const v = validateTable(raw);
-    if (!v.ok) {
+    const outcome = await this.#callApply(raw);
+    if (!outcome.ok) {
       const o = (typeof raw === 'object' && raw !== null ? raw : {}) as { epoch?: unknown; version?: unknown };
       const epoch = typeof o.epoch === 'string' && o.epoch !== '' ? o.epoch.slice(0, 200) : 'unknown';
       const version = typeof o.version === 'number' && Number.isSafeInteger(o.version) && o.version >= 0 ? o.version : 0;
-      this.#refuse(epoch, version, `invalid table: ${formatProblems(v.problems)}`);
+      this.#refuse(epoch, version, outcome.error);
       return;
     }
-    const table = v.table;
-    const digest = tableDigest(table);
-    if (this.#applied?.digest !== digest) {
-      const outcome = await this.#callApply(table);
-      if (!outcome.ok) {
-        this.#refuse(table.epoch, table.version, outcome.error);
-        return;
-      }
-      this.#log.info({ epoch: table.epoch, version: table.version }, 'applied routing table');
-    }
-    // Same routing under a new number (e.g. a restarted controller): adopt the version, no apply.
-    this.#applied = { epoch: table.epoch, version: table.version, digest, at: new Date().toISOString(), source: 'controller' };
+    // Applied, so it was a valid table.
+    const table = raw as RoutingTable;
+    // Same routing under a new number (e.g. a restarted controller) changed nothing: adopt the version.
+    if (this.#applied?.digest !== outcome.digest) this.#log.info({ epoch: table.epoch, version: table.version }, 'applied routing table');
+    this.#applied = { epoch: table.epoch, version: table.version, digest: outcome.digest, at: new Date().toISOString(), source: 'controller' };
     this.#ack(table.epoch, table.version, true);
     try {
       await saveState(this.#opts.stateDir, table);
@@ -277,7 +274,7 @@ export class ConfigClient {
     }
   }
 
-  async #callApply(table: RoutingTable): Promise<ApplyOutcome> {
+  async #callApply(table: unknown): Promise<ApplyOutcome> {
     try {
       return await this.#opts.apply(table);
     } catch (e) {
