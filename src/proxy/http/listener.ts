@@ -40,6 +40,38 @@ function onClientClose(this: Tagged): void {
 
 function ignore(): void {}
 
+/** Per HTTP/1 connection: requests waiting behind the one being served (req, res, req, res...). */
+const QUEUE = Symbol('hostmesh.pipeline');
+const NEXT = Symbol('hostmesh.pipeline-next');
+const PAUSED = Symbol('hostmesh.pipeline-paused');
+/** Queued requests at which a pipelining connection stops being read until the queue shrinks. */
+const PIPELINE_PAUSE_AT = 16;
+
+interface Queued {
+  [QUEUE]?: (IncomingMessage | ServerResponse)[] | undefined;
+  [NEXT]?: () => void;
+  [PAUSED]?: boolean;
+}
+
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * Rewrites an absolute-form target (`GET http://host/path`) to origin-form (`/path`): backends
+ * get the target form origin servers expect, and the Host header, which the proxy routed and
+ * applied policies on, stays the one they see. False for a target that is neither form
+ * (`OPTIONS *` is left alone).
+ */
+export function normaliseTarget(req: IncomingMessage): boolean {
+  const url = req.url ?? '/';
+  if (url.charCodeAt(0) === 47 /* / */) return true;
+  if (url === '*') return req.method === 'OPTIONS';
+  const m = ABSOLUTE_FORM.exec(url);
+  if (m === null) return false;
+  const rest = url.slice(m[0].length);
+  req.url = rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+  return true;
+}
+
 function wantsTunnel(req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
   return upgrade !== undefined && upgrade.trim().toLowerCase() !== 'h2c';
@@ -197,6 +229,56 @@ export class HttpListener {
   }
 
   #onRequest(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
+    if (req.httpVersionMajor !== 2) {
+      // HTTP/1: one request at a time per connection. Node parses pipelined requests as they
+      // arrive; the ones behind an unfinished response wait here (their responses must go out
+      // in order anyway), so one connection never fans out to many backend connections.
+      const socket = req.socket as Socket & Queued;
+      const q = socket[QUEUE];
+      if (q !== undefined) {
+        q.push(req as IncomingMessage, res as ServerResponse);
+        if (q.length >= PIPELINE_PAUSE_AT * 2 && !socket.isPaused()) {
+          socket[PAUSED] = true;
+          socket.pause();
+        }
+        return;
+      }
+      socket[QUEUE] = [];
+      this.#start(req as IncomingMessage, res as ServerResponse, socket);
+      return;
+    }
+    this.#exchange(req, res);
+  }
+
+  /** Runs an HTTP/1 request; the connection's next queued request starts when its response closes. */
+  #start(req: IncomingMessage, res: ServerResponse, socket: Socket & Queued): void {
+    socket[NEXT] ??= () => this.#next(socket);
+    res.once('close', socket[NEXT]);
+    if (!normaliseTarget(req)) {
+      res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('request target must be origin-form or absolute-form\n');
+      return;
+    }
+    this.#exchange(req, res);
+  }
+
+  #next(socket: Socket & Queued): void {
+    const q = socket[QUEUE];
+    if (q === undefined) return;
+    if (q.length === 0 || socket.destroyed) {
+      socket[QUEUE] = undefined;
+      return;
+    }
+    const req = q.shift() as IncomingMessage;
+    const res = q.shift() as ServerResponse;
+    if (socket[PAUSED] === true && q.length < PIPELINE_PAUSE_AT) {
+      socket[PAUSED] = false;
+      socket.resume();
+    }
+    this.#start(req, res, socket);
+  }
+
+  #exchange(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
     const response = res as ServerResponse;
     const ex = new Exchange(req, response, undefined, undefined, this.route, this);
     (response as Tagged)[EXCHANGE] = ex;
@@ -205,6 +287,10 @@ export class HttpListener {
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!normaliseTarget(req)) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
     const ex = new Exchange(req, undefined, socket, head, this.route, this);
     (socket as Tagged)[EXCHANGE] = ex;
     socket.on('close', onClientClose);
