@@ -15,9 +15,9 @@ import { parseAllDocuments } from 'yaml';
 import { TABLE_FORMAT, formatProblems, validateTable } from '../../src/table/index.ts';
 import type { PortId, ServiceId } from '../../src/table/index.ts';
 import { parseManifests } from '../../src/controller/source/manifests.ts';
-import { translate } from '../../src/controller/translate.ts';
-import { emptyMemory } from '../../src/controller/translate-types.ts';
-import type { TranslateOptions } from '../../src/controller/translate-types.ts';
+import { translate } from '../../src/controller/translation/translate.ts';
+import { emptyMemory } from '../../src/controller/translation/types.ts';
+import type { TranslateOptions } from '../../src/controller/translation/types.ts';
 import type { ClusterState } from '../../src/controller/objects.ts';
 
 const GOLDEN_DIR = new URL('../golden/translate/', import.meta.url).pathname;

@@ -28,9 +28,9 @@ import { HostmeshError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ClusterState, EndpointSliceObject, ServiceObject } from '../objects.ts';
-import { DEFAULT_BACKOFF } from '../reconcile-loop.ts';
-import type { Backoff } from '../reconcile-loop.ts';
-import { Informer } from './informer.ts';
+import { DEFAULT_BACKOFF } from '../kube/loop.ts';
+import type { Backoff } from '../kube/loop.ts';
+import { Informer } from '../kube/informer.ts';
 
 export interface KubernetesSourceOptions {
   kubeConfig: KubeConfig;

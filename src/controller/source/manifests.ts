@@ -17,8 +17,8 @@ import { HostmeshError, errorMessage } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ClusterState, EndpointSliceObject, ObjectMeta, ServiceObject } from '../objects.ts';
-import { diagnostic, sortDiagnostics } from '../translate-diagnostics.ts';
-import type { Diagnostic } from '../translate-types.ts';
+import { diagnostic, sortDiagnostics } from '../translation/diagnostics.ts';
+import type { Diagnostic } from '../translation/types.ts';
 
 export interface ManifestSnapshot {
   state: ClusterState;
