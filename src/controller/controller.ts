@@ -37,9 +37,9 @@ import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/serv
 import { diffShadowServices } from './shadow/diff.ts';
 import type { ShadowConflict } from './shadow/diff.ts';
 import { KubernetesSource } from './source/kubernetes.ts';
-import { DEFAULT_IGNORED_NAMESPACES, translate } from './translation/translate.ts';
-import { emptyMemory } from './translation/types.ts';
-import type { Diagnostic, TableContent, TranslateOptions, TranslationMemory } from './translation/types.ts';
+import { DEFAULT_IGNORED_NAMESPACES } from './translation/translate.ts';
+import { Translator } from './translation/translator.ts';
+import type { Diagnostic, TableContent } from './translation/types.ts';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -130,7 +130,7 @@ export class Controller {
   readonly #shadowLoop: SerialLoop;
   readonly #events: EventRecorder;
   readonly #dns: DnsReconciler | undefined;
-  readonly #translateOptions: TranslateOptions;
+  readonly #translator: Translator;
   readonly #shadowOptions: ShadowOptions;
   readonly #firstPublish: Promise<void>;
   #resolveFirst!: () => void;
@@ -140,9 +140,6 @@ export class Controller {
   #stopped = false;
   #resyncTimer: NodeJS.Timeout | undefined;
 
-  #memory: TranslationMemory = emptyMemory();
-  /** Proxy ports of the last translation; undefined until the first, which reads the shadows'. */
-  #ports: Map<PortId, number> | undefined;
   #desired: ServiceObject[] | undefined;
   readonly #shadowCache: ShadowCache = new WeakMap();
   /** readShadowState of the mesh namespace, as of a version of the view. */
@@ -180,14 +177,14 @@ export class Controller {
     });
     this.#firstPublish.catch(() => {});
 
-    this.#translateOptions = {
+    this.#translator = new Translator({
       mode: 'cluster',
       portRange: options.portRange,
       zones: options.zones,
       meshNamespace: options.meshNamespace,
       ...(options.watchNamespaces && options.watchNamespaces.length > 0 ? { watchNamespaces: options.watchNamespaces } : {}),
       ...(options.ignoreNamespaces ? { ignoreNamespaces: options.ignoreNamespaces } : {}),
-    };
+    });
     this.#shadowOptions = { meshNamespace: options.meshNamespace, proxySelector: options.proxySelector };
 
     this.#source = new KubernetesSource({
@@ -339,14 +336,8 @@ export class Controller {
     // shadows' addresses from there, so it runs again only when they or the cluster changed.
     // (The source keeps one snapshot object until something changes.)
     if (state === this.#translated.state && sameAddresses(shadows.clusterIPs, this.#translated.addresses)) return 'done';
-    const result = translate({
-      state,
-      memory: this.#memory,
-      ports: this.#ports ?? shadows.allocations,
-      options: { ...this.#translateOptions, shadowAddresses: shadows.clusterIPs },
-    });
-    this.#memory = result.memory;
-    this.#ports = result.ports;
+    // The first translation starts from the allocation stored on the shadows.
+    const result = this.#translator.translate(state, { shadowAddresses: shadows.clusterIPs }, shadows.allocations);
     this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions, this.#shadowCache);
     this.#translation = result.diagnostics;
     this.#shadowLoop.trigger();
