@@ -46,6 +46,7 @@ const REFUSED: Case[] = [
   { name: 'invalid header name token', send: `GET / HTTP/1.1\r\n${H}X(A): 1\r\n\r\n`, answers: [400], backend: [] },
   { name: 'method with a lower-case letter and a control byte', send: `G\u0001T / HTTP/1.1\r\n${H}\r\n`, answers: [400], backend: [] },
   { name: 'identical Content-Length headers (refused too: one framing only)', send: `POST /d HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello`, answers: [400], backend: [] },
+  { name: 'an Upgrade carrying a body', send: `POST /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: websocket\r\nContent-Length: 3\r\n\r\nabc`, answers: [400], backend: [] },
   { name: 'CONNECT to another host', send: `CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n`, answers: [], backend: [] },
 ];
 
@@ -54,6 +55,8 @@ const ACCEPTED: Case[] = [
   { name: 'chunked body with extensions and trailers', send: `POST /c HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;ext=1\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n`, answers: [200], backend: [{ line: 'POST /c HTTP/1.1', body: 'hello' }] },
   { name: 'pipelined pair, bodies framed by length', send: `POST /1 HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabcGET /2 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, answers: [200, 200], backend: [{ line: 'POST /1 HTTP/1.1', body: 'abc' }, { line: 'GET /2 HTTP/1.1' }] },
   { name: 'extra space in the request line is normalised', send: `GET  /sp HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, answers: [200], backend: [{ line: 'GET /sp HTTP/1.1' }] },
+  { name: 'a malformed request behind a pipelined one is refused after the first is answered', send: `GET /first HTTP/1.1\r\n${H}\r\n0\r\n\r\n`, answers: [200, 400], backend: [{ line: 'GET /first HTTP/1.1' }] },
+  { name: 'an oversized head behind a pipelined one gets its 431 after the first answer', send: `GET /first HTTP/1.1\r\n${H}\r\nGET /big HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`, answers: [200, 431], backend: [{ line: 'GET /first HTTP/1.1' }] },
   { name: 'absolute-form target becomes origin-form', send: `GET http://raw.test.hostmesh/abs?q=1 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, answers: [200], backend: [{ line: 'GET /abs?q=1 HTTP/1.1' }] },
   { name: 'absolute-form naming another host keeps the routed Host', send: `GET http://evil.example/steal HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, answers: [200], backend: [{ line: 'GET /steal HTTP/1.1' }] },
   { name: 'HTTP/1.0 request gets an HTTP/1.1 backend request', send: `GET /old HTTP/1.0\r\n${H}\r\n`, answers: [200], backend: [{ line: 'GET /old HTTP/1.1' }] },

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { until } from '../support/until.ts';
 import { exchangeRaw, proxyTo, rawBackend, responses } from './support.ts';
 
 const HEADER_LINES = [
@@ -57,13 +58,19 @@ test('property: the backend never receives bytes framed differently from what th
     const lines = [`${r.method} ${r.target} ${r.version}`, 'Host: raw.test.hostmesh', ...r.headers];
     const first = lines.join(r.eol) + r.eol + r.eol + r.body;
     const second = 'GET /second HTTP/1.1\r\nHost: raw.test.hostmesh\r\nConnection: close\r\n\r\n';
-    const got = responses(await exchangeRaw(p.port, first + second, 400), [r.method, 'GET']);
+    const got = responses(await exchangeRaw(p.port, first + second, 1000), [r.method, 'GET']);
     const fresh = b.requests.slice(before);
     for (const c of b.conns) assert.equal(c.broken, undefined, `backend could not frame: ${c.broken}`);
     // Answers that came from the backend carry its counter; the proxy's own do not.
     const fromBackend = got.filter((x) => x.seen !== undefined).map((x) => x.seen);
     assert.deepEqual(fromBackend, fresh.map((_, i) => before + i + 1), `backend answers ${JSON.stringify(got)} for ${JSON.stringify(fresh.map((f) => f.line))}`);
-    if (fresh.length === 0) assert.equal(b.bytes(), bytesBefore, 'nothing of a refused request reaches the backend');
-    for (const f of fresh) assert.equal(b.conns.every((c) => c.pending === 0), true, `unframed bytes after ${f.line}`);
+    // A refused head sends nothing; a body found malformed while it streams may have sent its
+    // start, but then the backend connection is closed with the request incomplete (below).
+    if (fresh.length === 0 && got.length > 0 && got[0]!.seen === undefined && !r.headers.some((h) => /transfer-encoding/i.test(h))) {
+      assert.equal(b.bytes(), bytesBefore, 'nothing of a refused request reaches the backend');
+    }
+    // A request cut short (the client left mid-body) must cost the backend its connection,
+    // never leave a partial request on a connection that is reused.
+    await until('backend connections holding a partial request to close', () => b.conns.every((c) => c.pending === 0 || c.socket.destroyed), 5000);
   }), { numRuns: 300, seed: Number(process.env.HOSTMESH_SEED ?? 1612) });
 });

@@ -250,6 +250,11 @@ export function responses(raw: Buffer, methods: readonly string[] = []): RawResp
     const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
     const seen = /\r\nx-seen: *(\d+)/i.exec(head);
     let p = end + 4;
+    if (status < 200) {
+      // An interim answer (100 Continue): the real one follows.
+      off = p;
+      continue;
+    }
     if (methods[out.length] === 'HEAD' || status === 204 || status === 304) { /* no body */ }
     else if (cl !== null) p += Number(cl[1]);
     else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
