@@ -10,8 +10,8 @@ import type { Exchange, HttpRoute, RouteBackend } from '../src/proxy/http/exchan
 import { requestHeaders } from '../src/proxy/http/headers.ts';
 import type { Upstream } from '../src/proxy/http/upstream.ts';
 import { ProxyMetrics } from '../src/proxy/metrics.ts';
-import { backendChoice } from '../src/proxy/stages/backend-choice.ts';
-import { stickyToken } from '../src/proxy/stages/sticky.ts';
+import { backendChoice } from '../src/proxy/stages/backend-choice/backend-choice.ts';
+import { stickyToken } from '../src/proxy/stages/backend-choice/sticky.ts';
 import { isValidTraceparent, newTraceparent } from '../src/proxy/trace.ts';
 import { TABLE_FORMAT } from '../src/table/index.ts';
 import type { RouteEntry } from '../src/table/index.ts';

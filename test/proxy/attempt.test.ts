@@ -16,7 +16,7 @@ import { closeUpstream, createUpstream } from '../../src/proxy/http/upstream.ts'
 import type { Upstream } from '../../src/proxy/http/upstream.ts';
 import { DEFAULT_LIMITS } from '../../src/proxy/limits.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
-import { backendChoice } from '../../src/proxy/stages/backend-choice.ts';
+import { backendChoice } from '../../src/proxy/stages/backend-choice/backend-choice.ts';
 import { endpointPick } from '../../src/proxy/stages/endpoint-pick.ts';
 import { forward } from '../../src/proxy/stages/forward.ts';
 import { route as routeEntry } from '../support/tables.ts';

@@ -14,10 +14,10 @@ import type { Exchange, HttpRoute, RouteBackend } from '../../src/proxy/http/exc
 import type { Failure } from '../../src/proxy/http/failures.ts';
 import type { Upstream } from '../../src/proxy/http/upstream.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
-import { backendChoice } from '../../src/proxy/stages/backend-choice.ts';
-import { RequestView } from '../../src/proxy/stages/backend-choice-request.ts';
+import { backendChoice } from '../../src/proxy/stages/backend-choice/backend-choice.ts';
+import { RequestView } from '../../src/proxy/stages/request-view.ts';
 import { endpointPick } from '../../src/proxy/stages/endpoint-pick.ts';
-import { cookieIn, stickyToken } from '../../src/proxy/stages/sticky.ts';
+import { cookieIn, stickyToken } from '../../src/proxy/stages/backend-choice/sticky.ts';
 import type { LoadBalancer, RouteEntry } from '../../src/table/index.ts';
 import { cluster, route as routeEntry } from '../support/tables.ts';
 import { LOOPBACK, client, engine, freePort, get, metricValue, namedBackend, svc, table } from './helpers.ts';

@@ -10,8 +10,8 @@ import type { Failure } from '../../src/proxy/http/failures.ts';
 import { DEFAULT_LIMITS } from '../../src/proxy/limits.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
 import type { RouteStatsPlan } from '../../src/proxy/metrics.ts';
-import { CircuitBreaker, circuitBreaker } from '../../src/proxy/stages/circuit-breaker.ts';
-import { binValue, latencyBin, RollingWindow } from '../../src/proxy/stages/circuit-breaker-window.ts';
+import { CircuitBreaker, circuitBreaker } from '../../src/proxy/stages/circuit-breaker/circuit-breaker.ts';
+import { binValue, latencyBin, RollingWindow } from '../../src/proxy/stages/circuit-breaker/window.ts';
 import { route as routeEntry } from '../support/tables.ts';
 import { client, engine, freePort, get, httpBackend, metricValue, svc, table } from './helpers.ts';
 

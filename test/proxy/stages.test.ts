@@ -7,7 +7,7 @@ import type { AttemptDone, Exchange, HttpRoute, RouteBackend, UpstreamAttempt } 
 import type { Failure } from '../../src/proxy/http/failures.ts';
 import type { Upstream } from '../../src/proxy/http/upstream.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
-import { backendChoice } from '../../src/proxy/stages/backend-choice.ts';
+import { backendChoice } from '../../src/proxy/stages/backend-choice/backend-choice.ts';
 import { deliver } from '../../src/proxy/stages/deliver.ts';
 import { endpointPick } from '../../src/proxy/stages/endpoint-pick.ts';
 import { NO_ENDPOINT } from '../../src/proxy/stages/failed-attempt.ts';

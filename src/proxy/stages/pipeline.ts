@@ -11,17 +11,17 @@ import type { ProxyLimits } from '../limits.ts';
 import type { RouteStatsPlan } from '../metrics.ts';
 import { accessLogStart } from './access-log.ts';
 import type { RateLimitZones } from '../ratelimit/zones.ts';
-import { backendChoice } from './backend-choice.ts';
-import { circuitBreaker } from './circuit-breaker.ts';
+import { backendChoice } from './backend-choice/backend-choice.ts';
+import { circuitBreaker } from './circuit-breaker/circuit-breaker.ts';
 import { endpointPick } from './endpoint-pick.ts';
 import { forward } from './forward.ts';
 import type { ForwardOptions } from './forward.ts';
 import { maintenance } from './maintenance.ts';
-import { mirror } from './mirror.ts';
-import { replayBody } from './replay-body.ts';
-import { rateLimit } from './rate-limit.ts';
+import { mirror } from './mirror/mirror.ts';
+import { replayBody } from './replay-buffer.ts';
+import { rateLimit } from './rate-limit/rate-limit.ts';
 import { requestTimeout } from './request-timeout.ts';
-import { retry } from './retry.ts';
+import { retry } from './retry/retry.ts';
 import type { Handler } from './types.ts';
 
 export interface PipelineOptions extends ForwardOptions {

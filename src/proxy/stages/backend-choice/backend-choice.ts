@@ -12,15 +12,15 @@
  *
  * The request then goes straight to that cluster's endpoints, with the cluster's own settings.
  */
-import { compileMatcher } from '../../expr/index.ts';
-import type { Matcher } from '../../expr/index.ts';
-import type { Exchange, HttpRoute, RouteBackend } from '../http/exchange.ts';
-import { withSetCookie } from '../http/headers.ts';
-import { WeightedChoice } from '../weighted.ts';
-import { RequestView } from './backend-choice-request.ts';
+import { compileMatcher } from '../../../expr/index.ts';
+import type { Matcher } from '../../../expr/index.ts';
+import type { Exchange, HttpRoute, RouteBackend } from '../../http/exchange.ts';
+import { withSetCookie } from '../../http/headers.ts';
+import { WeightedChoice } from '../../weighted.ts';
+import { RequestView } from '../request-view.ts';
 import { healthy, StickyCookie } from './sticky.ts';
 import type { StickyGroup } from './sticky.ts';
-import type { Handler, Stage } from './types.ts';
+import type { Handler, Stage } from '../types.ts';
 
 function hasEndpoints(b: RouteBackend): boolean {
   return b.cluster.pool.size > 0;

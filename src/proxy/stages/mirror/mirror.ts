@@ -8,13 +8,13 @@
  * mirror has no endpoint. Copies use the mirror Service's own connection pools, dial timeout
  * and passive health, and end within `mirrorTimeoutMs`.
  */
-import type { HttpRoute } from '../http/exchange.ts';
-import type { ProxyLimits } from '../limits.ts';
-import { MirrorStats } from '../metrics.ts';
-import type { RouteStatsPlan } from '../metrics.ts';
-import { MirrorTarget, sendCopy } from './mirror-copy.ts';
-import { mirrorWhenComplete } from './replay-body.ts';
-import type { Handler } from './types.ts';
+import type { HttpRoute } from '../../http/exchange.ts';
+import type { ProxyLimits } from '../../limits.ts';
+import { MirrorStats } from '../../metrics.ts';
+import type { RouteStatsPlan } from '../../metrics.ts';
+import { MirrorTarget, sendCopy } from './copy.ts';
+import { mirrorWhenComplete } from '../replay-buffer.ts';
+import type { Handler } from '../types.ts';
 
 export type MirrorLimits = Pick<ProxyLimits, 'mirrorMaxInFlight' | 'mirrorTimeoutMs'>;
 

@@ -6,8 +6,8 @@
  * matched rule's backends, or the route's): a cookie of another route, or one naming a cluster
  * the request may not go to, is simply not found there.
  */
-import { affinityToken } from '../endpoints/hash.ts';
-import type { ClientRequest, RouteBackend } from '../http/exchange.ts';
+import { affinityToken } from '../../endpoints/hash.ts';
+import type { ClientRequest, RouteBackend } from '../../http/exchange.ts';
 
 /** Attributes of every sticky cookie: a session cookie for the whole host, not for scripts. */
 const ATTRIBUTES = '; Path=/; HttpOnly; SameSite=Lax';

@@ -13,13 +13,13 @@
  * One breaker per route and per proxy process (worker); a rebuilt route (its settings changed)
  * starts closed. Transitions by time happen when a request or a scrape looks, never by timer.
  */
-import { compileBreaker, formatExprError } from '../../expr/index.ts';
-import type { Breaker } from '../../expr/index.ts';
-import type { HttpRoute, OutcomeRecorder } from '../http/exchange.ts';
-import type { ProxyLimits } from '../limits.ts';
-import type { BreakerGauge, RouteStatsPlan } from '../metrics.ts';
-import { RollingWindow } from './circuit-breaker-window.ts';
-import type { Handler } from './types.ts';
+import { compileBreaker, formatExprError } from '../../../expr/index.ts';
+import type { Breaker } from '../../../expr/index.ts';
+import type { HttpRoute, OutcomeRecorder } from '../../http/exchange.ts';
+import type { ProxyLimits } from '../../limits.ts';
+import type { BreakerGauge, RouteStatsPlan } from '../../metrics.ts';
+import { RollingWindow } from './window.ts';
+import type { Handler } from '../types.ts';
 
 export type BreakerLimits = Pick<ProxyLimits, 'breakerWindowMs' | 'breakerCheckPeriodMs' | 'breakerFallbackMs' | 'breakerRecoveryMs'>;
 

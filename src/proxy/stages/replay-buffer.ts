@@ -18,8 +18,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Exchange, HttpRoute } from '../http/exchange.ts';
 import type { ProxyLimits } from '../limits.ts';
 import { headersOf } from './forward.ts';
-import { mirrorSampler, sendCopy } from './mirror-copy.ts';
-import type { MirrorTarget } from './mirror-copy.ts';
+import { mirrorSampler, sendCopy } from './mirror/copy.ts';
+import type { MirrorTarget } from './mirror/copy.ts';
 import { retryOnMatcher } from './retry-match.ts';
 import type { Handler } from './types.ts';
 

@@ -14,15 +14,15 @@
  *   RateLimit            `"hostmesh";r=<remaining>;t=<reset>` (IETF draft)
  * and on a 429, Retry-After: seconds until a request is admitted (rounded up, at least 1).
  */
-import { compileKey, formatExprError } from '../../expr/index.ts';
-import type { KeyFunction } from '../../expr/index.ts';
-import type { RateLimitPolicy } from '../../table/index.ts';
-import type { HttpRoute } from '../http/exchange.ts';
-import { bucketPolicy, refusedSeconds, remainingAfter, resetSeconds } from '../ratelimit/bucket.ts';
-import { RequestView } from '../ratelimit/request-view.ts';
-import type { RateLimitZones } from '../ratelimit/zones.ts';
-import { tooManyRequests } from './rate-limit-response.ts';
-import type { Handler } from './types.ts';
+import { compileKey, formatExprError } from '../../../expr/index.ts';
+import type { KeyFunction } from '../../../expr/index.ts';
+import type { RateLimitPolicy } from '../../../table/index.ts';
+import type { HttpRoute } from '../../http/exchange.ts';
+import { bucketPolicy, refusedSeconds, remainingAfter, resetSeconds } from '../../ratelimit/bucket.ts';
+import { RequestView } from '../../ratelimit/request-view.ts';
+import type { RateLimitZones } from '../../ratelimit/zones.ts';
+import { tooManyRequests } from './response.ts';
+import type { Handler } from '../types.ts';
 
 const DEFAULT_KEY = '{remote.ip}';
 const POLICY_NAME = '"hostmesh"';

@@ -13,13 +13,13 @@
  * Each retry waits a jittered backoff and asks the pick for an endpoint this request has not
  * tried yet. Once a response is committed nothing is retried: later failures cut the client.
  */
-import type { AttemptDone, Exchange, HttpRoute } from '../http/exchange.ts';
-import type { ProxyLimits } from '../limits.ts';
-import { RETRY_REASONS } from '../metrics.ts';
-import type { RouteStatsPlan } from '../metrics.ts';
-import { deliver } from './deliver.ts';
-import { backoffMs, CONNECT, failureReason, NOT_RETRIABLE, STATUS, statusMatcher } from './retry-policy.ts';
-import type { AttemptHandler, Handler } from './types.ts';
+import type { AttemptDone, Exchange, HttpRoute } from '../../http/exchange.ts';
+import type { ProxyLimits } from '../../limits.ts';
+import { RETRY_REASONS } from '../../metrics.ts';
+import type { RouteStatsPlan } from '../../metrics.ts';
+import { deliver } from '../deliver.ts';
+import { backoffMs, CONNECT, failureReason, NOT_RETRIABLE, STATUS, statusMatcher } from './policy.ts';
+import type { AttemptHandler, Handler } from '../types.ts';
 
 export type RetryLimits = Pick<ProxyLimits, 'retryBackoffBaseMs' | 'retryBackoffMaxMs'>;
 

@@ -5,11 +5,11 @@
  * it ends within `timeoutMs` and frees its in-flight slot.
  */
 import type { Dispatcher } from 'undici';
-import type { EndpointState } from '../endpoints/endpoint.ts';
-import type { Exchange, HttpRoute } from '../http/exchange.ts';
-import type { HttpCluster, Upstream } from '../http/upstream.ts';
-import type { MirrorStats } from '../metrics.ts';
-import type { PickHint } from '../types.ts';
+import type { EndpointState } from '../../endpoints/endpoint.ts';
+import type { Exchange, HttpRoute } from '../../http/exchange.ts';
+import type { HttpCluster, Upstream } from '../../http/upstream.ts';
+import type { MirrorStats } from '../../metrics.ts';
+import type { PickHint } from '../../types.ts';
 
 /** What all copies of one route share: counters and the in-flight count. */
 export class MirrorTarget {

@@ -4,8 +4,8 @@
  * HTTP/1.1 and its connection closed.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Exchange } from '../http/exchange.ts';
-import { rawErrorResponse, wantsJson } from '../http/error-page.ts';
+import type { Exchange } from '../../http/exchange.ts';
+import { rawErrorResponse, wantsJson } from '../../http/error-page.ts';
 
 const STATUS = 429;
 const TITLE = 'Too Many Requests';
