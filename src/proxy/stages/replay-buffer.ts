@@ -1,11 +1,11 @@
 /**
- * Keeps a copy of small request bodies when a later stage must send them more than once: the
- * retry stage (the request matched `retry-on`) and the mirror (the request was sampled). This
- * stage makes both per-request decisions, so a body is read once. Bodies up to
- * `replayBodyBytes` become `ex.body`, which any attempt and the mirror copy can send:
+ * The replay buffer: keeps a copy of a small request body when it must be sent more than once.
+ * Not a stage: the retry stage asks for it when a request matched `retry-on`, the mirror when
+ * it sampled a request; the body is read once however many ask. Bodies up to `replayBodyBytes`
+ * become `ex.body`, which any attempt and the mirror copy can send:
  *
- * - a body of declared length (Content-Length) within the limit is read whole before the first
- *   attempt, so a retry can always send it again (the HTTP/1 parser and HTTP/2 both end a
+ * - a body of declared length (Content-Length) within the limit is read whole before the request
+ *   goes on, so a retry can always send it again (the HTTP/1 parser and HTTP/2 both end a
  *   request at its declared length, so this never holds more);
  * - a body of unknown length (chunked, HTTP/2 without Content-Length, e.g. gRPC) is copied
  *   while it streams to the first attempt, never held up (a streaming RPC may wait for answers
@@ -15,33 +15,30 @@
  *   dropped. Such a request is neither retried after it was sent nor mirrored.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Exchange, HttpRoute } from '../http/exchange.ts';
-import type { ProxyLimits } from '../limits.ts';
-import { headersOf } from './forward.ts';
-import { mirrorSampler, sendCopy } from './mirror/copy.ts';
-import type { MirrorTarget } from './mirror/copy.ts';
-import { retryOnMatcher } from './retry-match.ts';
+import type { Exchange } from '../http/exchange.ts';
 import type { Handler } from './types.ts';
 
-export type ReplayLimits = Pick<ProxyLimits, 'replayBodyBytes'>;
+/** Told once whether the whole body is in `ex.body` (true; also for a request without one) or never will be. */
+export type BodyKept = (ex: Exchange, kept: boolean) => void;
 
-const READER = Symbol('hostmesh.replayBody');
+const READER = Symbol('hostmesh.replayBuffer');
 
 /** One body being held or copied; found through the request stream (listeners are shared functions). */
 class BodyRead {
   readonly ex: Exchange;
-  /** Held: the stage waits for the body and continues with `next`; else copied on the fly. */
+  /** Held: the request waits for the body and continues with `next`; else copied on the fly. */
   readonly next: Handler | undefined;
   readonly max: number;
   readonly chunks: Buffer[] = [];
   size = 0;
-  /** A mirror copy waiting for the body to end. */
-  mirror: MirrorTarget | undefined = undefined;
+  /** Waiting for the body to end (a mirror copy). */
+  kept: BodyKept | undefined;
 
-  constructor(ex: Exchange, next: Handler | undefined, max: number) {
+  constructor(ex: Exchange, next: Handler | undefined, max: number, kept: BodyKept | undefined) {
     this.ex = ex;
     this.next = next;
     this.max = max;
+    this.kept = kept;
   }
 }
 
@@ -72,7 +69,7 @@ function onData(this: Tagged, chunk: Buffer): void {
   if (r.size <= r.max) return;
   // Only a copy taken on the fly can outgrow the limit: give it up and let the body stream.
   detach(this);
-  if (r.mirror !== undefined) r.mirror.stats.dropped++;
+  r.kept?.(r.ex, false);
 }
 
 function onEnd(this: Tagged): void {
@@ -82,18 +79,18 @@ function onEnd(this: Tagged): void {
   if (ex.done) {
     // Answered before the body ended (perhaps unread and discarded by the server): the copy
     // cannot be trusted to be whole.
-    if (r.mirror !== undefined) r.mirror.stats.dropped++;
+    r.kept?.(ex, false);
     return;
   }
   ex.body = r.chunks.length === 1 ? r.chunks[0]! : Buffer.concat(r.chunks, r.size);
-  if (r.mirror !== undefined) sendCopy(ex, r.mirror);
+  r.kept?.(ex, true);
   if (r.next !== undefined) r.next(ex);
 }
 
 function onError(this: Tagged): void {
   // The client went away mid-body: the response's close already ended the exchange.
   const r = detach(this);
-  if (r?.mirror !== undefined) r.mirror.stats.dropped++;
+  if (r !== undefined) r.kept?.(r.ex, false);
 }
 
 /** The declared body length, or -1 when unknown (chunked, or HTTP/2 without the header). */
@@ -105,49 +102,41 @@ function declaredLength(ex: Exchange): number {
 }
 
 /**
- * For the mirror stage: when this request's body is still being copied, the mirror copy is sent
- * once it ends (or counted dropped if it outgrows the limit) and this returns true.
+ * Keeps the body of `ex` (up to `max` bytes) and continues with `next`: at once, or once a held
+ * body was read. `kept`, when given, is told whether the whole body ends up in `ex.body`.
+ * Upgrades keep nothing. Asking again for a body already kept or being kept just continues.
  */
-export function mirrorWhenComplete(ex: Exchange, target: MirrorTarget): boolean {
-  const r = (ex.req as Tagged)[READER];
-  if (r === undefined || r.ex !== ex) return false;
-  r.mirror = target;
-  return true;
-}
-
-export function replayBody(route: HttpRoute, next: Handler, limits: ReplayLimits): Handler {
-  const retryOn = route.entry.retry !== undefined ? retryOnMatcher(route, route.entry.retry.on) : undefined;
-  const sample = mirrorSampler(route);
-  if (retryOn === undefined && sample === undefined) return next;
-  const max = limits.replayBodyBytes;
-  return (ex) => {
-    // Upgrades (WebSocket) are neither retried after they were sent nor mirrored.
-    if (ex.socket !== undefined) {
-      next(ex);
-      return;
+export function keepBody(ex: Exchange, max: number, next: Handler, kept?: BodyKept): void {
+  if (ex.socket !== undefined) {
+    kept?.(ex, false);
+    next(ex);
+    return;
+  }
+  const req = ex.req as Tagged;
+  const reading = req[READER];
+  if (ex.body !== undefined || (reading !== undefined && reading.ex === ex)) {
+    if (kept !== undefined) {
+      if (ex.body !== undefined) kept(ex, true);
+      else reading!.kept = kept;
     }
-    if (retryOn !== undefined) ex.retryOn = retryOn(ex);
-    if (sample !== undefined) ex.mirrored = sample();
-    if (!ex.retryOn && !ex.mirrored) {
-      next(ex);
-      return;
-    }
-    headersOf(ex);
-    const declared = declaredLength(ex);
-    if (!ex.hasBody || declared > max) {
-      next(ex);
-      return;
-    }
-    const req = ex.req as Tagged;
-    const held = declared >= 0;
-    req[READER] = new BodyRead(ex, held ? next : undefined, max);
-    if (!held) {
-      if (ex.h2) req.on('readable', keepPaused);
-      else req.pause();
-    }
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    if (!held) next(ex);
-  };
+    next(ex);
+    return;
+  }
+  ex.backendHeaders();
+  const declared = declaredLength(ex);
+  if (!ex.hasBody || declared > max) {
+    kept?.(ex, !ex.hasBody);
+    next(ex);
+    return;
+  }
+  const held = declared >= 0;
+  req[READER] = new BodyRead(ex, held ? next : undefined, max, kept);
+  if (!held) {
+    if (ex.h2) req.on('readable', keepPaused);
+    else req.pause();
+  }
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
+  if (!held) next(ex);
 }

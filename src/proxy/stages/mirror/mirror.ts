@@ -1,39 +1,51 @@
 /**
  * Mirroring (`mirror-service`, `mirror-percent`): a copy of sampled requests goes to another
- * Service, beside the real request and without ever holding it up. Sampling happens in
- * replay-body (which keeps the body); this stage sends the copy as soon as the whole body is
- * known: at once for requests without a body or with a held one, when the body ends for one
- * copied while it streams. A copy is dropped (counted) when the body is over
- * `replayBodyBytes`, when `mirrorMaxInFlight` copies of the route are already out, or when the
- * mirror has no endpoint. Copies use the mirror Service's own connection pools, dial timeout
- * and passive health, and end within `mirrorTimeoutMs`.
+ * Service, beside the real request and without ever holding it up. This stage samples, asks the
+ * replay buffer for the body, and sends the copy as soon as the whole body is known: at once for
+ * requests without a body or with a held one, when the body ends for one copied while it
+ * streams. A copy is dropped (counted) when the body is over `replayBodyBytes`, when
+ * `mirrorMaxInFlight` copies of the route are already out, or when the mirror has no endpoint.
+ * Copies use the mirror Service's own connection pools, dial timeout and passive health, and end
+ * within `mirrorTimeoutMs`. Upgrades are never mirrored.
  */
-import type { HttpRoute } from '../../http/exchange.ts';
-import type { ProxyLimits } from '../../limits.ts';
+import { serviceOfCluster } from '../../../table/index.ts';
 import { MirrorStats } from '../../metrics.ts';
-import type { RouteStatsPlan } from '../../metrics.ts';
+import { keepBody } from '../replay-buffer.ts';
+import type { BodyKept } from '../replay-buffer.ts';
+import type { Stage } from '../types.ts';
 import { MirrorTarget, sendCopy } from './copy.ts';
-import { mirrorWhenComplete } from '../replay-buffer.ts';
-import type { Handler } from '../types.ts';
 
-export type MirrorLimits = Pick<ProxyLimits, 'mirrorMaxInFlight' | 'mirrorTimeoutMs'>;
-
-/** The Service name of a cluster id `namespace/name:port`. */
-function serviceOf(clusterId: string): string {
-  return clusterId.slice(clusterId.indexOf('/') + 1, clusterId.lastIndexOf(':'));
+/** Decides per request whether it is copied; undefined when nothing ever is. */
+function sampler(percent: number): (() => boolean) | undefined {
+  if (percent <= 0) return undefined;
+  if (percent >= 100) return () => true;
+  return () => Math.random() * 100 < percent;
 }
 
-export function mirror(route: HttpRoute, next: Handler, limits: MirrorLimits, plan: RouteStatsPlan): Handler {
+export const mirror: Stage = (ctx, next) => {
+  const route = ctx.route;
   const cluster = route.mirror;
-  if (route.entry.mirror === undefined || cluster === undefined) return next;
-  const name = serviceOf(cluster.id);
+  const policy = route.entry.mirror;
+  if (policy === undefined || cluster === undefined) return next;
+  const name = serviceOfCluster(cluster.id);
   const live = route.stats.mirror;
   // Counts survive a rebuilt route that still mirrors to the same Service.
   const stats = live !== undefined && live.backend === name ? live : new MirrorStats(name);
-  plan.mirror = stats;
-  const target = new MirrorTarget(cluster, stats, limits.mirrorMaxInFlight, limits.mirrorTimeoutMs);
-  return (ex) => {
-    if (ex.mirrored && !mirrorWhenComplete(ex, target)) sendCopy(ex, target);
-    next(ex);
+  ctx.plan.mirror = stats;
+  const sample = sampler(policy.percent);
+  if (sample === undefined) return next;
+  const target = new MirrorTarget(cluster, stats, ctx.limits.mirrorMaxInFlight, ctx.limits.mirrorTimeoutMs);
+  const max = ctx.limits.replayBodyBytes;
+  const send: BodyKept = (ex, kept) => {
+    if (kept) sendCopy(ex, target);
+    else stats.dropped++;
   };
-}
+  const { handle, complete } = next;
+  return {
+    handle: (ex) => {
+      if (ex.socket !== undefined || !sample()) handle(ex);
+      else keepBody(ex, max, handle, send);
+    },
+    complete,
+  };
+};
