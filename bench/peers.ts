@@ -210,7 +210,8 @@ const spread = (xs: number[]): string => {
   const m = median(xs);
   return ` (±${(Math.max(...xs.map((x) => Math.abs(x - m))) / m * 100).toFixed(0)}%)`;
 };
-out(`medians over ${rounds} round(s) (± the widest round's distance from the median):`);
+out(`medians over ${rounds} round(s) (± the widest round's distance from the median); req/s follows the CPU share the`);
+out('proxy gets on a shared machine, CPU per request far less: compare per CPU-second');
 out(`  ${'target'.padEnd(13)} ${'req/s'.padStart(14)}   ${'us CPU/req'.padStart(10)}   ${'req per CPU-s'.padStart(13)}`);
 const med = new Map<string, { rps: number; cpu?: number }>();
 for (const [name, r] of results) {
@@ -252,7 +253,8 @@ if (rates.length > 0 && latencySeconds > 0) {
         ? `   added p50 ${(q(t.name, 'p50') - q(d.name, 'p50')).toFixed(3)}  p99 ${(q(t.name, 'p99') - q(d.name, 'p99')).toFixed(3)}  p99.9 ${(q(t.name, 'p999') - q(d.name, 'p999')).toFixed(3)}`
         : '';
       const failed = q(t.name, 'failed');
-      out(`  ${t.name.padEnd(13)} p50 ${q(t.name, 'p50').toFixed(3)}  p99 ${q(t.name, 'p99').toFixed(3)}  p99.9 ${q(t.name, 'p999').toFixed(3)}${added}   (sent ${Math.round(q(t.name, 'rate'))}/s, lag p99 ${q(t.name, 'lagP99').toFixed(2)})${failed > 0 ? `   failed ${failed}` : ''}`);
+      const lag = q(t.name, 'lagP99') > 1 ? '  GENERATOR LAGGED: the machine is busy, latencies include its waits' : '';
+      out(`  ${t.name.padEnd(13)} p50 ${q(t.name, 'p50').toFixed(3)}  p99 ${q(t.name, 'p99').toFixed(3)}  p99.9 ${q(t.name, 'p999').toFixed(3)}${added}   (sent ${Math.round(q(t.name, 'rate'))}/s, lag p99 ${q(t.name, 'lagP99').toFixed(2)})${failed > 0 ? `   failed ${failed}` : ''}${lag}`);
     }
   }
 }
