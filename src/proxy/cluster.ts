@@ -52,12 +52,13 @@ export class ClusterRuntime<L = unknown> implements L4Cluster {
     return this.#entry.dialTimeoutMs;
   }
 
+  /** The cluster's read timeout; none when unset or 0 (HTTP applies its default to unset: http/timeouts.ts). */
   get readTimeoutMs(): number | undefined {
-    return this.#entry.readTimeoutMs;
+    return this.#entry.readTimeoutMs || undefined;
   }
 
   get writeTimeoutMs(): number | undefined {
-    return this.#entry.writeTimeoutMs;
+    return this.#entry.writeTimeoutMs || undefined;
   }
 
   /** The endpoint's connection pool, created on first use. */

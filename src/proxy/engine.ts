@@ -30,6 +30,7 @@ import { createTcpListener } from './l4/tcp.ts';
 import { createUdpListener } from './l4/udp.ts';
 import { jsonEqual } from './json-equal.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
+import { OverloadManager } from './overload.ts';
 import type { ProxyLimits } from './limits.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { LocalZones } from './ratelimit/zones.ts';
@@ -117,6 +118,8 @@ export class ProxyEngine {
   readonly #observer: L4Observer;
   readonly #accessLog: AccessLog | undefined;
   readonly #rateLimits: RateLimitZones;
+  /** The client connection budget of all HTTP listeners. */
+  readonly overload: OverloadManager;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
   /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
@@ -137,6 +140,8 @@ export class ProxyEngine {
     this.#accessLog = this.#createAccessLog(opts.accessLog);
     this.#observer = this.#createObserver();
     this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
+    this.overload = new OverloadManager(this.limits, this.metrics.registry, { share: this.limits.connectionShare });
+    if (this.overload.fdLimit !== undefined) this.log.debug({ fdLimit: this.overload.fdLimit, maxClientConnections: this.overload.maxConnections }, 'connection budget');
   }
 
   get registry(): Registry {
@@ -312,7 +317,7 @@ export class ProxyEngine {
           kind: 'http',
           protocol: 'http',
           port: le.port,
-          l: new HttpListener({ host: this.#host, port: le.port, route: httpRoutes.get(le.route)!.route, limits: this.limits, reusePort: this.#opts.reusePort, log: this.log }),
+          l: new HttpListener({ host: this.#host, port: le.port, route: httpRoutes.get(le.route)!.route, limits: this.limits, reusePort: this.#opts.reusePort, log: this.log, overload: this.overload }),
         };
       } else {
         const factory = (this.#opts.l4 ?? DEFAULT_L4)[le.protocol];

@@ -10,9 +10,22 @@ export interface ProxyLimits {
   connectionsCheckingIntervalMs: number;
   /** Concurrent streams a client may open on one HTTP/2 (h2c) connection. */
   h2MaxConcurrentStreams: number;
+  /**
+   * Rapid-reset guard: streams an h2c client may cancel before its session ends with GOAWAY
+   * (once cancelled streams also outnumber completed ones), and the burst and rate of
+   * RST_STREAM frames nghttp2 itself accepts.
+   */
+  h2ResetBudget: number;
+  h2ResetRatePerSecond: number;
+  /** Client connections admitted at once over all HTTP listeners; 0 derives it from the open-file limit. */
+  maxClientConnections: number;
+  /** File descriptors kept out of the connection budget (listeners, admin, config, DNS, logs). */
+  fdHeadroom: number;
+  /** This engine's share of the connection budget (worker threads split the process's). */
+  connectionShare: number;
   /** Idle time after which a kept-alive backend connection is closed (keep it below the backends'). */
   upstreamKeepAliveTimeoutMs: number;
-  /** Connections per backend endpoint; 0 means no limit. */
+  /** Connections per backend endpoint (more requests wait for one); 0 means no limit. */
   upstreamMaxConnectionsPerEndpoint: number;
   /** Concurrent streams on one HTTP/2 (h2c) backend connection. */
   upstreamH2MaxConcurrentStreams: number;
@@ -43,8 +56,13 @@ export const DEFAULT_LIMITS: Readonly<ProxyLimits> = {
   clientKeepAliveTimeoutMs: 60_000,
   connectionsCheckingIntervalMs: 1_000,
   h2MaxConcurrentStreams: 250,
+  h2ResetBudget: 200,
+  h2ResetRatePerSecond: 50,
+  maxClientConnections: 0,
+  fdHeadroom: 128,
+  connectionShare: 1,
   upstreamKeepAliveTimeoutMs: 4_000,
-  upstreamMaxConnectionsPerEndpoint: 0,
+  upstreamMaxConnectionsPerEndpoint: 128,
   upstreamH2MaxConcurrentStreams: 100,
   drainTimeoutMs: 10_000,
   retryAfterSeconds: 5,

@@ -155,10 +155,15 @@ export interface ClusterEntry {
   /** How to speak to the endpoints (HTTP clusters only). */
   scheme: Scheme;
   dialTimeoutMs: number;
-  /** Longest wait for the next read from the backend, in ms. */
+  /**
+   * Longest wait for the next read from the backend, in ms. Unset: HTTP ports use the proxy's
+   * default, TCP and UDP none; 0: none.
+   */
   readTimeoutMs?: number;
-  /** Longest wait for the next write to the backend, in ms. */
+  /** Longest wait for the next write to the backend, in ms (0 or unset: none). */
   writeTimeoutMs?: number;
+  /** HTTP: longest wait for the next request body bytes from the client, in ms. Unset: the proxy's default; 0: none. */
+  bodyTimeoutMs?: number;
   loadBalancer: LoadBalancer;
   /** Passive health: after `maxFails` failures an endpoint is skipped for `failDurationMs`. */
   passiveHealth: { maxFails: number; failDurationMs: number };

@@ -123,8 +123,10 @@ export function validateTable(input: unknown): TableValidation {
     c.oneOf(cl.protocol, `${p}.protocol`, TRAFFIC_TYPES);
     c.oneOf(cl.scheme, `${p}.scheme`, SCHEMES);
     c.integer(cl.dialTimeoutMs, `${p}.dialTimeoutMs`, 1, MAX_MS);
-    if (c.optional(cl, 'readTimeoutMs')) c.integer(cl.readTimeoutMs, `${p}.readTimeoutMs`, 1, MAX_MS);
-    if (c.optional(cl, 'writeTimeoutMs')) c.integer(cl.writeTimeoutMs, `${p}.writeTimeoutMs`, 1, MAX_MS);
+    // 0: none, set on purpose (unset means the proxy's default).
+    if (c.optional(cl, 'readTimeoutMs')) c.integer(cl.readTimeoutMs, `${p}.readTimeoutMs`, 0, MAX_MS);
+    if (c.optional(cl, 'writeTimeoutMs')) c.integer(cl.writeTimeoutMs, `${p}.writeTimeoutMs`, 0, MAX_MS);
+    if (c.optional(cl, 'bodyTimeoutMs')) c.integer(cl.bodyTimeoutMs, `${p}.bodyTimeoutMs`, 0, MAX_MS);
     const lb = c.object(cl.loadBalancer, `${p}.loadBalancer`);
     if (lb && c.oneOf(lb.kind, `${p}.loadBalancer.kind`, LOAD_BALANCERS)) {
       if (lb.kind === 'cookie') c.string(lb.cookie, `${p}.loadBalancer.cookie`, { nonEmpty: true });

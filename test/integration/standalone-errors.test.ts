@@ -144,7 +144,8 @@ test('a bad annotation keeps the previous settings serving and is named in /v1/s
   // Fixed: the new value applies at once and the status is clean again.
   await mesh.write('web.yaml', service('web', { ports: [b.port], annotations: { 'hostmesh.io/read-timeout': '0', 'hostmesh.io/dial-timeout': '1s' } }));
   assert.deepEqual(await status(mesh), []);
-  assert.equal(applied(mesh, 'test/web:80').cluster?.readTimeoutMs, undefined);
+  // 0 reaches the table: it turns the proxy's default read timeout off.
+  assert.equal(applied(mesh, 'test/web:80').cluster?.readTimeoutMs, 0);
   assert.equal(applied(mesh, 'test/web:80').cluster?.dialTimeoutMs, 1000);
 });
 

@@ -17,6 +17,7 @@ test('failures map to retry reasons; the ones another try cannot fix are not ret
     'no-endpoint': NOT_RETRIABLE,
     'no-backend': NOT_RETRIABLE,
     'request-timeout': NOT_RETRIABLE,
+    'body-timeout': NOT_RETRIABLE,
     'bad-response': NOT_RETRIABLE,
     'bad-request': NOT_RETRIABLE,
     'circuit-open': NOT_RETRIABLE,

@@ -25,6 +25,7 @@ export function buildCluster(svc: MeshedService, port: MeshedPort): ClusterEntry
     endpoints: port.endpoints,
   };
   if (s.readTimeoutMs !== undefined) cluster.readTimeoutMs = s.readTimeoutMs;
+  if (s.bodyTimeoutMs !== undefined && http) cluster.bodyTimeoutMs = s.bodyTimeoutMs;
   if (s.writeTimeoutMs !== undefined) cluster.writeTimeoutMs = s.writeTimeoutMs;
   return cluster;
 }

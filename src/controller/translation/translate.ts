@@ -72,6 +72,9 @@ export function translate(input: TranslateInput): TranslateResult {
       continue;
     }
     if (parsed.mesh === false) continue;
+    // The API server's Service: clients speak TLS to it with its own certificates and
+    // long-lived watches; meshing it as HTTP only gets in the way. Opt in with mesh: "true".
+    if (namespace === 'default' && name === 'kubernetes' && parsed.mesh !== true) continue;
     diagnostics.push(...parsed.diagnostics);
 
     let settings: ServiceSettings;

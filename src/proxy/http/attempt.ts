@@ -14,8 +14,13 @@ import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { AttemptDone, Exchange, RouteBackend, UpstreamAttempt } from './exchange.ts';
 import { connectFailure } from './failures.ts';
 import type { Failure } from './failures.ts';
-import { responseHeadersFlat, responseHeadersObject } from './headers.ts';
+import { rawHeader, responseHeadersFlat, responseHeadersObject } from './headers.ts';
+import { httpBodyTimeoutMs, httpReadTimeoutMs } from './timeouts.ts';
+import { freshConnection } from './upstream.ts';
 import type { Upstream } from './upstream.ts';
+
+/** Methods RFC 9110 calls idempotent: sending one twice has the effect of sending it once. */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 type Controller = Dispatcher.DispatchController;
 type Headers = Record<string, string | string[] | undefined>;
@@ -55,6 +60,12 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
   #lostWhileHeld = false;
   #released = false;
   #onDrain: (() => void) | undefined = undefined;
+  /** Committed, but the head not yet written: it goes with the first body byte or the end. */
+  #headPending = false;
+  /** What was dispatched, kept to send it once more on a fresh connection (see #retryFresh). */
+  #request: Dispatcher.DispatchOptions | undefined = undefined;
+  #freshTried = false;
+  #bodyTimer: NodeJS.Timeout | undefined = undefined;
   /** Body bytes or the end that arrived while the head was held (defensive: undici pauses). */
   #held: Buffer[] | undefined = undefined;
   #heldEnd: Headers | undefined = undefined;
@@ -65,6 +76,12 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
     this.endpoint = endpoint;
     this.#done = done;
     backend.cluster.pool.acquire(endpoint);
+  }
+
+  /** Sends the request through `upstream` (the endpoint's pool). */
+  send(upstream: Upstream, request: Dispatcher.DispatchOptions): void {
+    this.#request = request;
+    upstream.dispatch(request, this);
   }
 
   // --- undici handler -------------------------------------------------------------------
@@ -105,6 +122,7 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
       return;
     }
     if (this.#readTimer !== undefined) this.#readTimer.refresh();
+    if (this.#headPending && !this.#writeHead()) return;
     const res = this.ex.res!;
     this.ex.bytesOut += chunk.length;
     if (!res.write(chunk)) {
@@ -132,6 +150,7 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
     this.#clearTimers();
     this.#release();
     if (state !== COMMITTED) return;
+    if (this.#headPending && !this.#writeHead()) return;
     const res = this.ex.res!;
     if (trailers !== undefined && hasKeys(trailers)) res.addTrailers(trailers as Record<string, string>);
     res.end();
@@ -140,10 +159,18 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
 
   onResponseError(_controller: Controller | null, err: Error): void {
     const state = this.#state;
+    if (state < HEAD && !this.#cancelled && this.#retryFresh(err)) return;
     this.#state = OVER;
     this.#clearTimers();
     this.#release();
     if (this.#cancelled || err instanceof Cancelled) return;
+    if (state === COMMITTED && this.#headPending) {
+      // The head was valid but what followed at once was not (a bad chunk, a cut): nothing
+      // reached the client yet, so it gets a proper error page rather than an empty reply.
+      this.#headPending = false;
+      this.ex.fail(err instanceof AttemptTimeout ? err.failure : 'bad-response');
+      return;
+    }
     if (state === COMMITTED) {
       // The client already has the head: all we can do is cut its connection.
       this.ex.abort();
@@ -181,21 +208,14 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
     const ex = this.ex;
     const res = ex.res!;
     this.#state = COMMITTED;
-    ex.prepareHead();
-    try {
-      if (ex.h2) res.writeHead(this.status, responseHeadersObject(this.headers!, ex.extraHeaders));
-      else res.writeHead(this.status, responseHeadersFlat(this.headers!, ex.extraHeaders));
-    } catch (err) {
-      // Node refuses what undici accepted (e.g. a control character in a header value).
-      ex.route.log.debug({ route: ex.route.id, err: (err as Error).message }, 'backend response head refused');
-      this.#cancelled = true;
-      this.#abortUpstream(new Cancelled());
-      this.#state = OVER;
-      this.#clearTimers();
-      this.#release();
-      ex.fail('bad-response');
-      return;
-    }
+    if (this.#held === undefined && this.#heldEnd === undefined) {
+      // The head is written with the first body byte or the end (Node sends an HTTP/1 head
+      // with the first write anyway), so an error undici finds in the bytes right behind the
+      // head still gets an error page. HTTP/2 sends HEADERS at once: there it waits one turn
+      // of the event loop at most.
+      this.#headPending = true;
+      if (ex.h2) setImmediate(flushHead, this);
+    } else if (!this.#writeHead()) return;
     if (this.#held !== undefined) {
       for (const chunk of this.#held) {
         res.write(chunk);
@@ -212,6 +232,63 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
       this.#armRead();
       c.resume();
     }
+  }
+
+  /** Writes the committed head; false when Node refused it (the client got an error page). */
+  #writeHead(): boolean {
+    this.#headPending = false;
+    const ex = this.ex;
+    const res = ex.res!;
+    ex.prepareHead();
+    try {
+      if (ex.h2) res.writeHead(this.status, responseHeadersObject(this.headers!, ex.extraHeaders));
+      else res.writeHead(this.status, responseHeadersFlat(this.headers!, ex.extraHeaders));
+      return true;
+    } catch (err) {
+      // Node refuses what undici accepted (e.g. a control character in a header value).
+      ex.route.log.debug({ route: ex.route.id, err: (err as Error).message }, 'backend response head refused');
+      this.#cancelled = true;
+      this.#abortUpstream(new Cancelled());
+      this.#state = OVER;
+      this.#clearTimers();
+      this.#release();
+      ex.fail('bad-response');
+      return false;
+    }
+  }
+
+  /** @internal The deferred head, on the next turn of the event loop. */
+  flushHead(): void {
+    if (this.#headPending && this.#state === COMMITTED && !this.ex.done) this.#writeHead();
+  }
+
+  /**
+   * A connection taken from the pool failed before any response byte: the backend most likely
+   * closed it while idle, as the request went out (a keep-alive race, not the backend
+   * failing). The request is sent once more, on a new connection, when it can be sent again
+   * unchanged (no body, or one held in memory) and repeating it is safe (an idempotent method,
+   * or an Idempotency-Key), whatever the route's retry settings say.
+   */
+  #retryFresh(err: Error): boolean {
+    const request = this.#request;
+    if (this.#freshTried || request === undefined || err instanceof AttemptTimeout || err instanceof Cancelled) return false;
+    const code = (err as { code?: string }).code;
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET' && code !== 'EPIPE') return false;
+    // Bytes read earlier on this socket mean it served earlier responses: it was reused.
+    const socket = (err as { socket?: { bytesRead?: number } }).socket;
+    if (socket === undefined || !((socket.bytesRead ?? 0) > 0)) return false;
+    if (request.body !== null && request.body !== undefined && !Buffer.isBuffer(request.body)) return false;
+    if (!IDEMPOTENT.has(this.ex.method) && rawHeader(this.ex.req.rawHeaders, 'idempotency-key') === undefined) return false;
+    const fresh = freshConnection(this.backend.cluster.link(this.endpoint));
+    if (fresh === undefined) return false;
+    this.#freshTried = true;
+    this.#clearTimers();
+    this.#state = DIALING;
+    this.#controller = undefined;
+    this.ex.route.log.debug({ route: this.ex.route.id, endpoint: this.endpoint.key, err: err.message }, 'reused backend connection failed; sending again on a new one');
+    fresh.dispatch(request, this);
+    fresh.close().catch(() => {});
+    return true;
   }
 
   discard(): void {
@@ -245,6 +322,21 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
     else this.#writeTimer = setTimeout(onWriteTimeout, ms, this);
   }
 
+  /** Called by the request body stream while it waits for the client's next chunk. */
+  bodyWaitStart(): void {
+    const timeout = httpBodyTimeoutMs(this.backend.cluster.entry.bodyTimeoutMs);
+    if (timeout === undefined) return;
+    if (this.#bodyTimer !== undefined) this.#bodyTimer.refresh();
+    else this.#bodyTimer = setTimeout(onBodyTimeout, timeout, this);
+  }
+
+  bodyWaitEnd(): void {
+    if (this.#bodyTimer !== undefined) {
+      clearTimeout(this.#bodyTimer);
+      this.#bodyTimer = undefined;
+    }
+  }
+
   writeWaitEnd(): void {
     if (this.#writeTimer !== undefined) {
       clearTimeout(this.#writeTimer);
@@ -272,7 +364,7 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
   }
 
   #armRead(): void {
-    const ms = this.backend.cluster.readTimeoutMs;
+    const ms = httpReadTimeoutMs(this.backend.cluster.entry.readTimeoutMs);
     if (ms === undefined) return;
     if (this.#readTimer !== undefined) this.#readTimer.refresh();
     else this.#readTimer = setTimeout(onReadTimeout, ms, this);
@@ -288,6 +380,7 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
   #clearTimers(): void {
     this.#disarmRead();
     this.writeWaitEnd();
+    this.bodyWaitEnd();
   }
 
   #release(): void {
@@ -308,4 +401,12 @@ function onReadTimeout(a: HttpAttempt): void {
 
 function onWriteTimeout(a: HttpAttempt): void {
   a.timeout('write-timeout');
+}
+
+function onBodyTimeout(a: HttpAttempt): void {
+  a.timeout('body-timeout');
+}
+
+function flushHead(a: HttpAttempt): void {
+  a.flushHead();
 }

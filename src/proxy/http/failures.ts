@@ -15,6 +15,8 @@ export type Failure =
   | 'write-timeout'
   /** The route's whole-request deadline passed before the response head. */
   | 'request-timeout'
+  /** The client sent no request body bytes for longer than the body timeout. */
+  | 'body-timeout'
   /** The backend closed or reset the connection before a response head. */
   | 'reset'
   /** The backend's response head cannot be forwarded (e.g. a header value HTTP forbids). */
@@ -32,6 +34,7 @@ export const FAILURE_STATUS: Readonly<Record<Failure, number>> = {
   'read-timeout': 504,
   'write-timeout': 504,
   'request-timeout': 504,
+  'body-timeout': 408,
   'reset': 502,
   'bad-response': 502,
   'bad-request': 400,
@@ -47,6 +50,7 @@ export const FAILURE_REASON: Readonly<Record<Failure, string>> = {
   'read-timeout': 'did not answer in time',
   'write-timeout': 'did not accept the request in time',
   'request-timeout': 'did not complete the request in time',
+  'body-timeout': 'did not get the request body in time: the client stopped sending it',
   'reset': 'closed the connection without a response',
   'bad-response': 'sent a response that cannot be forwarded',
   'bad-request': 'cannot be sent this request',

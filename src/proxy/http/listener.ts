@@ -7,15 +7,17 @@
  */
 import { STATUS_CODES, createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createH2Server } from 'node:http2';
-import type { Http2ServerRequest, Http2ServerResponse, Http2Server, ServerHttp2Session } from 'node:http2';
+import { constants, createServer as createH2Server } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, Http2Server, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyLimits } from '../limits.ts';
 import { Exchange } from './exchange.ts';
 import type { HttpRoute } from './exchange.ts';
+import type { OverloadManager } from '../overload.ts';
 import { sniffProtocol } from './sniff.ts';
+import { passThroughTls } from './tls-passthrough.ts';
 import type { Protocol } from './sniff.ts';
 
 export interface HttpListenerOptions {
@@ -25,6 +27,8 @@ export interface HttpListenerOptions {
   limits: ProxyLimits;
   reusePort?: boolean;
   log: Logger;
+  /** The engine's connection budget, shared by all its HTTP listeners. */
+  overload?: OverloadManager | undefined;
 }
 
 const EXCHANGE = Symbol('hostmesh.exchange');
@@ -39,6 +43,36 @@ function onClientClose(this: Tagged): void {
 }
 
 function ignore(): void {}
+
+function startStream(l: HttpListener, req: Http2ServerRequest, res: Http2ServerResponse): void {
+  l.startStream(req, res);
+}
+
+/**
+ * Per h2c session: the first request head must arrive within the head timeout (the idle
+ * timeout restarts with every frame, PINGs included), and streams the client cancels before
+ * their response ends are counted: past the reset budget, and when they outnumber the streams
+ * it let finish, the session ends with GOAWAY ENHANCE_YOUR_CALM (rapid reset).
+ */
+function guardSession(session: ServerHttp2Session, l: ProxyLimits): void {
+  const head = setTimeout(() => session.destroy(), l.headersTimeoutMs);
+  head.unref();
+  let resets = 0;
+  let completed = 0;
+  session.once('close', () => clearTimeout(head));
+  session.on('stream', (stream: ServerHttp2Stream) => {
+    clearTimeout(head);
+    stream.once('close', () => {
+      if (stream.rstCode === constants.NGHTTP2_CANCEL || stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (stream.rstCode !== constants.NGHTTP2_NO_ERROR && !stream.sentHeaders)) {
+        resets++;
+        if (resets > l.h2ResetBudget && resets > completed && !session.destroyed) {
+          session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+          session.destroy();
+        }
+      } else completed++;
+    });
+  });
+}
 
 /** Per HTTP/1 connection: requests waiting behind the one being served (req, res, req, res...). */
 const QUEUE = Symbol('hostmesh.pipeline');
@@ -178,12 +212,16 @@ export class HttpListener {
     const h2 = createH2Server({
       settings: { maxConcurrentStreams: l.h2MaxConcurrentStreams, maxHeaderListSize: l.maxHeaderSize },
       maxSessionInvalidFrames: 100,
+      // nghttp2's own RST_STREAM rate limit (the 2023 rapid-reset fix), tighter than Node's default.
+      streamResetBurst: l.h2ResetBudget,
+      streamResetRate: l.h2ResetRatePerSecond,
     }, (req, res) => this.#onRequest(req, res));
     h2.setTimeout(l.clientKeepAliveTimeoutMs);
     h2.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
       session.on('error', ignore);
+      guardSession(session, l);
       if (this.#draining) session.close();
     });
     h2.on('sessionError', (err: Error) => this.#opts.log.debug({ port: this.port, err: err.message }, 'h2c session error'));
@@ -254,6 +292,7 @@ export class HttpListener {
       socket.destroy();
       return;
     }
+    if (this.#opts.overload !== undefined && !this.#opts.overload.admit(socket)) return;
     this.#sockets.add(socket);
     this.#sniffing.add(socket);
     socket.on('error', ignore);
@@ -268,7 +307,12 @@ export class HttpListener {
   #handOver(socket: Socket, protocol: Protocol): void {
     this.#sniffing.delete(socket);
     if (protocol === 'h2') {
+      // HTTP/2 has no half-closed connections: a client that sends FIN is gone. Without this,
+      // the server side would sit in CLOSE-WAIT until the idle timeout.
+      socket.once('end', () => socket.destroy());
       this.#h2Server().emit('connection', socket);
+    } else if (protocol === 'tls') {
+      passThroughTls(socket, this.route, this.#opts.log);
     } else {
       this.#h1Connection.call(this.#server, socket);
       socket.resume();
@@ -294,6 +338,16 @@ export class HttpListener {
       this.#start(req as IncomingMessage, res as ServerResponse, socket);
       return;
     }
+    // HTTP/2: start on the next turn of the event loop, after the rest of what was read with
+    // this stream's HEADERS is processed: a stream the client already reset (rapid reset)
+    // then never reaches a backend.
+    setImmediate(startStream, this, req as Http2ServerRequest, res as Http2ServerResponse);
+  }
+
+  /** @internal */
+  startStream(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    const stream = req.stream;
+    if (stream.destroyed || stream.closed) return;
     this.#exchange(req, res);
   }
 

@@ -9,6 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { AttemptDone, Exchange, RouteBackend, UpstreamAttempt } from './exchange.ts';
 import type { Failure } from './failures.ts';
+import { httpReadTimeoutMs } from './timeouts.ts';
 import type { Upstream } from './upstream.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -187,7 +188,7 @@ export class RelayAttempt implements UpstreamAttempt {
   }
 
   #armRead(): void {
-    const ms = this.backend.cluster.readTimeoutMs;
+    const ms = httpReadTimeoutMs(this.backend.cluster.entry.readTimeoutMs);
     if (ms === undefined) return;
     this.#clearTimer();
     this.#timer = setTimeout(() => this.#fail('read-timeout'), ms);

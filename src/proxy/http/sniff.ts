@@ -1,36 +1,56 @@
 /**
- * Tells HTTP/1 from HTTP/2 prior knowledge (h2c) on a fresh connection by its first bytes:
- * an HTTP/2 client opens with the fixed connection preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`.
- * The bytes read are put back, so the chosen server parses the connection from its start.
+ * Tells the protocol of a fresh connection on an HTTP port by its first bytes: an HTTP/2 client
+ * opens with the fixed connection preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n` (h2c, prior
+ * knowledge); a TLS client with a handshake record (byte 0x16, then version 3.x), which the
+ * proxy cannot terminate and passes through as TCP; anything else is HTTP/1. The bytes read
+ * are put back, so whoever takes the connection reads it from its start.
  */
 import type { Socket } from 'node:net';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** TLS record type `handshake`; no HTTP/1 method starts with this byte. */
+const TLS_HANDSHAKE = 0x16;
 
-export type Protocol = 'h1' | 'h2';
+export type Protocol = 'h1' | 'h2' | 'tls';
+
+/** What the first bytes say, or undefined when more are needed. */
+export function detectProtocol(seen: Buffer): Protocol | undefined {
+  if (seen.length === 0) return undefined;
+  if (seen[0] === TLS_HANDSHAKE) {
+    if (seen.length < 2) return undefined;
+    return seen[1] === 3 ? 'tls' : 'h1';
+  }
+  const n = Math.min(seen.length, PREFACE.length);
+  if (seen.compare(PREFACE, 0, n, 0, n) !== 0) return 'h1';
+  return seen.length < PREFACE.length ? undefined : 'h2';
+}
 
 /**
  * Waits for enough bytes to decide, then calls `decided` with the socket paused and the bytes
- * unshifted. A client that sends nothing within `timeoutMs` is disconnected.
+ * unshifted. A client that has not sent enough to decide within `timeoutMs` (counted from the
+ * connection, not reset by each byte) or that closes its side first is disconnected.
  */
 export function sniffProtocol(socket: Socket, timeoutMs: number, decided: (socket: Socket, protocol: Protocol) => void): void {
   let seen: Buffer | undefined;
+  const stop = (): void => {
+    clearTimeout(timer);
+    socket.removeListener('data', onData);
+    socket.removeListener('end', onEnd);
+  };
   const onData = (chunk: Buffer): void => {
     seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
-    const n = Math.min(seen.length, PREFACE.length);
-    const prefix = seen.compare(PREFACE, 0, n, 0, n) === 0;
-    if (prefix && seen.length < PREFACE.length) return;
-    socket.removeListener('data', onData);
-    socket.removeListener('timeout', onTimeout);
-    socket.setTimeout(0);
+    const protocol = detectProtocol(seen);
+    if (protocol === undefined) return;
+    stop();
     socket.pause();
     socket.unshift(seen);
-    decided(socket, prefix ? 'h2' : 'h1');
+    decided(socket, protocol);
   };
-  const onTimeout = (): void => {
+  const onEnd = (): void => {
+    stop();
     socket.destroy();
   };
-  socket.setTimeout(timeoutMs);
-  socket.on('timeout', onTimeout);
+  const timer = setTimeout(onEnd, timeoutMs);
+  socket.on('end', onEnd);
   socket.on('data', onData);
 }

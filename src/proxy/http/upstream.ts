@@ -3,7 +3,7 @@
  * from the cluster. `h2c` speaks HTTP/2 with prior knowledge over one multiplexed connection;
  * `https` speaks TLS without certificate verification (the mesh cannot know in-cluster CAs).
  */
-import { H2CClient, Pool } from 'undici';
+import { Client, H2CClient, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { ClusterEntry } from '../../table/index.ts';
 import type { ClusterRuntime } from '../cluster.ts';
@@ -31,14 +31,24 @@ export function createUpstream(entry: ClusterEntry, ep: EndpointState, limits: U
     case 'h2c':
       return new H2CClient(`http://${ep.key}`, { ...common, maxConcurrentStreams: limits.upstreamH2MaxConcurrentStreams });
     case 'https':
-      return new Pool(`https://${ep.key}`, {
-        ...common,
-        pipelining: 1,
-        connections: limits.upstreamMaxConnectionsPerEndpoint || null,
-      });
-    case 'http':
-      return new Pool(`http://${ep.key}`, { ...common, pipelining: 1, connections: limits.upstreamMaxConnectionsPerEndpoint || null });
+    case 'http': {
+      const origin = `${entry.scheme}://${ep.key}`;
+      const pool = new Pool(origin, { ...common, pipelining: 1, connections: limits.upstreamMaxConnectionsPerEndpoint || null });
+      FRESH.set(pool, () => new Client(origin, { ...common, pipelining: 1 }));
+      return pool;
+    }
   }
+}
+
+/** How to open one more connection to a pool's endpoint, outside the pool (HTTP/1 pools only). */
+const FRESH = new WeakMap<Upstream, () => Dispatcher>();
+
+/**
+ * A new connection to the endpoint behind `u`, for one request: close it after dispatching.
+ * Undefined for h2c, whose one multiplexed connection is not reused the racy way.
+ */
+export function freshConnection(u: Upstream): Dispatcher | undefined {
+  return FRESH.get(u)?.();
 }
 
 /** Lets in-flight requests finish, then closes the connections. */

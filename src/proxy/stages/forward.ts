@@ -48,7 +48,7 @@ export const forward: AttemptStage = (ctx) => {
       ex.bodyTaken = true;
       body = streamBody(attempt, ex.req as Readable);
     }
-    backend.cluster.link(ep).dispatch({
+    attempt.send(backend.cluster.link(ep), {
       path: ex.req.url ?? '/',
       method: ex.method,
       headers,
@@ -56,6 +56,6 @@ export const forward: AttemptStage = (ctx) => {
       body: body as Buffer | Readable | null,
       headersTimeout: 0,
       bodyTimeout: 0,
-    }, attempt);
+    });
   };
 };

@@ -205,7 +205,8 @@ export class WorkerPool implements ProxyHost {
     return {
       id,
       host: this.#opts.host ?? '127.0.0.1',
-      limits: this.#opts.limits,
+      // The process's open files are shared: each worker admits its share of client connections.
+      limits: { ...this.#opts.limits, connectionShare: 1 / this.size },
       affinitySecret: this.#opts.affinitySecret,
       accessLog: this.#opts.accessLog ?? false,
       logName: (this.log.bindings().name as string | undefined) ?? 'hostmesh-proxy',

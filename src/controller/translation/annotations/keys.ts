@@ -41,6 +41,8 @@ export interface KeyValues {
   /** 0 means none, as in Caddy Mesh. */
   'read-timeout': number;
   'write-timeout': number;
+  /** 0 means none; unset, the proxy's default applies. */
+  'body-timeout': number;
   'request-timeout': number;
   /** `afterSent`: whether requests already sent may be retried by default (false for Traefik's retry). */
   'retry-count': { count: number; afterSent: boolean };
@@ -143,6 +145,7 @@ export const KEYS: { readonly [K in KeyName]: KeySpec<KeyValues[K]> } = {
   'dial-timeout': { parse: duration(1), aliases: [{ source: 'caddy', name: 'timeout-dial-timeout' }] },
   'read-timeout': { parse: duration(0), aliases: [{ source: 'caddy', name: 'timeout-read-timeout' }] },
   'write-timeout': { parse: duration(0), aliases: [{ source: 'caddy', name: 'timeout-write-timeout' }] },
+  'body-timeout': { parse: duration(0), aliases: [], httpOnly: true },
   'request-timeout': { parse: duration(0), aliases: [], httpOnly: true },
   'retry-count': {
     parse: (raw) => {

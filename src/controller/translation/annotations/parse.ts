@@ -176,8 +176,10 @@ function combine(
   if (v['traffic-type'] !== undefined) s.trafficType = v['traffic-type'];
   if (v.scheme !== undefined) s.scheme = v.scheme;
   if (v['dial-timeout'] !== undefined) s.dialTimeoutMs = v['dial-timeout'];
-  // A zero timeout means none, as it did in Caddy Mesh.
-  if (v['read-timeout']) s.readTimeoutMs = v['read-timeout'];
+  // A zero timeout means none, as it did in Caddy Mesh. The read and body timeouts have
+  // defaults on HTTP ports, so their 0 goes into the table to turn the default off.
+  if (v['read-timeout'] !== undefined) s.readTimeoutMs = v['read-timeout'];
+  if (v['body-timeout'] !== undefined) s.bodyTimeoutMs = v['body-timeout'];
   if (v['write-timeout']) s.writeTimeoutMs = v['write-timeout'];
   if (v['request-timeout']) s.requestTimeoutMs = v['request-timeout'];
   if (v['load-balancer'] !== undefined) s.loadBalancer = v['load-balancer'];

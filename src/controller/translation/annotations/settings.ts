@@ -19,6 +19,7 @@ export interface ServiceSettings {
   scheme?: Scheme;
   dialTimeoutMs: number;
   readTimeoutMs?: number;
+  bodyTimeoutMs?: number;
   writeTimeoutMs?: number;
   requestTimeoutMs?: number;
   retry?: RetryPolicy;
