@@ -9,16 +9,26 @@ import { translate } from './translate.ts';
 import { emptyMemory } from './types.ts';
 import type { TranslateOptions, TranslateResult, TranslationMemory } from './types.ts';
 
+/** Default time a freed proxy port is kept out of allocation. */
+export const PORT_QUARANTINE_MS = 5 * 60_000;
+
 export class Translator {
   readonly #options: TranslateOptions;
   #memory: TranslationMemory = emptyMemory();
   #ports: ReadonlyMap<PortId, number> | undefined;
   #translations = 0;
+  /** Ports freed by earlier translations, with when (the clock's ms). */
+  readonly #freed = new Map<number, number>();
+  readonly #now: () => number;
 
-  /** `ports`: allocations that exist before the first translation (e.g. read from the shadows). */
-  constructor(options: TranslateOptions, ports?: ReadonlyMap<PortId, number>) {
+  /**
+   * `ports`: allocations that exist before the first translation (e.g. read from the shadows).
+   * `now`: the clock of port quarantine (tests pass their own).
+   */
+  constructor(options: TranslateOptions, ports?: ReadonlyMap<PortId, number>, now: () => number = Date.now) {
     this.#options = options;
     this.#ports = ports;
+    this.#now = now;
   }
 
   /** The allocation the next translation starts from. */
@@ -31,7 +41,12 @@ export class Translator {
    * override the constructor's for this call; `startPorts` is used only before the first call.
    */
   translate(state: ClusterState, options?: Partial<TranslateOptions>, startPorts?: ReadonlyMap<PortId, number>): TranslateResult {
+    const before = new Set(this.ports.values());
     const result = this.preview(state, options, startPorts);
+    const now = this.#now();
+    const after = new Set(result.ports.values());
+    for (const p of before) if (!after.has(p)) this.#freed.set(p, now);
+    for (const p of after) this.#freed.delete(p);
     this.#memory = result.memory;
     this.#ports = result.ports;
     this.#translations++;
@@ -41,7 +56,21 @@ export class Translator {
   /** The translation translate() would make, without keeping anything. */
   preview(state: ClusterState, options?: Partial<TranslateOptions>, startPorts?: ReadonlyMap<PortId, number>): TranslateResult {
     const ports = this.#translations === 0 && startPorts ? startPorts : this.ports;
-    return translate({ state, memory: this.#memory, ports, options: options ? { ...this.#options, ...options } : this.#options });
+    const opts = options ? { ...this.#options, ...options } : this.#options;
+    const quarantined = this.#quarantined(opts.portQuarantineMs ?? PORT_QUARANTINE_MS);
+    const effective = quarantined.size === 0 ? opts : { ...opts, reservedPorts: new Set([...(opts.reservedPorts ?? []), ...quarantined]) };
+    return translate({ state, memory: this.#memory, ports, options: effective });
+  }
+
+  /** Freed ports still in quarantine (expired ones are forgotten). */
+  #quarantined(ms: number): Set<number> {
+    const out = new Set<number>();
+    const now = this.#now();
+    for (const [port, at] of this.#freed) {
+      if (now - at < ms) out.add(port);
+      else this.#freed.delete(port);
+    }
+    return out;
   }
 }
 

@@ -30,6 +30,13 @@ export interface TranslateOptions {
   portRange: readonly [number, number];
   /** Ports in the range never to allocate (in use by another process, or by our own servers). */
   reservedPorts?: ReadonlySet<number>;
+  /**
+   * How long a port freed by a deleted Service (or port) stays out of allocation, in ms, so a
+   * proxy that lags behind or a client that cached the old address never reaches a new
+   * Service's backends through it. Default 5 minutes (`PORT_QUARANTINE_MS`); the Translator
+   * applies it.
+   */
+  portQuarantineMs?: number;
   /** DNS zones answered, canonical first. Default `['hostmesh']`. */
   zones?: readonly string[];
   /** TTL of DNS answers in seconds. Default 5. */

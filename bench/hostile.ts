@@ -1,0 +1,149 @@
+/**
+ * `node bench/hostile.ts [--duration S]`: the proxy under `ulimit -n 1024` while hostile clients
+ * pipeline (connections of 1,500 pipelined GETs), churn connections (open/close at a bounded
+ * rate) and rapid-reset h2c streams, and a normal client sends 50 requests per second on its own
+ * keep-alive connections. Reports the normal client's success rate and latency percentiles, and
+ * the same client alone first (a baseline in the same run). A benchmark, never run by npm test.
+ */
+import { fork, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { connect as h2connect, constants } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' } } });
+const DURATION_MS = Number(args.duration) * 1000;
+const PORT = Number(args.port);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Normal { ok: number; failed: number; latencies: number[] }
+
+/** 50 requests per second for `ms`, each timed; keep-alive connections of its own. */
+async function normalClient(ms: number): Promise<Normal> {
+  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 20 });
+  const out: Normal = { ok: 0, failed: 0, latencies: [] };
+  const inflight: Promise<void>[] = [];
+  const start = performance.now();
+  for (let i = 0; performance.now() - start < ms; i++) {
+    const due = start + i * 20;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const t0 = performance.now();
+    inflight.push(request(`http://127.0.0.1:${PORT}/normal`, { dispatcher: agent, headersTimeout: 5000, bodyTimeout: 5000 })
+      .then(async (r) => {
+        await r.body.text();
+        if (r.statusCode === 200) out.ok++;
+        else out.failed++;
+        out.latencies.push(performance.now() - t0);
+      })
+      .catch(() => { out.failed++; }));
+  }
+  await Promise.all(inflight);
+  await agent.close();
+  return out;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = xs.toSorted((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+function report(name: string, r: Normal): void {
+  const total = r.ok + r.failed;
+  console.log(`${name}: ${total} requests, success ${(100 * r.ok / total).toFixed(2)}%, p50 ${pct(r.latencies, 50).toFixed(1)} ms, p99 ${pct(r.latencies, 99).toFixed(1)} ms, max ${pct(r.latencies, 100).toFixed(1)} ms`);
+}
+
+const run = { stop: false };
+const counters = { pipelined: 0, churned: 0, resets: 0, goaways: 0 };
+
+async function pipeliner(): Promise<void> {
+  const batch = 'GET /p HTTP/1.1\r\nHost: bench\r\n\r\n'.repeat(1500);
+  while (!run.stop) {
+    await new Promise<void>((resolve) => {
+      const s = netConnect({ host: '127.0.0.1', port: PORT });
+      s.on('error', () => resolve());
+      s.on('close', () => resolve());
+      s.on('data', () => {});
+      s.once('connect', () => s.write(batch));
+      setTimeout(() => s.destroy(), 2000);
+    });
+    counters.pipelined++;
+  }
+}
+
+async function churner(): Promise<void> {
+  while (!run.stop) {
+    await new Promise<void>((resolve) => {
+      const s = netConnect({ host: '127.0.0.1', port: PORT });
+      s.on('error', () => resolve());
+      s.on('close', () => resolve());
+      s.resume();
+      s.once('connect', () => {
+        s.write(counters.churned % 2 === 0 ? 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' : 'GET /c HTTP/1.1\r\nHost: bench\r\n');
+        s.end();
+      });
+    });
+    counters.churned++;
+  }
+}
+
+async function rapidReset(): Promise<void> {
+  while (!run.stop) {
+    await new Promise<void>((resolve) => {
+      const c = h2connect(`http://127.0.0.1:${PORT}`);
+      c.on('error', () => {});
+      c.on('goaway', () => { counters.goaways++; });
+      c.on('close', () => resolve());
+      c.once('connect', async () => {
+        for (let i = 0; i < 5000 && !c.destroyed && !c.closed && !run.stop; i++) {
+          const s = c.request({ ':path': '/r' });
+          s.on('error', () => {});
+          s.close(constants.NGHTTP2_CANCEL);
+          counters.resets++;
+          if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
+        }
+        c.destroy();
+      });
+    });
+  }
+}
+
+if (args.role === 'hostile') {
+  // The hostile clients, in a process of their own so they do not starve the normal client.
+  process.on('SIGTERM', () => {
+    run.stop = true;
+    console.log(`hostile: ${counters.pipelined} pipelining connections (1,500 GETs each), ${counters.churned} churned connections, ${counters.resets} reset streams, ${counters.goaways} GOAWAYs`);
+    setTimeout(() => process.exit(0), 200);
+  });
+  await Promise.all([pipeliner(), pipeliner(), ...Array.from({ length: 20 }, churner), rapidReset()]);
+} else {
+  const backend = createServer((_req, res) => res.end('ok'));
+  backend.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  const backendPort = (backend.address() as { port: number }).port;
+
+  const proxyScript = fileURLToPath(new URL('hostile-proxy.ts', import.meta.url));
+  const child = spawn('bash', ['-c', `ulimit -n 1024 && exec "${process.execPath}" "${proxyScript}" --port ${PORT} --backend ${backendPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8');
+    child.stdout.once('data', (d: string) => resolve(d.trim()));
+    child.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
+  });
+  console.log(`proxy: ${ready} (fd limit, client connection budget)`);
+
+
+  const baseline = await normalClient(Math.min(DURATION_MS, 10_000));
+  report('normal client alone', baseline);
+  const attacker = fork(fileURLToPath(import.meta.url), ['--role', 'hostile', '--port', String(PORT)]);
+  await sleep(1000);
+  const loaded = await normalClient(DURATION_MS);
+  attacker.kill('SIGTERM');
+  await new Promise((resolve) => attacker.once('exit', resolve));
+  report('normal client under hostile load', loaded);
+  child.kill('SIGTERM');
+  backend.closeAllConnections();
+  backend.close();
+  process.exit(0);
+}
