@@ -7,7 +7,7 @@
  */
 import { TABLE_FORMAT } from './types.ts';
 import type { ClusterEntry, DnsServiceEntry, ListenerEntry, RouteEntry, RoutingTable } from './types.ts';
-import { DNS_KEY, DigestSum, clusterSettings, dnsServiceKey, dnsSettings, forEachResource, listenerKey, RESOURCE_KINDS, resourceHash } from './resources.ts';
+import { DNS_KEY, DigestSum, clusterSettings, dnsServiceKey, dnsSettings, listenerKey, RESOURCE_KINDS, resourceHash } from './resources.ts';
 import type { ResourceChange, ResourceKind } from './resources.ts';
 import { Checker, PORT_ID, checkClusterSettings, checkDnsService, checkDnsSettings, checkEndpoints, checkListenerBody, checkRouteBody, describe } from './validate.ts';
 import type { Obj, TableProblem } from './validate.ts';
@@ -310,11 +310,15 @@ function patchMap<T>(map: Map<string, T>, changes: Map<string, T | null>): Map<s
 
 /**
  * The controller's side: remembers one hash per resource of the last table it saw, so the next
- * table's changes are found by hashing, not by keeping a second copy of every entry.
+ * table's changes are found by hashing, not by keeping a second copy of every entry. Entries
+ * that are the same objects as last time (content built by patching the previous table) are
+ * not hashed again.
  */
 export class ResourceTracker {
   #hashes = new Map<string, bigint>();
   #digest = new DigestSum().hex;
+  /** Hash by the object a resource was taken from (a cluster entry stands for its settings). */
+  #known = new WeakMap<object, { k: string; h: bigint }>();
 
   /** tableDigest() of the last table given to update(). */
   get digest(): string {
@@ -325,15 +329,27 @@ export class ResourceTracker {
   update(table: Pick<RoutingTable, 'dns' | 'listeners' | 'routes' | 'clusters'>): { changes: ResourceChange[]; digest: string } {
     const prev = this.#hashes;
     const next = new Map<string, bigint>();
+    const known = new WeakMap<object, { k: string; h: bigint }>();
     const changes: ResourceChange[] = [];
     const sum = new DigestSum();
-    forEachResource(table, (r) => {
-      const h = resourceHash(r.kind, r.key, r.value);
-      const k = `${r.kind}\n${r.key}`;
+    const visit = (kind: ResourceKind, key: string, source: object, value: () => unknown): void => {
+      const k = `${kind}\n${key}`;
+      // The same object may stand for two resources (a shared empty endpoint list): the key must match too.
+      const seen = this.#known.get(source);
+      const h = seen !== undefined && seen.k === k ? seen.h : resourceHash(kind, key, value());
+      known.set(source, { k, h });
       next.set(k, h);
       sum.add(h);
-      if (prev.get(k) !== h) changes.push(r);
-    });
+      if (prev.get(k) !== h) changes.push({ kind, key, value: value() } as ResourceChange);
+    };
+    visit('dns', DNS_KEY, table.dns, () => dnsSettings(table.dns));
+    for (const s of table.dns.services) visit('dnsService', dnsServiceKey(s), s, () => s);
+    for (const l of table.listeners) visit('listener', listenerKey(l), l, () => l);
+    for (const r of table.routes) visit('route', r.id, r, () => r);
+    for (const c of table.clusters) {
+      visit('cluster', c.id, c, () => clusterSettings(c));
+      visit('endpoints', c.id, c.endpoints, () => c.endpoints);
+    }
     for (const k of prev.keys()) {
       if (next.has(k)) continue;
       const cut = k.indexOf('\n');
@@ -342,6 +358,7 @@ export class ResourceTracker {
       if (kind !== 'endpoints' && kind !== 'dns') changes.push({ kind, key: k.slice(cut + 1) } as ResourceChange);
     }
     this.#hashes = next;
+    this.#known = known;
     this.#digest = sum.hex;
     return { changes, digest: this.#digest };
   }
