@@ -11,7 +11,7 @@
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { applyTableDelta, DELTA_GAP, formatProblems, tableDigest, validateTable } from '../table/index.ts';
+import { applyTableDelta, DELTA_GAP, formatProblems, serviceOfCluster, tableDigest, validateTable } from '../table/index.ts';
 import type { ClusterEntry, DeltaTouched, RouteEntry, RoutingTable, TableProblem, TrafficType } from '../table/index.ts';
 import type { Registry } from 'prom-client';
 import { AccessLog } from './access-log.ts';
@@ -34,8 +34,8 @@ import type { ProxyLimits } from './limits.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { LocalZones } from './ratelimit/zones.ts';
 import type { RateLimitZones } from './ratelimit/zones.ts';
-import type { RouteStatsPlan } from './metrics.ts';
-import type { L4Observer, L4Route } from './types.ts';
+import type { ConnectionStats, RouteStatsPlan } from './metrics.ts';
+import type { L4Connection, L4Observer, L4Route } from './types.ts';
 
 const DEFAULT_L4: L4Factories = { tcp: createTcpListener, udp: createUdpListener };
 
@@ -143,8 +143,8 @@ export class ProxyEngine {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.log ?? createLogger('hostmesh-proxy');
     this.metrics = new ProxyMetrics(opts.registry, { processMetrics: opts.processMetrics ?? true });
-    this.#observer = this.#createObserver();
     this.#accessLog = this.#createAccessLog(opts.accessLog);
+    this.#observer = this.#createObserver();
     this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
   }
 
@@ -418,7 +418,7 @@ export class ProxyEngine {
 
   #buildL4(entry: RouteEntry, clusters: ReadonlyMap<string, Cluster>): BuiltL4 {
     const rs = this.metrics.route(entry);
-    const names = new Set(entry.backends.map((b) => serviceOf(b.cluster)));
+    const names = new Set(entry.backends.map((b) => serviceOfCluster(b.cluster)));
     return {
       route: buildL4Route(entry, clusters),
       entry,
@@ -452,11 +452,25 @@ export class ProxyEngine {
   #createObserver(): L4Observer {
     const backendStats = (route: string, cluster: string | undefined) => {
       if (cluster === undefined) return undefined;
-      return this.metrics.find(route)?.backends.get(serviceOf(cluster));
+      return this.metrics.find(route)?.backends.get(serviceOfCluster(cluster));
     };
+    // The counters a connection was opened on, so it closes on the same ones even if a table
+    // apply replaced the route's backends meanwhile.
+    const openedOn = new WeakMap<L4Connection, ConnectionStats>();
+    const log = this.#accessLog;
     return {
-      connectionOpened: (route, cluster) => this.log.trace({ route, cluster }, 'l4 connection opened'),
-      connectionClosed: (route, cluster, bytesIn, bytesOut) => this.log.trace({ route, cluster, bytesIn, bytesOut }, 'l4 connection closed'),
+      connectionOpened: (route, cluster, conn) => {
+        const c = backendStats(route, cluster)?.connections;
+        if (c === undefined) return;
+        c.open(conn);
+        openedOn.set(conn, c);
+      },
+      connectionClosed: (route, cluster, conn) => {
+        const now = performance.now();
+        openedOn.get(conn)?.close(conn, (now - conn.start) / 1000);
+        log?.recordConnection(route, cluster, conn, 'closed');
+      },
+      connectionFailed: (route, cluster, conn) => log?.recordConnection(route, cluster, conn, 'failed'),
       connectError: (route, cluster, reason) => {
         if (reason === 'no-endpoint') return;
         const b = backendStats(route, cluster);
@@ -476,10 +490,6 @@ function fail(ids: { epoch: string | undefined; version: number | undefined }, e
     version: ids.version,
     error: { code: err.code, message: err.message, ...(problems ? { problems } : {}), ...(typeof port === 'number' ? { port } : {}) },
   };
-}
-
-function serviceOf(clusterId: string): string {
-  return clusterId.slice(clusterId.indexOf('/') + 1, clusterId.lastIndexOf(':'));
 }
 
 /** Whether a built route's backends (rules' included) are exactly these cluster objects. */

@@ -7,3 +7,4 @@ export * from './protocol.ts';
 export * from './resources.ts';
 export { applyTableDelta, DELTA_GAP, referencedClusters, ResourceTracker } from './delta.ts';
 export type { DeltaResult, DeltaTouched, TableDelta } from './delta.ts';
+export * from './policies/rate-limit.ts';
