@@ -18,6 +18,7 @@ import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import type { ApplyResult } from '../proxy/engine.ts';
 import type { ProxyLimits } from '../proxy/limits.ts';
+import type { TracingOptions } from '../proxy/tracing/index.ts';
 import { createProxyHost } from '../proxy/workers/host.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
 import type { PortId, RoutingTable } from '../table/index.ts';
@@ -32,6 +33,8 @@ export interface StandaloneOptions {
   token?: string | undefined;
   /** JSON access log: `true` for stdout, or a sink receiving the lines. */
   accessLog: boolean | AccessLogSink;
+  /** OTLP span export of sampled requests; off when absent. */
+  tracing?: TracingOptions | undefined;
   /** Proxy worker threads (`auto`: one per core); 1 (default) runs the proxy in this thread. */
   workers?: number | 'auto';
   log?: Logger;
@@ -58,7 +61,7 @@ const MAX_PORT_RETRIES = 20;
 export async function startStandalone(opts: StandaloneOptions): Promise<StandaloneMesh> {
   const log = opts.log ?? createLogger('hostmesh');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const engine = await createProxyHost({ workers: opts.workers, host: '127.0.0.1', limits: opts.limits, log, accessLog: opts.accessLog });
+  const engine = await createProxyHost({ workers: opts.workers, host: '127.0.0.1', limits: opts.limits, log, accessLog: opts.accessLog, tracing: opts.tracing });
   const publisher = new Publisher({ coalesceMs: 20, maxDelayMs: 100 });
 
   let memory: TranslationMemory = emptyMemory();

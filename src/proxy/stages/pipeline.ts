@@ -4,7 +4,7 @@
  *   access log -> maintenance -> request timeout -> rate limit -> backend choice
  *     -> circuit breaker -> replay body -> mirror -> retry [ endpoint pick -> forward ]
  *
- * A stage whose setting is absent returns its `next` (no cost). See docs/proxy-internals.md.
+ * (trace follows access log when tracing is on.) A stage whose setting is absent returns its `next` (no cost). See docs/proxy-internals.md.
  */
 import type { HttpRoute } from '../http/exchange.ts';
 import type { ProxyLimits } from '../limits.ts';
@@ -22,6 +22,7 @@ import { replayBody } from './replay-body.ts';
 import { rateLimit } from './rate-limit.ts';
 import { requestTimeout } from './request-timeout.ts';
 import { retry } from './retry.ts';
+import { traceStart } from './trace.ts';
 import type { Handler } from './types.ts';
 
 export interface PipelineOptions extends ForwardOptions {
@@ -41,5 +42,6 @@ export function buildPipeline(route: HttpRoute, opts: PipelineOptions): Handler 
   h = rateLimit(route, opts.rateLimits, h);
   h = requestTimeout(route, h);
   h = maintenance(route, h);
+  h = traceStart(route, h);
   return accessLogStart(route, h);
 }
