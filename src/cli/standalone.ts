@@ -6,6 +6,7 @@
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
+import { registerProblemsGauge } from '../controller/push/metrics.ts';
 import { StandaloneController } from '../controller/standalone.ts';
 import type { Diagnostic } from '../controller/translation/types.ts';
 import type { AccessLogSink } from '../proxy/access-log.ts';
@@ -108,6 +109,8 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     throw e;
   });
 
+  // The same problem count a controller exports, on the admin server's /metrics.
+  registerProblemsGauge(engine.registry, () => controller.diagnostics());
   const admin = new AdminServer({
     source: engine,
     host: opts.admin.host,

@@ -88,6 +88,14 @@ export class SpanExporter implements SpanSink {
     this.#timer.unref();
   }
 
+  /** Sends everything queued now, batch by batch; resolves when the last batch is answered. */
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#sending !== undefined) {
+      if (this.#sending === undefined) this.#send();
+      await this.#sending;
+    }
+  }
+
   /** Sends what is queued (batch by batch) and stops; waits at most `deadlineMs`. */
   async close(deadlineMs = 2000): Promise<void> {
     if (this.#closed) return;
