@@ -48,8 +48,8 @@ const only = new Set(args.only.split(','));
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
 const children: ChildProcess[] = [];
-async function start(file: string, argv: string[], cpu: number, execArgv: string[] = []): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(here(file), argv, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function start(file: string, argv: string[], cpu: number, execArgv: string[] = [], env?: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(here(file), argv, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   children.push(child);
   const [msg] = (await once(child, 'message')) as [{ port: number }];
   pin(child.pid!, cpu);
@@ -105,7 +105,7 @@ const tracingRatios = args.tracing === '' ? [] : args.tracing.split(',').map(Num
 const sink = tracingRatios.length > 0 ? await start('./otlp-sink.ts', [], 1) : undefined;
 const traced = tracingRatios.map((r) => `trace ${r * 100}%`);
 for (const [i, r] of tracingRatios.entries()) {
-  proxies.set(traced[i]!, await start('./hostmesh-proxy.ts', [String(backend.port), `http://127.0.0.1:${sink!.port}`, String(r)], 0));
+  proxies.set(traced[i]!, await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_TRACING: `http://127.0.0.1:${sink!.port},${r}` }));
 }
 
 type Result = LoadResult & { perCore?: number };

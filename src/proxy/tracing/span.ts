@@ -40,15 +40,17 @@ export class ServerSpan {
   client = '';
   readonly #sink: SpanSink;
 
-  constructor(sink: SpanSink, traceId: string, spanId: string, parentId: string | undefined, start: number) {
+  constructor(sink: SpanSink, traceId: string, spanId: string, parentId: string | undefined, ex: Exchange) {
     this.#sink = sink;
+    // Noted now: an HTTP/2 stream forgets its socket once closed.
+    this.client = ex.client ?? clientAddress(ex.req.socket?.remoteAddress);
     this.traceId = traceId;
     this.spanId = spanId;
     this.parentId = parentId;
-    this.startMs = TIME_ORIGIN + start;
+    this.startMs = TIME_ORIGIN + ex.start;
   }
 
-  /** The exchange finished at `now` (performance.now()): fill in the outcome and queue the span. */
+  /** The exchange completed at `now` (performance.now()): fill in the outcome and queue the span. */
   end(ex: Exchange, now: number): void {
     this.endMs = TIME_ORIGIN + now;
     this.method = ex.method;
@@ -58,7 +60,6 @@ export class ServerSpan {
     this.backend = ex.backend?.cluster.id;
     this.endpoint = ex.endpoint?.key;
     this.retries = ex.attempts > 1 ? ex.attempts - 1 : 0;
-    this.client = ex.client ?? clientAddress(ex.req.socket?.remoteAddress);
     this.#sink.add(this);
   }
 }
@@ -94,7 +95,7 @@ export class Tracer {
       if (!this.samples(traceId)) return;
       const spanId = newTraceparent().slice(36, 52);
       ex.ownTraceparent = `00-${traceId}-${spanId}-${incoming.slice(53, 55)}`;
-      ex.span = new ServerSpan(this.#sink, traceId, spanId, incoming.slice(36, 52), ex.start);
+      ex.span = new ServerSpan(this.#sink, traceId, spanId, incoming.slice(36, 52), ex);
       return;
     }
     const root = newTraceparent();
@@ -104,6 +105,6 @@ export class Tracer {
       return;
     }
     ex.ownTraceparent = root;
-    ex.span = new ServerSpan(this.#sink, traceId, root.slice(36, 52), undefined, ex.start);
+    ex.span = new ServerSpan(this.#sink, traceId, root.slice(36, 52), undefined, ex);
   }
 }
