@@ -69,6 +69,7 @@ export class PushServer {
   #deltaBytes = 0;
   readonly #deltaVersions: number;
   readonly #maxCatchUpBytes: number;
+  #standby: (() => string) | undefined;
 
   constructor(options: PushServerOptions) {
     this.#publisher = options.publisher;
@@ -114,6 +115,20 @@ export class PushServer {
       proxies: this.#tracker.list(),
       diagnostics: [...this.#publisher.diagnostics],
     };
+  }
+
+  /**
+   * Set while this replica stands by (leader election): watches are answered 503 `NOT_LEADER`
+   * with the reason (who leads), `/readyz` is 503 so the Service sends proxies to the leader,
+   * and setting it ends the open streams (their proxies reconnect, to the leader).
+   */
+  get standby(): (() => string) | undefined {
+    return this.#standby;
+  }
+
+  set standby(reason: (() => string) | undefined) {
+    this.#standby = reason;
+    if (reason !== undefined) for (const s of this.#streams) s.end();
   }
 
   /** Open watch streams (for diagnostics and tests). */
@@ -222,7 +237,8 @@ export class PushServer {
         return;
       case '/readyz':
         if (!this.#allow(res, method, OPEN_GET)) return;
-        if (this.#publisher.current) sendText(res, 200, 'ready\n', method === 'HEAD');
+        if (this.#standby) sendText(res, 503, `not ready: ${this.#standby()}\n`, method === 'HEAD');
+        else if (this.#publisher.current) sendText(res, 200, 'ready\n', method === 'HEAD');
         else sendText(res, 503, 'not ready: no routing table published yet\n', method === 'HEAD');
         return;
       case '/metrics':
@@ -275,6 +291,10 @@ export class PushServer {
       return;
     }
     const { node, since } = query;
+    if (this.#standby) {
+      sendError(res, 503, 'NOT_LEADER', `this controller replica is a ${this.#standby()}; retry (the Service sends you to the leader)`, { 'retry-after': '1' });
+      return;
+    }
     req.socket.setKeepAlive(true, 30_000);
     res.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
     const stream = new WatchStream(node, res, {
