@@ -19,7 +19,7 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import { errorMessage, HostmeshError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
-import { failedWith } from '../kube/errors.ts';
+import { failedWith, kubeCall } from '../kube/errors.ts';
 
 export interface LeaseTimings {
   leaseDurationMs: number;
@@ -104,10 +104,10 @@ export class LeaderElector {
     this.#setLeading(false);
     if (!release) return;
     try {
-      const lease = await this.#api.readNamespacedLease({ name: this.name, namespace: this.namespace });
+      const lease = await this.#read();
       if (lease.spec?.holderIdentity !== this.identity) return;
       lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date() };
-      await this.#api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: lease });
+      await this.#replace(lease);
       this.#o.log.info({ lease: `${this.namespace}/${this.name}` }, 'released the leader Lease');
     } catch (e) {
       this.#o.log.warn({ err: errorMessage(e) }, 'could not release the leader Lease; the standby takes over once it expires');
@@ -132,11 +132,11 @@ export class LeaderElector {
     const now = new Date();
     let lease: V1Lease;
     try {
-      lease = await this.#api.readNamespacedLease({ name: this.name, namespace: this.namespace });
+      lease = await this.#read();
     } catch (e) {
       if (!failedWith(e, 404)) throw e;
       try {
-        await this.#api.createNamespacedLease({ namespace: this.namespace, body: this.#body(now, undefined) });
+        await kubeCall({ verb: 'create', kind: 'Lease', namespace: this.namespace, name: this.name }, () => this.#api.createNamespacedLease({ namespace: this.namespace, body: this.#body(now, undefined) }));
       } catch (err) {
         if (failedWith(err, 409)) return false;
         throw err;
@@ -159,13 +159,21 @@ export class LeaderElector {
     }
     const body = this.#body(now, lease);
     try {
-      await this.#api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body });
+      await this.#replace(body);
     } catch (e) {
       if (failedWith(e, 409)) return this.#leading;
       throw e;
     }
     if (!this.#leading) this.#won(now);
     return true;
+  }
+
+  #read(): Promise<V1Lease> {
+    return kubeCall({ verb: 'get', kind: 'Lease', namespace: this.namespace, name: this.name }, () => this.#api.readNamespacedLease({ name: this.name, namespace: this.namespace }));
+  }
+
+  #replace(body: V1Lease): Promise<V1Lease> {
+    return kubeCall({ verb: 'update', kind: 'Lease', namespace: this.namespace, name: this.name }, () => this.#api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }));
   }
 
   #body(now: Date, current: V1Lease | undefined): V1Lease {
