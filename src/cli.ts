@@ -99,7 +99,12 @@ const runners: Record<string, Runner> = {
       patchDns: flags['patch-dns'] as boolean,
       dnsService: flags['dns-service'] as string | undefined,
       ...(flags['leader-elect'] === true
-        ? { leaderElection: { identity: (flags['leader-identity'] as string | undefined) ?? process.env.POD_NAME ?? hostname() } }
+        ? {
+          leaderElection: {
+            identity: (flags['leader-identity'] as string | undefined) ?? process.env.POD_NAME ?? hostname(),
+            ...(flags['leader-address'] === undefined ? {} : { address: String(flags['leader-address'] as URL).replace(/\/+$/, '') }),
+          },
+        }
         : {}),
       log,
     });

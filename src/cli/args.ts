@@ -71,6 +71,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'patch-dns': { kind: 'boolean', default: false, help: 'add the mesh zones to CoreDNS (or kube-dns) and keep them there' },
       'leader-elect': { kind: 'boolean', default: false, help: 'run as one of several replicas: only the holder of the Lease hostmesh-controller (in the mesh namespace) works; the others stand by' },
       'leader-identity': { kind: 'string', value: 'NAME', help: 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)' },
+      'leader-address': { kind: 'url', value: 'URL', help: 'this replica\'s API address (http://POD_IP:8440), written to the Lease; standbys forward proxies there' },
       kubeconfig,
       'log-level': logLevel,
     },

@@ -34,7 +34,7 @@ export interface ControllerCommandOptions {
    * Run as one of several replicas: only the holder of the Lease `hostmesh-controller` in the
    * mesh namespace runs the controller; the others keep the API up as standbys.
    */
-  leaderElection?: { identity: string; timings?: Partial<LeaseTimings> };
+  leaderElection?: { identity: string; address?: string; timings?: Partial<LeaseTimings> };
   log: Logger;
   /** Timings for tests and benches; every default is the documented one. */
   tuning?: {
@@ -179,10 +179,15 @@ export async function startControllerCommand(opts: ControllerCommandOptions): Pr
     controller = undefined;
     const standby = (): string => `standby: ${elector?.leader === undefined ? 'no replica holds the leader Lease yet' : `the leader is ${elector.leader}`}`;
     api.standby = standby;
+    api.leaderUrl = () => {
+      const a = elector?.leaderAddress;
+      return a !== undefined && a !== '' && !elector?.isLeader ? a : undefined;
+    };
     elector = new LeaderElector({
       kubeConfig: opts.kubeConfig,
       namespace: opts.meshNamespace,
       identity: opts.leaderElection.identity,
+      ...(opts.leaderElection.address === undefined ? {} : { address: opts.leaderElection.address }),
       ...(opts.leaderElection.timings ? { timings: opts.leaderElection.timings } : {}),
       log,
       onStartedLeading: () => {

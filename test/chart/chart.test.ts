@@ -80,7 +80,7 @@ test('values change what is rendered', { skip }, () => {
 });
 
 test('bad values are refused with the key named', { skip }, () => {
-  for (const [set, key] of [['proxy.workers=zero', '/proxy/workers'], ['portRange=lots', '/portRange'], ['controller.replicas=2', '/controller/replicas'], ['meshDomain=Mesh.', '/meshDomain']] as const) {
+  for (const [set, key] of [['proxy.workers=zero', '/proxy/workers'], ['portRange=lots', '/portRange'], ['controller.replicas=9', '/controller/replicas'], ['meshDomain=Mesh.', '/meshDomain']] as const) {
     const r = helmRun(['template', 'mesh', chart, '--set', set]);
     assert.notEqual(r.status, 0, `${set} should be refused`);
     assert.ok(r.stderr.includes(key), `${set}: ${r.stderr}`);
@@ -117,4 +117,23 @@ test('uninstall cleanup runs after the controller is gone, with its own hook-sco
   }
   assert.deepEqual(find(objs, 'Role', 'mesh-hostmesh-cleanup').rules, [{ apiGroups: [''], resources: ['services'], verbs: ['list', 'delete'] }]);
   assert.equal(render('dns.patch=false').find((o) => o.metadata.name === 'mesh-hostmesh-cleanup-dns'), undefined);
+});
+
+test('two controller replicas run leader election with a PodDisruptionBudget; one replica runs alone', { skip }, () => {
+  const objs = render();
+  const dep = find(objs, 'Deployment', 'mesh-hostmesh-controller');
+  assert.equal(dep.spec.replicas, 2);
+  const args: string[] = dep.spec.template.spec.containers[0].args;
+  assert.ok(args.includes('--leader-elect'));
+  assert.ok(args.includes('--leader-identity=$(POD_NAME)'));
+  assert.ok(args.includes('--leader-address=http://$(POD_IP):8440'));
+  const pdb = find(objs, 'PodDisruptionBudget', 'mesh-hostmesh-controller');
+  assert.equal(pdb.spec.minAvailable, 1);
+  assert.deepEqual(pdb.spec.selector.matchLabels, dep.spec.selector.matchLabels);
+  const role = find(objs, 'Role', 'mesh-hostmesh-controller');
+  assert.ok(role.rules.some((r: any) => r.apiGroups.includes('coordination.k8s.io') && r.resources.includes('leases') && r.verbs.includes('update')));
+
+  const single = render('controller.replicas=1');
+  assert.ok(!find(single, 'Deployment', 'mesh-hostmesh-controller').spec.template.spec.containers[0].args.includes('--leader-elect'));
+  assert.equal(single.find((o: any) => o.kind === 'PodDisruptionBudget'), undefined);
 });

@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
-import { connect, createServer as createNetServer } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { startControllerCommand } from '../../src/cli/controller.ts';
 import type { RunningController } from '../../src/cli/controller.ts';
 import { startProxyCommand } from '../../src/cli/proxy.ts';
 import { startFakeApiServer, waitFor } from '../support/kube.ts';
+import { freePort } from '../proxy/helpers.ts';
 import { backendSlice, webService, portRange, get, MESH_NAMESPACE, PROXY_SELECTOR, TOKEN } from '../e2e/mesh.ts';
 
 const log = createLogger('leader-test', process.env.HOSTMESH_LOG_LEVEL ?? 'silent');
@@ -76,32 +76,7 @@ test('a leader that cannot renew steps down before the Lease expires', async (t)
   assert.equal(e.isLeader, false);
 });
 
-/** The controller Service: kube-proxy sends each new connection to a ready replica (the leader). */
-async function leaderService(t: import('node:test').TestContext, replicas: () => RunningController[]): Promise<string> {
-  const sockets = new Set<Socket>();
-  const server = createNetServer((client) => {
-    sockets.add(client);
-    const ready = replicas().find((r) => r.api.standby === undefined);
-    if (ready === undefined) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(ready.port, '127.0.0.1');
-    sockets.add(upstream);
-    client.pipe(upstream).pipe(client);
-    const close = (): void => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-test('two controller replicas: the standby writes nothing and sends proxies away; killing the leader loses no route and moves no port', async (t) => {
+test('two controller replicas: the standby writes nothing and forwards proxies to the leader; killing the leader loses no route and moves no port', async (t) => {
   const fake = await startFakeApiServer(t);
   const backend = createHttpServer((_req, res) => res.end('web'));
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
@@ -113,8 +88,9 @@ test('two controller replicas: the standby writes nothing and sends proxies away
   const range = portRange();
   const replicas: RunningController[] = [];
   const start = async (identity: string): Promise<RunningController> => {
+    const port = await freePort();
     const r = await startControllerCommand({
-      listen: { host: '127.0.0.1', port: 0 },
+      listen: { host: '127.0.0.1', port },
       token: TOKEN,
       kubeConfig: fake.kubeconfig({ token: `controller-${identity}` }),
       meshNamespace: MESH_NAMESPACE,
@@ -122,7 +98,7 @@ test('two controller replicas: the standby writes nothing and sends proxies away
       zones: ['hostmesh'],
       portRange: range,
       patchDns: false,
-      leaderElection: { identity, timings: FAST },
+      leaderElection: { identity, timings: FAST, address: `http://127.0.0.1:${port}` },
       log: log.child({ replica: identity }),
       tuning: { backoff: { minMs: 10, maxMs: 200 }, translateCoalesceMs: 5, coalesceMs: 10, maxDelayMs: 50, heartbeatMs: 500, instance: identity },
     });
@@ -135,16 +111,16 @@ test('two controller replicas: the standby writes nothing and sends proxies away
   const b = await start('b');
   await waitFor('b to see a lead', () => b.elector?.leader === 'a' || undefined);
 
-  // The standby: not ready, watches refused naming the leader, no controller running.
+  // The standby runs no controller and forwards proxies to the leader's advertised address.
   assert.equal(b.controller, undefined);
   const readyz = await get(`${b.url}/readyz`);
-  assert.equal(readyz.status, 503);
-  assert.match(readyz.body, /standby: the leader is a/);
-  const watch = await get(`${b.url}/v1/watch?node=x`, { authorization: `Bearer ${TOKEN}` });
-  assert.equal(watch.status, 503);
-  assert.match(watch.body, /"code":"NOT_LEADER".*the leader is a/);
-
-  const url = await leaderService(t, () => replicas);
+  assert.equal(readyz.status, 200);
+  assert.match(readyz.body, /standby: the leader is a; forwarding proxies to http:\/\/127\.0\.0\.1:\d+/);
+  const viaB = await get(`${b.url}/v1/status`, { authorization: `Bearer ${TOKEN}` });
+  assert.equal(viaB.status, 200);
+  assert.equal((JSON.parse(viaB.body) as { epoch: string }).epoch, a.publisher.epoch, 'the status is the leader\'s');
+  // The proxy talks to the standby (as through a Service that picked it).
+  const url = b.url;
   const stateDir = await mkdtemp(join(tmpdir(), 'hostmesh-leader-'));
   t.after(() => rm(stateDir, { recursive: true, force: true }));
   const proxy = await startProxyCommand({
@@ -164,9 +140,9 @@ test('two controller replicas: the standby writes nothing and sends proxies away
   // Traffic keeps flowing through the failover.
   let failures = 0;
   let requests = 0;
-  let polling = true;
+  const state = { polling: true };
   const poll = (async () => {
-    while (polling) {
+    while (state.polling) {
       requests++;
       const r = await get(`http://127.0.0.1:${port}/`).catch(() => ({ status: 0, body: '' }));
       if (r.status !== 200 || r.body !== 'web') failures++;
@@ -183,7 +159,7 @@ test('two controller replicas: the standby writes nothing and sends proxies away
   // The new leader writes: a new Service gets its shadow from b.
   fake.create('services', webService('shop', 'api'));
   await waitFor('a route for shop/api', () => proxy.engine.current?.table.routes.some((r) => r.id === 'shop/api:80') || undefined, 20_000);
-  polling = false;
+  state.polling = false;
   await poll;
   assert.equal(failures, 0, `${failures} of ${requests} requests failed during the failover`);
 

@@ -27,6 +27,9 @@ export interface LeaseTimings {
   retryPeriodMs: number;
 }
 
+/** Lease annotation holding the holder's API address. */
+export const ADDRESS_ANNOTATION = 'hostmesh.io/controller-api';
+
 export const DEFAULT_LEASE_TIMINGS: LeaseTimings = { leaseDurationMs: 10_000, renewDeadlineMs: 7_000, retryPeriodMs: 2_000 };
 
 export interface LeaderElectionOptions {
@@ -36,6 +39,8 @@ export interface LeaderElectionOptions {
   name?: string;
   /** This replica's identity (the pod name). */
   identity: string;
+  /** Where this replica's API is reachable (e.g. http://<pod IP>:8440); standbys forward proxies there. */
+  address?: string;
   timings?: Partial<LeaseTimings>;
   log: Logger;
   /** Called when this replica becomes the leader; the returned promise is not awaited. */
@@ -53,6 +58,7 @@ export class LeaderElector {
   readonly #o: LeaderElectionOptions;
   #leading = false;
   #holder: string | undefined;
+  #holderAddress: string | undefined;
   /** The holder record last seen and when (local clock), to judge expiry without comparing clocks. */
   #observed: { key: string; at: number } | undefined;
   #lastRenew = 0;
@@ -81,6 +87,11 @@ export class LeaderElector {
   /** The holder of the Lease as last read (this replica's identity when leading). */
   get leader(): string | undefined {
     return this.#holder;
+  }
+
+  /** The API address the holder advertised in the Lease, if any. */
+  get leaderAddress(): string | undefined {
+    return this.#holderAddress;
   }
 
   start(): void {
@@ -147,6 +158,7 @@ export class LeaderElector {
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     this.#holder = holder === '' ? undefined : holder;
+    this.#holderAddress = holder === '' ? undefined : lease.metadata?.annotations?.[ADDRESS_ANNOTATION];
     const key = `${holder}\n${String(spec.renewTime)}\n${String(spec.leaseDurationSeconds)}`;
     if (this.#observed?.key !== key) this.#observed = { key, at: now.getTime() };
     if (holder !== this.identity) {
@@ -182,7 +194,10 @@ export class LeaderElector {
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: current?.metadata ?? { name: this.name, namespace: this.namespace },
+      metadata: {
+        ...(current?.metadata ?? { name: this.name, namespace: this.namespace }),
+        annotations: { ...current?.metadata?.annotations, [ADDRESS_ANNOTATION]: this.#o.address ?? '' },
+      },
       spec: {
         holderIdentity: this.identity,
         leaseDurationSeconds: Math.ceil(this.timings.leaseDurationMs / 1000),
@@ -195,6 +210,7 @@ export class LeaderElector {
 
   #won(now: Date): void {
     this.#holder = this.identity;
+    this.#holderAddress = this.#o.address;
     this.#lastRenew = now.getTime();
     this.#o.log.info({ lease: `${this.namespace}/${this.name}`, identity: this.identity }, 'leader election: this replica is the leader');
     this.#setLeading(true);

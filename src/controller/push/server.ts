@@ -3,7 +3,7 @@
  * the status of every proxy, and health and metrics. `/v1/*` needs the bearer token; health and
  * metrics are open. Nothing a client sends can throw out of a handler.
  */
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
@@ -70,6 +70,10 @@ export class PushServer {
   readonly #deltaVersions: number;
   readonly #maxCatchUpBytes: number;
   #standby: (() => string) | undefined;
+  /** While standing by: the leader's API address, if known; proxies' requests are forwarded there. */
+  leaderUrl: (() => string | undefined) | undefined;
+  /** Responses being forwarded to the leader: ended when this replica's role changes. */
+  readonly #forwarded = new Set<ServerResponse>();
 
   constructor(options: PushServerOptions) {
     this.#publisher = options.publisher;
@@ -129,6 +133,8 @@ export class PushServer {
   set standby(reason: (() => string) | undefined) {
     this.#standby = reason;
     if (reason !== undefined) for (const s of this.#streams) s.end();
+    for (const r of this.#forwarded) r.destroy();
+    this.#forwarded.clear();
   }
 
   /** Open watch streams (for diagnostics and tests). */
@@ -230,6 +236,13 @@ export class PushServer {
     const search = q < 0 ? '' : url.slice(q + 1);
     const method = req.method ?? 'GET';
 
+    if (this.#standby && (path === WATCH_PATH || path === ACK_PATH || path === STATUS_PATH)) {
+      const leader = this.leaderUrl?.();
+      if (leader !== undefined) {
+        this.#forward(req, res, leader);
+        return;
+      }
+    }
     switch (path) {
       case '/healthz':
         if (!this.#allow(res, method, OPEN_GET)) return;
@@ -237,7 +250,12 @@ export class PushServer {
         return;
       case '/readyz':
         if (!this.#allow(res, method, OPEN_GET)) return;
-        if (this.#standby) sendText(res, 503, `not ready: ${this.#standby()}\n`, method === 'HEAD');
+        if (this.#standby) {
+          const leader = this.leaderUrl?.();
+          // A standby that can forward to the leader serves proxies as well as the leader does.
+          if (leader !== undefined) sendText(res, 200, `ready: ${this.#standby()}; forwarding proxies to ${leader}\n`, method === 'HEAD');
+          else sendText(res, 503, `not ready: ${this.#standby()}\n`, method === 'HEAD');
+        }
         else if (this.#publisher.current) sendText(res, 200, 'ready\n', method === 'HEAD');
         else sendText(res, 503, 'not ready: no routing table published yet\n', method === 'HEAD');
         return;
@@ -263,6 +281,33 @@ export class PushServer {
       default:
         sendError(res, 404, 'NOT_FOUND', `no such path: ${path.length > 100 ? `${path.slice(0, 100)}...` : path}`);
     }
+  }
+
+  /** Passes a proxy's request to the leader and its answer (a watch stream too) back. */
+  #forward(req: IncomingMessage, res: ServerResponse, leader: string): void {
+    let target: URL;
+    try {
+      target = new URL(req.url ?? '/', leader);
+      if (target.protocol !== 'http:') throw new Error(`not an http URL: ${leader}`);
+    } catch (e) {
+      sendError(res, 503, 'NOT_LEADER', `this controller replica is a ${this.#standby?.() ?? 'standby'}, and the leader's address ${JSON.stringify(leader)} is unusable (${errorMessage(e)}); retry`);
+      return;
+    }
+    this.#forwarded.add(res);
+    const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    upstream.on('error', (e) => {
+      if (!res.headersSent) sendError(res, 503, 'NOT_LEADER', `this controller replica is a ${this.#standby?.() ?? 'standby'}, and the leader at ${leader} does not answer (${e.message}); retry`, { 'retry-after': '1' });
+      else res.destroy();
+    });
+    res.once('close', () => {
+      this.#forwarded.delete(res);
+      upstream.destroy();
+    });
+    req.pipe(upstream);
   }
 
   #allow(res: ServerResponse, method: string, allowed: string[]): boolean {
