@@ -36,6 +36,8 @@ import { LocalZones } from './ratelimit/zones.ts';
 import type { RateLimitZones } from './ratelimit/zones.ts';
 import type { ConnectionStats, RouteStatsPlan } from './metrics.ts';
 import type { L4Connection, L4Observer, L4Route } from './types.ts';
+import { startTracing } from './tracing/index.ts';
+import type { Tracing, TracingOptions } from './tracing/index.ts';
 
 const DEFAULT_L4: L4Factories = { tcp: createTcpListener, udp: createUdpListener };
 
@@ -61,6 +63,8 @@ export interface ProxyEngineOptions {
   accessLog?: boolean | AccessLogSink;
   /** Where rate-limit buckets live; default one LRU Map per zone in this thread. */
   rateLimits?: RateLimitZones;
+  /** OTLP span export of sampled HTTP requests; off when absent. */
+  tracing?: TracingOptions | undefined;
 }
 
 export interface AppliedTable {
@@ -115,6 +119,7 @@ export class ProxyEngine {
   readonly #observer: L4Observer;
   readonly #accessLog: AccessLog | undefined;
   readonly #rateLimits: RateLimitZones;
+  readonly #tracing: Tracing | undefined;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
   /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
@@ -135,6 +140,7 @@ export class ProxyEngine {
     this.#accessLog = this.#createAccessLog(opts.accessLog);
     this.#observer = this.#createObserver();
     this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
+    this.#tracing = opts.tracing === undefined ? undefined : startTracing(opts.tracing, this.metrics.registry, (message) => this.log.warn(message));
   }
 
   get registry(): Registry {
@@ -172,7 +178,7 @@ export class ProxyEngine {
       for (const c of this.#clusters.values()) c.close();
       this.#clusters = new Map();
       await Promise.all([...drains, ...this.#draining]);
-      await this.#accessLog?.close();
+      await Promise.all([this.#accessLog?.close(), this.#tracing?.exporter.close()]);
     });
     this.#queue = run.catch(() => {});
     return run;
@@ -282,6 +288,7 @@ export class ProxyEngine {
             limits: this.limits,
             affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
             accessLog: this.#accessLog,
+            tracer: this.#tracing?.tracer,
             rateLimits: this.#rateLimits,
           });
         warnings.push(...built.route.warnings);
