@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   RATE_LIMIT_ZONE_INVALID: 'A shared rate-limit zone handed to a worker has an unknown layout.',
   RATE_LIMIT_ZONE_MISSING: 'A worker got a table with a rate limit but no shared zone for it.',
   RATE_LIMIT_ZONE_OWNER: 'A shared rate-limit zone was opened with an invalid owner id.',
+  TRACING_INVALID: 'A tracing option is invalid: the OTLP collector is not an http(s) URL, or sampling is not a ratio from 0 to 1.',
 
   // --- the proxy's config client (watching the controller) ---
   CONFIG_CLIENT_STATE: 'The config client was started twice.',
