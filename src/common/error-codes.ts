@@ -8,6 +8,7 @@
 export const ERROR_CODES = {
   // --- routing tables and the proxy engine ---
   TABLE_INVALID: 'A routing table failed validation; `details.problems` lists each problem with its JSON path. The proxy keeps serving its previous table.',
+  DELTA_GAP: 'A table delta does not follow the table the proxy holds (none yet, or another version); the proxy asks for a full table.',
   PROXY_BUILD_FAILED: 'A valid routing table could not be built into routes (an internal error); the previous table keeps serving.',
   PROXY_CLOSED: 'The proxy engine was used after close().',
   PROXY_START: 'The proxy command could not start one of its parts (the message names the step).',
