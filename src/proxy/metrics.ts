@@ -8,6 +8,7 @@
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RouteEntry } from '../table/index.ts';
+import type { RouteTap } from './live/tap.ts';
 
 /** Seconds; from a fast in-memory hop (sub-millisecond) to slow backends. */
 export const DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -144,6 +145,8 @@ export class RouteStats {
   // the route has a limit.
   rateLimited = 0;
   zone: RateLimitZoneStats | undefined = undefined;
+  /** Set while a tap subscription matches the route (src/proxy/live/tap.ts). */
+  tap: RouteTap | undefined = undefined;
 
   constructor(namespace: string, service: string, port: number, http: boolean) {
     this.namespace = namespace;
@@ -257,6 +260,11 @@ export class ProxyMetrics {
   /** The live counters of a route, if it is in the applied table. */
   find(routeId: string): RouteStats | undefined {
     return this.#routes.get(routeId);
+  }
+
+  /** The live counters of every route in the applied table, by route id. */
+  entries(): IterableIterator<[string, RouteStats]> {
+    return this.#routes.entries();
   }
 
   /** Makes exactly these routes and backends visible; series of anything else disappear. */

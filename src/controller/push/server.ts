@@ -38,6 +38,11 @@ export interface PushServerOptions {
   registry?: Registry;
   /** Called after each valid ack is recorded (benchmarks and wiring use it). */
   onAck?: (ack: AckReport) => void;
+  /**
+   * Paths served beside the protocol (live reports, tap, the dashboard): answers and returns
+   * true when the path is its own. Consulted before the 404.
+   */
+  extra?: (req: IncomingMessage, res: ServerResponse, path: string, search: string) => boolean;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -57,6 +62,7 @@ export class PushServer {
   readonly #unsubscribe: () => void;
   readonly #maxAckBytes: number;
   readonly #onAck: ((ack: AckReport) => void) | undefined;
+  readonly #extra: PushServerOptions['extra'];
   /** The current version's watch line, serialized once for every stream. */
   #line: { version: number; buffer: Buffer } | undefined;
 
@@ -66,6 +72,7 @@ export class PushServer {
     this.#auth = bearerAuth(options.token);
     this.#maxAckBytes = options.maxAckBytes ?? 64 * 1024;
     this.#onAck = options.onAck;
+    this.#extra = options.extra;
     this.#tracker = new ProxyTracker(options.publisher, {
       forgetAfterMs: options.forgetAfterMs ?? 3_600_000,
       maxProxies: options.maxProxies ?? 10_000,
@@ -195,6 +202,7 @@ export class PushServer {
         if (this.#authorized(req, res) && this.#allow(res, method, ['GET'])) sendJson(res, 200, this.status());
         return;
       default:
+        if (this.#extra?.(req, res, path, search)) return;
         sendError(res, 404, 'NOT_FOUND', `no such path: ${path.length > 100 ? `${path.slice(0, 100)}...` : path}`);
     }
   }

@@ -267,6 +267,9 @@ export class Exchange {
     const now = performance.now();
     const stats = this.backend !== undefined ? this.backend.stats : this.route.defaultStats;
     stats.record(this.methodIdx, status, (now - this.start) / 1000);
+    // The one check tap costs a request nobody taps.
+    const tap = this.route.stats.tap;
+    if (tap !== undefined) tap.offer(this);
     if (this.breaker !== undefined) this.breaker.record(status, now - this.start, now);
     const log = this.route.accessLog;
     if (log !== undefined && !this.logAtTunnelEnd) log.record(this);
