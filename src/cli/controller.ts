@@ -12,7 +12,7 @@ import { Controller } from '../controller/controller.ts';
 import { Publisher } from '../controller/push/publisher.ts';
 import { PushServer } from '../controller/push/server.ts';
 import type { PushServerOptions } from '../controller/push/server.ts';
-import type { Backoff } from '../controller/reconcile-loop.ts';
+import type { Backoff } from '../controller/kube/loop.ts';
 import { createDashboard } from '../controller/dashboard/server.ts';
 import { createLiveApi } from '../controller/live/api.ts';
 import { LiveHub } from '../controller/live/hub.ts';

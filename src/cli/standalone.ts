@@ -1,22 +1,18 @@
 /**
- * `hostmesh standalone`: the controller's translation over a directory of manifests, feeding one
- * in-process proxy on loopback. The same translation and publisher as in a cluster, with a
- * manifest directory as the source and the engine as the only subscriber.
+ * `hostmesh standalone`: the standalone controller (src/controller/standalone.ts: manifests,
+ * translation, publisher) feeding one in-process proxy on loopback, with the admin server and
+ * the optional DNS responder.
  */
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { Publisher } from '../controller/push/publisher.ts';
-import { openManifestSource } from '../controller/source/manifests.ts';
-import type { ManifestSnapshot } from '../controller/source/manifests.ts';
-import { translate } from '../controller/translate.ts';
-import { emptyMemory } from '../controller/translate-types.ts';
+import { StandaloneController } from '../controller/standalone.ts';
 import { createDashboard } from '../controller/dashboard/server.ts';
 import { createLiveApi } from '../controller/live/api.ts';
 import { LiveHub } from '../controller/live/hub.ts';
 import { ReportBuilder } from '../proxy/live/report.ts';
 import { hostmeshVersion } from '../common/version.ts';
-import type { Diagnostic, TranslationMemory } from '../controller/translate-types.ts';
+import type { Diagnostic } from '../controller/translation/types.ts';
 import type { AccessLogSink } from '../proxy/access-log.ts';
 import { AdminServer } from '../proxy/admin.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
@@ -25,7 +21,7 @@ import type { ApplyResult } from '../proxy/engine.ts';
 import type { ProxyLimits } from '../proxy/limits.ts';
 import { createProxyHost } from '../proxy/workers/host.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
-import type { PortId, RoutingTable } from '../table/index.ts';
+import type { RoutingTable } from '../table/index.ts';
 import type { HostPort } from './args.ts';
 
 export interface StandaloneOptions {
@@ -66,29 +62,16 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
   const log = opts.log ?? createLogger('hostmesh');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const engine = await createProxyHost({ workers: opts.workers, host: '127.0.0.1', limits: opts.limits, log, accessLog: opts.accessLog });
-  const publisher = new Publisher({ coalesceMs: 20, maxDelayMs: 100 });
-
-  let memory: TranslationMemory = emptyMemory();
-  let ports = new Map<PortId, number>();
-  // Ports in the range that another process holds: never allocated again in this run.
-  const reserved = new Set<number>([opts.admin.port, ...(opts.dns ? [opts.dns.port] : [])]);
-  let diagnostics: Diagnostic[] = [];
-  let snapshot: ManifestSnapshot | undefined;
+  // Ports in the range that another process holds are reserved as they are found.
+  const controller = new StandaloneController({
+    manifests: opts.manifests,
+    portRange: opts.portRange,
+    zones: opts.zones,
+    reservedPorts: [opts.admin.port, ...(opts.dns ? [opts.dns.port] : [])],
+    log,
+  });
+  const publisher = controller.publisher;
   let printed = '';
-
-  const build = (): void => {
-    if (!snapshot) return;
-    const result = translate({
-      state: snapshot.state,
-      memory,
-      ports,
-      options: { mode: 'standalone', portRange: opts.portRange, zones: opts.zones, reservedPorts: reserved },
-    });
-    memory = result.memory;
-    ports = result.ports;
-    diagnostics = [...snapshot.diagnostics, ...result.diagnostics];
-    publisher.publish(result.content, diagnostics);
-  };
 
   let applying: Promise<void> = Promise.resolve();
   let retries = 0;
@@ -104,8 +87,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
       if (port !== undefined && retries < MAX_PORT_RETRIES) {
         retries++;
         log.warn({ port }, `port ${port} is in use by another process; allocating another one`);
-        reserved.add(port);
-        build();
+        controller.reserve(port);
         return;
       }
       log.error({ error: r.error }, `routing table refused, the previous one keeps serving: ${r.error.message}`);
@@ -122,34 +104,13 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     printed = text;
   };
 
-  // Diagnostics are printed once each; a fixed problem that comes back is printed again.
-  let reported = new Set<string>();
-  const reportDiagnostics = (): void => {
-    const next = new Set<string>();
-    for (const d of diagnostics) {
-      if (d.severity === 'info') continue;
-      next.add(d.message);
-      if (!reported.has(d.message)) log.warn({ code: d.code, object: d.object, key: d.key }, d.message);
-    }
-    reported = next;
-  };
-
-  const source = await openManifestSource({
-    dir: opts.manifests,
-    logger: log,
-    onChange: (s) => {
-      snapshot = s;
-      build();
-      reportDiagnostics();
-    },
-  }).catch(async (e: unknown) => {
+  await controller.start().catch(async (e: unknown) => {
     // Worker threads would keep the process alive.
     unsubscribe();
     publisher.close();
     await engine.close();
     throw e;
   });
-  snapshot = source.current();
 
   // Live stats and tap: the in-process proxy reports to the hub directly, as a proxy reports
   // to the controller over HTTP.
@@ -164,7 +125,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
         const lagVersions = applied === undefined ? undefined : Math.max(0, publisher.version - applied);
         return [{ node: 'standalone', connected: true, lagMs: 0, lastSeen: new Date().toISOString(), ...(applied === undefined ? {} : { appliedEpoch: publisher.epoch, appliedVersion: applied, lagVersions }) }];
       },
-      diagnostics: () => diagnostics,
+      diagnostics: () => controller.diagnostics(),
       live: () => live.stats(),
     },
     token: opts.token,
@@ -176,7 +137,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     port: opts.admin.port,
     token: opts.token,
     log,
-    status: () => ({ diagnostics: diagnostics.filter((d) => d.severity !== 'info') }),
+    status: () => ({ diagnostics: controller.diagnostics().filter((d) => d.severity !== 'info') }),
     extra: (req, res, path, search) => liveApi(req, res, path, search) || dashboard(req, res, path, search),
   });
   let dns: DnsResponder | undefined;
@@ -192,16 +153,14 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
   } catch (e) {
     localReports.stop();
     dashboard.close();
-    source.close();
     unsubscribe();
-    publisher.close();
+    await controller.stop();
     await Promise.allSettled([admin.close(), engine.close(), dns?.close()]);
     throw new HostmeshError('STANDALONE_START', errorMessage(e));
   }
 
-  out(`hostmesh standalone: ${snapshot.files} manifest file(s) from ${opts.manifests}`);
-  build();
-  reportDiagnostics();
+  out(`hostmesh standalone: ${controller.source.snapshot().files} manifest file(s) from ${opts.manifests}`);
+  controller.build();
   await publisher.flush();
   await applying;
   out(`admin: http://${opts.admin.host}:${admin.port} (/healthz /readyz /metrics /v1/routes /v1/status)`);
@@ -214,17 +173,15 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     dns,
     live,
     settled: async () => {
-      await source.rescan();
-      await publisher.flush();
+      await controller.settled();
       await applying;
     },
-    diagnostics: () => diagnostics,
+    diagnostics: () => controller.diagnostics(),
     close: async () => {
       localReports.stop();
       dashboard.close();
-      source.close();
       unsubscribe();
-      publisher.close();
+      await controller.stop();
       await applying;
       await Promise.allSettled([admin.close(), dns?.close()]);
       await engine.close();

@@ -38,8 +38,8 @@ import { TapRegistry } from './live/tap.ts';
 import type { TapSubscription } from '../table/live.ts';
 import { LocalZones } from './ratelimit/zones.ts';
 import type { RateLimitZones } from './ratelimit/zones.ts';
-import type { RouteStatsPlan } from './metrics.ts';
-import type { L4Observer, L4Route } from './types.ts';
+import type { ConnectionStats, RouteStatsPlan } from './metrics.ts';
+import type { L4Connection, L4Observer, L4Route } from './types.ts';
 
 const DEFAULT_L4: L4Factories = { tcp: createTcpListener, udp: createUdpListener };
 
@@ -139,8 +139,8 @@ export class ProxyEngine {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.log = opts.log ?? createLogger('hostmesh-proxy');
     this.metrics = new ProxyMetrics(opts.registry, { processMetrics: opts.processMetrics ?? true });
-    this.#observer = this.#createObserver();
     this.#accessLog = this.#createAccessLog(opts.accessLog);
+    this.#observer = this.#createObserver();
     this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
   }
 
@@ -395,9 +395,23 @@ export class ProxyEngine {
       if (cluster === undefined) return undefined;
       return this.metrics.find(route)?.backends.get(serviceOf(cluster));
     };
+    // The counters a connection was opened on, so it closes on the same ones even if a table
+    // apply replaced the route's backends meanwhile.
+    const openedOn = new WeakMap<L4Connection, ConnectionStats>();
+    const log = this.#accessLog;
     return {
-      connectionOpened: (route, cluster) => this.log.trace({ route, cluster }, 'l4 connection opened'),
-      connectionClosed: (route, cluster, bytesIn, bytesOut) => this.log.trace({ route, cluster, bytesIn, bytesOut }, 'l4 connection closed'),
+      connectionOpened: (route, cluster, conn) => {
+        const c = backendStats(route, cluster)?.connections;
+        if (c === undefined) return;
+        c.open(conn);
+        openedOn.set(conn, c);
+      },
+      connectionClosed: (route, cluster, conn) => {
+        const now = performance.now();
+        openedOn.get(conn)?.close(conn, (now - conn.start) / 1000);
+        log?.recordConnection(route, cluster, conn, 'closed');
+      },
+      connectionFailed: (route, cluster, conn) => log?.recordConnection(route, cluster, conn, 'failed'),
       connectError: (route, cluster, reason) => {
         if (reason === 'no-endpoint') return;
         const b = backendStats(route, cluster);

@@ -3,15 +3,15 @@
  * value parses and which Caddy Mesh and Traefik Mesh keys are aliases of it (with their own
  * documented semantics where they differ, e.g. Traefik's `retry-attempts` counts the first try).
  */
-import type { LoadBalancer, Scheme, TrafficType } from '../table/index.ts';
-import { ANNOTATION_PREFIX, CADDY_PREFIX, TRAEFIK_PREFIX } from './constants.ts';
-import { DEFAULT_LB_COOKIE, DEFAULT_MAINTENANCE_REASON } from './annotations-settings.ts';
-import type { ExpressionChecker, ExpressionContext } from './translate-types.ts';
+import type { LoadBalancer, Scheme, TrafficType } from '../../../table/index.ts';
+import { ANNOTATION_PREFIX, CADDY_PREFIX, TRAEFIK_PREFIX } from '../../constants.ts';
+import { DEFAULT_LB_COOKIE, DEFAULT_MAINTENANCE_REASON } from './settings.ts';
+import type { ExpressionChecker, ExpressionContext } from '../types.ts';
 import {
   parseBoolean, parseCodes, parseDurationMs, parseEnum, parseInteger, parsePercent, parseRate,
   parseServiceName, parseToken, parseWeights,
-} from './annotations-values.ts';
-import type { CodeRange, Parsed, Rate, Weight } from './annotations-values.ts';
+} from './values.ts';
+import type { CodeRange, Parsed, Rate, Weight } from './values.ts';
 
 /** Traefik Mesh's former prefix, still read by Traefik Mesh itself. */
 export const MAESH_PREFIX = 'maesh.containo.us/';

@@ -5,11 +5,11 @@
  * allocation is stored on the shadow itself (`hostmesh.io/proxy-ports`), so a restarted
  * controller reads it back and ports never move. Pure functions; the reconcile loop does the I/O.
  */
-import type { PortId, ServiceId } from '../table/types.ts';
-import { portId, serviceId } from '../table/ids.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from './constants.ts';
-import type { ServiceObject, ServicePort } from './objects.ts';
-import { shadowServiceName } from './shadow-name.ts';
+import type { PortId, ServiceId } from '../../table/types.ts';
+import { portId, serviceId } from '../../table/ids.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../constants.ts';
+import type { ServiceObject, ServicePort } from '../objects.ts';
+import { shadowServiceName } from './name.ts';
 
 export { shadowServiceName };
 

@@ -6,25 +6,25 @@
  * keeps its last good settings (from `memory`) or the defaults, stays in the mesh, and its
  * endpoints still update. Output is sorted so equal inputs give byte-identical tables.
  */
-import { checkExpression as compileCheck } from '../expr/index.ts';
-import { portId, serviceId } from '../table/index.ts';
-import type { ClusterEntry, ListenerEntry, RouteEntry, ServiceId, TrafficType } from '../table/index.ts';
-import { parseServiceAnnotations } from './annotations.ts';
-import { defaultSettings } from './annotations-settings.ts';
-import type { AnnotationResult, ServiceSettings } from './annotations-settings.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './constants.ts';
-import { SERVICE_NAME_LABEL } from './objects.ts';
-import type { EndpointSliceObject, ServiceObject, ServicePort } from './objects.ts';
+import { checkExpression as compileCheck } from '../../expr/index.ts';
+import { portId, serviceId } from '../../table/index.ts';
+import type { ClusterEntry, ListenerEntry, RouteEntry, ServiceId, TrafficType } from '../../table/index.ts';
+import { parseServiceAnnotations } from './annotations/parse.ts';
+import { defaultSettings } from './annotations/settings.ts';
+import type { AnnotationResult, ServiceSettings } from './annotations/settings.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../constants.ts';
+import { SERVICE_NAME_LABEL } from '../objects.ts';
+import type { EndpointSliceObject, ServiceObject, ServicePort } from '../objects.ts';
 import { allocatePorts } from './ports.ts';
-import { cmp, diagnostic, quote, serviceObject, sortDiagnostics } from './translate-diagnostics.ts';
-import { dnsServices } from './translate-dns.ts';
-import { resolveEndpoints } from './translate-endpoints.ts';
-import type { PortSpec } from './translate-endpoints.ts';
-import type { MeshedPort, MeshedService, ServiceLookup } from './translate-model.ts';
-import { buildCluster, buildRoute } from './translate-routes.ts';
+import { cmp, diagnostic, quote, serviceObject, sortDiagnostics } from './diagnostics.ts';
+import { dnsServices } from './dns.ts';
+import { resolveEndpoints } from './endpoints.ts';
+import type { PortSpec } from './endpoints.ts';
+import type { MeshedPort, MeshedService, ServiceLookup } from './model.ts';
+import { buildCluster, buildRoute } from './routes.ts';
 import type {
   Diagnostic, DiagnosticObject, ParsedAnnotations, TranslateInput, TranslateOptions, TranslateResult,
-} from './translate-types.ts';
+} from './types.ts';
 
 export const DEFAULT_ZONES: readonly string[] = ['hostmesh'];
 export const DEFAULT_DNS_TTL = 5;

@@ -6,8 +6,8 @@
  * server is not hammered by every cluster change. A run that asks to go again (it re-read an
  * object after a conflict) does so at once, a few times, then backs off: writes never loop.
  */
-import { errorMessage } from '../common/errors.ts';
-import type { Logger } from '../common/log.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
 
 /** `done`; `again`: plan again now (state was re-read); `retry`: failed, run again after a backoff. */
 export type RunOutcome = 'done' | 'again' | 'retry';

@@ -6,8 +6,8 @@
  * the targetPort or list its number. A slice without ports means "the targetPort" (numeric only).
  */
 import { isIP } from 'node:net';
-import type { Endpoint } from '../table/index.ts';
-import type { EndpointSliceObject } from './objects.ts';
+import type { Endpoint } from '../../table/index.ts';
+import type { EndpointSliceObject } from '../objects.ts';
 
 export interface PortSpec {
   /** Service port name ('' when unnamed). */

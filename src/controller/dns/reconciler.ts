@@ -12,18 +12,18 @@
  */
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from '../common/log.ts';
-import { isHostmeshError } from '../common/errors.ts';
-import type { StatusDiagnostic } from '../table/protocol.ts';
-import { DNS_DEPLOYMENT_SELECTOR, DNS_NAMESPACE, pickDnsDeployment, planAndApply } from './dns/apply.ts';
-import type { DnsApis } from './dns/apply.ts';
-import { findCorefileConfigMap } from './dns/deployment.ts';
-import { planDnsPatch } from './dns/plan.ts';
-import type { ConfigMapObject, DeploymentObject } from './dns/types.ts';
-import { Informer } from './source/informer.ts';
-import { requestFailure } from './reconcile-errors.ts';
-import { SerialLoop } from './reconcile-loop.ts';
-import type { Backoff, RunOutcome } from './reconcile-loop.ts';
+import type { Logger } from '../../common/log.ts';
+import { isHostmeshError } from '../../common/errors.ts';
+import type { StatusDiagnostic } from '../../table/protocol.ts';
+import { DNS_DEPLOYMENT_SELECTOR, DNS_NAMESPACE, pickDnsDeployment, planAndApply } from './apply.ts';
+import type { DnsApis } from './apply.ts';
+import { findCorefileConfigMap } from './deployment.ts';
+import { planDnsPatch } from './plan.ts';
+import type { ConfigMapObject, DeploymentObject } from './types.ts';
+import { Informer } from '../kube/informer.ts';
+import { requestFailure } from '../kube/errors.ts';
+import { SerialLoop } from '../kube/loop.ts';
+import type { Backoff, RunOutcome } from '../kube/loop.ts';
 
 export interface DnsReconcilerOptions {
   kubeConfig: KubeConfig;

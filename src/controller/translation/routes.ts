@@ -4,10 +4,10 @@
  * mirroring). References to other Services are resolved here, so a missing target only
  * degrades the route that names it.
  */
-import type { ClusterEntry, LoadBalancer, RouteEntry, Scheme, WeightedCluster } from '../table/index.ts';
-import { diagnostic, serviceObject } from './translate-diagnostics.ts';
-import type { MeshedPort, MeshedService, ServiceLookup } from './translate-model.ts';
-import type { Diagnostic } from './translate-types.ts';
+import type { ClusterEntry, LoadBalancer, RouteEntry, Scheme, WeightedCluster } from '../../table/index.ts';
+import { diagnostic, serviceObject } from './diagnostics.ts';
+import type { MeshedPort, MeshedService, ServiceLookup } from './model.ts';
+import type { Diagnostic } from './types.ts';
 
 export function buildCluster(svc: MeshedService, port: MeshedPort): ClusterEntry {
   const s = svc.settings;

@@ -13,13 +13,13 @@
  * view, and the caller plans again. Other failures are reported for a retry with backoff.
  */
 import type { CoreV1Api, V1Service } from '@kubernetes/client-node';
-import type { Logger } from '../common/log.ts';
-import { SHADOW_OF_ANNOTATION } from './constants.ts';
-import type { ServiceObject } from './objects.ts';
-import { forEachLimit } from './reconcile-loop.ts';
-import { describeTarget, failedWith, kubeCall, requestFailure } from './reconcile-errors.ts';
-import type { KubeTarget } from './reconcile-errors.ts';
-import type { ShadowDiff } from './shadow-diff.ts';
+import type { Logger } from '../../common/log.ts';
+import { SHADOW_OF_ANNOTATION } from '../constants.ts';
+import type { ServiceObject } from '../objects.ts';
+import { forEachLimit } from '../kube/loop.ts';
+import { describeTarget, failedWith, kubeCall, requestFailure } from '../kube/errors.ts';
+import type { KubeTarget } from '../kube/errors.ts';
+import type { ShadowDiff } from './diff.ts';
 
 interface OwnWrite {
   /** The object as the server returned it; undefined when it was deleted. */

@@ -2,8 +2,8 @@
  * The typed settings a Service's annotations resolve to, with every default filled in. This is
  * what translation remembers as a Service's "last good configuration".
  */
-import type { LoadBalancer, RateLimitPolicy, RetryPolicy, Scheme, TrafficType } from '../table/index.ts';
-import type { Diagnostic } from './translate-diagnostics.ts';
+import type { LoadBalancer, RateLimitPolicy, RetryPolicy, Scheme, TrafficType } from '../../../table/index.ts';
+import type { Diagnostic } from '../diagnostics.ts';
 
 export type SplitSetting =
   /** Caddy Mesh semantics: requests matching `expression` go to `newService`, the rest to `oldService` (or the Service itself). */

@@ -3,9 +3,9 @@
  * update is planned only when something hostmesh owns differs, compared after the server's
  * defaults, so writing the result and reading it back plans nothing (no write loops).
  */
-import { MANAGED_BY_LABEL, SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from './constants.ts';
-import type { ServiceObject, ServicePort } from './objects.ts';
-import { isShadowService } from './shadow.ts';
+import { MANAGED_BY_LABEL, SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../constants.ts';
+import type { ServiceObject, ServicePort } from '../objects.ts';
+import { isShadowService } from './services.ts';
 
 export interface ShadowConflict {
   /** `namespace/name` of the shadow Service that cannot be written. */

@@ -1,6 +1,6 @@
 /** The intermediate model translation builds from cluster objects before emitting a table. */
-import type { Endpoint, PortId, ServiceId, TrafficType } from '../table/index.ts';
-import type { ServiceSettings } from './annotations-settings.ts';
+import type { Endpoint, PortId, ServiceId, TrafficType } from '../../table/index.ts';
+import type { ServiceSettings } from './annotations/settings.ts';
 
 export interface MeshedPort {
   id: PortId;

@@ -2,8 +2,8 @@
  * Proxy port allocation: each routed (Service, port) gets one port from a range and keeps it
  * for as long as it exists, so listeners and shadow Services never move under live traffic.
  */
-import { parsePortId } from '../table/index.ts';
-import type { PortId } from '../table/index.ts';
+import { parsePortId } from '../../table/index.ts';
+import type { PortId } from '../../table/index.ts';
 
 export interface PortAllocation {
   /** Allocations after this call: existing ones kept, new ones added, freed ones gone. */

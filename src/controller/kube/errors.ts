@@ -4,7 +4,7 @@
  * "coredns" is forbidden: ...`), as a HostmeshError `K8S_REQUEST_FAILED` whose details carry the
  * HTTP status and reason so callers can tell a conflict from an outage.
  */
-import { HostmeshError, errorMessage } from '../common/errors.ts';
+import { HostmeshError, errorMessage } from '../../common/errors.ts';
 
 export interface KubeTarget {
   verb: 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';

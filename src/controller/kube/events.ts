@@ -15,13 +15,13 @@
 import { createHash } from 'node:crypto';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
-import type { Logger } from '../common/log.ts';
-import { serviceId } from '../table/ids.ts';
-import type { ServiceObject } from './objects.ts';
-import { failedWith, kubeCall, requestFailure } from './reconcile-errors.ts';
-import { SerialLoop, forEachLimit } from './reconcile-loop.ts';
-import type { Backoff, RunOutcome } from './reconcile-loop.ts';
-import type { Diagnostic, DiagnosticCode } from './translate-types.ts';
+import type { Logger } from '../../common/log.ts';
+import { serviceId } from '../../table/ids.ts';
+import type { ServiceObject } from '../objects.ts';
+import { failedWith, kubeCall, requestFailure } from './errors.ts';
+import { SerialLoop, forEachLimit } from './loop.ts';
+import type { Backoff, RunOutcome } from './loop.ts';
+import type { Diagnostic, DiagnosticCode } from '../translation/types.ts';
 
 /** `source.component` and `reportingComponent` of hostmesh's Events. */
 export const EVENT_COMPONENT = 'hostmesh-controller';

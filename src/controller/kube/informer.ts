@@ -12,9 +12,9 @@ import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { HostmeshError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
-import { backoffDelay } from '../reconcile-loop.ts';
-import type { Backoff } from '../reconcile-loop.ts';
-import { kubeFailure } from '../reconcile-errors.ts';
+import { backoffDelay } from './loop.ts';
+import type { Backoff } from './loop.ts';
+import { kubeFailure } from './errors.ts';
 
 export interface InformerOptions {
   kubeConfig: KubeConfig;

@@ -5,8 +5,8 @@
  * shadow Service exposes unchanged.
  */
 import { isIP } from 'node:net';
-import type { DnsServiceEntry, PortId, ServiceId } from '../table/index.ts';
-import type { MeshedService } from './translate-model.ts';
+import type { DnsServiceEntry, PortId, ServiceId } from '../../table/index.ts';
+import type { MeshedService } from './model.ts';
 
 export function dnsServices(
   services: readonly MeshedService[],

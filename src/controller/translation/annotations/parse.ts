@@ -5,16 +5,16 @@
  * setting (the canonical spelling wins a disagreement, with a warning), then combined and
  * checked as a whole. Any error means the caller must keep the Service's last good settings.
  */
-import { INTERNAL_KEYS, KEYS, KEY_NAMES, PREFIXES, aliasNames, nearest } from './annotations-keys.ts';
-import type { AliasSpec, AnnotationSource, KeyName, KeySpec, KeyValues, ParseContext } from './annotations-keys.ts';
-import { defaultSettings, DEFAULT_RATE_LIMIT_KEY, DEFAULT_RATE_LIMIT_ZONE_SIZE } from './annotations-settings.ts';
-import type { AnnotationResult, ServiceSettings } from './annotations-settings.ts';
-import type { Parsed } from './annotations-values.ts';
-import { diagnostic, quote, serviceObject } from './translate-diagnostics.ts';
-import type { Diagnostic, DiagnosticObject } from './translate-diagnostics.ts';
+import { INTERNAL_KEYS, KEYS, KEY_NAMES, PREFIXES, aliasNames, nearest } from './keys.ts';
+import type { AliasSpec, AnnotationSource, KeyName, KeySpec, KeyValues, ParseContext } from './keys.ts';
+import { defaultSettings, DEFAULT_RATE_LIMIT_KEY, DEFAULT_RATE_LIMIT_ZONE_SIZE } from './settings.ts';
+import type { AnnotationResult, ServiceSettings } from './settings.ts';
+import type { Parsed } from './values.ts';
+import { diagnostic, quote, serviceObject } from '../diagnostics.ts';
+import type { Diagnostic, DiagnosticObject } from '../diagnostics.ts';
 
-export type { AnnotationResult, ServiceSettings } from './annotations-settings.ts';
-export type { ParseContext } from './annotations-keys.ts';
+export type { AnnotationResult, ServiceSettings } from './settings.ts';
+export type { ParseContext } from './keys.ts';
 
 const MAX_VALUE_LENGTH = 4096;
 

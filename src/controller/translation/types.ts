@@ -3,12 +3,12 @@
  * the next, and the diagnostics it reports. Both sources (manifest directory, Kubernetes
  * informers) and the CLI read these.
  */
-import type { PortId, ServiceId, TableContent } from '../table/index.ts';
-import type { AnnotationResult, ServiceSettings } from './annotations-settings.ts';
-import type { ClusterState } from './objects.ts';
-import type { Diagnostic } from './translate-diagnostics.ts';
+import type { PortId, ServiceId, TableContent } from '../../table/index.ts';
+import type { AnnotationResult, ServiceSettings } from './annotations/settings.ts';
+import type { ClusterState } from '../objects.ts';
+import type { Diagnostic } from './diagnostics.ts';
 
-export type { Diagnostic, DiagnosticCode, DiagnosticObject, Severity } from './translate-diagnostics.ts';
+export type { Diagnostic, DiagnosticCode, DiagnosticObject, Severity } from './diagnostics.ts';
 
 export type { TableContent };
 
