@@ -3,8 +3,16 @@
  *
  * Request counts and durations are kept in plain per-route cells that the hot path increments
  * directly (prom-client hashes a label object on every inc, which costs more than the rest of
- * the bookkeeping); the cells are turned into samples only when /metrics is scraped. Every
- * route's series exist from its first scrape: see `RouteStats.backend`.
+ * the bookkeeping); the cells are turned into samples only when /metrics is scraped.
+ *
+ * Labels name the addressed Service port as `destination_namespace`, `destination_service` and
+ * `destination_port`: Prometheus attaches its own `namespace`/`service` target labels to every
+ * sample (the proxy's pod), and metric labels of the same name would be renamed `exported_*`.
+ *
+ * Per-backend series (requests, durations, connect errors, retries) are exposed only for routes
+ * that carry traffic or are split (more than one backend Service, by weight or by expression);
+ * those start at zero so success-rate queries have values. An idle route costs no text: with
+ * 10,000 Services that is what keeps a scrape small (see bench/metrics-scrape.ts).
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RouteEntry } from '../table/index.ts';
@@ -153,12 +161,25 @@ export class BackendStats {
 
   constructor(backend: string, http: boolean) {
     this.backend = backend;
-    // TCP/UDP routes expose their connection series from zero, as HTTP routes do requests.
+    // TCP/UDP routes count connections; their series follow the same rule as HTTP requests.
     this.connections = http ? undefined : new ConnectionStats();
-    // Zero-initialised series (documented in docs/proxy.md): one success count and its 2xx
-    // duration histogram, so success-rate and latency queries have values from the start. Only
-    // those: every zero histogram is 18 lines per backend on every scrape.
-    if (http) this.#cell(0, 200);
+  }
+
+  /** Whether anything was counted toward this backend (a request, a connection, a dial error, a retry). */
+  touched(): boolean {
+    if (this.requests.size > 0 || this.connectErrors > 0) return true;
+    if (this.connections !== undefined && this.connections.opened > 0) return true;
+    if (this.retries !== undefined) for (const n of this.retries) if (n > 0) return true;
+    return false;
+  }
+
+  /**
+   * The zero-initialised series (documented in docs/proxy.md): one success count and its 2xx
+   * duration histogram, so success-rate and latency queries have values. Only those: every zero
+   * histogram is 18 lines per backend on every scrape.
+   */
+  zero(): void {
+    if (!this.requests.has(200)) this.#cell(0, 200);
   }
 
   /** One finished request: `code` as sent to the client, `seconds` from receipt to last byte. */
@@ -192,6 +213,10 @@ export class RouteStats {
   readonly port: string;
   readonly protocol: string;
   readonly http: boolean;
+  /** The route's labels on every series: the addressed Service port. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** More than one backend Service (weights or expression rules): its series show from zero. */
+  split = false;
   /** The backends exposed, replaced as a whole when a table is applied. */
   backends: ReadonlyMap<string, BackendStats> = new Map();
   /** Policy series exposed (set on commit from the plan): retries, breaker gauge, mirror counts. */
@@ -211,6 +236,14 @@ export class RouteStats {
     this.port = String(port);
     this.protocol = protocol;
     this.http = protocol === 'http';
+    this.labels = { destination_namespace: namespace, destination_service: service, destination_port: this.port };
+  }
+
+  /** Whether the route's per-backend series are exposed: split, or has carried traffic. */
+  shown(): boolean {
+    if (this.split) return true;
+    for (const b of this.backends.values()) if (b.touched()) return true;
+    return false;
   }
 
   /**
@@ -352,6 +385,7 @@ export class ProxyMetrics {
       p.stats.breaker = p.breaker;
       p.stats.mirror = p.mirror;
       p.stats.zone = p.zone;
+      p.stats.split = p.backends.length > 1;
       routes.set(p.id, p.stats);
     }
     this.#routes = routes;
@@ -364,8 +398,10 @@ export class ProxyMetrics {
 
   #each(fn: (r: RouteStats, b: BackendStats, base: Record<string, string>) => void): void {
     for (const r of this.#routes.values()) {
+      if (!r.shown()) continue;
       for (const b of r.backends.values()) {
-        fn(r, b, { namespace: r.namespace, service: r.service, port: r.port, backend: b.backend });
+        if (r.http) b.zero();
+        fn(r, b, { ...r.labels, backend: b.backend });
       }
     }
   }
@@ -412,7 +448,7 @@ export class ProxyMetrics {
   #zoneSamples(value: (r: RouteStats) => number): Sample[] {
     const out: Sample[] = [];
     for (const r of this.#routes.values()) {
-      if (r.zone !== undefined) out.push({ value: value(r), labels: { namespace: r.namespace, service: r.service, port: r.port } });
+      if (r.zone !== undefined) out.push({ value: value(r), labels: r.labels });
     }
     return out;
   }
@@ -435,7 +471,7 @@ export class ProxyMetrics {
   #breakerSamples(): Sample[] {
     const out: Sample[] = [];
     for (const r of this.#routes.values()) {
-      if (r.breaker !== undefined) out.push({ value: r.breaker.isOpen() ? 1 : 0, labels: { namespace: r.namespace, service: r.service, port: r.port } });
+      if (r.breaker !== undefined) out.push({ value: r.breaker.isOpen() ? 1 : 0, labels: r.labels });
     }
     return out;
   }
@@ -445,7 +481,7 @@ export class ProxyMetrics {
     for (const r of this.#routes.values()) {
       const m = r.mirror;
       if (m === undefined) continue;
-      const base = { namespace: r.namespace, service: r.service, port: r.port, backend: m.backend };
+      const base = { ...r.labels, backend: m.backend };
       out.push({ value: m.sent, labels: { ...base, result: 'sent' } });
       out.push({ value: m.dropped, labels: { ...base, result: 'dropped' } });
       out.push({ value: m.failed, labels: { ...base, result: 'failed' } });

@@ -294,13 +294,13 @@ test('engine: a rule sends matching requests straight to its cluster, which keep
   const applied = await e.apply(tbl);
   assert.ok(applied.ok);
   assert.deepEqual(applied.warnings, [], 'rules are enforced, not reported as unsupported');
-  assert.equal(await metricValue(e, /^hostmesh_requests_total\{.*service="web".*backend="web-v2".*code="200".*\} /), 0);
+  assert.equal(await metricValue(e, /^hostmesh_requests_total\{.*destination_service="web".*backend="web-v2".*code="200".*\} /), 0);
 
   const agent = client(t);
   assert.equal((await get(agent, `http://${LOOPBACK}:${port}/beta/1`)).body, 'v2 over h2c /beta/1');
   assert.equal((await get(agent, `http://${LOOPBACK}:${port}/alpha`)).body, 'v1');
   assert.equal(await h2Get(t, port, '/alpha'), 'v2 over h2c /alpha', 'an HTTP/2 client matches protocol(http/2)');
-  assert.equal(await metricValue(e, /^hostmesh_requests_total\{.*service="web".*backend="web-v2".*code="200".*\} /), 2);
+  assert.equal(await metricValue(e, /^hostmesh_requests_total\{.*destination_service="web".*backend="web-v2".*code="200".*\} /), 2);
 
   // A rule whose expression this proxy cannot compile is reported, and the table still applies.
   const bad = structuredClone(tbl);

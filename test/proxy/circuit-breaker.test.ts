@@ -211,7 +211,7 @@ test('through the engine: opens on failures, answers 503 without reaching the ba
   const r = await e.apply(table([{ cluster: svc('web', [b.port]), listenPort: port, route: { circuitBreaker: { expression: 'ResponseCodeRatio(500, 600, 0, 600) > 0.4' } } }]));
   assert.equal(r.ok, true);
   if (r.ok) assert.deepEqual(r.warnings, []);
-  const gauge = () => metricValue(e, /^hostmesh_circuit_breaker_open\{namespace="test",service="web",port="80"\}/);
+  const gauge = () => metricValue(e, /^hostmesh_circuit_breaker_open\{destination_namespace="test",destination_service="web",destination_port="80"\}/);
   assert.equal(await gauge(), 0);
   const c = client(t);
   const url = `http://127.0.0.1:${port}/`;
