@@ -19,6 +19,7 @@ import { LiveReporter } from '../proxy/live/reporter.ts';
 import { hostmeshVersion } from '../common/version.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
 import type { DnsConfig, RoutingTable } from '../table/index.ts';
+import type { TracingOptions } from '../proxy/tracing/index.ts';
 import type { HostPort } from './args.ts';
 
 export interface ProxyCommandOptions {
@@ -32,6 +33,8 @@ export interface ProxyCommandOptions {
   dns: HostPort;
   workers: number | 'auto';
   accessLog: boolean;
+  /** OTLP span export of sampled requests; off when absent. */
+  tracing?: TracingOptions | undefined;
   log: Logger;
   /** SO_REUSEPORT on the mesh listeners (several proxies on one host, as the e2e tests run them). */
   reusePort?: boolean;
@@ -72,7 +75,7 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
   }
   await prepareStateDir(opts.stateDir);
 
-  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, log });
+  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, tracing: opts.tracing, log });
   const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
   const apply = async (table: unknown): Promise<ApplyOutcome> => {
     const r = await engine.apply(table);

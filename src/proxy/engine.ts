@@ -40,6 +40,8 @@ import { LocalZones } from './ratelimit/zones.ts';
 import type { RateLimitZones } from './ratelimit/zones.ts';
 import type { ConnectionStats, RouteStatsPlan } from './metrics.ts';
 import type { L4Connection, L4Observer, L4Route } from './types.ts';
+import { startTracing } from './tracing/index.ts';
+import type { Tracing, TracingOptions } from './tracing/index.ts';
 
 const DEFAULT_L4: L4Factories = { tcp: createTcpListener, udp: createUdpListener };
 
@@ -65,6 +67,8 @@ export interface ProxyEngineOptions {
   accessLog?: boolean | AccessLogSink;
   /** Where rate-limit buckets live; default one LRU Map per zone in this thread. */
   rateLimits?: RateLimitZones;
+  /** OTLP span export of sampled HTTP requests; off when absent. */
+  tracing?: TracingOptions | undefined;
 }
 
 export interface AppliedTable {
@@ -122,6 +126,7 @@ export class ProxyEngine {
   readonly #accessLog: AccessLog | undefined;
   readonly #rateLimits: RateLimitZones;
   readonly #taps = new TapRegistry();
+  readonly #tracing: Tracing | undefined;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
   /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
@@ -142,6 +147,7 @@ export class ProxyEngine {
     this.#accessLog = this.#createAccessLog(opts.accessLog);
     this.#observer = this.#createObserver();
     this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
+    this.#tracing = opts.tracing === undefined ? undefined : startTracing(opts.tracing, this.metrics.registry, (message) => this.log.warn(message));
   }
 
   get registry(): Registry {
@@ -179,7 +185,7 @@ export class ProxyEngine {
       for (const c of this.#clusters.values()) c.close();
       this.#clusters = new Map();
       await Promise.all([...drains, ...this.#draining]);
-      await this.#accessLog?.close();
+      await Promise.all([this.#accessLog?.close(), this.#tracing?.exporter.close()]);
     });
     this.#queue = run.catch(() => {});
     return run;
@@ -295,6 +301,7 @@ export class ProxyEngine {
             limits: this.limits,
             affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
             accessLog: this.#accessLog,
+            tracer: this.#tracing?.tracer,
             rateLimits: this.#rateLimits,
           });
         warnings.push(...built.route.warnings);

@@ -14,6 +14,31 @@ export interface ControllerMetrics {
 export interface MetricSources {
   version(): number;
   proxies(): { connected: number; disconnected: number };
+  /** Configuration problems now (what `/v1/status` lists). */
+  problems(): readonly { severity: string }[];
+}
+
+/**
+ * `hostmesh_config_problems{severity}`: configuration problems the controller (or standalone)
+ * reports now, errors and warnings, both series always present. Read at scrape time.
+ */
+export function registerProblemsGauge(registry: Registry, problems: () => readonly { severity: string }[]): Gauge {
+  return new Gauge({
+    name: 'hostmesh_config_problems',
+    help: 'Configuration problems reported now (bad annotations, port conflicts, shadow Service or DNS trouble), by severity.',
+    labelNames: ['severity'],
+    registers: [registry],
+    collect() {
+      let errors = 0;
+      let warnings = 0;
+      for (const p of problems()) {
+        if (p.severity === 'error') errors++;
+        else if (p.severity === 'warning') warnings++;
+      }
+      this.set({ severity: 'error' }, errors);
+      this.set({ severity: 'warning' }, warnings);
+    },
+  });
 }
 
 export function createControllerMetrics(registry: Registry, sources: MetricSources): ControllerMetrics {
@@ -36,6 +61,7 @@ export function createControllerMetrics(registry: Registry, sources: MetricSourc
       this.set({ state: 'disconnected' }, c.disconnected);
     },
   });
+  registerProblemsGauge(registry, sources.problems);
   return {
     version,
     proxies,

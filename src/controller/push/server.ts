@@ -81,6 +81,7 @@ export class PushServer {
     this.#metrics = createControllerMetrics(this.registry, {
       version: () => this.#publisher.version,
       proxies: () => this.#tracker.counts(),
+      problems: () => this.status().diagnostics,
     });
     this.server = createServer(this.#handle);
     this.#unsubscribe = this.#publisher.subscribe(this.#onPublish);

@@ -31,6 +31,7 @@ import { ZoneBuffers } from '../ratelimit/zones.ts';
 import type { ZoneOffer } from '../ratelimit/zones.ts';
 import type { ApplyReply, WorkerInit, WorkerMetrics } from './protocol.ts';
 import { RetiredCounts } from './retired.ts';
+import type { TracingOptions } from '../tracing/index.ts';
 import { WorkerSlot } from './slot.ts';
 import type { ProxyHost } from './types.ts';
 
@@ -47,6 +48,8 @@ export interface WorkerPoolOptions {
   affinitySecret?: string;
   /** Each worker writes JSON access log lines to stdout (whole lines, never interleaved). */
   accessLog?: boolean;
+  /** Span export, run by each worker. */
+  tracing?: TracingOptions | undefined;
   /** Longest wait for one worker to apply a table (default 60 s). */
   applyTimeoutMs?: number;
 }
@@ -217,6 +220,7 @@ export class WorkerPool implements ProxyHost {
       limits: this.#opts.limits,
       affinitySecret: this.#opts.affinitySecret,
       accessLog: this.#opts.accessLog ?? false,
+      tracing: this.#opts.tracing === undefined ? undefined : { ...this.#opts.tracing, collector: String(this.#opts.tracing.collector) },
       logName: (this.log.bindings().name as string | undefined) ?? 'hostmesh-proxy',
       logLevel: this.log.level,
     };
