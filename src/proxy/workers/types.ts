@@ -9,6 +9,8 @@ import type { LiveSource } from '../live/counts.ts';
 export interface ProxyHost extends AdminSource, LiveSource {
   /** Applies a routing table (untrusted input); never throws. Applies run one at a time. */
   apply(table: unknown): Promise<ApplyResult>;
+  /** Applies a delta (untrusted input) on top of the table served; refused with DELTA_GAP when it does not follow it. */
+  applyDelta(delta: unknown): Promise<ApplyResult>;
   /** Drains every listener and stops every worker. */
   close(): Promise<void>;
 }
