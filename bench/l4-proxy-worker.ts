@@ -10,7 +10,7 @@ import { meshConfig } from '../test/proxy/dns-fixtures.ts';
 
 const log = createLogger('bench', 'warn');
 const { tcpBackend, udpBackend } = workerData as { tcpBackend: number; udpBackend: number };
-const obs = { connectionOpened() {}, connectionClosed() {}, connectError() {} };
+const obs = { connectionOpened() {}, connectionClosed() {}, connectionFailed() {}, connectError() {} };
 const tcp = createTcpListener({ host: '127.0.0.1', port: 0, route: fixedRoute('b/t:1', l4Cluster('b/t:1', new RoundRobinPicker([endpoint('127.0.0.1', tcpBackend)]))), observer: obs, log });
 await tcp.listen();
 const udp = createUdpListener({ host: '127.0.0.1', port: 0, route: fixedRoute('b/u:1', l4Cluster('b/u:1', new RoundRobinPicker([endpoint('127.0.0.1', udpBackend)]))), observer: obs, log });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliReference } from '../src/cli/args.ts';
-import { aliasNames, KEY_NAMES } from '../src/controller/annotations-keys.ts';
+import { aliasNames, KEY_NAMES } from '../src/controller/translation/annotations/keys.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const readme = readFileSync(join(root, 'README.md'), 'utf8');

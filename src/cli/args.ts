@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { HostmeshError } from '../common/errors.ts';
 
-export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url';
+export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio';
 
 export interface FlagSpec {
   kind: FlagKind;
@@ -24,6 +24,8 @@ export interface CommandSpec {
 const logLevel: FlagSpec = { kind: 'string', value: 'LEVEL', default: 'info', help: 'log level: trace, debug, info, warn, error, silent (or HOSTMESH_LOG_LEVEL)' };
 const workers: FlagSpec = { kind: 'workers', value: 'N|auto', default: '1', help: 'proxy worker threads; auto = one per core' };
 const accessLog: FlagSpec = { kind: 'boolean', default: false, help: 'write a JSON access log line per request to stdout' };
+const traceCollector: FlagSpec = { kind: 'url', value: 'URL', help: 'export one span per sampled HTTP request to this OTLP/HTTP collector (JSON; a URL without a path gets /v1/traces)' };
+const traceSampling: FlagSpec = { kind: 'ratio', value: 'RATIO', default: '0.01', help: 'head sampling ratio of traces, 0 to 1, decided by trace id (a caller\'s unsampled traceparent is respected)' };
 const zones: FlagSpec = { kind: 'list', value: 'Z1,Z2', default: 'hostmesh', help: 'DNS zones answered, canonical first (e.g. hostmesh,traefik.mesh,caddy.mesh)' };
 const portRange: FlagSpec = { kind: 'range', value: 'A-B', default: '10000-30000', help: 'proxy ports are allocated from this range' };
 const kubeconfig: FlagSpec = { kind: 'string', value: 'FILE', help: 'kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' };
@@ -41,6 +43,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       workers,
       'token-file': tokenFile,
       'access-log': accessLog,
+      'trace-collector': traceCollector,
+      'trace-sampling': traceSampling,
       'log-level': logLevel,
     },
   },
@@ -81,6 +85,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       dns: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:5353', help: 'mesh DNS responder (UDP and TCP)' },
       workers: { ...workers, default: 'auto' },
       'access-log': accessLog,
+      'trace-collector': traceCollector,
+      'trace-sampling': traceSampling,
       'log-level': logLevel,
     },
   },
@@ -152,6 +158,11 @@ function convert(flag: string, spec: FlagSpec, raw: string | boolean): FlagValue
       if (v === 'auto') return 'auto';
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 256) fail(`--${flag}: "${v}" is not a worker count (1-256) or auto`);
+      return n;
+    }
+    case 'ratio': {
+      const n = v.trim() === '' ? Number.NaN : Number(v);
+      if (!Number.isFinite(n) || n < 0 || n > 1) fail(`--${flag}: "${v}" is not a ratio from 0 to 1 (e.g. 0.01 for 1%)`);
       return n;
     }
     case 'url': {

@@ -13,8 +13,8 @@ import type { Logger } from '../common/log.ts';
 import { STATUS_PATH } from '../table/index.ts';
 import type { ControllerStatus } from '../table/index.ts';
 import { loadManifests } from '../controller/source/manifests.ts';
-import { translate } from '../controller/translate.ts';
-import { emptyMemory } from '../controller/translate-types.ts';
+import { translate } from '../controller/translation/translate.ts';
+import { emptyMemory } from '../controller/translation/types.ts';
 import { countDiagnostics, formatCounts, formatDiagnostic, formatStatus } from './check-format.ts';
 import type { CheckDiagnostic } from './check-format.ts';
 

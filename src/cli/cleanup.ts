@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.ts';
 import { cleanup } from '../controller/cleanup.ts';
-import type { Backoff } from '../controller/reconcile-loop.ts';
+import type { Backoff } from '../controller/kube/loop.ts';
 
 export interface CleanupCommandOptions {
   kubeConfig: KubeConfig;

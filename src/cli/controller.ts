@@ -12,7 +12,7 @@ import { Controller } from '../controller/controller.ts';
 import { Publisher } from '../controller/push/publisher.ts';
 import { PushServer } from '../controller/push/server.ts';
 import type { PushServerOptions } from '../controller/push/server.ts';
-import type { Backoff } from '../controller/reconcile-loop.ts';
+import type { Backoff } from '../controller/kube/loop.ts';
 import type { ControllerStatus, StatusDiagnostic } from '../table/index.ts';
 import type { HostPort } from './args.ts';
 

@@ -1,26 +1,24 @@
 /**
- * `hostmesh standalone`: the controller's translation over a directory of manifests, feeding one
- * in-process proxy on loopback. The same translation and publisher as in a cluster, with a
- * manifest directory as the source and the engine as the only subscriber.
+ * `hostmesh standalone`: the standalone controller (src/controller/standalone.ts: manifests,
+ * translation, publisher) feeding one in-process proxy on loopback, with the admin server and
+ * the optional DNS responder.
  */
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { Publisher } from '../controller/push/publisher.ts';
-import { openManifestSource } from '../controller/source/manifests.ts';
-import type { ManifestSnapshot } from '../controller/source/manifests.ts';
-import { translate } from '../controller/translate.ts';
-import { emptyMemory } from '../controller/translate-types.ts';
-import type { Diagnostic, TranslationMemory } from '../controller/translate-types.ts';
+import { registerProblemsGauge } from '../controller/push/metrics.ts';
+import { StandaloneController } from '../controller/standalone.ts';
+import type { Diagnostic } from '../controller/translation/types.ts';
 import type { AccessLogSink } from '../proxy/access-log.ts';
 import { AdminServer } from '../proxy/admin.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import type { ApplyResult } from '../proxy/engine.ts';
 import type { ProxyLimits } from '../proxy/limits.ts';
+import type { TracingOptions } from '../proxy/tracing/index.ts';
 import { createProxyHost } from '../proxy/workers/host.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
-import type { PortId, RoutingTable } from '../table/index.ts';
+import type { RoutingTable } from '../table/index.ts';
 import type { HostPort } from './args.ts';
 
 export interface StandaloneOptions {
@@ -32,6 +30,8 @@ export interface StandaloneOptions {
   token?: string | undefined;
   /** JSON access log: `true` for stdout, or a sink receiving the lines. */
   accessLog: boolean | AccessLogSink;
+  /** OTLP span export of sampled requests; off when absent. */
+  tracing?: TracingOptions | undefined;
   /** Proxy worker threads (`auto`: one per core); 1 (default) runs the proxy in this thread. */
   workers?: number | 'auto';
   log?: Logger;
@@ -58,30 +58,17 @@ const MAX_PORT_RETRIES = 20;
 export async function startStandalone(opts: StandaloneOptions): Promise<StandaloneMesh> {
   const log = opts.log ?? createLogger('hostmesh');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const engine = await createProxyHost({ workers: opts.workers, host: '127.0.0.1', limits: opts.limits, log, accessLog: opts.accessLog });
-  const publisher = new Publisher({ coalesceMs: 20, maxDelayMs: 100 });
-
-  let memory: TranslationMemory = emptyMemory();
-  let ports = new Map<PortId, number>();
-  // Ports in the range that another process holds: never allocated again in this run.
-  const reserved = new Set<number>([opts.admin.port, ...(opts.dns ? [opts.dns.port] : [])]);
-  let diagnostics: Diagnostic[] = [];
-  let snapshot: ManifestSnapshot | undefined;
+  const engine = await createProxyHost({ workers: opts.workers, host: '127.0.0.1', limits: opts.limits, log, accessLog: opts.accessLog, tracing: opts.tracing });
+  // Ports in the range that another process holds are reserved as they are found.
+  const controller = new StandaloneController({
+    manifests: opts.manifests,
+    portRange: opts.portRange,
+    zones: opts.zones,
+    reservedPorts: [opts.admin.port, ...(opts.dns ? [opts.dns.port] : [])],
+    log,
+  });
+  const publisher = controller.publisher;
   let printed = '';
-
-  const build = (): void => {
-    if (!snapshot) return;
-    const result = translate({
-      state: snapshot.state,
-      memory,
-      ports,
-      options: { mode: 'standalone', portRange: opts.portRange, zones: opts.zones, reservedPorts: reserved },
-    });
-    memory = result.memory;
-    ports = result.ports;
-    diagnostics = [...snapshot.diagnostics, ...result.diagnostics];
-    publisher.publish(result.content, diagnostics);
-  };
 
   let applying: Promise<void> = Promise.resolve();
   let retries = 0;
@@ -97,8 +84,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
       if (port !== undefined && retries < MAX_PORT_RETRIES) {
         retries++;
         log.warn({ port }, `port ${port} is in use by another process; allocating another one`);
-        reserved.add(port);
-        build();
+        controller.reserve(port);
         return;
       }
       log.error({ error: r.error }, `routing table refused, the previous one keeps serving: ${r.error.message}`);
@@ -115,42 +101,23 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     printed = text;
   };
 
-  // Diagnostics are printed once each; a fixed problem that comes back is printed again.
-  let reported = new Set<string>();
-  const reportDiagnostics = (): void => {
-    const next = new Set<string>();
-    for (const d of diagnostics) {
-      if (d.severity === 'info') continue;
-      next.add(d.message);
-      if (!reported.has(d.message)) log.warn({ code: d.code, object: d.object, key: d.key }, d.message);
-    }
-    reported = next;
-  };
-
-  const source = await openManifestSource({
-    dir: opts.manifests,
-    logger: log,
-    onChange: (s) => {
-      snapshot = s;
-      build();
-      reportDiagnostics();
-    },
-  }).catch(async (e: unknown) => {
+  await controller.start().catch(async (e: unknown) => {
     // Worker threads would keep the process alive.
     unsubscribe();
     publisher.close();
     await engine.close();
     throw e;
   });
-  snapshot = source.current();
 
+  // The same problem count a controller exports, on the admin server's /metrics.
+  registerProblemsGauge(engine.registry, () => controller.diagnostics());
   const admin = new AdminServer({
     source: engine,
     host: opts.admin.host,
     port: opts.admin.port,
     token: opts.token,
     log,
-    status: () => ({ diagnostics: diagnostics.filter((d) => d.severity !== 'info') }),
+    status: () => ({ diagnostics: controller.diagnostics().filter((d) => d.severity !== 'info') }),
   });
   let dns: DnsResponder | undefined;
   let dnsPort = 0;
@@ -163,16 +130,14 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
       publisher.subscribe((p) => { responder.config = p.table.dns; });
     }
   } catch (e) {
-    source.close();
     unsubscribe();
-    publisher.close();
+    await controller.stop();
     await Promise.allSettled([admin.close(), engine.close(), dns?.close()]);
     throw new HostmeshError('STANDALONE_START', errorMessage(e));
   }
 
-  out(`hostmesh standalone: ${snapshot.files} manifest file(s) from ${opts.manifests}`);
-  build();
-  reportDiagnostics();
+  out(`hostmesh standalone: ${controller.source.snapshot().files} manifest file(s) from ${opts.manifests}`);
+  controller.build();
   await publisher.flush();
   await applying;
   out(`admin: http://${opts.admin.host}:${admin.port} (/healthz /readyz /metrics /v1/routes /v1/status)`);
@@ -183,15 +148,13 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     admin,
     dns,
     settled: async () => {
-      await source.rescan();
-      await publisher.flush();
+      await controller.settled();
       await applying;
     },
-    diagnostics: () => diagnostics,
+    diagnostics: () => controller.diagnostics(),
     close: async () => {
-      source.close();
       unsubscribe();
-      publisher.close();
+      await controller.stop();
       await applying;
       await Promise.allSettled([admin.close(), dns?.close()]);
       await engine.close();

@@ -19,10 +19,10 @@ import type { DnsApis } from './dns/apply.ts';
 import { planDnsCleanup } from './dns/plan.ts';
 import type { DnsStrategy } from './dns/plan.ts';
 import type { ServiceObject } from './objects.ts';
-import { failedWith, kubeCall, requestFailure } from './reconcile-errors.ts';
-import { backoffDelay } from './reconcile-loop.ts';
-import type { Backoff } from './reconcile-loop.ts';
-import { isShadowService } from './shadow.ts';
+import { failedWith, kubeCall, requestFailure } from './kube/errors.ts';
+import { backoffDelay } from './kube/loop.ts';
+import type { Backoff } from './kube/loop.ts';
+import { isShadowService } from './shadow/services.ts';
 
 export interface CleanupOptions {
   kubeConfig: KubeConfig;

@@ -4,7 +4,7 @@
  * them into routing tables, keeps one shadow Service per meshed Service, reports problems as
  * Events, and (with `patchDns`) keeps cluster DNS forwarding the mesh zones.
  *
- * Four serial loops (reconcile-loop.ts), each coalescing its triggers:
+ * Four serial loops (kube/loop.ts), each coalescing its triggers:
  * - translate: cluster state -> table, with the previous translation's memory and port
  *   allocation (at start: the allocation stored on the shadows, so ports never move), then
  *   publish when the table or its diagnostics changed. Never waits on API writes, so endpoint
@@ -12,7 +12,7 @@
  * - shadows: the shadows the last translation wants vs the mesh namespace -> create, update,
  *   delete; a write that taught something (a new ClusterIP, a re-read after a conflict) triggers
  *   a translation, so mesh DNS answers a new shadow's address as soon as it is known.
- * - events (events.ts) and dns (reconcile-dns.ts).
+ * - events (kube/events.ts) and dns (dns/reconciler.ts).
  * A resync timer (`resyncMs`) re-checks shadows and DNS even when nothing was reported.
  */
 import { hostname } from 'node:os';
@@ -24,22 +24,22 @@ import { portId } from '../table/index.ts';
 import type { PortId, ServiceId } from '../table/index.ts';
 import type { StatusDiagnostic } from '../table/protocol.ts';
 import { checkTarget } from './dns/types.ts';
-import { EventRecorder, serviceProblems } from './events.ts';
+import { EventRecorder, serviceProblems } from './kube/events.ts';
 import type { ClusterState, ServiceObject } from './objects.ts';
-import { DnsReconciler } from './reconcile-dns.ts';
-import { Informer } from './source/informer.ts';
-import { DEFAULT_BACKOFF, SerialLoop } from './reconcile-loop.ts';
-import type { Backoff, RunOutcome } from './reconcile-loop.ts';
-import { MeshNamespaceView, writeShadows } from './reconcile-shadows.ts';
-import type { ShadowWriteFailure } from './reconcile-shadows.ts';
-import { buildShadowService, readShadowState } from './shadow.ts';
-import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow.ts';
-import { diffShadowServices } from './shadow-diff.ts';
-import type { ShadowConflict } from './shadow-diff.ts';
+import { DnsReconciler } from './dns/reconciler.ts';
+import { Informer } from './kube/informer.ts';
+import { DEFAULT_BACKOFF, SerialLoop } from './kube/loop.ts';
+import type { Backoff, RunOutcome } from './kube/loop.ts';
+import { MeshNamespaceView, writeShadows } from './shadow/reconciler.ts';
+import type { ShadowWriteFailure } from './shadow/reconciler.ts';
+import { buildShadowService, readShadowState } from './shadow/services.ts';
+import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/services.ts';
+import { diffShadowServices } from './shadow/diff.ts';
+import type { ShadowConflict } from './shadow/diff.ts';
 import { KubernetesSource } from './source/kubernetes.ts';
-import { DEFAULT_IGNORED_NAMESPACES, translate } from './translate.ts';
-import { emptyMemory } from './translate-types.ts';
-import type { Diagnostic, TableContent, TranslateOptions, TranslationMemory } from './translate-types.ts';
+import { DEFAULT_IGNORED_NAMESPACES } from './translation/translate.ts';
+import { Translator } from './translation/translator.ts';
+import type { Diagnostic, TableContent } from './translation/types.ts';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -130,7 +130,7 @@ export class Controller {
   readonly #shadowLoop: SerialLoop;
   readonly #events: EventRecorder;
   readonly #dns: DnsReconciler | undefined;
-  readonly #translateOptions: TranslateOptions;
+  readonly #translator: Translator;
   readonly #shadowOptions: ShadowOptions;
   readonly #firstPublish: Promise<void>;
   #resolveFirst!: () => void;
@@ -140,9 +140,6 @@ export class Controller {
   #stopped = false;
   #resyncTimer: NodeJS.Timeout | undefined;
 
-  #memory: TranslationMemory = emptyMemory();
-  /** Proxy ports of the last translation; undefined until the first, which reads the shadows'. */
-  #ports: Map<PortId, number> | undefined;
   #desired: ServiceObject[] | undefined;
   readonly #shadowCache: ShadowCache = new WeakMap();
   /** readShadowState of the mesh namespace, as of a version of the view. */
@@ -180,14 +177,14 @@ export class Controller {
     });
     this.#firstPublish.catch(() => {});
 
-    this.#translateOptions = {
+    this.#translator = new Translator({
       mode: 'cluster',
       portRange: options.portRange,
       zones: options.zones,
       meshNamespace: options.meshNamespace,
       ...(options.watchNamespaces && options.watchNamespaces.length > 0 ? { watchNamespaces: options.watchNamespaces } : {}),
       ...(options.ignoreNamespaces ? { ignoreNamespaces: options.ignoreNamespaces } : {}),
-    };
+    });
     this.#shadowOptions = { meshNamespace: options.meshNamespace, proxySelector: options.proxySelector };
 
     this.#source = new KubernetesSource({
@@ -339,14 +336,8 @@ export class Controller {
     // shadows' addresses from there, so it runs again only when they or the cluster changed.
     // (The source keeps one snapshot object until something changes.)
     if (state === this.#translated.state && sameAddresses(shadows.clusterIPs, this.#translated.addresses)) return 'done';
-    const result = translate({
-      state,
-      memory: this.#memory,
-      ports: this.#ports ?? shadows.allocations,
-      options: { ...this.#translateOptions, shadowAddresses: shadows.clusterIPs },
-    });
-    this.#memory = result.memory;
-    this.#ports = result.ports;
+    // The first translation starts from the allocation stored on the shadows.
+    const result = this.#translator.translate(state, { shadowAddresses: shadows.clusterIPs }, shadows.allocations);
     this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions, this.#shadowCache);
     this.#translation = result.diagnostics;
     this.#shadowLoop.trigger();

@@ -1,5 +1,6 @@
 /**
- * The JSON access log: one line per finished request (or closed upgrade tunnel). Lines are
+ * The JSON access log: one line per finished request (or closed upgrade tunnel), and one per TCP
+ * connection or UDP session when it closes (or a TCP connection turned away). Lines are
  * formatted when the exchange finishes, collected for the rest of the event-loop turn and
  * handed to the sink in chunks of whole lines of at most PIPE_BUF bytes, so several writers
  * sharing one stdout pipe (worker threads, processes) never interleave within a line. Nothing
@@ -9,6 +10,7 @@ import { pathEnd, pathStart } from '../expr/request.ts';
 import type { Exchange, ExchangeLog } from './http/exchange.ts';
 import { rawHeader } from './http/headers.ts';
 import { isValidTraceparent } from './trace.ts';
+import type { L4Connection } from './types.ts';
 
 /** Where lines go: any object with `write(chunk)` (a stream, or the fd writer). */
 export interface AccessLogSink {
@@ -54,7 +56,7 @@ function millis(ms: number): string {
 }
 
 /** The request path without the query, as received (absolute-form targets lose scheme and host). */
-function pathOf(url: string | undefined): string {
+export function pathOf(url: string | undefined): string {
   if (url === undefined || url === '') return '/';
   const start = pathStart(url);
   const end = pathEnd(url, start);
@@ -82,6 +84,17 @@ export function accessLine(ex: Exchange, now: number): string {
   return `${line}}\n`;
 }
 
+/**
+ * One access log line for a TCP connection or UDP session, `\n` included: `result` is `closed`
+ * for one that was relayed, `failed` for a TCP connection reset because no endpoint answered.
+ */
+export function connectionLine(route: string, cluster: string | undefined, conn: L4Connection, result: 'closed' | 'failed', now: number): string {
+  return `{"time":"${isoTime(conn.start)}","route":${q(route)},"protocol":"${conn.protocol}","result":"${result}",` +
+    `"durationMs":${millis(now - conn.start)},"bytesIn":${conn.bytesIn},"bytesOut":${conn.bytesOut},` +
+    `"backend":${cluster === undefined ? 'null' : q(cluster)},"endpoint":${conn.endpoint === undefined ? 'null' : q(conn.endpoint.key)},` +
+    `"client":${q(conn.client)}}\n`;
+}
+
 export class AccessLog implements ExchangeLog {
   readonly #sink: AccessLogSink;
   readonly #onError: (err: unknown) => void;
@@ -104,6 +117,22 @@ export class AccessLog implements ExchangeLog {
       this.#onError(err);
       return;
     }
+    this.#push(line);
+  }
+
+  /** A TCP connection or UDP session ended (see `connectionLine`). */
+  recordConnection(route: string, cluster: string | undefined, conn: L4Connection, result: 'closed' | 'failed'): void {
+    let line: string;
+    try {
+      line = connectionLine(route, cluster, conn, result, performance.now());
+    } catch (err) {
+      this.#onError(err);
+      return;
+    }
+    this.#push(line);
+  }
+
+  #push(line: string): void {
     this.#lines.push(line);
     this.#scheduled ??= setImmediate(this.#flush);
   }

@@ -3,11 +3,20 @@
  *
  * Request counts and durations are kept in plain per-route cells that the hot path increments
  * directly (prom-client hashes a label object on every inc, which costs more than the rest of
- * the bookkeeping); the cells are turned into samples only when /metrics is scraped. Every
- * route's series exist from its first scrape: see `RouteStats.backend`.
+ * the bookkeeping); the cells are turned into samples only when /metrics is scraped.
+ *
+ * Labels name the addressed Service port as `destination_namespace`, `destination_service` and
+ * `destination_port`: Prometheus attaches its own `namespace`/`service` target labels to every
+ * sample (the proxy's pod), and metric labels of the same name would be renamed `exported_*`.
+ *
+ * Per-backend series (requests, durations, connect errors, retries) are exposed only for routes
+ * that carry traffic or are split (more than one backend Service, by weight or by expression);
+ * those start at zero so success-rate queries have values. An idle route costs no text: with
+ * 10,000 Services that is what keeps a scrape small (see bench/metrics-scrape.ts).
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RouteEntry } from '../table/index.ts';
+import type { L4Connection } from './types.ts';
 
 /** Seconds; from a fast in-memory hop (sub-millisecond) to slow backends. */
 export const DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -38,18 +47,69 @@ function codeClassIndex(code: number): number {
   return c < 0 || c > 4 ? 4 : c;
 }
 
+/** Seconds a TCP connection or UDP session lasted: from a quick exchange to hours-long streams. */
+export const CONNECTION_DURATION_BUCKETS: readonly number[] = [0.01, 0.1, 1, 5, 30, 60, 300, 1800, 3600, 14400];
+
 class DurationCell {
   count = 0;
   sum = 0;
+  readonly bounds: readonly number[];
   /** Per-bucket (not cumulative) counts; the last slot is +Inf. */
-  readonly buckets = new Float64Array(DURATION_BUCKETS.length + 1);
+  readonly buckets: Float64Array;
+
+  constructor(bounds: readonly number[] = DURATION_BUCKETS) {
+    this.bounds = bounds;
+    this.buckets = new Float64Array(bounds.length + 1);
+  }
 
   observe(seconds: number): void {
     this.count++;
     this.sum += seconds;
+    const bounds = this.bounds;
     let i = 0;
-    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
+    while (i < bounds.length && seconds > bounds[i]!) i++;
     this.buckets[i]!++;
+  }
+}
+
+/**
+ * TCP connections or UDP sessions of one route toward one backend Service. Bytes of closed
+ * connections are summed as they close; open ones are read live at scrape time, so nothing is
+ * counted per packet.
+ */
+export class ConnectionStats {
+  opened = 0;
+  closed = 0;
+  /** Bytes from clients / to clients of the connections already closed. */
+  closedBytesIn = 0;
+  closedBytesOut = 0;
+  readonly live = new Set<L4Connection>();
+  readonly duration = new DurationCell(CONNECTION_DURATION_BUCKETS);
+
+  open(conn: L4Connection): void {
+    this.opened++;
+    this.live.add(conn);
+  }
+
+  /** Counts a close once; `seconds` is how long the connection lasted. */
+  close(conn: L4Connection, seconds: number): void {
+    if (!this.live.delete(conn)) return;
+    this.closed++;
+    this.closedBytesIn += conn.bytesIn;
+    this.closedBytesOut += conn.bytesOut;
+    this.duration.observe(seconds);
+  }
+
+  get bytesIn(): number {
+    let n = this.closedBytesIn;
+    for (const c of this.live) n += c.bytesIn;
+    return n;
+  }
+
+  get bytesOut(): number {
+    let n = this.closedBytesOut;
+    for (const c of this.live) n += c.bytesOut;
+    return n;
   }
 }
 
@@ -95,13 +155,30 @@ export class BackendStats {
   retries: Float64Array | undefined = undefined;
   readonly requests = new Map<number, RequestCell>();
   readonly durations = new Map<number, DurationCell>();
+  /** TCP and UDP routes: connections (sessions); undefined on HTTP routes. */
+  readonly connections: ConnectionStats | undefined;
 
   constructor(backend: string, http: boolean) {
     this.backend = backend;
-    // Zero-initialised series (documented in docs/proxy.md): one success count and its 2xx
-    // duration histogram, so success-rate and latency queries have values from the start. Only
-    // those: every zero histogram is 18 lines per backend on every scrape.
-    if (http) this.#cell(0, 200);
+    // TCP/UDP routes count connections; their series follow the same rule as HTTP requests.
+    this.connections = http ? undefined : new ConnectionStats();
+  }
+
+  /** Whether anything was counted toward this backend (a request, a connection, a dial error, a retry). */
+  touched(): boolean {
+    if (this.requests.size > 0 || this.connectErrors > 0) return true;
+    if (this.connections !== undefined && this.connections.opened > 0) return true;
+    if (this.retries !== undefined) for (const n of this.retries) if (n > 0) return true;
+    return false;
+  }
+
+  /**
+   * The zero-initialised series (documented in docs/proxy.md): one success count and its 2xx
+   * duration histogram, so success-rate and latency queries have values. Only those: every zero
+   * histogram is 18 lines per backend on every scrape.
+   */
+  zero(): void {
+    if (!this.requests.has(200)) this.#cell(0, 200);
   }
 
   /** One finished request: `code` as sent to the client, `seconds` from receipt to last byte. */
@@ -133,7 +210,12 @@ export class RouteStats {
   readonly namespace: string;
   readonly service: string;
   readonly port: string;
+  readonly protocol: string;
   readonly http: boolean;
+  /** The route's labels on every series: the addressed Service port. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** More than one backend Service (weights or expression rules): its series show from zero. */
+  split = false;
   /** The backends exposed, replaced as a whole when a table is applied. */
   backends: ReadonlyMap<string, BackendStats> = new Map();
   /** Policy series exposed (set on commit from the plan): retries, breaker gauge, mirror counts. */
@@ -145,11 +227,20 @@ export class RouteStats {
   rateLimited = 0;
   zone: RateLimitZoneStats | undefined = undefined;
 
-  constructor(namespace: string, service: string, port: number, http: boolean) {
+  constructor(namespace: string, service: string, port: number, protocol: string) {
     this.namespace = namespace;
     this.service = service;
     this.port = String(port);
-    this.http = http;
+    this.protocol = protocol;
+    this.http = protocol === 'http';
+    this.labels = { destination_namespace: namespace, destination_service: service, destination_port: this.port };
+  }
+
+  /** Whether the route's per-backend series are exposed: split, or has carried traffic. */
+  shown(): boolean {
+    if (this.split) return true;
+    for (const b of this.backends.values()) if (b.touched()) return true;
+    return false;
   }
 
   /**
@@ -216,6 +307,18 @@ class ScrapedMetric {
   reset(): void {}
 }
 
+/** A histogram's cumulative bucket, sum and count samples. */
+function histogramSamples(out: Sample[], name: string, d: DurationCell, labels: Record<string, string>): void {
+  let cumulative = 0;
+  for (let i = 0; i <= d.bounds.length; i++) {
+    cumulative += d.buckets[i]!;
+    const le = i < d.bounds.length ? String(d.bounds[i]) : '+Inf';
+    out.push({ metricName: `${name}_bucket`, value: cumulative, labels: { ...labels, le } });
+  }
+  out.push({ metricName: `${name}_sum`, value: d.sum, labels });
+  out.push({ metricName: `${name}_count`, value: d.count, labels });
+}
+
 export interface ProxyMetricsOptions {
   /** Also export Node process metrics (CPU, memory, event loop, GC). */
   processMetrics?: boolean;
@@ -239,6 +342,12 @@ export class ProxyMetrics {
     registry.registerMetric(new ScrapedMetric('hostmesh_rate_limited_total', 'HTTP requests refused with 429 by the route\'s rate limit.', 'counter', () => this.#zoneSamples((r) => r.rateLimited)) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_rate_limit_keys', 'Keys the route\'s rate-limit zone remembers (at most its zone size).', 'gauge', () => this.#zoneSamples((r) => r.zone!.size), 'max') as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_rate_limit_evictions_total', 'Keys the rate-limit zone forgot before their bucket was full again (the zone is too small for the clients).', 'counter', () => this.#zoneSamples((r) => r.zone!.evictions), 'max') as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_connections_opened_total', 'TCP connections relayed to a backend endpoint, UDP sessions opened, by addressed service port, backend service and protocol.', 'counter', () => this.#connectionSamples((c) => c.opened)) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_connections_closed_total', 'TCP connections and UDP sessions that ended (both sides closed, or idle expiry).', 'counter', () => this.#connectionSamples((c) => c.closed)) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_connections_active', 'TCP connections and UDP sessions open now.', 'gauge', () => this.#connectionSamples((c) => c.live.size)) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_connection_received_bytes_total', 'Bytes received from clients on TCP connections and UDP sessions (and sent on to the backend).', 'counter', () => this.#connectionSamples((c) => c.bytesIn)) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_connection_sent_bytes_total', 'Bytes sent to clients on TCP connections and UDP sessions (received from the backend).', 'counter', () => this.#connectionSamples((c) => c.bytesOut)) as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_connection_duration_seconds', 'How long closed TCP connections and UDP sessions lasted.', 'histogram', () => this.#connectionDurationSamples()) as never);
     // Across worker threads: the version every worker serves, and the latest apply.
     this.#configVersion = new Gauge({ name: 'hostmesh_config_version', help: 'Version of the routing table applied last.', registers: [registry], aggregator: 'min' });
     this.#configApplied = new Gauge({ name: 'hostmesh_config_applied_timestamp_seconds', help: 'Unix time the routing table was applied last.', registers: [registry], aggregator: 'max' });
@@ -250,8 +359,8 @@ export class ProxyMetrics {
    */
   route(r: Pick<RouteEntry, 'id' | 'namespace' | 'service' | 'port' | 'protocol'>): RouteStats {
     const s = this.#routes.get(r.id);
-    if (s !== undefined && s.http === (r.protocol === 'http')) return s;
-    return new RouteStats(r.namespace, r.service, r.port, r.protocol === 'http');
+    if (s !== undefined && s.protocol === r.protocol) return s;
+    return new RouteStats(r.namespace, r.service, r.port, r.protocol);
   }
 
   /** The live counters of a route, if it is in the applied table. */
@@ -268,6 +377,7 @@ export class ProxyMetrics {
       p.stats.breaker = p.breaker;
       p.stats.mirror = p.mirror;
       p.stats.zone = p.zone;
+      p.stats.split = p.backends.length > 1;
       routes.set(p.id, p.stats);
     }
     this.#routes = routes;
@@ -280,8 +390,10 @@ export class ProxyMetrics {
 
   #each(fn: (r: RouteStats, b: BackendStats, base: Record<string, string>) => void): void {
     for (const r of this.#routes.values()) {
+      if (!r.shown()) continue;
       for (const b of r.backends.values()) {
-        fn(r, b, { namespace: r.namespace, service: r.service, port: r.port, backend: b.backend });
+        if (r.http) b.zero();
+        fn(r, b, { ...r.labels, backend: b.backend });
       }
     }
   }
@@ -301,16 +413,26 @@ export class ProxyMetrics {
     const name = 'hostmesh_request_duration_seconds';
     this.#each((_r, b, base) => {
       for (const [key, d] of b.durations) {
-        const labels = { ...base, code_class: CODE_CLASSES[key % 10]!, method: METHODS[Math.floor(key / 10)]! };
-        let cumulative = 0;
-        for (let i = 0; i <= DURATION_BUCKETS.length; i++) {
-          cumulative += d.buckets[i]!;
-          const le = i < DURATION_BUCKETS.length ? String(DURATION_BUCKETS[i]) : '+Inf';
-          out.push({ metricName: `${name}_bucket`, value: cumulative, labels: { ...labels, le } });
-        }
-        out.push({ metricName: `${name}_sum`, value: d.sum, labels });
-        out.push({ metricName: `${name}_count`, value: d.count, labels });
+        histogramSamples(out, name, d, { ...base, code_class: CODE_CLASSES[key % 10]!, method: METHODS[Math.floor(key / 10)]! });
       }
+    });
+    return out;
+  }
+
+  #connectionSamples(value: (c: ConnectionStats) => number): Sample[] {
+    const out: Sample[] = [];
+    this.#each((r, b, base) => {
+      if (b.connections !== undefined) out.push({ value: value(b.connections), labels: { ...base, protocol: r.protocol } });
+    });
+    return out;
+  }
+
+  /** Only backends that saw a connection close: a zero histogram is 13 lines per backend. */
+  #connectionDurationSamples(): Sample[] {
+    const out: Sample[] = [];
+    this.#each((r, b, base) => {
+      if (b.connections === undefined || b.connections.closed === 0) return;
+      histogramSamples(out, 'hostmesh_connection_duration_seconds', b.connections.duration, { ...base, protocol: r.protocol });
     });
     return out;
   }
@@ -318,7 +440,7 @@ export class ProxyMetrics {
   #zoneSamples(value: (r: RouteStats) => number): Sample[] {
     const out: Sample[] = [];
     for (const r of this.#routes.values()) {
-      if (r.zone !== undefined) out.push({ value: value(r), labels: { namespace: r.namespace, service: r.service, port: r.port } });
+      if (r.zone !== undefined) out.push({ value: value(r), labels: r.labels });
     }
     return out;
   }
@@ -341,7 +463,7 @@ export class ProxyMetrics {
   #breakerSamples(): Sample[] {
     const out: Sample[] = [];
     for (const r of this.#routes.values()) {
-      if (r.breaker !== undefined) out.push({ value: r.breaker.isOpen() ? 1 : 0, labels: { namespace: r.namespace, service: r.service, port: r.port } });
+      if (r.breaker !== undefined) out.push({ value: r.breaker.isOpen() ? 1 : 0, labels: r.labels });
     }
     return out;
   }
@@ -351,7 +473,7 @@ export class ProxyMetrics {
     for (const r of this.#routes.values()) {
       const m = r.mirror;
       if (m === undefined) continue;
-      const base = { namespace: r.namespace, service: r.service, port: r.port, backend: m.backend };
+      const base = { ...r.labels, backend: m.backend };
       out.push({ value: m.sent, labels: { ...base, result: 'sent' } });
       out.push({ value: m.dropped, labels: { ...base, result: 'dropped' } });
       out.push({ value: m.failed, labels: { ...base, result: 'failed' } });

@@ -49,10 +49,32 @@ export interface L4Route {
   pickCluster(): L4Cluster | undefined;
 }
 
-/** What a layer-4 forwarder reports; the engine turns it into metrics and logs. */
+/**
+ * One accepted TCP connection or UDP session as the observer sees it. Byte counts are live (read
+ * when metrics are scraped), so a long connection shows its traffic before it closes.
+ */
+export interface L4Connection {
+  readonly protocol: 'tcp' | 'udp';
+  /** performance.now() when the connection was accepted (the session's first datagram). */
+  readonly start: number;
+  /** The client's address (IPv4-mapped IPv6 shown as IPv4). */
+  readonly client: string;
+  /** The endpoint relayed to; undefined while dialing and when no dial succeeded. */
+  readonly endpoint: EndpointHandle | undefined;
+  /** Bytes received from the client so far. */
+  readonly bytesIn: number;
+  /** Bytes sent to the client so far. */
+  readonly bytesOut: number;
+}
+
+/** What a layer-4 forwarder reports; the engine turns it into metrics and access log lines. */
 export interface L4Observer {
-  connectionOpened(route: PortId, cluster: PortId): void;
-  connectionClosed(route: PortId, cluster: PortId, bytesIn: number, bytesOut: number): void;
+  /** Relaying starts (TCP: the backend is connected; UDP: the session's socket is). */
+  connectionOpened(route: PortId, cluster: PortId, conn: L4Connection): void;
+  /** Called once for every opened connection, after both sides have closed (the session expired). */
+  connectionClosed(route: PortId, cluster: PortId, conn: L4Connection): void;
+  /** A TCP connection turned away (reset) because no endpoint could be dialed; never opened. */
+  connectionFailed(route: PortId, cluster: PortId | undefined, conn: L4Connection): void;
   /** No endpoint, dial failure or dial timeout, per attempt. */
   connectError(route: PortId, cluster: PortId | undefined, reason: 'no-endpoint' | 'refused' | 'timeout' | 'error'): void;
 }

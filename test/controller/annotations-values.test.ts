@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import {
   formatCodes, formatDuration, formatRate, formatWeights, parseBoolean, parseCodes, parseDuration,
   parseDurationMs, parseEnum, parseInteger, parsePercent, parseRate, parseServiceName, parseToken, parseWeights,
-} from '../../src/controller/annotations-values.ts';
-import type { CodeRange, Parsed } from '../../src/controller/annotations-values.ts';
+} from '../../src/controller/translation/annotations/values.ts';
+import type { CodeRange, Parsed } from '../../src/controller/translation/annotations/values.ts';
 
 const value = <T>(p: Parsed<T>): T => {
   assert.ok(p.ok, `expected a value, got: ${p.ok ? '' : p.reason}`);

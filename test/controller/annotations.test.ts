@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseServiceAnnotations } from '../../src/controller/annotations.ts';
-import { KEY_NAMES } from '../../src/controller/annotations-keys.ts';
-import { formatCodes, formatDuration } from '../../src/controller/annotations-values.ts';
-import type { ExpressionChecker, ExpressionContext } from '../../src/controller/translate-types.ts';
+import { parseServiceAnnotations } from '../../src/controller/translation/annotations/parse.ts';
+import { KEY_NAMES } from '../../src/controller/translation/annotations/keys.ts';
+import { formatCodes, formatDuration } from '../../src/controller/translation/annotations/values.ts';
+import type { ExpressionChecker, ExpressionContext } from '../../src/controller/translation/types.ts';
 
 const svc = { namespace: 'test', name: 'server' };
 const parse = (annotations: Record<string, unknown>, checkExpression?: ExpressionChecker) =>

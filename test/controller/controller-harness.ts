@@ -6,7 +6,7 @@ import { createLogger } from '../../src/common/log.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import type { ControllerOptions } from '../../src/controller/controller.ts';
 import type { ServiceObject } from '../../src/controller/objects.ts';
-import type { Diagnostic, TableContent } from '../../src/controller/translate-types.ts';
+import type { Diagnostic, TableContent } from '../../src/controller/translation/types.ts';
 import { SHADOW_OF_ANNOTATION } from '../../src/controller/constants.ts';
 import type { FakeApiServer } from '../support/fake-apiserver.ts';
 import { waitFor } from '../support/kube.ts';

@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/common/log.ts';
-import { SerialLoop, backoffDelay, forEachLimit } from '../../src/controller/reconcile-loop.ts';
-import type { RunOutcome } from '../../src/controller/reconcile-loop.ts';
-import { MeshNamespaceView } from '../../src/controller/reconcile-shadows.ts';
+import { SerialLoop, backoffDelay, forEachLimit } from '../../src/controller/kube/loop.ts';
+import type { RunOutcome } from '../../src/controller/kube/loop.ts';
+import { MeshNamespaceView } from '../../src/controller/shadow/reconciler.ts';
 import type { ServiceObject } from '../../src/controller/objects.ts';
 import { waitFor } from '../support/kube.ts';
 

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TABLE_FORMAT, formatProblems, validateTable } from '../../src/table/index.ts';
 import { loadManifests } from '../../src/controller/source/manifests.ts';
-import { translate } from '../../src/controller/translate.ts';
-import { emptyMemory } from '../../src/controller/translate-types.ts';
+import { translate } from '../../src/controller/translation/translate.ts';
+import { emptyMemory } from '../../src/controller/translation/types.ts';
 
 const EXAMPLES = new URL('../../examples/standalone', import.meta.url).pathname;
 

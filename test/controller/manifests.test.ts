@@ -172,8 +172,8 @@ test('later, a broken file keeps its last good objects until it is fixed, and de
   writeFileSync(join(dir, 'b.yaml'), service('b'));
   const seen: ManifestSnapshot[] = [];
   const source = await openManifestSource({ dir, onChange: (s) => seen.push(s), rescanIntervalMs: 60_000, debounceMs: 60_000 });
-  t.after(() => source.close());
-  assert.deepEqual(names(source.current()), ['test/a', 'test/b']);
+  t.after(() => source.stop());
+  assert.deepEqual(names(source.snapshot()), ['test/a', 'test/b']);
   assert.equal(await source.rescan(), false, 'nothing changed');
 
   writeFileSync(join(dir, 'a.yaml'), `${service('a')}---\n${service('a2')}`);
@@ -190,12 +190,12 @@ test('later, a broken file keeps its last good objects until it is fixed, and de
 
   writeFileSync(join(dir, 'a.yaml'), service('a3'));
   assert.equal(await source.rescan(), true);
-  assert.deepEqual(names(source.current()), ['test/a3', 'test/b']);
-  assert.deepEqual(source.current().diagnostics, []);
+  assert.deepEqual(names(source.snapshot()), ['test/a3', 'test/b']);
+  assert.deepEqual(source.snapshot().diagnostics, []);
 
   unlinkSync(join(dir, 'b.yaml'));
   assert.equal(await source.rescan(), true);
-  assert.deepEqual(names(source.current()), ['test/a3']);
+  assert.deepEqual(names(source.snapshot()), ['test/a3']);
   assert.equal(seen.length, 4);
 });
 
@@ -203,11 +203,11 @@ test('a file that is new and already broken contributes nothing and is reported'
   const dir = tempDir(t);
   writeFileSync(join(dir, 'a.yaml'), service('a'));
   const source = await openManifestSource({ dir, onChange: () => {}, rescanIntervalMs: 60_000, debounceMs: 60_000 });
-  t.after(() => source.close());
+  t.after(() => source.stop());
   writeFileSync(join(dir, 'new.yaml'), 'kind: [');
   await source.rescan();
-  assert.deepEqual(names(source.current()), ['test/a']);
-  assert.match(source.current().diagnostics[0]!.message, /new\.yaml:\d+: .*; nothing from it is used$/);
+  assert.deepEqual(names(source.snapshot()), ['test/a']);
+  assert.match(source.snapshot().diagnostics[0]!.message, /new\.yaml:\d+: .*; nothing from it is used$/);
 });
 
 test('an object defined in two files is used once, from the first file in path order', async (t) => {
@@ -228,7 +228,7 @@ test('file changes are picked up by the watcher without an explicit rescan', asy
   writeFileSync(join(dir, 'a.yaml'), service('a'));
   const changed = Promise.withResolvers<ManifestSnapshot>();
   const source = await openManifestSource({ dir, onChange: (s) => changed.resolve(s), debounceMs: 20, rescanIntervalMs: 60_000 });
-  t.after(() => source.close());
+  t.after(() => source.stop());
   writeFileSync(join(dir, 'sub', 'b.yaml'), service('b'));
   // Safety net only: the watcher normally reports within milliseconds.
   const timer = setTimeout(() => changed.reject(new Error('no change seen within 10 s')), 10_000);
@@ -242,7 +242,7 @@ test('after close, changes are no longer reported', async (t) => {
   writeFileSync(join(dir, 'a.yaml'), service('a'));
   let calls = 0;
   const source = await openManifestSource({ dir, onChange: () => { calls++; }, debounceMs: 60_000, rescanIntervalMs: 60_000 });
-  source.close();
+  await source.stop();
   writeFileSync(join(dir, 'a.yaml'), service('b'));
   assert.equal(await source.rescan(), false);
   assert.equal(calls, 0);
@@ -254,15 +254,15 @@ test('later, a directory that disappears keeps the last objects and is reported 
   mkdirSync(dir);
   writeFileSync(join(dir, 'a.yaml'), service('a'));
   const source = await openManifestSource({ dir, onChange: () => {}, debounceMs: 60_000, rescanIntervalMs: 60_000 });
-  t.after(() => source.close());
+  t.after(() => source.stop());
   rmSync(dir, { recursive: true });
   assert.equal(await source.rescan(), true);
-  assert.deepEqual(names(source.current()), ['test/a']);
-  assert.equal(source.current().diagnostics[0]?.code, 'manifest-unreadable');
-  assert.match(source.current().diagnostics[0]!.message, /cannot read the manifest directory .*; the last objects read are kept/);
+  assert.deepEqual(names(source.snapshot()), ['test/a']);
+  assert.equal(source.snapshot().diagnostics[0]?.code, 'manifest-unreadable');
+  assert.match(source.snapshot().diagnostics[0]!.message, /cannot read the manifest directory .*; the last objects read are kept/);
   mkdirSync(dir);
   writeFileSync(join(dir, 'b.yaml'), service('b'));
   await source.rescan();
-  assert.deepEqual(names(source.current()), ['test/b']);
-  assert.deepEqual(source.current().diagnostics, []);
+  assert.deepEqual(names(source.snapshot()), ['test/b']);
+  assert.deepEqual(source.snapshot().diagnostics, []);
 });

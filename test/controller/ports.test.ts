@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { allocatePorts } from '../../src/controller/ports.ts';
+import { allocatePorts } from '../../src/controller/translation/ports.ts';
 
 const entries = (m: Map<string, number>) => [...m].toSorted(([a], [b]) => (a < b ? -1 : 1));
 

@@ -15,9 +15,8 @@ import { parseAllDocuments } from 'yaml';
 import { TABLE_FORMAT, formatProblems, validateTable } from '../../src/table/index.ts';
 import type { PortId, ServiceId } from '../../src/table/index.ts';
 import { parseManifests } from '../../src/controller/source/manifests.ts';
-import { translate } from '../../src/controller/translate.ts';
-import { emptyMemory } from '../../src/controller/translate-types.ts';
-import type { TranslateOptions } from '../../src/controller/translate-types.ts';
+import { Translator } from '../../src/controller/translation/translator.ts';
+import type { TranslateOptions } from '../../src/controller/translation/types.ts';
 import type { ClusterState } from '../../src/controller/objects.ts';
 
 const GOLDEN_DIR = new URL('../golden/translate/', import.meta.url).pathname;
@@ -96,27 +95,25 @@ for (const name of cases) {
   test(`golden translate: ${name}`, () => {
     const dir = join(GOLDEN_DIR, name);
     const { steps, ports: initialPorts } = loadCase(dir);
-    let memory = emptyMemory();
-    let ports: ReadonlyMap<PortId, number> = initialPorts;
+    const translator = new Translator(translateOptions({}), initialPorts);
     const tables: unknown[] = [];
     const diagnostics: unknown[] = [];
     for (const step of steps) {
       const options = translateOptions(step.options);
-      const result = translate({ state: step.state, memory, ports, options });
+      // Before translate() keeps this step's memory and ports: the same input, reversed.
+      const again = translator.preview(reversed(step.state), options);
+      const result = translator.translate(step.state, options);
 
       const table = { format: TABLE_FORMAT, epoch: 'golden', version: 1, generatedAt: new Date(0).toISOString(), ...result.content };
       const valid = validateTable(JSON.parse(JSON.stringify(table)));
       assert.ok(valid.ok, `step ${step.name}: the table is refused: ${valid.ok ? '' : formatProblems(valid.problems)}`);
 
       if (!result.diagnostics.some((d) => d.code === 'service-duplicate')) {
-        const again = translate({ state: reversed(step.state), memory, ports, options });
         assert.deepEqual(again.content, result.content, `step ${step.name}: the output depends on input order`);
       }
 
       tables.push({ step: step.name, ...result.content });
       diagnostics.push({ step: step.name, diagnostics: result.diagnostics });
-      memory = result.memory;
-      ports = result.ports;
     }
     compareOrWrite(join(dir, 'table.json'), tables);
     compareOrWrite(join(dir, 'diagnostics.json'), diagnostics);

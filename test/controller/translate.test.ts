@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { TABLE_FORMAT, formatProblems, validateTable } from '../../src/table/index.ts';
 import type { PortId } from '../../src/table/index.ts';
-import { translate } from '../../src/controller/translate.ts';
-import { emptyMemory } from '../../src/controller/translate-types.ts';
-import type { TranslateOptions, TranslationMemory } from '../../src/controller/translate-types.ts';
+import { translate } from '../../src/controller/translation/translate.ts';
+import { emptyMemory } from '../../src/controller/translation/types.ts';
+import type { TranslateOptions, TranslationMemory } from '../../src/controller/translation/types.ts';
 import type { ClusterState, EndpointSliceObject, ServiceObject } from '../../src/controller/objects.ts';
 import { checkBrackets } from './support/expressions.ts';
 

@@ -65,7 +65,7 @@ function counted(output: string): Record<string, number> {
 
 function requestsTo(metrics: string, svc: string): number {
   return metrics.split('\n')
-    .filter((l) => l.startsWith('hostmesh_requests_total{') && l.includes(`service="${svc}"`) && l.includes('code="200"'))
+    .filter((l) => l.startsWith('hostmesh_requests_total{') && l.includes(`destination_service="${svc}"`) && l.includes('code="200"'))
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 

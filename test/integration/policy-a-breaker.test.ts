@@ -22,7 +22,7 @@ for (const key of ['hostmesh.io/circuit-breaker-expression', 'mesh.traefik.io/ci
     const mesh = await withStandalone(t, {
       'web.yaml': service('web', { ports: [b.port], annotations: { [key]: 'NetworkErrorRatio() > 0.30' } }),
     }, { limits: SHORT });
-    const gauge = () => metricValue(mesh.mesh.engine, /^hostmesh_circuit_breaker_open\{namespace="test",service="web",port="80"\}/);
+    const gauge = () => metricValue(mesh.mesh.engine, /^hostmesh_circuit_breaker_open\{destination_namespace="test",destination_service="web",destination_port="80"\}/);
     const c = client(t);
     const url = `${mesh.url('test/web:80')}/`;
     assert.equal(await gauge(), 0, 'the gauge exists from the first scrape');

@@ -36,7 +36,7 @@ async function run(t: TestContext, mesh: StandaloneFixture): Promise<void> {
 }
 
 async function mirrorCount(mesh: StandaloneFixture, result: string): Promise<number> {
-  const v = await metricValue(mesh.mesh.engine, new RegExp(`^hostmesh_mirror_requests_total\\{namespace="test",service="web",port="80",backend="shadow",result="${result}"\\}`));
+  const v = await metricValue(mesh.mesh.engine, new RegExp(`^hostmesh_mirror_requests_total\\{destination_namespace="test",destination_service="web",destination_port="80",backend="shadow",result="${result}"\\}`));
   assert.notEqual(v, undefined, `series for ${result}`);
   return v!;
 }

@@ -20,7 +20,7 @@ test('standalone: a burst over the limit gets 429 with its fields; exactly burst
   const mesh = await withStandalone(t, {
     'web.yaml': service('web', { ports: [web.port], annotations: { 'hostmesh.io/rate-limit-rate': '1r/m', 'hostmesh.io/rate-limit-burst': '4' } }),
   });
-  assert.equal(await metric(mesh.admin, /^hostmesh_rate_limited_total\{namespace="test",service="web",port="80"\}/), 0, 'zero from the first scrape');
+  assert.equal(await metric(mesh.admin, /^hostmesh_rate_limited_total\{destination_namespace="test",destination_service="web",destination_port="80"\}/), 0, 'zero from the first scrape');
   const agent = new Agent();
   t.after(() => agent.close());
   const replies = [];

@@ -89,7 +89,7 @@ test('timeout-dial-timeout (Caddy Mesh) bounds the dial; the canonical dial-time
   const r = await get(client(t), mesh.url('test/caddy:80'));
   assert.equal(r.status, 504);
   assert.match(r.body, /test\/caddy:80 did not accept a connection in time/);
-  assert.equal(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'service="caddy"'), 1);
+  assert.equal(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'destination_service="caddy"'), 1);
   assert.equal(applied(mesh, 'test/conflict:80').cluster?.dialTimeoutMs, 2000);
   await expectConflict(mesh, 'conflict', `${CADDY}timeout-dial-timeout`, '200ms', 'hostmesh.io/dial-timeout');
 });
@@ -136,7 +136,7 @@ test('timeout-write-timeout (Caddy Mesh) gives up on a backend that stops readin
     assert.equal(outcome.status, 504);
     assert.match(outcome.body, /test\/caddy:80 did not accept the request in time/);
   }
-  assert.equal(await metricSum(mesh, 'hostmesh_requests_total{', 'service="caddy"', 'code="504"', 'method="PUT"'), 1);
+  assert.equal(await metricSum(mesh, 'hostmesh_requests_total{', 'destination_service="caddy"', 'code="504"', 'method="PUT"'), 1);
   assert.equal(applied(mesh, 'test/conflict:80').cluster?.writeTimeoutMs, 5000);
   await expectConflict(mesh, 'conflict', `${CADDY}timeout-write-timeout`, '200ms', 'hostmesh.io/write-timeout');
 });

@@ -54,12 +54,12 @@ test('502, 503 and 504: each failure maps to its status and a body naming the se
       service: route,
       reason: `${route} ${k.reason}`,
     });
-    assert.equal(await metricSum(mesh, 'hostmesh_requests_total{', `service="${k.service}"`, `code="${k.status}"`), 2, `${k.service} counted by code`);
+    assert.equal(await metricSum(mesh, 'hostmesh_requests_total{', `destination_service="${k.service}"`, `code="${k.status}"`), 2, `${k.service} counted by code`);
   }
   // Dial failures (refused and timed out) count as connect errors; the others do not.
-  assert.equal(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'service="refused"'), 2);
-  assert.equal(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'service="dial"'), 2);
-  assert.equal(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'service="read"'), 0);
+  assert.equal(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'destination_service="refused"'), 2);
+  assert.equal(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'destination_service="dial"'), 2);
+  assert.equal(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'destination_service="read"'), 0);
 });
 
 test('read timeout: 504 while waiting for the head; the connection is cut when the body stalls', async (t) => {

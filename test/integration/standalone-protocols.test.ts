@@ -45,7 +45,7 @@ test('WebSocket: the upgrade is relayed on an http port and frames echo both way
   assert.equal(upgrades[0]!['x-forwarded-for'], '127.0.0.1');
   // The same port still serves plain HTTP.
   assert.equal((await get(client(t), `${mesh.url('test/chat:80')}/`)).body, 'plain http');
-  assert.equal(await metricSum(mesh, 'hostmesh_requests_total{', 'service="chat"', 'code="101"'), 1);
+  assert.equal(await metricSum(mesh, 'hostmesh_requests_total{', 'destination_service="chat"', 'code="101"'), 1);
 });
 
 async function grpcCall(port: number, t: TestContext, path: string, message: Buffer): Promise<{ headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders; body: Buffer }> {

@@ -36,7 +36,7 @@ test('each Service port gets its own listener, and the port alone picks the dest
   assert.equal(web.seen.length, 1);
   assert.equal(api.seen.length, 1);
   assert.equal(other.seen[0]!.headers.host, 'other.prod.hostmesh', 'the Host header is passed through unchanged');
-  assert.equal(await metricSum(mesh, 'hostmesh_requests_total{', 'service="shop"', 'port="8080"', 'code="200"'), 1);
+  assert.equal(await metricSum(mesh, 'hostmesh_requests_total{', 'destination_service="shop"', 'destination_port="8080"', 'code="200"'), 1);
 });
 
 test('a live annotation change applies to new requests; mesh: "false" takes the route away and back', async (t) => {
@@ -105,7 +105,7 @@ test('a dead endpoint is skipped after one failed dial; max-fails: "0" keeps try
   for (let i = 0; i < 12; i++) statuses.push((await get(c, mesh.url('test/web:80'))).status);
   assert.ok(statuses.filter((s) => s === 502).length <= 1, `at most the first dial fails: ${statuses}`);
   assert.equal(statuses.filter((s) => s === 200).length, 12 - statuses.filter((s) => s === 502).length);
-  assert.ok(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'service="web"') <= 1);
+  assert.ok(await metricSum(mesh, 'hostmesh_upstream_connect_errors_total{', 'destination_service="web"') <= 1);
 
   // Passive health off: round robin keeps sending every other request to the dead endpoint.
   await mesh.write('web.yaml', service('web', { ports: [dead, live.port], annotations: { ...annotations, 'hostmesh.io/max-fails': '0' } }));

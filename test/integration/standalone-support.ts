@@ -9,7 +9,7 @@ import { createServer as createH2Server } from 'node:http2';
 import type { ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { TestContext } from 'node:test';
-import type { Diagnostic } from '../../src/controller/translate-types.ts';
+import type { Diagnostic } from '../../src/controller/translation/types.ts';
 import type { ClusterEntry, RouteEntry } from '../../src/table/index.ts';
 import type { StandaloneFixture } from '../support/standalone.ts';
 

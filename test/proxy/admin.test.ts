@@ -32,11 +32,12 @@ test('health, readiness, metrics and 404/405', async (t) => {
   const port = await freePort();
   await e.apply(table([{ cluster: svc('web', [b.port]), listenPort: port }], 7));
   assert.equal((await get(c, `${base}/readyz`)).status, 200);
+  assert.equal((await get(c, `http://127.0.0.1:${port}/`)).status, 200);
   const metrics = await get(c, `${base}/metrics`);
   assert.equal(metrics.status, 200);
   assert.match(String(metrics.headers['content-type']), /^text\/plain; version=0\.0\.4/);
   assert.match(metrics.body, /^hostmesh_config_version 7$/m);
-  assert.match(metrics.body, /^hostmesh_requests_total\{namespace="test",service="web",port="80",backend="web",code="200",method="GET"\} 0$/m);
+  assert.match(metrics.body, /^hostmesh_requests_total\{destination_namespace="test",destination_service="web",destination_port="80",backend="web",code="200",method="GET"\} 1$/m);
 });
 
 test('/config needs the bearer token and shows the applied table with its digest', async (t) => {

@@ -116,7 +116,7 @@ test('route weights split requests exactly (smooth weighted round robin); weight
   t2.clusters[1]!.endpoints = [];
   assert.equal((await e.apply(t2)).ok, true);
   for (let i = 0; i < 8; i++) assert.equal((await get(c, `http://127.0.0.1:${port}/`)).body, 'v1');
-  const split = (await e.registry.metrics()).split('\n').filter((l) => l.startsWith('hostmesh_requests_total{') && l.includes('service="web"'));
+  const split = (await e.registry.metrics()).split('\n').filter((l) => l.startsWith('hostmesh_requests_total{') && l.includes('destination_service="web"'));
   assert.ok(split.some((l) => l.includes('backend="web-v1"') && l.endsWith(' 38')), split.join('\n'));
   assert.ok(split.some((l) => l.includes('backend="web-v2"') && l.endsWith(' 10')), split.join('\n'));
 });

@@ -154,8 +154,8 @@ test('TCP and UDP listeners come from the registered factories; without one they
     s.on('error', () => {});
   });
   await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.equal(await metricValue(e, /^hostmesh_upstream_connect_errors_total\{namespace="test",service="dead"/), 1);
-  assert.equal((await e.registry.metrics()).includes('hostmesh_requests_total{namespace="test",service="echo"'), false, 'no HTTP series for TCP routes');
+  assert.equal(await metricValue(e, /^hostmesh_upstream_connect_errors_total\{destination_namespace="test",destination_service="dead"/), 1);
+  assert.equal((await e.registry.metrics()).includes('hostmesh_requests_total{destination_namespace="test",destination_service="echo"'), false, 'no HTTP series for TCP routes');
 });
 
 test('several engines run side by side in one process, with their own metrics', async (t) => {
@@ -168,8 +168,8 @@ test('several engines run side by side in one process, with their own metrics', 
   const c = client(t);
   assert.equal((await get(c, `http://127.0.0.1:${p1}/`)).body, 'a');
   assert.equal((await get(c, `http://127.0.0.1:${p2}/`)).body, 'a');
-  assert.equal((await e1.registry.metrics()).includes('service="two"'), false);
-  assert.equal(await metricValue(e2, /^hostmesh_requests_total\{namespace="test",service="two",port="80",backend="two",code="200",method="GET"\}/), 1);
+  assert.equal((await e1.registry.metrics()).includes('destination_service="two"'), false);
+  assert.equal(await metricValue(e2, /^hostmesh_requests_total\{destination_namespace="test",destination_service="two",destination_port="80",backend="two",code="200",method="GET"\}/), 1);
 });
 
 test('with reusePort two engines share one listener port', async (t) => {

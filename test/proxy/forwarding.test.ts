@@ -84,7 +84,7 @@ test('a refused dial answers 502 naming the service, never the address', async (
   assert.equal(json.status, 502);
   assert.deepEqual(JSON.parse(json.body), { status: 502, error: 'Bad Gateway', service: 'test/server:80', reason: 'test/server:80 could not be reached' });
   assert.equal(await metricValue(e, /^hostmesh_requests_total\{.*code="502",method="GET"\}/), 2);
-  assert.equal(await metricValue(e, /^hostmesh_upstream_connect_errors_total\{namespace="test",service="server"/), 2);
+  assert.equal(await metricValue(e, /^hostmesh_upstream_connect_errors_total\{destination_namespace="test",destination_service="server"/), 2);
 });
 
 test('no ready endpoints answers 503 with Retry-After and a page naming the service', async (t) => {

@@ -22,7 +22,7 @@ async function mirrored(t: TestContext, primaryPort: number, mirrorPort: number,
   ]));
   assert.equal(r.ok, true, JSON.stringify(r));
   if (r.ok) assert.deepEqual(r.warnings, []);
-  const count = (result: string) => metricValue(e, new RegExp(`^hostmesh_mirror_requests_total\\{namespace="test",service="web",port="80",backend="shadow",result="${result}"\\}`));
+  const count = (result: string) => metricValue(e, new RegExp(`^hostmesh_mirror_requests_total\\{destination_namespace="test",destination_service="web",destination_port="80",backend="shadow",result="${result}"\\}`));
   return { e, url: `http://${LOOPBACK}:${port}`, count };
 }
 

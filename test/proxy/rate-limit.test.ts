@@ -19,7 +19,7 @@ for (const kind of ['lru', 'shared'] as const) {
     const r = await e.apply(table([{ cluster: svc('web', [b.port]), listenPort: port, route: { rateLimit: perMinute(5) } }]));
     assert.ok(r.ok, JSON.stringify(r));
     assert.deepEqual(r.warnings, [], 'rate limits are enforced, not warned about');
-    assert.deepEqual(await metricLines(e, /^hostmesh_rate_limited_total/), ['hostmesh_rate_limited_total{namespace="test",service="web",port="80"} 0']);
+    assert.deepEqual(await metricLines(e, /^hostmesh_rate_limited_total/), ['hostmesh_rate_limited_total{destination_namespace="test",destination_service="web",destination_port="80"} 0']);
     const c = client(t);
     const replies = [];
     for (let i = 0; i < 8; i++) replies.push(await get(c, `http://127.0.0.1:${port}/`));

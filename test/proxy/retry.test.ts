@@ -40,12 +40,14 @@ test('a refused connect is retried on the other endpoint, even when retry-on mat
   assert.ok(retries !== undefined && retries >= 4, `connect retries counted: ${retries}`);
 });
 
-test('retry series exist from the first scrape, one per reason', async (t) => {
+test('retry series exist, one per reason, from the route\'s first request', async (t) => {
   const ok = await httpBackend(t, (_req, res) => res.end('ok'));
-  const { e } = await twoEndpoints(t, [ok.port, ok.port + 0], { retry: retryAll() });
+  const { e, url } = await twoEndpoints(t, [ok.port, ok.port + 0], { retry: retryAll() });
+  assert.deepEqual(await metricLines(e, /^hostmesh_retries_total\{/), [], 'an idle route has none');
+  assert.equal((await get(client(t), `${url}/`)).status, 200);
   const lines = await metricLines(e, /^hostmesh_retries_total\{/);
   assert.deepEqual(lines.map((l) => /reason="(\w+)"/.exec(l)![1]).toSorted(), ['connect', 'reset', 'status', 'timeout']);
-  for (const l of lines) assert.match(l, /namespace="test",service="server",port="80",backend="server",.* 0$/);
+  for (const l of lines) assert.match(l, /destination_namespace="test",destination_service="server",destination_port="80",backend="server",.* 0$/);
 });
 
 test('a status in retry-codes is retried on another endpoint; the last answer is passed on as is', async (t) => {

@@ -15,7 +15,7 @@ test('a dial that does not complete in time answers 504 and counts a connect err
   const r = await get(c, `http://127.0.0.1:${port}/`);
   assert.equal(r.status, 504);
   assert.match(r.body, /test\/server:80 did not accept a connection in time/);
-  assert.equal(await metricValue(e, /^hostmesh_upstream_connect_errors_total\{namespace="test",service="server"/), 1);
+  assert.equal(await metricValue(e, /^hostmesh_upstream_connect_errors_total\{destination_namespace="test",destination_service="server"/), 1);
 });
 
 test('read timeout: a backend that does not answer gets 504', async (t) => {

@@ -3,7 +3,7 @@
  * forwarders tell it, a route with a settable cluster, and an observer that records events.
  * The real pool (balancing, passive health) lives in the proxy engine, not here.
  */
-import type { EndpointHandle, EndpointPicker, L4Cluster, L4Observer, L4Route } from '../../src/proxy/types.ts';
+import type { EndpointHandle, EndpointPicker, L4Cluster, L4Connection, L4Observer, L4Route } from '../../src/proxy/types.ts';
 import type { PortId } from '../../src/table/index.ts';
 
 export function endpoint(address: string, port: number): EndpointHandle {
@@ -92,9 +92,11 @@ export class RecordingObserver implements L4Observer {
     this.push({ kind: 'opened', route, cluster });
   }
 
-  connectionClosed(route: PortId, cluster: PortId, bytesIn: number, bytesOut: number): void {
-    this.push({ kind: 'closed', route, cluster, bytesIn, bytesOut });
+  connectionClosed(route: PortId, cluster: PortId, conn: L4Connection): void {
+    this.push({ kind: 'closed', route, cluster, bytesIn: conn.bytesIn, bytesOut: conn.bytesOut });
   }
+
+  connectionFailed(): void {}
 
   connectError(route: PortId, cluster: PortId | undefined, reason: 'no-endpoint' | 'refused' | 'timeout' | 'error'): void {
     this.push({ kind: 'error', route, cluster, reason });

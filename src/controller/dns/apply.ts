@@ -6,7 +6,7 @@
  */
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { AppsV1Api, CoreV1Api, V1ConfigMap } from '@kubernetes/client-node';
-import { failedWith, kubeCall } from '../reconcile-errors.ts';
+import { failedWith, kubeCall } from '../kube/errors.ts';
 import type { DnsObserved, DnsPlan } from './plan.ts';
 import type { ConfigMapObject, DeploymentObject } from './types.ts';
 

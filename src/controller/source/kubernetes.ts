@@ -28,9 +28,11 @@ import { HostmeshError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ClusterState, EndpointSliceObject, ServiceObject } from '../objects.ts';
-import { DEFAULT_BACKOFF } from '../reconcile-loop.ts';
-import type { Backoff } from '../reconcile-loop.ts';
-import { Informer } from './informer.ts';
+import { DEFAULT_BACKOFF } from '../kube/loop.ts';
+import type { Backoff } from '../kube/loop.ts';
+import { Informer } from '../kube/informer.ts';
+import type { Diagnostic } from '../translation/types.ts';
+import type { Source } from './source.ts';
 
 export interface KubernetesSourceOptions {
   kubeConfig: KubeConfig;
@@ -66,7 +68,7 @@ function byKey(a: KubernetesObject, b: KubernetesObject): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-export class KubernetesSource {
+export class KubernetesSource implements Source {
   /** Resolves once every informer has completed its first list; rejects if stopped before. */
   readonly synced: Promise<void>;
   private readonly emitter = new EventEmitter<KubernetesSourceEvents>();
@@ -118,6 +120,16 @@ export class KubernetesSource {
   off<K extends keyof KubernetesSourceEvents>(event: K, listener: (...args: KubernetesSourceEvents[K]) => void): this {
     this.emitter.off(event, listener as never);
     return this;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.emitter.on('change', listener);
+    return () => { this.emitter.off('change', listener); };
+  }
+
+  /** The API server's objects are not checked here: translation reports what it cannot use. */
+  diagnostics(): readonly Diagnostic[] {
+    return [];
   }
 
   /** Starts every informer. Returns at once; await `synced` for the initial view. */

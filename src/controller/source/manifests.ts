@@ -17,8 +17,9 @@ import { HostmeshError, errorMessage } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ClusterState, EndpointSliceObject, ObjectMeta, ServiceObject } from '../objects.ts';
-import { diagnostic, sortDiagnostics } from '../translate-diagnostics.ts';
-import type { Diagnostic } from '../translate-types.ts';
+import { diagnostic, sortDiagnostics } from '../translation/diagnostics.ts';
+import type { Diagnostic } from '../translation/types.ts';
+import type { Source } from './source.ts';
 
 export interface ManifestSnapshot {
   state: ClusterState;
@@ -311,8 +312,8 @@ export async function loadManifests(dir: string, logger?: Logger): Promise<Manif
 export interface ManifestSourceOptions {
   /** A directory of manifests, or a single manifest file. */
   dir: string;
-  /** Called with each new snapshot after the first (which `open` returns). */
-  onChange: (snapshot: ManifestSnapshot) => void;
+  /** Called with each new snapshot after the first (see also subscribe()). */
+  onChange?: (snapshot: ManifestSnapshot) => void;
   /** Quiet time after a file event before re-reading. Default 100 ms. */
   debounceMs?: number;
   /** Safety-net rescan period. Default 5 s. */
@@ -320,83 +321,136 @@ export interface ManifestSourceOptions {
   logger?: Logger;
 }
 
-export interface ManifestSource {
-  /** The latest snapshot. */
-  current(): ManifestSnapshot;
-  /** Re-reads now; resolves true when the snapshot changed (onChange was called). */
-  rescan(): Promise<boolean>;
-  close(): void;
+/** A directory of manifests, read strictly at start (see loadManifests) and then watched. */
+export class ManifestSource implements Source {
+  readonly synced: Promise<void>;
+  readonly #options: ManifestSourceOptions;
+  readonly #log: Logger;
+  readonly #directory: ManifestDirectory;
+  readonly #listeners = new Set<() => void>();
+  #current: ManifestSnapshot = { state: { services: [], endpointSlices: [] }, diagnostics: [], files: 0 };
+  #currentKey = '';
+  #running: Promise<boolean> | undefined;
+  #again = false;
+  #closed = false;
+  #debounce: NodeJS.Timeout | undefined;
+  #interval: NodeJS.Timeout | undefined;
+  #watcher: FSWatcher | undefined;
+  #resolveSynced!: () => void;
+  #rejectSynced!: (e: Error) => void;
+
+  constructor(options: ManifestSourceOptions) {
+    this.#options = options;
+    this.#log = options.logger ?? createLogger('manifests');
+    this.#directory = new ManifestDirectory(options.dir, this.#log);
+    this.synced = new Promise<void>((resolve, reject) => {
+      this.#resolveSynced = resolve;
+      this.#rejectSynced = reject;
+    });
+    this.synced.catch(() => {});
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.#directory.scan(true);
+    } catch (e) {
+      this.#rejectSynced(e as Error);
+      throw e;
+    }
+    this.#current = this.#directory.snapshot();
+    this.#currentKey = JSON.stringify(this.#current);
+    this.#resolveSynced();
+    const schedule = (): void => this.#schedule();
+    try {
+      this.#watcher = watch(this.#options.dir, { recursive: true, persistent: false }, schedule);
+      this.#watcher.on('error', (e) => this.#log.warn({ err: e, dir: this.#options.dir }, 'watching manifests failed; relying on the periodic rescan'));
+    } catch (e) {
+      this.#log.warn({ err: e, dir: this.#options.dir }, 'cannot watch manifests; relying on the periodic rescan');
+    }
+    this.#interval = setInterval(schedule, this.#options.rescanIntervalMs ?? 5000);
+    this.#interval.unref();
+    // A file saved between the first scan and the watcher's start would wait for the interval.
+    schedule();
+  }
+
+  current(): ClusterState {
+    return this.#current.state;
+  }
+
+  diagnostics(): readonly Diagnostic[] {
+    return this.#current.diagnostics;
+  }
+
+  /** The latest snapshot, with the diagnostics and the number of files read. */
+  snapshot(): ManifestSnapshot {
+    return this.#current;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => { this.#listeners.delete(listener); };
+  }
+
+  /** Re-reads now; resolves true when the snapshot changed (listeners were called). */
+  rescan(): Promise<boolean> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#runScan().catch((e: unknown) => {
+      this.#log.error({ err: e }, 'manifest rescan failed');
+      return false;
+    }).finally(() => { this.#running = undefined; });
+    return this.#running;
+  }
+
+  stop(): Promise<void> {
+    this.#closed = true;
+    this.#rejectSynced(new HostmeshError('manifests-stopped', 'the manifest source was stopped before its first read'));
+    clearTimeout(this.#debounce);
+    clearInterval(this.#interval);
+    this.#watcher?.close();
+    return Promise.resolve();
+  }
+
+  async #runScan(): Promise<boolean> {
+    let changed = false;
+    do {
+      this.#again = false;
+      await this.#directory.scan(false);
+      const next = this.#directory.snapshot();
+      const key = JSON.stringify(next);
+      if (key !== this.#currentKey && !this.#closed) {
+        this.#current = next;
+        this.#currentKey = key;
+        changed = true;
+        this.#notify(next);
+      }
+    } while (this.#again && !this.#closed);
+    return changed;
+  }
+
+  #notify(next: ManifestSnapshot): void {
+    const listeners = [...(this.#options.onChange ? [() => this.#options.onChange?.(next)] : []), ...this.#listeners];
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (e) {
+        this.#log.error({ err: e }, 'manifest change handler failed');
+      }
+    }
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => void this.rescan(), this.#options.debounceMs ?? 100);
+  }
 }
 
 /** Reads the directory (strictly, see loadManifests) and keeps watching it. */
 export async function openManifestSource(options: ManifestSourceOptions): Promise<ManifestSource> {
-  const log = options.logger ?? createLogger('manifests');
-  const directory = new ManifestDirectory(options.dir, log);
-  await directory.scan(true);
-  let current = directory.snapshot();
-  let currentKey = JSON.stringify(current);
-
-  let running: Promise<boolean> | undefined;
-  // Fields, not locals: they change while a scan awaits.
-  const flags = { again: false, closed: false };
-  const runScan = async (): Promise<boolean> => {
-    let changed = false;
-    do {
-      flags.again = false;
-      await directory.scan(false);
-      const next = directory.snapshot();
-      const key = JSON.stringify(next);
-      if (key !== currentKey && !flags.closed) {
-        current = next;
-        currentKey = key;
-        changed = true;
-        try {
-          options.onChange(next);
-        } catch (e) {
-          log.error({ err: e }, 'manifest change handler failed');
-        }
-      }
-    } while (flags.again && !flags.closed);
-    return changed;
-  };
-  const rescan = (): Promise<boolean> => {
-    if (running) {
-      flags.again = true;
-      return running;
-    }
-    running = runScan().catch((e: unknown) => {
-      log.error({ err: e }, 'manifest rescan failed');
-      return false;
-    }).finally(() => { running = undefined; });
-    return running;
-  };
-
-  let debounce: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    if (flags.closed) return;
-    clearTimeout(debounce);
-    debounce = setTimeout(() => void rescan(), options.debounceMs ?? 100);
-  };
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(options.dir, { recursive: true, persistent: false }, schedule);
-    watcher.on('error', (e) => log.warn({ err: e, dir: options.dir }, 'watching manifests failed; relying on the periodic rescan'));
-  } catch (e) {
-    log.warn({ err: e, dir: options.dir }, 'cannot watch manifests; relying on the periodic rescan');
-  }
-  const interval = setInterval(schedule, options.rescanIntervalMs ?? 5000);
-  interval.unref();
-  // A file saved between the first scan and the watcher's start would wait for the interval.
-  schedule();
-
-  return {
-    current: () => current,
-    rescan,
-    close: () => {
-      flags.closed = true;
-      clearTimeout(debounce);
-      clearInterval(interval);
-      watcher?.close();
-    },
-  };
+  const source = new ManifestSource(options);
+  await source.start();
+  return source;
 }

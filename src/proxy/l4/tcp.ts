@@ -9,7 +9,8 @@ import { KEEPALIVE_INITIAL_DELAY_MS, dialCluster } from './tcp-dial.ts';
 import { listenError } from './listen-error.ts';
 import { relay } from './tcp-relay.ts';
 import type { L4Listener, L4ListenerOptions } from '../l4-listeners.ts';
-import type { L4Route } from '../types.ts';
+import type { EndpointHandle, L4Connection, L4Route } from '../types.ts';
+import { clientAddress } from '../http/headers.ts';
 
 /** The engine's listener options (the L4 seam); `reusePort` lets workers share the port. */
 export type TcpListenerOptions = L4ListenerOptions;
@@ -31,6 +32,28 @@ interface Connection {
 
 function noop(): void {}
 
+/** What the observer sees of an accepted connection; the byte counts are the client socket's. */
+class TcpConnection implements L4Connection {
+  readonly protocol = 'tcp';
+  readonly start = performance.now();
+  readonly client: string;
+  endpoint: EndpointHandle | undefined = undefined;
+  readonly #socket: Socket;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    this.client = clientAddress(socket.remoteAddress);
+  }
+
+  get bytesIn(): number {
+    return this.#socket.bytesRead;
+  }
+
+  get bytesOut(): number {
+    return this.#socket.bytesWritten;
+  }
+}
+
 export function createTcpListener(opts: TcpListenerOptions): TcpListener {
   const { host, observer } = opts;
   let route = opts.route;
@@ -47,9 +70,11 @@ export function createTcpListener(opts: TcpListenerOptions): TcpListener {
   const accept = (client: Socket): void => {
     const r = route;
     const cluster = r.pickCluster();
+    const tracked = new TcpConnection(client);
     client.on('error', noop);
     if (cluster === undefined) {
       observer.connectError(r.id, undefined, 'no-endpoint');
+      observer.connectionFailed(r.id, undefined, tracked);
       client.resetAndDestroy();
       return;
     }
@@ -70,6 +95,7 @@ export function createTcpListener(opts: TcpListenerOptions): TcpListener {
     const cancelDial = dialCluster(r.id, cluster, observer, (upstream, endpoint) => {
       if (upstream === undefined || endpoint === undefined) {
         // Tried what there was: tell the client plainly (RST) rather than with an empty stream.
+        if (!client.destroyed) observer.connectionFailed(r.id, cluster.id, tracked);
         client.resetAndDestroy();
         return;
       }
@@ -82,10 +108,11 @@ export function createTcpListener(opts: TcpListenerOptions): TcpListener {
         finished(conn);
         return;
       }
-      observer.connectionOpened(r.id, cluster.id);
+      tracked.endpoint = endpoint;
+      observer.connectionOpened(r.id, cluster.id, tracked);
       abort = relay(client, upstream, cluster, log, () => {
         cluster.picker.release(endpoint);
-        observer.connectionClosed(r.id, cluster.id, client.bytesRead, client.bytesWritten);
+        observer.connectionClosed(r.id, cluster.id, tracked);
         finished(conn);
       });
     });

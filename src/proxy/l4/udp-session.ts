@@ -7,7 +7,8 @@ import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from '../../common/log.ts';
-import type { EndpointHandle, L4Cluster, L4Observer } from '../types.ts';
+import type { EndpointHandle, L4Cluster, L4Connection, L4Observer } from '../types.ts';
+import { clientAddress } from '../http/headers.ts';
 import type { PortId } from '../../table/index.ts';
 
 /** Datagrams held while the upstream socket connects; more are dropped, as UDP may. */
@@ -26,7 +27,11 @@ export interface SessionContext {
   readonly expire: (session: UdpSession) => void;
 }
 
-export class UdpSession {
+export class UdpSession implements L4Connection {
+  readonly protocol = 'udp';
+  readonly start = performance.now();
+  /** The client's address, for the observer (`clientAddress` + `clientPort` identify the session). */
+  readonly client: string;
   readonly routeId: PortId;
   readonly key: string;
   readonly clientAddress: string;
@@ -49,6 +54,7 @@ export class UdpSession {
     this.key = key;
     this.clientAddress = client.address;
     this.clientPort = client.port;
+    this.client = clientAddress(client.address);
     this.cluster = cluster;
     this.endpoint = endpoint;
     cluster.picker.acquire(endpoint);
@@ -81,13 +87,13 @@ export class UdpSession {
       // Already closed by a failed bind or connect.
     }
     this.cluster.picker.release(this.endpoint);
-    if (this.opened) this.ctx.observer.connectionClosed(this.routeId, this.cluster.id, this.bytesIn, this.bytesOut);
+    if (this.opened) this.ctx.observer.connectionClosed(this.routeId, this.cluster.id, this);
   }
 
   private onConnected(): void {
     if (this.closed) return;
     this.opened = true;
-    this.ctx.observer.connectionOpened(this.routeId, this.cluster.id);
+    this.ctx.observer.connectionOpened(this.routeId, this.cluster.id, this);
     const queued = this.pending ?? [];
     this.pending = undefined;
     for (const msg of queued) this.socket.send(msg);

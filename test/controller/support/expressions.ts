@@ -3,7 +3,7 @@
  * refuses unbalanced brackets and unterminated strings, enough for tests to see how translation
  * reports an expression error with its column.
  */
-import type { ExpressionChecker } from '../../../src/controller/translate-types.ts';
+import type { ExpressionChecker } from '../../../src/controller/translation/types.ts';
 
 const CLOSING: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
 

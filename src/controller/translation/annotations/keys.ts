@@ -1,0 +1,261 @@
+/**
+ * The annotation keys hostmesh understands: for each canonical `hostmesh.io/<key>`, how its
+ * value parses and which Caddy Mesh and Traefik Mesh keys are aliases of it (with their own
+ * documented semantics where they differ, e.g. Traefik's `retry-attempts` counts the first try).
+ */
+import type { LoadBalancer, Scheme, TrafficType } from '../../../table/index.ts';
+import { ANNOTATION_PREFIX, CADDY_PREFIX, TRAEFIK_PREFIX } from '../../constants.ts';
+import { DEFAULT_LB_COOKIE, DEFAULT_MAINTENANCE_REASON } from './settings.ts';
+import type { ExpressionChecker, ExpressionContext } from '../types.ts';
+import {
+  parseBoolean, parseCodes, parseDurationMs, parseEnum, parseInteger, parsePercent, parseRate,
+  parseServiceName, parseToken, parseWeights,
+} from './values.ts';
+import type { CodeRange, Parsed, Rate, Weight } from './values.ts';
+
+/** Traefik Mesh's former prefix, still read by Traefik Mesh itself. */
+export const MAESH_PREFIX = 'maesh.containo.us/';
+
+export type AnnotationSource = 'hostmesh' | 'caddy' | 'traefik';
+
+/** Prefixes in precedence order: where two spellings of one setting disagree, the first wins. */
+export const PREFIXES: readonly { prefix: string; source: AnnotationSource }[] = [
+  { prefix: ANNOTATION_PREFIX, source: 'hostmesh' },
+  { prefix: CADDY_PREFIX, source: 'caddy' },
+  { prefix: TRAEFIK_PREFIX, source: 'traefik' },
+  { prefix: MAESH_PREFIX, source: 'traefik' },
+];
+
+/** hostmesh.io/ keys hostmesh writes itself (on shadow Services): never "unknown". */
+export const INTERNAL_KEYS: readonly string[] = ['shadow-of', 'proxy-ports'];
+
+export interface ParseContext {
+  checkExpression?: ExpressionChecker;
+}
+
+export interface KeyValues {
+  'mesh': boolean;
+  'traffic-type': TrafficType;
+  'scheme': Scheme;
+  'dial-timeout': number;
+  /** 0 means none, as in Caddy Mesh. */
+  'read-timeout': number;
+  'write-timeout': number;
+  'request-timeout': number;
+  /** `afterSent`: whether requests already sent may be retried by default (false for Traefik's retry). */
+  'retry-count': { count: number; afterSent: boolean };
+  /** 0 means off. */
+  'retry-duration': number;
+  'retry-on': string;
+  'retry-codes': CodeRange[];
+  'load-balancer': LoadBalancer;
+  'max-fails': number;
+  'fail-duration': number;
+  'rate-limit-rate': Rate;
+  'rate-limit-burst': number;
+  'rate-limit-key': string;
+  'rate-limit-zone-size': number;
+  'traffic-split-expression': string;
+  'traffic-split-new-service': string;
+  'traffic-split-old-service': string;
+  'traffic-split-weights': Weight[];
+  'sticky-cookie': string;
+  'mirror-service': string;
+  'mirror-percent': number;
+  'circuit-breaker-expression': string;
+  /** The reason, or undefined for "off". */
+  'maintenance': string | undefined;
+}
+
+export type KeyName = keyof KeyValues;
+
+export interface AliasSpec<V> {
+  source: 'caddy' | 'traefik';
+  /** Key after the prefix, e.g. `retry-attempts`. */
+  name: string;
+  /** When the alias's semantics differ from the canonical key's. */
+  parse?: (raw: string, ctx: ParseContext) => Parsed<V>;
+}
+
+export interface KeySpec<V> {
+  parse: (raw: string, ctx: ParseContext) => Parsed<V>;
+  aliases: AliasSpec<V>[];
+  /** Whether two values mean the same (to decide if a canonical key and an alias disagree). */
+  same?: (a: V, b: V) => boolean;
+  /** Only meaningful on http routes. */
+  httpOnly?: boolean;
+  /** Its failures are expression errors. */
+  expression?: boolean;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+const duration = (minMs: number) => (raw: string): Parsed<number> => parseDurationMs(raw, minMs, DAY_MS);
+
+/** Expressions are checked by the injected checker; without one any non-empty source passes. */
+function expression(context: ExpressionContext) {
+  return (raw: string, ctx: ParseContext): Parsed<string> => {
+    if (raw === '') return { ok: false, reason: 'is empty; an expression is required' };
+    const problem = ctx.checkExpression?.(raw, context);
+    if (problem) {
+      const what = context === 'breaker' ? 'circuit-breaker' : context === 'key' ? 'rate-limit key' : 'matcher';
+      return { ok: false, reason: `is not a valid ${what} expression: at column ${problem.column}: ${problem.message} (${problem.code})` };
+    }
+    return { ok: true, value: raw };
+  };
+}
+
+function loadBalancer(raw: string): Parsed<LoadBalancer> {
+  const v = raw.trim();
+  if (v === 'least-request' || v === 'round-robin' || v === 'random') return { ok: true, value: { kind: v } };
+  if (v === 'cookie') return { ok: true, value: { kind: 'cookie', cookie: DEFAULT_LB_COOKIE } };
+  const m = /^(cookie|header):\s*(.*)$/.exec(v);
+  if (m) {
+    const kind = m[1] === 'cookie' ? 'cookie' : 'header';
+    const name = parseToken(m[2] ?? '', kind);
+    if (!name.ok) return { ok: false, reason: `names a ${kind} "${m[2]}", which ${name.reason}` };
+    return { ok: true, value: kind === 'cookie' ? { kind, cookie: name.value } : { kind, header: name.value } };
+  }
+  return { ok: false, reason: 'is not a load balancer (use least-request, round-robin, random, cookie, cookie:<name> or header:<name>)' };
+}
+
+function maintenance(raw: string): Parsed<string | undefined> {
+  const v = raw.trim();
+  if (v === '' || v.toLowerCase() === 'false') return { ok: true, value: undefined };
+  if (v.toLowerCase() === 'true') return { ok: true, value: DEFAULT_MAINTENANCE_REASON };
+  if (v.length > 1024) return { ok: false, reason: 'is too long a reason (at most 1024 characters)' };
+  return { ok: true, value: v };
+}
+
+const serviceName = (raw: string): Parsed<string> => parseServiceName(raw);
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export const KEYS: { readonly [K in KeyName]: KeySpec<KeyValues[K]> } = {
+  'mesh': { parse: parseBoolean, aliases: [] },
+  'traffic-type': {
+    parse: (raw) => parseEnum(raw, ['http', 'tcp', 'udp'] as const),
+    aliases: [{ source: 'traefik', name: 'traffic-type' }],
+  },
+  'scheme': {
+    parse: (raw) => parseEnum(raw, ['http', 'https', 'h2c'] as const),
+    aliases: [{ source: 'traefik', name: 'scheme' }],
+    httpOnly: true,
+  },
+  'dial-timeout': { parse: duration(1), aliases: [{ source: 'caddy', name: 'timeout-dial-timeout' }] },
+  'read-timeout': { parse: duration(0), aliases: [{ source: 'caddy', name: 'timeout-read-timeout' }] },
+  'write-timeout': { parse: duration(0), aliases: [{ source: 'caddy', name: 'timeout-write-timeout' }] },
+  'request-timeout': { parse: duration(0), aliases: [], httpOnly: true },
+  'retry-count': {
+    parse: (raw) => {
+      const n = parseInteger(raw, 0, 100);
+      return n.ok ? { ok: true, value: { count: n.value, afterSent: true } } : n;
+    },
+    aliases: [
+      { source: 'caddy', name: 'retry-count' },
+      {
+        // Traefik's attempts include the first try and only retry requests the backend never received.
+        source: 'traefik',
+        name: 'retry-attempts',
+        parse: (raw) => {
+          const n = parseInteger(raw, 1, 101);
+          return n.ok ? { ok: true, value: { count: n.value - 1, afterSent: false } } : n;
+        },
+      },
+    ],
+    same: (a, b) => a.count === b.count,
+    httpOnly: true,
+  },
+  'retry-duration': { parse: duration(0), aliases: [{ source: 'caddy', name: 'retry-duration' }], httpOnly: true },
+  'retry-on': { parse: expression('matcher'), aliases: [{ source: 'caddy', name: 'retry-on' }], httpOnly: true, expression: true },
+  'retry-codes': { parse: parseCodes, aliases: [], same: sameJson, httpOnly: true },
+  'load-balancer': { parse: loadBalancer, aliases: [], same: sameJson },
+  'max-fails': { parse: (raw) => parseInteger(raw, 0, 1_000_000), aliases: [] },
+  'fail-duration': { parse: duration(0), aliases: [] },
+  'rate-limit-rate': {
+    parse: parseRate,
+    aliases: [
+      { source: 'caddy', name: 'rate-limit-rate' },
+      {
+        // Traefik's average is an integer number of requests per second.
+        source: 'traefik',
+        name: 'ratelimit-average',
+        parse: (raw) => {
+          const n = parseInteger(raw, 1, 1_000_000_000);
+          return n.ok ? { ok: true, value: { ratePerSecond: n.value, perPeriod: n.value, unit: 's' } } : n;
+        },
+      },
+    ],
+    same: (a, b) => a.ratePerSecond === b.ratePerSecond,
+    httpOnly: true,
+  },
+  'rate-limit-burst': {
+    parse: (raw) => parseInteger(raw, 1, 1_000_000_000),
+    aliases: [{ source: 'traefik', name: 'ratelimit-burst' }],
+    httpOnly: true,
+  },
+  'rate-limit-key': { parse: expression('key'), aliases: [{ source: 'caddy', name: 'rate-limit-key' }], httpOnly: true, expression: true },
+  'rate-limit-zone-size': {
+    parse: (raw) => parseInteger(raw, 1, 10_000_000),
+    aliases: [{ source: 'caddy', name: 'rate-limit-zone-size' }],
+    httpOnly: true,
+  },
+  'traffic-split-expression': {
+    parse: expression('matcher'),
+    aliases: [{ source: 'caddy', name: 'traffic-split-expression' }],
+    httpOnly: true,
+    expression: true,
+  },
+  'traffic-split-new-service': { parse: serviceName, aliases: [{ source: 'caddy', name: 'traffic-split-new-service' }], httpOnly: true },
+  'traffic-split-old-service': { parse: serviceName, aliases: [{ source: 'caddy', name: 'traffic-split-old-service' }], httpOnly: true },
+  'traffic-split-weights': { parse: parseWeights, aliases: [], same: sameJson },
+  'sticky-cookie': { parse: (raw) => parseToken(raw, 'cookie'), aliases: [], httpOnly: true },
+  'mirror-service': { parse: serviceName, aliases: [], httpOnly: true },
+  'mirror-percent': { parse: parsePercent, aliases: [], httpOnly: true },
+  'circuit-breaker-expression': {
+    parse: expression('breaker'),
+    aliases: [{ source: 'traefik', name: 'circuit-breaker-expression' }],
+    httpOnly: true,
+    expression: true,
+  },
+  'maintenance': { parse: maintenance, aliases: [] },
+};
+
+export const KEY_NAMES = Object.keys(KEYS) as KeyName[];
+
+/** Known key names under each alias source, for typo suggestions. */
+export function aliasNames(source: 'caddy' | 'traefik'): string[] {
+  const out: string[] = [];
+  for (const name of KEY_NAMES) for (const a of KEYS[name].aliases as AliasSpec<unknown>[]) if (a.source === source) out.push(a.name);
+  return out;
+}
+
+/** The candidate closest to `word` by edit distance, if it is close enough to be a likely typo. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  if (bestDistance <= limit) return best;
+  // A key cut short (`timeout-dial` for `timeout-dial-timeout`) is far by edit distance but obvious.
+  if (word.length < 4) return undefined;
+  return candidates.filter((c) => c.startsWith(word)).toSorted((a, b) => a.length - b.length)[0];
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 16) return Infinity;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? Infinity;
+}

@@ -1,0 +1,37 @@
+/**
+ * What the mesh DNS answers. Standalone: every name resolves to 127.0.0.1 and SRV records give
+ * the listener ports. Cluster: names resolve to the shadow Service ClusterIPs (a Service whose
+ * shadow has no address yet is left out) and SRV records give the Service ports, which the
+ * shadow Service exposes unchanged.
+ */
+import { isIP } from 'node:net';
+import type { DnsServiceEntry, PortId, ServiceId } from '../../table/index.ts';
+import type { MeshedService } from './model.ts';
+
+export function dnsServices(
+  services: readonly MeshedService[],
+  listenerPorts: ReadonlyMap<PortId, number>,
+  mode: 'standalone' | 'cluster',
+  shadowAddresses: ReadonlyMap<ServiceId, readonly string[]> | undefined,
+): DnsServiceEntry[] {
+  const out: DnsServiceEntry[] = [];
+  for (const svc of services) {
+    const routed = svc.ports.filter((p) => listenerPorts.has(p.id));
+    if (routed.length === 0) continue;
+    const addresses = mode === 'standalone'
+      ? ['127.0.0.1']
+      : [...new Set(shadowAddresses?.get(svc.id) ?? [])].filter((a) => typeof a === 'string' && isIP(a) !== 0).toSorted();
+    if (addresses.length === 0) continue;
+    out.push({
+      namespace: svc.namespace,
+      name: svc.name,
+      addresses,
+      ports: routed.map((p) => ({
+        name: p.name,
+        protocol: p.protocol === 'udp' ? 'udp' : 'tcp',
+        port: mode === 'standalone' ? listenerPorts.get(p.id)! : p.port,
+      })),
+    });
+  }
+  return out;
+}

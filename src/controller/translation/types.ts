@@ -1,0 +1,83 @@
+/**
+ * Types around the translation function: its options, the memory it carries from one call to
+ * the next, and the diagnostics it reports. Both sources (manifest directory, Kubernetes
+ * informers) and the CLI read these.
+ */
+import type { PortId, ServiceId, TableContent } from '../../table/index.ts';
+import type { AnnotationResult, ServiceSettings } from './annotations/settings.ts';
+import type { ClusterState } from '../objects.ts';
+import type { Diagnostic } from './diagnostics.ts';
+
+export type { Diagnostic, DiagnosticCode, DiagnosticObject, Severity } from './diagnostics.ts';
+
+export type { TableContent };
+
+export type ExpressionContext = 'matcher' | 'breaker' | 'key';
+
+/**
+ * Checks an expression source in a context; undefined when it is fine. Injected so translation
+ * reports expression errors (with their column) before any proxy sees them.
+ */
+export type ExpressionChecker = (
+  source: string,
+  context: ExpressionContext,
+) => { code: string; message: string; column: number } | undefined;
+
+export interface TranslateOptions {
+  /** standalone: one local proxy, DNS answers 127.0.0.1; cluster: DNS answers shadow ClusterIPs. */
+  mode: 'standalone' | 'cluster';
+  /** Inclusive range proxy ports are allocated from. */
+  portRange: readonly [number, number];
+  /** Ports in the range never to allocate (in use by another process, or by our own servers). */
+  reservedPorts?: ReadonlySet<number>;
+  /** DNS zones answered, canonical first. Default `['hostmesh']`. */
+  zones?: readonly string[];
+  /** TTL of DNS answers in seconds. Default 5. */
+  dnsTtl?: number;
+  /** When set, only Services in these namespaces are meshed. */
+  watchNamespaces?: readonly string[];
+  /** Never meshed. Default `kube-system`, `kube-public`, `kube-node-lease`; the mesh namespace always is. */
+  ignoreNamespaces?: readonly string[];
+  /** Where hostmesh itself runs (shadow Services live there). Default `hostmesh`. */
+  meshNamespace?: string;
+  /** Cluster mode: the shadow Service ClusterIP(s) DNS answers for each Service. */
+  shadowAddresses?: ReadonlyMap<ServiceId, readonly string[]>;
+  /** Expression checker; when absent every non-empty expression is accepted. */
+  checkExpression?: ExpressionChecker;
+}
+
+/** What one translation hands to the next. */
+export interface TranslationMemory {
+  /** The last valid settings of each Service. */
+  readonly settings: ReadonlyMap<ServiceId, ServiceSettings>;
+  /**
+   * Each Service's annotations as last parsed, with the result, so a Service whose annotations
+   * did not change is not parsed again (valid for one expression checker).
+   */
+  readonly parsed?: { checker: ExpressionChecker | undefined; entries: ReadonlyMap<ServiceId, ParsedAnnotations> };
+}
+
+export interface ParsedAnnotations {
+  /** A copy of the annotations parsed. */
+  annotations: Readonly<Record<string, unknown>> | undefined;
+  result: AnnotationResult;
+}
+
+export function emptyMemory(): TranslationMemory {
+  return { settings: new Map() };
+}
+
+/** Input and output of translate(); see translate.ts. */
+export interface TranslateInput {
+  state: ClusterState;
+  memory: TranslationMemory;
+  ports: ReadonlyMap<PortId, number>;
+  options: TranslateOptions;
+}
+
+export interface TranslateResult {
+  content: TableContent;
+  memory: TranslationMemory;
+  ports: Map<PortId, number>;
+  diagnostics: Diagnostic[];
+}
