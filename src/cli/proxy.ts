@@ -16,7 +16,8 @@ import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import { createProxyHost } from '../proxy/workers/host.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
-import type { DnsConfig, RoutingTable } from '../table/index.ts';
+import { DELTA_GAP } from '../table/index.ts';
+import type { DnsConfig } from '../table/index.ts';
 import type { TracingOptions } from '../proxy/tracing/index.ts';
 import type { HostPort } from './args.ts';
 
@@ -73,19 +74,23 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
 
   const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, tracing: opts.tracing, log });
   const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
-  const apply = async (table: unknown): Promise<ApplyOutcome> => {
-    const r = await engine.apply(table);
-    if (!r.ok) return { ok: false, error: r.error.message };
-    // DNS answers what the engine serves: set only once the (now validated) table is in place.
-    dns.config = (table as RoutingTable).dns;
-    return { ok: true, digest: r.digest };
+  const outcome = (r: Awaited<ReturnType<ProxyHost['apply']>>): ApplyOutcome => {
+    const current = engine.current;
+    if (!r.ok || current === undefined) return { ok: false, error: r.ok ? 'no table applied' : r.error.message, gap: !r.ok && r.error.code === DELTA_GAP };
+    // DNS answers what the engine serves: set only once the (now validated) table is in place,
+    // and only when it changed (a delta that leaves the names alone keeps the same object).
+    if (dns.config !== current.table.dns) dns.config = current.table.dns;
+    return { ok: true, digest: r.digest, table: current.table };
   };
+  const apply = async (table: unknown): Promise<ApplyOutcome> => outcome(await engine.apply(table));
+  const applyDelta = async (delta: unknown): Promise<ApplyOutcome> => outcome(await engine.applyDelta(delta));
   const client = new ConfigClient({
     controllerUrl: opts.controllerUrl,
     node: opts.node,
     token: opts.token,
     stateDir: opts.stateDir,
     apply,
+    applyDelta,
     log,
     ...(opts.tuning?.backoff ? { backoff: opts.tuning.backoff } : {}),
     ...(opts.tuning?.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.tuning.idleTimeoutMs }),

@@ -9,6 +9,8 @@ export interface ControllerMetrics {
   applyLag: Histogram;
   refusals: Counter;
   skippedSnapshots: Counter;
+  watchBytes: Counter;
+  watchMessages: Counter;
 }
 
 export interface MetricSources {
@@ -88,7 +90,19 @@ export function createControllerMetrics(registry: Registry, sources: MetricSourc
     }),
     skippedSnapshots: new Counter({
       name: 'hostmesh_controller_watch_skipped_snapshots_total',
-      help: 'Snapshots not sent to a slow proxy because a newer one replaced them while its stream was congested.',
+      help: 'Versions not sent one by one to a slow proxy: it caught up with one snapshot or the deltas since, once its stream drained.',
+      registers: [registry],
+    }),
+    watchBytes: new Counter({
+      name: 'hostmesh_controller_watch_sent_bytes_total',
+      help: 'Bytes of routing-table messages written to watch streams, by kind (snapshot or delta).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    watchMessages: new Counter({
+      name: 'hostmesh_controller_watch_messages_total',
+      help: 'Routing-table messages written to watch streams, by kind (snapshot or delta).',
+      labelNames: ['kind'],
       registers: [registry],
     }),
   };

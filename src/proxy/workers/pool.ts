@@ -19,7 +19,7 @@ import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } f
 import { errorMessage, HostmeshError, isHostmeshError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
-import { formatProblems, validateTable } from '../../table/index.ts';
+import { applyTableDelta, DELTA_GAP, formatProblems, validateTable } from '../../table/index.ts';
 import type { RoutingTable, TableProblem } from '../../table/index.ts';
 import type { AppliedTable, ApplyResult, RouteSummary } from '../engine.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
@@ -155,6 +155,22 @@ export class WorkerPool implements ProxyHost {
 
   apply(input: unknown): Promise<ApplyResult> {
     return this.#enqueue(() => this.#apply(input));
+  }
+
+  /**
+   * Checks the delta against the table served here and hands the workers the resulting table
+   * (each reuses what did not change, comparing entries; sending them the delta itself is a
+   * follow-up).
+   */
+  applyDelta(input: unknown): Promise<ApplyResult> {
+    return this.#enqueue(async () => {
+      if (this.#closed) return refused(input, 'PROXY_CLOSED', 'the proxy is closed');
+      const current = this.#current;
+      if (current === undefined) return refused(input, DELTA_GAP, 'a delta arrived before any table was applied');
+      const d = applyTableDelta(current.table, current.digest, input);
+      if (!d.ok) return refused(input, d.gap ? DELTA_GAP : 'TABLE_INVALID', `delta refused: ${formatProblems(d.problems)}`, d.problems);
+      return this.#apply(d.table);
+    });
   }
 
   /** Prometheus text: the main thread's registry, then every worker's metrics aggregated. */
