@@ -110,6 +110,8 @@ const runners: Record<string, Runner> = {
       admin,
       dns,
       workers: flags.workers as number | 'auto',
+      shutdownDelayMs: (flags['shutdown-delay'] as number) * 1000,
+      drainTimeoutMs: (flags['drain-timeout'] as number) * 1000,
       accessLog: flags['access-log'] as boolean,
       log,
     });
@@ -132,6 +134,16 @@ const runners: Record<string, Runner> = {
       log: createLogger('hostmesh-cleanup', logLevel(cmd, args)),
       out,
       err,
+    });
+  },
+  'token-secret': async ({ flags }) => {
+    const [{ runTokenSecretCommand }, { loadKubeConfig }] = await Promise.all([import('./cli/token-secret.ts'), import('./cli/kubeconfig.ts')]);
+    return runTokenSecretCommand({
+      kubeConfig: loadKubeConfig(flags.kubeconfig as string | undefined),
+      namespace: flags.namespace as string,
+      name: flags.name as string,
+      key: flags.key as string,
+      out,
     });
   },
   check: async ({ flags }) => (await import('./cli/check.ts')).runCheckCommand({

@@ -137,14 +137,17 @@ export class HttpListener {
   /**
    * Stops accepting, lets in-flight requests finish (their responses close the connection),
    * closes idle keep-alive connections and HTTP/2 sessions (GOAWAY), and cuts whatever is left
-   * after `drainMs`.
+   * after `drainMs`. Idle keep-alive connections get `limits.drainIdleGraceMs` first: a client
+   * may be sending on one right now, and closing it under that request would fail it; a request
+   * arriving in the grace is answered with `Connection: close`.
    */
   close(drainMs: number): Promise<void> {
     this.#draining = true;
     const { promise, resolve } = Promise.withResolvers<void>();
     let serverClosed = false;
+    const idleAfter = Date.now() + Math.min(this.#opts.limits.drainIdleGraceMs, drainMs);
     const poll = setInterval(() => {
-      this.#server.closeIdleConnections();
+      if (Date.now() >= idleAfter) this.#server.closeIdleConnections();
       check();
     }, 50);
     const forced = setTimeout(() => {

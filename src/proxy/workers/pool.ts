@@ -33,6 +33,8 @@ import type { ProxyHost } from './types.ts';
 
 export interface WorkerPoolOptions {
   workers: number;
+  /** Each worker's V8 old-generation limit in MiB (from the container's memory limit). */
+  heapMb?: number | undefined;
   /** Address listeners bind to (default 127.0.0.1). */
   host?: string;
   limits?: Partial<ProxyLimits>;
@@ -210,6 +212,7 @@ export class WorkerPool implements ProxyHost {
       accessLog: this.#opts.accessLog ?? false,
       logName: (this.log.bindings().name as string | undefined) ?? 'hostmesh-proxy',
       logLevel: this.log.level,
+      heapMb: this.#opts.heapMb,
     };
   }
 

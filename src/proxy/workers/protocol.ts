@@ -14,6 +14,8 @@ export interface WorkerInit {
   accessLog: boolean;
   logName: string;
   logLevel: string;
+  /** The worker's `maxOldGenerationSizeMb`, when the container has a memory limit. */
+  heapMb?: number | undefined;
 }
 
 export type ToWorker =
