@@ -1,13 +1,47 @@
-/** hostmesh's proxy engine in its own process, fed a one-service table pointing at the backend. */
+/**
+ * hostmesh's proxy engine in its own process, fed a one-service table pointing at the backend.
+ * argv: backendPort [variant] [listenPort]. Variants:
+ *
+ *   plain  no policies (the default)
+ *   all    every per-request stage switched on without changing what the client gets: two split
+ *          rules matching nothing, weights over two clusters with a sticky cookie, retries,
+ *          a request timeout, a rate limit nobody reaches, a circuit breaker that never opens,
+ *          a 1% mirror (to the same backend) and the JSON access log (to /dev/null)
+ *
+ * Reports its port over IPC.
+ */
+import { openSync } from 'node:fs';
 import { createLogger } from '../src/common/log.ts';
+import { FdSink } from '../src/proxy/access-log-writer.ts';
 import { ProxyEngine } from '../src/proxy/engine.ts';
+import type { RouteEntry } from '../src/table/index.ts';
 import { benchTable, freePort } from './proxy-table.ts';
 
 const backend = Number(process.argv[2]);
+const variant = process.argv[3] ?? 'plain';
+const port = process.argv[4] !== undefined ? Number(process.argv[4]) : await freePort();
 
-const port = await freePort();
-const table = benchTable(backend, port);
-const engine = new ProxyEngine({ log: createLogger('bench', 'warn') });
+const all = variant === 'all';
+const route: Partial<RouteEntry> = all
+  ? {
+    rules: [
+      { match: "header({'User-Agent': '*Chrome*'})", backends: [{ cluster: 'bench/v2:80', weight: 1 }] },
+      { match: "path('/beta/*')", backends: [{ cluster: 'bench/v2:80', weight: 1 }] },
+    ],
+    backends: [{ cluster: 'bench/server:80', weight: 1 }, { cluster: 'bench/v2:80', weight: 1 }],
+    stickyCookie: 'bench-pin',
+    requestTimeoutMs: 30_000,
+    retry: { count: 2, on: 'true', codes: [[502, 504]] },
+    rateLimit: { ratePerSecond: 1e9, burst: 1e9, key: '{remote.ip}', zoneSize: 10_000 },
+    circuitBreaker: { expression: 'NetworkErrorRatio() > 0.9' },
+    mirror: { cluster: 'bench/v2:80', percent: 1 },
+  }
+  : {};
+const table = benchTable(backend, port, route, all ? ['server', 'v2'] : ['server']);
+const engine = new ProxyEngine({
+  log: createLogger('bench', 'warn'),
+  accessLog: all ? new FdSink(openSync('/dev/null', 'w')) : undefined,
+});
 const result = await engine.apply(table);
 if (!result.ok) throw new Error(result.error.message);
 process.send?.({ port });

@@ -47,9 +47,11 @@ export interface LoadResult {
 
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
 
-/** autocannon's CLI in a child (on `cpu` when given), its JSON summary parsed. */
-export async function autocannon(url: string, opts: { seconds: number; connections: number; cpu?: number }): Promise<LoadResult> {
-  const child = fork(AUTOCANNON, ['-c', String(opts.connections), '-d', String(opts.seconds), '-j', url], { stdio: ['ignore', 'pipe', 'ignore', 'ipc'] });
+/** autocannon's CLI in a child (on `cpu` when given; `workers` threads when given), its JSON summary parsed. */
+export async function autocannon(url: string, opts: { seconds: number; connections: number; cpu?: number; workers?: number }): Promise<LoadResult> {
+  const argv = ['-c', String(opts.connections), '-d', String(opts.seconds), '-j'];
+  if (opts.workers !== undefined && opts.workers > 1) argv.push('-w', String(opts.workers));
+  const child = fork(AUTOCANNON, [...argv, url], { stdio: ['ignore', 'pipe', 'ignore', 'ipc'] });
   if (opts.cpu !== undefined) pin(child.pid!, opts.cpu);
   let out = '';
   child.stdout!.setEncoding('utf8');

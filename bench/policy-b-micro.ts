@@ -10,8 +10,9 @@ import type { Exchange, HttpRoute, RouteBackend } from '../src/proxy/http/exchan
 import { requestHeaders } from '../src/proxy/http/headers.ts';
 import type { Upstream } from '../src/proxy/http/upstream.ts';
 import { ProxyMetrics } from '../src/proxy/metrics.ts';
-import { backendChoice } from '../src/proxy/stages/backend-choice.ts';
-import { stickyToken } from '../src/proxy/stages/sticky.ts';
+import { backendChoice } from '../src/proxy/stages/backend-choice/backend-choice.ts';
+import { stageContext, stageHandler } from '../src/proxy/stages/pipeline.ts';
+import { stickyToken } from '../src/proxy/stages/backend-choice/sticky.ts';
 import { isValidTraceparent, newTraceparent } from '../src/proxy/trace.ts';
 import { TABLE_FORMAT } from '../src/table/index.ts';
 import type { RouteEntry } from '../src/table/index.ts';
@@ -37,7 +38,7 @@ function route(extra: Partial<RouteEntry>): HttpRoute {
   const backends = entry.backends.map(resolve);
   return {
     id: entry.id, entry, backends, stats, defaultStats: backends[0]!.stats, retryAfterSeconds: 5, log,
-    rules: entry.rules.map((r) => ({ match: r.match, backends: r.backends.map(resolve) })), affinitySecret: 's', warnings: [], handle: () => {},
+    rules: entry.rules.map((r) => ({ match: r.match, backends: r.backends.map(resolve) })), affinitySecret: 's', warnings: [], handle: () => {}, complete: () => {},
   };
 }
 
@@ -62,12 +63,12 @@ function time(name: string, run: () => void): void {
 }
 
 const next = (): void => {};
-const plain = backendChoice(route({}), next);
-const twoRules = backendChoice(route({ rules: [
+const plain = stageHandler(backendChoice, stageContext(route({})), next);
+const twoRules = stageHandler(backendChoice, stageContext(route({ rules: [
   { match: "header({'User-Agent': '*Chrome*'})", backends: [{ cluster: v2.id, weight: 1 }] },
   { match: "path('/beta/*')", backends: [{ cluster: v2.id, weight: 1 }] },
-] }), next);
-const sticky = backendChoice(route({ stickyCookie: 'pin' }), next);
+] })), next);
+const sticky = stageHandler(backendChoice, stageContext(route({ stickyCookie: 'pin' })), next);
 const pinnedReq = request([...RAW, 'cookie', `theme=dark; pin=${stickyToken('s', 'bench/web:80', v1.id)}`]);
 const pinned = { ...ex, req: pinnedReq } as unknown as Exchange;
 

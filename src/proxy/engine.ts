@@ -11,7 +11,7 @@
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { formatProblems, tableDigest, validateTable } from '../table/index.ts';
+import { formatProblems, serviceOfCluster, tableDigest, validateTable } from '../table/index.ts';
 import type { ClusterEntry, RoutingTable, TableProblem, TrafficType } from '../table/index.ts';
 import type { Registry } from 'prom-client';
 import { AccessLog } from './access-log.ts';
@@ -293,7 +293,7 @@ export class ProxyEngine {
       } else {
         l4Routes.set(entry.id, buildL4Route(entry, clusters));
         const rs = this.metrics.route(entry);
-        const names = new Set(entry.backends.map((b) => serviceOf(b.cluster)));
+        const names = new Set(entry.backends.map((b) => serviceOfCluster(b.cluster)));
         stats.push({ id: entry.id, stats: rs, backends: [...names].map((n) => rs.backend(n)) });
       }
     }
@@ -383,7 +383,7 @@ export class ProxyEngine {
   #createObserver(): L4Observer {
     const backendStats = (route: string, cluster: string | undefined) => {
       if (cluster === undefined) return undefined;
-      return this.metrics.find(route)?.backends.get(serviceOf(cluster));
+      return this.metrics.find(route)?.backends.get(serviceOfCluster(cluster));
     };
     // The counters a connection was opened on, so it closes on the same ones even if a table
     // apply replaced the route's backends meanwhile.
@@ -421,10 +421,6 @@ function fail(ids: { epoch: string | undefined; version: number | undefined }, e
     version: ids.version,
     error: { code: err.code, message: err.message, ...(problems ? { problems } : {}), ...(typeof port === 'number' ? { port } : {}) },
   };
-}
-
-function serviceOf(clusterId: string): string {
-  return clusterId.slice(clusterId.indexOf('/') + 1, clusterId.lastIndexOf(':'));
 }
 
 /** Whether a built route's backends (rules' included) are exactly these cluster objects. */

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { stickyToken } from '../../src/proxy/stages/sticky.ts';
+import { stickyToken } from '../../src/proxy/stages/backend-choice/sticky.ts';
 import { client, get, httpBackend } from '../proxy/helpers.ts';
 import type { Reply } from '../proxy/helpers.ts';
 import { service, withStandalone } from '../support/standalone.ts';

@@ -199,33 +199,3 @@ export function rawHeader(raw: readonly string[], lowerName: string): string | u
   }
   return found;
 }
-
-/** Value of one cookie from raw request headers (all Cookie headers are searched). */
-export function rawCookie(raw: readonly string[], cookieName: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length !== 6 || raw[i]!.toLowerCase() !== 'cookie') continue;
-    for (const part of raw[i + 1]!.split(';')) {
-      const eq = part.indexOf('=');
-      if (eq > 0 && part.slice(0, eq).trim() === cookieName) return part.slice(eq + 1).trim();
-    }
-  }
-  return undefined;
-}
-
-/**
- * Adds a `Set-Cookie` to a request's extra response headers (flat list), replacing one an
- * earlier stage or attempt set for the same cookie, so stages setting different cookies (sticky
- * backend, endpoint affinity) do not overwrite each other.
- */
-export function withSetCookie(extra: string[] | undefined, cookieName: string, setCookie: string): string[] {
-  if (extra === undefined) return ['set-cookie', setCookie];
-  for (let i = 0; i < extra.length; i += 2) {
-    const v = extra[i + 1]!;
-    if (extra[i] === 'set-cookie' && v.startsWith(cookieName) && v.charCodeAt(cookieName.length) === 61 /* = */) {
-      extra[i + 1] = setCookie;
-      return extra;
-    }
-  }
-  extra.push('set-cookie', setCookie);
-  return extra;
-}

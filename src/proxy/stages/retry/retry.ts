@@ -6,38 +6,43 @@
  * - a failed connect (refused, unreachable, dial timeout) never reached the backend, so it is
  *   retried whatever `retry-on` says;
  * - a reset, a read or write timeout, or a status in `retry-codes` is retried only when the
- *   request matched `retry-on` and its body can be sent again (none, or held by replay-body);
+ *   request matched `retry-on` and its body can be sent again (none, or kept: a request that
+ *   matched asks the replay buffer for its body before the first attempt);
  * - while retries remain (`count`) and time remains (`duration`, measured from the first
  *   attempt); the route's request timeout bounds everything, backoffs included.
  *
  * Each retry waits a jittered backoff and asks the pick for an endpoint this request has not
  * tried yet. Once a response is committed nothing is retried: later failures cut the client.
  */
-import type { AttemptDone, Exchange, HttpRoute } from '../http/exchange.ts';
-import type { ProxyLimits } from '../limits.ts';
-import { RETRY_REASONS } from '../metrics.ts';
-import type { RouteStatsPlan } from '../metrics.ts';
-import { deliver } from './deliver.ts';
-import { backoffMs, CONNECT, failureReason, NOT_RETRIABLE, STATUS, statusMatcher } from './retry-policy.ts';
-import type { AttemptHandler, Handler } from './types.ts';
-
-export type RetryLimits = Pick<ProxyLimits, 'retryBackoffBaseMs' | 'retryBackoffMaxMs'>;
+import type { AttemptDone, Exchange } from '../../http/exchange.ts';
+import { RETRY_REASONS } from '../../metrics.ts';
+import { keepBody } from '../replay-buffer.ts';
+import { RequestView } from '../request-view.ts';
+import type { Handler, Stage } from '../types.ts';
+import { backoffMs, CONNECT, failureReason, NOT_RETRIABLE, STATUS, statusMatcher } from './policy.ts';
 
 /** Whether the request body (if any) can be sent once more. */
 function canResend(ex: Exchange): boolean {
   return !ex.hasBody || ex.body !== undefined || !ex.bodyTaken;
 }
 
-export function retry(route: HttpRoute, attempt: AttemptHandler, limits: RetryLimits, plan: RouteStatsPlan): Handler {
+/** The last request stage: without a retry policy, `next` (deliver: one attempt) stays. */
+export const retry: Stage = (ctx, next) => {
+  const route = ctx.route;
   const policy = route.entry.retry;
-  if (policy === undefined) return deliver(route, attempt);
+  if (policy === undefined) return next;
+  const attempt = ctx.attempt;
+  const limits = ctx.limits;
   const maxRetries = policy.count ?? Number.POSITIVE_INFINITY;
   const maxMs = policy.durationMs ?? Number.POSITIVE_INFINITY;
   const retriableStatus = statusMatcher(policy.codes);
   const baseMs = limits.retryBackoffBaseMs;
   const capMs = limits.retryBackoffMaxMs;
   for (const b of route.backends) b.stats.retries ??= new Float64Array(RETRY_REASONS.length);
-  plan.retries = true;
+  ctx.plan.retries = true;
+  const on = ctx.expressions.retryOn;
+  const view = new RequestView();
+  const maxBody = limits.replayBodyBytes;
 
   const again = (ex: Exchange): void => {
     if (!ex.done) attempt(ex, onOutcome);
@@ -71,8 +76,29 @@ export function retry(route: HttpRoute, attempt: AttemptHandler, limits: RetryLi
     else a.commit();
   };
 
-  return (ex) => {
+  const first: Handler = (ex) => {
     ex.firstAttemptAt = performance.now();
     attempt(ex, onOutcome);
   };
-}
+
+  /** Whether `retry-on` matches; upgrades are never retried after they were sent. */
+  const matches = (ex: Exchange): boolean => {
+    if (on === undefined || ex.socket !== undefined) return false;
+    if (on === 'always') return true;
+    view.bind(ex.req, ex.method);
+    try {
+      return on(view);
+    } finally {
+      view.unbind();
+    }
+  };
+
+  return {
+    handle: (ex) => {
+      ex.retryOn = matches(ex);
+      if (ex.retryOn) keepBody(ex, maxBody, first);
+      else first(ex);
+    },
+    complete: next.complete,
+  };
+};

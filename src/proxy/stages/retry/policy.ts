@@ -3,7 +3,7 @@
  * worth another try (and under which `reason` label), which statuses count as failures, and how
  * long to wait before the next try.
  */
-import type { Failure } from '../http/failures.ts';
+import type { Failure } from '../../http/failures.ts';
 
 /** Indexes into RETRY_REASONS (metrics.ts); NOT_RETRIABLE for outcomes never retried. */
 export const NOT_RETRIABLE = -1;

@@ -1,8 +1,9 @@
 /**
  * Rate limiting (`rateLimit` of a route): a token bucket per key, in the route's zone.
  *
- * Built once per route: the key expression is compiled, the zone (store) looked up, constant
- * header values prepared. Per request: the key is computed over a reused request view, one
+ * Built once per route: the zone (store) looked up, constant header values prepared (the key is
+ * compiled with the route's other expressions). Per request: the key is computed over the
+ * route's request view, one
  * `take` on the store, then either the request goes on with RateLimit-* fields added to its
  * response, or it is answered 429 here and counted in `hostmesh_rate_limited_total`.
  *
@@ -14,17 +15,12 @@
  *   RateLimit            `"hostmesh";r=<remaining>;t=<reset>` (IETF draft)
  * and on a 429, Retry-After: seconds until a request is admitted (rounded up, at least 1).
  */
-import { compileKey, formatExprError } from '../../expr/index.ts';
-import type { KeyFunction } from '../../expr/index.ts';
-import type { RateLimitPolicy } from '../../table/index.ts';
-import type { HttpRoute } from '../http/exchange.ts';
-import { bucketPolicy, refusedSeconds, remainingAfter, resetSeconds } from '../ratelimit/bucket.ts';
-import { RequestView } from '../ratelimit/request-view.ts';
-import type { RateLimitZones } from '../ratelimit/zones.ts';
-import { tooManyRequests } from './rate-limit-response.ts';
-import type { Handler } from './types.ts';
+import type { Exchange } from '../../http/exchange.ts';
+import { bucketPolicy, refusedSeconds, remainingAfter, resetSeconds } from '../../ratelimit/bucket.ts';
+import { RequestView } from '../request-view.ts';
+import type { Stage } from '../types.ts';
+import { tooManyRequests } from './response.ts';
 
-const DEFAULT_KEY = '{remote.ip}';
 const POLICY_NAME = '"hostmesh"';
 
 /** `5 per second`, `30 per minute`. */
@@ -33,25 +29,12 @@ function formatRate(perSecond: number): string {
   return perSecond >= 1 ? `${round(perSecond)} per second` : `${round(perSecond * 60)} per minute`;
 }
 
-/**
- * The compiled key. A key the proxy cannot compile (the controller checks keys, so only a
- * hand-made or newer table has one) falls back to the client address rather than refusing the
- * whole table or leaving the route unlimited; the error is logged.
- */
-function compiledKey(route: HttpRoute, source: string): KeyFunction {
-  const r = compileKey(source);
-  if (r.ok) return r.fn;
-  route.log.error({ route: route.id, key: source, error: r.error.code }, `route ${route.id}: rate-limit key ${JSON.stringify(source)} does not compile, limiting by ${DEFAULT_KEY} instead: ${formatExprError(r.error)}`);
-  const fallback = compileKey(DEFAULT_KEY);
-  if (!fallback.ok) throw new Error(`default rate-limit key ${DEFAULT_KEY} does not compile`);
-  return fallback.fn;
-}
-
-export function rateLimit(route: HttpRoute, zones: RateLimitZones, next: Handler): Handler {
-  const policy: RateLimitPolicy | undefined = route.entry.rateLimit;
-  if (policy === undefined) return next;
-  const key = compiledKey(route, policy.key);
-  const store = zones.zone(route.id, policy);
+export const rateLimit: Stage = (ctx, next) => {
+  const route = ctx.route;
+  const policy = route.entry.rateLimit;
+  const key = ctx.expressions.rateLimitKey;
+  if (policy === undefined || key === undefined) return next;
+  const store = ctx.zones.zone(route.id, policy);
   const bucket = bucketPolicy(policy);
   const view = new RequestView();
   const stats = route.stats;
@@ -59,9 +42,15 @@ export function rateLimit(route: HttpRoute, zones: RateLimitZones, next: Handler
   const windowSeconds = Math.max(1, Math.ceil(bucket.toleranceMs / 1000 - 1e-9));
   const policyField = `${POLICY_NAME};q=${policy.burst};w=${windowSeconds}`;
   const described = `${policy.burst} request${policy.burst === 1 ? '' : 's'} at once, ${formatRate(policy.ratePerSecond)}`;
-  return (ex) => {
-    const k = key(view.fill(ex.req));
-    view.clear();
+  const { handle, complete } = next;
+  const limited = (ex: Exchange): void => {
+    view.bind(ex.req, ex.method);
+    let k: string;
+    try {
+      k = key(view);
+    } finally {
+      view.unbind();
+    }
     const v = store.take(k, store.now());
     if (v > 0) {
       const remaining = String(remainingAfter(v, bucket));
@@ -73,7 +62,7 @@ export function rateLimit(route: HttpRoute, zones: RateLimitZones, next: Handler
         'ratelimit-policy', policyField,
         'ratelimit', `${POLICY_NAME};r=${remaining};t=${reset}`,
       );
-      next(ex);
+      handle(ex);
       return;
     }
     stats.rateLimited++;
@@ -87,4 +76,5 @@ export function rateLimit(route: HttpRoute, zones: RateLimitZones, next: Handler
       'ratelimit', `${POLICY_NAME};r=0;t=${reset}`,
     ], described);
   };
-}
+  return { handle: limited, complete };
+};

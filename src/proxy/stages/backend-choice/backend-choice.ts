@@ -12,15 +12,14 @@
  *
  * The request then goes straight to that cluster's endpoints, with the cluster's own settings.
  */
-import { compileMatcher } from '../../expr/index.ts';
-import type { Matcher } from '../../expr/index.ts';
-import type { Exchange, HttpRoute, RouteBackend } from '../http/exchange.ts';
-import { withSetCookie } from '../http/headers.ts';
-import { WeightedChoice } from '../weighted.ts';
-import { RequestView } from './backend-choice-request.ts';
+import type { Matcher } from '../../../expr/index.ts';
+import { withSetCookie } from '../../http/cookies.ts';
+import type { Exchange, HttpRoute, RouteBackend } from '../../http/exchange.ts';
+import { WeightedChoice } from '../../weighted.ts';
+import { RequestView } from '../request-view.ts';
+import type { Handler, Stage } from '../types.ts';
 import { healthy, StickyCookie } from './sticky.ts';
 import type { StickyGroup } from './sticky.ts';
-import type { Handler, Stage } from './types.ts';
 
 function hasEndpoints(b: RouteBackend): boolean {
   return b.cluster.pool.size > 0;
@@ -44,17 +43,12 @@ function candidates(backends: readonly RouteBackend[], sticky: StickyCookie | un
   };
 }
 
-/** Rules whose expression does not compile are left out, with a warning for the apply result. */
-function compileRules(route: HttpRoute, sticky: StickyCookie | undefined): CompiledRule[] {
+/** Rules whose expression does not compile are left out (expressions.ts reported them). */
+function compileRules(route: HttpRoute, matchers: readonly (Matcher | undefined)[], sticky: StickyCookie | undefined): CompiledRule[] {
   const out: CompiledRule[] = [];
   route.rules.forEach((rule, i) => {
-    const compiled = compileMatcher(rule.match);
-    if (!compiled.ok) {
-      const e = compiled.error;
-      route.warnings.push(`route ${route.id}: rules[${i}] is ignored (requests it would match use the next rule or the default backends): ${e.code} at column ${e.column}: ${e.message}`);
-      return;
-    }
-    out.push({ matches: compiled.fn, to: candidates(rule.backends, sticky) });
+    const matches = matchers[i];
+    if (matches !== undefined) out.push({ matches, to: candidates(rule.backends, sticky) });
   });
   return out;
 }
@@ -79,12 +73,14 @@ function weightedOnly(choice: WeightedChoice<RouteBackend>, next: Handler): Hand
   };
 }
 
-export const backendChoice: Stage = (route, next) => {
+export const backendChoice: Stage = (ctx, link) => {
+  const route = ctx.route;
+  const next = link.handle;
   const cookieName = route.entry.stickyCookie;
   const sticky = cookieName === undefined ? undefined : new StickyCookie(cookieName, route.id, route.affinitySecret);
   const fallback = candidates(route.backends, sticky);
-  const rules = compileRules(route, sticky);
-  if (rules.length === 0 && sticky === undefined) return weightedOnly(fallback.choice, next);
+  const rules = compileRules(route, ctx.expressions.rules, sticky);
+  if (rules.length === 0 && sticky === undefined) return { handle: weightedOnly(fallback.choice, next), complete: link.complete };
 
   const choose = (ex: Exchange, to: Candidates): void => {
     const choice = to.choice;
@@ -110,10 +106,10 @@ export const backendChoice: Stage = (route, next) => {
     next(ex);
   };
 
-  if (rules.length === 0) return (ex) => choose(ex, fallback);
+  if (rules.length === 0) return { handle: (ex) => choose(ex, fallback), complete: link.complete };
   // One view per route, bound around each (synchronous) evaluation.
   const view = new RequestView();
-  return (ex) => {
+  const matched: Handler = (ex) => {
     let to = fallback;
     view.bind(ex.req, ex.method);
     try {
@@ -128,4 +124,5 @@ export const backendChoice: Stage = (route, next) => {
     }
     choose(ex, to);
   };
+  return { handle: matched, complete: link.complete };
 };

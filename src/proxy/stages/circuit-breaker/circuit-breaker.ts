@@ -13,13 +13,11 @@
  * One breaker per route and per proxy process (worker); a rebuilt route (its settings changed)
  * starts closed. Transitions by time happen when a request or a scrape looks, never by timer.
  */
-import { compileBreaker, formatExprError } from '../../expr/index.ts';
-import type { Breaker } from '../../expr/index.ts';
-import type { HttpRoute, OutcomeRecorder } from '../http/exchange.ts';
-import type { ProxyLimits } from '../limits.ts';
-import type { BreakerGauge, RouteStatsPlan } from '../metrics.ts';
-import { RollingWindow } from './circuit-breaker-window.ts';
-import type { Handler } from './types.ts';
+import type { Breaker } from '../../../expr/index.ts';
+import type { ProxyLimits } from '../../limits.ts';
+import type { BreakerGauge } from '../../metrics.ts';
+import type { Stage } from '../types.ts';
+import { RollingWindow } from './window.ts';
 
 export type BreakerLimits = Pick<ProxyLimits, 'breakerWindowMs' | 'breakerCheckPeriodMs' | 'breakerFallbackMs' | 'breakerRecoveryMs'>;
 
@@ -37,7 +35,7 @@ const OPEN = 1;
 const RECOVERING = 2;
 const NAMES: readonly BreakerState[] = ['closed', 'open', 'recovering'];
 
-export class CircuitBreaker implements OutcomeRecorder, BreakerGauge {
+export class CircuitBreaker implements BreakerGauge {
   readonly window: RollingWindow;
   readonly #condition: Breaker;
   readonly #opts: Required<Omit<CircuitBreakerOptions, 'onChange'>> & Pick<CircuitBreakerOptions, 'onChange'>;
@@ -110,29 +108,37 @@ export class CircuitBreaker implements OutcomeRecorder, BreakerGauge {
   }
 }
 
-/** The stage: answers 503 while the breaker refuses, else lets the request through and watches it. */
-export function circuitBreaker(route: HttpRoute, next: Handler, limits: BreakerLimits, plan: RouteStatsPlan): Handler {
+/**
+ * The stage: answers 503 while the breaker refuses, else lets the request through, marks it,
+ * and records the outcome of marked exchanges when they complete.
+ */
+export const circuitBreaker: Stage = (ctx, next) => {
+  const route = ctx.route;
   const policy = route.entry.circuitBreaker;
-  if (policy === undefined) return next;
-  const compiled = compileBreaker(policy.expression);
-  if (!compiled.ok) {
-    route.log.warn({ route: route.id, error: formatExprError(compiled.error) }, 'circuit-breaker-expression does not compile; the route runs without a breaker');
-    return next;
-  }
-  const breaker = new CircuitBreaker(compiled.fn, {
-    ...limits,
+  const compiled = ctx.expressions.breaker;
+  if (policy === undefined || compiled === undefined) return next;
+  const breaker = new CircuitBreaker(compiled.condition, {
+    ...ctx.limits,
     onChange: (state) => {
       if (state === 'open') route.log.warn({ route: route.id, expression: policy.expression }, 'circuit breaker opened');
       else route.log.info({ route: route.id }, `circuit breaker ${state}`);
     },
-  }, policy.expression.includes('LatencyAtQuantileMS'));
-  plan.breaker = breaker;
-  return (ex) => {
-    if (!breaker.allow()) {
-      ex.fail('circuit-open');
-      return;
-    }
-    ex.breaker = breaker;
-    next(ex);
+  }, compiled.readsLatency);
+  ctx.plan.breaker = breaker;
+  const passed = ctx.mark();
+  const { handle, complete } = next;
+  return {
+    handle: (ex) => {
+      if (!breaker.allow()) {
+        ex.fail('circuit-open');
+        return;
+      }
+      ex.marks |= passed;
+      handle(ex);
+    },
+    complete: (ex, status, now) => {
+      if ((ex.marks & passed) !== 0) breaker.record(status, now - ex.start, now);
+      complete(ex, status, now);
+    },
   };
-}
+};

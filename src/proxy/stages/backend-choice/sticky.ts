@@ -6,11 +6,9 @@
  * matched rule's backends, or the route's): a cookie of another route, or one naming a cluster
  * the request may not go to, is simply not found there.
  */
-import { affinityToken } from '../endpoints/hash.ts';
-import type { ClientRequest, RouteBackend } from '../http/exchange.ts';
-
-/** Attributes of every sticky cookie: a session cookie for the whole host, not for scripts. */
-const ATTRIBUTES = '; Path=/; HttpOnly; SameSite=Lax';
+import { affinityToken } from '../../endpoints/hash.ts';
+import { cookieValue, setCookieValue } from '../../http/cookies.ts';
+import type { ClientRequest, RouteBackend } from '../../http/exchange.ts';
 
 /** The cookie value naming `clusterId` on `routeId` (16 base64url characters). */
 export function stickyToken(secret: string, routeId: string, clusterId: string): string {
@@ -36,7 +34,7 @@ export class StickyGroup {
       if (b.weight <= 0) continue;
       const token = cookie.token(b.cluster.id);
       this.#byToken.set(token, b);
-      this.#setCookie.set(b, `${cookie.name}=${token}${ATTRIBUTES}`);
+      this.#setCookie.set(b, setCookieValue(cookie.name, token));
     }
   }
 
@@ -75,35 +73,6 @@ export class StickyCookie {
 
   /** The cookie's value in a request (the first one when repeated). */
   read(req: ClientRequest): string | undefined {
-    return cookieIn(req.rawHeaders, this.name);
+    return cookieValue(req.rawHeaders, this.name);
   }
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9;
-}
-
-/**
- * The first value of cookie `name` in raw request headers (every Cookie field: HTTP/2 clients
- * may split them), found by scanning in place: no splitting or trimming copies per request.
- */
-export function cookieIn(raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    const field = raw[i]!;
-    if (field.length !== 6 || (field !== 'cookie' && field.toLowerCase() !== 'cookie')) continue;
-    const v = raw[i + 1]!;
-    let at = 0;
-    while (at < v.length) {
-      while (isSpace(v.charCodeAt(at))) at++;
-      let end = v.indexOf(';', at);
-      if (end < 0) end = v.length;
-      if (v.charCodeAt(at + name.length) === 61 /* = */ && v.startsWith(name, at)) {
-        let last = end;
-        while (last > at && isSpace(v.charCodeAt(last - 1))) last--;
-        return v.slice(at + name.length + 1, last);
-      }
-      at = end + 1;
-    }
-  }
-  return undefined;
 }

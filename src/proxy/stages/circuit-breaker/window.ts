@@ -11,7 +11,7 @@
  *
  * Buckets are recycled by time when written; reads skip buckets older than the window. No timers.
  */
-import type { BreakerStats } from '../../expr/index.ts';
+import type { BreakerStats } from '../../../expr/index.ts';
 
 const BUCKETS = 10;
 /** Histogram: 256 exact bins (0..255 ms), then 64 per doubling up to 2^22 ms (70 minutes). */

@@ -5,11 +5,12 @@
  * it ends within `timeoutMs` and frees its in-flight slot.
  */
 import type { Dispatcher } from 'undici';
-import type { EndpointState } from '../endpoints/endpoint.ts';
-import type { Exchange, HttpRoute } from '../http/exchange.ts';
-import type { HttpCluster, Upstream } from '../http/upstream.ts';
-import type { MirrorStats } from '../metrics.ts';
-import type { PickHint } from '../types.ts';
+import type { EndpointState } from '../../endpoints/endpoint.ts';
+import type { Exchange } from '../../http/exchange.ts';
+import { connectFailure } from '../../http/failures.ts';
+import type { HttpCluster, Upstream } from '../../http/upstream.ts';
+import type { MirrorStats } from '../../metrics.ts';
+import type { PickHint } from '../../types.ts';
 
 /** What all copies of one route share: counters and the in-flight count. */
 export class MirrorTarget {
@@ -29,11 +30,11 @@ export class MirrorTarget {
 
 class MirrorTimeout extends Error {}
 
-/** Errors before a socket that say nothing about the endpoint: ours, or a pool shutting down. */
-const NOT_DIAL = new Set(['UND_ERR_ABORTED', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
-
+/** Errors before a socket that say something about the endpoint (not ours, not a pool shutting down). */
 function isDialError(err: Error): boolean {
-  return !(err instanceof MirrorTimeout) && !NOT_DIAL.has((err as { code?: string }).code ?? '');
+  if (err instanceof MirrorTimeout) return false;
+  const f = connectFailure(err);
+  return f === 'dial' || f === 'dial-timeout';
 }
 
 function onTimeout(c: MirrorCopy): void {
@@ -104,15 +105,6 @@ export class MirrorCopy implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Decides per request whether it is copied; undefined when the route mirrors nothing. */
-export function mirrorSampler(route: HttpRoute): (() => boolean) | undefined {
-  const m = route.entry.mirror;
-  if (m === undefined || route.mirror === undefined || m.percent <= 0) return undefined;
-  if (m.percent >= 100) return () => true;
-  const p = m.percent;
-  return () => Math.random() * 100 < p;
-}
-
 const NO_HINT: PickHint = {};
 
 /** Sends the copy of a request whose body (if any) is held in `ex.body`, or counts it dropped. */
@@ -132,7 +124,7 @@ export function sendCopy(ex: Exchange, target: MirrorTarget): void {
     target.cluster.link(ep).dispatch({
       path: ex.req.url ?? '/',
       method: ex.method,
-      headers: ex.upstreamHeaders,
+      headers: ex.backendHeaders(),
       body: ex.body ?? null,
       headersTimeout: 0,
       bodyTimeout: 0,

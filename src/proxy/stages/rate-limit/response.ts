@@ -3,19 +3,11 @@
  * when the client asks for it) naming the service. An upgrade request gets the same as raw
  * HTTP/1.1 and its connection closed.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Exchange } from '../http/exchange.ts';
-import { rawErrorResponse, wantsJson } from '../http/error-page.ts';
+import type { Exchange } from '../../http/exchange.ts';
+import { wantsJson } from '../../http/error-page.ts';
 
 const STATUS = 429;
 const TITLE = 'Too Many Requests';
-
-/** An HTTP/1 request whose body has not been read to its end. */
-function bodyPending(req: IncomingMessage): boolean {
-  if (req.complete || req.readableEnded) return false;
-  const len = req.headers['content-length'];
-  return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
-}
 
 /**
  * @param fields RateLimit-* header fields as a flat name/value list
@@ -35,16 +27,6 @@ export function tooManyRequests(ex: Exchange, retryAfter: number, fields: readon
     body = `${STATUS} ${TITLE}: ${reason}\n`;
   }
   headers['content-length'] = String(Buffer.byteLength(body));
-  const res = ex.res;
-  if (res !== undefined) {
-    ex.prepareHead();
-    // Unread request body: close after answering rather than read the rest of an upload.
-    if (!ex.h2 && bodyPending(ex.req as IncomingMessage)) res.shouldKeepAlive = false;
-    res.writeHead(STATUS, headers);
-    if (ex.method === 'HEAD') res.end();
-    else res.end(body);
-  } else if (ex.socket !== undefined && ex.socket.writable) {
-    ex.socket.end(rawErrorResponse({ status: STATUS, headers, body }));
-  }
-  ex.finish(STATUS);
+  // Like every page the proxy writes: an unread upload closes the connection, upgrades get raw HTTP/1.1.
+  ex.respond({ status: STATUS, headers, body });
 }

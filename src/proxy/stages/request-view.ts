@@ -1,9 +1,9 @@
 /**
- * The client request as compiled matchers see it (`MatchRequest`), without copying or parsing
- * anything up front: each field is read from the request only when a matcher asks for it. One
- * view is bound to a request around a synchronous evaluation and unbound after, so matching
- * allocates nothing of its own. Other stages with expressions (retry-on, rate-limit keys) can
- * use it the same way.
+ * The client request as every compiled expression sees it (`MatchRequest`: split-rule matchers,
+ * `retry-on`, rate-limit keys), without copying or parsing anything up front: each field is
+ * read from the request only when an expression asks for it (`secure` from the TLS socket). A
+ * stage keeps one view per route, binds it to a request around a synchronous evaluation and
+ * unbinds it after, so evaluating allocates nothing of its own.
  */
 import type { TLSSocket } from 'node:tls';
 import type { MatchRequest } from '../../expr/index.ts';
