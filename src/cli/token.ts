@@ -1,5 +1,5 @@
 /** Reading the bearer token file shared by the controller, the proxies and `check`. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 
 export function readToken(path: string | undefined): string | undefined {
@@ -13,4 +13,28 @@ export function readToken(path: string | undefined): string | undefined {
   const token = text.trim();
   if (token === '') throw new HostmeshError('TOKEN_EMPTY', `the token file ${path} is empty`);
   return token;
+}
+
+/**
+ * Calls `onChange` with the new token whenever the token file's content changes (a rotated
+ * Secret: the kubelet swaps the mounted directory's symlink, which a stat of the path sees).
+ * A file that is unreadable or empty for a moment is skipped, keeping the current token.
+ * Returns a function that stops watching.
+ */
+export function watchToken(path: string, initial: string, onChange: (token: string) => void, log: { warn(obj: object, msg: string): void }, intervalMs = 1000): () => void {
+  let current = initial;
+  const check = (): void => {
+    let next: string | undefined;
+    try {
+      next = readToken(path);
+    } catch (e) {
+      log.warn({ file: path, err: errorMessage(e) }, 'the token file cannot be read now; keeping the current token');
+      return;
+    }
+    if (next === undefined || next === current) return;
+    current = next;
+    onChange(next);
+  };
+  watchFile(path, { interval: intervalMs, persistent: false }, check);
+  return () => unwatchFile(path, check);
 }

@@ -54,7 +54,7 @@ export class AdminServer {
   draining = false;
   readonly #opts: AdminServerOptions;
   readonly #server: Server;
-  readonly #tokenDigest: Buffer | undefined;
+  #tokenDigest: Buffer | undefined;
 
   constructor(opts: AdminServerOptions) {
     this.#opts = opts;
@@ -67,6 +67,12 @@ export class AdminServer {
       });
     });
   }
+
+  /** A rotated token (the token file changed): /config and /v1/status need it from now on. */
+  setToken(token: string): void {
+    this.#tokenDigest = token !== '' ? digestOf(token) : undefined;
+  }
+
 
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {

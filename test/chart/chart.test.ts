@@ -237,7 +237,7 @@ test('every documented value renders, and lands where it should', { skip }, () =
   assert.equal(quota.spec.hard.pods, '50');
 
   const pm = find(objs, 'PodMonitor', 'mesh-hostmesh');
-  assert.equal(pm.metadata.labels.release, 'prom');
+  assert.equal((pm.metadata as any).labels.release, 'prom');
   assert.deepEqual(pm.spec.podMetricsEndpoints.map((e: any) => [e.port, e.interval, e.scrapeTimeout, e.relabelings[0].targetLabel, e.metricRelabelings[0].action]), [
     ['admin', '15s', '5s', 'cluster', 'drop'], ['api', '15s', '5s', 'cluster', 'drop'],
   ]);

@@ -73,7 +73,7 @@ export class ConfigClient {
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #origin: string;
-  readonly #authorization: string;
+  #authorization: string;
   readonly #idleTimeoutMs: number;
   readonly #backoff: Backoff;
   readonly #abort = new AbortController();
@@ -100,6 +100,12 @@ export class ConfigClient {
     this.#snapshots = new LatestWorker((raw) => this.#process(raw));
     this.#acks = new LatestWorker((ack) => this.#sendAck(ack));
   }
+
+  /** A rotated token (the token file changed): used from the next request on. */
+  setToken(token: string): void {
+    this.#authorization = `Bearer ${token.trim()}`;
+  }
+
 
   /**
    * Applies the saved table (if any and valid), then starts following the controller in the
