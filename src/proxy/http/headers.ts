@@ -29,12 +29,18 @@ function connectionListsHeaders(value: string): boolean {
   return v !== 'keep-alive' && v !== 'close' && v !== 'upgrade';
 }
 
-/** Header names a Connection header value lists, lower-cased. */
+/**
+ * Headers a Connection header can never make hop-by-hop: listing `Host` would strip the name
+ * the proxy routed and applied policies on, listing `Content-Length` the body's framing.
+ */
+const END_TO_END: ReadonlySet<string> = new Set(['host', 'content-length']);
+
+/** Header names a Connection header value lists, lower-cased (never Host or Content-Length). */
 function connectionTokens(values: string[]): Set<string> {
   const out = new Set<string>();
   for (const v of values) for (const t of v.split(',')) {
     const name = t.trim().toLowerCase();
-    if (name) out.add(name);
+    if (name && !END_TO_END.has(name)) out.add(name);
   }
   return out;
 }
