@@ -13,6 +13,7 @@ import { Agent, request } from 'undici';
 import { saveState } from '../../src/proxy/config/state.ts';
 import { closedPort } from '../proxy/l4-fixtures.ts';
 import { freePort, httpBackend, svc, table } from '../proxy/helpers.ts';
+import { until } from '../support/until.ts';
 import { spawnCli } from './cli-process.ts';
 import type { CliProcess } from './cli-process.ts';
 
@@ -53,16 +54,15 @@ test('a proxy replaced under steady load (old and new on the same port) fails no
   // Steady load: 4 clients in a loop over keep-alive connections, bounded in count and time.
   const agent = new Agent({ connections: 4, keepAliveTimeout: 10_000 });
   t.after(() => agent.close());
-  let ok = 0;
+  const state = { ok: 0, stop: false };
   const failures: string[] = [];
-  let stop = false;
   const deadline = Date.now() + 60_000;
   const client = async (): Promise<void> => {
-    for (let i = 0; i < 20_000 && !stop && Date.now() < deadline; i++) {
+    for (let i = 0; i < 20_000 && !state.stop && Date.now() < deadline; i++) {
       try {
         const r = await request(`http://127.0.0.1:${port}/`, { dispatcher: agent });
         const body = await r.body.text();
-        if (r.statusCode === 200 && body === 'ok') ok++;
+        if (r.statusCode === 200 && body === 'ok') state.ok++;
         else failures.push(`${r.statusCode} ${body}`);
       } catch (e) {
         failures.push(String(e));
@@ -70,9 +70,9 @@ test('a proxy replaced under steady load (old and new on the same port) fails no
     }
   };
   const load = Promise.all([client(), client(), client(), client()]);
-  const waitFor = async (n: number): Promise<void> => {
-    const target = ok + n;
-    while (ok < target && Date.now() < deadline && failures.length === 0) await new Promise((r) => setTimeout(r, 20));
+  const waitFor = (n: number): Promise<void> => {
+    const target = state.ok + n;
+    return until(`${n} more requests`, () => state.ok >= target || failures.length > 0, 60_000);
   };
   await waitFor(200);
 
@@ -86,17 +86,17 @@ test('a proxy replaced under steady load (old and new on the same port) fails no
   let sawNotReady = false;
   for (let i = 0; i < 200 && !sawNotReady; i++) {
     if (await status(`${old.admin}/readyz`) === 503) sawNotReady = true;
-    else await new Promise((r) => setTimeout(r, 10));
+    else await new Promise((resolve) => setTimeout(resolve, 10));
   }
   const exit = await old.proc.exited;
   assert.deepEqual(exit, { code: 0, signal: null }, old.proc.stderr.join('\n'));
   assert.ok(sawNotReady, 'readiness turned false before the old proxy exited');
-  const served = ok;
+  const served = state.ok;
   await waitFor(300);
-  stop = true;
+  state.stop = true;
   await load;
 
   assert.deepEqual(failures, [], 'no request failed over the replacement');
-  assert.ok(ok >= served + 300, `the new proxy carries the load after the old one exited (${ok} ok)`);
+  assert.ok(state.ok >= served + 300, `the new proxy carries the load after the old one exited (${state.ok} ok)`);
   await next.proc.stop('SIGTERM');
 });
