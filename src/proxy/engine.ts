@@ -171,9 +171,11 @@ export class ProxyEngine {
       const drains = [...this.#listeners.values()].map((l) => l.l.close(this.limits.drainTimeoutMs));
       this.#listeners = new Map();
       this.#httpRoutes = new Map();
+      // Backends close after the drain: requests still arriving on open client connections
+      // (answered with Connection: close) need them.
+      await Promise.all([...drains, ...this.#draining]);
       for (const c of this.#clusters.values()) c.close();
       this.#clusters = new Map();
-      await Promise.all([...drains, ...this.#draining]);
       await this.#accessLog?.close();
     });
     this.#queue = run.catch(() => {});

@@ -9,6 +9,7 @@ import { STATUS_CODES, createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createH2Server } from 'node:http2';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Server, ServerHttp2Session } from 'node:http2';
+import { Server as NetServer } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -241,10 +242,14 @@ export class HttpListener {
       resolve();
     };
     this.#onSocketGone = check;
-    this.#server.close(() => {
+    const closed = (): void => {
       serverClosed = true;
       check();
-    });
+    };
+    // http.Server#close also closes idle keep-alive connections at once. With a grace only the
+    // listening socket closes now (net.Server#close); idle connections wait for the grace.
+    if (this.#opts.limits.drainIdleGraceMs > 0) NetServer.prototype.close.call(this.#server, closed);
+    else this.#server.close(closed);
     for (const s of this.#sniffing) s.destroy();
     for (const session of this.#sessions) session.close();
     return promise;
