@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { commandUsage, parseCommandLine, usage } from './cli/args.ts';
 import { errorMessage, isHostmeshError } from './common/errors.ts';
-import type { HostPort, ParsedCommand } from './cli/args.ts';
+import type { FlagValue, HostPort, ParsedCommand } from './cli/args.ts';
+import type { TracingOptions } from './proxy/tracing/index.ts';
 import { createLogger } from './common/log.ts';
 import { readToken, watchToken } from './cli/token.ts';
 
@@ -38,6 +39,14 @@ function untilSignal(): Promise<string> {
   });
 }
 
+/** Span export from --trace-collector and --trace-sampling; undefined without a collector. */
+function tracing(flags: Record<string, FlagValue>, node: string): TracingOptions | undefined {
+  const collector = flags['trace-collector'] as URL | undefined;
+  if (collector === undefined) return undefined;
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return { collector: collector.href, sampling: flags['trace-sampling'] as number, node, version: pkg.version };
+}
+
 const runners: Record<string, Runner> = {
   standalone: async (cmd, args) => {
     const { flags } = cmd;
@@ -52,6 +61,7 @@ const runners: Record<string, Runner> = {
       token: readToken(flags['token-file'] as string | undefined),
       accessLog: flags['access-log'] as boolean,
       workers: flags.workers as number | 'auto',
+      tracing: tracing(flags, 'standalone'),
       log,
     });
     const sig = await untilSignal();
@@ -121,6 +131,7 @@ const runners: Record<string, Runner> = {
       shutdownDelayMs: (flags['shutdown-delay'] as number) * 1000,
       drainTimeoutMs: (flags['drain-timeout'] as number) * 1000,
       accessLog: flags['access-log'] as boolean,
+      tracing: tracing(flags, flags.node as string),
       log,
     });
     const unwatch = watchToken(tokenFile, token, (next) => {

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { HostmeshError } from '../common/errors.ts';
 
-export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'level' | 'seconds';
+export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio' | 'level' | 'seconds';
 
 export interface FlagSpec {
   kind: FlagKind;
@@ -27,6 +27,8 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 const logLevel: FlagSpec = { kind: 'level', value: 'LEVEL', default: 'info', help: 'log level: trace, debug, info, warn, error, fatal, silent (or HOSTMESH_LOG_LEVEL)' };
 const workers: FlagSpec = { kind: 'workers', value: 'N|auto', default: '1', help: 'proxy worker threads; auto = one per core' };
 const accessLog: FlagSpec = { kind: 'boolean', default: false, help: 'write a JSON access log line per request to stdout' };
+const traceCollector: FlagSpec = { kind: 'url', value: 'URL', help: 'export one span per sampled HTTP request to this OTLP/HTTP collector (JSON; a URL without a path gets /v1/traces)' };
+const traceSampling: FlagSpec = { kind: 'ratio', value: 'RATIO', default: '0.01', help: 'head sampling ratio of traces, 0 to 1, decided by trace id (a caller\'s unsampled traceparent is respected)' };
 const zones: FlagSpec = { kind: 'list', value: 'Z1,Z2', default: 'hostmesh', help: 'DNS zones answered, canonical first (e.g. hostmesh,traefik.mesh,caddy.mesh)' };
 const portRange: FlagSpec = { kind: 'range', value: 'A-B', default: '10000-30000', help: 'proxy ports are allocated from this range' };
 const namespace: FlagSpec = { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself' };
@@ -45,6 +47,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       workers,
       'token-file': tokenFile,
       'access-log': accessLog,
+      'trace-collector': traceCollector,
+      'trace-sampling': traceSampling,
       'log-level': logLevel,
     },
   },
@@ -87,6 +91,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'shutdown-delay': { kind: 'seconds', value: 'SECONDS', default: '0', help: 'on SIGTERM, report not ready and keep serving this long before draining (endpoints move first)' },
       'drain-timeout': { kind: 'seconds', value: 'SECONDS', default: '20', help: 'then stop accepting and wait this long at most for requests in flight' },
       'access-log': accessLog,
+      'trace-collector': traceCollector,
+      'trace-sampling': traceSampling,
       'log-level': logLevel,
     },
   },
@@ -175,6 +181,11 @@ function convert(flag: string, spec: FlagSpec, raw: string | boolean): FlagValue
       if (v === 'auto') return 'auto';
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 256) fail(`--${flag}: "${v}" is not a worker count (1-256) or auto`);
+      return n;
+    }
+    case 'ratio': {
+      const n = v.trim() === '' ? Number.NaN : Number(v);
+      if (!Number.isFinite(n) || n < 0 || n > 1) fail(`--${flag}: "${v}" is not a ratio from 0 to 1 (e.g. 0.01 for 1%)`);
       return n;
     }
     case 'url': {

@@ -16,7 +16,9 @@ import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import { createProxyHost } from '../proxy/workers/host.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
-import type { DnsConfig, RoutingTable } from '../table/index.ts';
+import { DELTA_GAP } from '../table/index.ts';
+import type { DnsConfig } from '../table/index.ts';
+import type { TracingOptions } from '../proxy/tracing/index.ts';
 import type { HostPort } from './args.ts';
 
 export interface ProxyCommandOptions {
@@ -34,6 +36,8 @@ export interface ProxyCommandOptions {
   /** How long in-flight requests get once the listeners stop accepting (default 20 s). */
   drainTimeoutMs?: number;
   accessLog: boolean;
+  /** OTLP span export of sampled requests; off when absent. */
+  tracing?: TracingOptions | undefined;
   log: Logger;
   /**
    * SO_REUSEPORT on the mesh listeners (default true): a new proxy binds the same ports while
@@ -81,21 +85,25 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
 
   const drainTimeoutMs = opts.drainTimeoutMs ?? 20_000;
   const limits = { drainTimeoutMs, drainIdleGraceMs: Math.min(drainTimeoutMs / 4, 2000) };
-  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? true, accessLog: opts.accessLog, limits, log });
+  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? true, accessLog: opts.accessLog, tracing: opts.tracing, limits, log });
   const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
-  const apply = async (table: unknown): Promise<ApplyOutcome> => {
-    const r = await engine.apply(table);
-    if (!r.ok) return { ok: false, error: r.error.message };
-    // DNS answers what the engine serves: set only once the (now validated) table is in place.
-    dns.config = (table as RoutingTable).dns;
-    return { ok: true, digest: r.digest };
+  const outcome = (r: Awaited<ReturnType<ProxyHost['apply']>>): ApplyOutcome => {
+    const current = engine.current;
+    if (!r.ok || current === undefined) return { ok: false, error: r.ok ? 'no table applied' : r.error.message, gap: !r.ok && r.error.code === DELTA_GAP };
+    // DNS answers what the engine serves: set only once the (now validated) table is in place,
+    // and only when it changed (a delta that leaves the names alone keeps the same object).
+    if (dns.config !== current.table.dns) dns.config = current.table.dns;
+    return { ok: true, digest: r.digest, table: current.table };
   };
+  const apply = async (table: unknown): Promise<ApplyOutcome> => outcome(await engine.apply(table));
+  const applyDelta = async (delta: unknown): Promise<ApplyOutcome> => outcome(await engine.applyDelta(delta));
   const client = new ConfigClient({
     controllerUrl: opts.controllerUrl,
     node: opts.node,
     token: opts.token,
     stateDir: opts.stateDir,
     apply,
+    applyDelta,
     log,
     ...(opts.tuning?.backoff ? { backoff: opts.tuning.backoff } : {}),
     ...(opts.tuning?.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.tuning.idleTimeoutMs }),

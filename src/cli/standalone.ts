@@ -6,6 +6,7 @@
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
+import { registerProblemsGauge } from '../controller/push/metrics.ts';
 import { StandaloneController } from '../controller/standalone.ts';
 import type { Diagnostic } from '../controller/translation/types.ts';
 import type { AccessLogSink } from '../proxy/access-log.ts';
@@ -14,6 +15,7 @@ import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import type { ApplyResult } from '../proxy/engine.ts';
 import type { ProxyLimits } from '../proxy/limits.ts';
+import type { TracingOptions } from '../proxy/tracing/index.ts';
 import { createProxyHost } from '../proxy/workers/host.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
 import type { RoutingTable } from '../table/index.ts';
@@ -28,6 +30,8 @@ export interface StandaloneOptions {
   token?: string | undefined;
   /** JSON access log: `true` for stdout, or a sink receiving the lines. */
   accessLog: boolean | AccessLogSink;
+  /** OTLP span export of sampled requests; off when absent. */
+  tracing?: TracingOptions | undefined;
   /** Proxy worker threads (`auto`: one per core); 1 (default) runs the proxy in this thread. */
   workers?: number | 'auto';
   log?: Logger;
@@ -54,7 +58,7 @@ const MAX_PORT_RETRIES = 20;
 export async function startStandalone(opts: StandaloneOptions): Promise<StandaloneMesh> {
   const log = opts.log ?? createLogger('hostmesh');
   const out = opts.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const engine = await createProxyHost({ workers: opts.workers, host: '127.0.0.1', limits: opts.limits, log, accessLog: opts.accessLog });
+  const engine = await createProxyHost({ workers: opts.workers, host: '127.0.0.1', limits: opts.limits, log, accessLog: opts.accessLog, tracing: opts.tracing });
   // Ports in the range that another process holds are reserved as they are found.
   const controller = new StandaloneController({
     manifests: opts.manifests,
@@ -105,6 +109,8 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     throw e;
   });
 
+  // The same problem count a controller exports, on the admin server's /metrics.
+  registerProblemsGauge(engine.registry, () => controller.diagnostics());
   const admin = new AdminServer({
     source: engine,
     host: opts.admin.host,

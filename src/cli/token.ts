@@ -1,5 +1,5 @@
 /** Reading the bearer token file shared by the controller, the proxies and `check`. */
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 
 export function readToken(path: string | undefined): string | undefined {
@@ -17,24 +17,30 @@ export function readToken(path: string | undefined): string | undefined {
 
 /**
  * Calls `onChange` with the new token whenever the token file's content changes (a rotated
- * Secret: the kubelet swaps the mounted directory's symlink, which a stat of the path sees).
- * A file that is unreadable or empty for a moment is skipped, keeping the current token.
- * Returns a function that stops watching.
+ * Secret: the kubelet swaps the mounted directory's symlink). The file is read every
+ * `intervalMs`: a few bytes, and unlike stat-based watching it cannot miss a swap that happens
+ * while the watch starts. A file that is unreadable or empty for a moment is skipped, keeping
+ * the current token. Returns a function that stops watching.
  */
 export function watchToken(path: string, initial: string, onChange: (token: string) => void, log: { warn(obj: object, msg: string): void }, intervalMs = 1000): () => void {
   let current = initial;
+  let failing = false;
   const check = (): void => {
     let next: string | undefined;
     try {
       next = readToken(path);
     } catch (e) {
-      log.warn({ file: path, err: errorMessage(e) }, 'the token file cannot be read now; keeping the current token');
+      // Once per stretch of failures, not every interval.
+      if (!failing) log.warn({ file: path, err: errorMessage(e) }, 'the token file cannot be read now; keeping the current token');
+      failing = true;
       return;
     }
+    failing = false;
     if (next === undefined || next === current) return;
     current = next;
     onChange(next);
   };
-  watchFile(path, { interval: intervalMs, persistent: false }, check);
-  return () => unwatchFile(path, check);
+  const timer = setInterval(check, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -199,7 +199,7 @@ const EVERY_VALUE = [
   'metrics.podMonitor.relabelings[0].targetLabel=cluster', 'metrics.podMonitor.relabelings[0].replacement=prod',
   'metrics.podMonitor.metricRelabelings[0].action=drop', 'metrics.podMonitor.metricRelabelings[0].regex=nodejs_.*',
   'networkPolicy.enabled=true', 'networkPolicy.adminFrom[0].namespaceSelector.matchLabels.name=monitoring',
-  'networkPolicy.controllerFrom[0].podSelector.matchLabels.app=ops',
+  'networkPolicy.controllerFrom[0].podSelector.matchLabels.app=ops', 'tracing.collector=http://otel:4318', 'tracing.sampling=1',
 ];
 
 test('every documented value renders, and lands where it should', { skip }, () => {

@@ -8,6 +8,8 @@ import type { ApplyResult } from '../engine.ts';
 export interface ProxyHost extends AdminSource {
   /** Applies a routing table (untrusted input); never throws. Applies run one at a time. */
   apply(table: unknown): Promise<ApplyResult>;
+  /** Applies a delta (untrusted input) on top of the table served; refused with DELTA_GAP when it does not follow it. */
+  applyDelta(delta: unknown): Promise<ApplyResult>;
   /** Drains every listener and stops every worker. */
   close(): Promise<void>;
 }

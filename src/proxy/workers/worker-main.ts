@@ -23,6 +23,7 @@ const engine = new ProxyEngine({
   processMetrics: false,
   affinitySecret: init.affinitySecret,
   accessLog: init.accessLog,
+  tracing: init.tracing,
   rateLimits: zones,
 });
 
