@@ -18,6 +18,8 @@ export interface FlagSpec {
 
 export interface CommandSpec {
   summary: string;
+  /** One required positional argument (e.g. `NS/SVC[:PORT]`): its placeholder and meaning. */
+  argument?: { value: string; help: string };
   flags: Record<string, FlagSpec>;
 }
 
@@ -34,6 +36,10 @@ const portRange: FlagSpec = { kind: 'range', value: 'A-B', default: '10000-30000
 const namespace: FlagSpec = { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself' };
 const kubeconfig: FlagSpec = { kind: 'string', value: 'FILE', help: 'kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' };
 const tokenFile: FlagSpec = { kind: 'string', value: 'FILE', help: 'file holding the bearer token for the controller API and the proxy /config' };
+
+const liveUrl: FlagSpec = { kind: 'url', value: 'URL', default: 'http://127.0.0.1:9901', help: 'the controller, or standalone\'s admin address' };
+const liveSample: FlagSpec = { kind: 'string', value: 'SHARE', default: '1', help: 'share of matching requests each proxy reports, (0, 1]' };
+const liveRate: FlagSpec = { kind: 'string', value: 'N', default: '100', help: 'most requests per second each proxy thread reports (1-1000)' };
 
 export const COMMANDS: Record<string, CommandSpec> = {
   standalone: {
@@ -124,6 +130,35 @@ export const COMMANDS: Record<string, CommandSpec> = {
       json: { kind: 'boolean', default: false, help: 'print JSON instead of text' },
     },
   },
+  tap: {
+    summary: 'stream live request summaries of a Service from every proxy, through the controller',
+    argument: { value: 'NS/SVC[:PORT]', help: 'the Service to tap (every port, or one)' },
+    flags: {
+      controller: liveUrl,
+      'token-file': tokenFile,
+      path: { kind: 'string', value: 'PREFIX', help: 'only requests whose path starts with PREFIX' },
+      method: { kind: 'string', value: 'METHOD', help: 'only requests with this method' },
+      code: { kind: 'string', value: 'CODE', help: 'only responses with this status code' },
+      sample: liveSample,
+      rate: liveRate,
+      max: { kind: 'string', value: 'N', help: 'stop after N requests' },
+      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long (e.g. 30s, 5m)' },
+      json: { kind: 'boolean', default: false, help: 'print one JSON object per request' },
+    },
+  },
+  top: {
+    summary: 'show the busiest paths of a Service, from a live tap through the controller',
+    argument: { value: 'NS/SVC[:PORT]', help: 'the Service to watch (every port, or one)' },
+    flags: {
+      controller: liveUrl,
+      'token-file': tokenFile,
+      interval: { kind: 'string', value: 'DURATION', default: '2s', help: 'how often the table is printed' },
+      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long and print the table once more' },
+      rows: { kind: 'string', value: 'N', default: '20', help: 'paths shown' },
+      sample: liveSample,
+      rate: liveRate,
+    },
+  },
   version: { summary: 'print the version', flags: {} },
 };
 
@@ -134,6 +169,8 @@ export type FlagValue = string | boolean | string[] | HostPort | [number, number
 export interface ParsedCommand {
   command: string;
   flags: Record<string, FlagValue>;
+  /** The positional argument, for commands that take one. */
+  argument?: string;
 }
 
 function fail(message: string): never {
@@ -210,8 +247,9 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const [name, f] of Object.entries(spec.flags)) options[name] = { type: f.kind === 'boolean' ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[] = [];
   try {
-    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> });
+    ({ values, positionals } = parseArgs({ args: rest, options, strict: true, allowPositionals: spec.argument !== undefined }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
     fail(`${command}: ${msg.replace(/\. To specify a positional argument.*$/, '')}`);
@@ -226,7 +264,9 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
     }
     flags[name] = convert(name, f, raw);
   }
-  return { command, flags };
+  if (spec.argument === undefined) return { command, flags };
+  if (positionals.length !== 1) fail(`${command}: expected one ${spec.argument.value} (${spec.argument.help}), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+  return { command, flags, argument: positionals[0]! };
 }
 
 export function usage(): string {
@@ -239,7 +279,8 @@ export function usage(): string {
 export function commandUsage(command: string): string {
   const spec = COMMANDS[command];
   if (!spec) return usage();
-  const lines = [`usage: hostmesh ${command} [flags]`, '', spec.summary, ''];
+  const lines = [`usage: hostmesh ${command}${spec.argument ? ` ${spec.argument.value}` : ''} [flags]`, '', spec.summary, ''];
+  if (spec.argument) lines.push(`  ${spec.argument.value.padEnd(32)} ${spec.argument.help}`);
   for (const [name, f] of Object.entries(spec.flags)) {
     const left = `  --${name}${f.kind === 'boolean' ? '' : ` ${f.value ?? 'VALUE'}`}`;
     const dflt = f.required ? ' (required)' : f.default !== undefined && f.default !== false ? ` (default ${String(f.default)})` : '';
@@ -252,7 +293,7 @@ export function commandUsage(command: string): string {
 export function cliReference(): string {
   const lines: string[] = [];
   for (const [name, c] of Object.entries(COMMANDS)) {
-    lines.push(`### \`hostmesh ${name}\``, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, '');
+    lines.push(`### \`hostmesh ${name}${c.argument ? ` ${c.argument.value}` : ''}\``, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, '');
     const flags = Object.entries(c.flags);
     if (flags.length === 0) continue;
     lines.push('| flag | default | meaning |', '|---|---|---|');

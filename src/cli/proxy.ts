@@ -15,6 +15,8 @@ import type { BackoffOptions } from '../proxy/config/backoff.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import { createProxyHost } from '../proxy/workers/host.ts';
+import { LiveReporter } from '../proxy/live/reporter.ts';
+import { hostmeshVersion } from '../common/version.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
 import { DELTA_GAP } from '../table/index.ts';
 import type { DnsConfig } from '../table/index.ts';
@@ -45,7 +47,7 @@ export interface ProxyCommandOptions {
    */
   reusePort?: boolean;
   /** Config client timings for tests; the defaults are the documented ones. */
-  tuning?: { backoff?: BackoffOptions; idleTimeoutMs?: number };
+  tuning?: { backoff?: BackoffOptions; idleTimeoutMs?: number; reportMs?: number };
 }
 
 export interface RunningProxy {
@@ -53,6 +55,8 @@ export interface RunningProxy {
   readonly admin: AdminServer;
   readonly dns: DnsResponder;
   readonly client: ConfigClient;
+  /** Live stats and tap events to the controller. */
+  readonly reporter: LiveReporter;
   readonly adminPort: number;
   readonly dnsPort: number;
   /**
@@ -131,12 +135,25 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
     throw new HostmeshError('PROXY_START', `${step}: ${errorMessage(e)}`);
   }
 
+  const reporter = new LiveReporter({
+    controllerUrl: opts.controllerUrl,
+    token: opts.token,
+    node: opts.node,
+    software: hostmeshVersion(),
+    ready: () => engine.ready,
+    source: engine,
+    log,
+    ...(opts.tuning?.reportMs === undefined ? {} : { intervalMs: opts.tuning.reportMs }),
+  });
+  reporter.start();
+
   let closing: Promise<void> | undefined;
   return {
     engine,
     admin,
     dns,
     client,
+    reporter,
     adminPort: admin.port,
     dnsPort,
     close: () => {
@@ -148,7 +165,7 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
           await new Promise((resolve) => setTimeout(resolve, delay));
         }
         log.info({ drainTimeoutMs }, 'shutting down: stopped accepting; draining requests in flight');
-        await client.stop();
+        await Promise.all([client.stop(), reporter.stop()]);
         await Promise.allSettled([engine.close(), dns.close()]);
         await admin.close();
       })();

@@ -8,6 +8,11 @@ import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
 import { registerProblemsGauge } from '../controller/push/metrics.ts';
 import { StandaloneController } from '../controller/standalone.ts';
+import { createDashboard } from '../controller/dashboard/server.ts';
+import { createLiveApi } from '../controller/live/api.ts';
+import { LiveHub } from '../controller/live/hub.ts';
+import { ReportBuilder } from '../proxy/live/report.ts';
+import { hostmeshVersion } from '../common/version.ts';
 import type { Diagnostic } from '../controller/translation/types.ts';
 import type { AccessLogSink } from '../proxy/access-log.ts';
 import { AdminServer } from '../proxy/admin.ts';
@@ -46,6 +51,8 @@ export interface StandaloneMesh {
   readonly engine: ProxyHost;
   readonly admin: AdminServer;
   readonly dns: DnsResponder | undefined;
+  /** Live stats of the in-process proxy, and tap sessions. */
+  readonly live: LiveHub;
   /** Resolves once the latest manifest change has been applied (or refused). */
   settled(): Promise<void>;
   diagnostics(): Diagnostic[];
@@ -109,6 +116,25 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     throw e;
   });
 
+  // Live stats and tap: the in-process proxy reports to the hub directly, as a proxy reports
+  // to the controller over HTTP.
+  const live = new LiveHub({ reportMs: 1000, tapReportMs: 250 });
+  const localReports = reportLocally(engine, live, log);
+  const liveApi = createLiveApi({ hub: live, token: opts.token, log });
+  const dashboard = createDashboard({
+    source: {
+      table: () => publisher.current?.table,
+      proxies: () => {
+        const applied = engine.current?.table.version;
+        const lagVersions = applied === undefined ? undefined : Math.max(0, publisher.version - applied);
+        return [{ node: 'standalone', connected: true, lagMs: 0, lastSeen: new Date().toISOString(), ...(applied === undefined ? {} : { appliedEpoch: publisher.epoch, appliedVersion: applied, lagVersions }) }];
+      },
+      diagnostics: () => controller.diagnostics(),
+      live: () => live.stats(),
+    },
+    token: opts.token,
+    log,
+  });
   // The same problem count a controller exports, on the admin server's /metrics.
   registerProblemsGauge(engine.registry, () => controller.diagnostics());
   const admin = new AdminServer({
@@ -118,6 +144,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     token: opts.token,
     log,
     status: () => ({ diagnostics: controller.diagnostics().filter((d) => d.severity !== 'info') }),
+    extra: (req, res, path, search) => liveApi(req, res, path, search) || dashboard(req, res, path, search),
   });
   let dns: DnsResponder | undefined;
   let dnsPort = 0;
@@ -130,6 +157,8 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
       publisher.subscribe((p) => { responder.config = p.table.dns; });
     }
   } catch (e) {
+    localReports.stop();
+    dashboard.close();
     unsubscribe();
     await controller.stop();
     await Promise.allSettled([admin.close(), engine.close(), dns?.close()]);
@@ -141,23 +170,55 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
   await publisher.flush();
   await applying;
   out(`admin: http://${opts.admin.host}:${admin.port} (/healthz /readyz /metrics /v1/routes /v1/status)`);
+  out(`dashboard: http://${opts.admin.host}:${admin.port}/dashboard (live stats /v1/stats, tap /v1/tap)`);
   if (dns) out(`dns: ${opts.dns!.host}:${dnsPort} answers ${opts.zones.join(', ')} (UDP and TCP)`);
 
   return {
     engine,
     admin,
     dns,
+    live,
     settled: async () => {
       await controller.settled();
       await applying;
     },
     diagnostics: () => controller.diagnostics(),
     close: async () => {
+      localReports.stop();
+      dashboard.close();
       unsubscribe();
       await controller.stop();
       await applying;
       await Promise.allSettled([admin.close(), dns?.close()]);
       await engine.close();
+    },
+  };
+}
+
+/** The in-process proxy's live reports, straight into the hub: every second, 4 a second while someone taps. */
+function reportLocally(engine: ProxyHost, hub: LiveHub, log: Logger): { stop(): void } {
+  const builder = new ReportBuilder({ node: 'standalone', software: hostmeshVersion(), ready: () => engine.ready });
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const tick = async (): Promise<number> => {
+    try {
+      const sample = await engine.live(hub.answer().taps);
+      return hub.report(builder.build(sample)).nextReportMs;
+    } catch (e) {
+      log.warn({ err: errorMessage(e) }, 'live stats: the proxy did not answer');
+      return 1000;
+    }
+  };
+  const schedule = (ms: number): void => {
+    if (stopped) return;
+    timer = setTimeout(() => void tick().then(schedule), ms);
+    timer.unref();
+  };
+  schedule(250);
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
     },
   };
 }

@@ -32,6 +32,10 @@ import { jsonEqual } from './json-equal.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { ProxyLimits } from './limits.ts';
 import { ProxyMetrics } from './metrics.ts';
+import { sampleLive } from './live/counts.ts';
+import type { LiveSample } from './live/counts.ts';
+import { TapRegistry } from './live/tap.ts';
+import type { TapSubscription } from '../table/live.ts';
 import { LocalZones } from './ratelimit/zones.ts';
 import type { RateLimitZones } from './ratelimit/zones.ts';
 import type { ConnectionStats, RouteStatsPlan } from './metrics.ts';
@@ -129,6 +133,7 @@ export class ProxyEngine {
   readonly #observer: L4Observer;
   readonly #accessLog: AccessLog | undefined;
   readonly #rateLimits: RateLimitZones;
+  readonly #taps = new TapRegistry();
   readonly #tracing: Tracing | undefined;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
@@ -207,6 +212,11 @@ export class ProxyEngine {
     });
     this.#queue = run.catch(() => {});
     return run;
+  }
+
+  /** Live stats and tap (src/proxy/live): installs `taps`, returns counts and tap events since the last call. */
+  live(taps: readonly TapSubscription[]): Promise<LiveSample> {
+    return Promise.resolve(sampleLive(this.metrics, this.#taps, taps));
   }
 
   /**

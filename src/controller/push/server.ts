@@ -43,6 +43,11 @@ export interface PushServerOptions {
   maxCatchUpBytes?: number;
   /** Called after each valid ack is recorded (benchmarks and wiring use it). */
   onAck?: (ack: AckReport) => void;
+  /**
+   * Paths served beside the protocol (live reports, tap, the dashboard): answers and returns
+   * true when the path is its own. Consulted before the 404.
+   */
+  extra?: (req: IncomingMessage, res: ServerResponse, path: string, search: string) => boolean;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -62,6 +67,7 @@ export class PushServer {
   readonly #unsubscribe: () => void;
   readonly #maxAckBytes: number;
   readonly #onAck: ((ack: AckReport) => void) | undefined;
+  readonly #extra: PushServerOptions['extra'];
   /** The current version's snapshot line, serialized once (when a stream needs it) for every stream. */
   #line: { version: number; buffer: Buffer } | undefined;
   /** Delta lines of recent versions by version, oldest first, with their total size. */
@@ -76,6 +82,7 @@ export class PushServer {
     this.#auth = bearerAuth(options.token);
     this.#maxAckBytes = options.maxAckBytes ?? 64 * 1024;
     this.#onAck = options.onAck;
+    this.#extra = options.extra;
     this.#deltaVersions = options.deltaVersions ?? 256;
     this.#maxCatchUpBytes = options.maxCatchUpBytes ?? 4 * 1024 * 1024;
     this.#tracker = new ProxyTracker(options.publisher, {
@@ -261,6 +268,7 @@ export class PushServer {
         if (this.#authorized(req, res) && this.#allow(res, method, ['GET'])) sendJson(res, 200, this.status());
         return;
       default:
+        if (this.#extra?.(req, res, path, search)) return;
         sendError(res, 404, 'NOT_FOUND', `no such path: ${path.length > 100 ? `${path.slice(0, 100)}...` : path}`);
     }
   }

@@ -23,6 +23,9 @@ import { applyTableDelta, DELTA_GAP, formatProblems, validateTable } from '../..
 import type { RoutingTable, TableProblem } from '../../table/index.ts';
 import type { AppliedTable, ApplyResult, RouteSummary } from '../engine.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
+import { mergeSamples } from '../live/counts.ts';
+import type { LiveSample } from '../live/counts.ts';
+import type { TapSubscription } from '../../table/live.ts';
 import type { ProxyLimits } from '../limits.ts';
 import { ZoneBuffers } from '../ratelimit/zones.ts';
 import type { ZoneOffer } from '../ratelimit/zones.ts';
@@ -194,6 +197,12 @@ export class WorkerPool implements ProxyHost {
         return undefined;
       }
     }));
+  }
+
+  /** Live stats and tap of every worker, summed (a worker that does not answer is left out). */
+  async live(taps: readonly TapSubscription[]): Promise<LiveSample> {
+    const samples = await Promise.all(this.#slots.map((s) => s.call<LiveSample>({ type: 'live', taps: [...taps] }, METRICS_TIMEOUT_MS).catch(() => undefined)));
+    return mergeSamples(samples.filter((x): x is LiveSample => x !== undefined));
   }
 
   /** Drains every worker's listeners, then ends the threads. */

@@ -49,6 +49,9 @@ port.on('message', (m: ToWorker) => {
     case 'metrics':
       reply(m.seq, engine.registry.getMetricsAsJSON());
       return;
+    case 'live':
+      reply(m.seq, engine.live(m.taps));
+      return;
     case 'close':
       reply(m.seq, engine.close());
       return;
