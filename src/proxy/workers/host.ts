@@ -34,7 +34,7 @@ export function resolveWorkers(workers: number | 'auto' | undefined, cgroupRoot?
 export async function createProxyHost(opts: ProxyHostOptions = {}): Promise<ProxyHost> {
   const plan = resolveWorkers(opts.workers, opts.cgroupRoot);
   const workers = plan.workers;
-  opts.log?.info({ workers, heapMbPerWorker: plan.heapMb, why: plan.reason }, 'proxy sizing');
+  if (opts.workers === 'auto') opts.log?.info({ workers, heapMbPerWorker: plan.heapMb, why: plan.reason }, 'proxy sizing');
   const common = { host: opts.host, limits: opts.limits, log: opts.log, registry: opts.registry, processMetrics: opts.processMetrics, affinitySecret: opts.affinitySecret, tracing: opts.tracing };
   // Loaded on demand: with workers the main thread never needs the engine's modules (undici,
   // the HTTP stack), which would cost it memory for nothing.
