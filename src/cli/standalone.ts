@@ -6,7 +6,7 @@
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { registerProblemsGauge } from '../controller/push/metrics.ts';
+import { registerProblemsGauge, registerVersionGauge } from '../controller/push/metrics.ts';
 import { StandaloneController } from '../controller/standalone.ts';
 import { createDashboard } from '../controller/dashboard/server.ts';
 import { createLiveApi } from '../controller/live/api.ts';
@@ -135,7 +135,9 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     token: opts.token,
     log,
   });
-  // The same problem count a controller exports, on the admin server's /metrics.
+  // What a controller exports of its state, on the admin server's /metrics: the published
+  // version (so "versions behind" reads 0 here too) and the problem count.
+  registerVersionGauge(engine.registry, () => publisher.version);
   registerProblemsGauge(engine.registry, () => controller.diagnostics());
   const admin = new AdminServer({
     source: engine,

@@ -11,7 +11,7 @@
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { applyTableDelta, DELTA_GAP, formatProblems, serviceOfCluster, tableDigest, validateTable } from '../table/index.ts';
+import { applyTableDelta, DELTA_GAP, formatProblems, ROUTE_POLICIES, serviceOfCluster, tableDigest, validateTable } from '../table/index.ts';
 import type { ClusterEntry, DeltaTouched, RouteEntry, RoutingTable, TableProblem, TrafficType } from '../table/index.ts';
 import type { Registry } from 'prom-client';
 import { AccessLog } from './access-log.ts';
@@ -122,8 +122,6 @@ interface Build {
   warnings: string[];
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 export class ProxyEngine {
   readonly metrics: ProxyMetrics;
   readonly log: Logger;
@@ -203,9 +201,11 @@ export class ProxyEngine {
       this.#listeners = new Map();
       this.#httpRoutes = new Map();
       this.#l4Routes = new Map();
+      // Backends close after the drain: requests still arriving on open client connections
+      // (answered with Connection: close) need them.
+      await Promise.all([...drains, ...this.#draining]);
       for (const c of this.#clusters.values()) c.close();
       this.#clusters = new Map();
-      await Promise.all([...drains, ...this.#draining]);
       await Promise.all([this.#accessLog?.close(), this.#tracing?.exporter.close()]);
     });
     this.#queue = run.catch(() => {});
@@ -318,10 +318,6 @@ export class ProxyEngine {
    */
   #build(table: RoutingTable, digest: string, touched?: DeltaTouched): Build {
     const warnings: string[] = [];
-    checkSemantics(
-      touched === undefined ? table.clusters : table.clusters.filter((c) => touched.clusters.has(c.id)),
-      touched === undefined ? table.routes : table.routes.filter((r) => touched.routes.has(r.id)),
-    );
 
     const clusters = new Map<string, Cluster>();
     const clusterUpdates: ClusterUpdate[] = [];
@@ -516,23 +512,11 @@ function usesClusters(route: HttpRoute, clusters: ReadonlyMap<string, Cluster>):
     (route.mirror === undefined || clusters.get(route.mirror.id) === route.mirror);
 }
 
-/** Checks the table validator leaves to the proxy: values that must be HTTP tokens. */
-function checkSemantics(clusters: readonly ClusterEntry[], routes: readonly RouteEntry[]): void {
-  const problems: TableProblem[] = [];
-  clusters.forEach((c, i) => {
-    const lb = c.loadBalancer;
-    if (lb.kind === 'cookie' && !TOKEN.test(lb.cookie)) problems.push({ path: `$.clusters[${i}].loadBalancer.cookie`, message: `must be a cookie name (an HTTP token), got ${JSON.stringify(lb.cookie)}` });
-    if (lb.kind === 'header' && !TOKEN.test(lb.header)) problems.push({ path: `$.clusters[${i}].loadBalancer.header`, message: `must be a header name (an HTTP token), got ${JSON.stringify(lb.header)}` });
-  });
-  routes.forEach((r, i) => {
-    // It becomes a Set-Cookie header: anything but a token would break every response.
-    if (r.stickyCookie !== undefined && !TOKEN.test(r.stickyCookie)) problems.push({ path: `$.routes[${i}].stickyCookie`, message: `must be a cookie name (an HTTP token), got ${JSON.stringify(r.stickyCookie)}` });
-  });
-  if (problems.length > 0) throw new HostmeshError('TABLE_INVALID', `routing table refused: ${formatProblems(problems)}`, { problems });
-}
-
 /** HTTP-only policies on a TCP/UDP route: applied without them, and said so. */
 function ignoredPolicies(r: RoutingTable['routes'][number]): string[] {
-  if (r.protocol === 'http' || !(r.retry || r.mirror || r.circuitBreaker || r.rateLimit)) return [];
-  return [`route ${r.id}: retry, mirror, circuitBreaker and rateLimit apply to http routes only and are ignored`];
+  if (r.protocol === 'http') return [];
+  const ignored = ROUTE_POLICIES.filter((p) => p.httpOnly && r[p.field] !== undefined).map((p) => p.field);
+  if (ignored.length === 0) return [];
+  const list = ignored.length === 1 ? ignored[0]! : `${ignored.slice(0, -1).join(', ')} and ${ignored.at(-1)!}`;
+  return [`route ${r.id}: ${list} ${ignored.length === 1 ? 'applies' : 'apply'} to http routes only and ${ignored.length === 1 ? 'is' : 'are'} ignored`];
 }

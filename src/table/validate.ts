@@ -6,94 +6,24 @@
  * the proxy compiles them while building its routes; a failure there refuses the table too.
  */
 import { isIP } from 'node:net';
+import { Checker, describe, MAX_MS } from './checker.ts';
+import type { Obj, TableProblem } from './checker.ts';
+import { ROUTE_POLICIES, validateLoadBalancer } from './policies/index.ts';
+import type { RouteCheck } from './policies/index.ts';
 import { TABLE_FORMAT } from './types.ts';
 import type { RoutingTable } from './types.ts';
 
-export interface TableProblem {
-  /** JSON path of the offending value, e.g. `$.routes[2].backends[0].cluster`. */
-  path: string;
-  message: string;
-}
+export type { TableProblem };
 
 export type TableValidation =
   | { ok: true; table: RoutingTable }
   | { ok: false; problems: TableProblem[] };
 
-const MAX_PROBLEMS = 50;
-
-export type Obj = Record<string, unknown>;
-
-export class Checker {
-  readonly problems: TableProblem[] = [];
-
-  fail(path: string, message: string): void {
-    if (this.problems.length < MAX_PROBLEMS) this.problems.push({ path, message });
-  }
-
-  object(v: unknown, path: string): Obj | undefined {
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Obj;
-    this.fail(path, `must be an object, got ${describe(v)}`);
-    return undefined;
-  }
-
-  array(v: unknown, path: string): unknown[] {
-    if (Array.isArray(v)) return v;
-    this.fail(path, `must be an array, got ${describe(v)}`);
-    return [];
-  }
-
-  string(v: unknown, path: string, opts: { nonEmpty?: boolean } = {}): v is string {
-    if (typeof v !== 'string') {
-      this.fail(path, `must be a string, got ${describe(v)}`);
-      return false;
-    }
-    if (opts.nonEmpty && v.length === 0) {
-      this.fail(path, 'must not be empty');
-      return false;
-    }
-    return true;
-  }
-
-  integer(v: unknown, path: string, min: number, max: number): v is number {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      this.fail(path, `must be an integer in ${min}..${max}, got ${describe(v)}`);
-      return false;
-    }
-    return true;
-  }
-
-  number(v: unknown, path: string, min: number, max: number): v is number {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-      this.fail(path, `must be a number in ${min}..${max}, got ${describe(v)}`);
-      return false;
-    }
-    return true;
-  }
-
-  oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]): v is T {
-    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return true;
-    this.fail(path, `must be one of ${allowed.join(', ')}, got ${describe(v)}`);
-    return false;
-  }
-
-  optional(o: Obj, key: string): boolean {
-    return o[key] !== undefined;
-  }
-}
-
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v);
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
-}
-
-const MAX_MS = 24 * 3600 * 1000;
+export { Checker, describe };
+export type { Obj };
 export const PORT_ID = /^[^/\s]+\/[^/:\s]+:\d{1,5}$/;
 const TRAFFIC_TYPES = ['http', 'tcp', 'udp'] as const;
 const SCHEMES = ['http', 'https', 'h2c'] as const;
-const LOAD_BALANCERS = ['least-request', 'round-robin', 'random', 'cookie', 'header'] as const;
 
 /** The protocol of a cluster or route by id, or undefined when there is none. */
 export type ProtocolOf = (id: string) => string | undefined;
@@ -108,11 +38,7 @@ export function checkClusterSettings(c: Checker, cl: Obj, p: string): void {
   c.integer(cl.dialTimeoutMs, `${p}.dialTimeoutMs`, 1, MAX_MS);
   if (c.optional(cl, 'readTimeoutMs')) c.integer(cl.readTimeoutMs, `${p}.readTimeoutMs`, 1, MAX_MS);
   if (c.optional(cl, 'writeTimeoutMs')) c.integer(cl.writeTimeoutMs, `${p}.writeTimeoutMs`, 1, MAX_MS);
-  const lb = c.object(cl.loadBalancer, `${p}.loadBalancer`);
-  if (lb && c.oneOf(lb.kind, `${p}.loadBalancer.kind`, LOAD_BALANCERS)) {
-    if (lb.kind === 'cookie') c.string(lb.cookie, `${p}.loadBalancer.cookie`, { nonEmpty: true });
-    if (lb.kind === 'header') c.string(lb.header, `${p}.loadBalancer.header`, { nonEmpty: true });
-  }
+  validateLoadBalancer(c, cl.loadBalancer, `${p}.loadBalancer`);
   const ph = c.object(cl.passiveHealth, `${p}.passiveHealth`);
   if (ph) {
     c.integer(ph.maxFails, `${p}.passiveHealth.maxFails`, 0, 1_000_000);
@@ -166,45 +92,12 @@ export function checkRouteBody(c: Checker, r: Obj, p: string, clusterProtocol: P
     checkBackends(c, rule.backends, `${p}.rules[${k}].backends`, r.protocol, false, clusterProtocol);
   });
   checkBackends(c, r.backends, `${p}.backends`, r.protocol, false, clusterProtocol);
-  if (c.optional(r, 'requestTimeoutMs')) c.integer(r.requestTimeoutMs, `${p}.requestTimeoutMs`, 1, MAX_MS);
-  if (c.optional(r, 'retry')) {
-    const rt = c.object(r.retry, `${p}.retry`);
-    if (rt) {
-      if (c.optional(rt, 'count')) c.integer(rt.count, `${p}.retry.count`, 0, 100);
-      if (c.optional(rt, 'durationMs')) c.integer(rt.durationMs, `${p}.retry.durationMs`, 1, MAX_MS);
-      if (rt.count === undefined && rt.durationMs === undefined) c.fail(`${p}.retry`, 'needs count or durationMs');
-      c.string(rt.on, `${p}.retry.on`, { nonEmpty: true });
-      c.array(rt.codes, `${p}.retry.codes`).forEach((range, k) => {
-        const ok = Array.isArray(range) && range.length === 2 &&
-          range.every((n) => Number.isInteger(n) && n >= 100 && n <= 599) && range[0] <= range[1];
-        if (!ok) c.fail(`${p}.retry.codes[${k}]`, `must be [from, to] with 100 <= from <= to <= 599, got ${JSON.stringify(range)}`);
-      });
-    }
-  }
-  if (c.optional(r, 'rateLimit')) {
-    const rl = c.object(r.rateLimit, `${p}.rateLimit`);
-    if (rl) {
-      c.number(rl.ratePerSecond, `${p}.rateLimit.ratePerSecond`, Number.MIN_VALUE, 1e9);
-      c.integer(rl.burst, `${p}.rateLimit.burst`, 1, 1e9);
-      c.string(rl.key, `${p}.rateLimit.key`, { nonEmpty: true });
-      c.integer(rl.zoneSize, `${p}.rateLimit.zoneSize`, 1, 10_000_000);
-    }
-  }
-  if (c.optional(r, 'stickyCookie')) c.string(r.stickyCookie, `${p}.stickyCookie`, { nonEmpty: true });
-  if (c.optional(r, 'mirror')) {
-    const m = c.object(r.mirror, `${p}.mirror`);
-    if (m) {
-      checkBackends(c, [{ cluster: m.cluster, weight: 1 }], `${p}.mirror`, r.protocol, false, clusterProtocol);
-      c.number(m.percent, `${p}.mirror.percent`, 0, 100);
-    }
-  }
-  if (c.optional(r, 'circuitBreaker')) {
-    const cb = c.object(r.circuitBreaker, `${p}.circuitBreaker`);
-    if (cb) c.string(cb.expression, `${p}.circuitBreaker.expression`, { nonEmpty: true });
-  }
-  if (c.optional(r, 'maintenance')) {
-    const mt = c.object(r.maintenance, `${p}.maintenance`);
-    if (mt) c.string(mt.reason, `${p}.maintenance.reason`);
+  const check = (path: string): RouteCheck => ({
+    c, path, route: r,
+    cluster: (id, at) => checkBackends(c, [{ cluster: id, weight: 1 }], at, r.protocol, false, clusterProtocol),
+  });
+  for (const policy of ROUTE_POLICIES) {
+    if (c.optional(r, policy.field)) policy.validate(r[policy.field], check(`${p}.${policy.field}`));
   }
 }
 

@@ -43,15 +43,20 @@ export function registerProblemsGauge(registry: Registry, problems: () => readon
   });
 }
 
-export function createControllerMetrics(registry: Registry, sources: MetricSources): ControllerMetrics {
-  const version = new Gauge({
+/** `hostmesh_controller_config_version`: the version the controller (or standalone) publishes. */
+export function registerVersionGauge(registry: Registry, version: () => number): Gauge {
+  return new Gauge({
     name: 'hostmesh_controller_config_version',
     help: 'Version of the routing table the controller serves (0 before the first publish).',
     registers: [registry],
     collect() {
-      this.set(sources.version());
+      this.set(version());
     },
   });
+}
+
+export function createControllerMetrics(registry: Registry, sources: MetricSources): ControllerMetrics {
+  const version = registerVersionGauge(registry, sources.version);
   const proxies = new Gauge({
     name: 'hostmesh_controller_proxies',
     help: 'Proxies known to the controller, by whether a watch stream is open.',
