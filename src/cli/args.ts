@@ -69,7 +69,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   controller: {
     summary: 'watch the cluster, keep shadow Services and mesh DNS, push routing tables to proxies',
     flags: {
-      listen: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:8440', help: 'controller API: /v1/watch /v1/ack /v1/status /healthz /readyz /metrics' },
+      listen: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:8440', help: 'controller API: /v1/watch /v1/ack /v1/status /v1/report /v1/stats /v1/tap /dashboard /healthz /readyz /metrics' },
       'mesh-namespace': { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself; shadow Services live here' },
       'token-file': { ...tokenFile, required: true },
       'proxy-selector': { kind: 'string', value: 'K=V,...', required: true, help: 'labels of the proxy pods; shadow Services select them' },
