@@ -58,7 +58,7 @@ function target(file: string, spec: string): string {
 
 /** The pipeline's order (src/proxy/stages/pipeline.ts): a stage may import itself and earlier ones. */
 const STAGE_ORDER = [
-  'access-log', 'metrics', 'maintenance', 'request-timeout', 'rate-limit', 'backend-choice', 'circuit-breaker',
+  'access-log', 'trace', 'metrics', 'maintenance', 'request-timeout', 'rate-limit', 'backend-choice', 'circuit-breaker',
   'mirror', 'retry', 'deliver', 'endpoint-pick', 'forward',
 ];
 /** Shared by stages, stages of none: the contract, expressions, the request view, the replay buffer. */
