@@ -8,6 +8,8 @@
  *          a request timeout, a rate limit nobody reaches, a circuit breaker that never opens,
  *          a 1% mirror (to the same backend) and the JSON access log (to /dev/null)
  *
+ * With HOSTMESH_BENCH_TRACING=URL,RATIO the engine also exports spans to the collector at URL.
+ *
  * Reports its port over IPC.
  */
 import { openSync } from 'node:fs';
@@ -38,8 +40,10 @@ const route: Partial<RouteEntry> = all
   }
   : {};
 const table = benchTable(backend, port, route, all ? ['server', 'v2'] : ['server']);
+const [collector, sampling] = (process.env.HOSTMESH_BENCH_TRACING ?? '').split(',');
 const engine = new ProxyEngine({
   log: createLogger('bench', 'warn'),
+  tracing: collector ? { collector, sampling: Number(sampling) } : undefined,
   accessLog: all ? new FdSink(openSync('/dev/null', 'w')) : undefined,
 });
 const result = await engine.apply(table);

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { commandUsage, parseCommandLine, usage } from './cli/args.ts';
 import { errorMessage, isHostmeshError } from './common/errors.ts';
-import type { HostPort, ParsedCommand } from './cli/args.ts';
+import type { FlagValue, HostPort, ParsedCommand } from './cli/args.ts';
+import type { TracingOptions } from './proxy/tracing/index.ts';
 import { createLogger } from './common/log.ts';
 import { readToken } from './cli/token.ts';
 
@@ -38,6 +39,30 @@ function untilSignal(): Promise<string> {
   });
 }
 
+/** What `tap` and `top` share: where, what, how much, how long; Ctrl-C ends them with 0. */
+function liveCommon(flags: ParsedCommand['flags'], target: string, duration: (flag: string, v: string) => number) {
+  const stop = new AbortController();
+  void untilSignal().then(() => stop.abort());
+  return {
+    controller: flags.controller as URL,
+    token: readToken(flags['token-file'] as string | undefined),
+    target,
+    sample: flags.sample as string,
+    rate: flags.rate as string,
+    durationMs: flags.duration === undefined ? undefined : duration('duration', flags.duration as string),
+    out,
+    signal: stop.signal,
+  };
+}
+
+/** Span export from --trace-collector and --trace-sampling; undefined without a collector. */
+function tracing(flags: Record<string, FlagValue>, node: string): TracingOptions | undefined {
+  const collector = flags['trace-collector'] as URL | undefined;
+  if (collector === undefined) return undefined;
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return { collector: collector.href, sampling: flags['trace-sampling'] as number, node, version: pkg.version };
+}
+
 const runners: Record<string, Runner> = {
   standalone: async (cmd, args) => {
     const { flags } = cmd;
@@ -52,6 +77,7 @@ const runners: Record<string, Runner> = {
       token: readToken(flags['token-file'] as string | undefined),
       accessLog: flags['access-log'] as boolean,
       workers: flags.workers as number | 'auto',
+      tracing: tracing(flags, 'standalone'),
       log,
     });
     const sig = await untilSignal();
@@ -90,6 +116,7 @@ const runners: Record<string, Runner> = {
       log,
     });
     out(`hostmesh controller: API on ${running.url} (/v1/watch /v1/ack /v1/status need the token; /healthz /readyz /metrics)`);
+    out(`dashboard: ${running.url}/dashboard (log in with the token)`);
     const sig = await untilSignal();
     log.info({ signal: sig }, 'stopping: ending the proxies\' watch streams');
     await running.close();
@@ -111,6 +138,7 @@ const runners: Record<string, Runner> = {
       dns,
       workers: flags.workers as number | 'auto',
       accessLog: flags['access-log'] as boolean,
+      tracing: tracing(flags, flags.node as string),
       log,
     });
     out(`hostmesh proxy: node ${flags.node as string}, following ${(flags.controller as URL).href}`);
@@ -143,6 +171,25 @@ const runners: Record<string, Runner> = {
     log: createLogger('hostmesh-check', process.env.HOSTMESH_LOG_LEVEL ?? 'warn'),
     out,
   }),
+  tap: async ({ flags, argument }) => {
+    const { parseCountFlag, parseDurationFlag, runTapCommand } = await import('./cli/tap.ts');
+    return runTapCommand({
+      ...liveCommon(flags, argument!, parseDurationFlag),
+      path: flags.path as string | undefined,
+      method: flags.method as string | undefined,
+      code: flags.code as string | undefined,
+      max: flags.max === undefined ? undefined : parseCountFlag('max', flags.max as string),
+      json: flags.json as boolean,
+    });
+  },
+  top: async ({ flags, argument }) => {
+    const { parseCountFlag, parseDurationFlag, runTopCommand } = await import('./cli/tap.ts');
+    return runTopCommand({
+      ...liveCommon(flags, argument!, parseDurationFlag),
+      intervalMs: parseDurationFlag('interval', flags.interval as string),
+      rows: parseCountFlag('rows', flags.rows as string, 1000),
+    });
+  },
   version: async () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     process.stdout.write(`hostmesh ${pkg.version}\n`);

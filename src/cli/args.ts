@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { HostmeshError } from '../common/errors.ts';
 
-export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url';
+export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio';
 
 export interface FlagSpec {
   kind: FlagKind;
@@ -18,16 +18,24 @@ export interface FlagSpec {
 
 export interface CommandSpec {
   summary: string;
+  /** One required positional argument (e.g. `NS/SVC[:PORT]`): its placeholder and meaning. */
+  argument?: { value: string; help: string };
   flags: Record<string, FlagSpec>;
 }
 
 const logLevel: FlagSpec = { kind: 'string', value: 'LEVEL', default: 'info', help: 'log level: trace, debug, info, warn, error, silent (or HOSTMESH_LOG_LEVEL)' };
 const workers: FlagSpec = { kind: 'workers', value: 'N|auto', default: '1', help: 'proxy worker threads; auto = one per core' };
 const accessLog: FlagSpec = { kind: 'boolean', default: false, help: 'write a JSON access log line per request to stdout' };
+const traceCollector: FlagSpec = { kind: 'url', value: 'URL', help: 'export one span per sampled HTTP request to this OTLP/HTTP collector (JSON; a URL without a path gets /v1/traces)' };
+const traceSampling: FlagSpec = { kind: 'ratio', value: 'RATIO', default: '0.01', help: 'head sampling ratio of traces, 0 to 1, decided by trace id (a caller\'s unsampled traceparent is respected)' };
 const zones: FlagSpec = { kind: 'list', value: 'Z1,Z2', default: 'hostmesh', help: 'DNS zones answered, canonical first (e.g. hostmesh,traefik.mesh,caddy.mesh)' };
 const portRange: FlagSpec = { kind: 'range', value: 'A-B', default: '10000-30000', help: 'proxy ports are allocated from this range' };
 const kubeconfig: FlagSpec = { kind: 'string', value: 'FILE', help: 'kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' };
 const tokenFile: FlagSpec = { kind: 'string', value: 'FILE', help: 'file holding the bearer token for the controller API and the proxy /config' };
+
+const liveUrl: FlagSpec = { kind: 'url', value: 'URL', default: 'http://127.0.0.1:9901', help: 'the controller, or standalone\'s admin address' };
+const liveSample: FlagSpec = { kind: 'string', value: 'SHARE', default: '1', help: 'share of matching requests each proxy reports, (0, 1]' };
+const liveRate: FlagSpec = { kind: 'string', value: 'N', default: '100', help: 'most requests per second each proxy thread reports (1-1000)' };
 
 export const COMMANDS: Record<string, CommandSpec> = {
   standalone: {
@@ -41,6 +49,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       workers,
       'token-file': tokenFile,
       'access-log': accessLog,
+      'trace-collector': traceCollector,
+      'trace-sampling': traceSampling,
       'log-level': logLevel,
     },
   },
@@ -81,6 +91,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       dns: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:5353', help: 'mesh DNS responder (UDP and TCP)' },
       workers: { ...workers, default: 'auto' },
       'access-log': accessLog,
+      'trace-collector': traceCollector,
+      'trace-sampling': traceSampling,
       'log-level': logLevel,
     },
   },
@@ -103,6 +115,35 @@ export const COMMANDS: Record<string, CommandSpec> = {
       json: { kind: 'boolean', default: false, help: 'print JSON instead of text' },
     },
   },
+  tap: {
+    summary: 'stream live request summaries of a Service from every proxy, through the controller',
+    argument: { value: 'NS/SVC[:PORT]', help: 'the Service to tap (every port, or one)' },
+    flags: {
+      controller: liveUrl,
+      'token-file': tokenFile,
+      path: { kind: 'string', value: 'PREFIX', help: 'only requests whose path starts with PREFIX' },
+      method: { kind: 'string', value: 'METHOD', help: 'only requests with this method' },
+      code: { kind: 'string', value: 'CODE', help: 'only responses with this status code' },
+      sample: liveSample,
+      rate: liveRate,
+      max: { kind: 'string', value: 'N', help: 'stop after N requests' },
+      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long (e.g. 30s, 5m)' },
+      json: { kind: 'boolean', default: false, help: 'print one JSON object per request' },
+    },
+  },
+  top: {
+    summary: 'show the busiest paths of a Service, from a live tap through the controller',
+    argument: { value: 'NS/SVC[:PORT]', help: 'the Service to watch (every port, or one)' },
+    flags: {
+      controller: liveUrl,
+      'token-file': tokenFile,
+      interval: { kind: 'string', value: 'DURATION', default: '2s', help: 'how often the table is printed' },
+      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long and print the table once more' },
+      rows: { kind: 'string', value: 'N', default: '20', help: 'paths shown' },
+      sample: liveSample,
+      rate: liveRate,
+    },
+  },
   version: { summary: 'print the version', flags: {} },
 };
 
@@ -113,6 +154,8 @@ export type FlagValue = string | boolean | string[] | HostPort | [number, number
 export interface ParsedCommand {
   command: string;
   flags: Record<string, FlagValue>;
+  /** The positional argument, for commands that take one. */
+  argument?: string;
 }
 
 function fail(message: string): never {
@@ -154,6 +197,11 @@ function convert(flag: string, spec: FlagSpec, raw: string | boolean): FlagValue
       if (!Number.isInteger(n) || n < 1 || n > 256) fail(`--${flag}: "${v}" is not a worker count (1-256) or auto`);
       return n;
     }
+    case 'ratio': {
+      const n = v.trim() === '' ? Number.NaN : Number(v);
+      if (!Number.isFinite(n) || n < 0 || n > 1) fail(`--${flag}: "${v}" is not a ratio from 0 to 1 (e.g. 0.01 for 1%)`);
+      return n;
+    }
     case 'url': {
       let u: URL;
       try {
@@ -176,8 +224,9 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const [name, f] of Object.entries(spec.flags)) options[name] = { type: f.kind === 'boolean' ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[] = [];
   try {
-    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> });
+    ({ values, positionals } = parseArgs({ args: rest, options, strict: true, allowPositionals: spec.argument !== undefined }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
     fail(`${command}: ${msg.replace(/\. To specify a positional argument.*$/, '')}`);
@@ -192,7 +241,9 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
     }
     flags[name] = convert(name, f, raw);
   }
-  return { command, flags };
+  if (spec.argument === undefined) return { command, flags };
+  if (positionals.length !== 1) fail(`${command}: expected one ${spec.argument.value} (${spec.argument.help}), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+  return { command, flags, argument: positionals[0]! };
 }
 
 export function usage(): string {
@@ -205,7 +256,8 @@ export function usage(): string {
 export function commandUsage(command: string): string {
   const spec = COMMANDS[command];
   if (!spec) return usage();
-  const lines = [`usage: hostmesh ${command} [flags]`, '', spec.summary, ''];
+  const lines = [`usage: hostmesh ${command}${spec.argument ? ` ${spec.argument.value}` : ''} [flags]`, '', spec.summary, ''];
+  if (spec.argument) lines.push(`  ${spec.argument.value.padEnd(32)} ${spec.argument.help}`);
   for (const [name, f] of Object.entries(spec.flags)) {
     const left = `  --${name}${f.kind === 'boolean' ? '' : ` ${f.value ?? 'VALUE'}`}`;
     const dflt = f.required ? ' (required)' : f.default !== undefined && f.default !== false ? ` (default ${String(f.default)})` : '';
@@ -218,7 +270,7 @@ export function commandUsage(command: string): string {
 export function cliReference(): string {
   const lines: string[] = [];
   for (const [name, c] of Object.entries(COMMANDS)) {
-    lines.push(`### \`hostmesh ${name}\``, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, '');
+    lines.push(`### \`hostmesh ${name}${c.argument ? ` ${c.argument.value}` : ''}\``, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, '');
     const flags = Object.entries(c.flags);
     if (flags.length === 0) continue;
     lines.push('| flag | default | meaning |', '|---|---|---|');

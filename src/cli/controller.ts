@@ -13,6 +13,10 @@ import { Publisher } from '../controller/push/publisher.ts';
 import { PushServer } from '../controller/push/server.ts';
 import type { PushServerOptions } from '../controller/push/server.ts';
 import type { Backoff } from '../controller/kube/loop.ts';
+import { createDashboard } from '../controller/dashboard/server.ts';
+import { createLiveApi } from '../controller/live/api.ts';
+import { LiveHub } from '../controller/live/hub.ts';
+import type { LiveHubOptions } from '../controller/live/hub.ts';
 import type { ControllerStatus, StatusDiagnostic } from '../table/index.ts';
 import type { HostPort } from './args.ts';
 
@@ -41,6 +45,8 @@ export interface ControllerCommandOptions {
     translateCoalesceMs?: number;
     /** Events' reportingInstance (default: the host name). */
     instance?: string;
+    /** Live stats: report intervals asked of proxies, window. */
+    live?: LiveHubOptions;
   };
 }
 
@@ -48,6 +54,8 @@ export interface RunningController {
   readonly controller: Controller;
   readonly publisher: Publisher;
   readonly api: PushServer;
+  /** Live stats from the proxies' reports, and tap sessions. */
+  readonly live: LiveHub;
   /** Base URL of the API, e.g. http://127.0.0.1:8440. */
   readonly url: string;
   readonly port: number;
@@ -125,18 +133,32 @@ export async function startControllerCommand(opts: ControllerCommandOptions): Pr
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const api = new ControllerApi({
+  const live = new LiveHub(tuning.live);
+  const liveApi = createLiveApi({ hub: live, token: opts.token, log: log.child({ component: 'live' }) });
+  const dashboard = createDashboard({
+    source: {
+      table: () => publisher.current?.table,
+      proxies: () => api.status().proxies,
+      diagnostics: () => controller.diagnostics(),
+      live: () => live.stats(),
+    },
+    token: opts.token,
+    log: log.child({ component: 'dashboard' }),
+  });
+  const api: ControllerApi = new ControllerApi({
     publisher,
     token: opts.token,
     log: log.child({ component: 'api' }),
     registry,
     ...(tuning.heartbeatMs === undefined ? {} : { heartbeatMs: tuning.heartbeatMs }),
+    extra: (req, res, path, search) => liveApi(req, res, path, search) || dashboard(req, res, path, search),
   }, () => controller.diagnostics());
 
   let port: number;
   try {
     port = (await api.listen(opts.listen.port, opts.listen.host)).port;
   } catch (e) {
+    dashboard.close();
     await api.close();
     publisher.close();
     throw new HostmeshError('CONTROLLER_LISTEN', `cannot listen on ${opts.listen.host}:${opts.listen.port} for the controller API: ${errorMessage(e)}`);
@@ -155,12 +177,14 @@ export async function startControllerCommand(opts: ControllerCommandOptions): Pr
     controller,
     publisher,
     api,
+    live,
     port,
     url: `http://${host}:${port}`,
     ready,
     close: () => {
       closing ??= (async () => {
         await controller.stop();
+        dashboard.close();
         // Ends every watch stream cleanly: proxies reconnect (to the next controller) with backoff.
         await api.close();
         publisher.close();

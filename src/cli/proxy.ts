@@ -15,8 +15,12 @@ import type { BackoffOptions } from '../proxy/config/backoff.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import { createProxyHost } from '../proxy/workers/host.ts';
+import { LiveReporter } from '../proxy/live/reporter.ts';
+import { hostmeshVersion } from '../common/version.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
-import type { DnsConfig, RoutingTable } from '../table/index.ts';
+import { DELTA_GAP } from '../table/index.ts';
+import type { DnsConfig } from '../table/index.ts';
+import type { TracingOptions } from '../proxy/tracing/index.ts';
 import type { HostPort } from './args.ts';
 
 export interface ProxyCommandOptions {
@@ -30,11 +34,13 @@ export interface ProxyCommandOptions {
   dns: HostPort;
   workers: number | 'auto';
   accessLog: boolean;
+  /** OTLP span export of sampled requests; off when absent. */
+  tracing?: TracingOptions | undefined;
   log: Logger;
   /** SO_REUSEPORT on the mesh listeners (several proxies on one host, as the e2e tests run them). */
   reusePort?: boolean;
   /** Config client timings for tests; the defaults are the documented ones. */
-  tuning?: { backoff?: BackoffOptions; idleTimeoutMs?: number };
+  tuning?: { backoff?: BackoffOptions; idleTimeoutMs?: number; reportMs?: number };
 }
 
 export interface RunningProxy {
@@ -42,6 +48,8 @@ export interface RunningProxy {
   readonly admin: AdminServer;
   readonly dns: DnsResponder;
   readonly client: ConfigClient;
+  /** Live stats and tap events to the controller. */
+  readonly reporter: LiveReporter;
   readonly adminPort: number;
   readonly dnsPort: number;
   /** Stops following the controller, drains the mesh listeners, closes DNS and admin. */
@@ -68,21 +76,25 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
   }
   await prepareStateDir(opts.stateDir);
 
-  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, log });
+  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, tracing: opts.tracing, log });
   const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
-  const apply = async (table: unknown): Promise<ApplyOutcome> => {
-    const r = await engine.apply(table);
-    if (!r.ok) return { ok: false, error: r.error.message };
-    // DNS answers what the engine serves: set only once the (now validated) table is in place.
-    dns.config = (table as RoutingTable).dns;
-    return { ok: true, digest: r.digest };
+  const outcome = (r: Awaited<ReturnType<ProxyHost['apply']>>): ApplyOutcome => {
+    const current = engine.current;
+    if (!r.ok || current === undefined) return { ok: false, error: r.ok ? 'no table applied' : r.error.message, gap: !r.ok && r.error.code === DELTA_GAP };
+    // DNS answers what the engine serves: set only once the (now validated) table is in place,
+    // and only when it changed (a delta that leaves the names alone keeps the same object).
+    if (dns.config !== current.table.dns) dns.config = current.table.dns;
+    return { ok: true, digest: r.digest, table: current.table };
   };
+  const apply = async (table: unknown): Promise<ApplyOutcome> => outcome(await engine.apply(table));
+  const applyDelta = async (delta: unknown): Promise<ApplyOutcome> => outcome(await engine.applyDelta(delta));
   const client = new ConfigClient({
     controllerUrl: opts.controllerUrl,
     node: opts.node,
     token: opts.token,
     stateDir: opts.stateDir,
     apply,
+    applyDelta,
     log,
     ...(opts.tuning?.backoff ? { backoff: opts.tuning.backoff } : {}),
     ...(opts.tuning?.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.tuning.idleTimeoutMs }),
@@ -110,17 +122,30 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
     throw new HostmeshError('PROXY_START', `${step}: ${errorMessage(e)}`);
   }
 
+  const reporter = new LiveReporter({
+    controllerUrl: opts.controllerUrl,
+    token: opts.token,
+    node: opts.node,
+    software: hostmeshVersion(),
+    ready: () => engine.ready,
+    source: engine,
+    log,
+    ...(opts.tuning?.reportMs === undefined ? {} : { intervalMs: opts.tuning.reportMs }),
+  });
+  reporter.start();
+
   let closing: Promise<void> | undefined;
   return {
     engine,
     admin,
     dns,
     client,
+    reporter,
     adminPort: admin.port,
     dnsPort,
     close: () => {
       closing ??= (async () => {
-        await client.stop();
+        await Promise.all([client.stop(), reporter.stop()]);
         await Promise.allSettled([engine.close(), dns.close()]);
         await admin.close();
       })();

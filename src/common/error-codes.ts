@@ -8,6 +8,7 @@
 export const ERROR_CODES = {
   // --- routing tables and the proxy engine ---
   TABLE_INVALID: 'A routing table failed validation; `details.problems` lists each problem with its JSON path. The proxy keeps serving its previous table.',
+  DELTA_GAP: 'A table delta does not follow the table the proxy holds (none yet, or another version); the proxy asks for a full table.',
   PROXY_BUILD_FAILED: 'A valid routing table could not be built into routes (an internal error); the previous table keeps serving.',
   PROXY_CLOSED: 'The proxy engine was used after close().',
   PROXY_START: 'The proxy command could not start one of its parts (the message names the step).',
@@ -24,6 +25,7 @@ export const ERROR_CODES = {
   RATE_LIMIT_ZONE_INVALID: 'A shared rate-limit zone handed to a worker has an unknown layout.',
   RATE_LIMIT_ZONE_MISSING: 'A worker got a table with a rate limit but no shared zone for it.',
   RATE_LIMIT_ZONE_OWNER: 'A shared rate-limit zone was opened with an invalid owner id.',
+  TRACING_INVALID: 'A tracing option is invalid: the OTLP collector is not an http(s) URL, or sampling is not a ratio from 0 to 1.',
 
   // --- the proxy's config client (watching the controller) ---
   CONFIG_CLIENT_STATE: 'The config client was started twice.',

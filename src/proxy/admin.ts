@@ -43,6 +43,11 @@ export interface AdminServerOptions {
    * without it. Needs the token when one is configured.
    */
   status?: () => unknown;
+  /**
+   * Paths served beside the admin ones (standalone: the dashboard, live stats, tap), any
+   * method: answers and returns true when the path is its own.
+   */
+  extra?: (req: IncomingMessage, res: ServerResponse, path: string, search: string) => boolean;
 }
 
 function digestOf(s: string): Buffer {
@@ -89,16 +94,17 @@ export class AdminServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-      return;
-    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://admin.invalid');
     } catch {
       send(res, 400, 'text/plain; charset=utf-8', 'bad request target\n');
+      return;
+    }
+    if (this.#opts.extra?.(req, res, url.pathname, url.search.slice(1))) return;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
       return;
     }
     const src = this.#opts.source;

@@ -19,7 +19,9 @@
  * Known differences from a real server: no admission, RBAC, finalizers or garbage collection
  * (a deleted Namespace takes its contents with it at once), no field ownership for apply, no
  * dryRun, strategic merge patches replace lists, core and events.k8s.io Events are separate
- * stores, and Services are single-stack IPv4.
+ * stores, and Services are single-stack IPv4. Unlike a real server it accepts EndpointSlice
+ * addresses in 127.0.0.0/8 (the real one answers 422 "may not be in the loopback range"), on
+ * purpose: the tests' backends listen on 127.0.0.1. test/cluster/ runs the real one.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';

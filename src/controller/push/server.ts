@@ -20,6 +20,7 @@ import { ProxyTracker } from './proxies.ts';
 import type { Publication, Publisher } from './publisher.ts';
 import { parseAck, parseWatchQuery } from './requests.ts';
 import { WatchStream } from './watch-stream.ts';
+import type { CatchUp } from './watch-stream.ts';
 
 export interface PushServerOptions {
   publisher: Publisher;
@@ -36,8 +37,17 @@ export interface PushServerOptions {
   maxAckBytes?: number;
   /** Registry for the controller metrics (default: a new one, served on /metrics). */
   registry?: Registry;
+  /** Recent versions whose deltas are kept for proxies that reconnect or lag (default 256). */
+  deltaVersions?: number;
+  /** Most bytes of deltas kept, and sent in one catch-up before a snapshot is sent instead (default 4 MiB). */
+  maxCatchUpBytes?: number;
   /** Called after each valid ack is recorded (benchmarks and wiring use it). */
   onAck?: (ack: AckReport) => void;
+  /**
+   * Paths served beside the protocol (live reports, tap, the dashboard): answers and returns
+   * true when the path is its own. Consulted before the 404.
+   */
+  extra?: (req: IncomingMessage, res: ServerResponse, path: string, search: string) => boolean;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -57,8 +67,14 @@ export class PushServer {
   readonly #unsubscribe: () => void;
   readonly #maxAckBytes: number;
   readonly #onAck: ((ack: AckReport) => void) | undefined;
-  /** The current version's watch line, serialized once for every stream. */
+  readonly #extra: PushServerOptions['extra'];
+  /** The current version's snapshot line, serialized once (when a stream needs it) for every stream. */
   #line: { version: number; buffer: Buffer } | undefined;
+  /** Delta lines of recent versions by version, oldest first, with their total size. */
+  readonly #deltas = new Map<number, Buffer>();
+  #deltaBytes = 0;
+  readonly #deltaVersions: number;
+  readonly #maxCatchUpBytes: number;
 
   constructor(options: PushServerOptions) {
     this.#publisher = options.publisher;
@@ -66,6 +82,9 @@ export class PushServer {
     this.#auth = bearerAuth(options.token);
     this.#maxAckBytes = options.maxAckBytes ?? 64 * 1024;
     this.#onAck = options.onAck;
+    this.#extra = options.extra;
+    this.#deltaVersions = options.deltaVersions ?? 256;
+    this.#maxCatchUpBytes = options.maxCatchUpBytes ?? 4 * 1024 * 1024;
     this.#tracker = new ProxyTracker(options.publisher, {
       forgetAfterMs: options.forgetAfterMs ?? 3_600_000,
       maxProxies: options.maxProxies ?? 10_000,
@@ -74,6 +93,7 @@ export class PushServer {
     this.#metrics = createControllerMetrics(this.registry, {
       version: () => this.#publisher.version,
       proxies: () => this.#tracker.counts(),
+      problems: () => this.status().diagnostics,
     });
     this.server = createServer(this.#handle);
     this.#unsubscribe = this.#publisher.subscribe(this.#onPublish);
@@ -120,9 +140,46 @@ export class PushServer {
 
   readonly #onPublish = (publication: Publication): void => {
     this.#metrics.publishes.inc();
-    if (this.#streams.size === 0) return;
-    const line = this.#lineFor(publication);
-    for (const s of this.#streams) s.snapshot(line);
+    const delta = publication.delta;
+    let line: Buffer | undefined;
+    if (delta === undefined) {
+      this.#deltas.clear();
+      this.#deltaBytes = 0;
+    } else {
+      const message: WatchMessage = { type: 'delta', delta };
+      line = Buffer.from(`${JSON.stringify(message)}\n`);
+      this.#remember(delta.version, line);
+    }
+    for (const s of this.#streams) s.publish(delta?.base, line);
+  };
+
+  #remember(version: number, line: Buffer): void {
+    this.#deltas.set(version, line);
+    this.#deltaBytes += line.length;
+    for (const [v, old] of this.#deltas) {
+      if (this.#deltas.size <= this.#deltaVersions && this.#deltaBytes <= this.#maxCatchUpBytes) break;
+      this.#deltas.delete(v);
+      this.#deltaBytes -= old.length;
+    }
+  }
+
+  /** The deltas from `version` to the current one when all are kept and small enough, else a snapshot. */
+  readonly #catchUp = (version: number | undefined): ReturnType<CatchUp> => {
+    const current = this.#publisher.current;
+    if (current === undefined) return undefined;
+    const to = current.table.version;
+    if (version === to) return undefined;
+    if (version !== undefined && version < to) {
+      const lines: Buffer[] = [];
+      let bytes = 0;
+      for (let v = version + 1; v <= to; v++) {
+        const line = this.#deltas.get(v);
+        if (line === undefined || (bytes += line.length) > this.#maxCatchUpBytes) break;
+        lines.push(line);
+      }
+      if (lines.length === to - version) return { lines, version: to, snapshot: false };
+    }
+    return { lines: [this.#lineFor(current)], version: to, snapshot: true };
   };
 
   readonly #beat = (): void => {
@@ -195,6 +252,7 @@ export class PushServer {
         if (this.#authorized(req, res) && this.#allow(res, method, ['GET'])) sendJson(res, 200, this.status());
         return;
       default:
+        if (this.#extra?.(req, res, path, search)) return;
         sendError(res, 404, 'NOT_FOUND', `no such path: ${path.length > 100 ? `${path.slice(0, 100)}...` : path}`);
     }
   }
@@ -227,21 +285,29 @@ export class PushServer {
     const { node, since } = query;
     req.socket.setKeepAlive(true, 30_000);
     res.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
-    const stream = new WatchStream(node, res, () => this.#metrics.skippedSnapshots.inc());
+    const stream = new WatchStream(node, res, {
+      catchUp: this.#catchUp,
+      onSkip: () => this.#metrics.skippedSnapshots.inc(),
+      onSent: (kind, bytes) => {
+        this.#metrics.watchMessages.inc({ kind });
+        this.#metrics.watchBytes.inc({ kind }, bytes);
+      },
+    });
     this.#streams.add(stream);
     this.#tracker.opened(node);
     this.#log.info({ node, since: since && `${since.epoch}:${since.version}` }, 'proxy watching');
     res.once('close', () => {
       this.#streams.delete(stream);
       this.#tracker.closed(node);
-      this.#log.info({ node, sent: stream.sent, skipped: stream.skipped }, 'proxy watch closed');
+      this.#log.info({ node, sent: stream.sent, skipped: stream.skipped, snapshots: stream.snapshots, bytes: stream.bytes }, 'proxy watch closed');
     });
 
     const current = this.#publisher.current;
-    const upToDate = since !== undefined && since.epoch === this.#publisher.epoch && since.version === current?.table.version;
+    // The version the proxy serves, if it is one of ours: deltas from there, if still kept.
+    if (since !== undefined && since.epoch === this.#publisher.epoch && since.version <= (current?.table.version ?? 0)) stream.version = since.version;
     // With nothing to send, an immediate heartbeat tells the proxy at once that it is current.
-    if (current && !upToDate) stream.snapshot(this.#lineFor(current));
-    else stream.heartbeat(this.#heartbeatLine());
+    if (current === undefined || stream.version === current.table.version) stream.heartbeat(this.#heartbeatLine());
+    else stream.catchUp();
   }
 
   async #ack(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -29,7 +29,7 @@ export function resolveWorkers(workers: number | 'auto' | undefined): number {
 
 export async function createProxyHost(opts: ProxyHostOptions = {}): Promise<ProxyHost> {
   const workers = resolveWorkers(opts.workers);
-  const common = { host: opts.host, limits: opts.limits, log: opts.log, registry: opts.registry, processMetrics: opts.processMetrics, affinitySecret: opts.affinitySecret };
+  const common = { host: opts.host, limits: opts.limits, log: opts.log, registry: opts.registry, processMetrics: opts.processMetrics, affinitySecret: opts.affinitySecret, tracing: opts.tracing };
   // Loaded on demand: with workers the main thread never needs the engine's modules (undici,
   // the HTTP stack), which would cost it memory for nothing.
   if (workers === 1) {
