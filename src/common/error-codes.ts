@@ -2,7 +2,7 @@
  * Every error code hostmesh raises (`HostmeshError.code`) or answers on its HTTP APIs, each
  * documented once, here. The code is the contract: tests, status output, metrics and users'
  * scripts match on it; messages are for people and may improve. A code not listed here does not
- * type-check. (Translation diagnostics have their own codes: DiagnosticCode in
+ * type-check: a new error adds its code and one sentence below. (Translation diagnostics have their own codes: DiagnosticCode in
  * src/controller/translation/diagnostics.ts; expression errors theirs: EXPR_CODES in src/expr.)
  */
 export const ERROR_CODES = {
@@ -54,6 +54,12 @@ export const ERROR_CODES = {
   NOT_FOUND: 'No such path on the controller API (404).',
   METHOD_NOT_ALLOWED: 'The method is not allowed on that path of the controller API (405).',
   INTERNAL: 'The controller API failed while answering (500); see the controller log.',
+  BAD_REPORT: 'A proxy\'s live report (dashboard statistics) is malformed; the field is named.',
+  BAD_TAP: 'A tap request\'s query parameters are invalid; the parameter is named.',
+  TAP_LIMIT: 'Too many tap sessions are running on the controller (429); try again when one ends.',
+  TAP_CONNECT: '`hostmesh tap` cannot reach the controller.',
+  TAP_REFUSED: '`hostmesh tap` was refused by the controller (the status and its message follow).',
+  TAP_LOST: 'The tap stream from the controller broke or ended.',
   STANDALONE_START: '`hostmesh standalone` could not start its admin server or DNS responder.',
   // Reported in the controller status (`/v1/status`, `hostmesh check`), not thrown:
   SHADOW_CONFLICT: 'A Service in the mesh namespace holds the name a shadow Service needs and was not written by hostmesh.',
