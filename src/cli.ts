@@ -5,7 +5,7 @@ import { errorMessage, isHostmeshError } from './common/errors.ts';
 import type { FlagValue, HostPort, ParsedCommand } from './cli/args.ts';
 import type { TracingOptions } from './proxy/tracing/index.ts';
 import { createLogger } from './common/log.ts';
-import { readToken } from './cli/token.ts';
+import { readToken, watchToken } from './cli/token.ts';
 
 // Each command imports its modules when it runs: the proxy must not load the Kubernetes client
 // (~80 MB of RSS) and `--help` should not load anything.
@@ -115,10 +115,16 @@ const runners: Record<string, Runner> = {
       dnsService: flags['dns-service'] as string | undefined,
       log,
     });
+    const tokenFile = flags['token-file'] as string;
+    const unwatch = watchToken(tokenFile, token, (next) => {
+      running.api.setToken(next);
+      log.info({ file: tokenFile }, 'the token file changed: the new token is in use (the previous one is accepted for 10 minutes)');
+    }, log);
     out(`hostmesh controller: API on ${running.url} (/v1/watch /v1/ack /v1/status need the token; /healthz /readyz /metrics)`);
     out(`dashboard: ${running.url}/dashboard (log in with the token)`);
     const sig = await untilSignal();
     log.info({ signal: sig }, 'stopping: ending the proxies\' watch streams');
+    unwatch();
     await running.close();
     return 0;
   },
@@ -128,24 +134,35 @@ const runners: Record<string, Runner> = {
     const { startProxyCommand } = await import('./cli/proxy.ts');
     const admin = flags.admin as HostPort;
     const dns = flags.dns as HostPort;
+    const tokenFile = flags['token-file'] as string;
+    const token = readToken(tokenFile)!;
     const proxy = await startProxyCommand({
       controllerUrl: flags.controller as URL,
       node: flags.node as string,
-      token: readToken(flags['token-file'] as string)!,
+      token,
       stateDir: flags['state-dir'] as string,
       bind: flags.bind as string,
       admin,
       dns,
       workers: flags.workers as number | 'auto',
+      shutdownDelayMs: (flags['shutdown-delay'] as number) * 1000,
+      drainTimeoutMs: (flags['drain-timeout'] as number) * 1000,
       accessLog: flags['access-log'] as boolean,
       tracing: tracing(flags, flags.node as string),
       log,
     });
+    const unwatch = watchToken(tokenFile, token, (next) => {
+      proxy.client.setToken(next);
+      proxy.reporter.setToken(next);
+      proxy.admin.setToken(next);
+      log.info({ file: tokenFile }, 'the token file changed: the new token is in use');
+    }, log);
     out(`hostmesh proxy: node ${flags.node as string}, following ${(flags.controller as URL).href}`);
     out(`admin: http://${admin.host}:${proxy.adminPort} (/healthz /readyz /metrics /v1/routes; /config /v1/status need the token)`);
     out(`dns: ${dns.host}:${proxy.dnsPort} (UDP and TCP)`);
     const sig = await untilSignal();
     log.info({ signal: sig }, 'stopping: draining connections');
+    unwatch();
     await proxy.close();
     return 0;
   },
@@ -160,6 +177,16 @@ const runners: Record<string, Runner> = {
       log: createLogger('hostmesh-cleanup', logLevel(cmd, args)),
       out,
       err,
+    });
+  },
+  'token-secret': async ({ flags }) => {
+    const [{ runTokenSecretCommand }, { loadKubeConfig }] = await Promise.all([import('./cli/token-secret.ts'), import('./cli/kubeconfig.ts')]);
+    return runTokenSecretCommand({
+      kubeConfig: loadKubeConfig(flags.kubeconfig as string | undefined),
+      namespace: flags.namespace as string,
+      name: flags.name as string,
+      key: flags.key as string,
+      out,
     });
   },
   check: async ({ flags }) => (await import('./cli/check.ts')).runCheckCommand({

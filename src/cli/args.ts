@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { HostmeshError } from '../common/errors.ts';
 
-export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio';
+export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio' | 'level' | 'seconds';
 
 export interface FlagSpec {
   kind: FlagKind;
@@ -23,13 +23,17 @@ export interface CommandSpec {
   flags: Record<string, FlagSpec>;
 }
 
-const logLevel: FlagSpec = { kind: 'string', value: 'LEVEL', default: 'info', help: 'log level: trace, debug, info, warn, error, silent (or HOSTMESH_LOG_LEVEL)' };
+/** Log levels pino knows, in the order of the help text. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const logLevel: FlagSpec = { kind: 'level', value: 'LEVEL', default: 'info', help: 'log level: trace, debug, info, warn, error, fatal, silent (or HOSTMESH_LOG_LEVEL)' };
 const workers: FlagSpec = { kind: 'workers', value: 'N|auto', default: '1', help: 'proxy worker threads; auto = one per core' };
 const accessLog: FlagSpec = { kind: 'boolean', default: false, help: 'write a JSON access log line per request to stdout' };
 const traceCollector: FlagSpec = { kind: 'url', value: 'URL', help: 'export one span per sampled HTTP request to this OTLP/HTTP collector (JSON; a URL without a path gets /v1/traces)' };
 const traceSampling: FlagSpec = { kind: 'ratio', value: 'RATIO', default: '0.01', help: 'head sampling ratio of traces, 0 to 1, decided by trace id (a caller\'s unsampled traceparent is respected)' };
 const zones: FlagSpec = { kind: 'list', value: 'Z1,Z2', default: 'hostmesh', help: 'DNS zones answered, canonical first (e.g. hostmesh,traefik.mesh,caddy.mesh)' };
 const portRange: FlagSpec = { kind: 'range', value: 'A-B', default: '10000-30000', help: 'proxy ports are allocated from this range' };
+const namespace: FlagSpec = { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself' };
 const kubeconfig: FlagSpec = { kind: 'string', value: 'FILE', help: 'kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' };
 const tokenFile: FlagSpec = { kind: 'string', value: 'FILE', help: 'file holding the bearer token for the controller API and the proxy /config' };
 
@@ -65,7 +69,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   controller: {
     summary: 'watch the cluster, keep shadow Services and mesh DNS, push routing tables to proxies',
     flags: {
-      listen: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:8440', help: 'controller API: /v1/watch /v1/ack /v1/status /healthz /readyz /metrics' },
+      listen: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:8440', help: 'controller API: /v1/watch /v1/ack /v1/status /v1/report /v1/stats /v1/tap /dashboard /healthz /readyz /metrics' },
       'mesh-namespace': { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself; shadow Services live here' },
       'token-file': { ...tokenFile, required: true },
       'proxy-selector': { kind: 'string', value: 'K=V,...', required: true, help: 'labels of the proxy pods; shadow Services select them' },
@@ -89,7 +93,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
       bind: { kind: 'string', value: 'HOST', default: '0.0.0.0', help: 'address the mesh listeners bind to' },
       admin: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:9901', help: 'admin server: /healthz /readyz /metrics /config' },
       dns: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:5353', help: 'mesh DNS responder (UDP and TCP)' },
-      workers: { ...workers, default: 'auto' },
+      workers: { ...workers, default: 'auto', help: 'proxy worker threads; auto = as many as the container\'s CPU and memory limits hold (one per core without limits)' },
+      'shutdown-delay': { kind: 'seconds', value: 'SECONDS', default: '0', help: 'on SIGTERM, report not ready and keep serving this long before draining (endpoints move first)' },
+      'drain-timeout': { kind: 'seconds', value: 'SECONDS', default: '20', help: 'then stop accepting and wait this long at most for requests in flight' },
       'access-log': accessLog,
       'trace-collector': traceCollector,
       'trace-sampling': traceSampling,
@@ -104,6 +110,15 @@ export const COMMANDS: Record<string, CommandSpec> = {
       zones,
       kubeconfig,
       'log-level': logLevel,
+    },
+  },
+  'token-secret': {
+    summary: 'create the bearer token Secret (random) unless it exists; the chart runs it as a hook',
+    flags: {
+      namespace,
+      name: { kind: 'string', value: 'NAME', required: true, help: 'the Secret\'s name' },
+      key: { kind: 'string', value: 'KEY', default: 'token', help: 'the data key holding the token' },
+      kubeconfig,
     },
   },
   check: {
@@ -191,6 +206,14 @@ function convert(flag: string, spec: FlagSpec, raw: string | boolean): FlagValue
       return parseHostPort(flag, v);
     case 'range':
       return parseRange(flag, v);
+    case 'level':
+      if (!(LOG_LEVELS as readonly string[]).includes(v)) fail(`--${flag}: "${v}" is not a log level (${LOG_LEVELS.join(', ')})`);
+      return v;
+    case 'seconds': {
+      const n = Number(v);
+      if (v === '' || !Number.isFinite(n) || n < 0 || n > 3600) fail(`--${flag}: "${v}" is not a number of seconds (0-3600)`);
+      return n;
+    }
     case 'workers': {
       if (v === 'auto') return 'auto';
       const n = Number(v);

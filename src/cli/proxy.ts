@@ -33,11 +33,18 @@ export interface ProxyCommandOptions {
   admin: HostPort;
   dns: HostPort;
   workers: number | 'auto';
+  /** On close: not ready at once, keep serving this long, then drain (default 0). */
+  shutdownDelayMs?: number;
+  /** How long in-flight requests get once the listeners stop accepting (default 20 s). */
+  drainTimeoutMs?: number;
   accessLog: boolean;
   /** OTLP span export of sampled requests; off when absent. */
   tracing?: TracingOptions | undefined;
   log: Logger;
-  /** SO_REUSEPORT on the mesh listeners (several proxies on one host, as the e2e tests run them). */
+  /**
+   * SO_REUSEPORT on the mesh listeners (default true): a new proxy binds the same ports while
+   * the old one drains (a rollout), and several proxies can share a host as the e2e tests run.
+   */
   reusePort?: boolean;
   /** Config client timings for tests; the defaults are the documented ones. */
   tuning?: { backoff?: BackoffOptions; idleTimeoutMs?: number; reportMs?: number };
@@ -52,7 +59,11 @@ export interface RunningProxy {
   readonly reporter: LiveReporter;
   readonly adminPort: number;
   readonly dnsPort: number;
-  /** Stops following the controller, drains the mesh listeners, closes DNS and admin. */
+  /**
+   * The shutdown sequence: /readyz answers 503 at once, traffic is served as before for the
+   * shutdown delay, then the listeners stop accepting and in-flight requests drain (idle
+   * keep-alive connections are closed after a grace); DNS and admin close last.
+   */
   close(): Promise<void>;
 }
 
@@ -76,7 +87,9 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
   }
   await prepareStateDir(opts.stateDir);
 
-  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, tracing: opts.tracing, log });
+  const drainTimeoutMs = opts.drainTimeoutMs ?? 20_000;
+  const limits = { drainTimeoutMs, drainIdleGraceMs: Math.min(drainTimeoutMs / 4, 2000) };
+  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? true, accessLog: opts.accessLog, tracing: opts.tracing, limits, log });
   const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
   const outcome = (r: Awaited<ReturnType<ProxyHost['apply']>>): ApplyOutcome => {
     const current = engine.current;
@@ -145,6 +158,13 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
     dnsPort,
     close: () => {
       closing ??= (async () => {
+        admin.draining = true;
+        const delay = opts.shutdownDelayMs ?? 0;
+        if (delay > 0) {
+          log.info({ delayMs: delay }, 'shutting down: not ready; serving until the delay ends');
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+        log.info({ drainTimeoutMs }, 'shutting down: stopped accepting; draining requests in flight');
         await Promise.all([client.stop(), reporter.stop()]);
         await Promise.allSettled([engine.close(), dns.close()]);
         await admin.close();

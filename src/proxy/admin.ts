@@ -3,7 +3,7 @@
  * bearer token) and the list of routes. It answers anything it is sent without crashing.
  *
  *   GET /healthz    200 while the process is alive
- *   GET /readyz     200 once a routing table has been applied, else 503
+ *   GET /readyz     200 once a routing table has been applied, else 503 (also while shutting down)
  *   GET /metrics    Prometheus text, no auth
  *   GET /config     the applied table as JSON; `Authorization: Bearer <token>` (401 otherwise),
  *                   404 when no token is configured
@@ -55,9 +55,11 @@ function digestOf(s: string): Buffer {
 }
 
 export class AdminServer {
+  /** Set when the proxy begins to shut down: /readyz answers 503 from then on. */
+  draining = false;
   readonly #opts: AdminServerOptions;
   readonly #server: Server;
-  readonly #tokenDigest: Buffer | undefined;
+  #tokenDigest: Buffer | undefined;
 
   constructor(opts: AdminServerOptions) {
     this.#opts = opts;
@@ -70,6 +72,12 @@ export class AdminServer {
       });
     });
   }
+
+  /** A rotated token (the token file changed): /config and /v1/status need it from now on. */
+  setToken(token: string): void {
+    this.#tokenDigest = token !== '' ? digestOf(token) : undefined;
+  }
+
 
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -113,7 +121,8 @@ export class AdminServer {
         send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
         return;
       case '/readyz':
-        if (src.ready) send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
+        if (this.draining) send(res, 503, 'text/plain; charset=utf-8', 'not ready: shutting down\n');
+        else if (src.ready) send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
         else send(res, 503, 'text/plain; charset=utf-8', 'not ready: no routing table applied yet\n');
         return;
       case '/metrics':

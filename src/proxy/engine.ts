@@ -201,9 +201,11 @@ export class ProxyEngine {
       this.#listeners = new Map();
       this.#httpRoutes = new Map();
       this.#l4Routes = new Map();
+      // Backends close after the drain: requests still arriving on open client connections
+      // (answered with Connection: close) need them.
+      await Promise.all([...drains, ...this.#draining]);
       for (const c of this.#clusters.values()) c.close();
       this.#clusters = new Map();
-      await Promise.all([...drains, ...this.#draining]);
       await Promise.all([this.#accessLog?.close(), this.#tracing?.exporter.close()]);
     });
     this.#queue = run.catch(() => {});

@@ -59,7 +59,7 @@ export class PushServer {
   readonly registry: Registry;
   readonly #publisher: Publisher;
   readonly #log: Logger;
-  readonly #auth: (authorization: string | undefined) => AuthResult;
+  #auth: (authorization: string | undefined) => AuthResult;
   readonly #tracker: ProxyTracker;
   readonly #metrics: ControllerMetrics;
   readonly #streams = new Set<WatchStream>();
@@ -100,6 +100,22 @@ export class PushServer {
     this.#heartbeat = setInterval(this.#beat, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.#heartbeat.unref();
   }
+
+  /**
+   * A rotated token (the token file changed): accepted from now on; the previous one stays
+   * accepted for `graceMs` (default 10 min) so proxies that read the new file later keep going.
+   */
+  setToken(token: string, graceMs = 600_000): void {
+    const next = bearerAuth(token);
+    const previous = this.#auth;
+    const until = Date.now() + graceMs;
+    this.#auth = (authorization) => {
+      const r = next(authorization);
+      if (r === 'ok' || Date.now() > until) return r;
+      return previous(authorization) === 'ok' ? 'ok' : r;
+    };
+  }
+
 
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {

@@ -85,7 +85,7 @@ export class ConfigClient {
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #origin: string;
-  readonly #authorization: string;
+  #authorization: string;
   readonly #idleTimeoutMs: number;
   readonly #backoff: Backoff;
   readonly #abort = new AbortController();
@@ -120,6 +120,12 @@ export class ConfigClient {
     this.#acks = new LatestWorker((ack) => this.#sendAck(ack));
     this.#saves = new LatestWorker((table) => this.#save(table));
   }
+
+  /** A rotated token (the token file changed): used from the next request on. */
+  setToken(token: string): void {
+    this.#authorization = `Bearer ${token.trim()}`;
+  }
+
 
   /**
    * Applies the saved table (if any and valid), then starts following the controller in the

@@ -29,7 +29,7 @@ const MIN_REPORT_MS = 100;
 const MAX_REPORT_MS = 60_000;
 
 export class LiveReporter {
-  readonly #opts: ReporterOptions;
+  #opts: ReporterOptions;
   readonly #pool: Pool;
   readonly #path: string;
   readonly #builder: ReportBuilder;
@@ -49,6 +49,11 @@ export class LiveReporter {
     this.#pool = new Pool(url.origin, { connections: 1 });
     this.#path = `${url.pathname.replace(/\/+$/, '')}${REPORT_PATH}`;
     this.#builder = new ReportBuilder(opts);
+  }
+
+  /** A rotated token (the token file changed): used from the next report on. */
+  setToken(token: string): void {
+    this.#opts = { ...this.#opts, token };
   }
 
   start(): void {

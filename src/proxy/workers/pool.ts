@@ -37,6 +37,8 @@ import type { ProxyHost } from './types.ts';
 
 export interface WorkerPoolOptions {
   workers: number;
+  /** Each worker's V8 old-generation limit in MiB (from the container's memory limit). */
+  heapMb?: number | undefined;
   /** Address listeners bind to (default 127.0.0.1). */
   host?: string;
   limits?: Partial<ProxyLimits>;
@@ -239,6 +241,7 @@ export class WorkerPool implements ProxyHost {
       tracing: this.#opts.tracing === undefined ? undefined : { ...this.#opts.tracing, collector: String(this.#opts.tracing.collector) },
       logName: (this.log.bindings().name as string | undefined) ?? 'hostmesh-proxy',
       logLevel: this.log.level,
+      heapMb: this.#opts.heapMb,
     };
   }
 

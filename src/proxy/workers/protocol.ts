@@ -18,6 +18,8 @@ export interface WorkerInit {
   tracing: (TracingOptions & { collector: string }) | undefined;
   logName: string;
   logLevel: string;
+  /** The worker's `maxOldGenerationSizeMb`, when the container has a memory limit. */
+  heapMb?: number | undefined;
 }
 
 export type ToWorker =
