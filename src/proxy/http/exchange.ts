@@ -19,6 +19,7 @@ import type { ErrorPage } from './error-page.ts';
 import type { Failure } from './failures.ts';
 import { clientAddress, requestHeaders } from './headers.ts';
 import type { HttpCluster, Upstream } from './upstream.ts';
+import type { ServerSpan, Tracer } from '../tracing/span.ts';
 
 export type ClientRequest = IncomingMessage | Http2ServerRequest;
 /**
@@ -65,6 +66,8 @@ export interface HttpRoute {
   readonly affinitySecret: string;
   /** Set when access logging is on. */
   readonly accessLog?: ExchangeLog | undefined;
+  /** Set when tracing is on: head sampling and span start (stages/trace.ts). */
+  readonly tracer?: Tracer | undefined;
   /** Problems stages found while being built (e.g. a rule that does not compile). */
   readonly warnings: string[];
   /** The first stage. */
@@ -169,6 +172,11 @@ export class Exchange {
   client: string | undefined = undefined;
   /** An upgrade's tunnel is logged when it closes rather than when the exchange finishes. */
   logAtTunnelEnd = false;
+  // --- tracing (stages/trace.ts) ---
+  /** The `traceparent` to send instead of the client's: this proxy's span, or its unsampled new trace. */
+  ownTraceparent: string | undefined = undefined;
+  /** This request's server span, when sampled; ended (and queued for export) when the exchange completes. */
+  span: ServerSpan | undefined = undefined;
 
   constructor(req: ClientRequest, res: ClientResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, route: HttpRoute, listener: ListenerState) {
     this.start = performance.now();
@@ -269,5 +277,8 @@ export class Exchange {
     this.done = true;
     this.status = status;
     this.route.complete(this, status, performance.now());
+    // The one check tap costs a request nobody taps (src/proxy/live/tap.ts).
+    const tap = this.route.stats.tap;
+    if (tap !== undefined) tap.offer(this);
   }
 }

@@ -51,10 +51,13 @@ export interface RequestFacts {
   hasBody: boolean;
   /** The `traceparent` the backend receives: the client's when valid, else a new one. */
   traceparent?: string | undefined;
+  /** Set by the trace stage: the `traceparent` to send in any case (the client's `tracestate` stays when its trace does). */
+  readonly ownTraceparent?: string | undefined;
 }
 
 /** Trace context headers, dropped when the client's traceparent is replaced. */
 const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
+const TRACEPARENT = new Set(['traceparent']);
 
 /** The client address as X-Forwarded-For shows it (IPv4-mapped IPv6 unwrapped). */
 export function clientAddress(remote: string | undefined): string {
@@ -134,7 +137,12 @@ export function requestHeaders(raw: readonly string[], clientIp: string, facts: 
   result.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
   if (!hasProto) result.push('x-forwarded-proto', 'http');
   if (!hasXfHost && host !== undefined) result.push('x-forwarded-host', host);
-  if (keepTrace) facts.traceparent = traceparent;
+  const own = facts.ownTraceparent;
+  if (own !== undefined) {
+    if (keepTrace) result = withoutNames(result, TRACEPARENT);
+    facts.traceparent = own;
+    result.push('traceparent', own);
+  } else if (keepTrace) facts.traceparent = traceparent;
   else {
     facts.traceparent = newTraceparent();
     result.push('traceparent', facts.traceparent);

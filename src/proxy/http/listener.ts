@@ -9,6 +9,7 @@ import { STATUS_CODES, createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { constants, createServer as createH2Server } from 'node:http2';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Server, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
+import { Server as NetServer } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -254,14 +255,17 @@ export class HttpListener {
   /**
    * Stops accepting, lets in-flight requests finish (their responses close the connection),
    * closes idle keep-alive connections and HTTP/2 sessions (GOAWAY), and cuts whatever is left
-   * after `drainMs`.
+   * after `drainMs`. Idle keep-alive connections get `limits.drainIdleGraceMs` first: a client
+   * may be sending on one right now, and closing it under that request would fail it; a request
+   * arriving in the grace is answered with `Connection: close`.
    */
   close(drainMs: number): Promise<void> {
     this.#draining = true;
     const { promise, resolve } = Promise.withResolvers<void>();
     let serverClosed = false;
+    const idleAfter = Date.now() + Math.min(this.#opts.limits.drainIdleGraceMs, drainMs);
     const poll = setInterval(() => {
-      this.#server.closeIdleConnections();
+      if (Date.now() >= idleAfter) this.#server.closeIdleConnections();
       check();
     }, 50);
     const forced = setTimeout(() => {
@@ -276,10 +280,14 @@ export class HttpListener {
       resolve();
     };
     this.#onSocketGone = check;
-    this.#server.close(() => {
+    const closed = (): void => {
       serverClosed = true;
       check();
-    });
+    };
+    // http.Server#close also closes idle keep-alive connections at once. With a grace only the
+    // listening socket closes now (net.Server#close); idle connections wait for the grace.
+    if (this.#opts.limits.drainIdleGraceMs > 0) NetServer.prototype.close.call(this.#server, closed);
+    else this.#server.close(closed);
     for (const s of this.#sniffing) s.destroy();
     for (const session of this.#sessions) session.close();
     return promise;

@@ -10,6 +10,7 @@ import type { RateLimitZones } from '../ratelimit/zones.ts';
 import { buildPipeline } from '../stages/pipeline.ts';
 import type { ExchangeLog, HttpRoute, HttpRule, RouteBackend } from './exchange.ts';
 import type { HttpCluster } from './upstream.ts';
+import type { Tracer } from '../tracing/span.ts';
 
 export interface HttpRouteOptions {
   retryAfterSeconds: number;
@@ -20,6 +21,8 @@ export interface HttpRouteOptions {
   /** Secret behind sticky-cookie values (the engine passes its affinity secret). */
   affinitySecret?: string;
   accessLog?: ExchangeLog | undefined;
+  /** Head sampling and spans, when tracing is on. */
+  tracer?: Tracer | undefined;
   /** Zones of the rate-limit stage; the engine passes its own so buckets outlive a rebuild. */
   rateLimits?: RateLimitZones;
 }
@@ -51,6 +54,7 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     rules,
     affinitySecret: opts.affinitySecret ?? 'hostmesh',
     accessLog: opts.accessLog,
+    tracer: opts.tracer,
     warnings: [],
     handle: () => {},
     complete: () => {},

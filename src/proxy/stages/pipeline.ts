@@ -2,7 +2,7 @@
  * Assembles a route's stages, once per route per table apply: one build context, then the
  * ordered lists below composed from the last stage back (as undici composes interceptors).
  *
- *   access log -> metrics -> maintenance -> request timeout -> rate limit -> backend choice
+ *   access log -> trace -> metrics -> maintenance -> request timeout -> rate limit -> backend choice
  *     -> circuit breaker -> mirror -> retry (or deliver) [ endpoint pick -> forward ]
  *
  * A stage whose setting is absent returns its `next` (no cost). The exchange's completion runs
@@ -27,10 +27,11 @@ import { mirror } from './mirror/mirror.ts';
 import { rateLimit } from './rate-limit/rate-limit.ts';
 import { requestTimeout } from './request-timeout.ts';
 import { retry } from './retry/retry.ts';
+import { trace } from './trace.ts';
 import type { AttemptHandler, AttemptStage, Completion, Handler, Link, Stage, StageContext } from './types.ts';
 
 /** Request stages, first to last. */
-export const STAGES: readonly Stage[] = [accessLog, metrics, maintenance, requestTimeout, rateLimit, backendChoice, circuitBreaker, mirror, retry];
+export const STAGES: readonly Stage[] = [accessLog, trace, metrics, maintenance, requestTimeout, rateLimit, backendChoice, circuitBreaker, mirror, retry];
 /** Attempt stages, first to last; the last one sends and never calls its `next`. */
 export const ATTEMPT_STAGES: readonly AttemptStage[] = [endpointPick, forward];
 
