@@ -114,7 +114,7 @@ const CONTROLLER_LEVELS: readonly (readonly string[])[] = [
   // dashboard) climb side by side.
   ['translation', 'push'],
   ['kube', 'live'],
-  ['source', 'dashboard'],
+  ['source', 'dashboard', 'leader'],
   ['shadow', 'dns'],
   ['controller.ts', 'standalone.ts', 'cleanup.ts'],
 ];
