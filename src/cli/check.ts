@@ -47,7 +47,8 @@ export async function runCheckCommand(opts: CheckCommandOptions): Promise<number
 }
 
 async function checkManifests(opts: CheckCommandOptions, dir: string): Promise<number> {
-  const snapshot = await loadManifests(dir, opts.log);
+  // A broken file is one more problem to report, not the end of the check.
+  const snapshot = await loadManifests(dir, opts.log, { brokenFiles: 'report' });
   const result = translate({
     state: snapshot.state,
     memory: emptyMemory(),

@@ -218,6 +218,12 @@ class ManifestDirectory {
   readonly #log: Logger;
   readonly #files = new Map<string, FileEntry>();
   #listingProblem: Diagnostic | undefined;
+
+  /** Why the last listing failed, if it did. */
+  get listingProblem(): Diagnostic | undefined {
+    return this.#listingProblem;
+  }
+
   /** The directories of the last listing: where files can change. */
   directories: readonly string[] = [];
 
@@ -311,10 +317,17 @@ class ManifestDirectory {
   }
 }
 
-/** Reads a directory (or one file) once. Throws a HostmeshError with a one-line message when it cannot. */
-export async function loadManifests(dir: string, logger?: Logger): Promise<ManifestSnapshot> {
+/**
+ * Reads a directory (or one file) once. Throws a HostmeshError with a one-line message when it
+ * cannot. `brokenFiles: 'report'` (what `hostmesh check` wants) turns an unreadable or
+ * unparseable file into a diagnostic instead, so every other problem is still reported; an
+ * unreadable directory is an error either way.
+ */
+export async function loadManifests(dir: string, logger?: Logger, options: { brokenFiles?: 'fail' | 'report' } = {}): Promise<ManifestSnapshot> {
   const d = new ManifestDirectory(dir, logger ?? createLogger('manifests'));
-  await d.scan(true);
+  const report = options.brokenFiles === 'report';
+  await d.scan(!report);
+  if (report && d.listingProblem !== undefined) throw new HostmeshError('manifests-unreadable', d.listingProblem.message.replace(/; the last objects read are kept$/, ''), { path: dir });
   return d.snapshot();
 }
 
