@@ -9,6 +9,8 @@
  *          a 1% mirror (to the same backend) and the JSON access log (to /dev/null)
  *
  * With HOSTMESH_BENCH_TRACING=URL,RATIO the engine also exports spans to the collector at URL.
+ * With HOSTMESH_BENCH_TAP=RATE someone taps the route (at most RATE events a second, the default
+ * cap being 100) and the events are drained every second, as the live reporter does.
  *
  * Reports its port over IPC.
  */
@@ -48,6 +50,12 @@ const engine = new ProxyEngine({
 });
 const result = await engine.apply(table);
 if (!result.ok) throw new Error(result.error.message);
+const tapRate = Number(process.env.HOSTMESH_BENCH_TAP ?? 0);
+if (tapRate > 0) {
+  const taps = [{ id: 'bench', target: 'bench/server', sample: 1, maxPerSecond: tapRate }];
+  await engine.live(taps);
+  setInterval(() => void engine.live(taps), 1000).unref();
+}
 process.send?.({ port });
 process.on('disconnect', () => {
   void engine.close().then(() => process.exit(0));

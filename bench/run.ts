@@ -12,6 +12,8 @@
  *   --cpu-prof         write CPU profiles of both proxies to bench/profiles/{hostmesh,naive}/
  *   --tracing R1,R2    also run hostmesh with span export at these sampling ratios (e.g. 0.01,1),
  *                      to a local OTLP sink; each is compared with hostmesh without tracing
+ *   --tap R1,R2        also run hostmesh with its route tapped, at most R events a second (e.g.
+ *                      100,100000); each is compared with hostmesh untapped
  *
  * With `taskset` available the proxies run pinned to CPU 0 and the backend and the load
  * generator to CPU 1, so a proxy gets exactly one core.
@@ -38,6 +40,7 @@ const { values: args } = parseArgs({
     'only': { type: 'string', default: 'direct,hostmesh,naive' },
     'cpu-prof': { type: 'boolean', default: false },
     'tracing': { type: 'string', default: '' },
+    'tap': { type: 'string', default: '' },
   },
 });
 const duration = Number(args.duration);
@@ -107,9 +110,15 @@ const traced = tracingRatios.map((r) => `trace ${r * 100}%`);
 for (const [i, r] of tracingRatios.entries()) {
   proxies.set(traced[i]!, await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_TRACING: `http://127.0.0.1:${sink!.port},${r}` }));
 }
+// Tapped variants: the same proxy with a tap on its route (events drained every second).
+const tapRates = args.tap === '' ? [] : args.tap.split(',').map(Number);
+const tapped = tapRates.map((r) => `tap ${r}/s`);
+for (const [i, r] of tapRates.entries()) {
+  proxies.set(tapped[i]!, await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_TAP: String(r) }));
+}
 
 type Result = LoadResult & { perCore?: number };
-const scenarios = [...['direct', 'hostmesh', 'naive'].filter((n) => only.has(n)), ...traced];
+const scenarios = [...['direct', 'hostmesh', 'naive'].filter((n) => only.has(n)), ...traced, ...tapped];
 const all = new Map<string, Result[]>(scenarios.map((n) => [n, []]));
 // Interleaved rounds: drifts of a shared machine hit every scenario alike.
 for (let round = 1; round <= rounds; round++) {
@@ -142,7 +151,7 @@ const ratio = (a: string, b: string) => {
 ratio('hostmesh', 'naive');
 ratio('hostmesh', 'direct');
 ratio('naive', 'direct');
-for (const name of traced) ratio(name, 'hostmesh');
+for (const name of [...traced, ...tapped]) ratio(name, 'hostmesh');
 
 const latencySeconds = Number(args['latency-duration']);
 if (latencySeconds > 0) {

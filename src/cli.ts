@@ -1,5 +1,6 @@
 /** `hostmesh controller | proxy | standalone | demo | check | cleanup`: parsing and wiring only. */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { commandUsage, LOG_LEVELS, parseCommandLine, usage } from './cli/args.ts';
 import { errorMessage, HostmeshError, isHostmeshError } from './common/errors.ts';
 import type { FlagValue, HostPort, ParsedCommand } from './cli/args.ts';
@@ -132,6 +133,14 @@ const runners: Record<string, Runner> = {
       ignoreNamespaces: flags['ignore-namespaces'] as string[],
       patchDns: flags['patch-dns'] as boolean,
       dnsService: flags['dns-service'] as string | undefined,
+      ...(flags['leader-elect'] === true
+        ? {
+          leaderElection: {
+            identity: (flags['leader-identity'] as string | undefined) ?? process.env.POD_NAME ?? hostname(),
+            ...(flags['leader-address'] === undefined ? {} : { address: String(flags['leader-address'] as URL).replace(/\/+$/, '') }),
+          },
+        }
+        : {}),
       log,
     });
     const tokenFile = flags['token-file'] as string;

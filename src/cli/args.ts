@@ -69,7 +69,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   controller: {
     summary: 'watch the cluster, keep shadow Services and mesh DNS, push routing tables to proxies',
     flags: {
-      listen: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:8440', help: 'controller API: /v1/watch /v1/ack /v1/status /healthz /readyz /metrics' },
+      listen: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:8440', help: 'controller API: /v1/watch /v1/ack /v1/status /v1/report /v1/stats /v1/tap /dashboard /healthz /readyz /metrics' },
       'mesh-namespace': { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself; shadow Services live here' },
       'token-file': { ...tokenFile, required: true },
       'proxy-selector': { kind: 'string', value: 'K=V,...', required: true, help: 'labels of the proxy pods; shadow Services select them' },
@@ -79,6 +79,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'watch-namespaces': { kind: 'list', value: 'NS,...', help: 'mesh only these namespaces (default: all)' },
       'ignore-namespaces': { kind: 'list', value: 'NS,...', default: 'kube-system,kube-public,kube-node-lease', help: 'never mesh these namespaces' },
       'patch-dns': { kind: 'boolean', default: false, help: 'add the mesh zones to CoreDNS (or kube-dns) and keep them there' },
+      'leader-elect': { kind: 'boolean', default: false, help: 'run as one of several replicas: only the holder of the Lease hostmesh-controller (in the mesh namespace) works; the others stand by' },
+      'leader-identity': { kind: 'string', value: 'NAME', help: 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)' },
+      'leader-address': { kind: 'url', value: 'URL', help: 'this replica\'s API address (http://POD_IP:8440), written to the Lease; standbys forward proxies there' },
       kubeconfig,
       'log-level': logLevel,
     },

@@ -27,7 +27,7 @@ export interface ProxyLimits {
   drainIdleGraceMs: number;
   /** `Retry-After` of 503 answers, in seconds. */
   retryAfterSeconds: number;
-  // --- retries, circuit breaker, mirroring (docs/policies-a.md) ---
+  // --- retries, circuit breaker, mirroring (docs/retries.md) ---
   /** Request bodies up to this size are held in memory so a retry or a mirror can send them again. */
   replayBodyBytes: number;
   /** Backoff before the first retry; doubles per retry up to `retryBackoffMaxMs`, jittered. */

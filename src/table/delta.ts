@@ -310,37 +310,50 @@ function patchMap<T>(map: Map<string, T>, changes: Map<string, T | null>): Map<s
 
 /**
  * The controller's side: remembers one hash per resource of the last table it saw, so the next
- * table's changes are found by hashing, not by keeping a second copy of every entry. Entries
- * that are the same objects as last time (content built by patching the previous table) are
- * not hashed again.
+ * table's changes are found by hashing, not by keeping a second copy of every entry. A resource
+ * taken from the same object as last time (content built by patching the previous table) is
+ * not hashed again, and the digest is updated for the changes only.
  */
 export class ResourceTracker {
-  #hashes = new Map<string, bigint>();
-  #digest = new DigestSum().hex;
-  /** Hash by the object a resource was taken from (a cluster entry stands for its settings). */
-  #known = new WeakMap<object, { k: string; h: bigint }>();
+  readonly #entries = new Map<string, { h: bigint; source: object; gen: number }>();
+  #sum = new DigestSum();
+  #gen = 0;
 
   /** tableDigest() of the last table given to update(). */
   get digest(): string {
-    return this.#digest;
+    return this.#sum.hex;
   }
 
   /** Records `table`'s resources; returns what changed since the previous call and the new digest. */
   update(table: Pick<RoutingTable, 'dns' | 'listeners' | 'routes' | 'clusters'>): { changes: ResourceChange[]; digest: string } {
-    const prev = this.#hashes;
-    const next = new Map<string, bigint>();
-    const known = new WeakMap<object, { k: string; h: bigint }>();
+    const gen = ++this.#gen;
+    const entries = this.#entries;
+    const sum = this.#sum;
     const changes: ResourceChange[] = [];
-    const sum = new DigestSum();
+    let seen = 0;
     const visit = (kind: ResourceKind, key: string, source: object, value: () => unknown): void => {
       const k = `${kind}\n${key}`;
-      // The same object may stand for two resources (a shared empty endpoint list): the key must match too.
-      const seen = this.#known.get(source);
-      const h = seen !== undefined && seen.k === k ? seen.h : resourceHash(kind, key, value());
-      known.set(source, { k, h });
-      next.set(k, h);
+      const e = entries.get(k);
+      // Seen twice in one table (a duplicate id) counts once, as the table's validation refuses it anyway.
+      if (e !== undefined && e.gen !== gen) seen++;
+      if (e !== undefined && e.source === source) {
+        e.gen = gen;
+        return;
+      }
+      const v = value();
+      const h = resourceHash(kind, key, v);
+      if (e === undefined) {
+        entries.set(k, { h, source, gen });
+        seen++;
+      } else {
+        if (e.h !== h) sum.remove(e.h);
+        e.source = source;
+        e.gen = gen;
+        if (e.h === h) return;
+        e.h = h;
+      }
       sum.add(h);
-      if (prev.get(k) !== h) changes.push({ kind, key, value: value() } as ResourceChange);
+      changes.push({ kind, key, value: v } as ResourceChange);
     };
     visit('dns', DNS_KEY, table.dns, () => dnsSettings(table.dns));
     for (const s of table.dns.services) visit('dnsService', dnsServiceKey(s), s, () => s);
@@ -350,16 +363,17 @@ export class ResourceTracker {
       visit('cluster', c.id, c, () => clusterSettings(c));
       visit('endpoints', c.id, c.endpoints, () => c.endpoints);
     }
-    for (const k of prev.keys()) {
-      if (next.has(k)) continue;
-      const cut = k.indexOf('\n');
-      const kind = k.slice(0, cut) as ResourceKind;
-      // Endpoints go with their cluster; the dns settings always exist.
-      if (kind !== 'endpoints' && kind !== 'dns') changes.push({ kind, key: k.slice(cut + 1) } as ResourceChange);
+    if (seen < entries.size) {
+      for (const [k, e] of entries) {
+        if (e.gen === gen) continue;
+        entries.delete(k);
+        sum.remove(e.h);
+        const cut = k.indexOf('\n');
+        const kind = k.slice(0, cut) as ResourceKind;
+        // Endpoints go with their cluster; the dns settings always exist.
+        if (kind !== 'endpoints' && kind !== 'dns') changes.push({ kind, key: k.slice(cut + 1) } as ResourceChange);
+      }
     }
-    this.#hashes = next;
-    this.#known = known;
-    this.#digest = sum.hex;
-    return { changes, digest: this.#digest };
+    return { changes, digest: sum.hex };
   }
 }

@@ -10,7 +10,7 @@
  */
 
 import type {
-  CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy,
+  CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy, RoutePolicies,
 } from './policies/index.ts';
 
 export type { CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy };
@@ -77,8 +77,11 @@ export interface WeightedCluster {
   weight: number;
 }
 
-/** Everything about handling traffic addressed to one port of one meshed Service. */
-export interface RouteEntry {
+/**
+ * Everything about handling traffic addressed to one port of one meshed Service: where it goes,
+ * and its policies (RoutePolicies: one field per module of policies/).
+ */
+export interface RouteEntry extends RoutePolicies {
   /** `namespace/name:port` of the addressed Service port. */
   id: PortId;
   namespace: string;
@@ -92,16 +95,6 @@ export interface RouteEntry {
   rules: RouteRule[];
   /** Default backends, weighted (smooth weighted round robin). Usually the route's own cluster. */
   backends: WeightedCluster[];
-  /** Whole-request deadline including retries, in ms. */
-  requestTimeoutMs?: number;
-  retry?: RetryPolicy;
-  rateLimit?: RateLimitPolicy;
-  /** Cookie that pins a client to the backend cluster chosen first (HTTP only). */
-  stickyCookie?: string;
-  mirror?: MirrorPolicy;
-  circuitBreaker?: CircuitBreakerPolicy;
-  /** When set the route answers 503 with this reason and does not contact any backend. */
-  maintenance?: MaintenancePolicy;
 }
 
 export interface RouteRule {

@@ -94,7 +94,7 @@ const REJECTED: [string[], string][] = [
   [['proxy.dnsPort=10000'], 'proxy.dnsPort: 10000 is inside portRange'],
   [['proxy.dnsPort=9901'], 'proxy.adminPort and proxy.dnsPort are both 9901'],
   [['proxy.adminPort=70000'], '/proxy/adminPort'],
-  [['controller.replicas=2'], '/controller/replicas'],
+  [['controller.replicas=9'], '/controller/replicas'],
   [['meshDomain=Mesh.'], '/meshDomain'],
   [['proxy.resources.limits.memory=lots'], '/proxy/resources/limits/memory'],
   [['proxy.resources.requests.cpu=1.5cores'], '/proxy/resources/requests/cpu'],
@@ -122,7 +122,7 @@ for (const [sets, needle] of REJECTED) {
   });
 }
 
-test('defaults: node-critical, Linux only, surge rollouts, Recreate controller, baseline Pod Security, sized resources', { skip }, () => {
+test('defaults: node-critical, Linux only, surge rollouts, rolling controller with leader election, baseline Pod Security, sized resources', { skip }, () => {
   const objs = render();
   const ds = find(objs, 'DaemonSet', 'mesh-hostmesh-proxy');
   const pod = ds.spec.template.spec;
@@ -154,7 +154,8 @@ test('defaults: node-critical, Linux only, surge rollouts, Recreate controller, 
   assert.deepEqual(quota.spec.scopeSelector.matchExpressions, [{ operator: 'In', scopeName: 'PriorityClass', values: ['system-node-critical'] }]);
 
   const deploy = find(objs, 'Deployment', 'mesh-hostmesh-controller');
-  assert.deepEqual(deploy.spec.strategy, { type: 'Recreate' });
+  // Two replicas with leader election: a rolling update never has two leaders.
+  assert.deepEqual(deploy.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
   assert.deepEqual(deploy.spec.template.spec.nodeSelector, { 'kubernetes.io/os': 'linux' });
   const cleanupPod = find(objs, 'Job', 'mesh-hostmesh-cleanup').spec.template.spec;
   assert.deepEqual(cleanupPod.nodeSelector, { 'kubernetes.io/os': 'linux' });
@@ -295,4 +296,23 @@ test('uninstall cleanup runs after the controller is gone, with its own hook-sco
   }
   assert.deepEqual(find(objs, 'Role', 'mesh-hostmesh-cleanup').rules, [{ apiGroups: [''], resources: ['services'], verbs: ['list', 'delete'] }]);
   assert.equal(render('dns.patch=false').find((o) => o.metadata.name === 'mesh-hostmesh-cleanup-dns'), undefined);
+});
+
+test('two controller replicas run leader election with a PodDisruptionBudget; one replica runs alone', { skip }, () => {
+  const objs = render();
+  const dep = find(objs, 'Deployment', 'mesh-hostmesh-controller');
+  assert.equal(dep.spec.replicas, 2);
+  const args: string[] = dep.spec.template.spec.containers[0].args;
+  assert.ok(args.includes('--leader-elect'));
+  assert.ok(args.includes('--leader-identity=$(POD_NAME)'));
+  assert.ok(args.includes('--leader-address=http://$(POD_IP):8440'));
+  const pdb = find(objs, 'PodDisruptionBudget', 'mesh-hostmesh-controller');
+  assert.equal(pdb.spec.minAvailable, 1);
+  assert.deepEqual(pdb.spec.selector.matchLabels, dep.spec.selector.matchLabels);
+  const role = find(objs, 'Role', 'mesh-hostmesh-controller');
+  assert.ok(role.rules.some((r: any) => r.apiGroups.includes('coordination.k8s.io') && r.resources.includes('leases') && r.verbs.includes('update')));
+
+  const single = render('controller.replicas=1');
+  assert.ok(!find(single, 'Deployment', 'mesh-hostmesh-controller').spec.template.spec.containers[0].args.includes('--leader-elect'));
+  assert.equal(single.find((o: any) => o.kind === 'PodDisruptionBudget'), undefined);
 });

@@ -126,3 +126,16 @@ test('parseReport and parseTapQuery never throw anything but their coded errors'
     }
   }), { numRuns: 300 });
 });
+
+test('the hub keeps at most maxEntries report entries, the newest', () => {
+  let now = 0;
+  const hub = new LiveHub({ now: () => now, maxEntries: 3 });
+  for (let i = 1; i <= 2000; i++) {
+    now += 10;
+    hub.report(report('a', [['ns/web:80', 'web', i, 0, [i, 0, 0, 0]]]));
+  }
+  assert.equal(hub.stats().routes[0]!.requests, 1998 + 1999 + 2000);
+  // All of them age out of the window.
+  now += 60_001;
+  assert.deepEqual(hub.stats().routes, []);
+});

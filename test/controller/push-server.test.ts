@@ -374,3 +374,21 @@ test('malformed requests never take the server down', async (t) => {
   const s = await status(c.port);
   assert.equal(s.version, 1);
 });
+
+test('a standby replica that does not know the leader\'s address refuses watches and is not ready', async (t) => {
+  const c = await startController(t, { epoch: 'e1' });
+  c.publisher.publish(content(1));
+  c.publisher.flush();
+  const w = await openWatch(t, c.port, 'node=a');
+  assert.equal((await w.next()).type, 'snapshot');
+  c.server.standby = () => 'standby: the leader is replica-0';
+  await until('the open stream to end (its proxy reconnects to the leader)', () => c.server.streams.length === 0);
+  const refused = await call(c.port, 'GET', '/v1/watch?node=b');
+  assert.equal(refused.status, 503);
+  assert.match(refused.body, /"code":"NOT_LEADER".*standby: the leader is replica-0/);
+  const ready = await call(c.port, 'GET', '/readyz', { token: null });
+  assert.equal(ready.status, 503);
+  assert.match(ready.body, /not ready: standby: the leader is replica-0/);
+  c.server.standby = undefined;
+  assert.equal((await call(c.port, 'GET', '/readyz', { token: null })).status, 200);
+});

@@ -60,6 +60,11 @@ test('the dashboard in headless Chromium: login, live figures, a changed weight,
   await until('live figures for demo/web', async () => /live (9\d|100)(\.\d)?%/.test(await page.eval<string>(webRow)));
   assert.match(await page.eval<string>(webRow), /100%/, 'success rate');
   assert.match(await page.eval<string>("document.getElementById('proxies-body').textContent"), /standalone.*ok/);
+  // Structure a screen reader can follow: a language, headings, captioned tables with header cells, a polite live region.
+  assert.equal(await page.eval("document.documentElement.lang"), 'en');
+  assert.deepEqual(await page.eval("[...document.querySelectorAll('h2')].map((h) => h.textContent)"), ['Services', 'Proxies', 'Configuration problems']);
+  assert.equal(await page.eval("[...document.querySelectorAll('table')].filter((t) => !t.caption || t.tHead.querySelectorAll('th[scope=col]').length === 0).length"), 0);
+  assert.equal(await page.eval("document.querySelector('[role=status][aria-live=polite]').textContent"), 'Live updates connected.');
 
   // A changed weight: on screen within 2 s of the table being applied.
   await mesh.write('web.yaml', service('web', { namespace: 'demo', annotations: { 'hostmesh.io/traffic-split-weights': 'web-v1=40,web-v2=60', 'hostmesh.io/retry-count': '2' } }));

@@ -13,6 +13,7 @@ import { endpointPick } from '../../src/proxy/stages/endpoint-pick.ts';
 import { NO_ENDPOINT } from '../../src/proxy/stages/failed-attempt.ts';
 import { stageContext, stageHandler } from '../../src/proxy/stages/pipeline.ts';
 import { requestTimeout } from '../../src/proxy/stages/request-timeout.ts';
+import { RequestView } from '../../src/proxy/stages/request-view.ts';
 import type { Link } from '../../src/proxy/stages/types.ts';
 import type { LoadBalancer } from '../../src/table/index.ts';
 import { cluster, route as routeEntry } from '../support/tables.ts';
@@ -147,4 +148,39 @@ test('deliver: a failure becomes an error page, a head is committed, a finished 
   f3.ex.done = true;
   h(f3.asExchange);
   assert.deepEqual(log, ['commit', 'discard']);
+});
+
+test('expressions: each one that does not compile is a route warning of one form, and the route runs without it', () => {
+  const a = clusterOf('a', 1);
+  const base = routeWith([{ cluster: a, weight: 1 }], {
+    retry: { count: 1, on: "method('GET'", codes: [] },
+    circuitBreaker: { expression: 'NetworkErrorRatio( > 1' },
+    rateLimit: { ratePerSecond: 1, burst: 1, key: 'header(', zoneSize: 10 },
+  });
+  const route: HttpRoute = { ...base, rules: [{ match: 'nope(', backends: base.backends }] };
+  const { expressions } = stageContext(route);
+  assert.equal(route.warnings.length, 4, route.warnings.join('\n'));
+  for (const w of route.warnings) assert.match(w, /^route test\/web:80: .+ is ignored \(.+\): EXPR_[A-Z_]+ at column \d+: /);
+  assert.deepEqual(route.warnings.map((w) => w.slice('route test/web:80: '.length, w.indexOf(' is ignored'))), [
+    'rules[0]', 'retry-on', 'the circuit-breaker expression', 'the rate-limit key',
+  ]);
+  assert.deepEqual(expressions.rules, [undefined]);
+  assert.equal(expressions.retryOn, undefined, 'only connection failures are retried');
+  assert.equal(expressions.breaker, undefined, 'no breaker');
+  assert.ok(expressions.rateLimitKey !== undefined, 'limited by the client address instead');
+});
+
+test('the request view expressions read: TLS-aware secure, fields read lazily, nothing kept after unbind', () => {
+  const view = new RequestView();
+  const req = { method: 'GET', url: '/x', headers: { host: 'web' }, httpVersion: '1.1', socket: { remoteAddress: '::ffff:10.0.0.1', remotePort: 1234, encrypted: true } };
+  view.bind(req as never, 'GET');
+  assert.equal(view.secure, true);
+  assert.equal(view.host, 'web');
+  assert.equal(view.remoteAddress, '10.0.0.1');
+  view.unbind();
+  assert.equal(view.secure, false);
+  assert.deepEqual(view.headers, {});
+  view.bind({ ...req, socket: { remoteAddress: '10.0.0.2' } } as never, 'POST');
+  assert.equal(view.secure, false);
+  assert.equal(view.method, 'POST');
 });

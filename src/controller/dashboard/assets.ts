@@ -35,7 +35,8 @@ ${error === undefined ? '' : `<p class="error" role="alert">${error}</p>\n`}<p><
 export function mainPage(withLogout: boolean): string {
   return page('hostmesh dashboard', `<header>
 <h1>hostmesh</h1>
-<p id="status" role="status" aria-live="polite">connecting...</p>
+<p id="status">connecting...</p>
+<p id="connection" class="visually-hidden" role="status" aria-live="polite"></p>
 ${withLogout ? '<form method="post" action="/dashboard/logout"><button type="submit">Log out</button></form>' : ''}
 </header>
 <nav aria-label="Sections"><ul>
@@ -99,6 +100,7 @@ button:focus-visible, input:focus-visible, a:focus-visible { outline: 3px solid 
 .login { max-width: 26rem; margin: 4rem auto; }
 .login input { width: 100%; font: inherit; padding: .4rem; border: 1px solid #555; border-radius: 4px; }
 .hint { color: var(--muted); font-size: .9em; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
 export const APP_JS = `'use strict';
@@ -186,11 +188,14 @@ export const APP_JS = `'use strict';
     $('n-problems').textContent = '(' + v.problems.length + ')';
     $('status').textContent = 'table version ' + v.version + '; traffic over the last ' + Math.round(v.windowSeconds) + ' s; updated ' + new Date().toLocaleTimeString();
   }
+  // Screen readers hear connection changes, not every refresh of the figures.
+  function announce(text) { if ($('connection').textContent !== text) $('connection').textContent = text; }
   function connect() {
     var es = new EventSource('/dashboard/events');
-    es.onmessage = function (e) { render(JSON.parse(e.data)); };
+    es.onmessage = function (e) { render(JSON.parse(e.data)); announce('Live updates connected.'); };
     es.onerror = function () {
       $('status').textContent = 'connection lost; reconnecting...';
+      announce('Live updates lost; reconnecting.');
       fetch('/dashboard/state', { credentials: 'same-origin' }).then(function (r) {
         if (r.status === 401) { es.close(); window.location.assign('/dashboard/login'); }
       }, function () {});

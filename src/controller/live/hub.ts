@@ -52,6 +52,8 @@ export class LiveHub {
   readonly #now: () => number;
   readonly #started: number;
   #entries: Entry[] = [];
+  /** Index of the first live entry in `#entries`. */
+  #head = 0;
   readonly #proxies = new Map<string, ProxyLive & { at: number }>();
   readonly #taps = new Map<string, Session>();
   #subs: TapSubscription[] = [];
@@ -76,7 +78,7 @@ export class LiveHub {
         this.#entries.push({ at, route: route.route, backend: b.backend, requests: b.requests, failures: b.failures, bounds: r.bounds, buckets: b.buckets });
       }
     }
-    if (this.#entries.length > this.#maxEntries) this.#entries = this.#entries.slice(this.#entries.length - this.#maxEntries);
+    this.#prune(at);
     for (const e of r.tap) {
       for (const id of e.taps) {
         const s = this.#taps.get(id);
@@ -119,17 +121,31 @@ export class LiveHub {
     };
   }
 
+  /**
+   * Drops entries older than the window, and the oldest beyond `maxEntries`: the live ones start
+   * at `#head`, and the array is compacted only once most of it is dead (reports stay cheap).
+   */
+  #prune(now: number): void {
+    const cutoff = now - this.#windowMs;
+    const entries = this.#entries;
+    let head = Math.max(this.#head, entries.length - this.#maxEntries);
+    while (head < entries.length && entries[head]!.at <= cutoff) head++;
+    if (head > 1024 && head * 2 > entries.length) {
+      this.#entries = entries.slice(head);
+      head = 0;
+    }
+    this.#head = head;
+  }
+
   stats(): LiveStats {
     const now = this.#now();
-    const cutoff = now - this.#windowMs;
-    let first = 0;
-    while (first < this.#entries.length && this.#entries[first]!.at <= cutoff) first++;
-    if (first > 0) this.#entries = this.#entries.slice(first);
+    this.#prune(now);
     for (const [node, p] of this.#proxies) if (p.at < now - this.#forgetProxyMs) this.#proxies.delete(node);
 
     const windowSeconds = Math.max(1, Math.min(this.#windowMs, now - this.#started) / 1000);
     const routes = new Map<string, Entry[]>();
-    for (const e of this.#entries) {
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      const e = this.#entries[i]!;
       const list = routes.get(e.route);
       if (list === undefined) routes.set(e.route, [e]);
       else list.push(e);

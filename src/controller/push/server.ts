@@ -3,7 +3,7 @@
  * the status of every proxy, and health and metrics. `/v1/*` needs the bearer token; health and
  * metrics are open. Nothing a client sends can throw out of a handler.
  */
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
@@ -75,6 +75,11 @@ export class PushServer {
   #deltaBytes = 0;
   readonly #deltaVersions: number;
   readonly #maxCatchUpBytes: number;
+  #standby: (() => string) | undefined;
+  /** While standing by: the leader's API address, if known; proxies' requests are forwarded there. */
+  leaderUrl: (() => string | undefined) | undefined;
+  /** Responses being forwarded to the leader: ended when this replica's role changes. */
+  readonly #forwarded = new Set<ServerResponse>();
 
   constructor(options: PushServerOptions) {
     this.#publisher = options.publisher;
@@ -137,6 +142,22 @@ export class PushServer {
       proxies: this.#tracker.list(),
       diagnostics: [...this.#publisher.diagnostics],
     };
+  }
+
+  /**
+   * Set while this replica stands by (leader election): watches are answered 503 `NOT_LEADER`
+   * with the reason (who leads), `/readyz` is 503 so the Service sends proxies to the leader,
+   * and setting it ends the open streams (their proxies reconnect, to the leader).
+   */
+  get standby(): (() => string) | undefined {
+    return this.#standby;
+  }
+
+  set standby(reason: (() => string) | undefined) {
+    this.#standby = reason;
+    if (reason !== undefined) for (const s of this.#streams) s.end();
+    for (const r of this.#forwarded) r.destroy();
+    this.#forwarded.clear();
   }
 
   /** Open watch streams (for diagnostics and tests). */
@@ -238,6 +259,13 @@ export class PushServer {
     const search = q < 0 ? '' : url.slice(q + 1);
     const method = req.method ?? 'GET';
 
+    if (this.#standby && (path === WATCH_PATH || path === ACK_PATH || path === STATUS_PATH)) {
+      const leader = this.leaderUrl?.();
+      if (leader !== undefined) {
+        this.#forward(req, res, leader);
+        return;
+      }
+    }
     switch (path) {
       case '/healthz':
         if (!this.#allow(res, method, OPEN_GET)) return;
@@ -245,7 +273,13 @@ export class PushServer {
         return;
       case '/readyz':
         if (!this.#allow(res, method, OPEN_GET)) return;
-        if (this.#publisher.current) sendText(res, 200, 'ready\n', method === 'HEAD');
+        if (this.#standby) {
+          const leader = this.leaderUrl?.();
+          // A standby that can forward to the leader serves proxies as well as the leader does.
+          if (leader !== undefined) sendText(res, 200, `ready: ${this.#standby()}; forwarding proxies to ${leader}\n`, method === 'HEAD');
+          else sendText(res, 503, `not ready: ${this.#standby()}\n`, method === 'HEAD');
+        }
+        else if (this.#publisher.current) sendText(res, 200, 'ready\n', method === 'HEAD');
         else sendText(res, 503, 'not ready: no routing table published yet\n', method === 'HEAD');
         return;
       case '/metrics':
@@ -271,6 +305,33 @@ export class PushServer {
         if (this.#extra?.(req, res, path, search)) return;
         sendError(res, 404, 'NOT_FOUND', `no such path: ${path.length > 100 ? `${path.slice(0, 100)}...` : path}`);
     }
+  }
+
+  /** Passes a proxy's request to the leader and its answer (a watch stream too) back. */
+  #forward(req: IncomingMessage, res: ServerResponse, leader: string): void {
+    let target: URL;
+    try {
+      target = new URL(req.url ?? '/', leader);
+      if (target.protocol !== 'http:') throw new Error(`not an http URL: ${leader}`);
+    } catch (e) {
+      sendError(res, 503, 'NOT_LEADER', `this controller replica is a ${this.#standby?.() ?? 'standby'}, and the leader's address ${JSON.stringify(leader)} is unusable (${errorMessage(e)}); retry`);
+      return;
+    }
+    this.#forwarded.add(res);
+    const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    upstream.on('error', (e) => {
+      if (!res.headersSent) sendError(res, 503, 'NOT_LEADER', `this controller replica is a ${this.#standby?.() ?? 'standby'}, and the leader at ${leader} does not answer (${e.message}); retry`, { 'retry-after': '1' });
+      else res.destroy();
+    });
+    res.once('close', () => {
+      this.#forwarded.delete(res);
+      upstream.destroy();
+    });
+    req.pipe(upstream);
   }
 
   #allow(res: ServerResponse, method: string, allowed: string[]): boolean {
@@ -299,6 +360,10 @@ export class PushServer {
       return;
     }
     const { node, since } = query;
+    if (this.#standby) {
+      sendError(res, 503, 'NOT_LEADER', `this controller replica is a ${this.#standby()}; retry (the Service sends you to the leader)`, { 'retry-after': '1' });
+      return;
+    }
     req.socket.setKeepAlive(true, 30_000);
     res.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
     const stream = new WatchStream(node, res, {

@@ -41,6 +41,11 @@ export class RouteTap {
 
   /** A finished request of the route (status set). */
   offer(ex: Exchange): void {
+    // Nothing drained the buffer yet: drop before doing any work.
+    if (this.#sink.events.length >= TAP_BUFFER) {
+      this.#sink.dropped++;
+      return;
+    }
     const url = ex.req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);

@@ -4,7 +4,7 @@
  * validator, the proxy engine (which warns about HTTP-only policies on TCP/UDP routes) and the
  * controller's annotation keys all read these, so a policy's rules live in one place.
  */
-import type { RouteEntry } from '../types.ts';
+import type { RoutePolicies } from './index.ts';
 import type { Checker, Obj } from '../checker.ts';
 
 /** The route being validated, for checks that look beyond the policy's own value. */
@@ -17,7 +17,7 @@ export interface RouteCheck {
   cluster(id: unknown, path: string): void;
 }
 
-export interface RoutePolicy<K extends keyof RouteEntry = keyof RouteEntry> {
+export interface RoutePolicy<K extends keyof RoutePolicies = keyof RoutePolicies> {
   /** The RouteEntry field, also the policy's name in proxy warnings. */
   readonly field: K;
   /** Only http routes apply it; on tcp and udp routes it is ignored (with a warning). */

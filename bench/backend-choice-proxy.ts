@@ -1,6 +1,6 @@
 /**
- * A hostmesh proxy engine for bench/policy-b.ts: one Service in front of the bench backend,
- * with one variant of the policy-B features switched on. Reports its port over IPC.
+ * A hostmesh proxy engine for bench/backend-choice.ts: one Service in front of the bench backend,
+ * with one variant of split rules, sticky cookie or access log switched on. Reports its port over IPC.
  *
  *   plain   no rules, no sticky cookie, no access log (the baseline)
  *   split   two split rules evaluated per request (header glob, path), neither matching

@@ -1,6 +1,6 @@
 /**
- * `node bench/policy-b.ts [--duration S] [--rounds N] [--variants a,b]`: what split rules, the
- * sticky cookie and the access log cost per request. Each variant of bench/policy-b-proxy.ts
+ * `node bench/backend-choice.ts [--duration S] [--rounds N] [--variants a,b]`: what split rules, the
+ * sticky cookie and the access log cost per request. Each variant of bench/backend-choice-proxy.ts
  * runs in its own process pinned to CPU 0 (backend and autocannon on CPU 1, when `taskset`
  * exists); rounds are interleaved and the median of requests per proxy CPU-second is reported,
  * with its ratio to the plain proxy.
@@ -37,8 +37,8 @@ async function start(file: string, argv: string[], cpu: number): Promise<{ child
 pin(process.pid, 1);
 const backend = await start('./backend.ts', [], 1);
 const proxies = new Map<string, { child: ChildProcess; port: number }>();
-for (const v of variants) proxies.set(v, await start('./policy-b-proxy.ts', [String(backend.port), v], 0));
-process.stdout.write(`policy-b bench: ${args.connections} connections, ${args.duration}s per run, ${args.rounds} rounds${pinned ? ', proxy pinned to CPU 0' : ''}\n`);
+for (const v of variants) proxies.set(v, await start('./backend-choice-proxy.ts', [String(backend.port), v], 0));
+process.stdout.write(`backend-choice bench: ${args.connections} connections, ${args.duration}s per run, ${args.rounds} rounds${pinned ? ', proxy pinned to CPU 0' : ''}\n`);
 
 const perCore = new Map<string, number[]>(variants.map((v) => [v, []]));
 for (let round = 1; round <= Number(args.rounds); round++) {

@@ -1,5 +1,5 @@
 /**
- * `node bench/policy-b-micro.ts`: nanoseconds per request of the policy-B pieces in isolation
+ * `node bench/backend-choice-micro.ts`: nanoseconds per request of the backend-choice pieces (split rules, sticky cookie, access log, trace context) in isolation
  * (no sockets), steadier than the end-to-end bench on a busy machine. Each case runs the
  * prebuilt stage or function on a hand-made request of typical size, median of 5 runs.
  */
@@ -72,7 +72,7 @@ const sticky = stageHandler(backendChoice, stageContext(route({ stickyCookie: 'p
 const pinnedReq = request([...RAW, 'cookie', `theme=dark; pin=${stickyToken('s', 'bench/web:80', v1.id)}`]);
 const pinned = { ...ex, req: pinnedReq } as unknown as Exchange;
 
-process.stdout.write(`policy-b micro bench: ${N} iterations x 5, median\n`);
+process.stdout.write(`backend-choice micro bench: ${N} iterations x 5, median\n`);
 time('backend choice, weights only (baseline)', () => plain(ex));
 time('backend choice, 2 rules evaluated, none matching', () => twoRules(ex));
 time('backend choice, sticky cookie absent (choose + set)', () => { ex.extraHeaders = undefined; sticky(ex); });
