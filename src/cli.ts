@@ -218,6 +218,12 @@ const runners: Record<string, Runner> = {
     });
   },
   check: async ({ flags }) => (await import('./cli/check.ts')).runCheckCommand({
+    pre: flags.pre as boolean,
+    cluster: flags.cluster as boolean,
+    namespace: flags.namespace as string,
+    zones: flags.zones as string[],
+    // The Kubernetes client is loaded only for --pre and --cluster.
+    kubeConfig: async () => (await import('./cli/kubeconfig.ts')).loadKubeConfig(flags.kubeconfig as string | undefined),
     manifests: flags.manifests as string | undefined,
     controller: flags.controller as URL | undefined,
     token: readToken(flags['token-file'] as string | undefined),
