@@ -13,7 +13,8 @@ import { pino } from 'pino';
 import { ConfigClient } from '../src/proxy/config/client.ts';
 import type { ApplyOutcome } from '../src/proxy/config/client.ts';
 import { ProxyEngine } from '../src/proxy/engine.ts';
-import { formatProblems, tableDigest, validateTable } from '../src/table/index.ts';
+import type { ApplyResult } from '../src/proxy/engine.ts';
+import { applyTableDelta, DELTA_GAP, formatProblems, tableDigest, validateTable } from '../src/table/index.ts';
 import type { RoutingTable } from '../src/table/index.ts';
 
 export interface BenchClientConfig {
@@ -43,6 +44,13 @@ export async function startClient(config: BenchClientConfig, onApplied: (e: Appl
   const applied = (table: RoutingTable): void => {
     onApplied({ node: config.node, epoch: table.epoch, version: table.version, at: performance.timeOrigin + performance.now() });
   };
+  let current: { table: RoutingTable; digest: string } | undefined;
+  const outcome = (r: ApplyResult): ApplyOutcome => {
+    const now = engine?.current;
+    if (!r.ok || now === undefined) return { ok: false, error: r.ok ? 'no table' : r.error.message, gap: !r.ok && r.error.code === DELTA_GAP };
+    applied(now.table);
+    return { ok: true, digest: r.digest, table: now.table };
+  };
   const client = new ConfigClient({
     controllerUrl: config.controllerUrl,
     node: config.node,
@@ -54,13 +62,23 @@ export async function startClient(config: BenchClientConfig, onApplied: (e: Appl
         // A no-op engine still does an engine's first work: validate and hash the snapshot.
         const v = validateTable(raw);
         if (!v.ok) return { ok: false, error: formatProblems(v.problems) };
+        current = { table: v.table, digest: tableDigest(v.table) };
         applied(v.table);
-        return { ok: true, digest: tableDigest(v.table) };
+        return { ok: true, ...current };
       }
-      const r = await engine.apply(raw);
-      if (!r.ok) return { ok: false, error: r.error.message };
-      applied(raw as RoutingTable);
-      return { ok: true, digest: r.digest };
+      return outcome(await engine.apply(raw));
+    },
+    applyDelta: async (raw): Promise<ApplyOutcome> => {
+      if (!engine) {
+        // The no-op engine checks and patches the table as a real one does, without listeners.
+        if (current === undefined) return { ok: false, error: 'no table yet', gap: true };
+        const d = applyTableDelta(current.table, current.digest, raw);
+        if (!d.ok) return { ok: false, error: formatProblems(d.problems), gap: d.gap };
+        current = { table: d.table, digest: d.digest };
+        applied(d.table);
+        return { ok: true, ...current };
+      }
+      return outcome(await engine.applyDelta(raw));
     },
   });
   await client.start();

@@ -3,8 +3,12 @@
  * change reaches every proxy's applied table within 200 ms p99).
  *
  *   npx node bench/convergence.ts [--source publish|api] [--engine noop|real] [--clients 3]
- *       [--sizes 10,1000,10000] [--changes 40] [--coalesce-ms 50] [--max-delay-ms 250]
- *       [--same-loop] [--seconds 60]
+ *       [--sizes 10,1000,10000 | --services 10000] [--changes 40] [--coalesce-ms 50]
+ *       [--max-delay-ms 250] [--same-loop] [--seconds 60]
+ *
+ * Besides the lag it reports the bytes each proxy received per change (the watch stream's
+ * snapshot and delta lines, counted by the controller), which deltas keep proportional to the
+ * change (an endpoint move is one cluster's endpoint list), not to the table.
  *
  * The full path (issue 5): `--source api --engine real` (sizes default to 10,1000 there): each
  * change is an EndpointSlice write to the fake API server, watched by the real Controller
@@ -40,6 +44,7 @@ const { values: args } = parseArgs({
     engine: { type: 'string', default: 'noop' },
     clients: { type: 'string', default: '3' },
     sizes: { type: 'string' },
+    services: { type: 'string' },
     changes: { type: 'string', default: '40' },
     'coalesce-ms': { type: 'string', default: '50' },
     'max-delay-ms': { type: 'string', default: '250' },
@@ -52,7 +57,7 @@ if (args.engine !== 'noop' && args.engine !== 'real') throw new Error(`--engine:
 const engineKind: 'noop' | 'real' = args.engine;
 const clientCount = Number(args.clients);
 // A real engine per client at 10,000 services is 10,000 listeners each: past common fd limits.
-const sizes = (args.sizes ?? (args.source === 'api' ? '10,1000' : '10,1000,10000')).split(',').map(Number);
+const sizes = (args.services ?? args.sizes ?? (args.source === 'api' ? '10,1000' : '10,1000,10000')).split(',').map(Number);
 const changes = Number(args.changes);
 const secondsPerSize = Number(args.seconds);
 
@@ -160,9 +165,12 @@ async function measure(source: ChangeSource, services: number): Promise<string> 
   const fromPublish: number[] = [];
   const toLastApply: number[] = [];
   const toPublish: number[] = [];
+  const perProxyBytes: number[] = [];
+  const sentBytes = (): number => server.streams.reduce((n, st) => n + st.bytes, 0);
   const deadline = Date.now() + secondsPerSize * 1000;
   for (let n = 1; n <= WARMUP_CHANGES + changes && Date.now() < deadline; n++) {
     const before = publisher.version;
+    const bytes0 = sentBytes();
     const t0 = absNow();
     const contains = source.contains;
     const next = nextVersionAfter(before, contains && ((table) => contains(table, n)));
@@ -171,15 +179,16 @@ async function measure(source: ChangeSource, services: number): Promise<string> 
     await allAcked(version);
     const t1 = absNow();
     if (n <= WARMUP_CHANGES) continue;
+    perProxyBytes.push((sentBytes() - bytes0) / Math.max(1, server.streams.length));
     total.push(t1 - t0);
     fromPublish.push(t1 - (publishedAt.get(version) ?? t0));
     toLastApply.push((lastApply.get(version) ?? t1) - t0);
     toPublish.push((publishedAt.get(version) ?? t0) - t0);
   }
   const s = (xs: number[]): number[] => xs.toSorted((a, b) => a - b);
-  const [tt, fp, la, tp] = [s(total), s(fromPublish), s(toLastApply), s(toPublish)];
+  const [tt, fp, la, tp, pb] = [s(total), s(fromPublish), s(toLastApply), s(toPublish), s(perProxyBytes)];
   const ms = (v: number): string => v.toFixed(1).padStart(8);
-  return `${String(services).padStart(8)} ${formatBytes(bytes).padStart(9)} ${String(tt.length).padStart(7)} ${ms(quantile(tt, 0.5))} ${ms(quantile(tt, 0.99))} ${ms(tt.at(-1) ?? Number.NaN)} ${ms(quantile(tp, 0.5))} ${ms(quantile(la, 0.5))} ${ms(quantile(fp, 0.5))} ${ms(quantile(fp, 0.99))}`;
+  return `${String(services).padStart(8)} ${formatBytes(bytes).padStart(9)} ${String(tt.length).padStart(7)} ${ms(quantile(tt, 0.5))} ${ms(quantile(tt, 0.99))} ${ms(tt.at(-1) ?? Number.NaN)} ${ms(quantile(tp, 0.5))} ${ms(quantile(la, 0.5))} ${ms(quantile(fp, 0.5))} ${ms(quantile(fp, 0.99))} ${formatBytes(quantile(pb, 0.5)).padStart(9)} ${formatBytes(pb.at(-1) ?? Number.NaN).padStart(9)}`;
 }
 
 const clients = await startClients();
@@ -188,11 +197,12 @@ try {
   process.stdout.write(
     `convergence: change -> every proxy acked; ${clientCount} clients with ${engineKind === 'real' ? 'real engines' : 'no-op engines'} (${args['same-loop'] ? 'same event loop as the controller' : 'one worker thread each'}), ` +
     `coalesce ${publisher.coalesceMs} ms / max ${publisher.maxDelayMs} ms, source: ${source.name}, node ${process.version}, ${cpus().length} cpus\n` +
-    `${'services'.padStart(8)} ${'snapshot'.padStart(9)} ${'changes'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'->pub50'.padStart(8)} ${'apply50'.padStart(8)} ${'pub->p50'.padStart(8)} ${'pub->p99'.padStart(8)}\n`,
+    `${'services'.padStart(8)} ${'snapshot'.padStart(9)} ${'changes'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'->pub50'.padStart(8)} ${'apply50'.padStart(8)} ${'pub->p50'.padStart(8)} ${'pub->p99'.padStart(8)} ${'B/prx50'.padStart(9)} ${'B/prxmax'.padStart(9)}\n`,
   );
   for (const services of sizes) process.stdout.write(`${await measure(source, services)}\n`);
   process.stdout.write('p50/p99/max: change -> every ack; ->pub50: change -> publish (p50; with --source api: watch, translation and coalescing);\n' +
-    `apply50: change -> last ${engineKind} apply (p50); pub->: from the coalesced publish to every ack (without the coalescing wait)\n`);
+    `apply50: change -> last ${engineKind} apply (p50); pub->: from the coalesced publish to every ack (without the coalescing wait);\n` +
+    'B/prx: bytes written to each proxy\'s watch stream per change (median, max); snapshot: the full table, sent only at connect\n');
 } finally {
   await source.close();
   await Promise.all(clients.map((c) => c.stop()));

@@ -8,6 +8,10 @@
  *          a request timeout, a rate limit nobody reaches, a circuit breaker that never opens,
  *          a 1% mirror (to the same backend) and the JSON access log (to /dev/null)
  *
+ * With HOSTMESH_BENCH_TRACING=URL,RATIO the engine also exports spans to the collector at URL.
+ * With HOSTMESH_BENCH_TAP=RATE someone taps the route (at most RATE events a second, the default
+ * cap being 100) and the events are drained every second, as the live reporter does.
+ *
  * Reports its port over IPC.
  */
 import { openSync } from 'node:fs';
@@ -38,12 +42,20 @@ const route: Partial<RouteEntry> = all
   }
   : {};
 const table = benchTable(backend, port, route, all ? ['server', 'v2'] : ['server']);
+const [collector, sampling] = (process.env.HOSTMESH_BENCH_TRACING ?? '').split(',');
 const engine = new ProxyEngine({
   log: createLogger('bench', 'warn'),
+  tracing: collector ? { collector, sampling: Number(sampling) } : undefined,
   accessLog: all ? new FdSink(openSync('/dev/null', 'w')) : undefined,
 });
 const result = await engine.apply(table);
 if (!result.ok) throw new Error(result.error.message);
+const tapRate = Number(process.env.HOSTMESH_BENCH_TAP ?? 0);
+if (tapRate > 0) {
+  const taps = [{ id: 'bench', target: 'bench/server', sample: 1, maxPerSecond: tapRate }];
+  await engine.live(taps);
+  setInterval(() => void engine.live(taps), 1000).unref();
+}
 process.send?.({ port });
 process.on('disconnect', () => {
   void engine.close().then(() => process.exit(0));

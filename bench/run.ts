@@ -10,6 +10,10 @@
  *   --latency-duration S  seconds of the latency mode (default 10; 0 skips it)
  *   --only NAMES       comma list of direct,hostmesh,naive (default all)
  *   --cpu-prof         write CPU profiles of both proxies to bench/profiles/{hostmesh,naive}/
+ *   --tracing R1,R2    also run hostmesh with span export at these sampling ratios (e.g. 0.01,1),
+ *                      to a local OTLP sink; each is compared with hostmesh without tracing
+ *   --tap R1,R2        also run hostmesh with its route tapped, at most R events a second (e.g.
+ *                      100,100000); each is compared with hostmesh untapped
  *
  * With `taskset` available the proxies run pinned to CPU 0 and the backend and the load
  * generator to CPU 1, so a proxy gets exactly one core.
@@ -35,6 +39,8 @@ const { values: args } = parseArgs({
     'latency-duration': { type: 'string', default: '10' },
     'only': { type: 'string', default: 'direct,hostmesh,naive' },
     'cpu-prof': { type: 'boolean', default: false },
+    'tracing': { type: 'string', default: '' },
+    'tap': { type: 'string', default: '' },
   },
 });
 const duration = Number(args.duration);
@@ -45,8 +51,8 @@ const only = new Set(args.only.split(','));
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
 const children: ChildProcess[] = [];
-async function start(file: string, argv: string[], cpu: number, execArgv: string[] = []): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(here(file), argv, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function start(file: string, argv: string[], cpu: number, execArgv: string[] = [], env?: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(here(file), argv, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   children.push(child);
   const [msg] = (await once(child, 'message')) as [{ port: number }];
   pin(child.pid!, cpu);
@@ -97,9 +103,22 @@ const prof = (name: string): string[] => {
 const proxies = new Map<string, { child: ChildProcess; port: number }>();
 proxies.set('hostmesh', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, prof('hostmesh')));
 if (only.has('naive')) proxies.set('naive', await start('./naive-proxy.ts', [String(backend.port)], 0, prof('naive')));
+// Tracing variants: the same proxy exporting spans to a local collector (on the load's CPU).
+const tracingRatios = args.tracing === '' ? [] : args.tracing.split(',').map(Number);
+const sink = tracingRatios.length > 0 ? await start('./otlp-sink.ts', [], 1) : undefined;
+const traced = tracingRatios.map((r) => `trace ${r * 100}%`);
+for (const [i, r] of tracingRatios.entries()) {
+  proxies.set(traced[i]!, await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_TRACING: `http://127.0.0.1:${sink!.port},${r}` }));
+}
+// Tapped variants: the same proxy with a tap on its route (events drained every second).
+const tapRates = args.tap === '' ? [] : args.tap.split(',').map(Number);
+const tapped = tapRates.map((r) => `tap ${r}/s`);
+for (const [i, r] of tapRates.entries()) {
+  proxies.set(tapped[i]!, await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_TAP: String(r) }));
+}
 
 type Result = LoadResult & { perCore?: number };
-const scenarios = ['direct', 'hostmesh', 'naive'].filter((n) => only.has(n));
+const scenarios = [...['direct', 'hostmesh', 'naive'].filter((n) => only.has(n)), ...traced, ...tapped];
 const all = new Map<string, Result[]>(scenarios.map((n) => [n, []]));
 // Interleaved rounds: drifts of a shared machine hit every scenario alike.
 for (let round = 1; round <= rounds; round++) {
@@ -132,6 +151,7 @@ const ratio = (a: string, b: string) => {
 ratio('hostmesh', 'naive');
 ratio('hostmesh', 'direct');
 ratio('naive', 'direct');
+for (const name of [...traced, ...tapped]) ratio(name, 'hostmesh');
 
 const latencySeconds = Number(args['latency-duration']);
 if (latencySeconds > 0) {
@@ -147,4 +167,5 @@ if (latencySeconds > 0) {
 
 for (const p of proxies.values()) await stop(p.child);
 await stop(backend.child);
+if (sink !== undefined) await stop(sink.child);
 if (args['cpu-prof']) process.stdout.write(`CPU profiles written to ${profDir}/hostmesh and ${profDir}/naive\n`);

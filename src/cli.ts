@@ -1,10 +1,12 @@
 /** `hostmesh controller | proxy | standalone | demo | check | cleanup`: parsing and wiring only. */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { commandUsage, parseCommandLine, usage } from './cli/args.ts';
 import { errorMessage, isHostmeshError } from './common/errors.ts';
-import type { HostPort, ParsedCommand } from './cli/args.ts';
+import type { FlagValue, HostPort, ParsedCommand } from './cli/args.ts';
+import type { TracingOptions } from './proxy/tracing/index.ts';
 import { createLogger } from './common/log.ts';
-import { readToken } from './cli/token.ts';
+import { readToken, watchToken } from './cli/token.ts';
 
 // Each command imports its modules when it runs: the proxy must not load the Kubernetes client
 // (~80 MB of RSS) and `--help` should not load anything.
@@ -38,6 +40,30 @@ function untilSignal(): Promise<string> {
   });
 }
 
+/** What `tap` and `top` share: where, what, how much, how long; Ctrl-C ends them with 0. */
+function liveCommon(flags: ParsedCommand['flags'], target: string, duration: (flag: string, v: string) => number) {
+  const stop = new AbortController();
+  void untilSignal().then(() => stop.abort());
+  return {
+    controller: flags.controller as URL,
+    token: readToken(flags['token-file'] as string | undefined),
+    target,
+    sample: flags.sample as string,
+    rate: flags.rate as string,
+    durationMs: flags.duration === undefined ? undefined : duration('duration', flags.duration as string),
+    out,
+    signal: stop.signal,
+  };
+}
+
+/** Span export from --trace-collector and --trace-sampling; undefined without a collector. */
+function tracing(flags: Record<string, FlagValue>, node: string): TracingOptions | undefined {
+  const collector = flags['trace-collector'] as URL | undefined;
+  if (collector === undefined) return undefined;
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return { collector: collector.href, sampling: flags['trace-sampling'] as number, node, version: pkg.version };
+}
+
 const runners: Record<string, Runner> = {
   standalone: async (cmd, args) => {
     const { flags } = cmd;
@@ -52,6 +78,7 @@ const runners: Record<string, Runner> = {
       token: readToken(flags['token-file'] as string | undefined),
       accessLog: flags['access-log'] as boolean,
       workers: flags.workers as number | 'auto',
+      tracing: tracing(flags, 'standalone'),
       log,
     });
     const sig = await untilSignal();
@@ -87,11 +114,26 @@ const runners: Record<string, Runner> = {
       ignoreNamespaces: flags['ignore-namespaces'] as string[],
       patchDns: flags['patch-dns'] as boolean,
       dnsService: flags['dns-service'] as string | undefined,
+      ...(flags['leader-elect'] === true
+        ? {
+          leaderElection: {
+            identity: (flags['leader-identity'] as string | undefined) ?? process.env.POD_NAME ?? hostname(),
+            ...(flags['leader-address'] === undefined ? {} : { address: String(flags['leader-address'] as URL).replace(/\/+$/, '') }),
+          },
+        }
+        : {}),
       log,
     });
+    const tokenFile = flags['token-file'] as string;
+    const unwatch = watchToken(tokenFile, token, (next) => {
+      running.api.setToken(next);
+      log.info({ file: tokenFile }, 'the token file changed: the new token is in use (the previous one is accepted for 10 minutes)');
+    }, log);
     out(`hostmesh controller: API on ${running.url} (/v1/watch /v1/ack /v1/status need the token; /healthz /readyz /metrics)`);
+    out(`dashboard: ${running.url}/dashboard (log in with the token)`);
     const sig = await untilSignal();
     log.info({ signal: sig }, 'stopping: ending the proxies\' watch streams');
+    unwatch();
     await running.close();
     return 0;
   },
@@ -101,23 +143,35 @@ const runners: Record<string, Runner> = {
     const { startProxyCommand } = await import('./cli/proxy.ts');
     const admin = flags.admin as HostPort;
     const dns = flags.dns as HostPort;
+    const tokenFile = flags['token-file'] as string;
+    const token = readToken(tokenFile)!;
     const proxy = await startProxyCommand({
       controllerUrl: flags.controller as URL,
       node: flags.node as string,
-      token: readToken(flags['token-file'] as string)!,
+      token,
       stateDir: flags['state-dir'] as string,
       bind: flags.bind as string,
       admin,
       dns,
       workers: flags.workers as number | 'auto',
+      shutdownDelayMs: (flags['shutdown-delay'] as number) * 1000,
+      drainTimeoutMs: (flags['drain-timeout'] as number) * 1000,
       accessLog: flags['access-log'] as boolean,
+      tracing: tracing(flags, flags.node as string),
       log,
     });
+    const unwatch = watchToken(tokenFile, token, (next) => {
+      proxy.client.setToken(next);
+      proxy.reporter.setToken(next);
+      proxy.admin.setToken(next);
+      log.info({ file: tokenFile }, 'the token file changed: the new token is in use');
+    }, log);
     out(`hostmesh proxy: node ${flags.node as string}, following ${(flags.controller as URL).href}`);
     out(`admin: http://${admin.host}:${proxy.adminPort} (/healthz /readyz /metrics /v1/routes; /config /v1/status need the token)`);
     out(`dns: ${dns.host}:${proxy.dnsPort} (UDP and TCP)`);
     const sig = await untilSignal();
     log.info({ signal: sig }, 'stopping: draining connections');
+    unwatch();
     await proxy.close();
     return 0;
   },
@@ -134,6 +188,16 @@ const runners: Record<string, Runner> = {
       err,
     });
   },
+  'token-secret': async ({ flags }) => {
+    const [{ runTokenSecretCommand }, { loadKubeConfig }] = await Promise.all([import('./cli/token-secret.ts'), import('./cli/kubeconfig.ts')]);
+    return runTokenSecretCommand({
+      kubeConfig: loadKubeConfig(flags.kubeconfig as string | undefined),
+      namespace: flags.namespace as string,
+      name: flags.name as string,
+      key: flags.key as string,
+      out,
+    });
+  },
   check: async ({ flags }) => (await import('./cli/check.ts')).runCheckCommand({
     manifests: flags.manifests as string | undefined,
     controller: flags.controller as URL | undefined,
@@ -143,6 +207,25 @@ const runners: Record<string, Runner> = {
     log: createLogger('hostmesh-check', process.env.HOSTMESH_LOG_LEVEL ?? 'warn'),
     out,
   }),
+  tap: async ({ flags, argument }) => {
+    const { parseCountFlag, parseDurationFlag, runTapCommand } = await import('./cli/tap.ts');
+    return runTapCommand({
+      ...liveCommon(flags, argument!, parseDurationFlag),
+      path: flags.path as string | undefined,
+      method: flags.method as string | undefined,
+      code: flags.code as string | undefined,
+      max: flags.max === undefined ? undefined : parseCountFlag('max', flags.max as string),
+      json: flags.json as boolean,
+    });
+  },
+  top: async ({ flags, argument }) => {
+    const { parseCountFlag, parseDurationFlag, runTopCommand } = await import('./cli/tap.ts');
+    return runTopCommand({
+      ...liveCommon(flags, argument!, parseDurationFlag),
+      intervalMs: parseDurationFlag('interval', flags.interval as string),
+      rows: parseCountFlag('rows', flags.rows as string, 1000),
+    });
+  },
   version: async () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     process.stdout.write(`hostmesh ${pkg.version}\n`);

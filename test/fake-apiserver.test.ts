@@ -352,7 +352,7 @@ test('discovery answers for KubernetesObjectApi-style clients', async (t) => {
   fake.registerResource({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true });
   const get = async (path: string) => (await fetch(`${fake.url}${path}`)).json() as Promise<Record<string, unknown>>;
   const groups = await get('/apis') as { groups: { name: string }[] };
-  assert.deepEqual(groups.groups.map((g) => g.name).toSorted(), ['apps', 'discovery.k8s.io', 'events.k8s.io', 'gateway.networking.k8s.io']);
+  assert.deepEqual(groups.groups.map((g) => g.name).toSorted(), ['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'events.k8s.io', 'gateway.networking.k8s.io']);
   const core = await get('/api/v1') as { resources: { name: string }[] };
   assert.ok(core.resources.some((r) => r.name === 'services/status'));
   const route = fake.create('httproutes.gateway.networking.k8s.io', { metadata: { name: 'r', namespace: 'ns' }, spec: { parentRefs: [] } });

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { HostmeshError } from '../common/errors.ts';
 
-export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url';
+export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio' | 'level' | 'seconds';
 
 export interface FlagSpec {
   kind: FlagKind;
@@ -18,16 +18,28 @@ export interface FlagSpec {
 
 export interface CommandSpec {
   summary: string;
+  /** One required positional argument (e.g. `NS/SVC[:PORT]`): its placeholder and meaning. */
+  argument?: { value: string; help: string };
   flags: Record<string, FlagSpec>;
 }
 
-const logLevel: FlagSpec = { kind: 'string', value: 'LEVEL', default: 'info', help: 'log level: trace, debug, info, warn, error, silent (or HOSTMESH_LOG_LEVEL)' };
+/** Log levels pino knows, in the order of the help text. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const logLevel: FlagSpec = { kind: 'level', value: 'LEVEL', default: 'info', help: 'log level: trace, debug, info, warn, error, fatal, silent (or HOSTMESH_LOG_LEVEL)' };
 const workers: FlagSpec = { kind: 'workers', value: 'N|auto', default: '1', help: 'proxy worker threads; auto = one per core' };
 const accessLog: FlagSpec = { kind: 'boolean', default: false, help: 'write a JSON access log line per request to stdout' };
+const traceCollector: FlagSpec = { kind: 'url', value: 'URL', help: 'export one span per sampled HTTP request to this OTLP/HTTP collector (JSON; a URL without a path gets /v1/traces)' };
+const traceSampling: FlagSpec = { kind: 'ratio', value: 'RATIO', default: '0.01', help: 'head sampling ratio of traces, 0 to 1, decided by trace id (a caller\'s unsampled traceparent is respected)' };
 const zones: FlagSpec = { kind: 'list', value: 'Z1,Z2', default: 'hostmesh', help: 'DNS zones answered, canonical first (e.g. hostmesh,traefik.mesh,caddy.mesh)' };
 const portRange: FlagSpec = { kind: 'range', value: 'A-B', default: '10000-30000', help: 'proxy ports are allocated from this range' };
+const namespace: FlagSpec = { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself' };
 const kubeconfig: FlagSpec = { kind: 'string', value: 'FILE', help: 'kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' };
 const tokenFile: FlagSpec = { kind: 'string', value: 'FILE', help: 'file holding the bearer token for the controller API and the proxy /config' };
+
+const liveUrl: FlagSpec = { kind: 'url', value: 'URL', default: 'http://127.0.0.1:9901', help: 'the controller, or standalone\'s admin address' };
+const liveSample: FlagSpec = { kind: 'string', value: 'SHARE', default: '1', help: 'share of matching requests each proxy reports, (0, 1]' };
+const liveRate: FlagSpec = { kind: 'string', value: 'N', default: '100', help: 'most requests per second each proxy thread reports (1-1000)' };
 
 export const COMMANDS: Record<string, CommandSpec> = {
   standalone: {
@@ -41,6 +53,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       workers,
       'token-file': tokenFile,
       'access-log': accessLog,
+      'trace-collector': traceCollector,
+      'trace-sampling': traceSampling,
       'log-level': logLevel,
     },
   },
@@ -55,7 +69,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   controller: {
     summary: 'watch the cluster, keep shadow Services and mesh DNS, push routing tables to proxies',
     flags: {
-      listen: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:8440', help: 'controller API: /v1/watch /v1/ack /v1/status /healthz /readyz /metrics' },
+      listen: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:8440', help: 'controller API: /v1/watch /v1/ack /v1/status /v1/report /v1/stats /v1/tap /dashboard /healthz /readyz /metrics' },
       'mesh-namespace': { kind: 'string', value: 'NS', required: true, help: 'namespace of hostmesh itself; shadow Services live here' },
       'token-file': { ...tokenFile, required: true },
       'proxy-selector': { kind: 'string', value: 'K=V,...', required: true, help: 'labels of the proxy pods; shadow Services select them' },
@@ -65,6 +79,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'watch-namespaces': { kind: 'list', value: 'NS,...', help: 'mesh only these namespaces (default: all)' },
       'ignore-namespaces': { kind: 'list', value: 'NS,...', default: 'kube-system,kube-public,kube-node-lease', help: 'never mesh these namespaces' },
       'patch-dns': { kind: 'boolean', default: false, help: 'add the mesh zones to CoreDNS (or kube-dns) and keep them there' },
+      'leader-elect': { kind: 'boolean', default: false, help: 'run as one of several replicas: only the holder of the Lease hostmesh-controller (in the mesh namespace) works; the others stand by' },
+      'leader-identity': { kind: 'string', value: 'NAME', help: 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)' },
+      'leader-address': { kind: 'url', value: 'URL', help: 'this replica\'s API address (http://POD_IP:8440), written to the Lease; standbys forward proxies there' },
       kubeconfig,
       'log-level': logLevel,
     },
@@ -79,8 +96,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
       bind: { kind: 'string', value: 'HOST', default: '0.0.0.0', help: 'address the mesh listeners bind to' },
       admin: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:9901', help: 'admin server: /healthz /readyz /metrics /config' },
       dns: { kind: 'hostport', value: 'HOST:PORT', default: '0.0.0.0:5353', help: 'mesh DNS responder (UDP and TCP)' },
-      workers: { ...workers, default: 'auto' },
+      workers: { ...workers, default: 'auto', help: 'proxy worker threads; auto = as many as the container\'s CPU and memory limits hold (one per core without limits)' },
+      'shutdown-delay': { kind: 'seconds', value: 'SECONDS', default: '0', help: 'on SIGTERM, report not ready and keep serving this long before draining (endpoints move first)' },
+      'drain-timeout': { kind: 'seconds', value: 'SECONDS', default: '20', help: 'then stop accepting and wait this long at most for requests in flight' },
       'access-log': accessLog,
+      'trace-collector': traceCollector,
+      'trace-sampling': traceSampling,
       'log-level': logLevel,
     },
   },
@@ -94,6 +115,15 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'log-level': logLevel,
     },
   },
+  'token-secret': {
+    summary: 'create the bearer token Secret (random) unless it exists; the chart runs it as a hook',
+    flags: {
+      namespace,
+      name: { kind: 'string', value: 'NAME', required: true, help: 'the Secret\'s name' },
+      key: { kind: 'string', value: 'KEY', default: 'token', help: 'the data key holding the token' },
+      kubeconfig,
+    },
+  },
   check: {
     summary: 'report configuration problems: of a manifest directory, or of a running controller',
     flags: {
@@ -101,6 +131,35 @@ export const COMMANDS: Record<string, CommandSpec> = {
       controller: { kind: 'url', value: 'URL', help: 'ask this controller for its status' },
       'token-file': tokenFile,
       json: { kind: 'boolean', default: false, help: 'print JSON instead of text' },
+    },
+  },
+  tap: {
+    summary: 'stream live request summaries of a Service from every proxy, through the controller',
+    argument: { value: 'NS/SVC[:PORT]', help: 'the Service to tap (every port, or one)' },
+    flags: {
+      controller: liveUrl,
+      'token-file': tokenFile,
+      path: { kind: 'string', value: 'PREFIX', help: 'only requests whose path starts with PREFIX' },
+      method: { kind: 'string', value: 'METHOD', help: 'only requests with this method' },
+      code: { kind: 'string', value: 'CODE', help: 'only responses with this status code' },
+      sample: liveSample,
+      rate: liveRate,
+      max: { kind: 'string', value: 'N', help: 'stop after N requests' },
+      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long (e.g. 30s, 5m)' },
+      json: { kind: 'boolean', default: false, help: 'print one JSON object per request' },
+    },
+  },
+  top: {
+    summary: 'show the busiest paths of a Service, from a live tap through the controller',
+    argument: { value: 'NS/SVC[:PORT]', help: 'the Service to watch (every port, or one)' },
+    flags: {
+      controller: liveUrl,
+      'token-file': tokenFile,
+      interval: { kind: 'string', value: 'DURATION', default: '2s', help: 'how often the table is printed' },
+      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long and print the table once more' },
+      rows: { kind: 'string', value: 'N', default: '20', help: 'paths shown' },
+      sample: liveSample,
+      rate: liveRate,
     },
   },
   version: { summary: 'print the version', flags: {} },
@@ -113,6 +172,8 @@ export type FlagValue = string | boolean | string[] | HostPort | [number, number
 export interface ParsedCommand {
   command: string;
   flags: Record<string, FlagValue>;
+  /** The positional argument, for commands that take one. */
+  argument?: string;
 }
 
 function fail(message: string): never {
@@ -148,10 +209,23 @@ function convert(flag: string, spec: FlagSpec, raw: string | boolean): FlagValue
       return parseHostPort(flag, v);
     case 'range':
       return parseRange(flag, v);
+    case 'level':
+      if (!(LOG_LEVELS as readonly string[]).includes(v)) fail(`--${flag}: "${v}" is not a log level (${LOG_LEVELS.join(', ')})`);
+      return v;
+    case 'seconds': {
+      const n = Number(v);
+      if (v === '' || !Number.isFinite(n) || n < 0 || n > 3600) fail(`--${flag}: "${v}" is not a number of seconds (0-3600)`);
+      return n;
+    }
     case 'workers': {
       if (v === 'auto') return 'auto';
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 256) fail(`--${flag}: "${v}" is not a worker count (1-256) or auto`);
+      return n;
+    }
+    case 'ratio': {
+      const n = v.trim() === '' ? Number.NaN : Number(v);
+      if (!Number.isFinite(n) || n < 0 || n > 1) fail(`--${flag}: "${v}" is not a ratio from 0 to 1 (e.g. 0.01 for 1%)`);
       return n;
     }
     case 'url': {
@@ -176,8 +250,9 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
   for (const [name, f] of Object.entries(spec.flags)) options[name] = { type: f.kind === 'boolean' ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[] = [];
   try {
-    ({ values } = parseArgs({ args: rest, options, strict: true, allowPositionals: false }) as { values: Record<string, string | boolean | undefined> });
+    ({ values, positionals } = parseArgs({ args: rest, options, strict: true, allowPositionals: spec.argument !== undefined }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
     fail(`${command}: ${msg.replace(/\. To specify a positional argument.*$/, '')}`);
@@ -192,7 +267,9 @@ export function parseCommandLine(argv: string[]): ParsedCommand {
     }
     flags[name] = convert(name, f, raw);
   }
-  return { command, flags };
+  if (spec.argument === undefined) return { command, flags };
+  if (positionals.length !== 1) fail(`${command}: expected one ${spec.argument.value} (${spec.argument.help}), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+  return { command, flags, argument: positionals[0]! };
 }
 
 export function usage(): string {
@@ -205,7 +282,8 @@ export function usage(): string {
 export function commandUsage(command: string): string {
   const spec = COMMANDS[command];
   if (!spec) return usage();
-  const lines = [`usage: hostmesh ${command} [flags]`, '', spec.summary, ''];
+  const lines = [`usage: hostmesh ${command}${spec.argument ? ` ${spec.argument.value}` : ''} [flags]`, '', spec.summary, ''];
+  if (spec.argument) lines.push(`  ${spec.argument.value.padEnd(32)} ${spec.argument.help}`);
   for (const [name, f] of Object.entries(spec.flags)) {
     const left = `  --${name}${f.kind === 'boolean' ? '' : ` ${f.value ?? 'VALUE'}`}`;
     const dflt = f.required ? ' (required)' : f.default !== undefined && f.default !== false ? ` (default ${String(f.default)})` : '';
@@ -218,7 +296,7 @@ export function commandUsage(command: string): string {
 export function cliReference(): string {
   const lines: string[] = [];
   for (const [name, c] of Object.entries(COMMANDS)) {
-    lines.push(`### \`hostmesh ${name}\``, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, '');
+    lines.push(`### \`hostmesh ${name}${c.argument ? ` ${c.argument.value}` : ''}\``, '', `${c.summary[0]!.toUpperCase()}${c.summary.slice(1)}.`, '');
     const flags = Object.entries(c.flags);
     if (flags.length === 0) continue;
     lines.push('| flag | default | meaning |', '|---|---|---|');

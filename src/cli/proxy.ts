@@ -15,8 +15,12 @@ import type { BackoffOptions } from '../proxy/config/backoff.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import { createProxyHost } from '../proxy/workers/host.ts';
+import { LiveReporter } from '../proxy/live/reporter.ts';
+import { hostmeshVersion } from '../common/version.ts';
 import type { ProxyHost } from '../proxy/workers/types.ts';
-import type { DnsConfig, RoutingTable } from '../table/index.ts';
+import { DELTA_GAP } from '../table/index.ts';
+import type { DnsConfig } from '../table/index.ts';
+import type { TracingOptions } from '../proxy/tracing/index.ts';
 import type { HostPort } from './args.ts';
 
 export interface ProxyCommandOptions {
@@ -29,12 +33,21 @@ export interface ProxyCommandOptions {
   admin: HostPort;
   dns: HostPort;
   workers: number | 'auto';
+  /** On close: not ready at once, keep serving this long, then drain (default 0). */
+  shutdownDelayMs?: number;
+  /** How long in-flight requests get once the listeners stop accepting (default 20 s). */
+  drainTimeoutMs?: number;
   accessLog: boolean;
+  /** OTLP span export of sampled requests; off when absent. */
+  tracing?: TracingOptions | undefined;
   log: Logger;
-  /** SO_REUSEPORT on the mesh listeners (several proxies on one host, as the e2e tests run them). */
+  /**
+   * SO_REUSEPORT on the mesh listeners (default true): a new proxy binds the same ports while
+   * the old one drains (a rollout), and several proxies can share a host as the e2e tests run.
+   */
   reusePort?: boolean;
   /** Config client timings for tests; the defaults are the documented ones. */
-  tuning?: { backoff?: BackoffOptions; idleTimeoutMs?: number };
+  tuning?: { backoff?: BackoffOptions; idleTimeoutMs?: number; reportMs?: number };
 }
 
 export interface RunningProxy {
@@ -42,9 +55,15 @@ export interface RunningProxy {
   readonly admin: AdminServer;
   readonly dns: DnsResponder;
   readonly client: ConfigClient;
+  /** Live stats and tap events to the controller. */
+  readonly reporter: LiveReporter;
   readonly adminPort: number;
   readonly dnsPort: number;
-  /** Stops following the controller, drains the mesh listeners, closes DNS and admin. */
+  /**
+   * The shutdown sequence: /readyz answers 503 at once, traffic is served as before for the
+   * shutdown delay, then the listeners stop accepting and in-flight requests drain (idle
+   * keep-alive connections are closed after a grace); DNS and admin close last.
+   */
   close(): Promise<void>;
 }
 
@@ -68,21 +87,27 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
   }
   await prepareStateDir(opts.stateDir);
 
-  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? false, accessLog: opts.accessLog, log });
+  const drainTimeoutMs = opts.drainTimeoutMs ?? 20_000;
+  const limits = { drainTimeoutMs, drainIdleGraceMs: Math.min(drainTimeoutMs / 4, 2000) };
+  const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? true, accessLog: opts.accessLog, tracing: opts.tracing, limits, log });
   const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
-  const apply = async (table: unknown): Promise<ApplyOutcome> => {
-    const r = await engine.apply(table);
-    if (!r.ok) return { ok: false, error: r.error.message };
-    // DNS answers what the engine serves: set only once the (now validated) table is in place.
-    dns.config = (table as RoutingTable).dns;
-    return { ok: true, digest: r.digest };
+  const outcome = (r: Awaited<ReturnType<ProxyHost['apply']>>): ApplyOutcome => {
+    const current = engine.current;
+    if (!r.ok || current === undefined) return { ok: false, error: r.ok ? 'no table applied' : r.error.message, gap: !r.ok && r.error.code === DELTA_GAP };
+    // DNS answers what the engine serves: set only once the (now validated) table is in place,
+    // and only when it changed (a delta that leaves the names alone keeps the same object).
+    if (dns.config !== current.table.dns) dns.config = current.table.dns;
+    return { ok: true, digest: r.digest, table: current.table };
   };
+  const apply = async (table: unknown): Promise<ApplyOutcome> => outcome(await engine.apply(table));
+  const applyDelta = async (delta: unknown): Promise<ApplyOutcome> => outcome(await engine.applyDelta(delta));
   const client = new ConfigClient({
     controllerUrl: opts.controllerUrl,
     node: opts.node,
     token: opts.token,
     stateDir: opts.stateDir,
     apply,
+    applyDelta,
     log,
     ...(opts.tuning?.backoff ? { backoff: opts.tuning.backoff } : {}),
     ...(opts.tuning?.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.tuning.idleTimeoutMs }),
@@ -110,17 +135,37 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
     throw new HostmeshError('PROXY_START', `${step}: ${errorMessage(e)}`);
   }
 
+  const reporter = new LiveReporter({
+    controllerUrl: opts.controllerUrl,
+    token: opts.token,
+    node: opts.node,
+    software: hostmeshVersion(),
+    ready: () => engine.ready,
+    source: engine,
+    log,
+    ...(opts.tuning?.reportMs === undefined ? {} : { intervalMs: opts.tuning.reportMs }),
+  });
+  reporter.start();
+
   let closing: Promise<void> | undefined;
   return {
     engine,
     admin,
     dns,
     client,
+    reporter,
     adminPort: admin.port,
     dnsPort,
     close: () => {
       closing ??= (async () => {
-        await client.stop();
+        admin.draining = true;
+        const delay = opts.shutdownDelayMs ?? 0;
+        if (delay > 0) {
+          log.info({ delayMs: delay }, 'shutting down: not ready; serving until the delay ends');
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+        log.info({ drainTimeoutMs }, 'shutting down: stopped accepting; draining requests in flight');
+        await Promise.all([client.stop(), reporter.stop()]);
         await Promise.allSettled([engine.close(), dns.close()]);
         await admin.close();
       })();

@@ -14,3 +14,33 @@ export function readToken(path: string | undefined): string | undefined {
   if (token === '') throw new HostmeshError('TOKEN_EMPTY', `the token file ${path} is empty`);
   return token;
 }
+
+/**
+ * Calls `onChange` with the new token whenever the token file's content changes (a rotated
+ * Secret: the kubelet swaps the mounted directory's symlink). The file is read every
+ * `intervalMs`: a few bytes, and unlike stat-based watching it cannot miss a swap that happens
+ * while the watch starts. A file that is unreadable or empty for a moment is skipped, keeping
+ * the current token. Returns a function that stops watching.
+ */
+export function watchToken(path: string, initial: string, onChange: (token: string) => void, log: { warn(obj: object, msg: string): void }, intervalMs = 1000): () => void {
+  let current = initial;
+  let failing = false;
+  const check = (): void => {
+    let next: string | undefined;
+    try {
+      next = readToken(path);
+    } catch (e) {
+      // Once per stretch of failures, not every interval.
+      if (!failing) log.warn({ file: path, err: errorMessage(e) }, 'the token file cannot be read now; keeping the current token');
+      failing = true;
+      return;
+    }
+    failing = false;
+    if (next === undefined || next === current) return;
+    current = next;
+    onChange(next);
+  };
+  const timer = setInterval(check, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,12 +1,17 @@
 /**
  * Errors with stable codes. The code is the contract (tests, metrics, status output and users'
- * scripts match on it); the message is for people and may improve.
+ * scripts match on it); the message is for people and may improve. Every code is listed and
+ * documented in error-codes.ts.
  */
+import type { ErrorCode } from './error-codes.ts';
+
+export type { ErrorCode };
+
 export class HostmeshError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
     super(message, options);
     this.name = 'HostmeshError';
     this.code = code;
@@ -14,7 +19,7 @@ export class HostmeshError extends Error {
   }
 }
 
-export function isHostmeshError(e: unknown, code?: string): e is HostmeshError {
+export function isHostmeshError(e: unknown, code?: ErrorCode): e is HostmeshError {
   return e instanceof HostmeshError && (code === undefined || e.code === code);
 }
 

@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HostmeshError } from '../common/errors.ts';
+import type { ErrorCode } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import { portId } from '../table/index.ts';
 import type { PortId, ServiceId } from '../table/index.ts';
@@ -289,12 +290,12 @@ export class Controller {
       out.push({ severity: 'warning', code: d.code, object: { kind: 'Service', ...splitId(d.service) }, message: d.message });
     }
     for (const c of this.#conflicts) {
-      out.push({ severity: 'error', code: 'SHADOW_CONFLICT', object: { kind: 'Service', ...splitId(c.service) }, message: c.reason });
+      out.push({ severity: 'error', code: 'SHADOW_CONFLICT' satisfies ErrorCode, object: { kind: 'Service', ...splitId(c.service) }, message: c.reason });
     }
     for (const f of this.#writeFailures) {
       out.push({
         severity: 'error',
-        code: 'SHADOW_WRITE_FAILED',
+        code: 'SHADOW_WRITE_FAILED' satisfies ErrorCode,
         object: { kind: 'Service', namespace: f.target.namespace ?? mesh, name: f.target.name ?? '' },
         message: `${f.message}; retrying with backoff`,
       });

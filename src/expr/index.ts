@@ -10,6 +10,7 @@
  * closures never look at the tree again. Compilation never throws: errors are values with a
  * stable code and a 1-based column. Behaviour for users is documented in docs/expressions.md.
  */
+import type { Node } from './ast.ts';
 import type { BreakerStats, ExprContext, MatchRequest } from './context.ts';
 import { check } from './check.ts';
 import { compileTyped } from './compile.ts';
@@ -84,6 +85,34 @@ export function compileKey(source: string): CompileResult<KeyFunction> {
 export function checkExpression(source: string, context: ExprContext): ExprError | undefined {
   const r = compile(source, context);
   return r.ok ? undefined : r.error;
+}
+
+/**
+ * The functions an expression calls (e.g. `LatencyAtQuantileMS`), read from its tree; empty
+ * when it does not parse. Lets a caller prepare only what the expression will read.
+ */
+export function callsIn(source: string): ReadonlySet<string> {
+  const names = new Set<string>();
+  let root: Node;
+  try {
+    root = parse(source);
+  } catch {
+    return names;
+  }
+  const visit = (n: Node): void => {
+    switch (n.kind) {
+      case 'call': names.add(n.name); n.args.forEach(visit); break;
+      case 'list': n.items.forEach(visit); break;
+      case 'object': for (const e of n.entries) visit(e.value); break;
+      case 'not': case 'negate': visit(n.arg); break;
+      case 'logical': case 'concat': n.args.forEach(visit); break;
+      case 'compare': visit(n.left); visit(n.right); break;
+      case 'conditional': visit(n.test); visit(n.then); visit(n.else); break;
+      default: break;
+    }
+  };
+  visit(root);
+  return names;
 }
 
 /**

@@ -56,7 +56,7 @@ function millis(ms: number): string {
 }
 
 /** The request path without the query, as received (absolute-form targets lose scheme and host). */
-function pathOf(url: string | undefined): string {
+export function pathOf(url: string | undefined): string {
   if (url === undefined || url === '') return '/';
   const start = pathStart(url);
   const end = pathEnd(url, start);

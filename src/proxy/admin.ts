@@ -3,7 +3,7 @@
  * bearer token) and the list of routes. It answers anything it is sent without crashing.
  *
  *   GET /healthz    200 while the process is alive
- *   GET /readyz     200 once a routing table has been applied, else 503
+ *   GET /readyz     200 once a routing table has been applied, else 503 (also while shutting down)
  *   GET /metrics    Prometheus text, no auth
  *   GET /config     the applied table as JSON; `Authorization: Bearer <token>` (401 otherwise),
  *                   404 when no token is configured
@@ -43,6 +43,11 @@ export interface AdminServerOptions {
    * without it. Needs the token when one is configured.
    */
   status?: () => unknown;
+  /**
+   * Paths served beside the admin ones (standalone: the dashboard, live stats, tap), any
+   * method: answers and returns true when the path is its own.
+   */
+  extra?: (req: IncomingMessage, res: ServerResponse, path: string, search: string) => boolean;
 }
 
 function digestOf(s: string): Buffer {
@@ -50,9 +55,11 @@ function digestOf(s: string): Buffer {
 }
 
 export class AdminServer {
+  /** Set when the proxy begins to shut down: /readyz answers 503 from then on. */
+  draining = false;
   readonly #opts: AdminServerOptions;
   readonly #server: Server;
-  readonly #tokenDigest: Buffer | undefined;
+  #tokenDigest: Buffer | undefined;
 
   constructor(opts: AdminServerOptions) {
     this.#opts = opts;
@@ -65,6 +72,12 @@ export class AdminServer {
       });
     });
   }
+
+  /** A rotated token (the token file changed): /config and /v1/status need it from now on. */
+  setToken(token: string): void {
+    this.#tokenDigest = token !== '' ? digestOf(token) : undefined;
+  }
+
 
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -89,16 +102,17 @@ export class AdminServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-      return;
-    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://admin.invalid');
     } catch {
       send(res, 400, 'text/plain; charset=utf-8', 'bad request target\n');
+      return;
+    }
+    if (this.#opts.extra?.(req, res, url.pathname, url.search.slice(1))) return;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
       return;
     }
     const src = this.#opts.source;
@@ -107,7 +121,8 @@ export class AdminServer {
         send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
         return;
       case '/readyz':
-        if (src.ready) send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
+        if (this.draining) send(res, 503, 'text/plain; charset=utf-8', 'not ready: shutting down\n');
+        else if (src.ready) send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
         else send(res, 503, 'text/plain; charset=utf-8', 'not ready: no routing table applied yet\n');
         return;
       case '/metrics':

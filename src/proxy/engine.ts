@@ -11,8 +11,8 @@
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { formatProblems, tableDigest, validateTable } from '../table/index.ts';
-import type { ClusterEntry, RoutingTable, TableProblem, TrafficType } from '../table/index.ts';
+import { applyTableDelta, DELTA_GAP, formatProblems, ROUTE_POLICIES, serviceOfCluster, tableDigest, validateTable } from '../table/index.ts';
+import type { ClusterEntry, DeltaTouched, RouteEntry, RoutingTable, TableProblem, TrafficType } from '../table/index.ts';
 import type { Registry } from 'prom-client';
 import { AccessLog } from './access-log.ts';
 import type { AccessLogSink } from './access-log.ts';
@@ -32,10 +32,16 @@ import { jsonEqual } from './json-equal.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { ProxyLimits } from './limits.ts';
 import { ProxyMetrics } from './metrics.ts';
+import { sampleLive } from './live/counts.ts';
+import type { LiveSample } from './live/counts.ts';
+import { TapRegistry } from './live/tap.ts';
+import type { TapSubscription } from '../table/live.ts';
 import { LocalZones } from './ratelimit/zones.ts';
 import type { RateLimitZones } from './ratelimit/zones.ts';
 import type { ConnectionStats, RouteStatsPlan } from './metrics.ts';
 import type { L4Connection, L4Observer, L4Route } from './types.ts';
+import { startTracing } from './tracing/index.ts';
+import type { Tracing, TracingOptions } from './tracing/index.ts';
 
 const DEFAULT_L4: L4Factories = { tcp: createTcpListener, udp: createUdpListener };
 
@@ -61,6 +67,8 @@ export interface ProxyEngineOptions {
   accessLog?: boolean | AccessLogSink;
   /** Where rate-limit buckets live; default one LRU Map per zone in this thread. */
   rateLimits?: RateLimitZones;
+  /** OTLP span export of sampled HTTP requests; off when absent. */
+  tracing?: TracingOptions | undefined;
 }
 
 export interface AppliedTable {
@@ -87,6 +95,14 @@ type AnyListener = { kind: 'http'; protocol: 'http'; port: number; l: HttpListen
 
 type Cluster = ClusterRuntime<Upstream>;
 
+interface BuiltL4 {
+  route: L4Route;
+  entry: RouteEntry;
+  /** The cluster objects it was built over. */
+  clusters: Cluster[];
+  stats: RouteStatsPlan;
+}
+
 /** Everything `apply` built before committing. */
 interface Build {
   table: RoutingTable;
@@ -95,7 +111,7 @@ interface Build {
   clusterUpdates: ClusterUpdate[];
   removedClusters: Cluster[];
   httpRoutes: Map<string, { route: HttpRoute; stats: RouteStatsPlan }>;
-  l4Routes: Map<string, L4Route>;
+  l4Routes: Map<string, BuiltL4>;
   stats: RouteStatsPlan[];
   /** Final listener set by port, new ones not yet listening. */
   listeners: Map<number, AnyListener>;
@@ -106,8 +122,6 @@ interface Build {
   warnings: string[];
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 export class ProxyEngine {
   readonly metrics: ProxyMetrics;
   readonly log: Logger;
@@ -117,10 +131,13 @@ export class ProxyEngine {
   readonly #observer: L4Observer;
   readonly #accessLog: AccessLog | undefined;
   readonly #rateLimits: RateLimitZones;
+  readonly #taps = new TapRegistry();
+  readonly #tracing: Tracing | undefined;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
   /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
   #httpRoutes = new Map<string, { route: HttpRoute; stats: RouteStatsPlan }>();
+  #l4Routes = new Map<string, BuiltL4>();
   #current: AppliedTable | undefined = undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #draining = new Set<Promise<void>>();
@@ -137,6 +154,7 @@ export class ProxyEngine {
     this.#accessLog = this.#createAccessLog(opts.accessLog);
     this.#observer = this.#createObserver();
     this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
+    this.#tracing = opts.tracing === undefined ? undefined : startTracing(opts.tracing, this.metrics.registry, (message) => this.log.warn(message));
   }
 
   get registry(): Registry {
@@ -163,6 +181,17 @@ export class ProxyEngine {
     return run;
   }
 
+  /**
+   * Applies a delta (untrusted input) on top of the table served: only the resources it
+   * changes are validated and rebuilt; everything else keeps its objects. Refused with code
+   * DELTA_GAP when it does not follow the table served (the caller then needs a snapshot).
+   */
+  applyDelta(input: unknown): Promise<ApplyResult> {
+    const run = this.#queue.then(() => this.#applyDelta(input));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
   /** Drains every listener and closes every backend connection. */
   close(): Promise<void> {
     const run = this.#queue.then(async () => {
@@ -171,13 +200,32 @@ export class ProxyEngine {
       const drains = [...this.#listeners.values()].map((l) => l.l.close(this.limits.drainTimeoutMs));
       this.#listeners = new Map();
       this.#httpRoutes = new Map();
+      this.#l4Routes = new Map();
+      // Backends close after the drain: requests still arriving on open client connections
+      // (answered with Connection: close) need them.
+      await Promise.all([...drains, ...this.#draining]);
       for (const c of this.#clusters.values()) c.close();
       this.#clusters = new Map();
-      await Promise.all([...drains, ...this.#draining]);
-      await this.#accessLog?.close();
+      await Promise.all([this.#accessLog?.close(), this.#tracing?.exporter.close()]);
     });
     this.#queue = run.catch(() => {});
     return run;
+  }
+
+  /** Live stats and tap (src/proxy/live): installs `taps`, returns counts and tap events since the last call. */
+  live(taps: readonly TapSubscription[]): Promise<LiveSample> {
+    return Promise.resolve(sampleLive(this.metrics, this.#taps, taps));
+  }
+
+  /**
+   * The built objects behind a route (its HTTP or L4 route and its clusters' runtimes), for
+   * diagnostics and for tests that check an apply reused them.
+   */
+  built(routeId: string): { route: object; clusters: object[] } | undefined {
+    const http = this.#httpRoutes.get(routeId);
+    if (http !== undefined) return { route: http.route, clusters: http.route.backends.map((b) => b.cluster) };
+    const l4 = this.#l4Routes.get(routeId);
+    return l4 === undefined ? undefined : { route: l4.route, clusters: l4.clusters };
   }
 
   /** The routes served, one per open listener, for `GET /v1/routes` and banners. */
@@ -200,8 +248,21 @@ export class ProxyEngine {
     if (this.#closed) return fail(ids, new HostmeshError('PROXY_CLOSED', 'the proxy engine is closed'));
     const v = validateTable(input);
     if (!v.ok) return fail(ids, new HostmeshError('TABLE_INVALID', `routing table refused: ${formatProblems(v.problems)}`, { problems: v.problems }));
-    const table = v.table;
-    const digest = tableDigest(table);
+    return this.#applyTable(v.table, tableDigest(v.table), undefined, ids);
+  }
+
+  async #applyDelta(input: unknown): Promise<ApplyResult> {
+    const raw = input as { epoch?: unknown; version?: unknown } | null;
+    const ids = { epoch: typeof raw?.epoch === 'string' ? raw.epoch : undefined, version: typeof raw?.version === 'number' ? raw.version : undefined };
+    if (this.#closed) return fail(ids, new HostmeshError('PROXY_CLOSED', 'the proxy engine is closed'));
+    const current = this.#current;
+    if (current === undefined) return fail(ids, new HostmeshError(DELTA_GAP, 'a delta arrived before any table was applied'));
+    const d = applyTableDelta(current.table, current.digest, input);
+    if (!d.ok) return fail(ids, new HostmeshError(d.gap ? DELTA_GAP : 'TABLE_INVALID', `delta refused: ${formatProblems(d.problems)}`, { problems: d.problems }));
+    return this.#applyTable(d.table, d.digest, d.touched, ids);
+  }
+
+  async #applyTable(table: RoutingTable, digest: string, touched: DeltaTouched | undefined, ids: { epoch: string | undefined; version: number | undefined }): Promise<ApplyResult> {
     const appliedAt = Date.now();
     if (this.#current !== undefined && this.#current.digest === digest && !this.#portsLost) {
       this.#current = { table, digest, appliedAt };
@@ -211,7 +272,7 @@ export class ProxyEngine {
 
     let build: Build;
     try {
-      build = this.#build(table, digest);
+      build = this.#build(table, digest, touched);
     } catch (err) {
       return fail(ids, err instanceof HostmeshError ? err : new HostmeshError('PROXY_BUILD_FAILED', `routing table ${table.epoch}/${table.version} could not be built: ${errorMessage(err)}`));
     }
@@ -251,15 +312,20 @@ export class ProxyEngine {
     };
   }
 
-  #build(table: RoutingTable, digest: string): Build {
+  /**
+   * Builds what `table` needs, reusing every committed object that is still exact. With
+   * `touched` (a delta), entries outside it are known unchanged and reused without comparing.
+   */
+  #build(table: RoutingTable, digest: string, touched?: DeltaTouched): Build {
     const warnings: string[] = [];
-    checkSemantics(table);
 
     const clusters = new Map<string, Cluster>();
     const clusterUpdates: ClusterUpdate[] = [];
     for (const entry of table.clusters) {
       const existing = this.#clusters.get(entry.id);
-      if (existing !== undefined && existing.entry.protocol === entry.protocol) {
+      if (existing !== undefined && touched !== undefined && !touched.clusters.has(entry.id)) {
+        clusters.set(entry.id, existing);
+      } else if (existing !== undefined && existing.entry.protocol === entry.protocol) {
         if (!jsonEqual(existing.entry, entry)) clusterUpdates.push(existing.plan(entry));
         clusters.set(entry.id, existing);
       } else {
@@ -269,14 +335,15 @@ export class ProxyEngine {
     const removedClusters = [...this.#clusters.values()].filter((c) => clusters.get(c.id) !== c);
 
     const httpRoutes = new Map<string, { route: HttpRoute; stats: RouteStatsPlan }>();
-    const l4Routes = new Map<string, L4Route>();
+    const l4Routes = new Map<string, BuiltL4>();
     const stats: RouteStatsPlan[] = [];
     for (const entry of table.routes) {
       warnings.push(...ignoredPolicies(entry));
+      const unchanged = (prev: RouteEntry): boolean => touched === undefined ? jsonEqual(prev, entry) : !touched.routes.has(entry.id);
       if (entry.protocol === 'http') {
         const prev = this.#httpRoutes.get(entry.id);
         // Same entry over the same cluster objects: the built route is still exact.
-        const built = prev !== undefined && jsonEqual(prev.route.entry, entry) && usesClusters(prev.route, clusters)
+        const built = prev !== undefined && unchanged(prev.route.entry) && usesClusters(prev.route, clusters)
           ? prev
           : buildHttpRoute(entry, clusters, this.metrics.route(entry), {
             retryAfterSeconds: this.limits.retryAfterSeconds,
@@ -285,16 +352,19 @@ export class ProxyEngine {
             limits: this.limits,
             affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
             accessLog: this.#accessLog,
+            tracer: this.#tracing?.tracer,
             rateLimits: this.#rateLimits,
           });
         warnings.push(...built.route.warnings);
         httpRoutes.set(entry.id, built);
         stats.push(built.stats);
       } else {
-        l4Routes.set(entry.id, buildL4Route(entry, clusters));
-        const rs = this.metrics.route(entry);
-        const names = new Set(entry.backends.map((b) => serviceOf(b.cluster)));
-        stats.push({ id: entry.id, stats: rs, backends: [...names].map((n) => rs.backend(n)) });
+        const prev = this.#l4Routes.get(entry.id);
+        const built = prev !== undefined && prev.entry.protocol === entry.protocol && unchanged(prev.entry) && prev.clusters.every((c) => clusters.get(c.id) === c)
+          ? prev
+          : this.#buildL4(entry, clusters);
+        l4Routes.set(entry.id, built);
+        stats.push(built.stats);
       }
     }
 
@@ -324,7 +394,7 @@ export class ProxyEngine {
           kind: 'l4',
           protocol: le.protocol,
           port: le.port,
-          l: factory({ host: this.#host, port: le.port, route: l4Routes.get(le.route)!, observer: this.#observer, reusePort: this.#opts.reusePort, log: this.log }),
+          l: factory({ host: this.#host, port: le.port, route: l4Routes.get(le.route)!.route, observer: this.#observer, reusePort: this.#opts.reusePort, log: this.log }),
         };
       }
       listeners.set(le.port, created);
@@ -341,13 +411,14 @@ export class ProxyEngine {
     for (const c of b.removedClusters) c.close();
     this.#clusters = b.clusters;
     this.#httpRoutes = b.httpRoutes;
+    this.#l4Routes = b.l4Routes;
     this.metrics.commit(b.stats);
     this.#rateLimits.retain(b.table.routes);
     const byRoute = new Map(b.table.listeners.map((l) => [l.port, l.route]));
     for (const [port, l] of b.listeners) {
       const routeId = byRoute.get(port)!;
       if (l.kind === 'http') l.l.route = b.httpRoutes.get(routeId)!.route;
-      else l.l.route = b.l4Routes.get(routeId)!;
+      else l.l.route = b.l4Routes.get(routeId)!.route;
     }
     for (const l of b.removed) if (!b.releasedEarly.has(l)) this.#drain(l);
     this.#listeners = b.listeners;
@@ -356,6 +427,17 @@ export class ProxyEngine {
     this.metrics.configApplied(b.table.version, appliedAt);
     if (b.warnings.length > 0) this.log.warn({ version: b.table.version, warnings: b.warnings }, 'routing table applied with warnings');
     this.log.info({ epoch: b.table.epoch, version: b.table.version, digest: b.digest, listeners: b.listeners.size, opened: b.opened.length, closed: b.removed.length }, 'routing table applied');
+  }
+
+  #buildL4(entry: RouteEntry, clusters: ReadonlyMap<string, Cluster>): BuiltL4 {
+    const rs = this.metrics.route(entry);
+    const names = new Set(entry.backends.map((b) => serviceOfCluster(b.cluster)));
+    return {
+      route: buildL4Route(entry, clusters),
+      entry,
+      clusters: entry.backends.map((b) => clusters.get(b.cluster)!),
+      stats: { id: entry.id, stats: rs, backends: [...names].map((n) => rs.backend(n)) },
+    };
   }
 
   #drain(l: AnyListener): void {
@@ -383,7 +465,7 @@ export class ProxyEngine {
   #createObserver(): L4Observer {
     const backendStats = (route: string, cluster: string | undefined) => {
       if (cluster === undefined) return undefined;
-      return this.metrics.find(route)?.backends.get(serviceOf(cluster));
+      return this.metrics.find(route)?.backends.get(serviceOfCluster(cluster));
     };
     // The counters a connection was opened on, so it closes on the same ones even if a table
     // apply replaced the route's backends meanwhile.
@@ -423,10 +505,6 @@ function fail(ids: { epoch: string | undefined; version: number | undefined }, e
   };
 }
 
-function serviceOf(clusterId: string): string {
-  return clusterId.slice(clusterId.indexOf('/') + 1, clusterId.lastIndexOf(':'));
-}
-
 /** Whether a built route's backends (rules' included) are exactly these cluster objects. */
 function usesClusters(route: HttpRoute, clusters: ReadonlyMap<string, Cluster>): boolean {
   const same = (b: HttpRoute['backends'][number]): boolean => clusters.get(b.cluster.id) === b.cluster;
@@ -434,23 +512,11 @@ function usesClusters(route: HttpRoute, clusters: ReadonlyMap<string, Cluster>):
     (route.mirror === undefined || clusters.get(route.mirror.id) === route.mirror);
 }
 
-/** Checks the table validator leaves to the proxy: values that must be HTTP tokens. */
-function checkSemantics(table: RoutingTable): void {
-  const problems: TableProblem[] = [];
-  table.clusters.forEach((c, i) => {
-    const lb = c.loadBalancer;
-    if (lb.kind === 'cookie' && !TOKEN.test(lb.cookie)) problems.push({ path: `$.clusters[${i}].loadBalancer.cookie`, message: `must be a cookie name (an HTTP token), got ${JSON.stringify(lb.cookie)}` });
-    if (lb.kind === 'header' && !TOKEN.test(lb.header)) problems.push({ path: `$.clusters[${i}].loadBalancer.header`, message: `must be a header name (an HTTP token), got ${JSON.stringify(lb.header)}` });
-  });
-  table.routes.forEach((r, i) => {
-    // It becomes a Set-Cookie header: anything but a token would break every response.
-    if (r.stickyCookie !== undefined && !TOKEN.test(r.stickyCookie)) problems.push({ path: `$.routes[${i}].stickyCookie`, message: `must be a cookie name (an HTTP token), got ${JSON.stringify(r.stickyCookie)}` });
-  });
-  if (problems.length > 0) throw new HostmeshError('TABLE_INVALID', `routing table refused: ${formatProblems(problems)}`, { problems });
-}
-
 /** HTTP-only policies on a TCP/UDP route: applied without them, and said so. */
 function ignoredPolicies(r: RoutingTable['routes'][number]): string[] {
-  if (r.protocol === 'http' || !(r.retry || r.mirror || r.circuitBreaker || r.rateLimit)) return [];
-  return [`route ${r.id}: retry, mirror, circuitBreaker and rateLimit apply to http routes only and are ignored`];
+  if (r.protocol === 'http') return [];
+  const ignored = ROUTE_POLICIES.filter((p) => p.httpOnly && r[p.field] !== undefined).map((p) => p.field);
+  if (ignored.length === 0) return [];
+  const list = ignored.length === 1 ? ignored[0]! : `${ignored.slice(0, -1).join(', ')} and ${ignored.at(-1)!}`;
+  return [`route ${r.id}: ${list} ${ignored.length === 1 ? 'applies' : 'apply'} to http routes only and ${ignored.length === 1 ? 'is' : 'are'} ignored`];
 }

@@ -18,9 +18,16 @@ export interface ProxyLimits {
   upstreamH2MaxConcurrentStreams: number;
   /** How long a removed listener lets in-flight requests finish before cutting connections. */
   drainTimeoutMs: number;
+  /**
+   * While draining, how long idle keep-alive connections stay open (a request arriving on one
+   * is answered with `Connection: close`) before they are closed: closing one while a client
+   * sends on it fails that request. 0 closes them at once. `hostmesh proxy` uses a quarter of
+   * --drain-timeout (at most 2 s) for rollouts.
+   */
+  drainIdleGraceMs: number;
   /** `Retry-After` of 503 answers, in seconds. */
   retryAfterSeconds: number;
-  // --- retries, circuit breaker, mirroring (docs/policies-a.md) ---
+  // --- retries, circuit breaker, mirroring (docs/retries.md) ---
   /** Request bodies up to this size are held in memory so a retry or a mirror can send them again. */
   replayBodyBytes: number;
   /** Backoff before the first retry; doubles per retry up to `retryBackoffMaxMs`, jittered. */
@@ -47,6 +54,7 @@ export const DEFAULT_LIMITS: Readonly<ProxyLimits> = {
   upstreamMaxConnectionsPerEndpoint: 0,
   upstreamH2MaxConcurrentStreams: 100,
   drainTimeoutMs: 10_000,
+  drainIdleGraceMs: 0,
   retryAfterSeconds: 5,
   replayBodyBytes: 64 * 1024,
   retryBackoffBaseMs: 25,

@@ -16,6 +16,7 @@
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RouteEntry } from '../table/index.ts';
+import type { RouteTap } from './live/tap.ts';
 import type { L4Connection } from './types.ts';
 
 /** Seconds; from a fast in-memory hop (sub-millisecond) to slow backends. */
@@ -226,6 +227,8 @@ export class RouteStats {
   // the route has a limit.
   rateLimited = 0;
   zone: RateLimitZoneStats | undefined = undefined;
+  /** Set while a tap subscription matches the route (src/proxy/live/tap.ts). */
+  tap: RouteTap | undefined = undefined;
 
   constructor(namespace: string, service: string, port: number, protocol: string) {
     this.namespace = namespace;
@@ -366,6 +369,11 @@ export class ProxyMetrics {
   /** The live counters of a route, if it is in the applied table. */
   find(routeId: string): RouteStats | undefined {
     return this.#routes.get(routeId);
+  }
+
+  /** The live counters of every route in the applied table, by route id. */
+  entries(): IterableIterator<[string, RouteStats]> {
+    return this.#routes.entries();
   }
 
   /** Makes exactly these routes and backends visible; series of anything else disappear. */

@@ -1,7 +1,8 @@
 /**
  * W3C Trace Context (https://www.w3.org/TR/trace-context/) as the mesh applies it: a valid
  * incoming `traceparent` travels on unchanged (the proxy is not a span of its own), anything
- * else is replaced by a new trace, so every request leaving the mesh carries one.
+ * else is replaced by a new trace, so every request leaving the mesh carries one. With tracing on
+ * (src/proxy/tracing/), a sampled request's proxy span becomes the backend's parent instead.
  */
 import { randomFillSync } from 'node:crypto';
 

@@ -14,3 +14,8 @@ export function parsePortId(id: string): { namespace: string; name: string; port
   if (!m) return undefined;
   return { namespace: m[1]!, name: m[2]!, port: Number(m[3]) };
 }
+
+/** The Service name of a cluster id `namespace/name:port` (the `backend` metric label). */
+export function serviceOfCluster(clusterId: string): string {
+  return clusterId.slice(clusterId.indexOf('/') + 1, clusterId.lastIndexOf(':'));
+}

@@ -4,3 +4,7 @@ export * from './snapshot.ts';
 export { validateTable, formatProblems } from './validate.ts';
 export type { TableProblem, TableValidation } from './validate.ts';
 export * from './protocol.ts';
+export * from './policies/index.ts';
+export * from './resources.ts';
+export { applyTableDelta, DELTA_GAP, referencedClusters, ResourceTracker } from './delta.ts';
+export type { DeltaResult, DeltaTouched, TableDelta } from './delta.ts';

@@ -4,15 +4,19 @@
  *
  *   GET  /v1/watch?node=<node>&since=<epoch>:<version>   (Authorization: Bearer <token>)
  *        200 application/x-ndjson, one WatchMessage per line:
- *        - a `snapshot` at once unless `since` names the controller's current epoch and version,
- *        - then a `snapshot` for every new version (coalesced: a burst of cluster events makes
- *          one version),
+ *        - at once: nothing when `since` names the controller's current epoch and version; the
+ *          `delta`s from there when `since` is a recent version of the current epoch; else a
+ *          `snapshot` (a proxy that has nothing or is too far behind; one that saw a gap omits `since`),
+ *        - then a `delta` for every new version (coalesced: a burst of cluster events makes one
+ *          version); a stream too slow to take them one by one catches up once it drains, with
+ *          the deltas it missed or a snapshot (docs/distribution.md),
  *        - `heartbeat` lines in between (every `heartbeatMs`), so both ends notice a dead stream.
  *   POST /v1/ack  AckReport -> 204: what the proxy did with a snapshot.
  *   GET  /v1/status -> ControllerStatus (token required).
  *   GET  /healthz, /readyz, /metrics (no token).
  */
 import type { RoutingTable } from './types.ts';
+import type { TableDelta } from './delta.ts';
 
 export const WATCH_PATH = '/v1/watch';
 export const ACK_PATH = '/v1/ack';
@@ -21,6 +25,7 @@ export const NDJSON = 'application/x-ndjson';
 
 export type WatchMessage =
   | { type: 'snapshot'; table: RoutingTable }
+  | { type: 'delta'; delta: TableDelta }
   | { type: 'heartbeat'; epoch: string; version: number; time: string };
 
 export interface AckReport {
@@ -29,7 +34,7 @@ export interface AckReport {
   version: number;
   /** tableDigest() of the table the proxy now serves. */
   digest: string;
-  /** false when the proxy refused the snapshot and kept serving its previous table. */
+  /** false when the proxy refused the snapshot or delta and kept serving its previous table. */
   applied: boolean;
   /** Why the snapshot was refused (validation problems, a port that could not be opened...). */
   error?: string;

@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { resourcesDigest } from './resources.ts';
 import { TABLE_FORMAT } from './types.ts';
 import type { RoutingTable } from './types.ts';
 
@@ -19,9 +20,9 @@ export function emptyTable(epoch: string = randomUUID(), version = 0): RoutingTa
 /**
  * Hash of what a table routes, ignoring its version and timestamps, so a controller that
  * rebuilds an identical table (after a restart, or for an event that changed nothing) can
- * skip publishing it and a proxy can skip re-applying it.
+ * skip publishing it and a proxy can skip re-applying it. It is the sum of one hash per
+ * resource (src/table/resources.ts), so a delta updates it without rehashing the table.
  */
 export function tableDigest(table: RoutingTable): string {
-  const { dns, listeners, routes, clusters } = table;
-  return createHash('sha256').update(JSON.stringify({ dns, listeners, routes, clusters })).digest('hex').slice(0, 32);
+  return resourcesDigest(table);
 }

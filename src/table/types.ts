@@ -5,8 +5,15 @@
  * milliseconds, expression *sources* (each proxy compiles them when it applies a table) and
  * string ids for cross references. The shape follows listeners -> routes -> clusters ->
  * endpoints, so each Service's own annotations (scheme, timeouts, balancing, passive health)
- * live on its cluster and travel with it when another Service splits traffic onto it.
+ * live on its cluster and travel with it when another Service splits traffic onto it. Each
+ * route policy's type, validation and shared defaults are in its own module under policies/.
  */
+
+import type {
+  CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy, RoutePolicies,
+} from './policies/index.ts';
+
+export type { CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy };
 
 export const TABLE_FORMAT = 1 as const;
 
@@ -70,8 +77,11 @@ export interface WeightedCluster {
   weight: number;
 }
 
-/** Everything about handling traffic addressed to one port of one meshed Service. */
-export interface RouteEntry {
+/**
+ * Everything about handling traffic addressed to one port of one meshed Service: where it goes,
+ * and its policies (RoutePolicies: one field per module of policies/).
+ */
+export interface RouteEntry extends RoutePolicies {
   /** `namespace/name:port` of the addressed Service port. */
   id: PortId;
   namespace: string;
@@ -85,16 +95,6 @@ export interface RouteEntry {
   rules: RouteRule[];
   /** Default backends, weighted (smooth weighted round robin). Usually the route's own cluster. */
   backends: WeightedCluster[];
-  /** Whole-request deadline including retries, in ms. */
-  requestTimeoutMs?: number;
-  retry?: RetryPolicy;
-  rateLimit?: RateLimitPolicy;
-  /** Cookie that pins a client to the backend cluster chosen first (HTTP only). */
-  stickyCookie?: string;
-  mirror?: MirrorPolicy;
-  circuitBreaker?: CircuitBreakerPolicy;
-  /** When set the route answers 503 with this reason and does not contact any backend. */
-  maintenance?: { reason: string };
 }
 
 export interface RouteRule {
@@ -102,48 +102,6 @@ export interface RouteRule {
   match: string;
   backends: WeightedCluster[];
 }
-
-export interface RetryPolicy {
-  /** Retries after the first attempt; absent means bounded by `durationMs` only. */
-  count?: number;
-  /** Stop retrying once this long has passed since the first attempt, in ms. */
-  durationMs?: number;
-  /** Matcher expression: which requests may be retried after they were sent. */
-  on: string;
-  /** Statuses that count as retriable failures, as inclusive ranges. */
-  codes: [number, number][];
-}
-
-export interface RateLimitPolicy {
-  /** Sustained rate in requests per second (a per-minute rate is divided by 60). */
-  ratePerSecond: number;
-  /** Bucket size: requests allowed at once. */
-  burst: number;
-  /** Key expression source (key context): placeholders such as `{remote.ip}` or an expression. */
-  key: string;
-  /** Keys remembered (LRU). */
-  zoneSize: number;
-}
-
-export interface MirrorPolicy {
-  cluster: PortId;
-  /** 0-100, may be fractional. */
-  percent: number;
-}
-
-export interface CircuitBreakerPolicy {
-  /** Breaker expression source, e.g. `NetworkErrorRatio() > 0.30`. */
-  expression: string;
-}
-
-export type LoadBalancer =
-  | { kind: 'least-request' }
-  | { kind: 'round-robin' }
-  | { kind: 'random' }
-  /** Endpoint affinity through a proxy-set cookie. */
-  | { kind: 'cookie'; cookie: string }
-  /** Endpoint affinity by hashing a request header (falls back to least-request when absent). */
-  | { kind: 'header'; header: string };
 
 /** One port of one Service as a destination: its own settings and its ready endpoints. */
 export interface ClusterEntry {

@@ -41,7 +41,7 @@ test('default install: controller, proxy DaemonSet, DNS Service, token, least-pr
   assert.deepEqual(proxy.args.slice(0, 3), ['proxy', '--controller=http://mesh-hostmesh-controller.hostmesh.svc:8440', '--node=$(NODE_NAME)']);
   assert.ok(proxy.args.includes('--state-dir=/var/lib/hostmesh'));
   assert.equal(ds.spec.template.spec.automountServiceAccountToken, false, 'proxies need no API access');
-  assert.equal(ds.spec.template.spec.volumes.find((v: any) => v.name === 'state').hostPath.path, '/var/lib/hostmesh/hostmesh-mesh');
+  assert.deepEqual(ds.spec.template.spec.volumes.find((v: any) => v.name === 'state').emptyDir, {}, 'baseline forbids hostPath');
   assert.equal(proxy.readinessProbe.httpGet.path, '/readyz');
 
   const ctl = find(objs, 'Deployment', 'mesh-hostmesh-controller').spec.template.spec.containers[0];
@@ -52,8 +52,11 @@ test('default install: controller, proxy DaemonSet, DNS Service, token, least-pr
   const dns = find(objs, 'Service', 'mesh-hostmesh-dns');
   assert.deepEqual(dns.spec.ports.map((p: any) => `${p.port}/${p.protocol}`), ['53/UDP', '53/TCP']);
 
-  const secret = find(objs, 'Secret', 'mesh-hostmesh-token');
-  assert.equal(Buffer.from(secret.data.token, 'base64').toString().length, 40);
+  // The token Secret is made in the cluster by a hook Job, never rendered with a random value.
+  assert.equal(objs.find((o) => o.kind === 'Secret'), undefined);
+  const tokenJob = find(objs, 'Job', 'mesh-hostmesh-token');
+  assert.equal(tokenJob.metadata.annotations!['helm.sh/hook'], 'pre-install,pre-upgrade');
+  assert.deepEqual(tokenJob.spec.template.spec.containers[0].args, ['token-secret', '--namespace=hostmesh', '--name=mesh-hostmesh-token', '--key=token']);
 
   // Cluster-wide the controller only reads Services; it writes them only in its own namespace.
   const cr = find(objs, 'ClusterRole', 'mesh-hostmesh-controller');
@@ -66,25 +69,201 @@ test('default install: controller, proxy DaemonSet, DNS Service, token, least-pr
 });
 
 test('values change what is rendered', { skip }, () => {
-  const objs = render('dns.patch=false', 'token.existingSecret=my-token', 'proxy.stateHostPath=', 'extraZones={traefik.mesh,caddy.mesh}', 'watchNamespaces={apps}');
+  const objs = render('dns.patch=false', 'token.existingSecret=my-token', 'proxy.stateHostPath=/var/lib/hostmesh', 'extraZones={traefik.mesh,caddy.mesh}', 'watchNamespaces={apps}');
   assert.equal(objs.find((o) => o.kind === 'Role' && o.metadata.name === 'mesh-hostmesh-dns'), undefined);
-  assert.equal(objs.find((o) => o.kind === 'Secret'), undefined);
+  assert.equal(objs.find((o) => o.kind === 'Secret' || o.metadata.name === 'mesh-hostmesh-token'), undefined, 'no token job with an existing Secret');
   const ds = find(objs, 'DaemonSet', 'mesh-hostmesh-proxy');
   assert.deepEqual(ds.spec.template.spec.volumes.find((v: any) => v.name === 'token').secret, { secretName: 'my-token' });
-  assert.deepEqual(ds.spec.template.spec.volumes.find((v: any) => v.name === 'state').emptyDir, {});
-  assert.equal(ds.spec.template.spec.initContainers, undefined);
+  assert.equal(ds.spec.template.spec.volumes.find((v: any) => v.name === 'state').hostPath.path, '/var/lib/hostmesh/hostmesh-mesh');
+  assert.equal(ds.spec.template.spec.initContainers, undefined, 'no root init container unless asked for');
   const ctl = find(objs, 'Deployment', 'mesh-hostmesh-controller').spec.template.spec.containers[0];
   assert.ok(!ctl.args.includes('--patch-dns'));
   assert.ok(ctl.args.includes('--zones=hostmesh,traefik.mesh,caddy.mesh'));
   assert.ok(ctl.args.includes('--watch-namespaces=apps'));
 });
 
-test('bad values are refused with the key named', { skip }, () => {
-  for (const [set, key] of [['proxy.workers=zero', '/proxy/workers'], ['portRange=lots', '/portRange'], ['controller.replicas=2', '/controller/replicas'], ['meshDomain=Mesh.', '/meshDomain']] as const) {
-    const r = helmRun(['template', 'mesh', chart, '--set', set]);
-    assert.notEqual(r.status, 0, `${set} should be refused`);
-    assert.ok(r.stderr.includes(key), `${set}: ${r.stderr}`);
+// One case per rejection rule of values.schema.json and of the chart's own checks
+// (hostmesh.validate in _helpers.tpl): the values, and what the error must name.
+const REJECTED: [string[], string][] = [
+  [['proxy.workers=zero'], '/proxy/workers'],
+  [['proxy.workers=0'], '/proxy/workers'],
+  [['portRange=lots'], '/portRange'],
+  [['portRange=30000-10000'], 'portRange: "30000-10000" must be LOW-HIGH'],
+  [['portRange=10000-70000'], 'portRange: "10000-70000" must be LOW-HIGH'],
+  [['proxy.adminPort=15000'], 'proxy.adminPort: 15000 is inside portRange'],
+  [['proxy.dnsPort=10000'], 'proxy.dnsPort: 10000 is inside portRange'],
+  [['proxy.dnsPort=9901'], 'proxy.adminPort and proxy.dnsPort are both 9901'],
+  [['proxy.adminPort=70000'], '/proxy/adminPort'],
+  [['controller.replicas=9'], '/controller/replicas'],
+  [['meshDomain=Mesh.'], '/meshDomain'],
+  [['proxy.resources.limits.memory=lots'], '/proxy/resources/limits/memory'],
+  [['proxy.resources.requests.cpu=1.5cores'], '/proxy/resources/requests/cpu'],
+  [['controller.resources.limits.memory=256MB'], '/controller/resources/limits/memory'],
+  [['cleanup.resources.requests.memory=-1Mi'], '/cleanup/resources/requests/memory'],
+  [['proxy.resources.limit.memory=1Gi'], 'additional properties \'limit\' not allowed'],
+  [['proxy.typo=1'], 'additional properties \'typo\' not allowed'],
+  [['typo=1'], 'additional properties \'typo\' not allowed'],
+  [['metrics.podMonitor.enabled=true', 'metrics.podMonitor.interval=often'], '/metrics/podMonitor/interval'],
+  [['proxy.updateStrategy.rollingUpdate.maxSurge=-1'], '/proxy/updateStrategy/rollingUpdate/maxSurge'],
+  [['proxy.terminationGracePeriodSeconds=10'], 'proxy.terminationGracePeriodSeconds: 10 is shorter than'],
+  [['proxy.tolerations[0].operator=Maybe'], '/proxy/tolerations/0/operator'],
+  [['proxy.extraArgs={oops}'], '/proxy/extraArgs/0'],
+  [['podSecurityContext.runAsNonRoot=false'], '/podSecurityContext/runAsNonRoot'],
+  [['securityContext.allowPrivilegeEscalation=true'], '/securityContext/allowPrivilegeEscalation'],
+  [['proxy.stateHostPath=relative/dir'], '/proxy/stateHostPath'],
+  [['watchNamespaces={Apps}'], '/watchNamespaces/0'],
+];
+
+for (const [sets, needle] of REJECTED) {
+  test(`values are refused: ${sets.join(' ')}`, { skip }, () => {
+    const r = helmRun(['template', 'mesh', chart, ...sets.flatMap((x) => ['--set', x])]);
+    assert.notEqual(r.status, 0, `${sets.join(' ')} should be refused`);
+    assert.ok(r.stderr.includes(needle), `${sets.join(' ')}: expected "${needle}" in: ${r.stderr}`);
+  });
+}
+
+test('defaults: node-critical, Linux only, surge rollouts, rolling controller with leader election, baseline Pod Security, sized resources', { skip }, () => {
+  const objs = render();
+  const ds = find(objs, 'DaemonSet', 'mesh-hostmesh-proxy');
+  const pod = ds.spec.template.spec;
+  assert.deepEqual(ds.spec.updateStrategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  assert.equal(pod.priorityClassName, 'system-node-critical');
+  assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/os': 'linux' });
+  assert.deepEqual(pod.tolerations, [{ operator: 'Exists' }]);
+  assert.equal(pod.terminationGracePeriodSeconds, 30);
+  const proxy = pod.containers[0];
+  assert.ok(proxy.args.includes('--shutdown-delay=5') && proxy.args.includes('--drain-timeout=20'), proxy.args.join(' '));
+  assert.ok(proxy.args.includes('--workers=auto'));
+  assert.deepEqual(proxy.resources, { requests: { cpu: '100m', memory: '192Mi' }, limits: { memory: '384Mi' } });
+  assert.equal(pod.initContainers, undefined, 'no root chown init container');
+  assert.equal(pod.securityContext.fsGroup, 65532);
+  for (const o of objs) {
+    const spec = (o as any).spec?.template?.spec;
+    if (spec === undefined) continue;
+    // Pod Security baseline: no hostPath, no host namespaces, no root, no added capabilities.
+    assert.equal(spec.volumes?.some((v: any) => v.hostPath !== undefined) ?? false, false, `${o.kind} ${o.metadata.name}: hostPath`);
+    assert.equal(spec.hostNetwork ?? false, false);
+    assert.equal(spec.securityContext.runAsNonRoot, true, `${o.kind} ${o.metadata.name}`);
+    for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+      assert.equal(c.securityContext.allowPrivilegeEscalation, false, `${o.metadata.name}/${c.name}`);
+      assert.equal(c.securityContext.capabilities.add, undefined, `${o.metadata.name}/${c.name}`);
+      assert.ok(c.resources?.limits?.memory, `${o.metadata.name}/${c.name} has a memory limit`);
+    }
   }
+  const quota = find(objs, 'ResourceQuota', 'mesh-hostmesh-critical-pods');
+  assert.deepEqual(quota.spec.scopeSelector.matchExpressions, [{ operator: 'In', scopeName: 'PriorityClass', values: ['system-node-critical'] }]);
+
+  const deploy = find(objs, 'Deployment', 'mesh-hostmesh-controller');
+  // Two replicas with leader election: a rolling update never has two leaders.
+  assert.deepEqual(deploy.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  assert.deepEqual(deploy.spec.template.spec.nodeSelector, { 'kubernetes.io/os': 'linux' });
+  const cleanupPod = find(objs, 'Job', 'mesh-hostmesh-cleanup').spec.template.spec;
+  assert.deepEqual(cleanupPod.nodeSelector, { 'kubernetes.io/os': 'linux' });
+  assert.equal(objs.some((o) => o.kind === 'NetworkPolicy' || o.kind === 'PodMonitor'), false, 'optional objects are off by default');
+  assert.ok(find(objs, 'ClusterRole', 'mesh-hostmesh-controller'));
+});
+
+test('the ResourceQuota is left out in kube-system, where the critical classes are always admitted', { skip }, () => {
+  const r = helmRun(['template', 'mesh', chart, '--namespace', 'kube-system']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /kind: ResourceQuota/);
+});
+
+test('rendering twice gives the same manifests (no random token; GitOps-safe)', { skip }, () => {
+  const a = helmRun(['template', 'mesh', chart, '--namespace', 'hostmesh']);
+  const b = helmRun(['template', 'mesh', chart, '--namespace', 'hostmesh']);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(a.stdout, b.stdout);
+});
+
+// Every documented value set to something other than its default, at once.
+const EVERY_VALUE = [
+  'image.tag=9.9.9', 'image.pullPolicy=Always', 'imagePullSecrets[0].name=regcred', 'meshDomain=mesh.local', 'extraZones={traefik.mesh}',
+  'watchNamespaces={apps,shop}', 'ignoreNamespaces={kube-system}', 'portRange=20000-21000', 'dns.patch=false', 'token.key=bearer',
+  'controller.port=8441', 'controller.logLevel=debug', 'controller.resources.requests.cpu=0.2', 'controller.priorityClassName=system-cluster-critical',
+  'controller.nodeSelector.pool=infra', 'controller.tolerations[0].key=infra', 'controller.tolerations[0].operator=Exists',
+  'controller.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=zone',
+  'controller.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists',
+  'controller.podLabels.team=net', 'controller.podAnnotations.note=x', 'controller.extraEnv[0].name=A', 'controller.extraEnv[0].value=v1', 'controller.extraArgs={--log-level=debug}',
+  'proxy.workers=2', 'proxy.adminPort=9902', 'proxy.dnsPort=5354', 'proxy.logLevel=warn', 'proxy.accessLogs=true', 'proxy.stateHostPath=/var/lib/hm',
+  'proxy.stateDirInit.enabled=true', 'proxy.stateDirInit.resources.limits.memory=64Mi', 'proxy.stateDirInit.extraEnv[0].name=B', 'proxy.stateDirInit.extraEnv[0].value=v2',
+  'proxy.resources.limits.memory=1Gi', 'proxy.resources.limits.cpu=2', 'proxy.updateStrategy.rollingUpdate.maxSurge=10%', 'proxy.shutdownDelaySeconds=3', 'proxy.drainSeconds=30',
+  'proxy.terminationGracePeriodSeconds=40', 'proxy.priorityClassName=system-cluster-critical', 'proxy.nodeSelector.pool=edge', 'proxy.tolerations[0].key=edge',
+  'proxy.tolerations[0].operator=Equal', 'proxy.tolerations[0].value=yes', 'proxy.tolerations[0].effect=NoSchedule', 'proxy.podLabels.team=net', 'proxy.podAnnotations.note=y',
+  'proxy.extraEnv[0].name=C', 'proxy.extraEnv[0].value=v3', 'proxy.extraArgs={--log-level=debug}', 'priorityClassQuota.pods=50',
+  'cleanup.resources.limits.memory=128Mi', 'cleanup.nodeSelector.pool=infra', 'cleanup.tolerations[0].operator=Exists', 'cleanup.podLabels.team=net',
+  'cleanup.podAnnotations.note=z', 'cleanup.extraEnv[0].name=D', 'cleanup.extraEnv[0].value=v4', 'cleanup.extraArgs={--log-level=debug}',
+  'tokenJob.resources.limits.memory=128Mi', 'tokenJob.tolerations[0].operator=Exists', 'tokenJob.podLabels.team=net', 'tokenJob.podAnnotations.note=w',
+  'tokenJob.extraEnv[0].name=E', 'tokenJob.extraEnv[0].value=v5', 'tokenJob.nodeSelector.pool=infra',
+  'podSecurityContext.runAsUser=1000', 'podSecurityContext.fsGroup=1000', 'securityContext.readOnlyRootFilesystem=false',
+  'metrics.podMonitor.enabled=true', 'metrics.podMonitor.labels.release=prom', 'metrics.podMonitor.interval=15s', 'metrics.podMonitor.scrapeTimeout=5s',
+  'metrics.podMonitor.relabelings[0].targetLabel=cluster', 'metrics.podMonitor.relabelings[0].replacement=prod',
+  'metrics.podMonitor.metricRelabelings[0].action=drop', 'metrics.podMonitor.metricRelabelings[0].regex=nodejs_.*',
+  'networkPolicy.enabled=true', 'networkPolicy.adminFrom[0].namespaceSelector.matchLabels.name=monitoring',
+  'networkPolicy.controllerFrom[0].podSelector.matchLabels.app=ops', 'tracing.collector=http://otel:4318', 'tracing.sampling=1',
+];
+
+test('every documented value renders, and lands where it should', { skip }, () => {
+  const objs = render(...EVERY_VALUE);
+  const ds = find(objs, 'DaemonSet', 'mesh-hostmesh-proxy');
+  const pod = ds.spec.template.spec;
+  assert.equal(pod.containers[0].image, 'ghcr.io/hostmesh/hostmesh:9.9.9');
+  assert.deepEqual(ds.spec.template.metadata.labels.team, 'net');
+  assert.deepEqual(ds.spec.template.metadata.annotations, { note: 'y' });
+  assert.equal(pod.priorityClassName, 'system-cluster-critical');
+  assert.deepEqual(pod.tolerations, [{ key: 'edge', operator: 'Equal', value: 'yes', effect: 'NoSchedule' }]);
+  assert.equal(pod.terminationGracePeriodSeconds, 40);
+  assert.equal(ds.spec.updateStrategy.rollingUpdate.maxSurge, '10%');
+  const proxy = pod.containers[0];
+  assert.ok(proxy.args.includes('--log-level=debug') && proxy.args.includes('--shutdown-delay=3') && proxy.args.includes('--drain-timeout=30'));
+  assert.ok(proxy.env.some((e: any) => e.name === 'C' && e.value === 'v3'));
+  assert.equal(pod.initContainers[0].name, 'state-dir');
+  assert.ok(pod.initContainers[0].env.some((e: any) => e.name === 'B'));
+  assert.equal(pod.initContainers[0].resources.limits.memory, '64Mi');
+  assert.equal(pod.volumes.find((v: any) => v.name === 'state').hostPath.path, '/var/lib/hm/hostmesh-mesh');
+
+  const ctl = find(objs, 'Deployment', 'mesh-hostmesh-controller').spec.template;
+  assert.equal(ctl.metadata.labels.team, 'net');
+  assert.ok(ctl.spec.containers[0].args.includes('--log-level=debug'));
+  assert.ok(ctl.spec.affinity.nodeAffinity);
+  for (const name of ['mesh-hostmesh-cleanup']) {
+    const job = find(objs, 'Job', name).spec.template;
+    assert.equal(job.metadata.labels.team, 'net', name);
+    assert.deepEqual(job.spec.tolerations, [{ operator: 'Exists' }], name);
+    assert.ok(job.spec.containers[0].env.some((e: any) => e.name === 'D'), name);
+    assert.equal(job.spec.containers[0].resources.limits.memory, '128Mi', name);
+  }
+  const quota = find(objs, 'ResourceQuota', 'mesh-hostmesh-critical-pods');
+  assert.deepEqual(quota.spec.scopeSelector.matchExpressions[0].values, ['system-cluster-critical']);
+  assert.equal(quota.spec.hard.pods, '50');
+
+  const pm = find(objs, 'PodMonitor', 'mesh-hostmesh');
+  assert.equal((pm.metadata as any).labels.release, 'prom');
+  assert.deepEqual(pm.spec.podMetricsEndpoints.map((e: any) => [e.port, e.interval, e.scrapeTimeout, e.relabelings[0].targetLabel, e.metricRelabelings[0].action]), [
+    ['admin', '15s', '5s', 'cluster', 'drop'], ['api', '15s', '5s', 'cluster', 'drop'],
+  ]);
+  const npProxy = find(objs, 'NetworkPolicy', 'mesh-hostmesh-proxy');
+  assert.deepEqual(npProxy.spec.ingress[0].ports, [{ port: 9902, protocol: 'TCP' }]);
+  assert.deepEqual(npProxy.spec.ingress[1].ports.find((p: any) => p.endPort !== undefined), { port: 20000, endPort: 21000, protocol: 'TCP' });
+  const npCtl = find(objs, 'NetworkPolicy', 'mesh-hostmesh-controller');
+  assert.deepEqual(npCtl.spec.ingress[0].ports, [{ port: 8441, protocol: 'TCP' }]);
+  assert.equal(npCtl.spec.ingress[0].from.length, 2);
+
+  // watchNamespaces: a Role per namespace instead of the ClusterRole.
+  assert.equal(objs.find((o) => o.kind === 'ClusterRole'), undefined);
+  for (const ns of ['apps', 'shop']) {
+    const role = objs.find((o) => o.kind === 'Role' && o.metadata.namespace === ns);
+    assert.ok(role, `a Role in ${ns}`);
+    assert.ok(objs.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === ns));
+  }
+  const r = helmRun(['template', 'mesh', chart, '--namespace', 'hostmesh', ...EVERY_VALUE.flatMap((x) => ['--set', x])]);
+  assert.match(r.stdout, /kind: Role\n/);
+});
+
+test('NOTES name the Pod Security label for the namespace', { skip }, () => {
+  const r = helmRun(['install', 'mesh', chart, '--namespace', 'hostmesh', '--dry-run=client']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /pod-security\.kubernetes\.io\/enforce=baseline/);
 });
 
 test('every command line the chart renders is accepted by the CLI', { skip }, async () => {
@@ -94,7 +273,7 @@ test('every command line the chart renders is accepted by the CLI', { skip }, as
     const pod = o.kind === 'Job' || o.kind === 'Deployment' || o.kind === 'DaemonSet' ? o.spec.template.spec : undefined;
     return pod ? pod.containers : [];
   });
-  assert.equal(containers.length, 3);
+  assert.equal(containers.length, 4, 'controller, proxy, cleanup and token jobs');
   for (const c of containers) {
     // The kubelet expands $(VAR) from env; any value will do for parsing.
     const argv = (c.args as string[]).map((a) => a.replaceAll(/\$\([A-Z_]+\)/g, 'x'));
@@ -117,4 +296,23 @@ test('uninstall cleanup runs after the controller is gone, with its own hook-sco
   }
   assert.deepEqual(find(objs, 'Role', 'mesh-hostmesh-cleanup').rules, [{ apiGroups: [''], resources: ['services'], verbs: ['list', 'delete'] }]);
   assert.equal(render('dns.patch=false').find((o) => o.metadata.name === 'mesh-hostmesh-cleanup-dns'), undefined);
+});
+
+test('two controller replicas run leader election with a PodDisruptionBudget; one replica runs alone', { skip }, () => {
+  const objs = render();
+  const dep = find(objs, 'Deployment', 'mesh-hostmesh-controller');
+  assert.equal(dep.spec.replicas, 2);
+  const args: string[] = dep.spec.template.spec.containers[0].args;
+  assert.ok(args.includes('--leader-elect'));
+  assert.ok(args.includes('--leader-identity=$(POD_NAME)'));
+  assert.ok(args.includes('--leader-address=http://$(POD_IP):8440'));
+  const pdb = find(objs, 'PodDisruptionBudget', 'mesh-hostmesh-controller');
+  assert.equal(pdb.spec.minAvailable, 1);
+  assert.deepEqual(pdb.spec.selector.matchLabels, dep.spec.selector.matchLabels);
+  const role = find(objs, 'Role', 'mesh-hostmesh-controller');
+  assert.ok(role.rules.some((r: any) => r.apiGroups.includes('coordination.k8s.io') && r.resources.includes('leases') && r.verbs.includes('update')));
+
+  const single = render('controller.replicas=1');
+  assert.ok(!find(single, 'Deployment', 'mesh-hostmesh-controller').spec.template.spec.containers[0].args.includes('--leader-elect'));
+  assert.equal(single.find((o: any) => o.kind === 'PodDisruptionBudget'), undefined);
 });

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isHostmeshError } from '../../src/common/errors.ts';
+import type { ErrorCode } from '../../src/common/errors.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import type { ServiceObject } from '../../src/controller/objects.ts';
 import { MANAGED_BY_LABEL, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
@@ -249,7 +250,7 @@ test('options are checked at construction', async (t) => {
     kubeConfig: fake.kubeconfig(), meshNamespace: MESH, proxySelector: PROXY_SELECTOR, zones: ['hostmesh'], portRange: [10000, 10999] as const,
     patchDns: false, publish: () => {}, log: createLogger('test'),
   };
-  const fails = (o: object, code: string, pattern: RegExp): void => {
+  const fails = (o: object, code: ErrorCode, pattern: RegExp): void => {
     assert.throws(() => new Controller({ ...base, ...o }), (e: unknown) => isHostmeshError(e, code) && pattern.test(e.message));
   };
   fails({ proxySelector: {} }, 'CONTROLLER_BAD_OPTION', /proxy selector is empty/);

@@ -10,7 +10,7 @@ import type { AckReport, ControllerStatus, WatchMessage } from '../../src/table/
 import { LineSplitter } from '../../src/proxy/config/lines.ts';
 import { ProxyTracker } from '../../src/controller/push/proxies.ts';
 import type { VersionClock } from '../../src/controller/push/proxies.ts';
-import { TOKEN, call, changed, content, openWatch, startController } from './push-fixtures.ts';
+import { TOKEN, call, content, openWatch, startController } from './push-fixtures.ts';
 import { until } from '../support/until.ts';
 
 const ack = (over: Partial<AckReport>): string => JSON.stringify({
@@ -88,7 +88,7 @@ test('a watch without a valid node is refused with 400 naming the problem', asyn
   assert.match(since.body, /"code":"BAD_SINCE"/);
 });
 
-test('since: the current version gets no snapshot, anything else gets one at once', async (t) => {
+test('since: the current version gets nothing, a recent one the deltas since, anything else a snapshot', async (t) => {
   const c = await startController(t, { epoch: 'e1', heartbeatMs: 60_000 });
   c.publisher.publish(content(3));
   c.publisher.flush();
@@ -103,7 +103,13 @@ test('since: the current version gets no snapshot, anything else gets one at onc
   assert.equal(hb.type, 'heartbeat', 'an up-to-date proxy is told so at once, without a snapshot');
   assert.deepEqual(hb.type === 'heartbeat' && [hb.epoch, hb.version], ['e1', 2]);
 
-  for (const q of ['node=b', 'node=c&since=e1:1', 'node=d&since=other-epoch:2', 'node=e&since=e1:9']) {
+  const behind = await openWatch(t, c.port, 'node=c&since=e1:1');
+  const d = await behind.next();
+  assert.equal(d.type, 'delta', 'a proxy one version behind gets the delta, not a snapshot');
+  assert.deepEqual(d.type === 'delta' && [d.delta.base, d.delta.version, d.delta.digest], [1, 2, cur.digest]);
+  assert.deepEqual(d.type === 'delta' && d.delta.changes.map((ch) => `${ch.kind} ${ch.key}`), ['endpoints bench/svc-1:80'], 'only the endpoints that moved');
+
+  for (const q of ['node=b', 'node=d&since=other-epoch:2', 'node=e&since=e1:9']) {
     const w = await openWatch(t, c.port, q);
     const m = await w.next();
     assert.equal(m.type, 'snapshot', q);
@@ -111,11 +117,27 @@ test('since: the current version gets no snapshot, anything else gets one at onc
     assert.equal(m.type === 'snapshot' && tableDigest(m.table), cur.digest, q);
   }
 
-  // Every open stream then gets each new version.
+  // Every open stream then gets each new version as a delta.
   c.publisher.publish(content(3, 2));
   c.publisher.flush();
   const next = await current.next();
-  assert.equal(next.type === 'snapshot' && next.table.version, 3);
+  assert.deepEqual(next.type === 'delta' && [next.delta.base, next.delta.version], [2, 3]);
+  const next2 = await behind.next();
+  assert.deepEqual(next2.type === 'delta' && [next2.delta.base, next2.delta.version], [2, 3]);
+});
+
+test('a proxy further behind than the deltas kept gets a snapshot', async (t) => {
+  const c = await startController(t, { epoch: 'e1', heartbeatMs: 60_000, deltaVersions: 2 });
+  for (let v = 0; v < 5; v++) {
+    c.publisher.publish(content(3, v));
+    c.publisher.flush();
+  }
+  const near = await openWatch(t, c.port, 'node=a&since=e1:3');
+  const deltas = [await near.next(), await near.next()];
+  assert.deepEqual(deltas.map((m) => m.type === 'delta' && m.delta.version), [4, 5]);
+  const far = await openWatch(t, c.port, 'node=b&since=e1:2');
+  const m = await far.next();
+  assert.equal(m.type === 'snapshot' && m.table.version, 5);
 });
 
 test('a watch opened before the first publish gets heartbeats, then the first table', async (t) => {
@@ -140,7 +162,8 @@ test('heartbeats arrive on an idle stream', async (t) => {
 });
 
 test('a proxy that does not read gets only the newest pending snapshot; nothing piles up per version', async (t) => {
-  const c = await startController(t, { epoch: 'e1', heartbeatMs: 5 });
+  // Catch-ups larger than this are a snapshot, as they are once a slow proxy missed many changes.
+  const c = await startController(t, { epoch: 'e1', heartbeatMs: 5, maxCatchUpBytes: 2000 });
   const base = content(1500); // about 1.2 MB per snapshot line
   c.publisher.publish(base);
   c.publisher.flush();
@@ -156,7 +179,8 @@ test('a proxy that does not read gets only the newest pending snapshot; nothing 
   const versions = 40;
   let lineBytes = 0;
   for (let v = 2; v <= versions; v++) {
-    c.publisher.publish(changed(base, v));
+    // Every endpoint moves: each delta is hundreds of KB, so the unread socket fills.
+    c.publisher.publish({ ...base, clusters: base.clusters.map((cl) => ({ ...cl, endpoints: cl.endpoints.map((e) => ({ ...e, port: 1000 + v })) })) });
     lineBytes = Math.max(lineBytes, JSON.stringify(c.publisher.flush()!.table).length);
     await setImmediate();
   }
@@ -189,6 +213,7 @@ test('a proxy that does not read gets only the newest pending snapshot; nothing 
       try {
         const m = JSON.parse(json) as WatchMessage;
         if (m.type === 'snapshot') received.push(m.table.version);
+        if (m.type === 'delta') received.push(m.delta.version);
       } catch {
         // a chunk boundary inside a line; the snapshot count below is what matters
       }
@@ -348,4 +373,22 @@ test('malformed requests never take the server down', async (t) => {
   assert.equal((await call(c.port, 'GET', '/healthz', { token: null })).status, 200);
   const s = await status(c.port);
   assert.equal(s.version, 1);
+});
+
+test('a standby replica that does not know the leader\'s address refuses watches and is not ready', async (t) => {
+  const c = await startController(t, { epoch: 'e1' });
+  c.publisher.publish(content(1));
+  c.publisher.flush();
+  const w = await openWatch(t, c.port, 'node=a');
+  assert.equal((await w.next()).type, 'snapshot');
+  c.server.standby = () => 'standby: the leader is replica-0';
+  await until('the open stream to end (its proxy reconnects to the leader)', () => c.server.streams.length === 0);
+  const refused = await call(c.port, 'GET', '/v1/watch?node=b');
+  assert.equal(refused.status, 503);
+  assert.match(refused.body, /"code":"NOT_LEADER".*standby: the leader is replica-0/);
+  const ready = await call(c.port, 'GET', '/readyz', { token: null });
+  assert.equal(ready.status, 503);
+  assert.match(ready.body, /not ready: standby: the leader is replica-0/);
+  c.server.standby = undefined;
+  assert.equal((await call(c.port, 'GET', '/readyz', { token: null })).status, 200);
 });

@@ -36,7 +36,8 @@ test('--help for every command prints its usage and every flag, and exits 0', as
     const r = await runCli(t, [command, '--help']);
     assert.equal(r.code, 0, `${command} --help`);
     assert.equal(r.stderr, '');
-    assert.ok(r.stdout.startsWith(`usage: hostmesh ${command} [flags]\n\n${spec.summary}\n`), r.stdout);
+    assert.ok(r.stdout.startsWith(`usage: hostmesh ${command}${spec.argument ? ` ${spec.argument.value}` : ''} [flags]\n\n${spec.summary}\n`), r.stdout);
+    if (spec.argument) assert.ok(r.stdout.split('\n').some((l) => l.startsWith(`  ${spec.argument!.value} `) && l.endsWith(spec.argument!.help)), `${command} --help explains ${spec.argument.value}`);
     for (const name of Object.keys(spec.flags)) assert.match(r.stdout, new RegExp(`^ {2}--${name}\\b`, 'm'), `${command} --help shows --${name}`);
   });
   // -h too, and help wins over other flags, even invalid ones: asking for help never fails.

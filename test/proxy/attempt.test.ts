@@ -16,24 +16,25 @@ import { closeUpstream, createUpstream } from '../../src/proxy/http/upstream.ts'
 import type { Upstream } from '../../src/proxy/http/upstream.ts';
 import { DEFAULT_LIMITS } from '../../src/proxy/limits.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
-import { backendChoice } from '../../src/proxy/stages/backend-choice.ts';
-import { endpointPick } from '../../src/proxy/stages/endpoint-pick.ts';
-import { forward } from '../../src/proxy/stages/forward.ts';
+import { backendChoice } from '../../src/proxy/stages/backend-choice/backend-choice.ts';
+import { stageContext, stageHandler } from '../../src/proxy/stages/pipeline.ts';
+import type { AttemptHandler } from '../../src/proxy/stages/types.ts';
 import { route as routeEntry } from '../support/tables.ts';
 import { client, freePort, get, httpBackend, LOOPBACK, svc, tcpServer } from './helpers.ts';
 
 const log = createLogger('test', 'silent');
 
 /** A listener whose route runs `endpoint pick -> forward` under a hand-written deciding stage. */
-async function listenerWith(t: TestContext, ports: number[], decide: (attempt: ReturnType<typeof endpointPick>) => AttemptDone): Promise<number> {
+async function listenerWith(t: TestContext, ports: number[], decide: (attempt: AttemptHandler) => AttemptDone): Promise<number> {
   const entry = svc('web', ports, { loadBalancer: { kind: 'round-robin' } });
   const cluster = new ClusterRuntime<Upstream>(entry, { affinitySecret: 's', createLink: (e, ep) => createUpstream(e, ep, DEFAULT_LIMITS), closeLink: closeUpstream });
   t.after(() => cluster.close());
   const re = routeEntry('test', 'web', 80);
   const { route } = buildHttpRoute(re, new Map([[entry.id, cluster]]), new ProxyMetrics().route(re), { retryAfterSeconds: 5, maxHeaderSize: 16384, log });
-  const attempt = endpointPick(route, forward(route, { maxHeaderSize: 16384 }));
+  const ctx = stageContext(route);
+  const attempt = ctx.attempt;
   const onOutcome = decide(attempt);
-  route.handle = backendChoice(route, (ex) => attempt(ex, onOutcome));
+  route.handle = stageHandler(backendChoice, ctx, (ex) => attempt(ex, onOutcome));
   const port = await freePort();
   const listener = new HttpListener({ host: LOOPBACK, port, route, limits: DEFAULT_LIMITS, log });
   await listener.listen();

@@ -14,10 +14,12 @@ import type { Exchange, HttpRoute, RouteBackend } from '../../src/proxy/http/exc
 import type { Failure } from '../../src/proxy/http/failures.ts';
 import type { Upstream } from '../../src/proxy/http/upstream.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
-import { backendChoice } from '../../src/proxy/stages/backend-choice.ts';
-import { RequestView } from '../../src/proxy/stages/backend-choice-request.ts';
+import { backendChoice } from '../../src/proxy/stages/backend-choice/backend-choice.ts';
+import { RequestView } from '../../src/proxy/stages/request-view.ts';
 import { endpointPick } from '../../src/proxy/stages/endpoint-pick.ts';
-import { cookieIn, stickyToken } from '../../src/proxy/stages/sticky.ts';
+import { stageContext, stageHandler } from '../../src/proxy/stages/pipeline.ts';
+import { cookieValue } from '../../src/proxy/http/cookies.ts';
+import { stickyToken } from '../../src/proxy/stages/backend-choice/sticky.ts';
 import type { LoadBalancer, RouteEntry } from '../../src/table/index.ts';
 import { cluster, route as routeEntry } from '../support/tables.ts';
 import { LOOPBACK, client, engine, freePort, get, metricValue, namedBackend, svc, table } from './helpers.ts';
@@ -47,7 +49,7 @@ function routeOf(backends: Weighted[], rules: { match: string; backends: Weighte
   return {
     id: entry.id, entry, backends: rbs, stats, defaultStats: rbs[0]!.stats, retryAfterSeconds: 5, log,
     rules: rules.map((r) => ({ match: r.match, backends: r.backends.map(resolve) })),
-    affinitySecret: SECRET, warnings: [], handle: () => {},
+    affinitySecret: SECRET, warnings: [], handle: () => {}, complete: () => {},
   };
 }
 
@@ -82,7 +84,7 @@ function exchange(r: FakeRequest = {}) {
 /** Runs the stage for one request: the backend's Service name, or `fail:<reason>`. */
 function runner(route: HttpRoute) {
   let chosen: RouteBackend | undefined;
-  const h = backendChoice(route, (ex) => { chosen = ex.backend; });
+  const h = stageHandler(backendChoice, stageContext(route), (ex) => { chosen = ex.backend; });
   return (r: FakeRequest = {}) => {
     chosen = undefined;
     const { asExchange, failures, ex } = exchange(r);
@@ -175,12 +177,12 @@ test('sticky cookie lookup: the first value of exactly that name, in any Cookie 
   fc.assert(fc.property(fc.array(field, { maxLength: 3 }), name, fc.constantFrom('; ', ';', ';  '), (fields, wanted, sep) => {
     const raw = fields.flatMap((pairs, i) => [i % 2 === 0 ? 'cookie' : 'Cookie', pairs.map(([n, v]) => `${n}=${v}`).join(sep)]);
     const expected = fields.flat().find(([n]) => n === wanted)?.[1];
-    assert.equal(cookieIn(['accept', '*/*', ...raw], wanted), expected);
+    assert.equal(cookieValue(['accept', '*/*', ...raw], wanted), expected);
   }), { numRuns: 500 });
-  assert.equal(cookieIn(['cookie', 'xpin=1; pin=2'], 'pin'), '2', 'a longer name ending in the name is another cookie');
-  assert.equal(cookieIn(['cookie', ' pin=3 ;pin=4'], 'pin'), '3', 'spaces around a pair are not part of it');
-  assert.equal(cookieIn(['cookie', 'pin'], 'pin'), undefined);
-  assert.equal(cookieIn(['cookie', 'pin='], 'pin'), '');
+  assert.equal(cookieValue(['cookie', 'xpin=1; pin=2'], 'pin'), '2', 'a longer name ending in the name is another cookie');
+  assert.equal(cookieValue(['cookie', ' pin=3 ;pin=4'], 'pin'), '3', 'spaces around a pair are not part of it');
+  assert.equal(cookieValue(['cookie', 'pin'], 'pin'), undefined);
+  assert.equal(cookieValue(['cookie', 'pin='], 'pin'), '');
 });
 
 test('sticky cookie: set once, then pins; weights still spread clients without it', () => {
@@ -248,8 +250,9 @@ test('sticky and endpoint-affinity cookies are both set on one response', () => 
   const v1 = clusterOf('v1', 2, { kind: 'cookie', cookie: 'ep' });
   const route = routeOf([{ cluster: v1, weight: 1 }], [], { stickyCookie: 'pin' });
   let headers: string[] | undefined;
-  const pick = endpointPick(route, (ex) => { headers = ex.extraHeaders; });
-  const h = backendChoice(route, (ex) => pick(ex, () => {}));
+  const ctx = stageContext(route);
+  const pick = endpointPick(ctx, (ex) => { headers = ex.extraHeaders; });
+  const h = stageHandler(backendChoice, ctx, (ex) => pick(ex, () => {}));
   h(exchange().asExchange);
   assert.deepEqual(headers!.filter((_, i) => i % 2 === 1).map((v) => v.slice(0, v.indexOf('='))), ['pin', 'ep']);
 });

@@ -10,8 +10,10 @@ import type { Failure } from '../../src/proxy/http/failures.ts';
 import { DEFAULT_LIMITS } from '../../src/proxy/limits.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
 import type { RouteStatsPlan } from '../../src/proxy/metrics.ts';
-import { CircuitBreaker, circuitBreaker } from '../../src/proxy/stages/circuit-breaker.ts';
-import { binValue, latencyBin, RollingWindow } from '../../src/proxy/stages/circuit-breaker-window.ts';
+import { CircuitBreaker, circuitBreaker } from '../../src/proxy/stages/circuit-breaker/circuit-breaker.ts';
+import { stageContext } from '../../src/proxy/stages/pipeline.ts';
+import type { Link } from '../../src/proxy/stages/types.ts';
+import { binValue, latencyBin, RollingWindow } from '../../src/proxy/stages/circuit-breaker/window.ts';
 import { route as routeEntry } from '../support/tables.ts';
 import { client, engine, freePort, get, httpBackend, metricValue, svc, table } from './helpers.ts';
 
@@ -163,39 +165,45 @@ function routeFor(expression: string | undefined): { route: HttpRoute; plan: Rou
   const entry = routeEntry('test', 'web', 80, expression === undefined ? {} : { circuitBreaker: { expression } });
   const stats = metrics.route(entry);
   const bs = stats.backend('web');
-  const route = { id: entry.id, entry, backends: [], stats, defaultStats: bs, retryAfterSeconds: 5, log: createLogger('test', 'silent'), handle: () => {} } as unknown as HttpRoute;
+  const route = { id: entry.id, entry, backends: [], rules: [], stats, defaultStats: bs, retryAfterSeconds: 5, log: createLogger('test', 'silent'), warnings: [], handle: () => {}, complete: () => {} } as unknown as HttpRoute;
   return { route, plan: { id: entry.id, stats, backends: [bs] } };
 }
 
+const NEXT: Link = { handle: () => {}, complete: () => {} };
+
 test('stage: no expression costs nothing; open answers circuit-open; closed lets through and watches', () => {
-  const next = (): void => {};
   const none = routeFor(undefined);
-  assert.equal(circuitBreaker(none.route, next, DEFAULT_LIMITS, none.plan), next);
+  assert.equal(circuitBreaker(stageContext(none.route, { plan: none.plan }), NEXT), NEXT);
   assert.equal(none.plan.breaker, undefined);
 
   const { route, plan } = routeFor('NetworkErrorRatio() > 0.5');
   const passed: Exchange[] = [];
-  const h = circuitBreaker(route, (ex) => passed.push(ex), { ...DEFAULT_LIMITS, breakerCheckPeriodMs: 0 }, plan);
+  const completed: number[] = [];
+  const ctx = stageContext(route, { limits: { ...DEFAULT_LIMITS, breakerCheckPeriodMs: 0 }, plan });
+  const link = circuitBreaker(ctx, { handle: (ex) => passed.push(ex), complete: (_ex, status) => completed.push(status) });
   const breaker = plan.breaker as CircuitBreaker;
   assert.ok(breaker instanceof CircuitBreaker, 'the gauge is declared on the plan');
   const failures: Failure[] = [];
-  const ex = { breaker: undefined, fail: (f: Failure) => failures.push(f) } as unknown as Exchange;
-  h(ex);
+  const exchange = () => ({ marks: 0, start: performance.now(), fail: (f: Failure) => failures.push(f) }) as unknown as Exchange;
+  const ex = exchange();
+  link.handle(ex);
   assert.equal(passed.length, 1);
-  assert.equal(ex.breaker, breaker, 'the exchange reports its outcome to the breaker');
-  breaker.record(502, 3, performance.now());
-  assert.equal(breaker.isOpen(), true);
-  const refused = { breaker: undefined, fail: (f: Failure) => failures.push(f) } as unknown as Exchange;
-  h(refused);
+  assert.notEqual(ex.marks, 0, 'the exchange is marked as let through');
+  link.complete(ex, 502, performance.now());
+  assert.equal(breaker.isOpen(), true, 'its outcome reached the breaker');
+  const refused = exchange();
+  link.handle(refused);
   assert.equal(passed.length, 1);
   assert.deepEqual(failures, ['circuit-open']);
-  assert.equal(refused.breaker, undefined, 'a refused request is not recorded');
+  assert.equal(refused.marks, 0, 'a refused request is not recorded');
+  assert.deepEqual(completed, [502], 'completion goes on to the next stage');
 });
 
-test('stage: an expression that does not compile leaves the route without a breaker', () => {
+test('stage: an expression that does not compile leaves the route without a breaker, with a warning', () => {
   const { route, plan } = routeFor('NetworkErrorRatio( > 1');
-  const next = (): void => {};
-  assert.equal(circuitBreaker(route, next, DEFAULT_LIMITS, plan), next);
+  assert.equal(circuitBreaker(stageContext(route, { plan }), NEXT), NEXT);
+  assert.equal(route.warnings.length, 1);
+  assert.match(route.warnings[0]!, /route test\/web:80: the circuit-breaker expression is ignored \(the route runs without a breaker\): EXPR_/);
 });
 
 test('through the engine: opens on failures, answers 503 without reaching the backend, closes again', async (t) => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
-import { formatProblems, tableDigest, validateTable } from '../../src/table/index.ts';
+import { applyTableDelta, formatProblems, tableDigest, validateTable } from '../../src/table/index.ts';
 import type { ControllerStatus, RoutingTable } from '../../src/table/index.ts';
 import { ConfigClient } from '../../src/proxy/config/client.ts';
 import type { ApplyOutcome, ConfigClientOptions } from '../../src/proxy/config/client.ts';
@@ -19,7 +19,7 @@ import type { Controller } from '../controller/push-fixtures.ts';
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hostmesh-config-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }
 
@@ -36,13 +36,27 @@ class Engine {
     const table = v.table;
     const digest = tableDigest(table);
     if (this.gate) await this.gate;
-    if (digest === this.digest) return { ok: true, digest };
+    if (digest === this.digest) return { ok: true, digest, table };
+    return this.#take(table, digest);
+  };
+
+  /** Like ProxyEngine.applyDelta: on top of the table served, or a gap. */
+  readonly applyDelta = async (raw: unknown): Promise<ApplyOutcome> => {
+    const current = this.applied.at(-1);
+    if (current === undefined || this.digest === undefined) return { ok: false, error: 'no table yet', gap: true };
+    const d = applyTableDelta(current, this.digest, raw);
+    if (!d.ok) return { ok: false, error: `delta refused: ${formatProblems(d.problems)}`, gap: d.gap };
+    if (this.gate) await this.gate;
+    return this.#take(d.table, d.digest);
+  };
+
+  #take(table: RoutingTable, digest: string): ApplyOutcome {
     const error = this.refuse?.(table);
     if (error !== undefined) return { ok: false, error };
     this.applied.push(table);
     this.digest = digest;
-    return { ok: true, digest };
-  };
+    return { ok: true, digest, table };
+  }
   digest: string | undefined;
 
   get versions(): string[] {
@@ -55,6 +69,7 @@ function startClient(t: TestContext, options: Partial<ConfigClientOptions> & { c
     node: 'node-a',
     token: TOKEN,
     apply: engine.apply,
+    applyDelta: engine.applyDelta,
     log: quietLogger(),
     backoff: { initialMs: 20, maxMs: 200 },
     ...options,
@@ -108,6 +123,7 @@ test('a refused snapshot is reported to the controller and the old table keeps s
   const { client } = startClient(t, { controllerUrl: c.url, stateDir: dir }, engine);
   await client.start();
   await until('v1 applied', () => proxyStatus(c)?.appliedVersion === 1);
+  await until('v1 saved (saving follows the ack)', async () => (await loadState(dir)).kind === 'table');
 
   engine.refuse = (tbl) => (tbl.version === 2 ? 'listener 10001: address already in use' : undefined);
   publish(c, 2, 1);
@@ -250,7 +266,7 @@ test('a wrong token is logged clearly and nothing is applied', async (t) => {
   assert.equal(client.status().connected, false);
 });
 
-test('snapshots that arrive during an apply: only the newest is applied next', async (t) => {
+test('deltas that arrive during an apply are applied in order after it; the saved table is the full newest one', async (t) => {
   const c = await startController(t, { epoch: 'e1' });
   const dir = await tempDir(t);
   publish(c, 2);
@@ -264,7 +280,73 @@ test('snapshots that arrive during an apply: only the newest is applied next', a
   await until('v4 to arrive while v1 is being applied', () => client.status().controller?.version === 4);
   release();
   await until('the newest version applied', () => proxyStatus(c)?.appliedVersion === 4);
-  assert.deepEqual(engine.versions, ['e1:1', 'e1:4']);
+  assert.deepEqual(engine.versions, ['e1:1', 'e1:2', 'e1:3', 'e1:4']);
+  assert.deepEqual(client.status().counts, { snapshots: 1, deltas: 3, gaps: 0 });
+  await client.stop();
+  const saved = await loadState(dir);
+  assert.equal(saved.kind === 'table' && `${saved.table.version} ${tableDigest(saved.table)}`, `4 ${c.publisher.current!.digest}`);
+});
+
+test('a proxy restarted from its state saved after deltas serves what a fresh snapshot serves, and resumes with deltas', async (t) => {
+  const c = await startController(t, { epoch: 'e1' });
+  const dir = await tempDir(t);
+  publish(c, 4);
+  const first = startClient(t, { controllerUrl: c.url, stateDir: dir });
+  await first.client.start();
+  await until('v1 applied', () => proxyStatus(c)?.appliedVersion === 1);
+  for (let v = 1; v <= 3; v++) publish(c, 4, v);
+  await until('v4 applied through deltas', () => proxyStatus(c)?.appliedVersion === 4);
+  assert.deepEqual(first.client.status().counts, { snapshots: 1, deltas: 3, gaps: 0 });
+  await first.client.stop();
+
+  // The restarted proxy's engine gets the saved table; it equals the controller's snapshot.
+  const second = startClient(t, { controllerUrl: c.url, stateDir: dir, node: 'node-a' });
+  await second.client.start();
+  const fresh = c.publisher.current!.table;
+  assert.deepEqual(second.engine.versions, ['e1:4']);
+  assert.equal(second.engine.digest, tableDigest(fresh));
+  assert.deepEqual(second.engine.applied[0], JSON.parse(JSON.stringify(fresh)), 'the saved table is the full table, field for field');
+  publish(c, 4, 4);
+  await until('v5 applied as a delta on top of the saved table', () => second.client.status().applied?.version === 5);
+  assert.deepEqual(second.client.status().counts, { snapshots: 0, deltas: 1, gaps: 0 });
+});
+
+test('a gap in versions makes the client ask for a snapshot', async (t) => {
+  const c = await startController(t, { epoch: 'e1' });
+  const v1 = publish(c, 2);
+  const v2 = publish(c, 2, 1);
+  const v3 = publish(c, 2, 2);
+  const delta3 = c.publisher.current!.delta!;
+  // A scripted controller: the first watch gets v1 and then the delta 2->3 (version 2 is missing).
+  const queries: string[] = [];
+  const scripted = createHttpServer((req, res) => {
+    if (req.method === 'POST') {
+      req.resume();
+      res.writeHead(204).end();
+      return;
+    }
+    queries.push(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? '(none)');
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    if (queries.length === 1) {
+      res.write(`${JSON.stringify({ type: 'snapshot', table: v1 })}\n${JSON.stringify({ type: 'delta', delta: delta3 })}\n`);
+    } else {
+      res.write(`${JSON.stringify({ type: 'snapshot', table: v3 })}\n`);
+    }
+  });
+  await new Promise<void>((resolve) => scripted.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => {
+    scripted.close(resolve);
+    scripted.closeAllConnections();
+  }));
+  const dir = await tempDir(t);
+  const { client, engine } = startClient(t, { controllerUrl: `http://127.0.0.1:${(scripted.address() as AddressInfo).port}`, stateDir: dir });
+  await client.start();
+  await until('the snapshot after the gap', () => client.status().applied?.version === 3);
+  assert.deepEqual(queries, ['(none)', '(none)'], 'the second watch asks for a snapshot: no since');
+  assert.deepEqual(engine.versions, ['e1:1', 'e1:3']);
+  assert.equal(tableDigest(engine.applied[1]!), tableDigest(v3));
+  assert.notEqual(tableDigest(v2), tableDigest(v3));
+  assert.deepEqual(client.status().counts, { snapshots: 2, deltas: 0, gaps: 1 });
 });
 
 test('a silent controller is detected and the client reconnects', async (t) => {
@@ -292,9 +374,12 @@ test('a 10,000-service table travels whole; a line over the limit is refused and
   const table = publish(c, 10_000);
   const size = JSON.stringify(table).length;
   assert.ok(size > 4_000_000, `the table is several MB (${size} bytes)`);
-  const { client, engine } = startClient(t, { controllerUrl: c.url, stateDir: await tempDir(t) });
+  const bigDir = await tempDir(t);
+  const { client, engine } = startClient(t, { controllerUrl: c.url, stateDir: bigDir });
   await client.start();
   await until('the big table applied', () => proxyStatus(c)?.appliedVersion === 1);
+  // Saving follows the ack; let it finish before the directory is removed.
+  await until('the big table saved', async () => (await loadState(bigDir)).kind === 'table');
   assert.equal(tableDigest(engine.applied[0]!), tableDigest(table));
   assert.equal(validateTable(engine.applied[0]).ok, true);
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, connect } from 'node:net';
 import type { Socket } from 'node:net';
 import fc from 'fast-check';
-import { clientAddress, rawCookie, rawHeader, requestHeaders, responseHeadersFlat, responseHeadersObject } from '../../src/proxy/http/headers.ts';
+import { cookieValue } from '../../src/proxy/http/cookies.ts';
+import { clientAddress, rawHeader, requestHeaders, responseHeadersFlat, responseHeadersObject } from '../../src/proxy/http/headers.ts';
 import { errorPage, rawErrorResponse, wantsJson } from '../../src/proxy/http/error-page.ts';
 import { sniffProtocol } from '../../src/proxy/http/sniff.ts';
 import type { Protocol } from '../../src/proxy/http/sniff.ts';
@@ -73,9 +74,9 @@ test('response headers: hop-by-hop dropped in both shapes, repeats kept, extras 
 
 test('cookie and header lookup in raw headers', () => {
   const raw = ['Cookie', 'a=1; lb=tok-en ', 'X-User', 'u1', 'cookie', 'c=3', 'x-user', 'u2'];
-  assert.equal(rawCookie(raw, 'lb'), 'tok-en');
-  assert.equal(rawCookie(raw, 'c'), '3');
-  assert.equal(rawCookie(raw, 'l'), undefined);
+  assert.equal(cookieValue(raw, 'lb'), 'tok-en');
+  assert.equal(cookieValue(raw, 'c'), '3');
+  assert.equal(cookieValue(raw, 'l'), undefined);
   assert.equal(rawHeader(raw, 'x-user'), 'u1, u2');
   assert.equal(rawHeader(raw, 'x-none'), undefined);
 });

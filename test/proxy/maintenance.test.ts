@@ -1,13 +1,13 @@
 /** The maintenance stage through a real engine: the proxy's page, no backend contacted. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { maintenanceReason } from '../../src/proxy/stages/maintenance.ts';
+import { maintenanceText } from '../../src/table/index.ts';
 import { client, connectSocket, engine, freePort, get, httpBackend, metricValue, parseHead, rawExchange, svc, table, tcpServer } from './helpers.ts';
 
 test('the reason reads as a sentence; "true" reads as plain maintenance', () => {
-  assert.equal(maintenanceReason('maintenance'), 'is down for maintenance');
-  assert.equal(maintenanceReason(''), 'is down for maintenance');
-  assert.equal(maintenanceReason('Database upgrade until 14:00 UTC.'), 'is down for maintenance: Database upgrade until 14:00 UTC');
+  assert.equal(maintenanceText('maintenance'), 'is down for maintenance');
+  assert.equal(maintenanceText(''), 'is down for maintenance');
+  assert.equal(maintenanceText('Database upgrade until 14:00 UTC.'), 'is down for maintenance: Database upgrade until 14:00 UTC');
 });
 
 test('a route in maintenance answers 503 with Retry-After, HTML or JSON, HEAD without a body, and never calls a backend', async (t) => {

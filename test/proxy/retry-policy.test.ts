@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { FAILURE_STATUS } from '../../src/proxy/http/failures.ts';
 import type { Failure } from '../../src/proxy/http/failures.ts';
 import { RETRY_REASONS } from '../../src/proxy/metrics.ts';
-import { backoffMs, CONNECT, failureReason, NOT_RETRIABLE, RESET, STATUS, statusMatcher, TIMEOUT } from '../../src/proxy/stages/retry-policy.ts';
+import { backoffMs, CONNECT, failureReason, NOT_RETRIABLE, RESET, STATUS, statusMatcher, TIMEOUT } from '../../src/proxy/stages/retry/policy.ts';
 
 test('failures map to retry reasons; the ones another try cannot fix are not retriable', () => {
   const expected: Record<Failure, number> = {

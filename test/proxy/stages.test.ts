@@ -7,11 +7,14 @@ import type { AttemptDone, Exchange, HttpRoute, RouteBackend, UpstreamAttempt } 
 import type { Failure } from '../../src/proxy/http/failures.ts';
 import type { Upstream } from '../../src/proxy/http/upstream.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
-import { backendChoice } from '../../src/proxy/stages/backend-choice.ts';
+import { backendChoice } from '../../src/proxy/stages/backend-choice/backend-choice.ts';
 import { deliver } from '../../src/proxy/stages/deliver.ts';
 import { endpointPick } from '../../src/proxy/stages/endpoint-pick.ts';
 import { NO_ENDPOINT } from '../../src/proxy/stages/failed-attempt.ts';
+import { stageContext, stageHandler } from '../../src/proxy/stages/pipeline.ts';
 import { requestTimeout } from '../../src/proxy/stages/request-timeout.ts';
+import { RequestView } from '../../src/proxy/stages/request-view.ts';
+import type { Link } from '../../src/proxy/stages/types.ts';
 import type { LoadBalancer } from '../../src/table/index.ts';
 import { cluster, route as routeEntry } from '../support/tables.ts';
 
@@ -31,7 +34,7 @@ function routeWith(backends: { cluster: ClusterRuntime<Upstream>; weight: number
   const entry = routeEntry('test', 'web', 80, { backends: backends.map((b) => ({ cluster: b.cluster.id, weight: b.weight })), ...extra });
   const stats = metrics.route(entry);
   const rbs: RouteBackend[] = backends.map((b) => ({ cluster: b.cluster, weight: b.weight, stats: stats.backend(b.cluster.entry.service) }));
-  return { id: entry.id, entry, backends: rbs, stats, defaultStats: rbs[0]!.stats, retryAfterSeconds: 5, log, rules: [], affinitySecret: 's', warnings: [], handle: () => {} };
+  return { id: entry.id, entry, backends: rbs, stats, defaultStats: rbs[0]!.stats, retryAfterSeconds: 5, log, rules: [], affinitySecret: 's', warnings: [], handle: () => {}, complete: () => {} };
 }
 
 /** The fields stages touch, with calls recorded. */
@@ -56,7 +59,7 @@ test('backend choice: weights are honoured exactly, weight 0 never, empty cluste
   const b = clusterOf('b', 1);
   const z = clusterOf('z', 1);
   const picked: string[] = [];
-  const h = backendChoice(routeWith([{ cluster: a, weight: 2 }, { cluster: b, weight: 1 }, { cluster: z, weight: 0 }]), (ex) => picked.push(ex.backend!.cluster.id));
+  const h = stageHandler(backendChoice, stageContext(routeWith([{ cluster: a, weight: 2 }, { cluster: b, weight: 1 }, { cluster: z, weight: 0 }])), (ex) => picked.push(ex.backend!.cluster.id));
   for (let i = 0; i < 30; i++) h(fakeExchange().asExchange);
   assert.equal(picked.filter((p) => p === 'test/a:80').length, 20);
   assert.equal(picked.filter((p) => p === 'test/b:80').length, 10);
@@ -64,12 +67,12 @@ test('backend choice: weights are honoured exactly, weight 0 never, empty cluste
 
   const empty = clusterOf('empty', 0);
   const only: string[] = [];
-  const h2 = backendChoice(routeWith([{ cluster: empty, weight: 5 }, { cluster: b, weight: 1 }]), (ex) => only.push(ex.backend!.cluster.id));
+  const h2 = stageHandler(backendChoice, stageContext(routeWith([{ cluster: empty, weight: 5 }, { cluster: b, weight: 1 }])), (ex) => only.push(ex.backend!.cluster.id));
   for (let i = 0; i < 6; i++) h2(fakeExchange().asExchange);
   assert.deepEqual(new Set(only), new Set(['test/b:80']));
 
   const { asExchange, calls } = fakeExchange();
-  backendChoice(routeWith([{ cluster: a, weight: 0 }]), () => assert.fail('no backend may be chosen'))(asExchange);
+  stageHandler(backendChoice, stageContext(routeWith([{ cluster: a, weight: 0 }])), () => assert.fail('no backend may be chosen'))(asExchange);
   assert.deepEqual(calls, ['fail:no-backend']);
 });
 
@@ -77,7 +80,7 @@ test('endpoint pick: cookie affinity sets the cookie only when the endpoint chan
   const c = clusterOf('a', 3, { kind: 'cookie', cookie: 'aff' });
   const route = routeWith([{ cluster: c, weight: 1 }]);
   const seen: unknown[] = [];
-  const pick = endpointPick(route, (ex) => seen.push(ex.endpoint));
+  const pick = endpointPick(stageContext(route), (ex) => seen.push(ex.endpoint));
   const done: AttemptDone = () => assert.fail('no failure expected');
 
   const first = fakeExchange();
@@ -96,7 +99,7 @@ test('endpoint pick: cookie affinity sets the cookie only when the endpoint chan
   const outcomes: UpstreamAttempt[] = [];
   const ex = fakeExchange();
   ex.ex.backend = none.backends[0];
-  endpointPick(none, () => assert.fail('no endpoint to forward to'))(ex.asExchange, (_e, a) => outcomes.push(a));
+  endpointPick(stageContext(none), () => assert.fail('no endpoint to forward to'))(ex.asExchange, (_e, a) => outcomes.push(a));
   assert.deepEqual(outcomes, [NO_ENDPOINT]);
   assert.equal(NO_ENDPOINT.failure, 'no-endpoint');
 });
@@ -105,7 +108,7 @@ test('endpoint pick: header affinity passes the header value to the balancer', (
   const c = clusterOf('a', 5, { kind: 'header', header: 'X-Tenant' });
   const route = routeWith([{ cluster: c, weight: 1 }]);
   const seen: unknown[] = [];
-  const pick = endpointPick(route, (ex) => seen.push(ex.endpoint));
+  const pick = endpointPick(stageContext(route), (ex) => seen.push(ex.endpoint));
   for (let i = 0; i < 10; i++) {
     const f = fakeExchange(['x-tenant', 'acme']);
     f.ex.backend = route.backends[0];
@@ -115,10 +118,10 @@ test('endpoint pick: header affinity passes the header value to the balancer', (
 });
 
 test('request timeout: absent means no stage at all; present arms a deadline that expires the exchange', async () => {
-  const next = (): void => {};
+  const next: Link = { handle: () => {}, complete: () => {} };
   const a = clusterOf('a', 1);
-  assert.equal(requestTimeout(routeWith([{ cluster: a, weight: 1 }]), next), next, 'no per-request cost without a deadline');
-  const h = requestTimeout(routeWith([{ cluster: a, weight: 1 }], { requestTimeoutMs: 5 }), next);
+  assert.equal(requestTimeout(stageContext(routeWith([{ cluster: a, weight: 1 }])), next), next, 'no per-request cost without a deadline');
+  const h = requestTimeout(stageContext(routeWith([{ cluster: a, weight: 1 }], { requestTimeoutMs: 5 })), next).handle;
   const f = fakeExchange();
   h(f.asExchange);
   assert.ok(f.ex.deadline !== undefined);
@@ -129,14 +132,13 @@ test('request timeout: absent means no stage at all; present arms a deadline tha
 });
 
 test('deliver: a failure becomes an error page, a head is committed, a finished exchange discards', () => {
-  const route = routeWith([{ cluster: clusterOf('a', 1), weight: 1 }]);
   const log: string[] = [];
   const attempt = (failure: Failure | undefined): UpstreamAttempt => ({
     endpoint: undefined, failure, status: failure ? 0 : 200, headers: failure ? undefined : {},
     commit: () => log.push('commit'), discard: () => log.push('discard'), cancel: () => log.push('cancel'),
   });
   let outcome: UpstreamAttempt = attempt('dial');
-  const h = deliver(route, (ex, done) => done(ex, outcome));
+  const h = deliver((ex, done) => done(ex, outcome));
   const f1 = fakeExchange();
   h(f1.asExchange);
   assert.deepEqual(f1.calls, ['fail:dial']);
@@ -146,4 +148,39 @@ test('deliver: a failure becomes an error page, a head is committed, a finished 
   f3.ex.done = true;
   h(f3.asExchange);
   assert.deepEqual(log, ['commit', 'discard']);
+});
+
+test('expressions: each one that does not compile is a route warning of one form, and the route runs without it', () => {
+  const a = clusterOf('a', 1);
+  const base = routeWith([{ cluster: a, weight: 1 }], {
+    retry: { count: 1, on: "method('GET'", codes: [] },
+    circuitBreaker: { expression: 'NetworkErrorRatio( > 1' },
+    rateLimit: { ratePerSecond: 1, burst: 1, key: 'header(', zoneSize: 10 },
+  });
+  const route: HttpRoute = { ...base, rules: [{ match: 'nope(', backends: base.backends }] };
+  const { expressions } = stageContext(route);
+  assert.equal(route.warnings.length, 4, route.warnings.join('\n'));
+  for (const w of route.warnings) assert.match(w, /^route test\/web:80: .+ is ignored \(.+\): EXPR_[A-Z_]+ at column \d+: /);
+  assert.deepEqual(route.warnings.map((w) => w.slice('route test/web:80: '.length, w.indexOf(' is ignored'))), [
+    'rules[0]', 'retry-on', 'the circuit-breaker expression', 'the rate-limit key',
+  ]);
+  assert.deepEqual(expressions.rules, [undefined]);
+  assert.equal(expressions.retryOn, undefined, 'only connection failures are retried');
+  assert.equal(expressions.breaker, undefined, 'no breaker');
+  assert.ok(expressions.rateLimitKey !== undefined, 'limited by the client address instead');
+});
+
+test('the request view expressions read: TLS-aware secure, fields read lazily, nothing kept after unbind', () => {
+  const view = new RequestView();
+  const req = { method: 'GET', url: '/x', headers: { host: 'web' }, httpVersion: '1.1', socket: { remoteAddress: '::ffff:10.0.0.1', remotePort: 1234, encrypted: true } };
+  view.bind(req as never, 'GET');
+  assert.equal(view.secure, true);
+  assert.equal(view.host, 'web');
+  assert.equal(view.remoteAddress, '10.0.0.1');
+  view.unbind();
+  assert.equal(view.secure, false);
+  assert.deepEqual(view.headers, {});
+  view.bind({ ...req, socket: { remoteAddress: '10.0.0.2' } } as never, 'POST');
+  assert.equal(view.secure, false);
+  assert.equal(view.method, 'POST');
 });

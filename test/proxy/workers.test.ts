@@ -155,8 +155,8 @@ test('createProxyHost: one worker is an engine in this thread; auto is the core 
   const host = await createProxyHost({ workers: 1, processMetrics: false, log: createLogger('test', 'silent') });
   t.after(() => host.close());
   assert.ok(host instanceof ProxyEngine);
-  assert.equal(resolveWorkers(undefined), 1);
-  assert.equal(resolveWorkers('auto'), availableParallelism());
+  assert.equal(resolveWorkers(undefined).workers, 1);
+  assert.equal(resolveWorkers('auto', '/nonexistent-cgroup').workers, availableParallelism(), 'no cgroup limits: one per core');
   assert.throws(() => resolveWorkers(0), { code: 'WORKERS_INVALID' });
   assert.throws(() => resolveWorkers(1.5), { code: 'WORKERS_INVALID' });
 });

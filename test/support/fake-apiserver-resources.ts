@@ -310,6 +310,8 @@ export function builtinResources(options: { serviceCIDR: string }): ResourceDef[
       fields: Object.fromEntries(['regarding.kind', 'regarding.name', 'regarding.namespace', 'reason', 'type', 'reportingController'].map((f) => [f, nested(f)])),
     },
     { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, validate: validateEndpointSlice },
+    // Leader election: optimistic concurrency (409 on a stale resourceVersion) is the Store's.
+    { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
     {
       group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, statusSubresource: true,
       validate: validateDeployment,

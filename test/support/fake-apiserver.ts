@@ -14,12 +14,16 @@
  *   patch, apply as merge), delete (with preconditions), deletecollection; Status bodies for
  *   400/401/404/405/409/410/415/422/504 like the real server;
  * - test controls: cutWatches, endWatches, compact, sendBookmarks, failNext, restart, stop,
- *   request counters, direct data access, and `kubeconfig()`.
+ *   request counters (with the bearer token each request carried), direct data access, and
+ *   `kubeconfig()`;
+ * - Leases (coordination.k8s.io/v1) for leader election.
  *
  * Known differences from a real server: no admission, RBAC, finalizers or garbage collection
  * (a deleted Namespace takes its contents with it at once), no field ownership for apply, no
  * dryRun, strategic merge patches replace lists, core and events.k8s.io Events are separate
- * stores, and Services are single-stack IPv4.
+ * stores, and Services are single-stack IPv4. Unlike a real server it accepts EndpointSlice
+ * addresses in 127.0.0.0/8 (the real one answers 422 "may not be in the loopback range"), on
+ * purpose: the tests' backends listen on 127.0.0.1. test/cluster/ runs the real one.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -45,6 +49,8 @@ export interface RequestRecord {
   query: Record<string, string>;
   /** HTTP status of the answer (for a watch: of the response head). */
   code?: number;
+  /** The bearer token the client sent, if any: tells apart clients given different kubeconfigs. */
+  user?: string;
 }
 
 export interface FakeApiServerOptions {
@@ -403,6 +409,8 @@ export class FakeApiServer {
       return;
     }
     const record: RequestRecord = { verb, resource: t.resource.qualifiedName, namespace: t.namespace, name: t.name, query: Object.fromEntries(q) };
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) record.user = auth.slice(7);
     this.requests.push(record);
     res.on('finish', () => { record.code = res.statusCode; });
     const inject = this.injected.find((i) => i.verb === verb && (i.resource === undefined || i.resource === record.resource) && i.remaining > 0);

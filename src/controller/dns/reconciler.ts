@@ -14,6 +14,7 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../common/log.ts';
 import { isHostmeshError } from '../../common/errors.ts';
+import type { ErrorCode } from '../../common/errors.ts';
 import type { StatusDiagnostic } from '../../table/protocol.ts';
 import { DNS_DEPLOYMENT_SELECTOR, DNS_NAMESPACE, pickDnsDeployment, planAndApply } from './apply.ts';
 import type { DnsApis } from './apply.ts';
@@ -96,7 +97,7 @@ export class DnsReconciler {
     if (!addresses || addresses.length === 0) {
       return this.#problem({
         severity: 'warning',
-        code: 'DNS_SERVICE_MISSING',
+        code: 'DNS_SERVICE_MISSING' satisfies ErrorCode,
         object: { kind: 'Service', namespace: dnsService.namespace, name: dnsService.name },
         message: `Service ${dnsService.namespace}/${dnsService.name} (the proxies' DNS responders) does not exist or has no ClusterIP yet; cluster DNS is patched once it has one`,
       }, 'done');
@@ -116,7 +117,7 @@ export class DnsReconciler {
       if (failure) {
         return this.#problem({
           severity: 'error',
-          code: 'DNS_APPLY_FAILED',
+          code: 'DNS_APPLY_FAILED' satisfies ErrorCode,
           object: { kind: failure.kind, namespace: failure.namespace, name: failure.name ?? failure.kind },
           message: `${(e as Error).message}; retrying with backoff`,
         }, 'retry');

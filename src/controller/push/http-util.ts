@@ -1,6 +1,7 @@
 /** Small response and body helpers for the controller API (node:http). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HostmeshError } from '../../common/errors.ts';
+import type { ErrorCode } from '../../common/errors.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = `${JSON.stringify(body)}\n`;
@@ -9,7 +10,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** Errors are `{"error":{"code","message"}}`, the code stable for scripts. */
-export function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+export function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { error: { code, message } }, headers);
 }
 

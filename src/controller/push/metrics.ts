@@ -9,22 +9,54 @@ export interface ControllerMetrics {
   applyLag: Histogram;
   refusals: Counter;
   skippedSnapshots: Counter;
+  watchBytes: Counter;
+  watchMessages: Counter;
 }
 
 export interface MetricSources {
   version(): number;
   proxies(): { connected: number; disconnected: number };
+  /** Configuration problems now (what `/v1/status` lists). */
+  problems(): readonly { severity: string }[];
 }
 
-export function createControllerMetrics(registry: Registry, sources: MetricSources): ControllerMetrics {
-  const version = new Gauge({
+/**
+ * `hostmesh_config_problems{severity}`: configuration problems the controller (or standalone)
+ * reports now, errors and warnings, both series always present. Read at scrape time.
+ */
+export function registerProblemsGauge(registry: Registry, problems: () => readonly { severity: string }[]): Gauge {
+  return new Gauge({
+    name: 'hostmesh_config_problems',
+    help: 'Configuration problems reported now (bad annotations, port conflicts, shadow Service or DNS trouble), by severity.',
+    labelNames: ['severity'],
+    registers: [registry],
+    collect() {
+      let errors = 0;
+      let warnings = 0;
+      for (const p of problems()) {
+        if (p.severity === 'error') errors++;
+        else if (p.severity === 'warning') warnings++;
+      }
+      this.set({ severity: 'error' }, errors);
+      this.set({ severity: 'warning' }, warnings);
+    },
+  });
+}
+
+/** `hostmesh_controller_config_version`: the version the controller (or standalone) publishes. */
+export function registerVersionGauge(registry: Registry, version: () => number): Gauge {
+  return new Gauge({
     name: 'hostmesh_controller_config_version',
     help: 'Version of the routing table the controller serves (0 before the first publish).',
     registers: [registry],
     collect() {
-      this.set(sources.version());
+      this.set(version());
     },
   });
+}
+
+export function createControllerMetrics(registry: Registry, sources: MetricSources): ControllerMetrics {
+  const version = registerVersionGauge(registry, sources.version);
   const proxies = new Gauge({
     name: 'hostmesh_controller_proxies',
     help: 'Proxies known to the controller, by whether a watch stream is open.',
@@ -36,6 +68,7 @@ export function createControllerMetrics(registry: Registry, sources: MetricSourc
       this.set({ state: 'disconnected' }, c.disconnected);
     },
   });
+  registerProblemsGauge(registry, sources.problems);
   return {
     version,
     proxies,
@@ -57,7 +90,19 @@ export function createControllerMetrics(registry: Registry, sources: MetricSourc
     }),
     skippedSnapshots: new Counter({
       name: 'hostmesh_controller_watch_skipped_snapshots_total',
-      help: 'Snapshots not sent to a slow proxy because a newer one replaced them while its stream was congested.',
+      help: 'Versions not sent one by one to a slow proxy: it caught up with one snapshot or the deltas since, once its stream drained.',
+      registers: [registry],
+    }),
+    watchBytes: new Counter({
+      name: 'hostmesh_controller_watch_sent_bytes_total',
+      help: 'Bytes of routing-table messages written to watch streams, by kind (snapshot or delta).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    watchMessages: new Counter({
+      name: 'hostmesh_controller_watch_messages_total',
+      help: 'Routing-table messages written to watch streams, by kind (snapshot or delta).',
+      labelNames: ['kind'],
       registers: [registry],
     }),
   };

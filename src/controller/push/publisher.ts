@@ -6,10 +6,13 @@
  * `coalesceMs`, but never later than `maxDelayMs` after the first unpublished change, so a
  * steady trickle of events cannot starve the proxies. Content whose digest equals the current
  * table's makes no version (its diagnostics still replace the current ones).
+ *
+ * Each version after the first also carries its delta from the previous one (the resources
+ * that changed, docs/distribution.md), found by comparing one hash per resource.
  */
 import { randomUUID } from 'node:crypto';
-import { TABLE_FORMAT, tableDigest } from '../../table/index.ts';
-import type { RoutingTable, StatusDiagnostic, TableContent } from '../../table/index.ts';
+import { ResourceTracker, TABLE_FORMAT } from '../../table/index.ts';
+import type { RoutingTable, StatusDiagnostic, TableContent, TableDelta } from '../../table/index.ts';
 import { HostmeshError } from '../../common/errors.ts';
 import { VersionHistory } from './history.ts';
 
@@ -21,6 +24,8 @@ export interface Publication {
   readonly digest: string;
   /** Date.now() when this version was published. */
   readonly publishedAt: number;
+  /** The changes from the previous version; absent for the first version of the epoch. */
+  readonly delta?: TableDelta;
 }
 
 export interface PublisherOptions {
@@ -45,6 +50,7 @@ export class Publisher {
   readonly maxDelayMs: number;
   readonly #history: VersionHistory;
   readonly #listeners = new Set<PublishListener>();
+  readonly #resources = new ResourceTracker();
   #current: Publication | undefined;
   #diagnostics: readonly StatusDiagnostic[] = [];
   #pending: { content: TableContent; diagnostics: readonly StatusDiagnostic[] } | undefined;
@@ -115,6 +121,9 @@ export class Publisher {
     this.#diagnostics = pending.diagnostics;
     const publishedAt = Date.now();
     const { dns, listeners, routes, clusters } = pending.content;
+    const { changes, digest } = this.#resources.update(pending.content);
+    const previous = this.#current;
+    if (previous !== undefined && changes.length === 0) return previous;
     const table: RoutingTable = {
       format: TABLE_FORMAT,
       epoch: this.epoch,
@@ -125,9 +134,14 @@ export class Publisher {
       routes,
       clusters,
     };
-    const digest = tableDigest(table);
-    if (this.#current !== undefined && this.#current.digest === digest) return this.#current;
-    const publication: Publication = { table, digest, publishedAt };
+    const publication: Publication = previous === undefined
+      ? { table, digest, publishedAt }
+      : {
+        table,
+        digest,
+        publishedAt,
+        delta: { format: TABLE_FORMAT, epoch: this.epoch, base: previous.table.version, version: table.version, generatedAt: table.generatedAt, digest, changes },
+      };
     this.#current = publication;
     this.#history.record(table.version, publishedAt);
     for (const listener of this.#listeners) listener(publication);

@@ -4,6 +4,7 @@
  * and the offending value. Pure, so it is property-tested.
  */
 import { HostmeshError } from '../../common/errors.ts';
+import type { ErrorCode } from '../../common/errors.ts';
 import { parseSince } from '../../table/index.ts';
 import type { AckReport } from '../../table/index.ts';
 
@@ -20,7 +21,7 @@ export interface WatchQuery {
   since: { epoch: string; version: number } | undefined;
 }
 
-function bad(code: string, message: string): never {
+function bad(code: ErrorCode, message: string): never {
   throw new HostmeshError(code, message);
 }
 

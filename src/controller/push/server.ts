@@ -3,7 +3,7 @@
  * the status of every proxy, and health and metrics. `/v1/*` needs the bearer token; health and
  * metrics are open. Nothing a client sends can throw out of a handler.
  */
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
@@ -20,6 +20,7 @@ import { ProxyTracker } from './proxies.ts';
 import type { Publication, Publisher } from './publisher.ts';
 import { parseAck, parseWatchQuery } from './requests.ts';
 import { WatchStream } from './watch-stream.ts';
+import type { CatchUp } from './watch-stream.ts';
 
 export interface PushServerOptions {
   publisher: Publisher;
@@ -36,8 +37,17 @@ export interface PushServerOptions {
   maxAckBytes?: number;
   /** Registry for the controller metrics (default: a new one, served on /metrics). */
   registry?: Registry;
+  /** Recent versions whose deltas are kept for proxies that reconnect or lag (default 256). */
+  deltaVersions?: number;
+  /** Most bytes of deltas kept, and sent in one catch-up before a snapshot is sent instead (default 4 MiB). */
+  maxCatchUpBytes?: number;
   /** Called after each valid ack is recorded (benchmarks and wiring use it). */
   onAck?: (ack: AckReport) => void;
+  /**
+   * Paths served beside the protocol (live reports, tap, the dashboard): answers and returns
+   * true when the path is its own. Consulted before the 404.
+   */
+  extra?: (req: IncomingMessage, res: ServerResponse, path: string, search: string) => boolean;
 }
 
 export const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -49,7 +59,7 @@ export class PushServer {
   readonly registry: Registry;
   readonly #publisher: Publisher;
   readonly #log: Logger;
-  readonly #auth: (authorization: string | undefined) => AuthResult;
+  #auth: (authorization: string | undefined) => AuthResult;
   readonly #tracker: ProxyTracker;
   readonly #metrics: ControllerMetrics;
   readonly #streams = new Set<WatchStream>();
@@ -57,8 +67,19 @@ export class PushServer {
   readonly #unsubscribe: () => void;
   readonly #maxAckBytes: number;
   readonly #onAck: ((ack: AckReport) => void) | undefined;
-  /** The current version's watch line, serialized once for every stream. */
+  readonly #extra: PushServerOptions['extra'];
+  /** The current version's snapshot line, serialized once (when a stream needs it) for every stream. */
   #line: { version: number; buffer: Buffer } | undefined;
+  /** Delta lines of recent versions by version, oldest first, with their total size. */
+  readonly #deltas = new Map<number, Buffer>();
+  #deltaBytes = 0;
+  readonly #deltaVersions: number;
+  readonly #maxCatchUpBytes: number;
+  #standby: (() => string) | undefined;
+  /** While standing by: the leader's API address, if known; proxies' requests are forwarded there. */
+  leaderUrl: (() => string | undefined) | undefined;
+  /** Responses being forwarded to the leader: ended when this replica's role changes. */
+  readonly #forwarded = new Set<ServerResponse>();
 
   constructor(options: PushServerOptions) {
     this.#publisher = options.publisher;
@@ -66,6 +87,9 @@ export class PushServer {
     this.#auth = bearerAuth(options.token);
     this.#maxAckBytes = options.maxAckBytes ?? 64 * 1024;
     this.#onAck = options.onAck;
+    this.#extra = options.extra;
+    this.#deltaVersions = options.deltaVersions ?? 256;
+    this.#maxCatchUpBytes = options.maxCatchUpBytes ?? 4 * 1024 * 1024;
     this.#tracker = new ProxyTracker(options.publisher, {
       forgetAfterMs: options.forgetAfterMs ?? 3_600_000,
       maxProxies: options.maxProxies ?? 10_000,
@@ -74,12 +98,29 @@ export class PushServer {
     this.#metrics = createControllerMetrics(this.registry, {
       version: () => this.#publisher.version,
       proxies: () => this.#tracker.counts(),
+      problems: () => this.status().diagnostics,
     });
     this.server = createServer(this.#handle);
     this.#unsubscribe = this.#publisher.subscribe(this.#onPublish);
     this.#heartbeat = setInterval(this.#beat, options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     this.#heartbeat.unref();
   }
+
+  /**
+   * A rotated token (the token file changed): accepted from now on; the previous one stays
+   * accepted for `graceMs` (default 10 min) so proxies that read the new file later keep going.
+   */
+  setToken(token: string, graceMs = 600_000): void {
+    const next = bearerAuth(token);
+    const previous = this.#auth;
+    const until = Date.now() + graceMs;
+    this.#auth = (authorization) => {
+      const r = next(authorization);
+      if (r === 'ok' || Date.now() > until) return r;
+      return previous(authorization) === 'ok' ? 'ok' : r;
+    };
+  }
+
 
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
@@ -103,6 +144,22 @@ export class PushServer {
     };
   }
 
+  /**
+   * Set while this replica stands by (leader election): watches are answered 503 `NOT_LEADER`
+   * with the reason (who leads), `/readyz` is 503 so the Service sends proxies to the leader,
+   * and setting it ends the open streams (their proxies reconnect, to the leader).
+   */
+  get standby(): (() => string) | undefined {
+    return this.#standby;
+  }
+
+  set standby(reason: (() => string) | undefined) {
+    this.#standby = reason;
+    if (reason !== undefined) for (const s of this.#streams) s.end();
+    for (const r of this.#forwarded) r.destroy();
+    this.#forwarded.clear();
+  }
+
   /** Open watch streams (for diagnostics and tests). */
   get streams(): readonly WatchStream[] {
     return [...this.#streams];
@@ -120,9 +177,46 @@ export class PushServer {
 
   readonly #onPublish = (publication: Publication): void => {
     this.#metrics.publishes.inc();
-    if (this.#streams.size === 0) return;
-    const line = this.#lineFor(publication);
-    for (const s of this.#streams) s.snapshot(line);
+    const delta = publication.delta;
+    let line: Buffer | undefined;
+    if (delta === undefined) {
+      this.#deltas.clear();
+      this.#deltaBytes = 0;
+    } else {
+      const message: WatchMessage = { type: 'delta', delta };
+      line = Buffer.from(`${JSON.stringify(message)}\n`);
+      this.#remember(delta.version, line);
+    }
+    for (const s of this.#streams) s.publish(delta?.base, line);
+  };
+
+  #remember(version: number, line: Buffer): void {
+    this.#deltas.set(version, line);
+    this.#deltaBytes += line.length;
+    for (const [v, old] of this.#deltas) {
+      if (this.#deltas.size <= this.#deltaVersions && this.#deltaBytes <= this.#maxCatchUpBytes) break;
+      this.#deltas.delete(v);
+      this.#deltaBytes -= old.length;
+    }
+  }
+
+  /** The deltas from `version` to the current one when all are kept and small enough, else a snapshot. */
+  readonly #catchUp = (version: number | undefined): ReturnType<CatchUp> => {
+    const current = this.#publisher.current;
+    if (current === undefined) return undefined;
+    const to = current.table.version;
+    if (version === to) return undefined;
+    if (version !== undefined && version < to) {
+      const lines: Buffer[] = [];
+      let bytes = 0;
+      for (let v = version + 1; v <= to; v++) {
+        const line = this.#deltas.get(v);
+        if (line === undefined || (bytes += line.length) > this.#maxCatchUpBytes) break;
+        lines.push(line);
+      }
+      if (lines.length === to - version) return { lines, version: to, snapshot: false };
+    }
+    return { lines: [this.#lineFor(current)], version: to, snapshot: true };
   };
 
   readonly #beat = (): void => {
@@ -165,6 +259,13 @@ export class PushServer {
     const search = q < 0 ? '' : url.slice(q + 1);
     const method = req.method ?? 'GET';
 
+    if (this.#standby && (path === WATCH_PATH || path === ACK_PATH || path === STATUS_PATH)) {
+      const leader = this.leaderUrl?.();
+      if (leader !== undefined) {
+        this.#forward(req, res, leader);
+        return;
+      }
+    }
     switch (path) {
       case '/healthz':
         if (!this.#allow(res, method, OPEN_GET)) return;
@@ -172,7 +273,13 @@ export class PushServer {
         return;
       case '/readyz':
         if (!this.#allow(res, method, OPEN_GET)) return;
-        if (this.#publisher.current) sendText(res, 200, 'ready\n', method === 'HEAD');
+        if (this.#standby) {
+          const leader = this.leaderUrl?.();
+          // A standby that can forward to the leader serves proxies as well as the leader does.
+          if (leader !== undefined) sendText(res, 200, `ready: ${this.#standby()}; forwarding proxies to ${leader}\n`, method === 'HEAD');
+          else sendText(res, 503, `not ready: ${this.#standby()}\n`, method === 'HEAD');
+        }
+        else if (this.#publisher.current) sendText(res, 200, 'ready\n', method === 'HEAD');
         else sendText(res, 503, 'not ready: no routing table published yet\n', method === 'HEAD');
         return;
       case '/metrics':
@@ -195,8 +302,36 @@ export class PushServer {
         if (this.#authorized(req, res) && this.#allow(res, method, ['GET'])) sendJson(res, 200, this.status());
         return;
       default:
+        if (this.#extra?.(req, res, path, search)) return;
         sendError(res, 404, 'NOT_FOUND', `no such path: ${path.length > 100 ? `${path.slice(0, 100)}...` : path}`);
     }
+  }
+
+  /** Passes a proxy's request to the leader and its answer (a watch stream too) back. */
+  #forward(req: IncomingMessage, res: ServerResponse, leader: string): void {
+    let target: URL;
+    try {
+      target = new URL(req.url ?? '/', leader);
+      if (target.protocol !== 'http:') throw new Error(`not an http URL: ${leader}`);
+    } catch (e) {
+      sendError(res, 503, 'NOT_LEADER', `this controller replica is a ${this.#standby?.() ?? 'standby'}, and the leader's address ${JSON.stringify(leader)} is unusable (${errorMessage(e)}); retry`);
+      return;
+    }
+    this.#forwarded.add(res);
+    const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    upstream.on('error', (e) => {
+      if (!res.headersSent) sendError(res, 503, 'NOT_LEADER', `this controller replica is a ${this.#standby?.() ?? 'standby'}, and the leader at ${leader} does not answer (${e.message}); retry`, { 'retry-after': '1' });
+      else res.destroy();
+    });
+    res.once('close', () => {
+      this.#forwarded.delete(res);
+      upstream.destroy();
+    });
+    req.pipe(upstream);
   }
 
   #allow(res: ServerResponse, method: string, allowed: string[]): boolean {
@@ -225,23 +360,35 @@ export class PushServer {
       return;
     }
     const { node, since } = query;
+    if (this.#standby) {
+      sendError(res, 503, 'NOT_LEADER', `this controller replica is a ${this.#standby()}; retry (the Service sends you to the leader)`, { 'retry-after': '1' });
+      return;
+    }
     req.socket.setKeepAlive(true, 30_000);
     res.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
-    const stream = new WatchStream(node, res, () => this.#metrics.skippedSnapshots.inc());
+    const stream = new WatchStream(node, res, {
+      catchUp: this.#catchUp,
+      onSkip: () => this.#metrics.skippedSnapshots.inc(),
+      onSent: (kind, bytes) => {
+        this.#metrics.watchMessages.inc({ kind });
+        this.#metrics.watchBytes.inc({ kind }, bytes);
+      },
+    });
     this.#streams.add(stream);
     this.#tracker.opened(node);
     this.#log.info({ node, since: since && `${since.epoch}:${since.version}` }, 'proxy watching');
     res.once('close', () => {
       this.#streams.delete(stream);
       this.#tracker.closed(node);
-      this.#log.info({ node, sent: stream.sent, skipped: stream.skipped }, 'proxy watch closed');
+      this.#log.info({ node, sent: stream.sent, skipped: stream.skipped, snapshots: stream.snapshots, bytes: stream.bytes }, 'proxy watch closed');
     });
 
     const current = this.#publisher.current;
-    const upToDate = since !== undefined && since.epoch === this.#publisher.epoch && since.version === current?.table.version;
+    // The version the proxy serves, if it is one of ours: deltas from there, if still kept.
+    if (since !== undefined && since.epoch === this.#publisher.epoch && since.version <= (current?.table.version ?? 0)) stream.version = since.version;
     // With nothing to send, an immediate heartbeat tells the proxy at once that it is current.
-    if (current && !upToDate) stream.snapshot(this.#lineFor(current));
-    else stream.heartbeat(this.#heartbeatLine());
+    if (current === undefined || stream.version === current.table.version) stream.heartbeat(this.#heartbeatLine());
+    else stream.catchUp();
   }
 
   async #ack(req: IncomingMessage, res: ServerResponse): Promise<void> {

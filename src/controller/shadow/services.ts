@@ -5,6 +5,7 @@
  * allocation is stored on the shadow itself (`hostmesh.io/proxy-ports`), so a restarted
  * controller reads it back and ports never move. Pure functions; the reconcile loop does the I/O.
  */
+import type { ErrorCode } from '../../common/errors.ts';
 import type { PortId, ServiceId } from '../../table/types.ts';
 import { portId, serviceId } from '../../table/ids.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../constants.ts';
@@ -83,7 +84,7 @@ export function buildShadowService(
 
 export interface ShadowDiagnostic {
   /** `SHADOW_MALFORMED`, `SHADOW_DUPLICATE` or `SHADOW_PORT_CONFLICT`. */
-  code: string;
+  code: ErrorCode;
   /** `namespace/name` of the shadow Service concerned. */
   service: string;
   message: string;

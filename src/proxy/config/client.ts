@@ -17,8 +17,12 @@ import { LatestWorker } from './latest.ts';
 import { LineSplitter } from './lines.ts';
 import { loadState, removeStaleTemps, saveState } from './state.ts';
 
-/** What the engine answers when asked to apply a table: on success, the digest of what it serves. */
-export type ApplyOutcome = { ok: true; digest: string } | { ok: false; error: string };
+/**
+ * What the engine answers when asked to apply a snapshot or a delta: on success, the table it
+ * serves now and its digest; on refusal, why, and whether it was a gap (a delta that does not
+ * follow the table served: the client then asks for a snapshot instead of reporting a refusal).
+ */
+export type ApplyOutcome = { ok: true; digest: string; table: RoutingTable } | { ok: false; error: string; gap?: boolean };
 
 export interface ConfigClientOptions {
   /** Controller base URL, e.g. http://hostmesh-controller.hostmesh.svc:8440 (a path prefix is kept). */
@@ -32,6 +36,8 @@ export interface ConfigClientOptions {
    * equals the one served is a cheap no-op. Validation and hashing happen there, once.
    */
   apply: (table: unknown) => Promise<ApplyOutcome>;
+  /** Applies a delta (untrusted) on top of the table served, atomically, like `ProxyEngine.applyDelta`. */
+  applyDelta: (delta: unknown) => Promise<ApplyOutcome>;
   log: Logger;
   /** Reconnect when no byte arrives for this long, ms (default 35 s: three heartbeats and some slack). */
   idleTimeoutMs?: number;
@@ -40,6 +46,8 @@ export interface ConfigClientOptions {
   backoff?: BackoffOptions;
   /** Timeout of one ack request, ms (default 10 s). */
   ackTimeoutMs?: number;
+  /** Deltas waiting to be applied before the client gives up on them and asks for a snapshot (default 1,000). */
+  maxQueuedDeltas?: number;
 }
 
 export interface AppliedState {
@@ -61,7 +69,11 @@ export interface ConfigClientStatus {
   controller?: { epoch: string; version: number };
   /** Latest problem: a refused snapshot, a connection failure, a failed save. */
   lastError?: { message: string; time: string };
+  /** Snapshots and deltas applied since start, and gaps that made the client ask for a snapshot. */
+  counts: { snapshots: number; deltas: number; gaps: number };
 }
+
+type Update = { kind: 'snapshot'; raw: unknown } | { kind: 'delta'; raw: unknown };
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 35_000;
 const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
@@ -73,12 +85,20 @@ export class ConfigClient {
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #origin: string;
-  readonly #authorization: string;
+  #authorization: string;
   readonly #idleTimeoutMs: number;
   readonly #backoff: Backoff;
   readonly #abort = new AbortController();
-  readonly #snapshots: LatestWorker<unknown>;
   readonly #acks: LatestWorker<AckReport>;
+  readonly #saves: LatestWorker<RoutingTable>;
+  /** Snapshots and deltas to apply, in order; a snapshot replaces whatever waits before it. */
+  #updates: Update[] = [];
+  #applying: Promise<void> | undefined;
+  /** The current watch request, aborted to resync after a gap. */
+  #attempt: AbortController | undefined;
+  /** A gap was seen: the next watch asks for a snapshot (no `since`) and ignores deltas until one arrives. */
+  #resync = false;
+  readonly #counts = { snapshots: 0, deltas: 0, gaps: 0 };
   #applied: AppliedState | undefined;
   #controller: { epoch: string; version: number } | undefined;
   #connected = false;
@@ -97,9 +117,15 @@ export class ConfigClient {
     this.#authorization = `Bearer ${options.token.trim()}`;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.#backoff = new Backoff(options.backoff);
-    this.#snapshots = new LatestWorker((raw) => this.#process(raw));
     this.#acks = new LatestWorker((ack) => this.#sendAck(ack));
+    this.#saves = new LatestWorker((table) => this.#save(table));
   }
+
+  /** A rotated token (the token file changed): used from the next request on. */
+  setToken(token: string): void {
+    this.#authorization = `Bearer ${token.trim()}`;
+  }
+
 
   /**
    * Applies the saved table (if any and valid), then starts following the controller in the
@@ -117,16 +143,17 @@ export class ConfigClient {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#abort.abort();
-    this.#snapshots.stop();
+    this.#updates = [];
     await this.#loop;
-    await this.#snapshots.idle();
+    while (this.#applying !== undefined) await this.#applying;
+    await this.#saves.idle();
     this.#acks.stop();
     await this.#acks.idle();
     await this.#pool.destroy();
   }
 
   status(): ConfigClientStatus {
-    const s: ConfigClientStatus = { connected: this.#connected };
+    const s: ConfigClientStatus = { connected: this.#connected, counts: { ...this.#counts } };
     if (this.#applied) s.applied = { ...this.#applied };
     if (this.#controller) s.controller = { ...this.#controller };
     if (this.#lastError) s.lastError = { ...this.#lastError };
@@ -157,9 +184,15 @@ export class ConfigClient {
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
+      const resyncing = this.#resync;
       try {
         await this.#watchOnce();
       } catch (e) {
+        if (this.#resync && !resyncing && !this.#stopped) {
+          // Aborted on purpose after a gap: reconnect at once for a snapshot.
+          this.#connected = false;
+          continue;
+        }
         if (!this.#stopped) {
           const message = isHostmeshError(e) ? e.message : `cannot watch the controller at ${this.#origin}: ${errorMessage(e)}`;
           this.#error(message, isHostmeshError(e, 'CONTROLLER_UNAUTHORIZED') ? 'error' : 'warn');
@@ -178,6 +211,7 @@ export class ConfigClient {
   /** One watch request, until it fails or ends (both mean: reconnect). */
   async #watchOnce(): Promise<void> {
     const attempt = new AbortController();
+    this.#attempt = attempt;
     const onStop = (): void => attempt.abort();
     this.#abort.signal.addEventListener('abort', onStop, { once: true });
     let idle = false;
@@ -186,7 +220,7 @@ export class ConfigClient {
       attempt.abort();
     }, this.#idleTimeoutMs);
     try {
-      const since = this.#applied ? `&since=${encodeURIComponent(formatSince(this.#applied.epoch, this.#applied.version))}` : '';
+      const since = this.#applied && !this.#resync ? `&since=${encodeURIComponent(formatSince(this.#applied.epoch, this.#applied.version))}` : '';
       const res = await this.#pool.request({
         path: `${this.#basePath}${WATCH_PATH}?node=${encodeURIComponent(this.#opts.node)}${since}`,
         method: 'GET',
@@ -240,7 +274,21 @@ export class ConfigClient {
     if (msg.type === 'snapshot') {
       const t = msg.table as { epoch?: unknown; version?: unknown } | null | undefined;
       if (typeof t?.epoch === 'string' && typeof t.version === 'number') this.#controller = { epoch: t.epoch, version: t.version };
-      this.#snapshots.offer(msg.table);
+      this.#resync = false;
+      this.#updates = [{ kind: 'snapshot', raw: msg.table }];
+      this.#applying ??= this.#drain();
+      return;
+    }
+    if (msg.type === 'delta') {
+      const d = (msg as { delta?: { epoch?: unknown; version?: unknown } }).delta;
+      if (typeof d?.epoch === 'string' && typeof d.version === 'number') this.#controller = { epoch: d.epoch, version: d.version };
+      if (this.#resync) return;
+      if (this.#updates.length >= (this.#opts.maxQueuedDeltas ?? 1000)) {
+        this.#gap(`${this.#updates.length} deltas are waiting to be applied`);
+        return;
+      }
+      this.#updates.push({ kind: 'delta', raw: d });
+      this.#applying ??= this.#drain();
       return;
     }
     if (msg.type !== 'heartbeat' || typeof msg.epoch !== 'string' || typeof msg.version !== 'number') return;
@@ -251,22 +299,50 @@ export class ConfigClient {
     if (first && a && a.epoch === msg.epoch && a.version === msg.version) this.#ack(a.epoch, a.version, true);
   }
 
-  /** Applies one snapshot (the applier validates it); acks and saves it; never throws. */
-  async #process(raw: unknown): Promise<void> {
-    const outcome = await this.#callApply(raw);
+  /** Applies waiting updates one at a time, in order; an update offered meanwhile is picked up here. */
+  async #drain(): Promise<void> {
+    try {
+      for (let u = this.#updates.shift(); u !== undefined; u = this.#updates.shift()) await this.#process(u);
+    } finally {
+      this.#applying = undefined;
+    }
+  }
+
+  /** Applies one snapshot or delta (the applier validates it); acks it and saves the result; never throws. */
+  async #process(update: Update): Promise<void> {
+    const { raw } = update;
+    const outcome = await this.#callApply(raw, update.kind);
     if (!outcome.ok) {
+      if (outcome.gap === true) {
+        this.#gap(outcome.error);
+        return;
+      }
       const o = (typeof raw === 'object' && raw !== null ? raw : {}) as { epoch?: unknown; version?: unknown };
       const epoch = typeof o.epoch === 'string' && o.epoch !== '' ? o.epoch.slice(0, 200) : 'unknown';
       const version = typeof o.version === 'number' && Number.isSafeInteger(o.version) && o.version >= 0 ? o.version : 0;
       this.#refuse(epoch, version, outcome.error);
       return;
     }
-    // Applied, so it was a valid table.
-    const table = raw as RoutingTable;
+    const table = outcome.table;
+    this.#counts[update.kind === 'snapshot' ? 'snapshots' : 'deltas']++;
     // Same routing under a new number (e.g. a restarted controller) changed nothing: adopt the version.
-    if (this.#applied?.digest !== outcome.digest) this.#log.info({ epoch: table.epoch, version: table.version }, 'applied routing table');
+    if (this.#applied?.digest !== outcome.digest) this.#log.info({ epoch: table.epoch, version: table.version, kind: update.kind }, 'applied routing table');
     this.#applied = { epoch: table.epoch, version: table.version, digest: outcome.digest, at: new Date().toISOString(), source: 'controller' };
     this.#ack(table.epoch, table.version, true);
+    // Only the newest table is written when applies outrun the disk; each write is a full table.
+    this.#saves.offer(table);
+  }
+
+  /** The updates no longer follow the table served: drop them and reconnect for a snapshot. */
+  #gap(why: string): void {
+    this.#counts.gaps++;
+    this.#log.warn({ why }, 'gap in routing-table versions; asking the controller for a snapshot');
+    this.#updates = [];
+    this.#resync = true;
+    this.#attempt?.abort();
+  }
+
+  async #save(table: RoutingTable): Promise<void> {
     try {
       await saveState(this.#opts.stateDir, table);
     } catch (e) {
@@ -274,9 +350,9 @@ export class ConfigClient {
     }
   }
 
-  async #callApply(table: unknown): Promise<ApplyOutcome> {
+  async #callApply(raw: unknown, kind: Update['kind'] = 'snapshot'): Promise<ApplyOutcome> {
     try {
-      return await this.#opts.apply(table);
+      return await (kind === 'snapshot' ? this.#opts.apply(raw) : this.#opts.applyDelta(raw));
     } catch (e) {
       return { ok: false, error: errorMessage(e) };
     }

@@ -12,6 +12,7 @@
 import type { Dispatcher } from 'undici';
 import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { AttemptDone, Exchange, RouteBackend, UpstreamAttempt } from './exchange.ts';
+import { connectFailure } from './failures.ts';
 import type { Failure } from './failures.ts';
 import { responseHeadersFlat, responseHeadersObject } from './headers.ts';
 import type { Upstream } from './upstream.ts';
@@ -24,15 +25,6 @@ const SENT = 1;
 const HEAD = 2;
 const COMMITTED = 3;
 const OVER = 4;
-
-/** Connection errors that mean "the dial failed" rather than "the request failed". */
-function dialFailure(err: Error): Failure | undefined {
-  const code = (err as { code?: string }).code;
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'dial-timeout';
-  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') return 'bad-request';
-  if (code === 'UND_ERR_ABORTED' || code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') return 'reset';
-  return 'dial';
-}
 
 class AttemptTimeout extends Error {
   readonly failure: Failure;
@@ -164,7 +156,7 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
     const cluster = this.backend.cluster;
     if (err instanceof AttemptTimeout) this.failure = err.failure;
     else if (state === DIALING) {
-      this.failure = dialFailure(err);
+      this.failure = connectFailure(err);
       if (this.failure === 'dial' || this.failure === 'dial-timeout') {
         cluster.pool.reportFailure(this.endpoint);
         this.backend.stats.connectErrors++;

@@ -1,7 +1,9 @@
 /**
  * One HTTP request as it runs through a route's stages: the small per-request context every
  * stage reads and writes. Stages are closures built once per route; per request there is this
- * object and one attempt object per backend try.
+ * object and one attempt object per backend try. When it finishes, the exchange calls the
+ * route's completion once: the stages that observe outcomes (metrics, circuit breaker, access
+ * log) each wrapped it when they were built (src/proxy/stages/types.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
@@ -15,7 +17,9 @@ import { methodIndex } from '../metrics.ts';
 import { errorPage, rawErrorResponse } from './error-page.ts';
 import type { ErrorPage } from './error-page.ts';
 import type { Failure } from './failures.ts';
+import { clientAddress, requestHeaders } from './headers.ts';
 import type { HttpCluster, Upstream } from './upstream.ts';
+import type { ServerSpan, Tracer } from '../tracing/span.ts';
 
 export type ClientRequest = IncomingMessage | Http2ServerRequest;
 /**
@@ -62,10 +66,14 @@ export interface HttpRoute {
   readonly affinitySecret: string;
   /** Set when access logging is on. */
   readonly accessLog?: ExchangeLog | undefined;
+  /** Set when tracing is on: head sampling and span start (stages/trace.ts). */
+  readonly tracer?: Tracer | undefined;
   /** Problems stages found while being built (e.g. a rule that does not compile). */
   readonly warnings: string[];
   /** The first stage. */
   handle: (ex: Exchange) => void;
+  /** Told once how each exchange ended: the stages' completions, outermost first. */
+  complete: (ex: Exchange, status: number, now: number) => void;
 }
 
 /**
@@ -87,11 +95,6 @@ export interface UpstreamAttempt {
 }
 
 export type AttemptDone = (ex: Exchange, attempt: UpstreamAttempt) => void;
-
-/** Told how each request it let through ended (the circuit breaker's rolling window). */
-export interface OutcomeRecorder {
-  record(status: number, ms: number, now: number): void;
-}
 
 /** What an exchange needs to know about the listener that accepted it. */
 export interface ListenerState {
@@ -147,19 +150,15 @@ export class Exchange {
   /** Status sent to the client; 0 until finished. */
   status = 0;
   done = false;
-  // --- retry stage (stages/retry.ts, stages/replay-body.ts) ---
+  /** Bits stages set as the request passes them, read by their completion (`StageContext.mark`). */
+  marks = 0;
+  // --- owned by the retry stage (stages/retry/) ---
   /** `retry-on` matched: the request may be retried after it reached a backend. */
   retryOn = false;
   /** Retries made so far. */
   retries = 0;
   /** performance.now() when the first attempt started (for `retry-duration`). */
   firstAttemptAt = 0;
-  // --- mirror stage (stages/mirror.ts) ---
-  /** This request was sampled for a copy to the mirror. */
-  mirrored = false;
-  // --- circuit breaker stage (stages/circuit-breaker.ts) ---
-  /** Records this request's outcome when it finishes (the breaker let it through). */
-  breaker: OutcomeRecorder | undefined = undefined;
   // Access log and trace context:
   /** The `traceparent` sent to the backend (set with `upstreamHeaders`). */
   traceparent: string | undefined = undefined;
@@ -173,6 +172,11 @@ export class Exchange {
   client: string | undefined = undefined;
   /** An upgrade's tunnel is logged when it closes rather than when the exchange finishes. */
   logAtTunnelEnd = false;
+  // --- tracing (stages/trace.ts) ---
+  /** The `traceparent` to send instead of the client's: this proxy's span, or its unsampled new trace. */
+  ownTraceparent: string | undefined = undefined;
+  /** This request's server span, when sampled; ended (and queued for export) when the exchange completes. */
+  span: ServerSpan | undefined = undefined;
 
   constructor(req: ClientRequest, res: ClientResponse | undefined, socket: Duplex | undefined, head: Buffer | undefined, route: HttpRoute, listener: ListenerState) {
     this.start = performance.now();
@@ -185,6 +189,18 @@ export class Exchange {
     this.route = route;
     this.method = req.method ?? 'GET';
     this.methodIdx = methodIndex(this.method);
+  }
+
+  /** The backend request headers, built once per request; also learns whether a body follows. */
+  backendHeaders(): string[] {
+    let h = this.upstreamHeaders;
+    if (h === undefined) {
+      h = requestHeaders(this.req.rawHeaders, clientAddress(this.req.socket.remoteAddress), this);
+      // HTTP/2: a body follows unless the HEADERS frame ended the stream.
+      if (this.h2) this.hasBody = !(this.req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders;
+      this.upstreamHeaders = h;
+    }
+    return h;
   }
 
   get headersSent(): boolean {
@@ -255,20 +271,14 @@ export class Exchange {
     this.fail('request-timeout');
   }
 
-  /** Records the outcome once: metrics, timers. */
+  /** The exchange is over: tells the route's completion once (metrics, breaker, access log, timers). */
   finish(status: number): void {
     if (this.done) return;
     this.done = true;
     this.status = status;
-    if (this.deadline !== undefined) {
-      clearTimeout(this.deadline);
-      this.deadline = undefined;
-    }
-    const now = performance.now();
-    const stats = this.backend !== undefined ? this.backend.stats : this.route.defaultStats;
-    stats.record(this.methodIdx, status, (now - this.start) / 1000);
-    if (this.breaker !== undefined) this.breaker.record(status, now - this.start, now);
-    const log = this.route.accessLog;
-    if (log !== undefined && !this.logAtTunnelEnd) log.record(this);
+    this.route.complete(this, status, performance.now());
+    // The one check tap costs a request nobody taps (src/proxy/live/tap.ts).
+    const tap = this.route.stats.tap;
+    if (tap !== undefined) tap.offer(this);
   }
 }

@@ -52,3 +52,16 @@ export const FAILURE_REASON: Readonly<Record<Failure, string>> = {
   'bad-request': 'cannot be sent this request',
   'circuit-open': 'is failing: its circuit breaker is open',
 };
+
+/**
+ * The failure an undici error before any response byte stands for, when the request was still
+ * connecting: a dial failure or timeout (which passive health counts), our own abort or a pool
+ * shutting down (reset), or a request undici refused (bad-request).
+ */
+export function connectFailure(err: Error): Failure {
+  const code = (err as { code?: string }).code;
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'dial-timeout';
+  if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') return 'bad-request';
+  if (code === 'UND_ERR_ABORTED' || code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') return 'reset';
+  return 'dial';
+}

@@ -29,12 +29,18 @@ function connectionListsHeaders(value: string): boolean {
   return v !== 'keep-alive' && v !== 'close' && v !== 'upgrade';
 }
 
-/** Header names a Connection header value lists, lower-cased. */
+/**
+ * Headers a Connection header can never make hop-by-hop: listing `Host` would strip the name
+ * the proxy routed and applied policies on, listing `Content-Length` the body's framing.
+ */
+const END_TO_END: ReadonlySet<string> = new Set(['host', 'content-length']);
+
+/** Header names a Connection header value lists, lower-cased (never Host or Content-Length). */
 function connectionTokens(values: string[]): Set<string> {
   const out = new Set<string>();
   for (const v of values) for (const t of v.split(',')) {
     const name = t.trim().toLowerCase();
-    if (name) out.add(name);
+    if (name && !END_TO_END.has(name)) out.add(name);
   }
   return out;
 }
@@ -45,10 +51,13 @@ export interface RequestFacts {
   hasBody: boolean;
   /** The `traceparent` the backend receives: the client's when valid, else a new one. */
   traceparent?: string | undefined;
+  /** Set by the trace stage: the `traceparent` to send in any case (the client's `tracestate` stays when its trace does). */
+  readonly ownTraceparent?: string | undefined;
 }
 
 /** Trace context headers, dropped when the client's traceparent is replaced. */
 const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
+const TRACEPARENT = new Set(['traceparent']);
 
 /** The client address as X-Forwarded-For shows it (IPv4-mapped IPv6 unwrapped). */
 export function clientAddress(remote: string | undefined): string {
@@ -128,7 +137,12 @@ export function requestHeaders(raw: readonly string[], clientIp: string, facts: 
   result.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
   if (!hasProto) result.push('x-forwarded-proto', 'http');
   if (!hasXfHost && host !== undefined) result.push('x-forwarded-host', host);
-  if (keepTrace) facts.traceparent = traceparent;
+  const own = facts.ownTraceparent;
+  if (own !== undefined) {
+    if (keepTrace) result = withoutNames(result, TRACEPARENT);
+    facts.traceparent = own;
+    result.push('traceparent', own);
+  } else if (keepTrace) facts.traceparent = traceparent;
   else {
     facts.traceparent = newTraceparent();
     result.push('traceparent', facts.traceparent);
@@ -198,34 +212,4 @@ export function rawHeader(raw: readonly string[], lowerName: string): string | u
     }
   }
   return found;
-}
-
-/** Value of one cookie from raw request headers (all Cookie headers are searched). */
-export function rawCookie(raw: readonly string[], cookieName: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length !== 6 || raw[i]!.toLowerCase() !== 'cookie') continue;
-    for (const part of raw[i + 1]!.split(';')) {
-      const eq = part.indexOf('=');
-      if (eq > 0 && part.slice(0, eq).trim() === cookieName) return part.slice(eq + 1).trim();
-    }
-  }
-  return undefined;
-}
-
-/**
- * Adds a `Set-Cookie` to a request's extra response headers (flat list), replacing one an
- * earlier stage or attempt set for the same cookie, so stages setting different cookies (sticky
- * backend, endpoint affinity) do not overwrite each other.
- */
-export function withSetCookie(extra: string[] | undefined, cookieName: string, setCookie: string): string[] {
-  if (extra === undefined) return ['set-cookie', setCookie];
-  for (let i = 0; i < extra.length; i += 2) {
-    const v = extra[i + 1]!;
-    if (extra[i] === 'set-cookie' && v.startsWith(cookieName) && v.charCodeAt(cookieName.length) === 61 /* = */) {
-      extra[i + 1] = setCookie;
-      return extra;
-    }
-  }
-  extra.push('set-cookie', setCookie);
-  return extra;
 }

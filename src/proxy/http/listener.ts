@@ -5,10 +5,11 @@
  * same route, which is swapped atomically on table applies: a request keeps the route it
  * started with.
  */
-import { createServer } from 'node:http';
+import { STATUS_CODES, createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createH2Server } from 'node:http2';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Server, ServerHttp2Session } from 'node:http2';
+import { Server as NetServer } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -39,6 +40,84 @@ function onClientClose(this: Tagged): void {
 }
 
 function ignore(): void {}
+
+/** Per HTTP/1 connection: requests waiting behind the one being served (req, res, req, res...). */
+const QUEUE = Symbol('hostmesh.pipeline');
+const NEXT = Symbol('hostmesh.pipeline-next');
+const PAUSED = Symbol('hostmesh.pipeline-paused');
+/** Queued requests at which a pipelining connection stops being read until the queue shrinks. */
+const PIPELINE_PAUSE_AT = 16;
+
+const CURRENT = Symbol('hostmesh.pipeline-current');
+const REFUSAL = Symbol('hostmesh.pipeline-refusal');
+
+interface Queued {
+  [QUEUE]?: (IncomingMessage | ServerResponse)[] | undefined;
+  [NEXT]?: () => void;
+  [PAUSED]?: boolean;
+  /** The request being served. */
+  [CURRENT]?: IncomingMessage;
+  /** The error answer owed after the responses in flight (a later request was malformed). */
+  [REFUSAL]?: string;
+}
+
+/** The status Node's own clientError handling gives each parser error. */
+function clientErrorStatus(code: string | undefined): number {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW': return 431;
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW': return 413;
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return 408;
+    default: return 400;
+  }
+}
+
+function refuse(socket: Duplex, response: string): void {
+  socket.end(response);
+  socket.once('finish', () => socket.destroy());
+}
+
+/**
+ * A malformed request (or one that timed out). Node answers at once, which is right unless
+ * responses to earlier pipelined requests are still owed: answering then would put the error
+ * where the client expects the earlier response. So the error waits until those went out,
+ * and nothing more is read from the connection meanwhile.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = clientErrorStatus(err.code);
+  const response = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+  const s = socket as Socket & Queued;
+  const current = s[CURRENT];
+  // A response is owed for a request that arrived whole: the error is about a later one.
+  if (s[QUEUE] !== undefined && current !== undefined && current.complete && !s.destroyed) {
+    s[REFUSAL] = response;
+    s.pause();
+    return;
+  }
+  refuse(socket, response);
+}
+
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * Rewrites an absolute-form target (`GET http://host/path`) to origin-form (`/path`): backends
+ * get the target form origin servers expect, and the Host header, which the proxy routed and
+ * applied policies on, stays the one they see. False for a target that is neither form
+ * (`OPTIONS *` is left alone).
+ */
+export function normaliseTarget(req: IncomingMessage): boolean {
+  const url = req.url ?? '/';
+  if (url.charCodeAt(0) === 47 /* / */) return true;
+  if (url === '*') return req.method === 'OPTIONS';
+  const m = ABSOLUTE_FORM.exec(url);
+  if (m === null) return false;
+  const rest = url.slice(m[0].length);
+  req.url = rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+  return true;
+}
 
 function wantsTunnel(req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
@@ -85,6 +164,7 @@ export class HttpListener {
       shouldUpgradeCallback: wantsTunnel,
     }, (req, res) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    this.#server.on('clientError', onClientError);
     // The HTTP server listens, but connections first go through the protocol sniffer; the
     // server's own connection handler then gets the HTTP/1 ones.
     this.#h1Connection = this.#server.listeners('connection')[0] as (socket: Socket) => void;
@@ -137,14 +217,17 @@ export class HttpListener {
   /**
    * Stops accepting, lets in-flight requests finish (their responses close the connection),
    * closes idle keep-alive connections and HTTP/2 sessions (GOAWAY), and cuts whatever is left
-   * after `drainMs`.
+   * after `drainMs`. Idle keep-alive connections get `limits.drainIdleGraceMs` first: a client
+   * may be sending on one right now, and closing it under that request would fail it; a request
+   * arriving in the grace is answered with `Connection: close`.
    */
   close(drainMs: number): Promise<void> {
     this.#draining = true;
     const { promise, resolve } = Promise.withResolvers<void>();
     let serverClosed = false;
+    const idleAfter = Date.now() + Math.min(this.#opts.limits.drainIdleGraceMs, drainMs);
     const poll = setInterval(() => {
-      this.#server.closeIdleConnections();
+      if (Date.now() >= idleAfter) this.#server.closeIdleConnections();
       check();
     }, 50);
     const forced = setTimeout(() => {
@@ -159,10 +242,14 @@ export class HttpListener {
       resolve();
     };
     this.#onSocketGone = check;
-    this.#server.close(() => {
+    const closed = (): void => {
       serverClosed = true;
       check();
-    });
+    };
+    // http.Server#close also closes idle keep-alive connections at once. With a grace only the
+    // listening socket closes now (net.Server#close); idle connections wait for the grace.
+    if (this.#opts.limits.drainIdleGraceMs > 0) NetServer.prototype.close.call(this.#server, closed);
+    else this.#server.close(closed);
     for (const s of this.#sniffing) s.destroy();
     for (const session of this.#sessions) session.close();
     return promise;
@@ -197,6 +284,61 @@ export class HttpListener {
   }
 
   #onRequest(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
+    if (req.httpVersionMajor !== 2) {
+      // HTTP/1: one request at a time per connection. Node parses pipelined requests as they
+      // arrive; the ones behind an unfinished response wait here (their responses must go out
+      // in order anyway), so one connection never fans out to many backend connections.
+      const socket = req.socket as Socket & Queued;
+      const q = socket[QUEUE];
+      if (q !== undefined) {
+        q.push(req as IncomingMessage, res as ServerResponse);
+        if (q.length >= PIPELINE_PAUSE_AT * 2 && !socket.isPaused()) {
+          socket[PAUSED] = true;
+          socket.pause();
+        }
+        return;
+      }
+      socket[QUEUE] = [];
+      this.#start(req as IncomingMessage, res as ServerResponse, socket);
+      return;
+    }
+    this.#exchange(req, res);
+  }
+
+  /** Runs an HTTP/1 request; the connection's next queued request starts when its response closes. */
+  #start(req: IncomingMessage, res: ServerResponse, socket: Socket & Queued): void {
+    socket[NEXT] ??= () => this.#next(socket);
+    socket[CURRENT] = req;
+    res.once('close', socket[NEXT]);
+    if (!normaliseTarget(req)) {
+      res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('request target must be origin-form or absolute-form\n');
+      return;
+    }
+    this.#exchange(req, res);
+  }
+
+  #next(socket: Socket & Queued): void {
+    const q = socket[QUEUE];
+    if (q === undefined) return;
+    // A response that closes the connection (`Connection: close`, an error) ends the line:
+    // requests parsed behind it are never answered, so they are not forwarded either.
+    if (q.length === 0 || socket.destroyed || socket.writableEnded) {
+      socket[QUEUE] = undefined;
+      const refusal = socket[REFUSAL];
+      if (refusal !== undefined && !socket.destroyed) refuse(socket, refusal);
+      return;
+    }
+    const req = q.shift() as IncomingMessage;
+    const res = q.shift() as ServerResponse;
+    if (socket[PAUSED] === true && q.length < PIPELINE_PAUSE_AT) {
+      socket[PAUSED] = false;
+      socket.resume();
+    }
+    this.#start(req, res, socket);
+  }
+
+  #exchange(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
     const response = res as ServerResponse;
     const ex = new Exchange(req, response, undefined, undefined, this.route, this);
     (response as Tagged)[EXCHANGE] = ex;
@@ -205,6 +347,14 @@ export class HttpListener {
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // An upgrade with a body is refused: where the body ends and tunnel data starts would be
+    // the backend's guess (WebSocket handshakes never carry one).
+    const length = req.headers['content-length'];
+    const withBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+    if (withBody || !normaliseTarget(req)) {
+      refuse(socket, 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
     const ex = new Exchange(req, undefined, socket, head, this.route, this);
     (socket as Tagged)[EXCHANGE] = ex;
     socket.on('close', onClientClose);

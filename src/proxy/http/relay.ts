@@ -12,6 +12,9 @@ import type { Failure } from './failures.ts';
 import type { Upstream } from './upstream.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d{1,15})[ \t]*\r\n/i;
+const CHUNKED = /\r\ntransfer-encoding:[^\r\n]*chunked/i;
+const LAST_CHUNK = Buffer.from('\r\n0\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})/;
 
 const DIALING = 0;
@@ -33,6 +36,8 @@ export class RelayAttempt implements UpstreamAttempt {
   #up: Socket | undefined = undefined;
   #timer: NodeJS.Timeout | undefined = undefined;
   #buffered: Buffer = Buffer.alloc(0);
+  /** Length of the backend's response head in `#buffered`. */
+  #headEnd = 0;
   #released = false;
   /** Bytes of the request head written to the backend (not tunnel traffic, for the access log). */
   #headBytes = 0;
@@ -69,11 +74,10 @@ export class RelayAttempt implements UpstreamAttempt {
     this.#timer = undefined;
     this.#state = SENT;
     const up = this.#up!;
-    const client = this.ex.socket!;
     up.write(head);
     this.#headBytes = Buffer.byteLength(head);
-    if (this.ex.head !== undefined && this.ex.head.length > 0) up.write(this.ex.head);
-    client.pipe(up);
+    // The client's bytes after its request head (and whatever it sends next) stay with the
+    // client until the backend switches protocols: before a 101 they are HTTP, not tunnel data.
     up.on('data', this.#onHeadData);
     this.#armRead();
   }
@@ -91,6 +95,7 @@ export class RelayAttempt implements UpstreamAttempt {
       this.#fail('reset');
       return;
     }
+    this.#headEnd = end + 4;
     this.#clearTimer();
     const up = this.#up!;
     up.removeListener('data', this.#onHeadData);
@@ -104,10 +109,16 @@ export class RelayAttempt implements UpstreamAttempt {
   commit(): void {
     if (this.#state !== HEAD) return;
     this.#state = COMMITTED;
+    if (this.status !== 101) {
+      this.#declined();
+      return;
+    }
     const up = this.#up!;
     const client = this.ex.socket!;
     client.write(this.#buffered);
     this.#buffered = Buffer.alloc(0);
+    if (this.ex.head !== undefined && this.ex.head.length > 0) up.write(this.ex.head);
+    client.pipe(up);
     // pipe() forwards ends but not failures: a broken side takes the other down.
     client.once('close', () => up.destroy());
     up.pipe(client);
@@ -125,6 +136,46 @@ export class RelayAttempt implements UpstreamAttempt {
     }
     // The exchange is complete as far as metrics and deadlines go; the tunnel lives on.
     this.ex.finish(this.status);
+  }
+
+  /**
+   * The backend answered the upgrade with an ordinary response: it goes to the client as it is
+   * (its body delimited by Content-Length, chunked framing or the backend's close), and then the
+   * client connection is closed. Nothing the client sent after its request head ever reaches
+   * the backend: it was HTTP the proxy did not parse, not tunnel data.
+   */
+  #declined(): void {
+    const up = this.#up!;
+    const client = this.ex.socket!;
+    const headText = this.#buffered.subarray(0, this.#headEnd).toString('latin1');
+    const cl = CONTENT_LENGTH.exec(headText);
+    const chunked = CHUNKED.test(headText);
+    let remaining = cl !== null && !chunked ? Number(cl[1]) - (this.#buffered.length - this.#headEnd) : -1;
+    let tail = this.#buffered.subarray(Math.max(this.#headEnd, this.#buffered.length - LAST_CHUNK.length));
+    client.write(this.#buffered);
+    this.#buffered = Buffer.alloc(0);
+    const finish = (): void => {
+      this.#close();
+      client.end();
+    };
+    const complete = (): boolean => (remaining !== -1 ? remaining <= 0 : chunked && tail.length >= LAST_CHUNK.length && tail.subarray(tail.length - LAST_CHUNK.length).equals(LAST_CHUNK));
+    this.ex.finish(this.status);
+    if (this.ex.method === 'HEAD' || this.status === 204 || this.status === 304 || complete()) {
+      finish();
+      return;
+    }
+    client.once('close', () => this.#close());
+    up.removeAllListeners('close');
+    up.on('close', finish);
+    up.on('data', (chunk: Buffer) => {
+      this.#armRead();
+      client.write(remaining === -1 ? chunk : chunk.subarray(0, Math.max(0, remaining)));
+      if (remaining !== -1) remaining -= chunk.length;
+      else if (chunked) tail = Buffer.concat([tail, chunk]).subarray(-LAST_CHUNK.length);
+      if (complete()) finish();
+    });
+    this.#armRead();
+    up.resume();
   }
 
   discard(): void {

@@ -1,5 +1,6 @@
 /** Builds the runtime of an HTTP route: backends resolved, counters planned, stages assembled. */
 import type { Logger } from 'pino';
+import { serviceOfCluster } from '../../table/index.ts';
 import type { RouteEntry, WeightedCluster } from '../../table/index.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import type { ProxyLimits } from '../limits.ts';
@@ -9,6 +10,7 @@ import type { RateLimitZones } from '../ratelimit/zones.ts';
 import { buildPipeline } from '../stages/pipeline.ts';
 import type { ExchangeLog, HttpRoute, HttpRule, RouteBackend } from './exchange.ts';
 import type { HttpCluster } from './upstream.ts';
+import type { Tracer } from '../tracing/span.ts';
 
 export interface HttpRouteOptions {
   retryAfterSeconds: number;
@@ -19,6 +21,8 @@ export interface HttpRouteOptions {
   /** Secret behind sticky-cookie values (the engine passes its affinity secret). */
   affinitySecret?: string;
   accessLog?: ExchangeLog | undefined;
+  /** Head sampling and spans, when tracing is on. */
+  tracer?: Tracer | undefined;
   /** Zones of the rate-limit stage; the engine passes its own so buckets outlive a rebuild. */
   rateLimits?: RateLimitZones;
 }
@@ -27,7 +31,7 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
   const byName = new Map<string, BackendStats>();
   const resolve = (b: WeightedCluster): RouteBackend => {
     const cluster = clusters.get(b.cluster)!;
-    const name = serviceOf(b.cluster);
+    const name = serviceOfCluster(b.cluster);
     let bs = byName.get(name);
     if (bs === undefined) {
       bs = stats.backend(name);
@@ -50,19 +54,16 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     rules,
     affinitySecret: opts.affinitySecret ?? 'hostmesh',
     accessLog: opts.accessLog,
+    tracer: opts.tracer,
     warnings: [],
     handle: () => {},
+    complete: () => {},
   };
   const rateLimits = opts.rateLimits ?? new LocalZones();
   const zone = entry.rateLimit !== undefined ? rateLimits.zone(entry.id, entry.rateLimit) : undefined;
   const plan: RouteStatsPlan = { id: entry.id, stats, backends: [...byName.values()], zone };
-  route.handle = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize, limits: opts.limits ?? DEFAULT_LIMITS, plan, rateLimits });
+  const pipeline = buildPipeline(route, { maxHeaderSize: opts.maxHeaderSize, limits: opts.limits ?? DEFAULT_LIMITS, plan, zones: rateLimits });
+  route.handle = pipeline.handle;
+  route.complete = pipeline.complete;
   return { route, stats: plan };
-}
-
-/** The Service name of a cluster id `namespace/name:port`: the `backend` metric label. */
-function serviceOf(clusterId: string): string {
-  const slash = clusterId.indexOf('/');
-  const colon = clusterId.lastIndexOf(':');
-  return clusterId.slice(slash + 1, colon);
 }

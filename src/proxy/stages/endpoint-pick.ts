@@ -4,19 +4,20 @@
  * request already tried. With cookie affinity, a response whose endpoint differs from the
  * cookie's sets the cookie to the new endpoint's opaque token.
  */
-import { rawCookie, rawHeader, withSetCookie } from '../http/headers.ts';
+import { cookieValue, setCookieValue, withSetCookie } from '../http/cookies.ts';
+import { rawHeader } from '../http/headers.ts';
 import type { PickHint } from '../types.ts';
 import { NO_ENDPOINT } from './failed-attempt.ts';
 import type { AttemptStage } from './types.ts';
 
-export const endpointPick: AttemptStage = (_route, next) => {
+export const endpointPick: AttemptStage = (_ctx, next) => {
   // Reused for every request: pick() reads it synchronously and keeps no reference.
   const hint: PickHint = { affinity: undefined };
   return (ex, done) => {
     const pool = ex.backend!.cluster.pool;
     const lb = pool.loadBalancer;
     let affinity: string | undefined;
-    if (lb.kind === 'cookie') affinity = rawCookie(ex.req.rawHeaders, lb.cookie);
+    if (lb.kind === 'cookie') affinity = cookieValue(ex.req.rawHeaders, lb.cookie);
     else if (lb.kind === 'header') affinity = rawHeader(ex.req.rawHeaders, lb.header.toLowerCase());
     hint.affinity = affinity;
     const ep = pool.pick(hint, ex.tried);
@@ -26,7 +27,7 @@ export const endpointPick: AttemptStage = (_route, next) => {
       return;
     }
     if (lb.kind === 'cookie' && ep.token !== affinity) {
-      ex.extraHeaders = withSetCookie(ex.extraHeaders, lb.cookie, `${lb.cookie}=${ep.token}; Path=/; HttpOnly; SameSite=Lax`);
+      ex.extraHeaders = withSetCookie(ex.extraHeaders, lb.cookie, setCookieValue(lb.cookie, ep.token));
     }
     ex.endpoint = ep;
     next(ex, done);

@@ -5,32 +5,16 @@
 import type { Readable } from 'node:stream';
 import { HttpAttempt } from '../http/attempt.ts';
 import { streamBody } from '../http/body.ts';
-import type { Exchange } from '../http/exchange.ts';
-import { clientAddress, requestHeaders } from '../http/headers.ts';
+import type { AttemptDone, Exchange } from '../http/exchange.ts';
 import { RelayAttempt } from '../http/relay.ts';
-import type { AttemptDone } from '../http/exchange.ts';
-import type { HttpRoute } from '../http/exchange.ts';
-import type { AttemptHandler } from './types.ts';
+import { FailedAttempt } from './failed-attempt.ts';
+import type { AttemptStage } from './types.ts';
 
-export interface ForwardOptions {
-  /** Largest backend response head accepted on an upgrade relay, in bytes. */
-  maxHeaderSize: number;
-}
-
-/** The backend request headers, built once per request; also learns whether a body follows. */
-export function headersOf(ex: Exchange): string[] {
-  let h = ex.upstreamHeaders;
-  if (h === undefined) {
-    h = requestHeaders(ex.req.rawHeaders, clientAddress(ex.req.socket.remoteAddress), ex);
-    // HTTP/2: a body follows unless the HEADERS frame ended the stream.
-    if (ex.h2) ex.hasBody = !(ex.req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders;
-    ex.upstreamHeaders = h;
-  }
-  return h;
-}
+/** The streamed body went to an earlier attempt and cannot be sent twice. */
+const BODY_ALREADY_SENT = new FailedAttempt('bad-request');
 
 function relayHead(ex: Exchange): string {
-  const h = headersOf(ex);
+  const h = ex.backendHeaders();
   let head = `${ex.method} ${ex.req.url} HTTP/1.1\r\n`;
   for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
   const upgrade = ex.req.headers.upgrade;
@@ -38,28 +22,29 @@ function relayHead(ex: Exchange): string {
   return `${head}\r\n`;
 }
 
-export function forward(_route: HttpRoute, opts: ForwardOptions): AttemptHandler {
+/** The last attempt stage: `next` is never called. */
+export const forward: AttemptStage = (ctx) => {
+  const maxHeaderSize = ctx.maxHeaderSize;
   return (ex: Exchange, done: AttemptDone) => {
     const backend = ex.backend!;
     const ep = ex.endpoint!;
     ex.attempts++;
     if (ex.socket !== undefined) {
-      const relay = new RelayAttempt(ex, backend, ep, done, opts.maxHeaderSize);
+      const relay = new RelayAttempt(ex, backend, ep, done, maxHeaderSize);
       ex.attempt = relay;
       relay.start(relayHead(ex));
       return;
     }
+    const headers = ex.backendHeaders();
+    if (ex.hasBody && ex.body === undefined && ex.bodyTaken) {
+      done(ex, BODY_ALREADY_SENT);
+      return;
+    }
     const attempt = new HttpAttempt(ex, backend, ep, done);
     ex.attempt = attempt;
-    const headers = headersOf(ex);
     let body: Buffer | AsyncGenerator<Buffer> | null = null;
     if (ex.body !== undefined) body = ex.body;
     else if (ex.hasBody) {
-      if (ex.bodyTaken) {
-        // The streamed body went to an earlier attempt and cannot be sent twice.
-        attempt.onResponseError(null, Object.assign(new Error('request body already sent'), { code: 'UND_ERR_NOT_SUPPORTED' }));
-        return;
-      }
       ex.bodyTaken = true;
       body = streamBody(attempt, ex.req as Readable);
     }
@@ -73,4 +58,4 @@ export function forward(_route: HttpRoute, opts: ForwardOptions): AttemptHandler
       bodyTimeout: 0,
     }, attempt);
   };
-}
+};

@@ -4,21 +4,16 @@
  * contacting any backend. Both pages are written once per route; a changed annotation is a
  * changed route, so the page follows it live.
  */
+import { maintenanceText } from '../../table/index.ts';
 import { servicePage, wantsJson } from '../http/error-page.ts';
-import type { HttpRoute } from '../http/exchange.ts';
-import type { Handler } from './types.ts';
+import type { Stage } from './types.ts';
 
-/** Translation writes `maintenance` for `"true"`; anything else is the operator's own words. */
-export function maintenanceReason(reason: string): string {
-  const r = reason.trim().replace(/[.\s]+$/, '');
-  return r === '' || r.toLowerCase() === 'maintenance' ? 'is down for maintenance' : `is down for maintenance: ${r}`;
-}
-
-export function maintenance(route: HttpRoute, next: Handler): Handler {
+export const maintenance: Stage = (ctx, next) => {
+  const route = ctx.route;
   const m = route.entry.maintenance;
   if (m === undefined) return next;
-  const text = maintenanceReason(m.reason);
+  const text = maintenanceText(m.reason);
   const html = servicePage(503, route.id, undefined, text, undefined, route.retryAfterSeconds);
   const json = servicePage(503, route.id, undefined, text, 'application/json', route.retryAfterSeconds);
-  return (ex) => ex.respond(wantsJson(ex.req.headers.accept) ? json : html);
-}
+  return { handle: (ex) => ex.respond(wantsJson(ex.req.headers.accept) ? json : html), complete: next.complete };
+};

@@ -19,20 +19,26 @@ import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics } f
 import { errorMessage, HostmeshError, isHostmeshError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
-import { formatProblems, validateTable } from '../../table/index.ts';
+import { applyTableDelta, DELTA_GAP, formatProblems, validateTable } from '../../table/index.ts';
 import type { RoutingTable, TableProblem } from '../../table/index.ts';
 import type { AppliedTable, ApplyResult, RouteSummary } from '../engine.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
+import { mergeSamples } from '../live/counts.ts';
+import type { LiveSample } from '../live/counts.ts';
+import type { TapSubscription } from '../../table/live.ts';
 import type { ProxyLimits } from '../limits.ts';
 import { ZoneBuffers } from '../ratelimit/zones.ts';
 import type { ZoneOffer } from '../ratelimit/zones.ts';
 import type { ApplyReply, WorkerInit, WorkerMetrics } from './protocol.ts';
 import { RetiredCounts } from './retired.ts';
+import type { TracingOptions } from '../tracing/index.ts';
 import { WorkerSlot } from './slot.ts';
 import type { ProxyHost } from './types.ts';
 
 export interface WorkerPoolOptions {
   workers: number;
+  /** Each worker's V8 old-generation limit in MiB (from the container's memory limit). */
+  heapMb?: number | undefined;
   /** Address listeners bind to (default 127.0.0.1). */
   host?: string;
   limits?: Partial<ProxyLimits>;
@@ -44,6 +50,8 @@ export interface WorkerPoolOptions {
   affinitySecret?: string;
   /** Each worker writes JSON access log lines to stdout (whole lines, never interleaved). */
   accessLog?: boolean;
+  /** Span export, run by each worker. */
+  tracing?: TracingOptions | undefined;
   /** Longest wait for one worker to apply a table (default 60 s). */
   applyTimeoutMs?: number;
 }
@@ -154,6 +162,22 @@ export class WorkerPool implements ProxyHost {
     return this.#enqueue(() => this.#apply(input));
   }
 
+  /**
+   * Checks the delta against the table served here and hands the workers the resulting table
+   * (each reuses what did not change, comparing entries; sending them the delta itself is a
+   * follow-up).
+   */
+  applyDelta(input: unknown): Promise<ApplyResult> {
+    return this.#enqueue(async () => {
+      if (this.#closed) return refused(input, 'PROXY_CLOSED', 'the proxy is closed');
+      const current = this.#current;
+      if (current === undefined) return refused(input, DELTA_GAP, 'a delta arrived before any table was applied');
+      const d = applyTableDelta(current.table, current.digest, input);
+      if (!d.ok) return refused(input, d.gap ? DELTA_GAP : 'TABLE_INVALID', `delta refused: ${formatProblems(d.problems)}`, d.problems);
+      return this.#apply(d.table);
+    });
+  }
+
   /** Prometheus text: the main thread's registry, then every worker's metrics aggregated. */
   async scrape(): Promise<string> {
     const live = (await this.workerMetrics()).filter((p): p is WorkerMetrics => p !== undefined);
@@ -173,6 +197,12 @@ export class WorkerPool implements ProxyHost {
         return undefined;
       }
     }));
+  }
+
+  /** Live stats and tap of every worker, summed (a worker that does not answer is left out). */
+  async live(taps: readonly TapSubscription[]): Promise<LiveSample> {
+    const samples = await Promise.all(this.#slots.map((s) => s.call<LiveSample>({ type: 'live', taps: [...taps] }, METRICS_TIMEOUT_MS).catch(() => undefined)));
+    return mergeSamples(samples.filter((x): x is LiveSample => x !== undefined));
   }
 
   /** Drains every worker's listeners, then ends the threads. */
@@ -208,8 +238,10 @@ export class WorkerPool implements ProxyHost {
       limits: this.#opts.limits,
       affinitySecret: this.#opts.affinitySecret,
       accessLog: this.#opts.accessLog ?? false,
+      tracing: this.#opts.tracing === undefined ? undefined : { ...this.#opts.tracing, collector: String(this.#opts.tracing.collector) },
       logName: (this.log.bindings().name as string | undefined) ?? 'hostmesh-proxy',
       logLevel: this.log.level,
+      heapMb: this.#opts.heapMb,
     };
   }
 

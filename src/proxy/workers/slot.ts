@@ -38,7 +38,8 @@ export class WorkerSlot {
 
   private constructor(init: WorkerInit, onExit: ExitListener) {
     this.id = init.id;
-    this.worker = new Worker(ENTRY, { workerData: init, stdout: false, stderr: false });
+    const resourceLimits = init.heapMb === undefined ? undefined : { maxOldGenerationSizeMb: init.heapMb };
+    this.worker = new Worker(ENTRY, { workerData: init, stdout: false, stderr: false, resourceLimits });
     this.threadId = this.worker.threadId;
     this.worker.on('message', (m: FromWorker) => {
       if (m.type !== 'reply') return;

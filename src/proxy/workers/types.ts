@@ -4,10 +4,13 @@
  */
 import type { AdminSource } from '../admin.ts';
 import type { ApplyResult } from '../engine.ts';
+import type { LiveSource } from '../live/counts.ts';
 
-export interface ProxyHost extends AdminSource {
+export interface ProxyHost extends AdminSource, LiveSource {
   /** Applies a routing table (untrusted input); never throws. Applies run one at a time. */
   apply(table: unknown): Promise<ApplyResult>;
+  /** Applies a delta (untrusted input) on top of the table served; refused with DELTA_GAP when it does not follow it. */
+  applyDelta(delta: unknown): Promise<ApplyResult>;
   /** Drains every listener and stops every worker. */
   close(): Promise<void>;
 }

@@ -23,6 +23,7 @@ const engine = new ProxyEngine({
   processMetrics: false,
   affinitySecret: init.affinitySecret,
   accessLog: init.accessLog,
+  tracing: init.tracing,
   rateLimits: zones,
 });
 
@@ -47,6 +48,9 @@ port.on('message', (m: ToWorker) => {
       return;
     case 'metrics':
       reply(m.seq, engine.registry.getMetricsAsJSON());
+      return;
+    case 'live':
+      reply(m.seq, engine.live(m.taps));
       return;
     case 'close':
       reply(m.seq, engine.close());

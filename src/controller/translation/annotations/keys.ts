@@ -3,9 +3,11 @@
  * value parses and which Caddy Mesh and Traefik Mesh keys are aliases of it (with their own
  * documented semantics where they differ, e.g. Traefik's `retry-attempts` counts the first try).
  */
+import {
+  CIRCUIT_BREAKER, DEFAULT_LB_COOKIE, MAINTENANCE_NO_REASON, MAX_RETRY_COUNT, MIRROR, RATE_LIMIT, REQUEST_TIMEOUT, RETRY, STICKY_COOKIE,
+} from '../../../table/index.ts';
 import type { LoadBalancer, Scheme, TrafficType } from '../../../table/index.ts';
 import { ANNOTATION_PREFIX, CADDY_PREFIX, TRAEFIK_PREFIX } from '../../constants.ts';
-import { DEFAULT_LB_COOKIE, DEFAULT_MAINTENANCE_REASON } from './settings.ts';
 import type { ExpressionChecker, ExpressionContext } from '../types.ts';
 import {
   parseBoolean, parseCodes, parseDurationMs, parseEnum, parseInteger, parsePercent, parseRate,
@@ -121,7 +123,7 @@ function loadBalancer(raw: string): Parsed<LoadBalancer> {
 function maintenance(raw: string): Parsed<string | undefined> {
   const v = raw.trim();
   if (v === '' || v.toLowerCase() === 'false') return { ok: true, value: undefined };
-  if (v.toLowerCase() === 'true') return { ok: true, value: DEFAULT_MAINTENANCE_REASON };
+  if (v.toLowerCase() === 'true') return { ok: true, value: MAINTENANCE_NO_REASON };
   if (v.length > 1024) return { ok: false, reason: 'is too long a reason (at most 1024 characters)' };
   return { ok: true, value: v };
 }
@@ -143,10 +145,10 @@ export const KEYS: { readonly [K in KeyName]: KeySpec<KeyValues[K]> } = {
   'dial-timeout': { parse: duration(1), aliases: [{ source: 'caddy', name: 'timeout-dial-timeout' }] },
   'read-timeout': { parse: duration(0), aliases: [{ source: 'caddy', name: 'timeout-read-timeout' }] },
   'write-timeout': { parse: duration(0), aliases: [{ source: 'caddy', name: 'timeout-write-timeout' }] },
-  'request-timeout': { parse: duration(0), aliases: [], httpOnly: true },
+  'request-timeout': { parse: duration(0), aliases: [], httpOnly: REQUEST_TIMEOUT.httpOnly },
   'retry-count': {
     parse: (raw) => {
-      const n = parseInteger(raw, 0, 100);
+      const n = parseInteger(raw, 0, MAX_RETRY_COUNT);
       return n.ok ? { ok: true, value: { count: n.value, afterSent: true } } : n;
     },
     aliases: [
@@ -156,17 +158,17 @@ export const KEYS: { readonly [K in KeyName]: KeySpec<KeyValues[K]> } = {
         source: 'traefik',
         name: 'retry-attempts',
         parse: (raw) => {
-          const n = parseInteger(raw, 1, 101);
+          const n = parseInteger(raw, 1, MAX_RETRY_COUNT + 1);
           return n.ok ? { ok: true, value: { count: n.value - 1, afterSent: false } } : n;
         },
       },
     ],
     same: (a, b) => a.count === b.count,
-    httpOnly: true,
+    httpOnly: RETRY.httpOnly,
   },
-  'retry-duration': { parse: duration(0), aliases: [{ source: 'caddy', name: 'retry-duration' }], httpOnly: true },
-  'retry-on': { parse: expression('matcher'), aliases: [{ source: 'caddy', name: 'retry-on' }], httpOnly: true, expression: true },
-  'retry-codes': { parse: parseCodes, aliases: [], same: sameJson, httpOnly: true },
+  'retry-duration': { parse: duration(0), aliases: [{ source: 'caddy', name: 'retry-duration' }], httpOnly: RETRY.httpOnly },
+  'retry-on': { parse: expression('matcher'), aliases: [{ source: 'caddy', name: 'retry-on' }], httpOnly: RETRY.httpOnly, expression: true },
+  'retry-codes': { parse: parseCodes, aliases: [], same: sameJson, httpOnly: RETRY.httpOnly },
   'load-balancer': { parse: loadBalancer, aliases: [], same: sameJson },
   'max-fails': { parse: (raw) => parseInteger(raw, 0, 1_000_000), aliases: [] },
   'fail-duration': { parse: duration(0), aliases: [] },
@@ -185,18 +187,18 @@ export const KEYS: { readonly [K in KeyName]: KeySpec<KeyValues[K]> } = {
       },
     ],
     same: (a, b) => a.ratePerSecond === b.ratePerSecond,
-    httpOnly: true,
+    httpOnly: RATE_LIMIT.httpOnly,
   },
   'rate-limit-burst': {
     parse: (raw) => parseInteger(raw, 1, 1_000_000_000),
     aliases: [{ source: 'traefik', name: 'ratelimit-burst' }],
-    httpOnly: true,
+    httpOnly: RATE_LIMIT.httpOnly,
   },
-  'rate-limit-key': { parse: expression('key'), aliases: [{ source: 'caddy', name: 'rate-limit-key' }], httpOnly: true, expression: true },
+  'rate-limit-key': { parse: expression('key'), aliases: [{ source: 'caddy', name: 'rate-limit-key' }], httpOnly: RATE_LIMIT.httpOnly, expression: true },
   'rate-limit-zone-size': {
     parse: (raw) => parseInteger(raw, 1, 10_000_000),
     aliases: [{ source: 'caddy', name: 'rate-limit-zone-size' }],
-    httpOnly: true,
+    httpOnly: RATE_LIMIT.httpOnly,
   },
   'traffic-split-expression': {
     parse: expression('matcher'),
@@ -207,13 +209,13 @@ export const KEYS: { readonly [K in KeyName]: KeySpec<KeyValues[K]> } = {
   'traffic-split-new-service': { parse: serviceName, aliases: [{ source: 'caddy', name: 'traffic-split-new-service' }], httpOnly: true },
   'traffic-split-old-service': { parse: serviceName, aliases: [{ source: 'caddy', name: 'traffic-split-old-service' }], httpOnly: true },
   'traffic-split-weights': { parse: parseWeights, aliases: [], same: sameJson },
-  'sticky-cookie': { parse: (raw) => parseToken(raw, 'cookie'), aliases: [], httpOnly: true },
-  'mirror-service': { parse: serviceName, aliases: [], httpOnly: true },
-  'mirror-percent': { parse: parsePercent, aliases: [], httpOnly: true },
+  'sticky-cookie': { parse: (raw) => parseToken(raw, 'cookie'), aliases: [], httpOnly: STICKY_COOKIE.httpOnly },
+  'mirror-service': { parse: serviceName, aliases: [], httpOnly: MIRROR.httpOnly },
+  'mirror-percent': { parse: parsePercent, aliases: [], httpOnly: MIRROR.httpOnly },
   'circuit-breaker-expression': {
     parse: expression('breaker'),
     aliases: [{ source: 'traefik', name: 'circuit-breaker-expression' }],
-    httpOnly: true,
+    httpOnly: CIRCUIT_BREAKER.httpOnly,
     expression: true,
   },
   'maintenance': { parse: maintenance, aliases: [] },

@@ -7,7 +7,8 @@
  */
 import { INTERNAL_KEYS, KEYS, KEY_NAMES, PREFIXES, aliasNames, nearest } from './keys.ts';
 import type { AliasSpec, AnnotationSource, KeyName, KeySpec, KeyValues, ParseContext } from './keys.ts';
-import { defaultSettings, DEFAULT_RATE_LIMIT_KEY, DEFAULT_RATE_LIMIT_ZONE_SIZE } from './settings.ts';
+import { DEFAULT_RATE_LIMIT_KEY, DEFAULT_RATE_LIMIT_ZONE_SIZE } from '../../../table/index.ts';
+import { defaultSettings } from './settings.ts';
 import type { AnnotationResult, ServiceSettings } from './settings.ts';
 import type { Parsed } from './values.ts';
 import { diagnostic, quote, serviceObject } from '../diagnostics.ts';

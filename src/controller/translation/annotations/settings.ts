@@ -41,10 +41,6 @@ export interface ServiceSettings {
 export const DEFAULT_DIAL_TIMEOUT_MS = 3000;
 export const DEFAULT_MAX_FAILS = 1;
 export const DEFAULT_FAIL_DURATION_MS = 10_000;
-export const DEFAULT_RATE_LIMIT_KEY = '{remote.ip}';
-export const DEFAULT_RATE_LIMIT_ZONE_SIZE = 10_000;
-export const DEFAULT_LB_COOKIE = 'hostmesh-endpoint';
-export const DEFAULT_MAINTENANCE_REASON = 'maintenance';
 
 export function defaultSettings(): ServiceSettings {
   return {

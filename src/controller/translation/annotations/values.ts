@@ -1,3 +1,5 @@
+import { isHttpToken, TOKEN_CHARACTERS } from '../../../table/index.ts';
+
 /**
  * Parsers for annotation values: Go durations, rates, status codes, weights and the small
  * scalar kinds. Each returns a result (never throws) whose `reason` completes the sentence
@@ -202,8 +204,7 @@ export function parseServiceName(raw: string): Parsed<string> {
 
 /** An HTTP token (RFC 9110), as cookie and header names must be. */
 export function parseToken(raw: string, what: 'cookie' | 'header'): Parsed<string> {
-  if (raw.length === 0 || raw.length > 256 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(raw)) {
-    return fail(`is not a valid ${what} name (letters, digits and !#$%&'*+.^_\`|~-, no spaces)`);
-  }
+  // The same rule the table validator applies (src/table/policies/tokens.ts), with a length cap.
+  if (raw.length > 256 || !isHttpToken(raw)) return fail(`is not a valid ${what} name (${TOKEN_CHARACTERS})`);
   return ok(raw);
 }

@@ -1,0 +1,150 @@
+/**
+ * Builds the real components of the cluster tier from their Go modules, once per change:
+ * kube-apiserver and etcd from test/cluster/go (one module, so the etcd server shares the
+ * apiserver's pinned etcd release and most of its compiled packages), CoreDNS from
+ * test/cluster/coredns. The binaries are cached outside the repository under a key hashed from
+ * the Go version and each module's go.mod, go.sum and Go sources: an unchanged checkout reuses
+ * them, a bumped release builds again. Go's own build cache makes a rebuild after a small
+ * change incremental.
+ *
+ * `node test/cluster/build.ts` builds (or finds) them and prints where they are.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export interface ClusterBinaries {
+  kubeApiserver: string;
+  etcd: string;
+  coredns: string;
+}
+
+interface GoModule {
+  dir: string;
+  /** go build package paths -> output file name */
+  outputs: Record<string, keyof ClusterBinaries>;
+  fileNames: Record<keyof ClusterBinaries, string>;
+}
+
+const MODULES: GoModule[] = [
+  {
+    dir: join(here, 'go'),
+    outputs: { './cmd/kube-apiserver': 'kubeApiserver', './cmd/etcd': 'etcd' },
+    fileNames: { kubeApiserver: 'kube-apiserver', etcd: 'etcd', coredns: '' },
+  },
+  { dir: join(here, 'coredns'), outputs: { '.': 'coredns' }, fileNames: { kubeApiserver: '', etcd: '', coredns: 'coredns' } },
+];
+
+/** The go command: $GO, then `go` on PATH, then the usual install place; undefined if none runs. */
+export function findGo(): string | undefined {
+  for (const candidate of [process.env['GO'], 'go', '/usr/local/go/bin/go']) {
+    if (candidate === undefined || candidate === '') continue;
+    try {
+      execFileSync(candidate, ['version'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
+function goSources(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).toSorted()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...goSources(path));
+    else if (name.endsWith('.go') || name === 'go.mod' || name === 'go.sum') out.push(path);
+  }
+  return out;
+}
+
+function cacheKey(go: string, module: GoModule): string {
+  const hash = createHash('sha256');
+  hash.update(execFileSync(go, ['version'], { encoding: 'utf8' }));
+  for (const file of goSources(module.dir)) hash.update(`${file.slice(module.dir.length)}\0`).update(readFileSync(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Where one module's binaries are cached for the current sources and Go version. */
+function moduleCacheDir(go: string, module: GoModule): string {
+  return join(cacheRoot(), `${module.dir.split('/').pop()}-${cacheKey(go, module)}`);
+}
+
+export function cacheRoot(): string {
+  return process.env['HOSTMESH_CLUSTER_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'hostmesh-cluster');
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * A release built with `go build` reports v0.0.0-master (its release tooling stamps the version),
+ * which helm refuses against a chart's kubeVersion; stamp the version go.mod requires.
+ */
+function versionFlags(dir: string): string[] {
+  const release = /^\s*(?:require\s+)?k8s\.io\/kubernetes (v1\.(\d+)\.\d+)\s*$/m.exec(readFileSync(join(dir, 'go.mod'), 'utf8'));
+  if (release === null) return [];
+  const [, version, minor] = release;
+  const stamp = (pkg: string): string[] => [`-X ${pkg}.gitVersion=${version}`, `-X ${pkg}.gitMajor=1`, `-X ${pkg}.gitMinor=${minor}`, `-X ${pkg}.gitTreeState=clean`];
+  return [`-ldflags=${[...stamp('k8s.io/component-base/version'), ...stamp('k8s.io/client-go/pkg/version')].join(' ')}`];
+}
+
+async function buildModule(go: string, module: GoModule, outDir: string, log: (line: string) => void): Promise<void> {
+  const tmp = `${outDir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const logFile = join(tmp, 'build.log');
+  const packages = Object.keys(module.outputs);
+  // Low priority: the build is long and the machine is shared; -trimpath keeps the key stable.
+  const argv = ['-n', '15', go, 'build', '-trimpath', ...versionFlags(module.dir), '-o', `${tmp}/`, ...packages];
+  const started = Date.now();
+  log(`building ${packages.join(' ')} in ${module.dir} (cold: many minutes; log ${logFile})`);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const out = createWriteStream(logFile);
+    const child = spawn('nice', argv, { cwd: module.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GOFLAGS: '-mod=readonly' } });
+    child.stdout.pipe(out, { end: false });
+    child.stderr.pipe(out, { end: false });
+    child.on('error', reject);
+    child.on('close', (c) => out.end(() => resolve(c)));
+  });
+  if (code !== 0) throw new Error(`go build in ${module.dir} failed (exit ${code}); last lines of ${logFile}:\n${tail(logFile, 30)}`);
+  log(`built ${packages.join(' ')} in ${Math.round((Date.now() - started) / 1000)} s`);
+  rmSync(outDir, { recursive: true, force: true });
+  renameSync(tmp, outDir);
+}
+
+/**
+ * The three binaries, built if this checkout's sources have none cached yet. Returns a reason
+ * string instead when there is no Go toolchain (the tier then skips, saying so).
+ */
+export async function clusterBinaries(log: (line: string) => void = (l) => console.error(`cluster build: ${l}`)): Promise<ClusterBinaries | string> {
+  const go = findGo();
+  if (go === undefined) return 'no Go toolchain (go not on PATH, $GO unset, no /usr/local/go/bin/go): the cluster tier needs Go to build kube-apiserver, etcd and CoreDNS';
+  const result: Partial<ClusterBinaries> = {};
+  for (const module of MODULES) {
+    const outDir = moduleCacheDir(go, module);
+    const wanted = Object.values(module.outputs).map((k) => [k, join(outDir, module.fileNames[k])] as const);
+    if (!wanted.every(([, path]) => existsSync(path))) await buildModule(go, module, outDir, log);
+    for (const [k, path] of wanted) result[k] = path;
+  }
+  return result as ClusterBinaries;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const bins = await clusterBinaries();
+  // Without Go there is nothing to build; the tier's test file skips and says why.
+  if (typeof bins !== 'string') {
+    for (const [name, path] of Object.entries(bins)) console.log(`${name}: ${path}`);
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The cluster tier: hostmesh against a real kube-apiserver, etcd and CoreDNS on loopback.
+ * `npm run test:cluster` (not part of `npm test`: the first run builds the components from their
+ * Go modules). One cluster is shared by the scenarios below, which run in order.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
+import { clusterBinaries } from './build.ts';
+import { Cluster, run } from './cluster.ts';
+import { CoreDns } from './coredns.ts';
+import { FULLNAME, httpGet, Mesh, MESH_NAMESPACE, RELEASE } from './mesh.ts';
+import type { Proxy } from './mesh.ts';
+import { clusterDnsObjects, endpointSliceObject, namespaceObject, serviceObject } from './objects.ts';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const CHART = new URL('../../charts/hostmesh', import.meta.url).pathname;
+const APP_NAMESPACE = 'test';
+
+/**
+ * The pod address of the backends. The apiserver refuses loopback addresses in EndpointSlices,
+ * so `run.sh` runs this file in a network namespace of its own with this address on its
+ * loopback interface.
+ */
+const POD_IP = process.env['HOSTMESH_CLUSTER_POD_IP'];
+
+const bins = await clusterBinaries();
+const skip = typeof bins === 'string'
+  ? bins
+  : POD_IP === undefined
+    ? 'no pod address: run the tier with `npm run test:cluster` as root (it needs `unshare --net` and `ip` for a network namespace with HOSTMESH_CLUSTER_POD_IP)'
+    : false;
+if (skip !== false) console.log(`cluster tier skipped: ${skip}`);
+
+/** Polls `probe` until it returns a value; the timeout is a safety net naming what was awaited. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, describeState: () => string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}\n${describeState()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** `hostmesh ARGS` run to its end with this test's Node. */
+function runNode(args: string[]): ReturnType<typeof run> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['NODE_TEST_CONTEXT'];
+  return run(process.execPath, [MAIN, ...args], { env });
+}
+
+interface Backend { name: string; port: number; server: Server }
+
+async function backend(name: string): Promise<Backend> {
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'text/plain');
+    res.end(`${name} ${req.url}`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, POD_IP, resolve));
+  return { name, port: (server.address() as AddressInfo).port, server };
+}
+
+describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, () => {
+  let cluster: Cluster;
+  let mesh: Mesh;
+  let coredns: CoreDns | undefined;
+  const backends: Backend[] = [];
+  const state = (): string => `${mesh?.describe() ?? ''}\n${cluster?.describe() ?? ''}\n${coredns ? `coredns:\n${coredns.process.tail(10)}` : ''}`;
+  const wait = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T> => eventually(what, probe, state, timeoutMs);
+
+  /** The shadow Service standing for namespace/name, once it exists. */
+  async function shadowOf(namespace: string, name: string): Promise<Record<string, any> | undefined> {
+    const list = await cluster.getJson<{ items: Record<string, any>[] }>(['services', '-n', MESH_NAMESPACE, '-l', 'app.kubernetes.io/managed-by=hostmesh']);
+    return list.items.find((s) => s['metadata'].annotations?.[SHADOW_OF_ANNOTATION] === `${namespace}/${name}`);
+  }
+
+  function proxyPortOf(shadow: Record<string, any>, port: number): number {
+    const ports = JSON.parse(shadow['metadata'].annotations[SHADOW_PORTS_ANNOTATION] as string) as Record<string, number>;
+    const p = ports[`${port}/TCP`];
+    assert.ok(p, `shadow ${shadow['metadata'].name} has no proxy port for ${port}/TCP: ${JSON.stringify(ports)}`);
+    return p;
+  }
+
+  /** Waits until every proxy answers `path` on `port` with `expect`. */
+  async function everyProxyServes(port: number, expect: (status: number, body: string) => boolean, what: string, proxies: readonly Proxy[] = mesh.proxies): Promise<void> {
+    for (const p of proxies) {
+      await wait(`${p.node} (${p.host}:${port}) to serve ${what}`, async () => {
+        const r = await httpGet(`http://${p.host}:${port}/hello`);
+        return expect(r.status, r.body);
+      });
+    }
+  }
+
+  before(async () => {
+    if (typeof bins === 'string') return;
+    for (const name of ['alpha', 'beta']) backends.push(await backend(name));
+    cluster = await Cluster.start(bins);
+    await cluster.apply([namespaceObject(MESH_NAMESPACE), namespaceObject(APP_NAMESPACE), ...clusterDnsObjects()]);
+    const install = await cluster.helm(['install', RELEASE, CHART, '--namespace', MESH_NAMESPACE, '--set', 'portRange=27100-27299']);
+    assert.equal(install.status, 0, `helm install failed:\n${install.stderr}${install.stdout}`);
+    mesh = new Mesh(cluster);
+    await mesh.start(3);
+  });
+
+  after(async () => {
+    await coredns?.stop();
+    await mesh?.stop();
+    await cluster?.stop();
+    for (const b of backends) b.server.close();
+  });
+
+  let webPort = 0;
+
+  test('a Service and its EndpointSlice: a shadow Service passes real validation and every proxy serves it', async () => {
+    await cluster.apply([
+      serviceObject(APP_NAMESPACE, 'web', [{ name: 'http', port: 80, targetPort: 8080 }]),
+      endpointSliceObject(APP_NAMESPACE, 'web', 'web-1', [POD_IP!], [{ name: 'http', port: backends[0]!.port }]),
+    ]);
+    const shadow = await wait('the shadow Service of test/web', () => shadowOf(APP_NAMESPACE, 'web'));
+    webPort = proxyPortOf(shadow, 80);
+    assert.ok(webPort >= 27100 && webPort <= 27299, `proxy port ${webPort} from the chart's portRange`);
+    // What the real apiserver made of it: an allocated ClusterIP, the ports as asked.
+    assert.match(shadow['spec'].clusterIP as string, /^10\.96\.\d+\.\d+$/);
+    assert.deepEqual(shadow['spec'].ports.map((p: any) => ({ name: p.name, port: p.port, protocol: p.protocol, targetPort: p.targetPort })), [{ name: 'http', port: 80, protocol: 'TCP', targetPort: webPort }]);
+    assert.equal(shadow['spec'].internalTrafficPolicy, 'Local');
+    await everyProxyServes(webPort, (s, b) => s === 200 && b === 'alpha /hello', 'alpha');
+  });
+
+  test('annotating, changing and deleting change what every proxy serves', async () => {
+    await cluster.kubectlOk(['annotate', 'service', 'web', '-n', APP_NAMESPACE, 'hostmesh.io/maintenance=cluster tier']);
+    await everyProxyServes(webPort, (s, b) => s === 503 && b.includes('cluster tier'), 'the maintenance page');
+    await cluster.kubectlOk(['annotate', 'service', 'web', '-n', APP_NAMESPACE, 'hostmesh.io/maintenance-']);
+    await everyProxyServes(webPort, (s, b) => s === 200 && b === 'alpha /hello', 'alpha again');
+
+    await cluster.apply([endpointSliceObject(APP_NAMESPACE, 'web', 'web-1', [POD_IP!], [{ name: 'http', port: backends[1]!.port }])]);
+    await everyProxyServes(webPort, (s, b) => s === 200 && b === 'beta /hello', 'beta after the EndpointSlice changed');
+
+    await cluster.apply([serviceObject(APP_NAMESPACE, 'gone', [{ name: 'http', port: 81, targetPort: 8080 }]), endpointSliceObject(APP_NAMESPACE, 'gone', 'gone-1', [POD_IP!], [{ name: 'http', port: backends[0]!.port }])]);
+    const gonePort = proxyPortOf(await wait('the shadow of test/gone', () => shadowOf(APP_NAMESPACE, 'gone')), 81);
+    await everyProxyServes(gonePort, (s) => s === 200, 'test/gone');
+    await cluster.kubectlOk(['delete', 'service', 'gone', '-n', APP_NAMESPACE]);
+    await wait('the shadow of test/gone to be deleted', async () => (await shadowOf(APP_NAMESPACE, 'gone')) === undefined);
+    for (const p of mesh.proxies) {
+      await wait(`${p.node} to stop serving test/gone`, async () => {
+        try {
+          await httpGet(`http://${p.host}:${gonePort}/hello`);
+          return false;
+        } catch (e) {
+          return (e as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+        }
+      });
+    }
+  });
+
+  test('through the real CoreDNS, with the Corefile the controller patched: the mesh name answers the shadow ClusterIP, cluster names still resolve', async () => {
+    const corefile = await wait('the hostmesh block in the coredns ConfigMap', async () => {
+      const cm = await cluster.getJson(['configmap', 'coredns', '-n', 'kube-system']);
+      const text = cm['data']?.Corefile as string | undefined;
+      return text?.includes('# hostmesh begin') ? text : undefined;
+    });
+    const dnsService = await cluster.getJson(['service', `${FULLNAME}-dns`, '-n', MESH_NAMESPACE]);
+    const dnsIp = dnsService['spec'].clusterIP as string;
+    assert.ok(corefile.includes(`forward . ${dnsIp}`), `the block forwards to the DNS Service ${dnsIp}:\n${corefile}`);
+    // kube-proxy's part: the DNS Service's ClusterIP reaches a proxy's DNS responder.
+    const proxy = mesh.proxies[0]!;
+    coredns = await CoreDns.start(cluster, corefile, new Map([[dnsIp, `${proxy.host}:${proxy.dnsPort}`]]));
+    const shadowIp = (await shadowOf(APP_NAMESPACE, 'web'))!['spec'].clusterIP as string;
+    const web = await wait('an answer for web.test.hostmesh', async () => {
+      const a = await coredns!.query('web.test.hostmesh');
+      return a.rcode === 'NOERROR' && a.answers.length > 0 ? a : undefined;
+    });
+    assert.deepEqual(web.answers.filter((a) => a.type === 'A').map((a) => a.data), [shadowIp]);
+    const kube = await coredns.query('kubernetes.default.svc.cluster.local');
+    assert.deepEqual(kube.answers.filter((a) => a.type === 'A').map((a) => a.data), ['10.96.0.1']);
+    const missing = await coredns.query('nothing.test.hostmesh');
+    assert.equal(missing.rcode, 'NXDOMAIN');
+  });
+
+  async function warningEvents(service: string): Promise<Record<string, any>[]> {
+    const list = await cluster.getJson<{ items: Record<string, any>[] }>(['events', '-n', APP_NAMESPACE, '--field-selector', `involvedObject.kind=Service,involvedObject.name=${service},type=Warning`]);
+    return list.items;
+  }
+
+  test('a bad annotation gives exactly one Warning Event on the Service, also across a controller restart', async () => {
+    await cluster.apply([serviceObject(APP_NAMESPACE, 'bad', [{ name: 'http', port: 82, targetPort: 8080 }], { 'hostmesh.io/dial-timeout': '3 sec' })]);
+    const events = await wait('a Warning Event on test/bad', async () => {
+      const e = await warningEvents('bad');
+      return e.length > 0 ? e : undefined;
+    });
+    assert.equal(events.length, 1, JSON.stringify(events, null, 2));
+    assert.equal(events[0]!['reason'], 'InvalidAnnotation');
+    assert.match(events[0]!['message'] as string, /hostmesh\.io\/dial-timeout.*3 sec/);
+    await mesh.stopController();
+    await mesh.startController();
+    // Settled: the restarted controller has published its table, so it has reported again.
+    await wait('the restarted controller to report test/bad', async () => JSON.stringify(await mesh.status()).includes('3 sec'));
+    const again = await warningEvents('bad');
+    assert.equal(again.length, 1, JSON.stringify(again, null, 2));
+    assert.equal(again[0]!['metadata'].name, events[0]!['metadata'].name);
+    await cluster.kubectlOk(['delete', 'service', 'bad', '-n', APP_NAMESPACE]);
+  });
+
+  test('least privilege: what the chart\'s ServiceAccounts may and may not do (kubectl auth can-i)', async () => {
+    const controller = `system:serviceaccount:${MESH_NAMESPACE}:${FULLNAME}-controller`;
+    const proxy = `system:serviceaccount:${MESH_NAMESPACE}:${FULLNAME}-proxy`;
+    // [who, verb, resource, namespace, allowed]
+    const table: [string, string, string, string, boolean][] = [
+      [controller, 'list', 'services', APP_NAMESPACE, true],
+      [controller, 'watch', 'services', '', true],
+      [controller, 'watch', 'endpointslices.discovery.k8s.io', APP_NAMESPACE, true],
+      [controller, 'create', 'events', APP_NAMESPACE, true],
+      [controller, 'patch', 'events', APP_NAMESPACE, true],
+      [controller, 'create', 'services', MESH_NAMESPACE, true],
+      [controller, 'update', 'services', MESH_NAMESPACE, true],
+      [controller, 'delete', 'services', MESH_NAMESPACE, true],
+      [controller, 'get', 'configmaps', 'kube-system', true],
+      [controller, 'update', 'configmaps', 'kube-system', true],
+      [controller, 'patch', 'deployments.apps', 'kube-system', true],
+      [controller, 'create', 'services', APP_NAMESPACE, false],
+      [controller, 'update', 'services', APP_NAMESPACE, false],
+      [controller, 'delete', 'services', APP_NAMESPACE, false],
+      [controller, 'create', 'endpointslices.discovery.k8s.io', APP_NAMESPACE, false],
+      [controller, 'get', 'secrets', MESH_NAMESPACE, false],
+      [controller, 'get', 'secrets', APP_NAMESPACE, false],
+      [controller, 'get', 'configmaps', APP_NAMESPACE, false],
+      [controller, 'update', 'configmaps', MESH_NAMESPACE, false],
+      [controller, 'delete', 'configmaps', 'kube-system', false],
+      [controller, 'patch', 'deployments.apps', APP_NAMESPACE, false],
+      [controller, 'list', 'pods', APP_NAMESPACE, false],
+      [controller, 'create', 'pods', MESH_NAMESPACE, false],
+      [controller, 'get', 'nodes', '', false],
+      [controller, 'create', 'clusterrolebindings.rbac.authorization.k8s.io', '', false],
+      [proxy, 'get', 'services', MESH_NAMESPACE, false],
+      [proxy, 'list', 'endpointslices.discovery.k8s.io', APP_NAMESPACE, false],
+      [proxy, 'get', 'secrets', MESH_NAMESPACE, false],
+      [proxy, 'create', 'events', APP_NAMESPACE, false],
+    ];
+    const wrong: string[] = [];
+    for (const [who, verb, resource, namespace, allowed] of table) {
+      const r = await cluster.kubectl(['auth', 'can-i', verb, resource, '--as', who, ...(namespace === '' ? ['--all-namespaces'] : ['-n', namespace])]);
+      const answer = r.stdout.trim();
+      if (answer !== (allowed ? 'yes' : 'no')) wrong.push(`${who.split(':').pop()} ${verb} ${resource} in ${namespace || 'all namespaces'}: ${answer} ${r.stderr.trim()} (want ${allowed ? 'yes' : 'no'})`);
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  test('restarting the apiserver mid-run loses no update', async () => {
+    // Changed just before the restart, and again while the controller's watches reconnect.
+    await cluster.apply([endpointSliceObject(APP_NAMESPACE, 'web', 'web-1', [POD_IP!], [{ name: 'http', port: backends[0]!.port }])]);
+    await cluster.restartApiserver();
+    await cluster.kubectlOk(['annotate', 'service', 'web', '-n', APP_NAMESPACE, 'hostmesh.io/maintenance=after the restart']);
+    await everyProxyServes(webPort, (s, b) => s === 503 && b.includes('after the restart'), 'the annotation written after the restart');
+    await cluster.kubectlOk(['annotate', 'service', 'web', '-n', APP_NAMESPACE, 'hostmesh.io/maintenance-']);
+    await everyProxyServes(webPort, (s, b) => s === 200 && b === 'alpha /hello', 'alpha (the EndpointSlice written before the restart)');
+  });
+
+  test('fail static: with the controller down every proxy keeps serving, also after a proxy restart', async () => {
+    await mesh.stopController();
+    try {
+      await cluster.apply([endpointSliceObject(APP_NAMESPACE, 'web', 'web-1', [POD_IP!], [{ name: 'http', port: backends[1]!.port }])]);
+      await everyProxyServes(webPort, (s, b) => s === 200 && b === 'alpha /hello', 'the last table (alpha) while the controller is down');
+      const restarted = mesh.proxies[2]!;
+      await mesh.restartProxy(restarted);
+      await everyProxyServes(webPort, (s, b) => s === 200 && b === 'alpha /hello', 'the kept table after its restart', [restarted]);
+    } finally {
+      await mesh.startController();
+    }
+    await everyProxyServes(webPort, (s, b) => s === 200 && b === 'beta /hello', 'beta once the controller is back');
+  });
+
+  test('helm upgrade keeps the token and every proxy port', async () => {
+    const tokenBefore = mesh.token;
+    const shadowsBefore = await cluster.getJson<{ items: Record<string, any>[] }>(['services', '-n', MESH_NAMESPACE, '-l', 'app.kubernetes.io/managed-by=hostmesh']);
+    const portsBefore = Object.fromEntries(shadowsBefore.items.map((s) => [s['metadata'].name, s['metadata'].annotations[SHADOW_PORTS_ANNOTATION]]));
+    const upgrade = await cluster.helm(['upgrade', RELEASE, CHART, '--namespace', MESH_NAMESPACE, '--reuse-values', '--set', 'controller.logLevel=debug']);
+    assert.equal(upgrade.status, 0, `helm upgrade failed:\n${upgrade.stderr}${upgrade.stdout}`);
+    await mesh.readToken();
+    assert.equal(mesh.token, tokenBefore, 'the generated token is kept');
+    // The new controller pod (here: process) starts from the upgraded Deployment.
+    await mesh.stop();
+    mesh = new Mesh(cluster);
+    await mesh.start(3);
+    await everyProxyServes(webPort, (s, b) => s === 200 && b === 'beta /hello', 'beta after the upgrade');
+    const shadowsAfter = await cluster.getJson<{ items: Record<string, any>[] }>(['services', '-n', MESH_NAMESPACE, '-l', 'app.kubernetes.io/managed-by=hostmesh']);
+    assert.deepEqual(Object.fromEntries(shadowsAfter.items.map((s) => [s['metadata'].name, s['metadata'].annotations[SHADOW_PORTS_ANNOTATION]])), portsBefore);
+  });
+
+  test('helm uninstall: the cleanup Job\'s command, with the cleanup ServiceAccount\'s token, leaves no shadow Service and no Corefile block', async () => {
+    const uninstall = cluster.helm(['uninstall', RELEASE, '--namespace', MESH_NAMESPACE, '--timeout', '3m']);
+    // The kubelet's part: the controller's Deployment is gone, so its pod stops.
+    await wait('the controller Deployment to be deleted', async () => (await cluster.kubectl(['get', 'deployment', `${FULLNAME}-controller`, '-n', MESH_NAMESPACE])).status !== 0);
+    await mesh.stop();
+    // The Job controller's part: run the hook Job's container once, as its ServiceAccount.
+    const job = await wait('the cleanup Job', async () => {
+      const r = await cluster.kubectl(['get', 'job', `${FULLNAME}-cleanup`, '-n', MESH_NAMESPACE, '-o', 'json']);
+      return r.status === 0 ? JSON.parse(r.stdout) as Record<string, any> : undefined;
+    });
+    const podSpec = job['spec'].template.spec;
+    const kubeconfig = await cluster.serviceAccountKubeconfig(MESH_NAMESPACE, podSpec.serviceAccountName as string);
+    const cleanup = await runNode([...(podSpec.containers[0].args as string[]), `--kubeconfig=${kubeconfig}`]);
+    assert.equal(cleanup.status, 0, `hostmesh ${podSpec.containers[0].args.join(' ')} failed:\n${cleanup.stderr}${cleanup.stdout}`);
+    await completeJob(job);
+    const done = await uninstall;
+    assert.equal(done.status, 0, `helm uninstall failed:\n${done.stderr}${done.stdout}`);
+
+    const shadows = await cluster.getJson<{ items: unknown[] }>(['services', '-n', MESH_NAMESPACE, '-l', 'app.kubernetes.io/managed-by=hostmesh']);
+    assert.deepEqual(shadows.items, []);
+    const corefile = (await cluster.getJson(['configmap', 'coredns', '-n', 'kube-system']))['data'].Corefile as string;
+    assert.ok(!corefile.includes('hostmesh'), corefile);
+    assert.ok(corefile.includes('kubernetes cluster.local'), corefile);
+  });
+
+  /** Marks a Job succeeded the way the Job controller does (status subresource). */
+  async function completeJob(job: Record<string, any>): Promise<void> {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const status = {
+      status: {
+        startTime: now,
+        completionTime: now,
+        succeeded: 1,
+        conditions: [
+          { type: 'SuccessCriteriaMet', status: 'True', lastProbeTime: now, lastTransitionTime: now },
+          { type: 'Complete', status: 'True', lastProbeTime: now, lastTransitionTime: now },
+        ],
+      },
+    };
+    await cluster.kubectlOk(['patch', 'job', job['metadata'].name, '-n', job['metadata'].namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
+  }
+});
