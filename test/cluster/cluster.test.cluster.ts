@@ -10,13 +10,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
 import { clusterBinaries } from './build.ts';
-import { Cluster, run } from './cluster.ts';
+import { Cluster } from './cluster.ts';
 import { CoreDns } from './coredns.ts';
+import { describeHooks, helmWithHooks } from './hooks.ts';
 import { FULLNAME, httpGet, Mesh, MESH_NAMESPACE, RELEASE } from './mesh.ts';
 import type { Proxy } from './mesh.ts';
 import { clusterDnsObjects, endpointSliceObject, namespaceObject, serviceObject } from './objects.ts';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const CHART = new URL('../../charts/hostmesh', import.meta.url).pathname;
 const APP_NAMESPACE = 'test';
 
@@ -49,13 +49,6 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined | 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}\n${describeState()}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-/** `hostmesh ARGS` run to its end with this test's Node. */
-function runNode(args: string[]): ReturnType<typeof run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env['NODE_TEST_CONTEXT'];
-  return run(process.execPath, [MAIN, ...args], { env });
 }
 
 interface Backend { name: string; port: number; server: Server }
@@ -105,8 +98,8 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     for (const name of ['alpha', 'beta']) backends.push(await backend(name));
     cluster = await Cluster.start(bins);
     await cluster.apply([namespaceObject(MESH_NAMESPACE), namespaceObject(APP_NAMESPACE), ...clusterDnsObjects()]);
-    const install = await cluster.helm(['install', RELEASE, CHART, '--namespace', MESH_NAMESPACE, '--set', 'portRange=27100-27299']);
-    assert.equal(install.status, 0, `helm install failed:\n${install.stderr}${install.stdout}`);
+    const install = await helmWithHooks(cluster, MESH_NAMESPACE, ['install', RELEASE, CHART, '--namespace', MESH_NAMESPACE, '--set', 'portRange=27100-27299']);
+    assert.equal(install.helm.status, 0, `helm install failed:\n${install.helm.stderr}${install.helm.stdout}\n${describeHooks(install.hooks)}`);
     mesh = new Mesh(cluster);
     await mesh.start(3);
   });
@@ -281,8 +274,8 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     const tokenBefore = mesh.token;
     const shadowsBefore = await cluster.getJson<{ items: Record<string, any>[] }>(['services', '-n', MESH_NAMESPACE, '-l', 'app.kubernetes.io/managed-by=hostmesh']);
     const portsBefore = Object.fromEntries(shadowsBefore.items.map((s) => [s['metadata'].name, s['metadata'].annotations[SHADOW_PORTS_ANNOTATION]]));
-    const upgrade = await cluster.helm(['upgrade', RELEASE, CHART, '--namespace', MESH_NAMESPACE, '--reuse-values', '--set', 'controller.logLevel=debug']);
-    assert.equal(upgrade.status, 0, `helm upgrade failed:\n${upgrade.stderr}${upgrade.stdout}`);
+    const upgrade = await helmWithHooks(cluster, MESH_NAMESPACE, ['upgrade', RELEASE, CHART, '--namespace', MESH_NAMESPACE, '--reuse-values', '--set', 'controller.logLevel=debug']);
+    assert.equal(upgrade.helm.status, 0, `helm upgrade failed:\n${upgrade.helm.stderr}${upgrade.helm.stdout}\n${describeHooks(upgrade.hooks)}`);
     await mesh.readToken();
     assert.equal(mesh.token, tokenBefore, 'the generated token is kept');
     // The new controller pod (here: process) starts from the upgraded Deployment.
@@ -295,22 +288,15 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
   });
 
   test('helm uninstall: the cleanup Job\'s command, with the cleanup ServiceAccount\'s token, leaves no shadow Service and no Corefile block', async () => {
-    const uninstall = cluster.helm(['uninstall', RELEASE, '--namespace', MESH_NAMESPACE, '--timeout', '3m']);
-    // The kubelet's part: the controller's Deployment is gone, so its pod stops.
-    await wait('the controller Deployment to be deleted', async () => (await cluster.kubectl(['get', 'deployment', `${FULLNAME}-controller`, '-n', MESH_NAMESPACE])).status !== 0);
-    await mesh.stop();
-    // The Job controller's part: run the hook Job's container once, as its ServiceAccount.
-    const job = await wait('the cleanup Job', async () => {
-      const r = await cluster.kubectl(['get', 'job', `${FULLNAME}-cleanup`, '-n', MESH_NAMESPACE, '-o', 'json']);
-      return r.status === 0 ? JSON.parse(r.stdout) as Record<string, any> : undefined;
+    // The kubelet's part: once uninstall deleted the controller's Deployment, its pod is gone.
+    const uninstall = await helmWithHooks(cluster, MESH_NAMESPACE, ['uninstall', RELEASE, '--namespace', MESH_NAMESPACE, '--timeout', '3m'], async (job) => {
+      assert.equal((await cluster.kubectl(['get', 'deployment', `${FULLNAME}-controller`, '-n', MESH_NAMESPACE])).status, 1, `the Deployment is gone before ${job.metadata.name} runs`);
+      await mesh.stop();
     });
-    const podSpec = job['spec'].template.spec;
-    const kubeconfig = await cluster.serviceAccountKubeconfig(MESH_NAMESPACE, podSpec.serviceAccountName as string);
-    const cleanup = await runNode([...(podSpec.containers[0].args as string[]), `--kubeconfig=${kubeconfig}`]);
-    assert.equal(cleanup.status, 0, `hostmesh ${podSpec.containers[0].args.join(' ')} failed:\n${cleanup.stderr}${cleanup.stdout}`);
-    await completeJob(job);
-    const done = await uninstall;
-    assert.equal(done.status, 0, `helm uninstall failed:\n${done.stderr}${done.stdout}`);
+    assert.equal(uninstall.helm.status, 0, `helm uninstall failed:\n${uninstall.helm.stderr}${uninstall.helm.stdout}\n${describeHooks(uninstall.hooks)}`);
+    const cleanup = uninstall.hooks.find((h) => h.hook.includes('post-delete') && h.args[0] === 'cleanup');
+    assert.ok(cleanup, `the post-delete cleanup Job ran: ${describeHooks(uninstall.hooks)}`);
+    assert.equal(cleanup.result.status, 0, describeHooks([cleanup]));
 
     const shadows = await cluster.getJson<{ items: unknown[] }>(['services', '-n', MESH_NAMESPACE, '-l', 'app.kubernetes.io/managed-by=hostmesh']);
     assert.deepEqual(shadows.items, []);
@@ -318,21 +304,4 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     assert.ok(!corefile.includes('hostmesh'), corefile);
     assert.ok(corefile.includes('kubernetes cluster.local'), corefile);
   });
-
-  /** Marks a Job succeeded the way the Job controller does (status subresource). */
-  async function completeJob(job: Record<string, any>): Promise<void> {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const status = {
-      status: {
-        startTime: now,
-        completionTime: now,
-        succeeded: 1,
-        conditions: [
-          { type: 'SuccessCriteriaMet', status: 'True', lastProbeTime: now, lastTransitionTime: now },
-          { type: 'Complete', status: 'True', lastProbeTime: now, lastTransitionTime: now },
-        ],
-      },
-    };
-    await cluster.kubectlOk(['patch', 'job', job['metadata'].name, '-n', job['metadata'].namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
-  }
 });

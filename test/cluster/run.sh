@@ -10,8 +10,9 @@ POD_IP=192.0.2.10
 if ! node test/cluster/build.ts >/dev/null; then
   exit 1
 fi
-if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null && unshare --net true 2>/dev/null; then
-  exec unshare --net -- sh -c "ip link set lo up && ip addr add $POD_IP/32 dev lo && HOSTMESH_CLUSTER_POD_IP=$POD_IP exec node --test --test-concurrency=1 --test-timeout=1200000 test/cluster/*.cluster.ts"
+# A pid namespace too: whatever the tier started dies with it, even if the runner is killed.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null && unshare --net --pid --fork --kill-child true 2>/dev/null; then
+  exec unshare --net --pid --fork --kill-child -- sh -c "ip link set lo up && ip addr add $POD_IP/32 dev lo && HOSTMESH_CLUSTER_POD_IP=$POD_IP exec node --test --test-concurrency=1 --test-timeout=1200000 test/cluster/*.cluster.ts"
 fi
 # No namespace to be had: the test file skips, saying why.
 exec node --test --test-concurrency=1 --test-timeout=1200000 test/cluster/*.cluster.ts

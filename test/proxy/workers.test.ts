@@ -16,6 +16,7 @@ import { RetiredCounts } from '../../src/proxy/workers/retired.ts';
 import type { WorkerMetrics } from '../../src/proxy/workers/protocol.ts';
 import { freePort, httpBackend, parseHead, rawExchange, svc, table } from './helpers.ts';
 import { until } from '../support/until.ts';
+import { ResourceTracker, tableDigest } from '../../src/table/index.ts';
 
 async function pool(t: TestContext, opts: Partial<WorkerPoolOptions> = {}): Promise<WorkerPool> {
   const p = await WorkerPool.start({ workers: 2, processMetrics: false, log: createLogger('test', process.env.HOSTMESH_LOG_LEVEL ?? 'silent'), limits: { drainTimeoutMs: 2000 }, ...opts });
@@ -159,4 +160,24 @@ test('createProxyHost: one worker is an engine in this thread; auto is the core 
   assert.equal(resolveWorkers('auto', '/nonexistent-cgroup').workers, availableParallelism(), 'no cgroup limits: one per core');
   assert.throws(() => resolveWorkers(0), { code: 'WORKERS_INVALID' });
   assert.throws(() => resolveWorkers(1.5), { code: 'WORKERS_INVALID' });
+});
+
+test('a pool applies a delta on top of its table, refuses a gap, and its workers serve the result', async (t) => {
+  const [a, b] = await Promise.all([httpBackend(t, (_req, res) => res.end('a')), httpBackend(t, (_req, res) => res.end('b'))]);
+  const p = await pool(t);
+  const port = await freePort();
+  const v1 = table([{ cluster: svc('web', [a.port]), listenPort: port }], 1);
+  assert.ok((await p.apply(v1)).ok);
+  const v2 = table([{ cluster: svc('web', [b.port]), listenPort: port }], 2);
+  const tracker = new ResourceTracker();
+  tracker.update(v1);
+  const { changes, digest } = tracker.update(v2);
+  const delta = { format: 1, epoch: v1.epoch, base: 1, version: 2, generatedAt: v2.generatedAt, digest, changes };
+  const gap = await p.applyDelta({ ...delta, base: 5, version: 6 });
+  assert.equal(!gap.ok && gap.error.code, 'DELTA_GAP');
+  const r = await p.applyDelta(JSON.parse(JSON.stringify(delta)));
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.equal(p.current?.table.version, 2);
+  assert.equal(p.current?.digest, tableDigest(v2));
+  for (let i = 0; i < 6; i++) assert.equal((await status(port)).body, 'b');
 });

@@ -4,6 +4,7 @@
  * (and node ports for NodePort/LoadBalancer), EndpointSlices and Services are checked the way
  * the real server checks them, Deployments track generation.
  */
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { ApiError, invalid } from './fake-apiserver-store.ts';
 import type { FieldCause, KubeObject, ResourceDef } from './fake-apiserver-store.ts';
 
@@ -228,8 +229,15 @@ function serviceResource(clusterIps: ClusterIpAllocator): ResourceDef {
   };
 }
 
+/**
+ * Like the real validation: addresses must parse as the slice's family. Unlike it, loopback
+ * addresses are accepted (the tests' backends listen on 127.0.0.1; see the server's header).
+ * Port numbers are not range-checked (the real server accepts 0 and beyond 65535 too), but
+ * port names must be unique.
+ */
 function validateEndpointSlice(slice: KubeObject): FieldCause[] {
   const causes: FieldCause[] = [];
+  const family = slice.addressType === 'IPv4' ? isIPv4 : slice.addressType === 'IPv6' ? isIPv6 : undefined;
   if (!['IPv4', 'IPv6', 'FQDN'].includes(slice.addressType as string)) {
     causes.push({ reason: 'FieldValueNotSupported', field: 'addressType', message: `Unsupported value: ${JSON.stringify(slice.addressType)}` });
   }
@@ -240,16 +248,30 @@ function validateEndpointSlice(slice: KubeObject): FieldCause[] {
       const addrs = isObject(ep) ? ep.addresses : undefined;
       if (!Array.isArray(addrs) || addrs.length < 1 || addrs.length > 100) {
         causes.push({ reason: 'FieldValueRequired', field: `endpoints[${i}].addresses`, message: 'must contain at least 1 address and at most 100' });
+      } else if (family !== undefined) {
+        addrs.forEach((a: unknown, j) => {
+          if (typeof a === 'string' && family(a)) return;
+          // An address of the other family is named on the list, a malformed one on itself.
+          if (typeof a === 'string' && isIP(a) !== 0) {
+            causes.push({ reason: 'FieldValueInvalid', field: `endpoints[${i}].addresses`, message: `Invalid value: ${JSON.stringify(a)}: must be an ${String(slice.addressType)} address` });
+          } else {
+            causes.push({ reason: 'FieldValueInvalid', field: `endpoints[${i}].addresses[${j}]`, message: `Invalid value: ${JSON.stringify(a)}: must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)` });
+          }
+        });
       }
     });
   }
   const ports = slice.ports;
   if (Array.isArray(ports)) {
+    const names = new Set<string>();
     ports.forEach((p: unknown, i) => {
       const port = isObject(p) ? p.port : undefined;
-      if (port !== undefined && port !== null && !isPort(port)) {
+      if (port !== undefined && port !== null && !Number.isInteger(port)) {
         causes.push({ reason: 'FieldValueInvalid', field: `ports[${i}].port`, message: `Invalid value: ${JSON.stringify(port)}` });
       }
+      const name = isObject(p) && typeof p.name === 'string' ? p.name : '';
+      if (names.has(name)) causes.push({ reason: 'FieldValueDuplicate', field: `ports[${i}].name`, message: `Duplicate value: ${JSON.stringify(name)}` });
+      names.add(name);
     });
   }
   return causes;

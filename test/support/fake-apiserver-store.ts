@@ -404,10 +404,8 @@ export class Store {
       throw e;
     }
     if (!isObject(patched) || !isObject(patched.metadata)) throw new ApiError(422, 'Invalid', 'the patch removed the object metadata');
-    const meta = patched.metadata as KubeObject['metadata'];
-    if (meta.name !== name || (res.def.namespaced && meta.namespace !== namespace)) {
-      throw invalid(res.def.kind, name, [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: 'field is immutable' }]);
-    }
+    // A patch that renames or moves the object is refused by update() as the real server does:
+    // 400 "the name of the object (...) does not match the name on the URL (...)".
     if (subresource === 'status') return this.update(res, namespace, name, patched, 'status');
     // A main-resource patch cannot change status when the resource has a status subresource.
     return this.update(res, namespace, name, patched);
