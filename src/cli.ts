@@ -1,8 +1,8 @@
 /** `hostmesh controller | proxy | standalone | demo | check | cleanup`: parsing and wiring only. */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { commandUsage, parseCommandLine, usage } from './cli/args.ts';
-import { errorMessage, isHostmeshError } from './common/errors.ts';
+import { commandUsage, LOG_LEVELS, parseCommandLine, usage } from './cli/args.ts';
+import { errorMessage, HostmeshError, isHostmeshError } from './common/errors.ts';
 import type { FlagValue, HostPort, ParsedCommand } from './cli/args.ts';
 import type { TracingOptions } from './proxy/tracing/index.ts';
 import { createLogger } from './common/log.ts';
@@ -14,8 +14,18 @@ import { readToken, watchToken } from './cli/token.ts';
 /** Runs a parsed command; `args` are its raw arguments (to tell a given flag from its default). */
 type Runner = (cmd: ParsedCommand, args: readonly string[]) => Promise<number>;
 
+// The reader of stdout may go away (`hostmesh check | head`): further output is dropped and the
+// command finishes with its own exit code, instead of dying on an unhandled EPIPE.
+let stdoutGone = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') {
+    stdoutGone = true;
+    return;
+  }
+  throw e;
+});
 const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
+  if (!stdoutGone) process.stdout.write(`${line}\n`);
 };
 const err = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -24,7 +34,16 @@ const err = (line: string): void => {
 /** --log-level when given, else HOSTMESH_LOG_LEVEL (the chart sets it), else the flag's default. */
 function logLevel(cmd: ParsedCommand, args: readonly string[]): string {
   const given = args.some((a) => a === '--log-level' || a.startsWith('--log-level='));
-  return given ? cmd.flags['log-level'] as string : process.env.HOSTMESH_LOG_LEVEL ?? cmd.flags['log-level'] as string;
+  if (given) return cmd.flags['log-level'] as string;
+  return envLogLevel() ?? cmd.flags['log-level'] as string;
+}
+
+/** HOSTMESH_LOG_LEVEL, checked like the flag. */
+function envLogLevel(): string | undefined {
+  const v = process.env.HOSTMESH_LOG_LEVEL;
+  if (v === undefined || v === '') return undefined;
+  if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new HostmeshError('CLI_USAGE', `HOSTMESH_LOG_LEVEL: "${v}" is not a log level (${LOG_LEVELS.join(', ')})`);
+  return v;
 }
 
 /** Resolves on SIGINT or SIGTERM: long-running commands stop gracefully (draining) then. */
@@ -199,12 +218,18 @@ const runners: Record<string, Runner> = {
     });
   },
   check: async ({ flags }) => (await import('./cli/check.ts')).runCheckCommand({
+    pre: flags.pre as boolean,
+    cluster: flags.cluster as boolean,
+    namespace: flags.namespace as string,
+    zones: flags.zones as string[],
+    // The Kubernetes client is loaded only for --pre and --cluster.
+    kubeConfig: async () => (await import('./cli/kubeconfig.ts')).loadKubeConfig(flags.kubeconfig as string | undefined),
     manifests: flags.manifests as string | undefined,
     controller: flags.controller as URL | undefined,
     token: readToken(flags['token-file'] as string | undefined),
     json: flags.json as boolean,
     // Output is the report on stdout; logs only when asked for.
-    log: createLogger('hostmesh-check', process.env.HOSTMESH_LOG_LEVEL ?? 'warn'),
+    log: createLogger('hostmesh-check', envLogLevel() ?? 'warn'),
     out,
   }),
   tap: async ({ flags, argument }) => {

@@ -125,11 +125,16 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   check: {
-    summary: 'report configuration problems: of a manifest directory, or of a running controller',
+    summary: 'report problems: of a manifest directory, a running controller, or a cluster before (--pre) or after installing (--cluster)',
     flags: {
       manifests: { kind: 'string', value: 'DIR', help: 'check this manifest directory offline' },
       controller: { kind: 'url', value: 'URL', help: 'ask this controller for its status' },
       'token-file': tokenFile,
+      pre: { kind: 'boolean', default: false, help: 'before installing: the cluster (kubeconfig) is ready for hostmesh, one line per check' },
+      cluster: { kind: 'boolean', default: false, help: 'an installed release (kubeconfig): controller and proxies ready, cluster DNS patched; with --controller also every proxy current' },
+      namespace: { kind: 'string', value: 'NS', default: 'hostmesh', help: 'the release namespace (--pre, --cluster)' },
+      zones,
+      kubeconfig,
       json: { kind: 'boolean', default: false, help: 'print JSON instead of text' },
     },
   },

@@ -1,5 +1,7 @@
 /**
- * `hostmesh check`: configuration problems, from one of two sources.
+ * `hostmesh check`: configuration problems, from one of these sources.
+ * - `--pre` / `--cluster` (with a kubeconfig): checks against the cluster, one line each
+ *   (check-cluster.ts).
  * - `--manifests DIR`: read the directory and translate it offline, exactly as standalone mode
  *   does, and print every diagnostic.
  * - `--controller URL --token-file F`: ask a running controller for `/v1/status` and print every
@@ -10,6 +12,8 @@
 import { request } from 'undici';
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { CheckLine } from './check-cluster.ts';
 import { STATUS_PATH } from '../table/index.ts';
 import type { ControllerStatus } from '../table/index.ts';
 import { loadManifests } from '../controller/source/manifests.ts';
@@ -27,6 +31,14 @@ export interface CheckCommandOptions {
   out: (line: string) => void;
   /** Longest wait for the controller's answer, ms (default 10 s). */
   timeoutMs?: number;
+  /** Checks before installing (`--pre`) or of an installed release (`--cluster`). */
+  pre?: boolean;
+  cluster?: boolean;
+  /** Loads the cluster credentials (only called for --pre and --cluster). */
+  kubeConfig?: () => KubeConfig | Promise<KubeConfig>;
+  /** The release namespace and the mesh zones, for --pre and --cluster. */
+  namespace?: string;
+  zones?: readonly string[];
 }
 
 /** The port range translation allocates from: the cluster default, so no realistic directory exhausts it. */
@@ -37,17 +49,53 @@ function usage(message: string): HostmeshError {
 }
 
 export async function runCheckCommand(opts: CheckCommandOptions): Promise<number> {
+  if (opts.pre === true || opts.cluster === true) return runClusterChecks(opts);
   if (opts.manifests !== undefined && opts.controller !== undefined) throw usage('give either --manifests DIR or --controller URL, not both');
   if (opts.manifests !== undefined) return checkManifests(opts, opts.manifests);
   if (opts.controller !== undefined) {
     if (opts.token === undefined) throw usage('--controller needs --token-file (the controller API needs the bearer token)');
     return checkController(opts, opts.controller, opts.token);
   }
-  throw usage('give --manifests DIR (check manifests offline) or --controller URL --token-file FILE (ask a running controller)');
+  throw usage('give --manifests DIR (check manifests offline), --controller URL --token-file FILE (ask a running controller), --pre or --cluster (check a cluster)');
+}
+
+async function runClusterChecks(opts: CheckCommandOptions): Promise<number> {
+  if (opts.pre === true && opts.cluster === true) throw usage('give either --pre (before installing) or --cluster (an installed release), not both');
+  if (opts.manifests !== undefined) throw usage('--manifests checks a directory offline; it does not go with --pre or --cluster');
+  if (opts.pre === true && opts.controller !== undefined) throw usage('--controller goes with --cluster (there is no controller before installing)');
+  if (opts.controller !== undefined && opts.token === undefined) throw usage('--controller needs --token-file (the controller API needs the bearer token)');
+  if (opts.kubeConfig === undefined) throw usage('--pre and --cluster need cluster credentials');
+  const kubeConfig = await opts.kubeConfig();
+  // Loaded here: the manifest and controller checks never need the Kubernetes client.
+  const { checkCluster, formatCheckLine } = await import('./check-cluster.ts');
+  const { controller, token } = opts;
+  const proxies = controller !== undefined && token !== undefined
+    ? async (): Promise<CheckLine> => {
+      try {
+        const status = await fetchStatus(opts, controller, token);
+        const { problems } = formatStatus(controller.href.replace(/\/+$/, ''), status);
+        if (problems.length > 0) return { state: 'fail', text: `proxies of the controller: ${problems.join('; ')}` };
+        return { state: 'ok', text: `${status.proxies.length} proxies connected to the controller, all at version ${status.version}` };
+      } catch (e) {
+        return { state: 'fail', text: errorMessage(e) };
+      }
+    }
+    : undefined;
+  const lines = await checkCluster({ kubeConfig, namespace: opts.namespace ?? 'hostmesh', zones: opts.zones ?? ['hostmesh'], pre: opts.pre === true, ...(proxies ? { proxies } : {}) });
+  const failed = lines.filter((l) => l.state === 'fail').length;
+  const warnings = lines.filter((l) => l.state === 'warn').length;
+  if (opts.json) {
+    opts.out(JSON.stringify({ checks: lines }, null, 2));
+  } else {
+    for (const l of lines) opts.out(formatCheckLine(l));
+    opts.out(failed > 0 ? `problems: ${failed} failed, ${warnings} warning${warnings === 1 ? '' : 's'}` : `ok: ${lines.length} checks passed${warnings > 0 ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}`);
+  }
+  return failed > 0 ? 1 : 0;
 }
 
 async function checkManifests(opts: CheckCommandOptions, dir: string): Promise<number> {
-  const snapshot = await loadManifests(dir, opts.log);
+  // A broken file is one more problem to report, not the end of the check.
+  const snapshot = await loadManifests(dir, opts.log, { brokenFiles: 'report' });
   const result = translate({
     state: snapshot.state,
     memory: emptyMemory(),
@@ -74,6 +122,15 @@ async function checkManifests(opts: CheckCommandOptions, dir: string): Promise<n
 }
 
 async function checkController(opts: CheckCommandOptions, base: URL, token: string): Promise<number> {
+  const status = await fetchStatus(opts, base, token);
+  const { lines, problems } = formatStatus(base.href.replace(/\/+$/, ''), status);
+  if (opts.json) opts.out(JSON.stringify(status, null, 2));
+  else for (const line of lines) opts.out(line);
+  return problems.length > 0 ? 1 : 0;
+}
+
+/** The controller's /v1/status; a HostmeshError naming the URL when it cannot be had. */
+async function fetchStatus(opts: CheckCommandOptions, base: URL, token: string): Promise<ControllerStatus> {
   const url = `${base.href.replace(/\/+$/, '')}${STATUS_PATH}`;
   const timeout = opts.timeoutMs ?? 10_000;
   let statusCode: number;
@@ -97,8 +154,5 @@ async function checkController(opts: CheckCommandOptions, base: URL, token: stri
   if (!Array.isArray(status.proxies) || !Array.isArray(status.diagnostics)) {
     throw new HostmeshError('CHECK_STATUS', `the answer of ${url} is not a controller status (no proxies and diagnostics lists)`);
   }
-  const { lines, problems } = formatStatus(base.href.replace(/\/+$/, ''), status);
-  if (opts.json) opts.out(JSON.stringify(status, null, 2));
-  else for (const line of lines) opts.out(line);
-  return problems.length > 0 ? 1 : 0;
+  return status;
 }

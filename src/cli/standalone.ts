@@ -15,7 +15,7 @@ import { ReportBuilder } from '../proxy/live/report.ts';
 import { hostmeshVersion } from '../common/version.ts';
 import type { Diagnostic } from '../controller/translation/types.ts';
 import type { AccessLogSink } from '../proxy/access-log.ts';
-import { AdminServer } from '../proxy/admin.ts';
+import { AdminServer, describeSplit } from '../proxy/admin.ts';
 import { createDnsResponder } from '../proxy/dns/server.ts';
 import type { DnsResponder } from '../proxy/dns/server.ts';
 import type { ApplyResult } from '../proxy/engine.ts';
@@ -100,7 +100,10 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
   const unsubscribe = publisher.subscribe((p) => onTable(p.table));
 
   const printRoutes = (): void => {
-    const lines = engine.routes().map((r) => `  ${r.route} -> ${r.listen} (${r.protocol}, ${r.endpoints} endpoint${r.endpoints === 1 ? '' : 's'})`);
+    const lines = engine.routes().map((r) => {
+      const split = describeSplit(r);
+      return `  ${r.route} -> ${r.listen} (${r.protocol}, ${r.endpoints} endpoint${r.endpoints === 1 ? '' : 's'}${split === undefined ? '' : `; split: ${split}`})`;
+    });
     const text = lines.join('\n');
     if (text === printed) return;
     if (printed !== '') out('routes changed:');

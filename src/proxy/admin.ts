@@ -7,7 +7,8 @@
  *   GET /metrics    Prometheus text, no auth
  *   GET /config     the applied table as JSON; `Authorization: Bearer <token>` (401 otherwise),
  *                   404 when no token is configured
- *   GET /v1/routes  `namespace/service:port -> host:port` lines; JSON with `Accept:
+ *   GET /v1/routes  `namespace/service:port -> host:port` lines (with weights and expression
+ *                   splits); JSON with `Accept:
  *                   application/json` or `?format=json`
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -180,10 +181,30 @@ export class AdminServer {
     }
     const lines = routes.map((r) => {
       const backends = r.backends.map((b) => `${b.cluster}${r.backends.length > 1 ? ` weight=${b.weight}` : ''} endpoints=${b.endpoints}`).join(', ');
-      return `${r.route} -> ${r.listen} ${r.protocol} ${backends}`;
+      const rules = (r.rules ?? []).map((rule) => `; if ${rule.match} -> ${weighted(rule.backends)}`).join('');
+      return `${r.route} -> ${r.listen} ${r.protocol} ${backends}${rules}`;
     });
     send(res, 200, 'text/plain; charset=utf-8', lines.length > 0 ? `${lines.join('\n')}\n` : '');
   }
+}
+
+/** `a:80` alone, or `a:80 weight=9, b:80 weight=1`. */
+function weighted(backends: readonly { cluster: string; weight: number }[]): string {
+  return backends.map((b) => `${b.cluster}${backends.length > 1 ? ` weight=${b.weight}` : ''}`).join(', ');
+}
+
+/**
+ * How a route splits traffic, for banners: `90% test/web-v1:80, 10% test/web-v2:80` for weights,
+ * then `if <expression> -> <backends>` per expression rule; undefined when it does not split.
+ */
+export function describeSplit(r: RouteSummary): string | undefined {
+  const parts: string[] = [];
+  if (r.backends.length > 1) {
+    const total = r.backends.reduce((n, b) => n + b.weight, 0);
+    parts.push(r.backends.map((b) => `${total > 0 ? Math.round((b.weight / total) * 100) : 0}% ${b.cluster}`).join(', '));
+  }
+  for (const rule of r.rules ?? []) parts.push(`if ${rule.match} -> ${weighted(rule.backends)}`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {

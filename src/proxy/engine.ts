@@ -89,6 +89,8 @@ export interface RouteSummary {
   listen: string;
   backends: { cluster: string; weight: number; endpoints: number }[];
   endpoints: number;
+  /** Expression splits, in order (absent when the route has none): the first match wins. */
+  rules?: { match: string; backends: { cluster: string; weight: number }[] }[];
 }
 
 type AnyListener = { kind: 'http'; protocol: 'http'; port: number; l: HttpListener } | { kind: 'l4'; protocol: 'tcp' | 'udp'; port: number; l: L4Listener };
@@ -238,7 +240,9 @@ export class ProxyEngine {
       const r = routes.get(l.route);
       if (r === undefined || !this.#listeners.has(l.port)) return [];
       const backends = r.backends.map((b) => ({ cluster: b.cluster, weight: b.weight, endpoints: this.#clusters.get(b.cluster)?.pool.size ?? 0 }));
-      return [{ route: r.id, protocol: l.protocol, listen: `${hostForUrl}:${l.port}`, backends, endpoints: backends.reduce((n, b) => n + b.endpoints, 0) }];
+      const summary: RouteSummary = { route: r.id, protocol: l.protocol, listen: `${hostForUrl}:${l.port}`, backends, endpoints: backends.reduce((n, b) => n + b.endpoints, 0) };
+      if (r.rules.length > 0) summary.rules = r.rules.map((rule) => ({ match: rule.match, backends: rule.backends.map((b) => ({ cluster: b.cluster, weight: b.weight })) }));
+      return [summary];
     });
   }
 

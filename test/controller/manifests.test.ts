@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { isHostmeshError } from '../../src/common/errors.ts';
 import { loadManifests, openManifestSource, parseManifests } from '../../src/controller/source/manifests.ts';
 import type { ManifestSnapshot } from '../../src/controller/source/manifests.ts';
+import { until } from '../support/until.ts';
 
 const service = (name: string, extra = '') => `apiVersion: v1
 kind: Service
@@ -235,6 +236,47 @@ test('file changes are picked up by the watcher without an explicit rescan', asy
   t.after(() => clearTimeout(timer));
   const s = await changed.promise;
   assert.deepEqual(names(s), ['test/a', 'test/b']);
+});
+
+test('files an editor replaces by rename are picked up by the watcher every time, in subdirectories and single-file mode too', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'sub'));
+  writeFileSync(join(dir, 'a.yaml'), service('a'));
+  writeFileSync(join(dir, 'sub', 'b.yaml'), service('b'));
+  let latest: string[] = [];
+  // No periodic rescan in this test: only the watcher can see the edits.
+  const source = await openManifestSource({ dir, onChange: (s) => { latest = names(s); }, debounceMs: 20, rescanIntervalMs: 3_600_000 });
+  t.after(() => source.stop());
+  // vim, VS Code and friends: write a temporary file, then rename it over the original.
+  const save = (path: string, text: string): void => {
+    writeFileSync(`${path}.swp~`, text);
+    renameSync(`${path}.swp~`, path);
+  };
+  const edits: [string, string, string[]][] = [
+    [join(dir, 'sub', 'b.yaml'), service('b2'), ['test/a', 'test/b2']],
+    [join(dir, 'sub', 'b.yaml'), service('b3'), ['test/a', 'test/b3']],
+    [join(dir, 'a.yaml'), service('a2'), ['test/a2', 'test/b3']],
+    [join(dir, 'a.yaml'), service('a3'), ['test/a3', 'test/b3']],
+  ];
+  for (const [path, text, expected] of edits) {
+    save(path, text);
+    await until(`${expected.join(',')} after a rename-save`, () => latest.join() === expected.join());
+  }
+  // A new subdirectory is watched from the scan that found it.
+  mkdirSync(join(dir, 'new'));
+  writeFileSync(join(dir, 'new', 'c.yaml'), service('c'));
+  await until('the new directory', () => latest.includes('test/c'));
+  save(join(dir, 'new', 'c.yaml'), service('c2'));
+  await until('an edit in the new directory', () => latest.includes('test/c2'));
+
+  const file = join(dir, 'a.yaml');
+  let single: string[] = [];
+  const one = await openManifestSource({ dir: file, onChange: (s) => { single = names(s); }, debounceMs: 20, rescanIntervalMs: 3_600_000 });
+  t.after(() => one.stop());
+  for (const n of ['a4', 'a5']) {
+    save(file, service(n));
+    await until(`single file ${n}`, () => single.join() === `test/${n}`);
+  }
 });
 
 test('after close, changes are no longer reported', async (t) => {

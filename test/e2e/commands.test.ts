@@ -162,6 +162,21 @@ spec: { ports: [{ name: http, port: 80 }] }
   assert.equal(data.files, 2);
   assert.ok(data.diagnostics.some((d) => d.code === 'annotation-invalid-expression'));
 
+  // A file that is not YAML at all is one more problem: every other problem is still reported.
+  const unparseable = manifestDir(t, {
+    'web.yaml': `apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: shop, annotations: { hostmesh.io/dial-timeout: "3 seconds" } }
+spec: { ports: [{ name: http, port: 80 }] }
+`,
+    'garbage.yaml': 'kind: Service\nmetadata: [unclosed\n',
+  });
+  r = await check({ manifests: unparseable });
+  assert.equal(r.code, 1, r.text);
+  assert.match(r.text, /garbage\.yaml:\d+: not valid YAML: .*; nothing from it is used/);
+  assert.match(r.text, /^error annotation-invalid: Service shop\/web hostmesh\.io\/dial-timeout$/m);
+  assert.match(r.text, /: 2 manifest file\(s\), 1 Service\(s\), 1 route\(s\)$/m);
+
   await assert.rejects(check({}), (e) => isHostmeshError(e, 'CLI_USAGE'));
   await assert.rejects(check({ manifests: good, controller: new URL('http://127.0.0.1:1') }), (e) => isHostmeshError(e, 'CLI_USAGE'));
   await assert.rejects(check({ manifests: join(good, 'missing') }), (e) => isHostmeshError(e));

@@ -4,13 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { COMMANDS } from '../../src/cli/args.ts';
-import { childPortRange, inBatches, literal, REPO, runCli } from './cli-process.ts';
+import { childEnv, childPortRange, inBatches, literal, MAIN, REPO, runCli } from './cli-process.ts';
 
 const EXAMPLES = join(REPO, 'examples/standalone');
 
@@ -71,7 +72,41 @@ test('command-line mistakes: one line on stderr naming the problem, exit 2', asy
     () => expectOneLineError(t, ['standalone'], /^hostmesh: standalone: --manifests is required \(/),
     () => expectOneLineError(t, ['standalone', '--manifests', dir, 'extra'], /^hostmesh: standalone: Unexpected argument 'extra'/),
     () => expectOneLineError(t, ['standalone', '--manifests', dir, '--admin', 'localhost'], /^hostmesh: --admin: "localhost" is not HOST:PORT \(e\.g\. 127\.0\.0\.1:9901\)$/),
+    () => expectOneLineError(t, ['demo', '--log-level', 'loud'], /^hostmesh: --log-level: "loud" is not a log level \(trace, debug, info, warn, error, fatal, silent\)$/),
+    async () => {
+      const r = await runCli(t, ['check', '--manifests', EXAMPLES], { env: { ...childEnv(), HOSTMESH_LOG_LEVEL: 'loud' } });
+      assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', 'hostmesh check: HOSTMESH_LOG_LEVEL: "loud" is not a log level (trace, debug, info, warn, error, fatal, silent)\n']);
+    },
   ], 3);
+});
+
+test('a reader that goes away (hostmesh check | head): output stops quietly, the exit code is the check\'s', async (t) => {
+  const [file, ...pre] = [process.execPath, MAIN];
+  const child = spawn(file, [...pre, 'check', '--manifests', EXAMPLES], { cwd: REPO, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill());
+  // The read end closes before the child writes anything: its first write gets EPIPE.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(stderr, '', 'no stack trace, no EPIPE message');
+  assert.equal(code, 0, 'the examples check clean, as when the output is read');
+});
+
+test('bin/hostmesh.js refuses a Node.js older than 22.19 with one line', async (t) => {
+  const { refuseOldNode } = await import(join(REPO, 'bin/node-version.js')) as { refuseOldNode: (v: string) => string | undefined };
+  assert.equal(refuseOldNode('v20.11.1'), 'hostmesh needs Node.js 22.19 or newer; this is Node.js 20.11.1');
+  assert.equal(refuseOldNode('v22.18.0'), 'hostmesh needs Node.js 22.19 or newer; this is Node.js 22.18.0');
+  for (const ok of ['v22.19.0', 'v22.20.1', 'v23.0.0', 'v24.21.0']) assert.equal(refuseOldNode(ok), undefined, ok);
+  // A real old Node, when the machine has one (the system node here is 20).
+  const old = spawnSync('node', ['--version'], { encoding: 'utf8' });
+  const version = old.status === 0 ? old.stdout.trim() : undefined;
+  if (version === undefined || refuseOldNode(version) === undefined) {
+    t.diagnostic(`no Node.js older than 22.19 on PATH (${version ?? 'none'}); the real-process case is skipped`);
+    return;
+  }
+  const r = spawnSync('node', [join(REPO, 'bin/hostmesh.js'), '--version'], { encoding: 'utf8' });
+  assert.deepEqual([r.status, r.stdout, r.stderr], [2, '', `hostmesh needs Node.js 22.19 or newer; this is Node.js ${version.slice(1)}\n`]);
 });
 
 test('unreadable manifests and start-up failures: one line on stderr, exit 2', async (t) => {

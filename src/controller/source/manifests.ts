@@ -11,7 +11,7 @@
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { HostmeshError, errorMessage } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
@@ -184,13 +184,18 @@ interface FileEntry {
 const MANIFEST_FILE = /\.ya?ml$/i;
 const MAX_DEPTH = 16;
 
-/** The manifest files under `root` (or `root` itself when it is a file), sorted. */
-async function listFiles(root: string): Promise<string[]> {
+/**
+ * The manifest files under `root` (or `root` itself when it is a file), sorted, and the
+ * directories they were found in (the ones to watch).
+ */
+async function listFiles(root: string): Promise<{ files: string[]; dirs: string[] }> {
   const info = await stat(root);
-  if (info.isFile()) return [root];
+  if (info.isFile()) return { files: [root], dirs: [dirname(root)] };
   const out: string[] = [];
+  const dirs: string[] = [];
   const walk = async (dir: string, depth: number): Promise<void> => {
     if (depth > MAX_DEPTH) return;
+    dirs.push(dir);
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       // Hidden names cover editor swap files and Kubernetes ConfigMap mounts' `..data` copies.
       if (entry.name.startsWith('.')) continue;
@@ -204,7 +209,7 @@ async function listFiles(root: string): Promise<string[]> {
     }
   };
   await walk(root, 0);
-  return out.toSorted();
+  return { files: out.toSorted(), dirs };
 }
 
 /** The files of a directory, re-read on demand; keeps each file's last good objects. */
@@ -213,6 +218,14 @@ class ManifestDirectory {
   readonly #log: Logger;
   readonly #files = new Map<string, FileEntry>();
   #listingProblem: Diagnostic | undefined;
+
+  /** Why the last listing failed, if it did. */
+  get listingProblem(): Diagnostic | undefined {
+    return this.#listingProblem;
+  }
+
+  /** The directories of the last listing: where files can change. */
+  directories: readonly string[] = [];
 
   constructor(root: string, log: Logger) {
     this.#root = root;
@@ -223,7 +236,9 @@ class ManifestDirectory {
   async scan(strict: boolean): Promise<void> {
     let paths: string[];
     try {
-      paths = await listFiles(this.#root);
+      const listing = await listFiles(this.#root);
+      paths = listing.files;
+      this.directories = listing.dirs;
       this.#listingProblem = undefined;
     } catch (e) {
       const message = `cannot read the manifest directory ${this.#root}: ${errorMessage(e)}`;
@@ -302,10 +317,17 @@ class ManifestDirectory {
   }
 }
 
-/** Reads a directory (or one file) once. Throws a HostmeshError with a one-line message when it cannot. */
-export async function loadManifests(dir: string, logger?: Logger): Promise<ManifestSnapshot> {
+/**
+ * Reads a directory (or one file) once. Throws a HostmeshError with a one-line message when it
+ * cannot. `brokenFiles: 'report'` (what `hostmesh check` wants) turns an unreadable or
+ * unparseable file into a diagnostic instead, so every other problem is still reported; an
+ * unreadable directory is an error either way.
+ */
+export async function loadManifests(dir: string, logger?: Logger, options: { brokenFiles?: 'fail' | 'report' } = {}): Promise<ManifestSnapshot> {
   const d = new ManifestDirectory(dir, logger ?? createLogger('manifests'));
-  await d.scan(true);
+  const report = options.brokenFiles === 'report';
+  await d.scan(!report);
+  if (report && d.listingProblem !== undefined) throw new HostmeshError('manifests-unreadable', d.listingProblem.message.replace(/; the last objects read are kept$/, ''), { path: dir });
   return d.snapshot();
 }
 
@@ -335,7 +357,8 @@ export class ManifestSource implements Source {
   #closed = false;
   #debounce: NodeJS.Timeout | undefined;
   #interval: NodeJS.Timeout | undefined;
-  #watcher: FSWatcher | undefined;
+  /** One non-recursive watcher per directory (see #watch). */
+  #watchers = new Map<string, FSWatcher>();
   #resolveSynced!: () => void;
   #rejectSynced!: (e: Error) => void;
 
@@ -361,12 +384,7 @@ export class ManifestSource implements Source {
     this.#currentKey = JSON.stringify(this.#current);
     this.#resolveSynced();
     const schedule = (): void => this.#schedule();
-    try {
-      this.#watcher = watch(this.#options.dir, { recursive: true, persistent: false }, schedule);
-      this.#watcher.on('error', (e) => this.#log.warn({ err: e, dir: this.#options.dir }, 'watching manifests failed; relying on the periodic rescan'));
-    } catch (e) {
-      this.#log.warn({ err: e, dir: this.#options.dir }, 'cannot watch manifests; relying on the periodic rescan');
-    }
+    this.#watch();
     this.#interval = setInterval(schedule, this.#options.rescanIntervalMs ?? 5000);
     this.#interval.unref();
     // A file saved between the first scan and the watcher's start would wait for the interval.
@@ -409,8 +427,33 @@ export class ManifestSource implements Source {
     this.#rejectSynced(new HostmeshError('manifests-stopped', 'the manifest source was stopped before its first read'));
     clearTimeout(this.#debounce);
     clearInterval(this.#interval);
-    this.#watcher?.close();
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
     return Promise.resolve();
+  }
+
+  /**
+   * Watches every directory of the last listing, each without `recursive`. A directory's watch
+   * sees its entries written, created and renamed, so a file an editor replaces by rename (write
+   * a temporary file, rename it over the old one) is seen every time; a watch on the file itself
+   * (as Node's recursive watching on Linux keeps) follows the old inode and goes silent after
+   * the first replacement. Renewed after every scan, new watchers before the old ones close,
+   * so swapped directories are followed too.
+   */
+  #watch(): void {
+    if (this.#closed) return;
+    const next = new Map<string, FSWatcher>();
+    for (const dir of this.#directory.directories) {
+      try {
+        const w = watch(dir, { persistent: false }, () => this.#schedule());
+        w.on('error', (e) => this.#log.warn({ err: e, dir }, 'watching a manifest directory failed; relying on the periodic rescan'));
+        next.set(dir, w);
+      } catch (e) {
+        this.#log.warn({ err: e, dir }, 'cannot watch a manifest directory; relying on the periodic rescan');
+      }
+    }
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers = next;
   }
 
   async #runScan(): Promise<boolean> {
@@ -418,6 +461,7 @@ export class ManifestSource implements Source {
     do {
       this.#again = false;
       await this.#directory.scan(false);
+      this.#watch();
       const next = this.#directory.snapshot();
       const key = JSON.stringify(next);
       if (key !== this.#currentKey && !this.#closed) {
