@@ -106,6 +106,7 @@ const REJECTED: [string[], string][] = [
   [['metrics.podMonitor.enabled=true', 'metrics.podMonitor.interval=often'], '/metrics/podMonitor/interval'],
   [['proxy.updateStrategy.rollingUpdate.maxSurge=-1'], '/proxy/updateStrategy/rollingUpdate/maxSurge'],
   [['proxy.terminationGracePeriodSeconds=10'], 'proxy.terminationGracePeriodSeconds: 10 is shorter than'],
+  [['controller.replicas=1'], 'controller.strategy.type: RollingUpdate with controller.replicas 1 would run two controllers'],
   [['proxy.tolerations[0].operator=Maybe'], '/proxy/tolerations/0/operator'],
   [['proxy.extraArgs={oops}'], '/proxy/extraArgs/0'],
   [['podSecurityContext.runAsNonRoot=false'], '/podSecurityContext/runAsNonRoot'],
@@ -312,7 +313,8 @@ test('two controller replicas run leader election with a PodDisruptionBudget; on
   const role = find(objs, 'Role', 'mesh-hostmesh-controller');
   assert.ok(role.rules.some((r: any) => r.apiGroups.includes('coordination.k8s.io') && r.resources.includes('leases') && r.verbs.includes('update')));
 
-  const single = render('controller.replicas=1');
+  const single = render('controller.replicas=1', 'controller.strategy.type=Recreate');
+  assert.deepEqual(find(single, 'Deployment', 'mesh-hostmesh-controller').spec.strategy, { type: 'Recreate' }, 'no rollingUpdate beside Recreate');
   assert.ok(!find(single, 'Deployment', 'mesh-hostmesh-controller').spec.template.spec.containers[0].args.includes('--leader-elect'));
   assert.equal(single.find((o: any) => o.kind === 'PodDisruptionBudget'), undefined);
 });

@@ -131,6 +131,8 @@ const CASES: Case[] = [
   { name: 'an EndpointSlice with two unnamed ports', run: (t) => send(t, 'POST', slicePath, slice('two-ports', ['192.0.2.1'], { ports: [{ port: 80, protocol: 'TCP' }, { port: 81, protocol: 'TCP' }] })) },
   { name: 'an EndpointSlice with a loopback address', run: (t) => send(t, 'POST', slicePath, slice('loopback', ['127.0.0.1'])) },
   { name: 'a ConfigMap with a bad key', run: (t) => send(t, 'POST', cmPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad-key' }, data: { 'a b': 'x' } }) },
+  { name: 'a Lease whose renewTime has milliseconds (a JavaScript Date)', run: (t) => send(t, 'POST', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'millis' }, spec: { holderIdentity: 'a', renewTime: '2026-12-06T13:23:55.810Z' } }) },
+  { name: 'a Lease whose renewTime has microseconds', run: (t) => send(t, 'POST', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'micros' }, spec: { holderIdentity: 'a', renewTime: '2026-12-06T13:23:55.810000Z' } }) },
   { name: 'an unknown resource', run: (t) => send(t, 'GET', `/api/v1/namespaces/${NS}/nonsense`) },
 ];
 

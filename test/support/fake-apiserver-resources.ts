@@ -309,6 +309,21 @@ const nested = (path: string) => (obj: KubeObject): string | undefined => {
   return typeof cur === 'string' ? cur : undefined;
 };
 
+/**
+ * A Lease's acquireTime and renewTime are MicroTime: the real server cannot decode any other form
+ * (a JavaScript Date's three fractional digits included) and answers 400.
+ */
+function checkLeaseTimes(lease: KubeObject): void {
+  const spec = isObject(lease.spec) ? lease.spec : {};
+  for (const field of ['acquireTime', 'renewTime'] as const) {
+    const v = spec[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/.test(v)) {
+      throw new ApiError(400, 'BadRequest', `Lease in version "v1" cannot be handled as a Lease: parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": spec.${field} must have six fractional digits`);
+    }
+  }
+}
+
 export function builtinResources(options: { serviceCIDR: string }): ResourceDef[] {
   return [
     serviceResource(new ClusterIpAllocator(options.serviceCIDR)),
@@ -333,7 +348,7 @@ export function builtinResources(options: { serviceCIDR: string }): ResourceDef[
     },
     { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, validate: validateEndpointSlice },
     // Leader election: optimistic concurrency (409 on a stale resourceVersion) is the Store's.
-    { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
+    { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, defaults: checkLeaseTimes },
     {
       group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true, statusSubresource: true,
       validate: validateDeployment,

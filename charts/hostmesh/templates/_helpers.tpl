@@ -86,6 +86,9 @@ and a grace period that covers the shutdown delay and the drain.
 {{- if eq (.Values.proxy.adminPort | int) (.Values.proxy.dnsPort | int) }}
 {{- fail (printf "proxy.adminPort and proxy.dnsPort are both %d" (.Values.proxy.adminPort | int)) }}
 {{- end }}
+{{- if and (le (int .Values.controller.replicas) 1) (ne .Values.controller.strategy.type "Recreate") }}
+{{- fail (printf "controller.strategy.type: %s with controller.replicas %d would run two controllers without leader election during a rollout; use Recreate (or 2 or more replicas)" .Values.controller.strategy.type (int .Values.controller.replicas)) }}
+{{- end }}
 {{- $need := add .Values.proxy.shutdownDelaySeconds .Values.proxy.drainSeconds 2 }}
 {{- if lt (.Values.proxy.terminationGracePeriodSeconds | int) ($need | int) }}
 {{- fail (printf "proxy.terminationGracePeriodSeconds: %d is shorter than shutdownDelaySeconds + drainSeconds + 2 = %d; the kubelet would kill proxies mid-drain" (.Values.proxy.terminationGracePeriodSeconds | int) ($need | int)) }}

@@ -15,7 +15,7 @@
  * 10 + 2 + 2 = 14 s after the leader's last renewal (so within 15 s of its death), and within
  * 2 s of a clean shutdown.
  */
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import { errorMessage, HostmeshError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
@@ -47,6 +47,18 @@ export interface LeaderElectionOptions {
   onStartedLeading: () => void;
   /** Called when it stops being the leader (lost the Lease, or stop()). */
   onStoppedLeading: () => void;
+}
+
+
+/**
+ * Lease times are MicroTime: the apiserver refuses anything but six fractional digits (400
+ * "cannot parse \".810Z\" as \".000000\""), and a plain Date serializes with three. A time read
+ * back from the server is a string or a plain Date, so every time sent goes through this.
+ */
+function microTime(t: Date | string | undefined): V1MicroTime | undefined {
+  // client-node hands a MicroTime read from the server back as its string.
+  if (t === undefined) return undefined;
+  return new V1MicroTime(typeof t === 'string' ? Date.parse(t) : t.getTime());
 }
 
 export class LeaderElector {
@@ -117,7 +129,7 @@ export class LeaderElector {
     try {
       const lease = await this.#read();
       if (lease.spec?.holderIdentity !== this.identity) return;
-      lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date() };
+      lease.spec = { ...lease.spec, acquireTime: microTime(lease.spec?.acquireTime), holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
       await this.#replace(lease);
       this.#o.log.info({ lease: `${this.namespace}/${this.name}` }, 'released the leader Lease');
     } catch (e) {
@@ -201,8 +213,8 @@ export class LeaderElector {
       spec: {
         holderIdentity: this.identity,
         leaseDurationSeconds: Math.ceil(this.timings.leaseDurationMs / 1000),
-        acquireTime: takeover ? now : spec.acquireTime,
-        renewTime: now,
+        acquireTime: microTime(takeover ? now : spec.acquireTime),
+        renewTime: microTime(now),
         leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover && current !== undefined ? 1 : 0),
       },
     };
