@@ -20,7 +20,6 @@
  *   --latency-duration S  seconds per latency measurement (default 8)
  *   --latency-rounds N  (default 2)
  *   --only NAMES        comma list of direct,nginx,haproxy,caddy,hostmesh,hostmesh-all
- *   --workers N         hostmesh with N worker threads instead (adds `hostmesh-wN`)
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
