@@ -1,6 +1,6 @@
 /**
  * The cluster tier: hostmesh against a real kube-apiserver, etcd and CoreDNS on loopback.
- * `npm run test:cluster` (not part of `npm test`: the first run builds the components from their
+ * `sh test/cluster/run.sh` (not part of `npm test`: the first run builds the components from their
  * Go modules). One cluster is shared by the scenarios below, which run in order.
  */
 import { after, before, describe, test } from 'node:test';
@@ -31,7 +31,7 @@ const bins = await clusterBinaries();
 const skip = typeof bins === 'string'
   ? bins
   : POD_IP === undefined
-    ? 'no pod address: run the tier with `npm run test:cluster` as root (it needs `unshare --net` and `ip` for a network namespace with HOSTMESH_CLUSTER_POD_IP)'
+    ? 'no pod address: run the tier with `sh test/cluster/run.sh` as root (it needs `unshare --net` and `ip` for a network namespace with HOSTMESH_CLUSTER_POD_IP)'
     : false;
 if (skip !== false) console.log(`cluster tier skipped: ${skip}`);
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The cluster tier (`npm run test:cluster`). Builds the components first, with the network
+# The cluster tier (`sh test/cluster/run.sh`; not in npm test nor .ci/run yet). Builds the components first, with the network
 # (Go modules), then runs the scenarios in a network namespace of their own: the apiserver
 # refuses loopback addresses in EndpointSlices, so the backends stand at a pod-like address,
 # POD_IP, that exists only on that namespace's loopback interface. Nothing the tier starts is
