@@ -122,7 +122,7 @@ test('two controller replicas: the standby writes nothing and forwards proxies t
   // The proxy talks to the standby (as through a Service that picked it).
   const url = b.url;
   const stateDir = await mkdtemp(join(tmpdir(), 'hostmesh-leader-'));
-  t.after(() => rm(stateDir, { recursive: true, force: true }));
+  t.after(() => rm(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   const proxy = await startProxyCommand({
     controllerUrl: url, node: 'node-1', token: TOKEN, stateDir, bind: '127.0.0.1',
     admin: { host: '127.0.0.1', port: 0 }, dns: { host: '127.0.0.1', port: 0 }, workers: 1, accessLog: false,
