@@ -5,12 +5,8 @@
  * exists); rounds are interleaved and the median of requests per proxy CPU-second is reported,
  * with its ratio to the plain proxy.
  */
-import { fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { autocannon, cpuSeconds, median, pin, pinned } from './load.ts';
+import { autocannon, cpuSeconds, median, pin, pinned, startChild, children } from './load.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -20,23 +16,13 @@ const { values: args } = parseArgs({
     variants: { type: 'string', default: 'plain,split,sticky,log,all' },
   },
 });
-const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const variants = args.variants.split(',');
 
-
-const children: ChildProcess[] = [];
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill(); });
-async function start(file: string, argv: string[], cpu: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(here(file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(child);
-  const [msg] = (await once(child, 'message')) as [{ port: number }];
-  pin(child.pid!, cpu);
-  return { child, port: msg.port };
-}
+const start = startChild;
 
 pin(process.pid, 1);
 const backend = await start('./backend.ts', [], 1);
-const proxies = new Map<string, { child: ChildProcess; port: number }>();
+const proxies = new Map<string, Awaited<ReturnType<typeof startChild>>>();
 for (const v of variants) proxies.set(v, await start('./backend-choice-proxy.ts', [String(backend.port), v], 0));
 process.stdout.write(`backend-choice bench: ${args.connections} connections, ${args.duration}s per run, ${args.rounds} rounds${pinned ? ', proxy pinned to CPU 0' : ''}\n`);
 

@@ -16,14 +16,11 @@
  *   --duration S   seconds per measurement (default: baseline.json's)
  *   --record       measure and write the median ratio to bench/baseline.json instead of checking
  */
-import { fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { autocannon, cpuSeconds, median, pin } from './load.ts';
+import { autocannon, cpuSeconds, median, pin, startChild } from './load.ts';
 
 interface Baseline {
   /** hostmesh req per proxy CPU-second / the naive proxy's, median over rounds. */
@@ -58,15 +55,7 @@ const PROXY_CPU = 0;
 const LOAD_CPU = 1;
 if (split) pin(process.pid, LOAD_CPU);
 
-const children: ChildProcess[] = [];
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill(); });
-async function start(file: string, argv: string[], cpu: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(here(file), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(child);
-  const [msg] = (await once(child, 'message')) as [{ port: number }];
-  if (split) pin(child.pid!, cpu);
-  return { child, port: msg.port };
-}
+const start = (file: string, argv: string[], cpu: number) => startChild(file, argv, split ? cpu : undefined);
 
 const backend = await start('./backend.ts', [], LOAD_CPU);
 const proxies = {

@@ -1,5 +1,6 @@
 /** What the throughput benches share: CPU pinning, a process's CPU time, autocannon runs, medians. */
 import { execFileSync, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -64,4 +65,20 @@ export async function autocannon(url: string, opts: { seconds: number; connectio
 export function median(xs: number[]): number {
   const s = xs.toSorted((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** Children started by `startChild`; any still running are killed when the bench exits. */
+export const children: ChildProcess[] = [];
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill(); });
+
+/**
+ * Forks a bench helper (a path relative to bench/) that reports `{ port }` over IPC once it
+ * listens, and pins it to `cpu` (undefined: not pinned).
+ */
+export async function startChild(file: string, argv: string[], cpu: number | undefined): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(fileURLToPath(new URL(file, import.meta.url)), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  const [msg] = (await once(child, 'message')) as [{ port: number }];
+  if (cpu !== undefined) pin(child.pid!, cpu);
+  return { child, port: msg.port };
 }
