@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
+import { eventually as pollUntil } from '../e2e/mesh.ts';
 import { clusterBinaries } from './build.ts';
 import { Cluster } from './cluster.ts';
 import { CoreDns } from './coredns.ts';
@@ -35,19 +36,15 @@ const skip = typeof bins === 'string'
     : false;
 if (skip !== false) console.log(`cluster tier skipped: ${skip}`);
 
-/** Polls `probe` until it returns a value; the timeout is a safety net naming what was awaited. */
+/**
+ * The e2e poller at a gentler pace (the real apiserver is behind most probes), with the
+ * cluster's state appended to a timeout so a failure says what was seen.
+ */
 async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, describeState: () => string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}\n${describeState()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  try {
+    return await pollUntil(what, probe, timeoutMs, 200);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${describeState()}`, { cause: e });
   }
 }
 

@@ -30,7 +30,7 @@ export const TOKEN = 'e2e-token-0123456789';
 export const log = createLogger('e2e', process.env.HOSTMESH_LOG_LEVEL ?? 'silent');
 
 /** Polls an async probe until it returns something other than undefined/false; the timeout is a safety net. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 10): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -41,7 +41,7 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
       last = e;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
