@@ -23,7 +23,7 @@ const files = readdirSync(dir).filter((f) => /^mesh-.*\.(conformance|test)\.ts$/
 const tmp = mkdtempSync(join(tmpdir(), 'hostmesh-conformance-'));
 const resultsFile = join(tmp, 'results.jsonl');
 const run = spawnSync(process.execPath, [
-  '--test', '--test-concurrency=2', '--test-timeout=300000',
+  '--test', '--test-concurrency=1', '--test-timeout=300000',
   '--test-reporter=spec', '--test-reporter-destination=stdout',
   `--test-reporter=${join(root, 'scripts', 'conformance-reporter.ts')}`, `--test-reporter-destination=${resultsFile}`,
   ...files,

@@ -12,23 +12,19 @@ interface TestEventData {
 }
 
 export default async function* conformanceReporter(source: AsyncIterable<{ type: string; data: TestEventData }>): AsyncGenerator<string> {
-  // Files run in parallel: a top-level test's failed cases are collected per file.
-  const failures = new Map<string, string[]>();
+  // The report runs the files one after the other (--test-concurrency=1), so a top-level test's
+  // failed cases are the ones reported since the previous top-level test.
+  let failures: string[] = [];
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const d = event.data;
     if (d.nesting > 0) {
-      if (event.type === 'test:fail') {
-        const list = failures.get(d.file ?? '') ?? [];
-        list.push(`${d.name}: ${d.details?.error?.cause?.message ?? d.details?.error?.message ?? 'failed'}`);
-        failures.set(d.file ?? '', list);
-      }
+      if (event.type === 'test:fail') failures.push(`${d.name}: ${d.details?.error?.cause?.message ?? d.details?.error?.message ?? 'failed'}`);
       continue;
     }
     const result = d.skip ? 'skipped' : event.type === 'test:pass' ? 'passed' : 'failed';
-    const cases = failures.get(d.file ?? '') ?? [];
-    failures.delete(d.file ?? '');
-    const own = cases.length > 0 ? cases : [d.details?.error?.cause?.message ?? d.details?.error?.message ?? 'failed'];
+    const own = failures.length > 0 ? failures : [d.details?.error?.cause?.message ?? d.details?.error?.message ?? 'failed'];
+    failures = [];
     yield `${JSON.stringify({ name: d.name, file: d.file, result, durationMs: d.details?.duration_ms, failures: result === 'failed' ? own : [] })}\n`;
   }
 }

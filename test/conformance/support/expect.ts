@@ -94,7 +94,8 @@ export interface Timeouts {
   maxMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { consecutive: 3, maxMs: 30_000 };
+/** HOSTMESH_CONFORMANCE_MAX_MS shortens the wait, e.g. to see quickly what fails on a branch. */
+export const DEFAULT_TIMEOUTS: Timeouts = { consecutive: 3, maxMs: Number(process.env.HOSTMESH_CONFORMANCE_MAX_MS ?? 30_000) };
 
 /**
  * Sends the request until `consecutive` answers in a row match, as upstream's
