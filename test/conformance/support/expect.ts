@@ -10,7 +10,7 @@ export interface ExpectedResponse {
   testCaseName?: string;
   request: Request;
   /** What the backend must have received. */
-  expectedRequest?: { path?: string; headers?: Record<string, string>; absentHeaders?: string[] };
+  expectedRequest?: { path?: string; host?: string; headers?: Record<string, string>; absentHeaders?: string[] };
   response?: { statusCodes?: number[]; headers?: Record<string, string>; absentHeaders?: string[] };
   /** Pod name prefix of the backend that must answer. */
   backend?: string;
@@ -38,6 +38,7 @@ export function mismatch(exp: ExpectedResponse, got: Captured): string | undefin
   if (er) {
     if (!got.echo) return `no backend answered: ${got.body.slice(0, 200)}`;
     if (er.path !== undefined && got.echo.path !== er.path) return `expected the backend to see path ${er.path}, got ${got.echo.path}`;
+    if (er.host !== undefined && got.echo.host !== er.host) return `expected the backend to see host ${er.host}, got ${got.echo.host}`;
     for (const [name, want] of Object.entries(er.headers ?? {})) {
       const actual = got.echo.headers[name.toLowerCase()];
       if (!actual) return `expected ${name} header to be set, actual headers: ${JSON.stringify(got.echo.headers)}`;
