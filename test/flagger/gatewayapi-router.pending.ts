@@ -167,7 +167,7 @@ test('A/B testing: header and cookie matches go to the canary, everything else t
     ],
   }));
   assert.deepEqual(await shares(p, 200, { 'x-canary': 'insider' }), { primary: 0, canary: 200, cookies: [] });
-  assert.deepEqual(await shares(p, 200, { cookie: 'session=1; canary=always' }), { primary: 0, canary: 200, cookies: [] });
+  assert.deepEqual(await shares(p, 200, { cookie: 'canary=always; session=1' }), { primary: 0, canary: 200, cookies: [] });
   assert.deepEqual(await shares(p, 200, { 'x-canary': 'outsider', cookie: 'canary=never' }), { primary: 200, canary: 0, cookies: [] });
   assert.deepEqual(await shares(p, 200), { primary: 200, canary: 0, cookies: [] });
 });
