@@ -34,14 +34,15 @@ const stepOptions = fc.record({
   // A narrow range runs out of ports, so some Services get none.
   top: fc.constantFrom(15003, 15019),
   addresses: fc.constantFrom('none', 'some', 'all'),
+  acl: fc.boolean(),
 });
 
-function optionsFor(o: { mode: 'standalone' | 'cluster'; top: number; addresses: string }, s: ClusterState): TranslateOptions {
+function optionsFor(o: { mode: 'standalone' | 'cluster'; top: number; addresses: string; acl: boolean }, s: ClusterState): TranslateOptions {
   const shadowAddresses = new Map<ServiceId, string[]>();
   s.services.forEach((svc, i) => {
     if (o.addresses === 'all' || (o.addresses === 'some' && i % 2 === 0)) shadowAddresses.set(`${svc.metadata.namespace || 'default'}/${svc.metadata.name}`, [`10.96.0.${i + 1}`]);
   });
-  return { mode: o.mode, portRange: [15000, o.top], checkExpression: checkBrackets, shadowAddresses };
+  return { mode: o.mode, portRange: [15000, o.top], checkExpression: checkBrackets, shadowAddresses, acl: o.acl };
 }
 
 /** The memory without the per-Service memo (and without the parse cache): only what changes the output. */

@@ -26,6 +26,7 @@ import { dnsServiceEntry } from './dns.ts';
 import type { MeshedService, ServiceLookup } from './model.ts';
 import { buildRoute } from './routes.ts';
 import { sameEntries, translateService } from './service.ts';
+import { smiTranslation } from './smi/index.ts';
 import type { RouteDependency, ServiceMemo, ServiceTranslation } from './service.ts';
 import type { Diagnostic, ParsedAnnotations, TranslateInput, TranslateOptions, TranslateResult } from './types.ts';
 
@@ -79,6 +80,9 @@ export function translate(input: TranslateInput): TranslateResult {
     return byId.get(id) ?? (present.has(id) ? 'not-meshed' : 'missing');
   };
 
+  const smi = smiTranslation(state, options.acl === true, lookup, diagnostics);
+  const smiActive = options.acl === true || (state.smi?.length ?? 0) > 0;
+
   const allocation = allocatePorts(meshed.flatMap((m) => m.ports.map((p) => p.id)), input.ports, options.portRange, options.reservedPorts);
   const unallocated = new Set(allocation.unallocated);
   for (const svc of unallocated.size > 0 ? meshed : []) {
@@ -124,7 +128,13 @@ export function translate(input: TranslateInput): TranslateResult {
         route = { entry, diagnostics: made, deps };
         own().routes[i] = route;
       }
-      routes.push(route.entry);
+      if (smiActive) {
+        // SMI (TrafficSplits, ACL access) rewrites routes from objects outside the Service:
+        // applied to a copy of the memoized route on every translation.
+        const entry = { ...route.entry };
+        smi.route(svc, port, entry);
+        routes.push(entry);
+      } else routes.push(route.entry);
       for (const d of route.diagnostics) diagnostics.push(d);
       let listener = before.listeners[i];
       if (listener?.port !== listenPort || listener.route !== port.id || listener.protocol !== port.protocol) {
@@ -142,6 +152,8 @@ export function translate(input: TranslateInput): TranslateResult {
     if (dnsEntry.entry) dns.push(dnsEntry.entry);
     if (memo !== before) memoOut.set(svc.id, memo);
   }
+
+  smi.finish();
 
   return {
     content: {
