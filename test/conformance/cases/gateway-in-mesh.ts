@@ -7,10 +7,8 @@
  * not a Host). They back hostmesh's claim of these features; the report's statistics count only
  * upstream's mesh tests.
  */
-import type { TestContext } from 'node:test';
 import { MESH_NS } from '../support/mesh.ts';
-import type { ConformanceMesh } from '../support/mesh.ts';
-import { caseName, expectEventually } from '../support/expect.ts';
+import { caseName, expectEventually, runCases } from '../support/expect.ts';
 import type { ExpectedResponse } from '../support/expect.ts';
 import { until } from '../../support/until.ts';
 import { F, backend, httpRoute, prefix, serviceParent } from '../support/suite.ts';
@@ -20,10 +18,6 @@ const ns = MESH_NS;
 const parent = [serviceParent('echo', 80)];
 const H = (name: string, value: string) => ({ name, value });
 
-async function runCases(mesh: ConformanceMesh, t: TestContext, cases: ExpectedResponse[]): Promise<void> {
-  const client = mesh.client('v1');
-  for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), () => expectEventually(client, tc).then(() => undefined));
-}
 
 export const HTTPRouteMethodMatching: ConformanceTest = {
   shortName: 'HTTPRouteMethodMatching',
@@ -43,7 +37,7 @@ export const HTTPRouteMethodMatching: ConformanceTest = {
       { matches: [{ headers: [H('version', 'four')] }], backendRefs: [backend('echo-v2', 8080)] },
     ],
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     { request: { method: 'POST', path: '/' }, backend: 'echo-v1', namespace: ns },
     { request: { method: 'GET', path: '/' }, backend: 'echo-v2', namespace: ns },
     { request: { method: 'HEAD', path: '/' }, response: { statusCodes: [404] } },
@@ -74,7 +68,7 @@ export const HTTPRouteRewriteHost: ConformanceTest = {
       { matches: [prefix('/rewrite-host-and-modify-headers')], filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'test.example.org' } }, headerFilter], backendRefs: [backend('echo-v2', 8080)] },
     ],
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     { request: { path: '/one' }, expectedRequest: { path: '/one', host: 'one.example.org' }, backend: 'echo-v1', namespace: ns },
     { request: { path: '/two' }, expectedRequest: { path: '/two', host: 'example.org' }, backend: 'echo-v2', namespace: ns },
     {
@@ -97,7 +91,7 @@ export const HTTPRouteTimeoutRequest: ConformanceTest = {
       { matches: [prefix('/disable-request-timeout')], backendRefs: [backend('echo-v1', 8080)], timeouts: { request: '0s' } },
     ],
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     { request: { path: '/request-timeout' }, response: { statusCodes: [200] }, namespace: ns },
     { request: { path: '/request-timeout?delay=1s' }, response: { statusCodes: [504] }, namespace: ns },
     { request: { path: '/disable-request-timeout?delay=1s' }, response: { statusCodes: [200] }, namespace: ns },
@@ -115,7 +109,7 @@ export const HTTPRouteTimeoutBackendRequest: ConformanceTest = {
       { matches: [prefix('/disable-backend-timeout')], backendRefs: [backend('echo-v1', 8080)], timeouts: { backendRequest: '0s' } },
     ],
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     { request: { path: '/backend-timeout' }, expectedRequest: {}, response: { statusCodes: [200] } },
     { request: { path: '/backend-timeout?delay=1s' }, response: { statusCodes: [504] } },
   ]),

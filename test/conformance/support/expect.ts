@@ -4,6 +4,7 @@
  * (the request path the backend saw, the namespace, a redirect's Location), this one checks it;
  * docs/conformance.md lists the differences.
  */
+import type { TestContext } from 'node:test';
 import type { Captured, MeshClient, Request } from './mesh.ts';
 
 export interface ExpectedResponse {
@@ -161,4 +162,9 @@ export async function expectDistribution(client: MeshClient, exp: ExpectedRespon
     lastError = `${problems.join('; ')} (seen ${JSON.stringify(seen)})`;
   }
   throw new Error(`weighted distribution tests failed: ${lastError}`);
+}
+
+/** Each case as a subtest named as upstream names it, one after the other. */
+export async function runCases(client: MeshClient, t: TestContext, cases: readonly ExpectedResponse[]): Promise<void> {
+  for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), async () => { await expectEventually(client, tc); });
 }
