@@ -94,6 +94,7 @@ const runners: Record<string, Runner> = {
       admin: flags.admin as HostPort,
       dns: flags.dns as HostPort | undefined,
       zones: flags.zones as string[],
+      acl: flags.acl as boolean,
       token: readToken(flags['token-file'] as string | undefined),
       accessLog: flags['access-log'] as boolean,
       workers: flags.workers as number | 'auto',
@@ -132,6 +133,7 @@ const runners: Record<string, Runner> = {
       watchNamespaces: flags['watch-namespaces'] as string[] | undefined,
       ignoreNamespaces: flags['ignore-namespaces'] as string[],
       patchDns: flags['patch-dns'] as boolean,
+      acl: flags.acl as boolean,
       dnsService: flags['dns-service'] as string | undefined,
       ...(flags['leader-elect'] === true
         ? {
