@@ -13,7 +13,12 @@ function unused(): void {}
 export function ruleRoute(route: HttpRoute, rule: HttpRule): HttpRoute {
   const r = rule.rule;
   const entry: RouteEntry = { ...route.entry, rules: [], backends: rule.backends.map((b) => ({ cluster: b.cluster.id, weight: b.weight })) };
-  for (const p of ROUTE_POLICIES) if (r[p.field] !== undefined) Object.assign(entry, { [p.field]: r[p.field] });
+  for (const p of ROUTE_POLICIES) {
+    // `access` (ACL mode) is the route's alone: a rule never carries one.
+    if (p.field === 'access') continue;
+    const v = r[p.field];
+    if (v !== undefined) Object.assign(entry, { [p.field]: v });
+  }
   return {
     ...route,
     entry,
