@@ -5,7 +5,6 @@
  * timeout per attempt, and a regular expression that is refused.
  */
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'undici';
 import type { IdentityEntry, RouteRule } from '../../src/table/index.ts';
