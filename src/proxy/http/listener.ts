@@ -17,6 +17,7 @@ import type { ProxyLimits } from '../limits.ts';
 import { Exchange } from './exchange.ts';
 import type { HttpRoute } from './exchange.ts';
 import type { OverloadManager } from '../overload.ts';
+import { H2ContentLengthGuard } from './h2-guard.ts';
 import { sniffProtocol } from './sniff.ts';
 import { passThroughTls } from './tls-passthrough.ts';
 import type { Protocol } from './sniff.ts';
@@ -44,6 +45,9 @@ function onClientClose(this: Tagged): void {
 }
 
 function ignore(): void {}
+
+/** The guard of the h2c connection being handed to the HTTP/2 server (its session is created synchronously). */
+let handingOver: H2ContentLengthGuard | undefined;
 
 function startStream(l: HttpListener, req: Http2ServerRequest, res: Http2ServerResponse): void {
   l.startStream(req, res);
@@ -213,8 +217,9 @@ export class HttpListener {
     const h2 = createH2Server({
       settings: { maxConcurrentStreams: l.h2MaxConcurrentStreams, maxHeaderListSize: l.maxHeaderSize },
       maxSessionInvalidFrames: 100,
-      // nghttp2's own RST_STREAM rate limit (the 2023 rapid-reset fix), tighter than Node's default.
-      streamResetBurst: l.h2ResetBudget,
+      // nghttp2's own RST_STREAM rate limit (the 2023 rapid-reset fix), tighter than Node's default;
+      // a backstop behind guardSession's budget, which ends the session first and says why.
+      streamResetBurst: l.h2ResetBudget * 2,
       streamResetRate: l.h2ResetRatePerSecond,
     }, (req, res) => this.#onRequest(req, res));
     h2.setTimeout(l.clientKeepAliveTimeoutMs);
@@ -222,6 +227,8 @@ export class HttpListener {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
       session.on('error', ignore);
+      handingOver?.attach(session);
+      handingOver = undefined;
       guardSession(session, l);
       if (this.#draining) session.close();
     });
@@ -318,7 +325,12 @@ export class HttpListener {
       // HTTP/2 has no half-closed connections: a client that sends FIN is gone. Without this,
       // the server side would sit in CLOSE-WAIT until the idle timeout.
       socket.once('end', () => socket.destroy());
-      this.#h2Server().emit('connection', socket);
+      // DATA beyond a stream's content-length must cost that stream only (h2-guard.ts).
+      const guard = new H2ContentLengthGuard(socket);
+      guard.on('error', ignore);
+      handingOver = guard;
+      this.#h2Server().emit('connection', guard);
+      handingOver = undefined;
     } else if (protocol === 'tls') {
       passThroughTls(socket, this.route, this.#opts.log);
     } else {
