@@ -11,7 +11,7 @@
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import { createLogger } from '../common/log.ts';
 import type { Logger } from '../common/log.ts';
-import { applyTableDelta, DELTA_GAP, formatProblems, ROUTE_POLICIES, serviceOfCluster, tableDigest, validateTable } from '../table/index.ts';
+import { applyTableDelta, clusterBackends, describeRuleMatch, DELTA_GAP, formatProblems, ROUTE_POLICIES, serviceOfCluster, tableDigest, validateTable } from '../table/index.ts';
 import type { ClusterEntry, DeltaTouched, RouteEntry, RoutingTable, TableProblem, TrafficType } from '../table/index.ts';
 import type { Registry } from 'prom-client';
 import { AccessLog } from './access-log.ts';
@@ -246,7 +246,7 @@ export class ProxyEngine {
       if (r === undefined || !this.#listeners.has(l.port)) return [];
       const backends = r.backends.map((b) => ({ cluster: b.cluster, weight: b.weight, endpoints: this.#clusters.get(b.cluster)?.pool.size ?? 0 }));
       const summary: RouteSummary = { route: r.id, protocol: l.protocol, listen: `${hostForUrl}:${l.port}`, backends, endpoints: backends.reduce((n, b) => n + b.endpoints, 0) };
-      if (r.rules.length > 0) summary.rules = r.rules.map((rule) => ({ match: rule.match, backends: rule.backends.map((b) => ({ cluster: b.cluster, weight: b.weight })) }));
+      if (r.rules.length > 0) summary.rules = r.rules.map((rule) => ({ match: describeRuleMatch(rule), backends: clusterBackends(rule).map((b) => ({ cluster: b.cluster, weight: b.weight })) }));
       return [summary];
     });
   }

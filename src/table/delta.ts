@@ -5,6 +5,7 @@
  * shares every unchanged entry object with the previous one; only the changed resources are
  * validated, plus the references into what was removed or changed protocol.
  */
+import { clusterBackends } from './rules.ts';
 import { TABLE_FORMAT } from './types.ts';
 import type { ClusterEntry, DnsServiceEntry, ListenerEntry, RouteEntry, RoutingTable } from './types.ts';
 import { DNS_KEY, DigestSum, clusterSettings, dnsServiceKey, dnsSettings, listenerKey, RESOURCE_KINDS, resourceHash } from './resources.ts';
@@ -274,7 +275,10 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
 /** Cluster ids a route refers to: backends, rules' backends, mirror. */
 export function referencedClusters(r: RouteEntry): string[] {
   const ids = r.backends.map((b) => b.cluster);
-  for (const rule of r.rules) for (const b of rule.backends) ids.push(b.cluster);
+  for (const rule of r.rules) {
+    for (const b of clusterBackends(rule)) ids.push(b.cluster);
+    if (rule.mirror !== undefined) ids.push(rule.mirror.cluster);
+  }
   if (r.mirror !== undefined) ids.push(r.mirror.cluster);
   return ids;
 }

@@ -1,4 +1,5 @@
 export * from './types.ts';
+export { clusterBackends, describeRuleMatch, isDirectBackend } from './rules.ts';
 export * from './ids.ts';
 export * from './snapshot.ts';
 export { validateTable, formatProblems } from './validate.ts';

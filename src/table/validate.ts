@@ -90,7 +90,7 @@ export function checkRouteBody(c: Checker, r: Obj, p: string, clusterProtocol: P
   rules.forEach((rv, k) => {
     const rule = c.object(rv, `${p}.rules[${k}]`);
     if (!rule) return;
-    c.string(rule.match, `${p}.rules[${k}].match`, { nonEmpty: true });
+    if (c.optional(rule, 'match')) c.string(rule.match, `${p}.rules[${k}].match`, { nonEmpty: true });
     checkBackends(c, rule.backends, `${p}.rules[${k}].backends`, r.protocol, false, clusterProtocol);
   });
   checkBackends(c, r.backends, `${p}.backends`, r.protocol, false, clusterProtocol);

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { RouteEntry } from '../../table/index.ts';
+import type { RouteEntry, RouteRule } from '../../table/index.ts';
 import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { EndpointHandle } from '../types.ts';
 import type { BackendStats, RouteStats } from '../metrics.ts';
@@ -37,8 +37,10 @@ export interface RouteBackend {
 
 /** A split rule of a route (`RouteEntry.rules`) with its backends resolved. */
 export interface HttpRule {
-  /** Matcher expression source; the backend-choice stage compiles it. */
-  readonly match: string;
+  /** The table's rule (structured matches, filters, policies: docs/rule-model.md). */
+  readonly rule: RouteRule;
+  /** Matcher expression source; the backend-choice stage compiles it. Absent: no expression. */
+  readonly match: string | undefined;
   readonly backends: readonly RouteBackend[];
 }
 

@@ -1,6 +1,6 @@
 /** Builds the runtime of an HTTP route: backends resolved, counters planned, stages assembled. */
 import type { Logger } from 'pino';
-import { serviceOfCluster } from '../../table/index.ts';
+import { clusterBackends, serviceOfCluster } from '../../table/index.ts';
 import type { RouteEntry, WeightedCluster } from '../../table/index.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import type { ProxyLimits } from '../limits.ts';
@@ -41,7 +41,7 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
   };
   const backends = entry.backends.map(resolve);
   // Rule backends get their counters too, so a split target's series exist before it gets traffic.
-  const rules: HttpRule[] = entry.rules.map((r) => ({ match: r.match, backends: r.backends.map(resolve) }));
+  const rules: HttpRule[] = entry.rules.map((r) => ({ rule: r, match: r.match, backends: clusterBackends(r).map(resolve) }));
   const route: HttpRoute = {
     id: entry.id,
     entry,
