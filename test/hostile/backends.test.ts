@@ -91,3 +91,30 @@ test('a TLS ClientHello on an HTTP port is passed through as TCP to the backend'
   const answer = await connectTls.get(p.port);
   assert.equal(answer, 'tls ok');
 });
+
+test('a backend\'s Keep-Alive: timeout=N is honoured: the proxy closes its idle connection before the backend would, far below its own idle limit', async (t) => {
+  // The backend announces 3 s and never closes an idle connection itself; the proxy's own
+  // idle limit is 10 minutes. Only the hint can make the proxy close the connection.
+  const b = await rawBackend(t, (req, conn) => okAnswer(conn.requests.length, 'keep-alive: timeout=3\r\n', req.line.split(' ')[0]));
+  const p = await proxyTo(t, b.port, { limits: { upstreamKeepAliveTimeoutMs: 600_000 } });
+  const c = client(t);
+  assert.equal((await get(c, `http://127.0.0.1:${p.port}/one`)).status, 200);
+  assert.equal(b.conns.length, 1);
+  const first = b.conns[0]!.socket;
+  let proxyClosed = false;
+  first.once('end', () => { proxyClosed = true; });
+  await until('the proxy to close the idle backend connection (FIN from the proxy)', () => proxyClosed, 15_000);
+  // The next request goes out on a new connection, and is answered.
+  assert.equal((await get(c, `http://127.0.0.1:${p.port}/two`)).status, 200);
+  assert.equal(b.conns.length, 2);
+});
+
+test('a pooled backend connection idles out at the proxy\'s own limit; a longer Keep-Alive hint does not extend it', async (t) => {
+  const b = await rawBackend(t, (req, conn) => okAnswer(conn.requests.length, 'keep-alive: timeout=600\r\n', req.line.split(' ')[0]));
+  const p = await proxyTo(t, b.port, { limits: { upstreamKeepAliveTimeoutMs: 300 } });
+  const c = client(t);
+  assert.equal((await get(c, `http://127.0.0.1:${p.port}/one`)).status, 200);
+  let proxyClosed = false;
+  b.conns[0]!.socket.once('end', () => { proxyClosed = true; });
+  await until('the proxy to close the idle backend connection at its own limit', () => proxyClosed, 15_000);
+});
