@@ -118,3 +118,20 @@ test('a pooled backend connection idles out at the proxy\'s own limit; a longer 
   b.conns[0]!.socket.once('end', () => { proxyClosed = true; });
   await until('the proxy to close the idle backend connection at its own limit', () => proxyClosed, 15_000);
 });
+
+test('a body held for retries (the replay buffer) is read under the body timeout: a stalled upload gets 408 and never reaches the backend', async (t) => {
+  const b = await rawBackend(t);
+  const p = await proxyTo(t, b.port, { cluster: { bodyTimeoutMs: 200 }, route: { retry: { count: 2, on: 'true', codes: [] } } });
+  const s = netConnect({ host: '127.0.0.1', port: p.port });
+  s.on('error', () => {});
+  let got = '';
+  s.setEncoding('latin1');
+  s.on('data', (d: string) => { got += d; });
+  // Within the replay limit and of declared length: held whole before the first attempt.
+  s.write(`POST /upload HTTP/1.1\r\n${H}Content-Length: 100\r\n\r\nonly ten b`);
+  await until('the proxy to answer the stalled upload', () => got.includes('\r\n\r\n') || s.destroyed, 10_000);
+  assert.match(got, /^HTTP\/1\.1 408 /);
+  assert.match(got, /\r\nconnection: close\r\n/i, 'the rest of the body is not waited for');
+  assert.equal(b.conns.length, 0, 'no backend connection was opened for it');
+  s.destroy();
+});
