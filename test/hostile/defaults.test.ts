@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_LIMITS } from '../../src/proxy/limits.ts';
-import { connectionBudget, openFileLimit } from '../../src/proxy/overload.ts';
+import { connectionBudget, fdBudget, openFileLimit } from '../../src/proxy/overload.ts';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, httpBodyTimeoutMs, httpReadTimeoutMs } from '../../src/proxy/http/timeouts.ts';
 import { validateTable } from '../../src/table/index.ts';
 import { cluster, simpleTable } from '../support/tables.ts';
@@ -22,7 +22,10 @@ test('HTTP read and body timeouts default to 60 s; a Service value overrides; 0 
 test('the connection budget comes from the real open-file limit, minus headroom, halved, split over workers', () => {
   assert.equal(openFileLimit('Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n'), 1024);
   assert.equal(openFileLimit('Max open files            unlimited            unlimited            files\n'), undefined);
-  const limits = { maxClientConnections: 0, fdHeadroom: 128 };
+  const limits = { maxConnections: 0, maxClientConnections: 0, fdHeadroom: 128 };
+  assert.equal(fdBudget(limits, 1024), 896, 'client plus backend connections: the fd limit minus headroom');
+  assert.equal(fdBudget({ ...limits, maxConnections: 300 }, 1024, 0.5), 150, '--max-connections sets it, split over workers');
+  assert.equal(connectionBudget({ ...limits, maxConnections: 300 }, 1024), 150, 'clients get half of a configured budget');
   assert.equal(connectionBudget(limits, 1024), 448);
   assert.equal(connectionBudget(limits, 1024, 0.5), 224);
   assert.equal(connectionBudget({ ...limits, maxClientConnections: 100 }, 1024), 100, 'a configured maximum below the fd budget wins');
