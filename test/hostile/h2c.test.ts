@@ -10,6 +10,7 @@ import type { ClientHttp2Session } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { until } from '../support/until.ts';
+import { DEFAULT_LIMITS } from '../../src/proxy/limits.ts';
 import { metricValue } from '../proxy/helpers.ts';
 import { proxyTo, rawBackend } from './support.ts';
 import { FLAG, FRAME, rawH2, statusOf } from './h2-frames.ts';
@@ -99,7 +100,8 @@ test('rapid reset: cancelled streams never reach the backend, and abuse ends in 
   const attacker = await session(p.port);
   attacker.on('error', () => {});
   let goaway: number | undefined;
-  attacker.on('goaway', (code: number) => { goaway = code; });
+  let lastStream = -1;
+  attacker.on('goaway', (code: number, last: number) => { goaway = code; lastStream = last; });
   const n = 2000;
   let opened = 0;
   for (let i = 0; i < n && !attacker.destroyed && !attacker.closed; i++) {
@@ -111,6 +113,9 @@ test('rapid reset: cancelled streams never reach the backend, and abuse ends in 
   }
   await until('the attacker\'s session to end', () => attacker.destroyed || attacker.closed || goaway !== undefined, 10_000);
   assert.equal(goaway, constants.NGHTTP2_ENHANCE_YOUR_CALM, 'the proxy says why it ends the session');
+  // Counted per RST_STREAM frame before the session reads on: the session never opened a
+  // stream beyond the one whose reset went over the budget (200), however many were sent.
+  assert.ok(lastStream > 0 && lastStream <= 2 * (DEFAULT_LIMITS.h2ResetBudget + 1) - 1, `the session processed streams up to ${lastStream}`);
   assert.ok(b.requests.length <= opened / 20, `cancelled streams reached the backend: ${b.requests.length} of ${opened}`);
   attacker.destroy();
   // Another client is served normally.

@@ -25,6 +25,7 @@ const PREFACE_LENGTH = 24;
 const HEADER = 9;
 const DATA = 0;
 const HEADERS = 1;
+const RST_STREAM = 3;
 const CONTINUATION = 9;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
@@ -76,9 +77,17 @@ export class H2ContentLengthGuard extends Duplex {
   #awaiting = 0;
   /** Frames no longer inspected (a frame too large to rewrite: the session refuses it anyway). */
   #passThrough = false;
+  /** The session was ended for abuse: nothing more is read. */
+  #stopped = false;
   #wantsMore = true;
   /** Streams reset for DATA beyond their content-length (for metrics and tests). */
   resets = 0;
+  /** RST_STREAM frames the client sent. */
+  #clientResets = 0;
+  /** Streams the session completed (not cancelled), counted by the listener's session guard. */
+  completed = 0;
+  #resetBudget = Infinity;
+  #session: ServerHttp2Session | undefined = undefined;
 
   constructor(socket: Socket) {
     super({ allowHalfOpen: false });
@@ -89,8 +98,16 @@ export class H2ContentLengthGuard extends Duplex {
     socket.on('error', (err: Error) => this.destroy(err));
   }
 
-  /** Follows `session`'s streams (call once, as soon as the session exists). */
-  attach(session: ServerHttp2Session): void {
+  /**
+   * Follows `session`'s streams (call once, as soon as the session exists). Past `resetBudget`
+   * RST_STREAM frames from the client, when they also outnumber the streams completed, the
+   * session ends with GOAWAY ENHANCE_YOUR_CALM before the session sees the rest of what was
+   * read (rapid reset: counted here, per frame, a batch of thousands of opened-and-cancelled
+   * streams in one read never becomes thousands of streams).
+   */
+  attach(session: ServerHttp2Session, resetBudget = Infinity): void {
+    this.#session = session;
+    this.#resetBudget = resetBudget;
     // The session reads from the guard through a stream wrapper that has no peer address of
     // its own; it answers with `_peername` (net.Socket's fallback for handles without one), so
     // the client's address stays what requests report.
@@ -144,6 +161,7 @@ export class H2ContentLengthGuard extends Duplex {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#stopped) return;
     if (this.#passThrough) {
       this.#forward(chunk);
       return;
@@ -198,6 +216,21 @@ export class H2ContentLengthGuard extends Duplex {
             run = end;
             if (t.remaining >= 0) this.#reset(t);
           } else t.remaining -= data;
+        }
+      } else if (type === RST_STREAM) {
+        this.#clientResets++;
+        if (this.#clientResets > this.#resetBudget && this.#clientResets > this.completed) {
+          this.#forward(buf.subarray(run, off));
+          this.#pending = Buffer.alloc(0);
+          this.#stopped = true;
+          this.#socket.pause();
+          const session = this.#session;
+          if (session !== undefined && !session.destroyed) {
+            // The GOAWAY goes out with the session's next write (an immediate); then it ends.
+            session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+            setImmediate(() => session.destroy());
+          } else this.destroy();
+          return;
         }
       } else if ((type === HEADERS || type === CONTINUATION) && (id & 1) === 1) {
         if (type === HEADERS && id > this.#lastOpened) this.#lastOpened = id;

@@ -59,7 +59,7 @@ function startStream(l: HttpListener, req: Http2ServerRequest, res: Http2ServerR
  * their response ends are counted: past the reset budget, and when they outnumber the streams
  * it let finish, the session ends with GOAWAY ENHANCE_YOUR_CALM (rapid reset).
  */
-function guardSession(session: ServerHttp2Session, l: ProxyLimits): void {
+function guardSession(session: ServerHttp2Session, l: ProxyLimits, frames: H2ContentLengthGuard | undefined): void {
   const head = setTimeout(() => session.destroy(), l.headersTimeoutMs);
   head.unref();
   let resets = 0;
@@ -74,7 +74,10 @@ function guardSession(session: ServerHttp2Session, l: ProxyLimits): void {
           session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
           session.destroy();
         }
-      } else completed++;
+      } else {
+        completed++;
+        if (frames !== undefined) frames.completed = completed;
+      }
     });
   });
 }
@@ -227,9 +230,10 @@ export class HttpListener {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
       session.on('error', ignore);
-      handingOver?.attach(session);
+      const frames = handingOver;
       handingOver = undefined;
-      guardSession(session, l);
+      frames?.attach(session, l.h2ResetBudget);
+      guardSession(session, l, frames);
       if (this.#draining) session.close();
     });
     h2.on('sessionError', (err: Error) => this.#opts.log.debug({ port: this.port, err: err.message }, 'h2c session error'));
