@@ -209,7 +209,8 @@ export class H2ContentLengthGuard extends Duplex {
       if (type === DATA) {
         const t = this.#tracked.get(id);
         if (t !== undefined) {
-          const data = (flags & PADDED) !== 0 ? length - 1 - (buf[off + HEADER] ?? 0) : length;
+          // Bad padding (longer than the frame) is the session's to refuse; it counts as no data.
+          const data = (flags & PADDED) !== 0 ? Math.max(0, length - 1 - (buf[off + HEADER] ?? 0)) : length;
           if (t.remaining < 0 || data > t.remaining) {
             this.#forward(buf.subarray(run, off));
             this.#forward(paddingFrames(id, length));
