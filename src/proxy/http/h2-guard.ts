@@ -12,9 +12,11 @@
  *
  * The `content-length` comes from the session itself (its `stream` event carries the decoded
  * headers), so the guard needs no HPACK decoder of its own: after a HEADERS block that opens a
- * stream it holds the following frames until the session has announced that stream (or has
- * processed the block without opening one: a refused stream). Only frame headers are parsed;
- * frames pass through unchanged otherwise.
+ * stream it holds the following frames until the session has announced that stream, or has
+ * answered the block without opening one (an RST_STREAM or GOAWAY it writes: a refused or
+ * malformed stream); a second at most, so a session that never says cannot stall the
+ * connection. Only frame headers are parsed (both ways); frames pass through unchanged
+ * otherwise.
  */
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -26,6 +28,9 @@ const HEADER = 9;
 const DATA = 0;
 const HEADERS = 1;
 const RST_STREAM = 3;
+const GOAWAY = 7;
+/** Longest wait for the session to announce a stream, ms (a safety net: it answers at once). */
+const AWAIT_LIMIT_MS = 1000;
 const CONTINUATION = 9;
 const END_STREAM = 0x1;
 const END_HEADERS = 0x4;
@@ -88,12 +93,19 @@ export class H2ContentLengthGuard extends Duplex {
   completed = 0;
   #resetBudget = Infinity;
   #session: ServerHttp2Session | undefined = undefined;
+  #awaitTimer: NodeJS.Timeout | undefined = undefined;
+  /** Frame headers of what the session writes: bytes of the current frame left to skip, and a partial header. */
+  #outSkip = 0;
+  #outHead: Buffer = Buffer.alloc(0);
 
   constructor(socket: Socket) {
     super({ allowHalfOpen: false });
     this.#socket = socket;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.push(null));
+    // No end of input is passed on: HTTP/2 has no half-closed connections, the client's FIN
+    // closes the socket (the listener destroys it), and the session learns that as a close.
+    // (An end of input would make the session shut its side down while it may still write a
+    // GOAWAY, which Node's stream wrapper refuses with an internal assertion.)
     socket.on('close', () => this.destroy());
     socket.on('error', (err: Error) => this.destroy(err));
   }
@@ -136,15 +148,57 @@ export class H2ContentLengthGuard extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#socket.write(chunk, callback);
+    this.#send(chunk, callback);
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    this.#socket.write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+    this.#send(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+  }
+
+  #send(chunk: Buffer, callback: (error?: Error | null) => void): void {
+    if (this.#awaiting !== 0) this.#watchOutput(chunk);
+    else this.#skipOutput(chunk);
+    this.#socket.write(chunk, callback);
+  }
+
+  /** Keeps the outgoing frame boundaries while nothing is awaited (no frame header is looked at). */
+  #skipOutput(chunk: Buffer): void {
+    if (this.#outHead.length === 0 && chunk.length <= this.#outSkip) {
+      this.#outSkip -= chunk.length;
+      return;
+    }
+    this.#watchOutput(chunk);
+  }
+
+  /** Reads the frame headers the session writes: an RST_STREAM or GOAWAY answers the awaited stream. */
+  #watchOutput(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.#outSkip > 0) {
+        const n = Math.min(this.#outSkip, chunk.length - off);
+        this.#outSkip -= n;
+        off += n;
+        continue;
+      }
+      const need = HEADER - this.#outHead.length;
+      const part = chunk.subarray(off, off + need);
+      this.#outHead = this.#outHead.length === 0 ? Buffer.from(part) : Buffer.concat([this.#outHead, part]);
+      off += part.length;
+      if (this.#outHead.length < HEADER) return;
+      const head = this.#outHead;
+      this.#outHead = Buffer.alloc(0);
+      this.#outSkip = head.readUIntBE(0, 3);
+      const type = head[3];
+      const id = head.readUInt32BE(5) & 0x7fffffff;
+      if (this.#awaiting !== 0 && (type === GOAWAY || (type === RST_STREAM && id === this.#awaiting))) this.#released();
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.#socket.end(callback);
+    // Done at once: the socket may be closed before its end is written, and the session's
+    // shutdown must not wait on that.
+    this.#socket.end();
+    callback();
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
@@ -173,6 +227,7 @@ export class H2ContentLengthGuard extends Duplex {
   /** The awaited stream was announced (or its block was processed without one). */
   #released(): void {
     this.#awaiting = 0;
+    clearTimeout(this.#awaitTimer);
     // Out of the session's callback: the frames held back go in on a turn of their own.
     queueMicrotask(() => {
       if (this.destroyed) return;
@@ -242,7 +297,8 @@ export class H2ContentLengthGuard extends Duplex {
           run = end;
           off = end;
           this.#awaiting = id;
-          setImmediate(() => { if (this.#awaiting === id) this.#released(); });
+          this.#awaitTimer = setTimeout(onAwaitTimeout, AWAIT_LIMIT_MS, this, id);
+          this.#awaitTimer.unref();
           break;
         }
       }
@@ -253,9 +309,18 @@ export class H2ContentLengthGuard extends Duplex {
     if (this.#awaiting !== 0 && !this.#socket.isPaused()) this.#socket.pause();
   }
 
+  /** @internal The session never said anything about stream `id`: go on unguarded for it. */
+  awaitTimedOut(id: number): void {
+    if (this.#awaiting === id) this.#released();
+  }
+
   #reset(t: Tracked): void {
     t.remaining = -1;
     this.resets++;
     if (!t.stream.destroyed) t.stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
   }
+}
+
+function onAwaitTimeout(g: H2ContentLengthGuard, id: number): void {
+  g.awaitTimedOut(id);
 }
