@@ -14,7 +14,7 @@ import { backendChoice } from '../src/proxy/stages/backend-choice/backend-choice
 import { stageContext, stageHandler } from '../src/proxy/stages/pipeline.ts';
 import { stickyToken } from '../src/proxy/stages/backend-choice/sticky.ts';
 import { isValidTraceparent, newTraceparent } from '../src/proxy/trace.ts';
-import { TABLE_FORMAT } from '../src/table/index.ts';
+import { clusterBackends, TABLE_FORMAT } from '../src/table/index.ts';
 import type { RouteEntry } from '../src/table/index.ts';
 
 const N = 300_000;
@@ -38,7 +38,7 @@ function route(extra: Partial<RouteEntry>): HttpRoute {
   const backends = entry.backends.map(resolve);
   return {
     id: entry.id, entry, backends, stats, defaultStats: backends[0]!.stats, retryAfterSeconds: 5, log,
-    rules: entry.rules.map((r) => ({ match: r.match, backends: r.backends.map(resolve) })), affinitySecret: 's', warnings: [], handle: () => {}, complete: () => {},
+    rules: entry.rules.map((r) => ({ rule: r, match: r.match, backends: clusterBackends(r).map(resolve) })), affinitySecret: 's', warnings: [], handle: () => {}, complete: () => {},
   };
 }
 

@@ -56,8 +56,38 @@ export interface EndpointSliceObject {
 /** Label that ties an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
+/** A Pod, for who runs where: its ServiceAccount and addresses (the identity map, ACL mode). */
+export interface PodObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: {
+    serviceAccountName?: string;
+    /** The deprecated alias of serviceAccountName, still written by old manifests. */
+    serviceAccount?: string;
+    nodeName?: string;
+  };
+  status?: {
+    podIP?: string;
+    podIPs?: { ip?: string }[];
+    phase?: string;
+  };
+}
+
+/** An object of a custom resource kind read as it is (SMI: split, specs, access groups). */
+export interface CustomObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
 /** Everything translation looks at, as of one moment. */
 export interface ClusterState {
   services: ServiceObject[];
   endpointSlices: EndpointSliceObject[];
+  /** Pods (ServiceAccounts of endpoints, client identities). Absent: none known. */
+  pods?: PodObject[];
+  /** SMI objects, any kind and version (translation/smi/). Absent: none. */
+  smi?: CustomObject[];
 }

@@ -5,10 +5,12 @@
  * shares every unchanged entry object with the previous one; only the changed resources are
  * validated, plus the references into what was removed or changed protocol.
  */
+import { clusterBackends } from './rules.ts';
 import { TABLE_FORMAT } from './types.ts';
-import type { ClusterEntry, DnsServiceEntry, ListenerEntry, RouteEntry, RoutingTable } from './types.ts';
+import type { ClusterEntry, DnsServiceEntry, IdentityEntry, ListenerEntry, RouteEntry, RoutingTable } from './types.ts';
 import { DNS_KEY, DigestSum, clusterSettings, dnsServiceKey, dnsSettings, listenerKey, RESOURCE_KINDS, resourceHash } from './resources.ts';
-import type { ResourceChange, ResourceKind } from './resources.ts';
+import type { ResourceChange, ResourceKind, TableResources } from './resources.ts';
+import { checkIdentity } from './rule-check.ts';
 import { Checker, PORT_ID, checkClusterSettings, checkDnsService, checkDnsSettings, checkEndpoints, checkListenerBody, checkRouteBody, describe } from './validate.ts';
 import type { Obj, TableProblem } from './validate.ts';
 
@@ -34,6 +36,8 @@ export interface DeltaTouched {
   routes: Set<string>;
   listeners: Set<number>;
   dns: boolean;
+  /** The identity map changed (entries set or removed). */
+  identities: boolean;
 }
 
 export type DeltaResult =
@@ -49,6 +53,7 @@ interface Index {
   listeners: Map<string, ListenerEntry>;
   routes: Map<string, RouteEntry>;
   clusters: Map<string, ClusterEntry>;
+  identities: Map<string, IdentityEntry>;
 }
 
 /** Lookup maps of a table, kept per table object so consecutive deltas do not rebuild them. */
@@ -62,6 +67,7 @@ function indexOf(table: RoutingTable): Index {
       listeners: new Map(table.listeners.map((l) => [listenerKey(l), l])),
       routes: new Map(table.routes.map((r) => [r.id, r])),
       clusters: new Map(table.clusters.map((c) => [c.id, c])),
+      identities: new Map((table.identities ?? []).map((e) => [e.address, e])),
     };
     indexes.set(table, index);
   }
@@ -96,6 +102,7 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
   const routes = new Map<string, RouteEntry | null>();
   const settings = new Map<string, Obj | null>();
   const endpoints = new Map<string, unknown[]>();
+  const identities = new Map<string, IdentityEntry | null>();
   let dns: Obj | undefined;
 
   changes.forEach((v, i) => {
@@ -168,6 +175,14 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
         checkEndpoints(c, ch.value, `${at}.value`);
         endpoints.set(key, ch.value as unknown[]);
         return;
+      case 'identity':
+        if (twice(identities)) return;
+        if (value !== undefined) {
+          checkIdentity(c, value, `${at}.value`);
+          if (typeof value.address === 'string' && value.address !== key) c.fail(`${at}.key`, `must be the entry's address, got ${describe(key)}`);
+        } else if (!index.identities.has(key)) c.fail(`${at}.key`, `removes unknown identity ${key}`);
+        identities.set(key, (value ?? null) as IdentityEntry | null);
+        return;
     }
   });
   if (c.problems.length > 0) return { ok: false, gap: false, problems: c.problems };
@@ -235,6 +250,7 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
     if (old === undefined || v === null || settings.has(k)) swap('cluster', k, old && clusterSettings(old), v === null ? undefined : clusterSettings(v));
     swap('endpoints', k, old?.endpoints, v?.endpoints);
   }
+  for (const [k, v] of identities) swap('identity', k, index.identities.get(k), v ?? undefined);
   const digest = sum.hex;
   if (digest !== d.digest) {
     return { ok: false, gap: true, problems: [{ path: '$.digest', message: `the table after delta ${base.version}->${String(d.version)} has digest ${digest}, the controller's has ${String(d.digest)}` }] };
@@ -252,11 +268,13 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
     routes: patch(base.routes, routes, (r) => r.id),
     clusters: patch(base.clusters, nextClusters, (cl) => cl.id),
   };
+  if (base.identities !== undefined || identities.size > 0) table.identities = patch(base.identities ?? [], identities, (e) => e.address);
   indexes.set(table, {
     dnsServices: patchMap(index.dnsServices, dnsServices),
     listeners: patchMap(index.listeners, listeners),
     routes: patchMap(index.routes, routes),
     clusters: patchMap(index.clusters, nextClusters),
+    identities: patchMap(index.identities, identities),
   });
   return {
     ok: true,
@@ -267,6 +285,7 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
       routes: new Set(routes.keys()),
       listeners: new Set([...listeners.keys()].map(Number)),
       dns: dns !== undefined || dnsServices.size > 0,
+      identities: identities.size > 0,
     },
   };
 }
@@ -274,7 +293,10 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
 /** Cluster ids a route refers to: backends, rules' backends, mirror. */
 export function referencedClusters(r: RouteEntry): string[] {
   const ids = r.backends.map((b) => b.cluster);
-  for (const rule of r.rules) for (const b of rule.backends) ids.push(b.cluster);
+  for (const rule of r.rules) {
+    for (const b of clusterBackends(rule)) ids.push(b.cluster);
+    if (rule.mirror !== undefined) ids.push(rule.mirror.cluster);
+  }
   if (r.mirror !== undefined) ids.push(r.mirror.cluster);
   return ids;
 }
@@ -315,7 +337,8 @@ function patchMap<T>(map: Map<string, T>, changes: Map<string, T | null>): Map<s
  * not hashed again, and the digest is updated for the changes only.
  */
 export class ResourceTracker {
-  readonly #entries = new Map<string, { h: bigint; source: object; gen: number }>();
+  /** One map per kind, keyed by the resource key (strings the table already holds: no concatenation per visit). */
+  readonly #entries = new Map<ResourceKind, Map<string, { h: bigint; source: object; gen: number }>>(RESOURCE_KINDS.map((k) => [k, new Map()]));
   #sum = new DigestSum();
   #gen = 0;
 
@@ -325,53 +348,57 @@ export class ResourceTracker {
   }
 
   /** Records `table`'s resources; returns what changed since the previous call and the new digest. */
-  update(table: Pick<RoutingTable, 'dns' | 'listeners' | 'routes' | 'clusters'>): { changes: ResourceChange[]; digest: string } {
+  update(table: TableResources): { changes: ResourceChange[]; digest: string } {
     const gen = ++this.#gen;
-    const entries = this.#entries;
     const sum = this.#sum;
     const changes: ResourceChange[] = [];
-    let seen = 0;
-    const visit = (kind: ResourceKind, key: string, source: object, value: () => unknown): void => {
-      const k = `${kind}\n${key}`;
-      const e = entries.get(k);
-      // Seen twice in one table (a duplicate id) counts once, as the table's validation refuses it anyway.
-      if (e !== undefined && e.gen !== gen) seen++;
-      if (e !== undefined && e.source === source) {
-        e.gen = gen;
-        return;
+    const seen = new Map<ResourceKind, number>();
+    const pass = <T extends object>(kind: ResourceKind, items: readonly T[], key: (item: T) => string, source: (item: T) => object, value: (item: T) => unknown): void => {
+      const entries = this.#entries.get(kind)!;
+      let count = 0;
+      for (const item of items) {
+        const k = key(item);
+        const src = source(item);
+        const e = entries.get(k);
+        // Seen twice in one table (a duplicate id) counts once, as the table's validation refuses it anyway.
+        if (e !== undefined && e.gen !== gen) count++;
+        if (e !== undefined && e.source === src) {
+          e.gen = gen;
+          continue;
+        }
+        const v = value(item);
+        const h = resourceHash(kind, k, v);
+        if (e === undefined) {
+          entries.set(k, { h, source: src, gen });
+          count++;
+        } else {
+          if (e.h !== h) sum.remove(e.h);
+          e.source = src;
+          e.gen = gen;
+          if (e.h === h) continue;
+          e.h = h;
+        }
+        sum.add(h);
+        changes.push({ kind, key: k, value: v } as ResourceChange);
       }
-      const v = value();
-      const h = resourceHash(kind, key, v);
-      if (e === undefined) {
-        entries.set(k, { h, source, gen });
-        seen++;
-      } else {
-        if (e.h !== h) sum.remove(e.h);
-        e.source = source;
-        e.gen = gen;
-        if (e.h === h) return;
-        e.h = h;
-      }
-      sum.add(h);
-      changes.push({ kind, key, value: v } as ResourceChange);
+      seen.set(kind, count);
     };
-    visit('dns', DNS_KEY, table.dns, () => dnsSettings(table.dns));
-    for (const s of table.dns.services) visit('dnsService', dnsServiceKey(s), s, () => s);
-    for (const l of table.listeners) visit('listener', listenerKey(l), l, () => l);
-    for (const r of table.routes) visit('route', r.id, r, () => r);
-    for (const c of table.clusters) {
-      visit('cluster', c.id, c, () => clusterSettings(c));
-      visit('endpoints', c.id, c.endpoints, () => c.endpoints);
-    }
-    if (seen < entries.size) {
+    pass('dns', [table.dns], () => DNS_KEY, (d) => d, dnsSettings);
+    pass('dnsService', table.dns.services, dnsServiceKey, (s) => s, (s) => s);
+    pass('listener', table.listeners, listenerKey, (l) => l, (l) => l);
+    pass('route', table.routes, (r) => r.id, (r) => r, (r) => r);
+    pass('cluster', table.clusters, (c) => c.id, (c) => c, clusterSettings);
+    pass('endpoints', table.clusters, (c) => c.id, (c) => c.endpoints, (c) => c.endpoints);
+    pass('identity', table.identities ?? [], (e) => e.address, (e) => e, (e) => e);
+    for (const kind of RESOURCE_KINDS) {
+      const entries = this.#entries.get(kind)!;
+      if ((seen.get(kind) ?? 0) >= entries.size) continue;
       for (const [k, e] of entries) {
         if (e.gen === gen) continue;
         entries.delete(k);
         sum.remove(e.h);
-        const cut = k.indexOf('\n');
-        const kind = k.slice(0, cut) as ResourceKind;
         // Endpoints go with their cluster; the dns settings always exist.
-        if (kind !== 'endpoints' && kind !== 'dns') changes.push({ kind, key: k.slice(cut + 1) } as ResourceChange);
+        if (kind !== 'endpoints' && kind !== 'dns') changes.push({ kind, key: k } as ResourceChange);
       }
     }
     return { changes, digest: sum.hex };

@@ -10,10 +10,13 @@
  */
 
 import type {
-  CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy, RoutePolicies,
+  AccessPolicy, AccessSource, CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy, RoutePolicies,
 } from './policies/index.ts';
 
-export type { CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy };
+import type { IdentityEntry, RouteRule } from './rules.ts';
+
+export type { AccessPolicy, AccessSource, CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy };
+export type * from './rules.ts';
 
 export const TABLE_FORMAT = 1 as const;
 
@@ -42,6 +45,11 @@ export interface RoutingTable {
   listeners: ListenerEntry[];
   routes: RouteEntry[];
   clusters: ClusterEntry[];
+  /**
+   * Pod address -> (namespace, ServiceAccount), for consumer routes and ACL mode. Absent:
+   * empty (every client unknown).
+   */
+  identities?: IdentityEntry[];
 }
 
 export interface DnsConfig {
@@ -89,17 +97,12 @@ export interface RouteEntry extends RoutePolicies {
   port: number;
   protocol: TrafficType;
   /**
-   * Ordered rules; the first whose `match` expression (matcher context) is true picks its
-   * backends. Requests matching none go to `backends`. Only HTTP routes have rules.
+   * Ordered rules (rules.ts, docs/rule-model.md); the first that applies to the client and
+   * matches the request takes it. Requests no rule takes go to `backends`. Only HTTP routes
+   * have rules.
    */
   rules: RouteRule[];
   /** Default backends, weighted (smooth weighted round robin). Usually the route's own cluster. */
-  backends: WeightedCluster[];
-}
-
-export interface RouteRule {
-  /** Matcher expression source, e.g. `header({'User-Agent': '*Chrome*'})`. */
-  match: string;
   backends: WeightedCluster[];
 }
 

@@ -32,6 +32,8 @@ interface GoldenOptions {
   ignoreNamespaces?: string[];
   meshNamespace?: string;
   shadowAddresses?: Record<ServiceId, string[]>;
+  /** ACL mode (SMI TrafficTargets -> access policies). */
+  acl?: boolean;
   /** Allocations that exist before the first step. */
   ports?: Record<PortId, number>;
 }
@@ -64,10 +66,17 @@ function loadCase(dir: string): { steps: Step[]; ports: Map<PortId, number> } {
     return {
       name: r.name,
       options: { ...base, ...r.overrides },
-      state: { services: parsed.services.map((s) => s.object), endpointSlices: parsed.endpointSlices.map((s) => s.object) },
+      state: stateOf(parsed),
     };
   });
   return { steps, ports: new Map(Object.entries(base.ports ?? {})) };
+}
+
+function stateOf(parsed: ReturnType<typeof parseManifests>): ClusterState {
+  const state: ClusterState = { services: parsed.services.map((s) => s.object), endpointSlices: parsed.endpointSlices.map((s) => s.object) };
+  if (parsed.pods.length > 0) state.pods = parsed.pods.map((p) => p.object);
+  if (parsed.smi.length > 0) state.smi = parsed.smi.map((o) => o.object);
+  return state;
 }
 
 function translateOptions(o: GoldenOptions): TranslateOptions {
@@ -77,12 +86,16 @@ function translateOptions(o: GoldenOptions): TranslateOptions {
   if (o.watchNamespaces) options.watchNamespaces = o.watchNamespaces;
   if (o.ignoreNamespaces) options.ignoreNamespaces = o.ignoreNamespaces;
   if (o.meshNamespace) options.meshNamespace = o.meshNamespace;
+  if (o.acl !== undefined) options.acl = o.acl;
   if (o.shadowAddresses) options.shadowAddresses = new Map(Object.entries(o.shadowAddresses));
   return options;
 }
 
 function reversed(state: ClusterState): ClusterState {
-  return { services: state.services.toReversed(), endpointSlices: state.endpointSlices.toReversed() };
+  const out: ClusterState = { services: state.services.toReversed(), endpointSlices: state.endpointSlices.toReversed() };
+  if (state.pods) out.pods = state.pods.toReversed();
+  if (state.smi) out.smi = state.smi.toReversed();
+  return out;
 }
 
 const cases = readdirSync(GOLDEN_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).toSorted();

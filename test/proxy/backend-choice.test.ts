@@ -48,7 +48,7 @@ function routeOf(backends: Weighted[], rules: { match: string; backends: Weighte
   const rbs = backends.map(resolve);
   return {
     id: entry.id, entry, backends: rbs, stats, defaultStats: rbs[0]!.stats, retryAfterSeconds: 5, log,
-    rules: rules.map((r) => ({ match: r.match, backends: r.backends.map(resolve) })),
+    rules: rules.map((r, i) => ({ rule: entry.rules[i]!, match: r.match, backends: r.backends.map(resolve) })),
     affinitySecret: SECRET, warnings: [], handle: () => {}, complete: () => {},
   };
 }

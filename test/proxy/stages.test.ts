@@ -157,7 +157,7 @@ test('expressions: each one that does not compile is a route warning of one form
     circuitBreaker: { expression: 'NetworkErrorRatio( > 1' },
     rateLimit: { ratePerSecond: 1, burst: 1, key: 'header(', zoneSize: 10 },
   });
-  const route: HttpRoute = { ...base, rules: [{ match: 'nope(', backends: base.backends }] };
+  const route: HttpRoute = { ...base, rules: [{ rule: { match: 'nope(', backends: [] }, match: 'nope(', backends: base.backends }] };
   const { expressions } = stageContext(route);
   assert.equal(route.warnings.length, 4, route.warnings.join('\n'));
   for (const w of route.warnings) assert.match(w, /^route test\/web:80: .+ is ignored \(.+\): EXPR_[A-Z_]+ at column \d+: /);

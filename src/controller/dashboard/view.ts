@@ -3,6 +3,7 @@
  * status and live figures, and the configuration problems. Pure: the same inputs give the
  * same view (tests build it directly).
  */
+import { clusterBackends, describeRuleMatch } from '../../table/index.ts';
 import type { ClusterEntry, ProxyStatus, RouteEntry, RoutingTable, StatusDiagnostic, WeightedCluster } from '../../table/index.ts';
 import type { LiveStats, RouteLive } from '../../table/live.ts';
 
@@ -165,7 +166,7 @@ export function buildView(src: MeshSource): DashboardView {
       scheme: own?.scheme ?? 'http',
       policies: policiesOf(r, clusters.get(`${r.namespace}/${r.service}:${r.port}`) ?? own),
       rules: [
-        ...r.rules.map((rule) => ({ match: rule.match, backends: backendViews(rule.backends, clusters, l) })),
+        ...r.rules.map((rule) => ({ match: describeRuleMatch(rule), backends: backendViews(clusterBackends(rule), clusters, l) })),
         { match: 'default', backends: backendViews(r.backends, clusters, l) },
       ],
       ratePerSecond: l?.ratePerSecond ?? 0,

@@ -1,5 +1,5 @@
 /**
- * The standalone source: Services and EndpointSlices read from a directory of multi-document
+ * The standalone source: Services, EndpointSlices, Pods and SMI objects read from a directory of multi-document
  * YAML files (`*.yaml`, `*.yml`, recursively), re-read when files change.
  *
  * At start an unreadable directory or file, or a file that is not YAML, is an error the CLI
@@ -16,7 +16,8 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import { HostmeshError, errorMessage } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
-import type { ClusterState, EndpointSliceObject, ObjectMeta, ServiceObject } from '../objects.ts';
+import type { ClusterState, CustomObject, EndpointSliceObject, ObjectMeta, PodObject, ServiceObject } from '../objects.ts';
+import { isSmiKind } from '../translation/smi/parse.ts';
 import { diagnostic, sortDiagnostics } from '../translation/diagnostics.ts';
 import type { Diagnostic } from '../translation/types.ts';
 import type { Source } from './source.ts';
@@ -38,6 +39,9 @@ interface Located<T> {
 export interface ParsedManifests {
   services: Located<ServiceObject>[];
   endpointSlices: Located<EndpointSliceObject>[];
+  pods: Located<PodObject>[];
+  /** SMI objects of every kind and version read (checked in translation, translation/smi/). */
+  smi: Located<CustomObject>[];
   /** Objects of kinds this source does not read, for a debug log. */
   ignored: { apiVersion: string; kind: string; line: number }[];
   /** Objects that were skipped (warnings). */
@@ -46,7 +50,7 @@ export interface ParsedManifests {
   fatal?: Diagnostic;
 }
 
-type Sink = Pick<ParsedManifests, 'services' | 'endpointSlices' | 'ignored'>;
+type Sink = Pick<ParsedManifests, 'services' | 'endpointSlices' | 'pods' | 'smi' | 'ignored'>;
 type KindReader = (value: Record<string, unknown>, line: number, sink: Sink) => string | undefined;
 
 /**
@@ -66,6 +70,23 @@ const KIND_READERS: Readonly<Record<string, KindReader>> = {
     sink.endpointSlices.push({ object: value as unknown as EndpointSliceObject, line });
     return undefined;
   },
+  'v1/Pod': (value, line, sink) => {
+    const problem = checkMeta(value);
+    if (problem) return problem;
+    sink.pods.push({ object: value as unknown as PodObject, line });
+    return undefined;
+  },
+};
+
+/**
+ * SMI objects, every kind and version: their fields are checked by translation, which reports
+ * problems against the object (the same objects come from the API server).
+ */
+const SMI_READER: KindReader = (value, line, sink) => {
+  const problem = checkMeta(value);
+  if (problem) return problem;
+  sink.smi.push({ object: value as unknown as CustomObject, line });
+  return undefined;
 };
 
 /** Parses one file's text. Pure: no I/O, never throws. */
@@ -119,7 +140,8 @@ function readObject(value: unknown, path: string, line: number, out: ParsedManif
     for (const item of value.items) readObject(item, path, line, out);
     return;
   }
-  const reader = KIND_READERS[`${apiVersion}/${kind}`];
+  // An SMI kind in a version not read still goes to translation, which says which versions are.
+  const reader = KIND_READERS[`${apiVersion}/${kind}`] ?? (isSmiKind(apiVersion, kind) ? SMI_READER : undefined);
   if (!reader) {
     out.ignored.push({ apiVersion, kind, line });
     return;
@@ -160,7 +182,7 @@ function checkArray(parent: unknown, field: string, path: string): string | unde
 }
 
 function emptyParsed(): ParsedManifests {
-  return { services: [], endpointSlices: [], ignored: [], diagnostics: [] };
+  return { services: [], endpointSlices: [], pods: [], smi: [], ignored: [], diagnostics: [] };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -288,6 +310,8 @@ class ManifestDirectory {
     if (this.#listingProblem) diagnostics.push(this.#listingProblem);
     const services: ServiceObject[] = [];
     const endpointSlices: EndpointSliceObject[] = [];
+    const pods: PodObject[] = [];
+    const smi: CustomObject[] = [];
     const seen = new Map<string, string>();
     const keep = <T extends { metadata: ObjectMeta }>(kind: string, file: string, item: Located<T>, into: T[]): void => {
       const key = `${kind} ${item.object.metadata.namespace}/${item.object.metadata.name}`;
@@ -312,8 +336,13 @@ class ManifestDirectory {
       diagnostics.push(...good.diagnostics);
       for (const s of good.services) keep('Service', file, s, services);
       for (const s of good.endpointSlices) keep('EndpointSlice', file, s, endpointSlices);
+      for (const p of good.pods) keep('Pod', file, p, pods);
+      for (const o of good.smi) keep(o.object.kind, file, o, smi);
     }
-    return { state: { services, endpointSlices }, diagnostics: sortDiagnostics(diagnostics), files: this.#files.size };
+    const state: ClusterState = { services, endpointSlices };
+    if (pods.length > 0) state.pods = pods;
+    if (smi.length > 0) state.smi = smi;
+    return { state, diagnostics: sortDiagnostics(diagnostics), files: this.#files.size };
   }
 }
 

@@ -3,7 +3,7 @@
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface DiagnosticObject {
-  kind: 'Service' | 'EndpointSlice' | 'File';
+  kind: 'Service' | 'EndpointSlice' | 'File' | 'TrafficSplit' | 'HTTPRouteGroup' | 'TCPRoute' | 'UDPRoute' | 'TrafficTarget';
   /** Absent for files. */
   namespace?: string;
   /** Object name, or the file path for files. */
@@ -50,6 +50,14 @@ export type DiagnosticCode =
   | 'split-target-missing'
   | 'split-unsupported'
   | 'mirror-target-missing'
+  // SMI (translation/smi/)
+  | 'smi-invalid'
+  | 'smi-note'
+  | 'smi-reference-missing'
+  | 'smi-conflict'
+  | 'split-overridden'
+  | 'acl-off'
+  | 'acl-endpoint-unknown'
   // manifest files
   | 'manifest-unreadable'
   | 'manifest-parse-error'

@@ -32,11 +32,25 @@ export function buildCluster(svc: MeshedService, port: MeshedPort): ClusterEntry
 
 const isAffinity = (lb: LoadBalancer): boolean => lb.kind === 'cookie' || lb.kind === 'header';
 
-/** The scheme a Service port's appProtocol implies (Kubernetes' standard values). */
+/**
+ * The scheme a Service port's appProtocol implies: Kubernetes' standard values, and `grpc`
+ * (gRPC without TLS is HTTP/2 with prior knowledge; the Gateway API conformance manifests use it).
+ */
 function schemeOf(appProtocol: string | undefined): Scheme {
-  if (appProtocol === 'kubernetes.io/h2c') return 'h2c';
+  if (appProtocol === 'kubernetes.io/h2c' || appProtocol === 'grpc') return 'h2c';
   if (appProtocol === 'https') return 'https';
   return 'http';
+}
+
+/** The cluster of Service `name`'s port with `port`'s number and protocol (same namespace), or why there is none. */
+export function portTarget(svc: MeshedService, port: MeshedPort, lookup: ServiceLookup, name: string): { cluster: string } | { problem: string } {
+  const t = lookup(svc.namespace, name);
+  if (t === 'missing') return { problem: `Service ${svc.namespace}/${name} does not exist` };
+  if (t === 'not-meshed') return { problem: `Service ${svc.namespace}/${name} is not in the mesh` };
+  const p = t.ports.find((x) => x.port === port.port);
+  if (!p) return { problem: `Service ${svc.namespace}/${name} has no port ${port.port}` };
+  if (p.protocol !== port.protocol) return { problem: `port ${port.port} of ${svc.namespace}/${name} is ${p.protocol}, this route is ${port.protocol}` };
+  return { cluster: p.id };
 }
 
 export function buildRoute(svc: MeshedService, port: MeshedPort, lookup: ServiceLookup, diagnostics: Diagnostic[]): RouteEntry {
@@ -54,16 +68,7 @@ export function buildRoute(svc: MeshedService, port: MeshedPort, lookup: Service
   const object = serviceObject(svc.namespace, svc.name);
   const where = `${svc.namespace}/${svc.name} port ${port.port}`;
 
-  /** The cluster of `name`'s port with this route's number and protocol, or why there is none. */
-  const target = (name: string): { cluster: string } | { problem: string } => {
-    const t = lookup(svc.namespace, name);
-    if (t === 'missing') return { problem: `Service ${svc.namespace}/${name} does not exist` };
-    if (t === 'not-meshed') return { problem: `Service ${svc.namespace}/${name} is not in the mesh` };
-    const p = t.ports.find((x) => x.port === port.port);
-    if (!p) return { problem: `Service ${svc.namespace}/${name} has no port ${port.port}` };
-    if (p.protocol !== port.protocol) return { problem: `port ${port.port} of ${svc.namespace}/${name} is ${p.protocol}, this route is ${port.protocol}` };
-    return { cluster: p.id };
-  };
+  const target = (name: string): { cluster: string } | { problem: string } => portTarget(svc, port, lookup, name);
 
   if (s.split?.kind === 'weights') {
     const backends: WeightedCluster[] = [];

@@ -21,6 +21,8 @@ export interface RouteExpressions {
   readonly rateLimitKey: KeyFunction | undefined;
 }
 
+const alwaysMatches: Matcher = () => true;
+
 function warn(route: HttpRoute, what: string, instead: string, e: ExprError): void {
   route.warnings.push(`route ${route.id}: ${what} is ignored (${instead}): ${e.code} at column ${e.column}: ${e.message}`);
 }
@@ -28,6 +30,8 @@ function warn(route: HttpRoute, what: string, instead: string, e: ExprError): vo
 export function compileRouteExpressions(route: HttpRoute): RouteExpressions {
   const entry = route.entry;
   const rules = route.rules.map((rule, i) => {
+    // Structured matches (rule.rule.matches) are not expressions; gw-proxy's matcher handles them.
+    if (rule.match === undefined) return alwaysMatches;
     const c = compileMatcher(rule.match);
     if (c.ok) return c.fn;
     warn(route, `rules[${i}]`, 'requests it would match use the next rule or the default backends', c.error);
