@@ -530,7 +530,7 @@ function fail(ids: { epoch: string | undefined; version: number | undefined }, e
 /** Whether a built route's backends (rules' included) are exactly these cluster objects. */
 function usesClusters(route: HttpRoute, clusters: ReadonlyMap<string, Cluster>): boolean {
   const same = (b: HttpRoute['backends'][number]): boolean => clusters.get(b.cluster.id) === b.cluster;
-  return route.backends.every(same) && route.rules.every((r) => r.backends.every(same)) &&
+  return route.backends.every(same) && route.rules.every((r) => r.backends.every(same) && (r.mirror === undefined || clusters.get(r.mirror.id) === r.mirror)) &&
     (route.mirror === undefined || clusters.get(route.mirror.id) === route.mirror);
 }
 

@@ -189,7 +189,9 @@ export function checkRule(c: Checker, rule: Obj, p: string, ctx: RuleContext): v
     }
   }
   for (const policy of ROUTE_POLICIES) {
-    if (c.optional(rule, policy.field)) policy.validate(rule[policy.field], ctx.policyCheck(`${p}.${policy.field}`, rule));
+    if (!c.optional(rule, policy.field)) continue;
+    if (policy.field === 'access') c.fail(`${p}.access`, 'applies to the whole route, never to one rule');
+    else policy.validate(rule[policy.field], ctx.policyCheck(`${p}.${policy.field}`, rule));
   }
 }
 

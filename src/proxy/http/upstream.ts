@@ -10,6 +10,7 @@ import type { ClusterRuntime } from '../cluster.ts';
 import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { ProxyLimits } from '../limits.ts';
 import { dialer } from './dial.ts';
+import { H1Pool } from './h1-pool.ts';
 
 export type Upstream = Dispatcher;
 export type HttpCluster = ClusterRuntime<Upstream>;
@@ -23,15 +24,33 @@ export function createUpstream(entry: ClusterEntry, ep: EndpointState, limits: U
     // client, not the backend, is slow.
     headersTimeout: 0,
     bodyTimeout: 0,
+    // A backend's `Keep-Alive: timeout=N` shortens the idle time (to N s minus undici's 2 s
+    // margin, so the proxy closes first and never sends into a closing connection); a longer
+    // hint never extends the proxy's own limit.
     keepAliveTimeout: limits.upstreamKeepAliveTimeoutMs,
+    keepAliveMaxTimeout: limits.upstreamKeepAliveTimeoutMs,
     maxHeaderSize: limits.maxHeaderSize,
     strictContentLength: true,
   };
   switch (entry.scheme) {
     case 'h2c':
       return new H2CClient(`http://${ep.key}`, { ...common, maxConcurrentStreams: limits.upstreamH2MaxConcurrentStreams });
-    case 'https':
     case 'http': {
+      // Plain HTTP/1.1: the proxy's own pool; undici takes the requests that stream a body.
+      const origin = `http://${ep.key}`;
+      const options = {
+        host: ep.address,
+        port: ep.port,
+        dialTimeoutMs: entry.dialTimeoutMs,
+        keepAliveTimeoutMs: limits.upstreamKeepAliveTimeoutMs,
+        maxHeaderSize: limits.maxHeaderSize,
+        fallback: () => new Pool(origin, { ...common, pipelining: 1, connections: limits.upstreamMaxConnectionsPerEndpoint || null }),
+      };
+      const pool = new H1Pool({ ...options, connections: limits.upstreamMaxConnectionsPerEndpoint });
+      FRESH.set(pool as unknown as Upstream, () => new H1Pool({ ...options, connections: 1, fallback: () => new Client(origin, { ...common, pipelining: 1 }) }) as unknown as Upstream);
+      return pool as unknown as Upstream;
+    }
+    case 'https': {
       const origin = `${entry.scheme}://${ep.key}`;
       const pool = new Pool(origin, { ...common, pipelining: 1, connections: limits.upstreamMaxConnectionsPerEndpoint || null });
       FRESH.set(pool, () => new Client(origin, { ...common, pipelining: 1 }));
