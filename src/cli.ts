@@ -239,6 +239,10 @@ const runners: Record<string, Runner> = {
     manifests: flags.manifests as string | undefined,
     controller: flags.controller as URL | undefined,
     token: readToken(flags['token-file'] as string | undefined),
+    can: flags.can as string | undefined,
+    to: flags.to as string | undefined,
+    path: flags.path as string | undefined,
+    method: flags.method as string | undefined,
     json: flags.json as boolean,
     // Output is the report on stdout; logs only when asked for.
     log: createLogger('hostmesh-check', envLogLevel() ?? 'warn'),

@@ -2,7 +2,7 @@
  * Assembles a route's stages, once per route per table apply: one build context, then the
  * ordered lists below composed from the last stage back (as undici composes interceptors).
  *
- *   access log -> trace -> metrics -> rule dispatch -> maintenance -> request timeout -> rate limit
+ *   access log -> trace -> metrics -> access (ACL mode) -> rule dispatch -> maintenance -> request timeout -> rate limit
  *     -> filters -> direct answer -> backend choice -> backend filters -> circuit breaker -> mirror
  *     -> retry (or deliver) [ backend timeout -> response edits -> endpoint pick -> forward ]
  *
@@ -20,6 +20,7 @@ import type { ProxyLimits } from '../limits.ts';
 import type { RouteStatsPlan } from '../metrics.ts';
 import { LocalZones } from '../ratelimit/zones.ts';
 import type { RateLimitZones } from '../ratelimit/zones.ts';
+import { access } from './access/access.ts';
 import { accessLog } from './access-log.ts';
 import { backendChoice } from './backend-choice/backend-choice.ts';
 import { backendFilters } from './backend-filters.ts';
@@ -44,7 +45,7 @@ import type { AttemptHandler, AttemptStage, Completion, Handler, Link, Stage, St
 
 /** Request stages, first to last. */
 export const STAGES: readonly Stage[] = [
-  accessLog, trace, metrics, ruleDispatch, maintenance, requestTimeout, rateLimit, filters, directAnswer, backendChoice, backendFilters,
+  accessLog, trace, metrics, access, ruleDispatch, maintenance, requestTimeout, rateLimit, filters, directAnswer, backendChoice, backendFilters,
   circuitBreaker, mirror, retry,
 ];
 /** The stages a route rule's branch is composed of: everything after rule dispatch. */
