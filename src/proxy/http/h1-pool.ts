@@ -17,6 +17,8 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
+import { trackBackendSocket } from '../overload.ts';
+import { keepAliveHintMs } from './keep-alive.ts';
 
 type Handler = Dispatcher.DispatchHandler;
 type Headers = Record<string, string | string[] | undefined>;
@@ -251,6 +253,8 @@ class Conn {
   /** The backend said this response is the connection's last, or the request asked for that. */
   closeAfter = false;
   idleTimer: NodeJS.Timeout | undefined = undefined;
+  /** Idle time the backend's last `Keep-Alive: timeout=` allows (undefined: the pool's). */
+  idleMs: number | undefined = undefined;
   #headers: string[] | undefined = undefined;
   /** The parser saw the current response end: any byte after it is a protocol violation. */
   #complete = false;
@@ -308,6 +312,11 @@ class Conn {
         else if (typeof prev === 'string') obj[name] = [prev, value];
         else prev.push(value);
       }
+    }
+    const hint = keepAliveHintMs(obj['keep-alive'], this.pool.keepAliveTimeoutMs);
+    if (hint !== undefined) {
+      if (hint === 0) this.closeAfter = true;
+      else this.idleMs = hint;
     }
     ex.handler.onResponseStart?.(ex.controller, status, obj, statusText);
     // A HEAD response has no body whatever its head says.
@@ -427,9 +436,12 @@ export class H1Pool {
   #fallback: Dispatcher | undefined = undefined;
   #closing: (() => void) | undefined = undefined;
   #closed = false;
+  /** Idle time of a kept-alive connection (a backend's shorter hint wins). */
+  readonly keepAliveTimeoutMs: number;
 
   constructor(opts: H1PoolOptions) {
     this.#opts = opts;
+    this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs;
     this.#defaultHost = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
   }
 
@@ -478,6 +490,8 @@ export class H1Pool {
         return true;
       } },
     });
+    // Counted against the proxy's connection budget (overload.ts) until it closes.
+    trackBackendSocket(socket);
     let settled = false;
     const settle = (err: Error | undefined): void => {
       if (settled) return;
@@ -519,7 +533,7 @@ export class H1Pool {
       return;
     }
     this.#idle.push(conn);
-    conn.idleTimer = setTimeout(() => conn.destroy(), this.#opts.keepAliveTimeoutMs);
+    conn.idleTimer = setTimeout(() => conn.destroy(), conn.idleMs ?? this.#opts.keepAliveTimeoutMs);
     conn.idleTimer.unref();
   }
 
