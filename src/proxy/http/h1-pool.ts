@@ -79,6 +79,15 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Headers the head writer owns or undici refuses (hop-by-hop ones are stripped before). */
 const REFUSED: Readonly<Record<string, true>> = { __proto__: null as never, 'connection': true, 'keep-alive': true, 'upgrade': true, 'transfer-encoding': true, 'expect': true };
 
+/** Header names already checked (the same few names come with every request). */
+const GOOD_NAMES = new Set<string>();
+
+function goodName(name: string): boolean {
+  if (!TOKEN.test(name)) return false;
+  if (GOOD_NAMES.size < 1000) GOOD_NAMES.add(name);
+  return true;
+}
+
 /** The request head (without its final CRLF), or an error to report as undici would. */
 function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body: Buffer | null): string | Error {
   const method = opts.method;
@@ -101,7 +110,7 @@ function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body
       if (typeof name !== 'string' || value === undefined) continue;
       const values = Array.isArray(value) ? value : [value];
       const lower = name.toLowerCase();
-      if (!TOKEN.test(name) || REFUSED[lower] === true) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+      if (REFUSED[lower] === true || (!GOOD_NAMES.has(name) && !goodName(name))) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
       for (const v of values) {
         const s = v === null ? '' : String(v);
         if (BAD_VALUE.test(s)) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
@@ -250,7 +259,10 @@ class Conn {
   closed = false;
   /** The backend said this response is the connection's last, or the request asked for that. */
   closeAfter = false;
-  idleTimer: NodeJS.Timeout | undefined = undefined;
+  #idleTimer: NodeJS.Timeout | undefined = undefined;
+  /** Date.now() when the connection last became idle; 0 while it serves a request. */
+  #idleFrom = 0;
+  #idleMs = 0;
   #headers: string[] | undefined = undefined;
   /** The parser saw the current response end: any byte after it is a protocol violation. */
   #complete = false;
@@ -360,7 +372,7 @@ class Conn {
   #lost(err: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idleTimer);
+    clearTimeout(this.#idleTimer);
     this.socket.destroy();
     this.pool.gone(this);
     const ex = this.current;
@@ -377,8 +389,7 @@ class Conn {
   send(ex: Exchange, head: string, body: Buffer | null): void {
     this.current = ex;
     this.#complete = false;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.#idleFrom = 0;
     ex.handler.onRequestStart?.(ex.controller, null);
     if (ex.over) return;
     ex.sent = true;
@@ -415,6 +426,34 @@ class Conn {
   destroy(): void {
     this.#lost(undefined);
   }
+
+  /**
+   * Idle from now: closed after `ms` unless it is used again. One timer per connection, not
+   * re-armed per request: when it fires it checks how long the connection has really been idle.
+   */
+  markIdle(ms: number): void {
+    this.#idleFrom = Date.now();
+    this.#idleMs = ms;
+    if (this.#idleTimer === undefined) {
+      this.#idleTimer = setTimeout(idleExpired, ms, this);
+      this.#idleTimer.unref();
+    }
+  }
+
+  /** @internal */
+  idleCheck(): void {
+    this.#idleTimer = undefined;
+    if (this.closed) return;
+    const left = this.#idleFrom === 0 ? this.#idleMs : this.#idleFrom + this.#idleMs - Date.now();
+    if (left > 0) {
+      this.#idleTimer = setTimeout(idleExpired, left, this);
+      this.#idleTimer.unref();
+    } else if (this.current === undefined) this.destroy();
+  }
+}
+
+function idleExpired(conn: Conn): void {
+  conn.idleCheck();
 }
 
 export class H1Pool {
@@ -519,8 +558,7 @@ export class H1Pool {
       return;
     }
     this.#idle.push(conn);
-    conn.idleTimer = setTimeout(() => conn.destroy(), this.#opts.keepAliveTimeoutMs);
-    conn.idleTimer.unref();
+    conn.markIdle(this.#opts.keepAliveTimeoutMs);
   }
 
   /** @internal A connection closed. */
