@@ -22,7 +22,12 @@ export interface ProxyLimits {
    */
   h2ResetBudget: number;
   h2ResetRatePerSecond: number;
-  /** Client connections admitted at once over all HTTP listeners; 0 derives it from the open-file limit. */
+  /**
+   * Client plus backend connections open at once, per process (`--max-connections`); 0 derives
+   * it from the open-file limit minus `fdHeadroom`.
+   */
+  maxConnections: number;
+  /** Client connections admitted at once over all HTTP listeners; 0 derives it (half the connection budget). */
   maxClientConnections: number;
   /** File descriptors kept out of the connection budget (listeners, admin, config, DNS, logs). */
   fdHeadroom: number;
@@ -71,6 +76,7 @@ export const DEFAULT_LIMITS: Readonly<ProxyLimits> = {
   h2MaxConcurrentStreams: 250,
   h2ResetBudget: 200,
   h2ResetRatePerSecond: 50,
+  maxConnections: 0,
   maxClientConnections: 0,
   fdHeadroom: 128,
   connectionShare: 1,

@@ -17,6 +17,8 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
+import { trackBackendSocket } from '../overload.ts';
+import { keepAliveHintMs } from './keep-alive.ts';
 
 type Handler = Dispatcher.DispatchHandler;
 type Headers = Record<string, string | string[] | undefined>;
@@ -262,7 +264,11 @@ class Conn {
   #idleTimer: NodeJS.Timeout | undefined = undefined;
   /** Date.now() when the connection last became idle; 0 while it serves a request. */
   #idleFrom = 0;
-  #idleMs = 0;
+  #idleLimit = 0;
+  /** When the idle timer fires (Date.now() scale). */
+  #timerAt = 0;
+  /** Idle time the backend's last `Keep-Alive: timeout=` allows (undefined: the pool's). */
+  idleMs: number | undefined = undefined;
   #headers: string[] | undefined = undefined;
   /** The parser saw the current response end: any byte after it is a protocol violation. */
   #complete = false;
@@ -320,6 +326,11 @@ class Conn {
         else if (typeof prev === 'string') obj[name] = [prev, value];
         else prev.push(value);
       }
+    }
+    const hint = keepAliveHintMs(obj['keep-alive'], this.pool.keepAliveTimeoutMs);
+    if (hint !== undefined) {
+      if (hint === 0) this.closeAfter = true;
+      else this.idleMs = hint;
     }
     ex.handler.onResponseStart?.(ex.controller, status, obj, statusText);
     // A HEAD response has no body whatever its head says.
@@ -432,20 +443,24 @@ class Conn {
    * re-armed per request: when it fires it checks how long the connection has really been idle.
    */
   markIdle(ms: number): void {
-    this.#idleFrom = Date.now();
-    this.#idleMs = ms;
-    if (this.#idleTimer === undefined) {
-      this.#idleTimer = setTimeout(idleExpired, ms, this);
-      this.#idleTimer.unref();
-    }
+    const now = Date.now();
+    this.#idleFrom = now;
+    this.#idleLimit = ms;
+    // A shorter limit than the running timer's (a backend's Keep-Alive hint) re-arms it.
+    if (this.#idleTimer !== undefined && this.#timerAt <= now + ms) return;
+    clearTimeout(this.#idleTimer);
+    this.#timerAt = now + ms;
+    this.#idleTimer = setTimeout(idleExpired, ms, this);
+    this.#idleTimer.unref();
   }
 
   /** @internal */
   idleCheck(): void {
     this.#idleTimer = undefined;
     if (this.closed) return;
-    const left = this.#idleFrom === 0 ? this.#idleMs : this.#idleFrom + this.#idleMs - Date.now();
+    const left = this.#idleFrom === 0 ? this.#idleLimit : this.#idleFrom + this.#idleLimit - Date.now();
     if (left > 0) {
+      this.#timerAt = Date.now() + left;
       this.#idleTimer = setTimeout(idleExpired, left, this);
       this.#idleTimer.unref();
     } else if (this.current === undefined) this.destroy();
@@ -466,9 +481,12 @@ export class H1Pool {
   #fallback: Dispatcher | undefined = undefined;
   #closing: (() => void) | undefined = undefined;
   #closed = false;
+  /** Idle time of a kept-alive connection (a backend's shorter hint wins). */
+  readonly keepAliveTimeoutMs: number;
 
   constructor(opts: H1PoolOptions) {
     this.#opts = opts;
+    this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs;
     this.#defaultHost = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
   }
 
@@ -517,6 +535,8 @@ export class H1Pool {
         return true;
       } },
     });
+    // Counted against the proxy's connection budget (overload.ts) until it closes.
+    trackBackendSocket(socket);
     let settled = false;
     const settle = (err: Error | undefined): void => {
       if (settled) return;
@@ -558,7 +578,7 @@ export class H1Pool {
       return;
     }
     this.#idle.push(conn);
-    conn.markIdle(this.#opts.keepAliveTimeoutMs);
+    conn.markIdle(conn.idleMs ?? this.#opts.keepAliveTimeoutMs);
   }
 
   /** @internal A connection closed. */

@@ -19,6 +19,7 @@ import { FastConnection } from './h1-fast.ts';
 import type { FastHost, FastRequest, FastResponse } from './h1-fast.ts';
 import type { HttpRoute } from './exchange.ts';
 import type { OverloadManager } from '../overload.ts';
+import { H2ContentLengthGuard } from './h2-guard.ts';
 import { sniffProtocol } from './sniff.ts';
 import { passThroughTls } from './tls-passthrough.ts';
 import type { Protocol } from './sniff.ts';
@@ -47,6 +48,9 @@ function onClientClose(this: Tagged): void {
 
 function ignore(): void {}
 
+/** The guard of the h2c connection being handed to the HTTP/2 server (its session is created synchronously). */
+let handingOver: H2ContentLengthGuard | undefined;
+
 function startStream(l: HttpListener, req: Http2ServerRequest, res: Http2ServerResponse): void {
   l.startStream(req, res);
 }
@@ -57,7 +61,7 @@ function startStream(l: HttpListener, req: Http2ServerRequest, res: Http2ServerR
  * their response ends are counted: past the reset budget, and when they outnumber the streams
  * it let finish, the session ends with GOAWAY ENHANCE_YOUR_CALM (rapid reset).
  */
-function guardSession(session: ServerHttp2Session, l: ProxyLimits): void {
+function guardSession(session: ServerHttp2Session, l: ProxyLimits, frames: H2ContentLengthGuard | undefined): void {
   const head = setTimeout(() => session.destroy(), l.headersTimeoutMs);
   head.unref();
   let resets = 0;
@@ -72,7 +76,10 @@ function guardSession(session: ServerHttp2Session, l: ProxyLimits): void {
           session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
           session.destroy();
         }
-      } else completed++;
+      } else {
+        completed++;
+        if (frames !== undefined) frames.completed = completed;
+      }
     });
   });
 }
@@ -230,8 +237,9 @@ export class HttpListener {
     const h2 = createH2Server({
       settings: { maxConcurrentStreams: l.h2MaxConcurrentStreams, maxHeaderListSize: l.maxHeaderSize },
       maxSessionInvalidFrames: 100,
-      // nghttp2's own RST_STREAM rate limit (the 2023 rapid-reset fix), tighter than Node's default.
-      streamResetBurst: l.h2ResetBudget,
+      // nghttp2's own RST_STREAM rate limit (the 2023 rapid-reset fix), tighter than Node's default;
+      // a backstop behind guardSession's budget, which ends the session first and says why.
+      streamResetBurst: l.h2ResetBudget * 2,
       streamResetRate: l.h2ResetRatePerSecond,
     }, (req, res) => this.#onRequest(req, res));
     h2.setTimeout(l.clientKeepAliveTimeoutMs);
@@ -239,7 +247,10 @@ export class HttpListener {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
       session.on('error', ignore);
-      guardSession(session, l);
+      const frames = handingOver;
+      handingOver = undefined;
+      frames?.attach(session, l.h2ResetBudget);
+      guardSession(session, l, frames);
       if (this.#draining) session.close();
     });
     h2.on('sessionError', (err: Error) => this.#opts.log.debug({ port: this.port, err: err.message }, 'h2c session error'));
@@ -339,7 +350,12 @@ export class HttpListener {
       // HTTP/2 has no half-closed connections: a client that sends FIN is gone. Without this,
       // the server side would sit in CLOSE-WAIT until the idle timeout.
       socket.once('end', () => socket.destroy());
-      this.#h2Server().emit('connection', socket);
+      // DATA beyond a stream's content-length must cost that stream only (h2-guard.ts).
+      const guard = new H2ContentLengthGuard(socket);
+      guard.on('error', ignore);
+      handingOver = guard;
+      this.#h2Server().emit('connection', guard);
+      handingOver = undefined;
     } else if (protocol === 'tls') {
       passThroughTls(socket, this.route, this.#opts.log);
     } else if (this.#fastHost !== undefined) {
