@@ -11,7 +11,7 @@
  * Pipelined requests are taken one at a time, in order, as node:http does for the proxy.
  * Responses are framed the way ServerResponse frames them (Date, Connection, Keep-Alive,
  * Content-Length or chunked), and written with as few writes as the stages allow: a head held
- * until the first body bytes or the end, everything of one turn in one write.
+ * until the first body bytes or the end, and written with them in one write.
  */
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
@@ -284,10 +284,9 @@ export class FastResponse extends EventEmitter {
   readonly #minor: number;
   #hasBody = true;
   #chunked = false;
-  /** Bytes waiting for the end of this turn (the head first), written at once. */
+  /** Bytes not written yet (the head, until the first body bytes or the end), written at once. */
   #out: (string | Buffer)[] = [];
   #outBytes = 0;
-  #flushQueued = false;
   #closed = false;
   #trailers: string | undefined = undefined;
   #waitingDrain = false;
@@ -360,7 +359,8 @@ export class FastResponse extends EventEmitter {
       this.#queue(chunk);
       this.#queue('\r\n');
     } else this.#queue(chunk);
-    if (this.#outBytes >= 16384) this.#flush();
+    // The held head goes out with the first body bytes, in one write (node:http holds it too).
+    this.#flush();
     if (this.#socket.writableLength + this.#outBytes < this.#socket.writableHighWaterMark) return true;
     if (!this.#waitingDrain) {
       this.#waitingDrain = true;
@@ -413,17 +413,7 @@ export class FastResponse extends EventEmitter {
 
   #queue(data: string | Buffer): void {
     this.#out.push(data);
-    this.#outBytes += typeof data === 'string' ? data.length : data.length;
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      process.nextTick(flushResponse, this);
-    }
-  }
-
-  /** @internal */
-  flushQueued(): void {
-    this.#flushQueued = false;
-    this.#flush();
+    this.#outBytes += data.length;
   }
 
   #flush(): void {
@@ -455,10 +445,6 @@ export class FastResponse extends EventEmitter {
     }
     socket.uncork();
   }
-}
-
-function flushResponse(res: FastResponse): void {
-  res.flushQueued();
 }
 
 function closeResponse(res: FastResponse): void {
