@@ -71,7 +71,8 @@ interface Install {
 function installed(fake: FakeApiServer, o: Install = {}): void {
   const ready = o.ready ?? { controller: 1, proxies: [3, 3] };
   fake.registerResource({ group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', namespaced: true, typedListItems: false, statusSubresource: true });
-  fake.registerResource({ group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, typedListItems: false });
+  // Pods may be built into the fake already.
+  if (fake.store.find('', 'v1', 'pods') === undefined) fake.registerResource({ group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, typedListItems: false });
   const objs = render(o.set).filter((obj) => (obj.kind ?? '') in PLURALS && !(obj.kind === 'Service' && !obj.metadata.name!.endsWith('-dns')));
   o.edit?.(objs);
   for (const obj of objs) {
