@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describeRuleMatch } from '../table/index.ts';
 import type { AccessSource, RouteEntry } from '../table/index.ts';
-import { compileMatches, MatchInput } from '../proxy/stages/rule-dispatch/match.ts';
+import { compileMatches, MatchInput } from '../proxy/stages/match.ts';
 import { HostmeshError } from '../common/errors.ts';
 
 export interface AccessQuery {

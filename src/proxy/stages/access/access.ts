@@ -14,7 +14,7 @@ import type { IdentityEntry } from '../../../table/index.ts';
 import { servicePage } from '../../http/error-page.ts';
 import type { Exchange } from '../../http/exchange.ts';
 import { clientAddress } from '../../http/headers.ts';
-import { MatchInput } from '../rule-dispatch/match.ts';
+import { MatchInput } from '../match.ts';
 import type { Stage } from '../types.ts';
 import { compileAccess, identityName } from './rules.ts';
 import type { AccessRules, Grant } from './rules.ts';

@@ -10,8 +10,8 @@
  * per request, one allowed some requests runs its compiled matches.
  */
 import type { AccessPolicy, IdentityEntry } from '../../../table/index.ts';
-import { compileMatches } from '../rule-dispatch/match.ts';
-import type { MatchTest, MatchWarn } from '../rule-dispatch/match.ts';
+import { compileMatches } from '../match.ts';
+import type { MatchTest, MatchWarn } from '../match.ts';
 
 /** What one identity may do: everything, or the requests a test passes. */
 export type Grant = true | MatchTest;

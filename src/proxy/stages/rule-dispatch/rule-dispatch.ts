@@ -11,8 +11,8 @@
 import type { ClientScope } from '../../../table/index.ts';
 import type { Exchange } from '../../http/exchange.ts';
 import type { Link, Stage } from '../types.ts';
-import { compileMatches, MatchInput } from './match.ts';
-import type { MatchTest } from './match.ts';
+import { compileMatches, MatchInput } from '../match.ts';
+import type { MatchTest } from '../match.ts';
 import { ruleRoute } from './rule-route.ts';
 
 interface DispatchRule {

@@ -7,9 +7,9 @@
  * exponential backtracking) and are anchored; one that is refused makes its match never match,
  * reported as a route warning.
  */
-import { compileRegexp } from '../../../expr/index.ts';
-import type { HttpMatch, ValueMatch } from '../../../table/index.ts';
-import { RequestView } from '../request-view.ts';
+import { compileRegexp } from '../../expr/index.ts';
+import type { HttpMatch, ValueMatch } from '../../table/index.ts';
+import { RequestView } from './request-view.ts';
 
 /** The request as structured matches (and expression matchers) read it; one per route, bound per request. */
 export class MatchInput extends RequestView {
