@@ -81,6 +81,15 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Headers the head writer owns or undici refuses (hop-by-hop ones are stripped before). */
 const REFUSED: Readonly<Record<string, true>> = { __proto__: null as never, 'connection': true, 'keep-alive': true, 'upgrade': true, 'transfer-encoding': true, 'expect': true };
 
+/** Header names already checked (the same few names come with every request). */
+const GOOD_NAMES = new Set<string>();
+
+function goodName(name: string): boolean {
+  if (!TOKEN.test(name)) return false;
+  if (GOOD_NAMES.size < 1000) GOOD_NAMES.add(name);
+  return true;
+}
+
 /** The request head (without its final CRLF), or an error to report as undici would. */
 function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body: Buffer | null): string | Error {
   const method = opts.method;
@@ -103,7 +112,7 @@ function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body
       if (typeof name !== 'string' || value === undefined) continue;
       const values = Array.isArray(value) ? value : [value];
       const lower = name.toLowerCase();
-      if (!TOKEN.test(name) || REFUSED[lower] === true) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+      if (REFUSED[lower] === true || (!GOOD_NAMES.has(name) && !goodName(name))) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
       for (const v of values) {
         const s = v === null ? '' : String(v);
         if (BAD_VALUE.test(s)) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
@@ -252,7 +261,12 @@ class Conn {
   closed = false;
   /** The backend said this response is the connection's last, or the request asked for that. */
   closeAfter = false;
-  idleTimer: NodeJS.Timeout | undefined = undefined;
+  #idleTimer: NodeJS.Timeout | undefined = undefined;
+  /** Date.now() when the connection last became idle; 0 while it serves a request. */
+  #idleFrom = 0;
+  #idleLimit = 0;
+  /** When the idle timer fires (Date.now() scale). */
+  #timerAt = 0;
   /** Idle time the backend's last `Keep-Alive: timeout=` allows (undefined: the pool's). */
   idleMs: number | undefined = undefined;
   #headers: string[] | undefined = undefined;
@@ -369,7 +383,7 @@ class Conn {
   #lost(err: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idleTimer);
+    clearTimeout(this.#idleTimer);
     this.socket.destroy();
     this.pool.gone(this);
     const ex = this.current;
@@ -386,8 +400,7 @@ class Conn {
   send(ex: Exchange, head: string, body: Buffer | null): void {
     this.current = ex;
     this.#complete = false;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.#idleFrom = 0;
     ex.handler.onRequestStart?.(ex.controller, null);
     if (ex.over) return;
     ex.sent = true;
@@ -424,6 +437,38 @@ class Conn {
   destroy(): void {
     this.#lost(undefined);
   }
+
+  /**
+   * Idle from now: closed after `ms` unless it is used again. One timer per connection, not
+   * re-armed per request: when it fires it checks how long the connection has really been idle.
+   */
+  markIdle(ms: number): void {
+    const now = Date.now();
+    this.#idleFrom = now;
+    this.#idleLimit = ms;
+    // A shorter limit than the running timer's (a backend's Keep-Alive hint) re-arms it.
+    if (this.#idleTimer !== undefined && this.#timerAt <= now + ms) return;
+    clearTimeout(this.#idleTimer);
+    this.#timerAt = now + ms;
+    this.#idleTimer = setTimeout(idleExpired, ms, this);
+    this.#idleTimer.unref();
+  }
+
+  /** @internal */
+  idleCheck(): void {
+    this.#idleTimer = undefined;
+    if (this.closed) return;
+    const left = this.#idleFrom === 0 ? this.#idleLimit : this.#idleFrom + this.#idleLimit - Date.now();
+    if (left > 0) {
+      this.#timerAt = Date.now() + left;
+      this.#idleTimer = setTimeout(idleExpired, left, this);
+      this.#idleTimer.unref();
+    } else if (this.current === undefined) this.destroy();
+  }
+}
+
+function idleExpired(conn: Conn): void {
+  conn.idleCheck();
 }
 
 export class H1Pool {
@@ -533,8 +578,7 @@ export class H1Pool {
       return;
     }
     this.#idle.push(conn);
-    conn.idleTimer = setTimeout(() => conn.destroy(), conn.idleMs ?? this.#opts.keepAliveTimeoutMs);
-    conn.idleTimer.unref();
+    conn.markIdle(conn.idleMs ?? this.#opts.keepAliveTimeoutMs);
   }
 
   /** @internal A connection closed. */

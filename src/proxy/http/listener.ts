@@ -15,6 +15,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyLimits } from '../limits.ts';
 import { Exchange } from './exchange.ts';
+import { FastConnection } from './h1-fast.ts';
+import type { FastHost, FastRequest, FastResponse } from './h1-fast.ts';
 import type { HttpRoute } from './exchange.ts';
 import type { OverloadManager } from '../overload.ts';
 import { H2ContentLengthGuard } from './h2-guard.ts';
@@ -176,6 +178,9 @@ export class HttpListener {
   readonly #sockets = new Set<Socket>();
   readonly #sniffing = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
+  /** HTTP/1 connections the fast path has (src/proxy/http/h1-fast.ts). */
+  readonly #fast = new Set<FastConnection>();
+  readonly #fastHost: FastHost | undefined;
   readonly #opts: HttpListenerOptions;
   #draining = false;
 
@@ -211,6 +216,18 @@ export class HttpListener {
     this.#h1Connection = this.#server.listeners('connection')[0] as (socket: Socket) => void;
     this.#server.removeAllListeners('connection');
     this.#server.on('connection', (socket: Socket) => this.#onConnection(socket));
+    this.#fastHost = l.fastHttp1 === false ? undefined : {
+      serve: (req: FastRequest, res: FastResponse) => this.#exchange(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+      fallback: (socket: Socket, pending: Buffer | undefined) => {
+        if (pending !== undefined) socket.unshift(pending);
+        this.#h1Connection.call(this.#server, socket);
+        socket.resume();
+      },
+      draining: () => this.#draining,
+      keepAliveTimeoutMs: l.clientKeepAliveTimeoutMs,
+      maxHeaderSize: l.maxHeaderSize,
+      released: (conn: FastConnection) => this.#fast.delete(conn),
+    };
   }
 
   /** The HTTP/2 server, created with the first h2c connection (most listeners never see one). */
@@ -276,7 +293,10 @@ export class HttpListener {
     let serverClosed = false;
     const idleAfter = Date.now() + Math.min(this.#opts.limits.drainIdleGraceMs, drainMs);
     const poll = setInterval(() => {
-      if (Date.now() >= idleAfter) this.#server.closeIdleConnections();
+      if (Date.now() >= idleAfter) {
+        this.#server.closeIdleConnections();
+        for (const c of this.#fast) c.closeIfIdle();
+      }
       check();
     }, 50);
     const forced = setTimeout(() => {
@@ -301,6 +321,7 @@ export class HttpListener {
     else this.#server.close(closed);
     for (const s of this.#sniffing) s.destroy();
     for (const session of this.#sessions) session.close();
+    if (this.#opts.limits.drainIdleGraceMs <= 0) for (const c of this.#fast) c.closeIfIdle();
     return promise;
   }
 
@@ -337,6 +358,8 @@ export class HttpListener {
       handingOver = undefined;
     } else if (protocol === 'tls') {
       passThroughTls(socket, this.route, this.#opts.log);
+    } else if (this.#fastHost !== undefined) {
+      this.#fast.add(new FastConnection(socket, this.#fastHost));
     } else {
       this.#h1Connection.call(this.#server, socket);
       socket.resume();
