@@ -46,6 +46,15 @@ function envLogLevel(): string | undefined {
   return v;
 }
 
+/** --max-connections when given, else HOSTMESH_MAX_CONNECTIONS, else the flag's default (0). */
+function maxConnections(cmd: ParsedCommand, args: readonly string[]): number {
+  const given = args.some((a) => a === '--max-connections' || a.startsWith('--max-connections='));
+  const v = process.env.HOSTMESH_MAX_CONNECTIONS;
+  if (given || v === undefined || v === '') return cmd.flags['max-connections'] as number;
+  if (!/^\d{1,9}$/.test(v)) throw new HostmeshError('CLI_USAGE', `HOSTMESH_MAX_CONNECTIONS: "${v}" is not a count (a whole number, 0 or more)`);
+  return Number(v);
+}
+
 /** Resolves on SIGINT or SIGTERM: long-running commands stop gracefully (draining) then. */
 function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -94,6 +103,7 @@ const runners: Record<string, Runner> = {
       admin: flags.admin as HostPort,
       dns: flags.dns as HostPort | undefined,
       zones: flags.zones as string[],
+      acl: flags.acl as boolean,
       token: readToken(flags['token-file'] as string | undefined),
       accessLog: flags['access-log'] as boolean,
       workers: flags.workers as number | 'auto',
@@ -132,6 +142,7 @@ const runners: Record<string, Runner> = {
       watchNamespaces: flags['watch-namespaces'] as string[] | undefined,
       ignoreNamespaces: flags['ignore-namespaces'] as string[],
       patchDns: flags['patch-dns'] as boolean,
+      acl: flags.acl as boolean,
       dnsService: flags['dns-service'] as string | undefined,
       ...(flags['leader-elect'] === true
         ? {
@@ -175,6 +186,7 @@ const runners: Record<string, Runner> = {
       workers: flags.workers as number | 'auto',
       shutdownDelayMs: (flags['shutdown-delay'] as number) * 1000,
       drainTimeoutMs: (flags['drain-timeout'] as number) * 1000,
+      maxConnections: maxConnections(cmd, args),
       accessLog: flags['access-log'] as boolean,
       tracing: tracing(flags, flags.node as string),
       log,
@@ -227,6 +239,10 @@ const runners: Record<string, Runner> = {
     manifests: flags.manifests as string | undefined,
     controller: flags.controller as URL | undefined,
     token: readToken(flags['token-file'] as string | undefined),
+    can: flags.can as string | undefined,
+    to: flags.to as string | undefined,
+    path: flags.path as string | undefined,
+    method: flags.method as string | undefined,
     json: flags.json as boolean,
     // Output is the report on stdout; logs only when asked for.
     log: createLogger('hostmesh-check', envLogLevel() ?? 'warn'),

@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { CheckLine } from './check-cluster.ts';
+import type { CheckLine, ClusterCheckOptions } from './check-cluster.ts';
 import { STATUS_PATH } from '../table/index.ts';
 import type { ControllerStatus } from '../table/index.ts';
 import { loadManifests } from '../controller/source/manifests.ts';
@@ -39,6 +39,14 @@ export interface CheckCommandOptions {
   /** The release namespace and the mesh zones, for --pre and --cluster. */
   namespace?: string;
   zones?: readonly string[];
+  /** Tests: the custom resources to look for, and how long to wait for each proxy's DNS. */
+  crds?: ClusterCheckOptions['crds'];
+  dnsTimeoutMs?: number;
+  /** ACL questions (`--can NS/SA --to NS/SVC[:PORT]`, with --manifests): see check-acl.ts. */
+  can?: string | undefined;
+  to?: string | undefined;
+  path?: string | undefined;
+  method?: string | undefined;
 }
 
 /** The port range translation allocates from: the cluster default, so no realistic directory exhausts it. */
@@ -49,6 +57,7 @@ function usage(message: string): HostmeshError {
 }
 
 export async function runCheckCommand(opts: CheckCommandOptions): Promise<number> {
+  if (opts.can !== undefined || opts.to !== undefined || opts.path !== undefined || opts.method !== undefined) return checkAcl(opts);
   if (opts.pre === true || opts.cluster === true) return runClusterChecks(opts);
   if (opts.manifests !== undefined && opts.controller !== undefined) throw usage('give either --manifests DIR or --controller URL, not both');
   if (opts.manifests !== undefined) return checkManifests(opts, opts.manifests);
@@ -81,14 +90,19 @@ async function runClusterChecks(opts: CheckCommandOptions): Promise<number> {
       }
     }
     : undefined;
-  const lines = await checkCluster({ kubeConfig, namespace: opts.namespace ?? 'hostmesh', zones: opts.zones ?? ['hostmesh'], pre: opts.pre === true, ...(proxies ? { proxies } : {}) });
+  const lines = await checkCluster({
+    kubeConfig, namespace: opts.namespace ?? 'hostmesh', zones: opts.zones ?? ['hostmesh'], pre: opts.pre === true,
+    ...(proxies ? { proxies } : {}), ...(opts.crds ? { crds: opts.crds } : {}), ...(opts.dnsTimeoutMs === undefined ? {} : { dnsTimeoutMs: opts.dnsTimeoutMs }),
+  });
   const failed = lines.filter((l) => l.state === 'fail').length;
   const warnings = lines.filter((l) => l.state === 'warn').length;
   if (opts.json) {
     opts.out(JSON.stringify({ checks: lines }, null, 2));
   } else {
     for (const l of lines) opts.out(formatCheckLine(l));
-    opts.out(failed > 0 ? `problems: ${failed} failed, ${warnings} warning${warnings === 1 ? '' : 's'}` : `ok: ${lines.length} checks passed${warnings > 0 ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}`);
+    const notes = lines.filter((l) => l.state === 'note').length;
+    const extras = [warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '', notes > 0 ? `${notes} note${notes === 1 ? '' : 's'}` : ''].filter((x) => x !== '');
+    opts.out(failed > 0 ? `problems: ${failed} failed, ${warnings} warning${warnings === 1 ? '' : 's'}` : `ok: ${lines.length - notes} checks passed${extras.length > 0 ? ` (${extras.join(', ')})` : ''}`);
   }
   return failed > 0 ? 1 : 0;
 }
@@ -119,6 +133,20 @@ async function checkManifests(opts: CheckCommandOptions, dir: string): Promise<n
   for (const d of diagnostics) for (const line of formatDiagnostic(d)) opts.out(line);
   opts.out(failed ? `problems: ${formatCounts(counts)}` : 'ok: no problems found');
   return failed ? 1 : 0;
+}
+
+/** `--can NS/SA --to NS/SVC[:PORT]`: exit 0 when allowed (the request, with --path/--method), 1 when denied. */
+async function checkAcl(opts: CheckCommandOptions): Promise<number> {
+  if (opts.can === undefined || opts.to === undefined) throw usage('--can NS/SA and --to NS/SVC[:PORT] go together (with --manifests DIR); --path and --method need them');
+  if (opts.manifests === undefined) throw usage('--can checks a manifest directory: give --manifests DIR');
+  const { answerAccess, formatAccess } = await import('./check-acl.ts');
+  const query = { source: opts.can, to: opts.to, path: opts.path, method: opts.method };
+  const snapshot = await loadManifests(opts.manifests, opts.log, { brokenFiles: 'report' });
+  const result = translate({ state: snapshot.state, memory: emptyMemory(), ports: new Map(), options: { mode: 'standalone', portRange: CHECK_PORT_RANGE, acl: true } });
+  const answers = answerAccess(result.content.routes, query);
+  if (opts.json) opts.out(JSON.stringify({ can: opts.can, to: opts.to, answers }, null, 2));
+  else for (const line of formatAccess(query, answers)) opts.out(line);
+  return answers.every((a) => a.allowed && (a.request === undefined || a.request.allowed)) ? 0 : 1;
 }
 
 async function checkController(opts: CheckCommandOptions, base: URL, token: string): Promise<number> {
