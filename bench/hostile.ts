@@ -3,7 +3,8 @@
  * pipeline (connections of 1,500 pipelined GETs), churn connections (open/close at a bounded
  * rate) and rapid-reset h2c streams, and a normal client sends 50 requests per second on its own
  * keep-alive connections. Reports the normal client's success rate and latency percentiles, and
- * the same client alone first (a baseline in the same run). `--profile DIR` writes a CPU profile
+ * the same client alone first (a baseline in the same run), and the proxy's event-loop delay and
+ * CPU use under attack (its own share of the latency, apart from the machine's). `--profile DIR` writes a CPU profile
  * of the proxy process there. A benchmark, never run by npm test.
  */
 import { fork, spawn } from 'node:child_process';
@@ -139,6 +140,8 @@ if (args.role === 'hostile') {
 
   const baseline = await normalClient(Math.min(DURATION_MS, 10_000));
   report('normal client alone', baseline);
+  // The proxy's event-loop delay from here on: under attack only.
+  child.kill('SIGUSR2');
   const attacker = fork(fileURLToPath(import.meta.url), ['--role', 'hostile', '--port', String(PORT)]);
   await sleep(1000);
   const loaded = await normalClient(DURATION_MS);
