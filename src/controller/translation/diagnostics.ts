@@ -3,7 +3,7 @@
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface DiagnosticObject {
-  kind: 'Service' | 'EndpointSlice' | 'File';
+  kind: 'Service' | 'EndpointSlice' | 'File' | 'HTTPRoute' | 'GRPCRoute' | 'CustomResourceDefinition';
   /** Absent for files. */
   namespace?: string;
   /** Object name, or the file path for files. */
@@ -50,6 +50,15 @@ export type DiagnosticCode =
   | 'split-target-missing'
   | 'split-unsupported'
   | 'mirror-target-missing'
+  // Gateway API routes (docs/gateway-api.md)
+  | 'route-rule-invalid'
+  | 'route-parent-invalid'
+  | 'route-backend-unresolved'
+  | 'route-ref-not-permitted'
+  | 'route-annotation-conflict'
+  | 'route-unsupported'
+  // sources
+  | 'crd-absent'
   // manifest files
   | 'manifest-unreadable'
   | 'manifest-parse-error'

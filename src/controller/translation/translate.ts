@@ -18,6 +18,7 @@ import type { EndpointSliceObject, ServiceObject, ServicePort } from '../objects
 import { allocatePorts } from './ports.ts';
 import { cmp, diagnostic, quote, serviceObject, sortDiagnostics } from './diagnostics.ts';
 import { dnsServices } from './dns.ts';
+import { buildIdentities } from './identities.ts';
 import { resolveEndpoints } from './endpoints.ts';
 import type { PortSpec } from './endpoints.ts';
 import type { MeshedPort, MeshedService, ServiceLookup } from './model.ts';
@@ -124,6 +125,7 @@ export function translate(input: TranslateInput): TranslateResult {
     }
   }
 
+  const identities = buildIdentities(state.pods);
   return {
     content: {
       dns: {
@@ -134,6 +136,7 @@ export function translate(input: TranslateInput): TranslateResult {
       listeners: listeners.toSorted((a, b) => a.port - b.port),
       routes,
       clusters,
+      ...(identities.length > 0 ? { identities } : {}),
     },
     memory: { settings: memoryOut, parsed: { checker: options.checkExpression, entries: cacheOut } },
     ports: allocation.ports,
