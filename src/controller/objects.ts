@@ -56,16 +56,46 @@ export interface EndpointSliceObject {
 /** Label that ties an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
+/** A Pod, for who runs where: its ServiceAccount and addresses (the identity map, ACL mode). */
+export interface PodObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: {
+    serviceAccountName?: string;
+    /** The deprecated alias of serviceAccountName, still written by old manifests. */
+    serviceAccount?: string;
+    nodeName?: string;
+    /** A host-network pod shares its node's address: that address names no one pod. */
+    hostNetwork?: boolean;
+  };
+  status?: {
+    podIP?: string;
+    podIPs?: { ip?: string }[];
+    phase?: string;
+  };
+}
+
+/** An object of a custom resource kind read as it is (SMI: split, specs, access groups). */
+export interface CustomObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
 /** Everything translation looks at, as of one moment. */
 export interface ClusterState {
   services: ServiceObject[];
   endpointSlices: EndpointSliceObject[];
+  /** Pods (ServiceAccounts of endpoints, client identities). Absent: none known. */
+  pods?: PodObject[];
+  /** SMI objects, any kind and version (translation/smi/). Absent: none. */
+  smi?: CustomObject[];
   /** Gateway API routes (absent: none, or their CRDs are not installed). */
   httpRoutes?: GatewayRouteObject[];
   grpcRoutes?: GatewayRouteObject[];
   referenceGrants?: ReferenceGrantObject[];
-  /** Pods, for the identity map (absent: none known). */
-  pods?: PodObject[];
 }
 
 /** A `parentRefs[]` / `backendRefs[]` entry of a Gateway API route (untrusted: checked by translation). */
@@ -120,13 +150,4 @@ export interface ReferenceGrantObject {
     from?: { group?: string; kind?: string; namespace?: string }[];
     to?: { group?: string; kind?: string; name?: string }[];
   };
-}
-
-/** Core Pod: only who runs where (identity map for consumer routes and ACL mode). */
-export interface PodObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec?: { serviceAccountName?: string; hostNetwork?: boolean };
-  status?: { phase?: string; podIP?: string; podIPs?: { ip?: string }[] };
 }

@@ -20,6 +20,7 @@ import { FdSink } from './access-log-writer.ts';
 import { ClusterRuntime } from './cluster.ts';
 import type { ClusterUpdate } from './cluster.ts';
 import { HttpListener } from './http/listener.ts';
+import { IdentityMap } from './identity.ts';
 import { buildHttpRoute } from './http/route.ts';
 import type { HttpRoute } from './http/exchange.ts';
 import { closeUpstream, createUpstream } from './http/upstream.ts';
@@ -123,6 +124,8 @@ interface Build {
   /** Removed listeners whose port a new listener takes: drained before opening it. */
   releasedEarly: Set<AnyListener>;
   warnings: string[];
+  /** Installs the table's identity map; undefined when it is unchanged. */
+  identities: (() => void) | undefined;
 }
 
 export class ProxyEngine {
@@ -137,6 +140,11 @@ export class ProxyEngine {
   /** The client connection budget of all HTTP listeners. */
   readonly overload: OverloadManager;
   readonly #taps = new TapRegistry();
+  /**
+   * Source address -> client identity (the table's identity map), for client-scoped rules and
+   * the L4 listeners; the same object for the engine's life, its contents swapped at commit.
+   */
+  readonly identities = new IdentityMap();
   readonly #tracing: Tracing | undefined;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
@@ -363,6 +371,7 @@ export class ProxyEngine {
             accessLog: this.#accessLog,
             tracer: this.#tracing?.tracer,
             rateLimits: this.#rateLimits,
+            identities: this.identities,
           });
         warnings.push(...built.route.warnings);
         httpRoutes.set(entry.id, built);
@@ -403,7 +412,7 @@ export class ProxyEngine {
           kind: 'l4',
           protocol: le.protocol,
           port: le.port,
-          l: factory({ host: this.#host, port: le.port, route: l4Routes.get(le.route)!.route, observer: this.#observer, reusePort: this.#opts.reusePort, log: this.log }),
+          l: factory({ host: this.#host, port: le.port, route: l4Routes.get(le.route)!.route, observer: this.#observer, reusePort: this.#opts.reusePort, log: this.log, identities: this.identities }),
         };
       }
       listeners.set(le.port, created);
@@ -411,13 +420,15 @@ export class ProxyEngine {
     }
     const removed = [...this.#listeners.entries()].filter(([port, l]) => listeners.get(port) !== l).map(([, l]) => l);
 
-    return { table, digest, clusters, clusterUpdates, removedClusters, httpRoutes, l4Routes, stats, listeners, opened, removed, releasedEarly: new Set(), warnings };
+    const identities = touched !== undefined && !touched.identities ? undefined : this.identities.plan(table.identities);
+    return { table, digest, clusters, clusterUpdates, removedClusters, httpRoutes, l4Routes, stats, listeners, opened, removed, releasedEarly: new Set(), warnings, identities };
   }
 
   /** Makes a build current. Synchronous and infallible, so traffic never sees half a table. */
   #commit(b: Build, appliedAt: number): void {
     for (const u of b.clusterUpdates) u.commit();
     for (const c of b.removedClusters) c.close();
+    b.identities?.();
     this.#clusters = b.clusters;
     this.#httpRoutes = b.httpRoutes;
     this.#l4Routes = b.l4Routes;

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { RouteEntry } from '../table/index.ts';
 import type { ClusterRuntime } from './cluster.ts';
+import type { IdentityLookup } from './identity.ts';
 import type { L4Cluster, L4Observer, L4Route } from './types.ts';
 import { WeightedChoice } from './weighted.ts';
 
@@ -15,6 +16,11 @@ export interface L4ListenerOptions {
   observer: L4Observer;
   reusePort?: boolean;
   log: Logger;
+  /**
+   * Who a client is, from its connection's remote address (the table's identity map; the
+   * engine's, kept current across applies). Absent in tests that build listeners alone.
+   */
+  identities?: IdentityLookup;
 }
 
 /** A TCP or UDP listener as the engine drives it. */

@@ -7,9 +7,10 @@
  */
 import { clusterBackends } from './rules.ts';
 import { TABLE_FORMAT } from './types.ts';
-import type { ClusterEntry, DnsServiceEntry, ListenerEntry, RouteEntry, RoutingTable } from './types.ts';
+import type { ClusterEntry, DnsServiceEntry, IdentityEntry, ListenerEntry, RouteEntry, RoutingTable } from './types.ts';
 import { DNS_KEY, DigestSum, clusterSettings, dnsServiceKey, dnsSettings, listenerKey, RESOURCE_KINDS, resourceHash } from './resources.ts';
-import type { ResourceChange, ResourceKind } from './resources.ts';
+import type { ResourceChange, ResourceKind, TableResources } from './resources.ts';
+import { checkIdentity } from './rule-check.ts';
 import { Checker, PORT_ID, checkClusterSettings, checkDnsService, checkDnsSettings, checkEndpoints, checkListenerBody, checkRouteBody, describe } from './validate.ts';
 import type { Obj, TableProblem } from './validate.ts';
 
@@ -35,6 +36,8 @@ export interface DeltaTouched {
   routes: Set<string>;
   listeners: Set<number>;
   dns: boolean;
+  /** The identity map changed (entries set or removed). */
+  identities: boolean;
 }
 
 export type DeltaResult =
@@ -50,6 +53,7 @@ interface Index {
   listeners: Map<string, ListenerEntry>;
   routes: Map<string, RouteEntry>;
   clusters: Map<string, ClusterEntry>;
+  identities: Map<string, IdentityEntry>;
 }
 
 /** Lookup maps of a table, kept per table object so consecutive deltas do not rebuild them. */
@@ -63,6 +67,7 @@ function indexOf(table: RoutingTable): Index {
       listeners: new Map(table.listeners.map((l) => [listenerKey(l), l])),
       routes: new Map(table.routes.map((r) => [r.id, r])),
       clusters: new Map(table.clusters.map((c) => [c.id, c])),
+      identities: new Map((table.identities ?? []).map((e) => [e.address, e])),
     };
     indexes.set(table, index);
   }
@@ -97,6 +102,7 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
   const routes = new Map<string, RouteEntry | null>();
   const settings = new Map<string, Obj | null>();
   const endpoints = new Map<string, unknown[]>();
+  const identities = new Map<string, IdentityEntry | null>();
   let dns: Obj | undefined;
 
   changes.forEach((v, i) => {
@@ -169,6 +175,14 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
         checkEndpoints(c, ch.value, `${at}.value`);
         endpoints.set(key, ch.value as unknown[]);
         return;
+      case 'identity':
+        if (twice(identities)) return;
+        if (value !== undefined) {
+          checkIdentity(c, value, `${at}.value`);
+          if (typeof value.address === 'string' && value.address !== key) c.fail(`${at}.key`, `must be the entry's address, got ${describe(key)}`);
+        } else if (!index.identities.has(key)) c.fail(`${at}.key`, `removes unknown identity ${key}`);
+        identities.set(key, (value ?? null) as IdentityEntry | null);
+        return;
     }
   });
   if (c.problems.length > 0) return { ok: false, gap: false, problems: c.problems };
@@ -236,6 +250,7 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
     if (old === undefined || v === null || settings.has(k)) swap('cluster', k, old && clusterSettings(old), v === null ? undefined : clusterSettings(v));
     swap('endpoints', k, old?.endpoints, v?.endpoints);
   }
+  for (const [k, v] of identities) swap('identity', k, index.identities.get(k), v ?? undefined);
   const digest = sum.hex;
   if (digest !== d.digest) {
     return { ok: false, gap: true, problems: [{ path: '$.digest', message: `the table after delta ${base.version}->${String(d.version)} has digest ${digest}, the controller's has ${String(d.digest)}` }] };
@@ -253,11 +268,13 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
     routes: patch(base.routes, routes, (r) => r.id),
     clusters: patch(base.clusters, nextClusters, (cl) => cl.id),
   };
+  if (base.identities !== undefined || identities.size > 0) table.identities = patch(base.identities ?? [], identities, (e) => e.address);
   indexes.set(table, {
     dnsServices: patchMap(index.dnsServices, dnsServices),
     listeners: patchMap(index.listeners, listeners),
     routes: patchMap(index.routes, routes),
     clusters: patchMap(index.clusters, nextClusters),
+    identities: patchMap(index.identities, identities),
   });
   return {
     ok: true,
@@ -268,6 +285,7 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
       routes: new Set(routes.keys()),
       listeners: new Set([...listeners.keys()].map(Number)),
       dns: dns !== undefined || dnsServices.size > 0,
+      identities: identities.size > 0,
     },
   };
 }
@@ -329,7 +347,7 @@ export class ResourceTracker {
   }
 
   /** Records `table`'s resources; returns what changed since the previous call and the new digest. */
-  update(table: Pick<RoutingTable, 'dns' | 'listeners' | 'routes' | 'clusters'>): { changes: ResourceChange[]; digest: string } {
+  update(table: TableResources): { changes: ResourceChange[]; digest: string } {
     const gen = ++this.#gen;
     const entries = this.#entries;
     const sum = this.#sum;
@@ -367,6 +385,7 @@ export class ResourceTracker {
       visit('cluster', c.id, c, () => clusterSettings(c));
       visit('endpoints', c.id, c.endpoints, () => c.endpoints);
     }
+    for (const e of table.identities ?? []) visit('identity', e.address, e, () => e);
     if (seen < entries.size) {
       for (const [k, e] of entries) {
         if (e.gen === gen) continue;

@@ -1,5 +1,6 @@
 export * from './types.ts';
 export { clusterBackends, describeRuleMatch, isDirectBackend } from './rules.ts';
+export { identityKey } from './rule-check.ts';
 export * from './ids.ts';
 export * from './snapshot.ts';
 export { validateTable, formatProblems } from './validate.ts';

@@ -7,11 +7,11 @@
  *
  * The table digest is a sum (mod 2^128) of one hash per resource, so a change of a few
  * resources updates it without rehashing the rest, and it does not depend on array order.
- * A new kind (an identity map entry, say) is one more `ResourceKind` and one more branch in
- * `forEachResource` and in the delta applier.
+ * A new kind is one more `ResourceKind` and one more branch in `forEachResource` and in the
+ * delta applier, as the identity map's entries (`identity`, keyed by pod address) were.
  */
 import { hash } from 'node:crypto';
-import type { ClusterEntry, DnsConfig, DnsServiceEntry, Endpoint, ListenerEntry, RouteEntry, RoutingTable } from './types.ts';
+import type { ClusterEntry, DnsConfig, DnsServiceEntry, Endpoint, IdentityEntry, ListenerEntry, RouteEntry, RoutingTable } from './types.ts';
 
 export type DnsSettings = Omit<DnsConfig, 'services'>;
 export type ClusterSettings = Omit<ClusterEntry, 'endpoints'>;
@@ -24,11 +24,16 @@ export interface ResourceValues {
   route: RouteEntry;
   cluster: ClusterSettings;
   endpoints: Endpoint[];
+  /** One entry of the identity map (`RoutingTable.identities`), keyed by its address. */
+  identity: IdentityEntry;
 }
 
 export type ResourceKind = keyof ResourceValues;
 
-export const RESOURCE_KINDS: readonly ResourceKind[] = ['dns', 'dnsService', 'listener', 'route', 'cluster', 'endpoints'];
+export const RESOURCE_KINDS: readonly ResourceKind[] = ['dns', 'dnsService', 'listener', 'route', 'cluster', 'endpoints', 'identity'];
+
+/** The parts of a table that are resources (everything but its version and timestamps). */
+export type TableResources = Pick<RoutingTable, 'dns' | 'listeners' | 'routes' | 'clusters' | 'identities'>;
 
 /**
  * One resource set (`value` present) or removed (`value` absent) by a delta. The `dns`
@@ -61,7 +66,7 @@ export function dnsSettings(dns: DnsConfig): DnsSettings {
 }
 
 /** Calls `fn` for every resource of `table`. */
-export function forEachResource(table: Pick<RoutingTable, 'dns' | 'listeners' | 'routes' | 'clusters'>, fn: (change: Required<ResourceChange>) => void): void {
+export function forEachResource(table: TableResources, fn: (change: Required<ResourceChange>) => void): void {
   fn({ kind: 'dns', key: DNS_KEY, value: dnsSettings(table.dns) });
   for (const s of table.dns.services) fn({ kind: 'dnsService', key: dnsServiceKey(s), value: s });
   for (const l of table.listeners) fn({ kind: 'listener', key: listenerKey(l), value: l });
@@ -70,6 +75,7 @@ export function forEachResource(table: Pick<RoutingTable, 'dns' | 'listeners' | 
     fn({ kind: 'cluster', key: c.id, value: clusterSettings(c) });
     fn({ kind: 'endpoints', key: c.id, value: c.endpoints });
   }
+  for (const e of table.identities ?? []) fn({ kind: 'identity', key: e.address, value: e });
 }
 
 const MOD = 1n << 128n;
@@ -101,7 +107,7 @@ export class DigestSum {
 }
 
 /** Hash of what a table routes, ignoring its version and timestamps (see the file comment). */
-export function resourcesDigest(table: Pick<RoutingTable, 'dns' | 'listeners' | 'routes' | 'clusters'>): string {
+export function resourcesDigest(table: TableResources): string {
   const sum = new DigestSum();
   forEachResource(table, (r) => sum.add(resourceHash(r.kind, r.key, r.value)));
   return sum.hex;

@@ -13,7 +13,7 @@
 import type { RoutePolicies } from './policies/index.ts';
 import type { PortId } from './types.ts';
 
-export interface RouteRule extends RoutePolicies {
+export interface RouteRule extends Omit<RoutePolicies, 'access'> {
   /** Where the rule comes from, for warnings and status, e.g. `HTTPRoute test/canary rules[0]`. */
   origin?: string;
   /** The rule's own name (Gateway API `rules[].name`), unique within its origin. */

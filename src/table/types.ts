@@ -10,12 +10,12 @@
  */
 
 import type {
-  CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy, RoutePolicies,
+  AccessPolicy, AccessSource, CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy, RoutePolicies,
 } from './policies/index.ts';
 
 import type { IdentityEntry, RouteRule } from './rules.ts';
 
-export type { CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy };
+export type { AccessPolicy, AccessSource, CircuitBreakerPolicy, LoadBalancer, MaintenancePolicy, MirrorPolicy, RateLimitPolicy, RetryPolicy };
 export type * from './rules.ts';
 
 export const TABLE_FORMAT = 1 as const;

@@ -10,6 +10,8 @@ import { Checker, describe, MAX_MS } from './checker.ts';
 import type { Obj, TableProblem } from './checker.ts';
 import { ROUTE_POLICIES, validateLoadBalancer } from './policies/index.ts';
 import type { RouteCheck } from './policies/index.ts';
+import { checkIdentities, checkRule } from './rule-check.ts';
+import type { RuleContext } from './rule-check.ts';
 import { TABLE_FORMAT } from './types.ts';
 import type { RoutingTable } from './types.ts';
 
@@ -62,19 +64,21 @@ export function checkEndpoints(c: Checker, v: unknown, p: string): void {
   });
 }
 
+/** A reference to a cluster of the table: it exists and has the route's protocol. */
+function checkClusterRef(c: Checker, id: unknown, p: string, protocol: unknown, clusterProtocol: ProtocolOf): void {
+  if (!c.string(id, p)) return;
+  const proto = clusterProtocol(id);
+  if (proto === undefined) c.fail(p, `names unknown cluster ${id}`);
+  else if (typeof protocol === 'string' && proto !== protocol) c.fail(p, `cluster ${id} is ${proto}, the route is ${protocol}`);
+}
+
 function checkBackends(c: Checker, v: unknown, p: string, protocol: unknown, allowEmpty: boolean, clusterProtocol: ProtocolOf): void {
   const list = c.array(v, p);
   if (list.length === 0 && !allowEmpty) c.fail(p, 'must name at least one cluster');
   list.forEach((b, k) => {
     const wc = c.object(b, `${p}[${k}]`);
     if (!wc) return;
-    if (c.string(wc.cluster, `${p}[${k}].cluster`)) {
-      const proto = clusterProtocol(wc.cluster);
-      if (proto === undefined) c.fail(`${p}[${k}].cluster`, `names unknown cluster ${wc.cluster}`);
-      else if (typeof protocol === 'string' && proto !== protocol) {
-        c.fail(`${p}[${k}].cluster`, `cluster ${wc.cluster} is ${proto}, the route is ${protocol}`);
-      }
-    }
+    checkClusterRef(c, wc.cluster, `${p}[${k}].cluster`, protocol, clusterProtocol);
     c.integer(wc.weight, `${p}[${k}].weight`, 0, 1_000_000);
   });
 }
@@ -87,17 +91,15 @@ export function checkRouteBody(c: Checker, r: Obj, p: string, clusterProtocol: P
   const protoOk = c.oneOf(r.protocol, `${p}.protocol`, TRAFFIC_TYPES);
   const rules = c.array(r.rules, `${p}.rules`);
   if (protoOk && r.protocol !== 'http' && rules.length > 0) c.fail(`${p}.rules`, `only http routes have rules, this route is ${String(r.protocol)}`);
+  const clusterRef = (id: unknown, at: string): void => checkClusterRef(c, id, at, r.protocol, clusterProtocol);
+  const policyCheck = (path: string, of: Obj): RouteCheck => ({ c, path, route: of, cluster: clusterRef });
+  const ruleContext: RuleContext = { protocol: r.protocol, cluster: clusterRef, policyCheck };
   rules.forEach((rv, k) => {
     const rule = c.object(rv, `${p}.rules[${k}]`);
-    if (!rule) return;
-    if (c.optional(rule, 'match')) c.string(rule.match, `${p}.rules[${k}].match`, { nonEmpty: true });
-    checkBackends(c, rule.backends, `${p}.rules[${k}].backends`, r.protocol, false, clusterProtocol);
+    if (rule) checkRule(c, rule, `${p}.rules[${k}]`, ruleContext);
   });
   checkBackends(c, r.backends, `${p}.backends`, r.protocol, false, clusterProtocol);
-  const check = (path: string): RouteCheck => ({
-    c, path, route: r,
-    cluster: (id, at) => checkBackends(c, [{ cluster: id, weight: 1 }], at, r.protocol, false, clusterProtocol),
-  });
+  const check = (path: string): RouteCheck => policyCheck(path, r);
   for (const policy of ROUTE_POLICIES) {
     if (c.optional(r, policy.field)) policy.validate(r[policy.field], check(`${p}.${policy.field}`));
   }
@@ -150,6 +152,8 @@ export function validateTable(input: unknown): TableValidation {
     } else if (typeof r.id === 'string') c.fail(`${p}.id`, `must look like namespace/name:port, got ${describe(r.id)}`);
     checkRouteBody(c, r, p, (id) => clusterIds.get(id));
   });
+
+  if (t.identities !== undefined) checkIdentities(c, t.identities, '$.identities');
 
   const ports = new Set<number>();
   c.array(t.listeners, '$.listeners').forEach((v, i) => {

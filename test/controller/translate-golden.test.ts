@@ -32,6 +32,8 @@ interface GoldenOptions {
   ignoreNamespaces?: string[];
   meshNamespace?: string;
   shadowAddresses?: Record<ServiceId, string[]>;
+  /** ACL mode (SMI TrafficTargets -> access policies). */
+  acl?: boolean;
   /** Allocations that exist before the first step. */
   ports?: Record<PortId, number>;
 }
@@ -77,6 +79,7 @@ function translateOptions(o: GoldenOptions): TranslateOptions {
   if (o.watchNamespaces) options.watchNamespaces = o.watchNamespaces;
   if (o.ignoreNamespaces) options.ignoreNamespaces = o.ignoreNamespaces;
   if (o.meshNamespace) options.meshNamespace = o.meshNamespace;
+  if (o.acl !== undefined) options.acl = o.acl;
   if (o.shadowAddresses) options.shadowAddresses = new Map(Object.entries(o.shadowAddresses));
   return options;
 }

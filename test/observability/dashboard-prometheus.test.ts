@@ -5,58 +5,17 @@
  * query must return data, and at least one finite value.
  */
 import { test } from 'node:test';
-import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { closedPort, readBytes, tcpBackend, tcpClient } from '../proxy/l4-fixtures.ts';
-import { client, freePort, get, httpBackend } from '../proxy/helpers.ts';
+import { client, get, httpBackend } from '../proxy/helpers.ts';
 import { receiver } from '../support/otlp-receiver.ts';
+import { scrapedAfter, startPrometheus } from '../support/prometheus.ts';
 import { service, withStandalone } from '../support/standalone.ts';
 import { until } from '../support/until.ts';
 import { dashboardTargets, examples, skipPrometheus } from './tools.ts';
-
-interface Sample { metric: Record<string, string>; value: [number, string] }
-
-async function startPrometheus(t: TestContext, target: string): Promise<(query: string) => Promise<Sample[]>> {
-  const dir = mkdtempSync(join(tmpdir(), 'hostmesh-prometheus-'));
-  const port = await freePort();
-  writeFileSync(join(dir, 'prometheus.yml'), [
-    'global: { scrape_interval: 1s, evaluation_interval: 1s }',
-    'scrape_configs:',
-    '  - job_name: hostmesh',
-    `    static_configs: [{ targets: ["${target}"] }]`,
-  ].join('\n'));
-  const child = spawn('prometheus', [
-    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  t.after(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await until('prometheus to be ready', async () => {
-    if (child.exitCode !== null) throw new Error(`prometheus exited ${child.exitCode}: ${stderr}`);
-    return (await fetch(`${base}/-/ready`).catch(() => undefined))?.status === 200;
-  }, 30_000);
-  return async (query) => {
-    const r = await fetch(`${base}/api/v1/query?${new URLSearchParams({ query })}`);
-    const body = await r.json() as { status: string; error?: string; data: { resultType: string; result: Sample[] } };
-    assert.equal(body.status, 'success', `${query}: ${body.error}`);
-    assert.equal(body.data.resultType, 'vector', query);
-    return body.data.result;
-  };
-}
 
 /** Grafana's variables as "All" and its rate interval, so the query runs as Prometheus text. */
 function asPromQL(expr: string): string {
@@ -108,14 +67,10 @@ test('every dashboard query returns data from Prometheus scraping a standalone m
   // Twice, with scrapes in between: a series that appears with its first observation (a 500's
   // count, the connection duration histogram) has a rate only from its second sample on.
   await traffic();
-  const scrapedAfter = async (what: string): Promise<void> => {
-    const since = Date.now() / 1000 + 1.5;
-    await until(what, async () => Number((await query('timestamp(up{job="hostmesh"})'))[0]?.value[1] ?? 0) > since, 30_000);
-  };
-  await scrapedAfter('a scrape after the first traffic');
+  await scrapedAfter(query, 'a scrape after the first traffic');
   await traffic();
   await until('the spans to be exported', () => rx.spans.length >= 54, 30_000);
-  await scrapedAfter('a scrape after the second traffic');
+  await scrapedAfter(query, 'a scrape after the second traffic');
 
   const dashboard = JSON.parse(readFileSync(join(examples, 'hostmesh-dashboard.json'), 'utf8')) as Parameters<typeof dashboardTargets>[0] & { templating: { list: { name: string; type: string; query: unknown }[] } };
   const targets = dashboardTargets(dashboard);

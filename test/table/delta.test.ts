@@ -65,7 +65,7 @@ test('property: applying the tracked delta to the previous table gives the next 
 test('property: any input is refused or applied, never thrown', () => {
   const base = tableOf([0, 1], () => 8080, 1);
   const digest = tableDigest(base);
-  const change = fc.record({ kind: fc.constantFrom('dns', 'dnsService', 'listener', 'route', 'cluster', 'endpoints', 'x'), key: fc.oneof(fc.string(), fc.constantFrom('bench/svc-0:80', '10000', 'dns')), value: fc.option(fc.anything(), { nil: undefined }) }, { requiredKeys: ['kind', 'key'] });
+  const change = fc.record({ kind: fc.constantFrom('dns', 'dnsService', 'listener', 'route', 'cluster', 'endpoints', 'identity', 'x'), key: fc.oneof(fc.string(), fc.constantFrom('bench/svc-0:80', '10000', 'dns')), value: fc.option(fc.anything(), { nil: undefined }) }, { requiredKeys: ['kind', 'key'] });
   const input = fc.oneof(
     fc.anything(),
     fc.record({ format: fc.constant(1), epoch: fc.constant('e'), base: fc.constant(1), version: fc.constant(2), generatedAt: fc.constant('x'), digest: fc.constant(digest), changes: fc.array(change, { maxLength: 5 }) }),
@@ -84,4 +84,36 @@ test('a delta that does not follow the table served is a gap', () => {
   assert.deepEqual(!r.ok && [r.gap, r.problems[0]!.message], [true, 'delta e:4->6 does not follow the table served, e:5']);
   const other = applyTableDelta(base, tableDigest(base), { ...d, epoch: 'f', base: 5 });
   assert.equal(!other.ok && other.gap, true);
+});
+
+test('identity map entries are resources keyed by address: tracked, applied, removed, digested', () => {
+  const tracker = new ResourceTracker();
+  const v1 = { ...tableOf([0], () => 8080, 1), identities: [{ address: '10.1.0.1', namespace: 'a', serviceAccount: 'default' }, { address: '10.1.0.2', namespace: 'b', serviceAccount: 'default' }] };
+  let digest = tracker.update(v1).digest;
+  assert.equal(digest, tableDigest(v1));
+  assert.notEqual(digest, tableDigest({ ...v1, identities: [] }), 'identities count in the digest');
+  const v2 = { ...v1, version: 2, identities: [v1.identities[0]!, { address: '10.1.0.3', namespace: 'c', serviceAccount: 'web' }] };
+  const d2 = delta(tracker, v1, v2);
+  assert.deepEqual(d2.changes.map((c) => `${c.kind} ${c.key}${c.value === undefined ? ' removed' : ''}`).toSorted(), ['identity 10.1.0.2 removed', 'identity 10.1.0.3']);
+  const r = applyTableDelta(v1, digest, JSON.parse(JSON.stringify(d2)));
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.equal(r.digest, tableDigest(v2));
+  assert.deepEqual(r.table.identities!.map((e) => e.address).toSorted(), ['10.1.0.1', '10.1.0.3']);
+  assert.equal(r.touched.identities, true);
+  assert.equal(r.table.identities![0], v1.identities[0], 'an unchanged entry keeps its object');
+  digest = r.digest;
+  // Problems name the change: a key that is not the entry's address, an unknown removal, a bad entry.
+  const bad = (changes: unknown[]) => {
+    const res = applyTableDelta(r.table, digest, { format: 1, epoch: 'e', base: 2, version: 3, generatedAt: 'x', digest, changes });
+    return res.ok ? '' : res.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+  };
+  assert.match(bad([{ kind: 'identity', key: '10.1.0.9', value: { address: '10.1.0.8', namespace: 'a', serviceAccount: 's' } }]), /\$\.changes\[0\]\(identity 10\.1\.0\.9\)\.key: must be the entry's address, got "10\.1\.0\.9"/);
+  assert.match(bad([{ kind: 'identity', key: '10.1.0.9' }]), /removes unknown identity 10\.1\.0\.9/);
+  assert.match(bad([{ kind: 'identity', key: 'x', value: { address: 'x', namespace: 'a', serviceAccount: 's' } }]), /\(identity x\)\.value\.address: must be an IPv4 or IPv6 address, got "x"/);
+  // A delta that touches no identity keeps the identities array itself.
+  const v3 = { ...v2, version: 3, clusters: v2.clusters.map((c) => ({ ...c, endpoints: [{ address: '10.0.0.9', port: 1 }] })) };
+  const r3 = applyTableDelta(r.table, digest, JSON.parse(JSON.stringify(delta(tracker, v2, v3))));
+  assert.ok(r3.ok);
+  assert.equal(r3.table.identities, r.table.identities);
+  assert.equal(r3.touched.identities, false);
 });

@@ -133,6 +133,7 @@ export class Publisher {
       listeners,
       routes,
       clusters,
+      ...(pending.content.identities !== undefined ? { identities: pending.content.identities } : {}),
     };
     const publication: Publication = previous === undefined
       ? { table, digest, publishedAt }

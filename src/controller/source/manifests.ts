@@ -1,6 +1,7 @@
 /**
- * The standalone source: Services, EndpointSlices, Pods and the Gateway API's HTTPRoute,
- * GRPCRoute and ReferenceGrant read from a directory of multi-document YAML files (`*.yaml`, `*.yml`, recursively), re-read when files change.
+ * The standalone source: Services, EndpointSlices, Pods, SMI objects and the Gateway API's
+ * HTTPRoute, GRPCRoute and ReferenceGrant read from a directory of multi-document YAML files
+ * (`*.yaml`, `*.yml`, recursively), re-read when files change.
  *
  * At start an unreadable directory or file, or a file that is not YAML, is an error the CLI
  * prints as one line. Later, such a file is reported as a diagnostic and its last good objects
@@ -17,8 +18,9 @@ import { HostmeshError, errorMessage } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
 import type {
-  ClusterState, EndpointSliceObject, GatewayRouteObject, ObjectMeta, PodObject, ReferenceGrantObject, ServiceObject,
+  ClusterState, CustomObject, EndpointSliceObject, GatewayRouteObject, ObjectMeta, PodObject, ReferenceGrantObject, ServiceObject,
 } from '../objects.ts';
+import { isSmiKind } from '../translation/smi/parse.ts';
 import { diagnostic, sortDiagnostics } from '../translation/diagnostics.ts';
 import type { Diagnostic } from '../translation/types.ts';
 import type { Source } from './source.ts';
@@ -44,6 +46,8 @@ export interface ParsedManifests {
   grpcRoutes: Located<GatewayRouteObject>[];
   referenceGrants: Located<ReferenceGrantObject>[];
   pods: Located<PodObject>[];
+  /** SMI objects of every kind and version read (checked in translation, translation/smi/). */
+  smi: Located<CustomObject>[];
   /** Objects of kinds this source does not read, for a debug log. */
   ignored: { apiVersion: string; kind: string; line: number }[];
   /** Objects that were skipped (warnings). */
@@ -52,11 +56,11 @@ export interface ParsedManifests {
   fatal?: Diagnostic;
 }
 
-type ObjectLists = Pick<ParsedManifests, 'services' | 'endpointSlices' | 'httpRoutes' | 'grpcRoutes' | 'referenceGrants' | 'pods'>;
+type ObjectLists = Pick<ParsedManifests, 'services' | 'endpointSlices' | 'httpRoutes' | 'grpcRoutes' | 'referenceGrants' | 'pods' | 'smi'>;
 type Sink = ObjectLists & Pick<ParsedManifests, 'ignored'>;
 
 /** The object lists a manifest file can hold, in the order snapshots list them. */
-const LISTS = ['services', 'endpointSlices', 'httpRoutes', 'grpcRoutes', 'referenceGrants', 'pods'] as const;
+const LISTS = ['services', 'endpointSlices', 'httpRoutes', 'grpcRoutes', 'referenceGrants', 'pods', 'smi'] as const;
 
 /** Checks a Gateway API route's shape (the rules themselves are checked by translation). */
 function gatewayRoute(list: 'httpRoutes' | 'grpcRoutes'): KindReader {
@@ -101,6 +105,17 @@ const KIND_READERS: Readonly<Record<string, KindReader>> = {
     sink.pods.push({ object: value as unknown as PodObject, line });
     return undefined;
   },
+};
+
+/**
+ * SMI objects, every kind and version: their fields are checked by translation, which reports
+ * problems against the object (the same objects come from the API server).
+ */
+const SMI_READER: KindReader = (value, line, sink) => {
+  const problem = checkMeta(value);
+  if (problem) return problem;
+  sink.smi.push({ object: value as unknown as CustomObject, line });
+  return undefined;
 };
 
 /** Parses one file's text. Pure: no I/O, never throws. */
@@ -154,7 +169,8 @@ function readObject(value: unknown, path: string, line: number, out: ParsedManif
     for (const item of value.items) readObject(item, path, line, out);
     return;
   }
-  const reader = KIND_READERS[`${apiVersion}/${kind}`];
+  // An SMI kind in a version not read still goes to translation, which says which versions are.
+  const reader = KIND_READERS[`${apiVersion}/${kind}`] ?? (isSmiKind(apiVersion, kind) ? SMI_READER : undefined);
   if (!reader) {
     out.ignored.push({ apiVersion, kind, line });
     return;
@@ -195,12 +211,12 @@ function checkArray(parent: unknown, field: string, path: string): string | unde
 }
 
 function emptyParsed(): ParsedManifests {
-  return { services: [], endpointSlices: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], pods: [], ignored: [], diagnostics: [] };
+  return { services: [], endpointSlices: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], pods: [], smi: [], ignored: [], diagnostics: [] };
 }
 
 /** A ClusterState with every list empty. */
 export function emptyState(): Required<ClusterState> {
-  return { services: [], endpointSlices: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], pods: [] };
+  return { services: [], endpointSlices: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], pods: [], smi: [] };
 }
 
 /** The objects of one parsed file as a ClusterState (golden tests, single files). */

@@ -3,7 +3,8 @@
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface DiagnosticObject {
-  kind: 'Service' | 'EndpointSlice' | 'File' | 'HTTPRoute' | 'GRPCRoute' | 'CustomResourceDefinition';
+  kind: 'Service' | 'EndpointSlice' | 'File' | 'TrafficSplit' | 'HTTPRouteGroup' | 'TCPRoute' | 'UDPRoute' | 'TrafficTarget'
+    | 'HTTPRoute' | 'GRPCRoute' | 'CustomResourceDefinition';
   /** Absent for files. */
   namespace?: string;
   /** Object name, or the file path for files. */
@@ -50,6 +51,14 @@ export type DiagnosticCode =
   | 'split-target-missing'
   | 'split-unsupported'
   | 'mirror-target-missing'
+  // SMI (translation/smi/)
+  | 'smi-invalid'
+  | 'smi-note'
+  | 'smi-reference-missing'
+  | 'smi-conflict'
+  | 'split-overridden'
+  | 'acl-off'
+  | 'acl-endpoint-unknown'
   // Gateway API routes (docs/gateway-api.md)
   | 'route-rule-invalid'
   | 'route-parent-invalid'

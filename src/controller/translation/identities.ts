@@ -19,7 +19,7 @@ export function buildIdentities(pods: readonly PodObject[] | undefined): Identit
     if (typeof name !== 'string' || name === '') continue;
     if (pod.status?.phase !== 'Running' || pod.spec?.hostNetwork === true) continue;
     const namespace = pod.metadata.namespace || 'default';
-    const sa = pod.spec?.serviceAccountName;
+    const sa = pod.spec?.serviceAccountName || pod.spec?.serviceAccount;
     const serviceAccount = typeof sa === 'string' && sa !== '' ? sa : 'default';
     for (const address of podAddresses(pod)) {
       const seen = byAddress.get(address);

@@ -39,6 +39,17 @@ function schemeOf(appProtocol: string | undefined): Scheme {
   return 'http';
 }
 
+/** The cluster of Service `name`'s port with `port`'s number and protocol (same namespace), or why there is none. */
+export function portTarget(svc: MeshedService, port: MeshedPort, lookup: ServiceLookup, name: string): { cluster: string } | { problem: string } {
+  const t = lookup(svc.namespace, name);
+  if (t === 'missing') return { problem: `Service ${svc.namespace}/${name} does not exist` };
+  if (t === 'not-meshed') return { problem: `Service ${svc.namespace}/${name} is not in the mesh` };
+  const p = t.ports.find((x) => x.port === port.port);
+  if (!p) return { problem: `Service ${svc.namespace}/${name} has no port ${port.port}` };
+  if (p.protocol !== port.protocol) return { problem: `port ${port.port} of ${svc.namespace}/${name} is ${p.protocol}, this route is ${port.protocol}` };
+  return { cluster: p.id };
+}
+
 export function buildRoute(svc: MeshedService, port: MeshedPort, lookup: ServiceLookup, diagnostics: Diagnostic[]): RouteEntry {
   const s = svc.settings;
   const own: WeightedCluster = { cluster: port.id, weight: 1 };
@@ -54,16 +65,7 @@ export function buildRoute(svc: MeshedService, port: MeshedPort, lookup: Service
   const object = serviceObject(svc.namespace, svc.name);
   const where = `${svc.namespace}/${svc.name} port ${port.port}`;
 
-  /** The cluster of `name`'s port with this route's number and protocol, or why there is none. */
-  const target = (name: string): { cluster: string } | { problem: string } => {
-    const t = lookup(svc.namespace, name);
-    if (t === 'missing') return { problem: `Service ${svc.namespace}/${name} does not exist` };
-    if (t === 'not-meshed') return { problem: `Service ${svc.namespace}/${name} is not in the mesh` };
-    const p = t.ports.find((x) => x.port === port.port);
-    if (!p) return { problem: `Service ${svc.namespace}/${name} has no port ${port.port}` };
-    if (p.protocol !== port.protocol) return { problem: `port ${port.port} of ${svc.namespace}/${name} is ${p.protocol}, this route is ${port.protocol}` };
-    return { cluster: p.id };
-  };
+  const target = (name: string): { cluster: string } | { problem: string } => portTarget(svc, port, lookup, name);
 
   if (s.split?.kind === 'weights') {
     const backends: WeightedCluster[] = [];

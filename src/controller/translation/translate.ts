@@ -23,6 +23,7 @@ import { resolveEndpoints } from './endpoints.ts';
 import type { PortSpec } from './endpoints.ts';
 import type { MeshedPort, MeshedService, ServiceLookup } from './model.ts';
 import { buildCluster, buildRoute } from './routes.ts';
+import { smiTranslation } from './smi/index.ts';
 import type {
   Diagnostic, DiagnosticObject, ParsedAnnotations, TranslateInput, TranslateOptions, TranslateResult,
 } from './types.ts';
@@ -102,6 +103,8 @@ export function translate(input: TranslateInput): TranslateResult {
     return byId.get(id) ?? (present.has(id) ? 'not-meshed' : 'missing');
   };
 
+  const smi = smiTranslation(state, options.acl === true, lookup, diagnostics);
+
   const allocation = allocatePorts(meshed.flatMap((m) => m.ports.map((p) => p.id)), input.ports, options.portRange, options.reservedPorts);
   const unallocated = new Set(allocation.unallocated);
   for (const svc of unallocated.size > 0 ? meshed : []) {
@@ -120,10 +123,14 @@ export function translate(input: TranslateInput): TranslateResult {
       clusters.push(buildCluster(svc, port));
       const listenPort = allocation.ports.get(port.id);
       if (listenPort === undefined) continue;
-      routes.push(buildRoute(svc, port, lookup, diagnostics));
+      const route = buildRoute(svc, port, lookup, diagnostics);
+      smi.route(svc, port, route);
+      routes.push(route);
       listeners.push({ port: listenPort, protocol: port.protocol, route: port.id });
     }
   }
+
+  smi.finish();
 
   const identities = buildIdentities(state.pods);
   return {

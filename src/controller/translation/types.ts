@@ -49,6 +49,11 @@ export interface TranslateOptions {
   meshNamespace?: string;
   /** Cluster mode: the shadow Service ClusterIP(s) DNS answers for each Service. */
   shadowAddresses?: ReadonlyMap<ServiceId, readonly string[]>;
+  /**
+   * ACL mode: every route gets an `access` policy from the SMI TrafficTargets (deny unless
+   * allowed). Off: TrafficTargets are ignored, with a note.
+   */
+  acl?: boolean;
   /** Expression checker; when absent every non-empty expression is accepted. */
   checkExpression?: ExpressionChecker;
 }

@@ -9,7 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { RouteEntry, RouteRule } from '../../table/index.ts';
+import type { IdentityEntry, RouteEntry, RouteRule } from '../../table/index.ts';
+import type { IdentityLookup } from '../identity.ts';
 import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { EndpointHandle } from '../types.ts';
 import type { BackendStats, RouteStats } from '../metrics.ts';
@@ -70,6 +71,11 @@ export interface HttpRoute {
   readonly accessLog?: ExchangeLog | undefined;
   /** Set when tracing is on: head sampling and span start (stages/trace.ts). */
   readonly tracer?: Tracer | undefined;
+  /**
+   * Who a client is by its source address (the table's identity map): client-scoped rules,
+   * ACLs. The engine always sets it; routes built by hand in tests may leave it out (no one known).
+   */
+  readonly identities?: IdentityLookup | undefined;
   /** Problems stages found while being built (e.g. a rule that does not compile). */
   readonly warnings: string[];
   /** The first stage. */
@@ -207,6 +213,11 @@ export class Exchange {
 
   get headersSent(): boolean {
     return this.res !== undefined ? this.res.headersSent : this.status !== 0;
+  }
+
+  /** The client's identity (namespace, ServiceAccount) from the identity map; undefined when unknown. */
+  identity(): IdentityEntry | undefined {
+    return this.route.identities?.identify(this.req.socket.remoteAddress);
   }
 
   /** Answers with the proxy's own error page (or aborts, when a response already started). */

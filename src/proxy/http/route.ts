@@ -10,6 +10,8 @@ import type { RateLimitZones } from '../ratelimit/zones.ts';
 import { buildPipeline } from '../stages/pipeline.ts';
 import type { ExchangeLog, HttpRoute, HttpRule, RouteBackend } from './exchange.ts';
 import type { HttpCluster } from './upstream.ts';
+import { IdentityMap } from '../identity.ts';
+import type { IdentityLookup } from '../identity.ts';
 import type { Tracer } from '../tracing/span.ts';
 
 export interface HttpRouteOptions {
@@ -25,6 +27,8 @@ export interface HttpRouteOptions {
   tracer?: Tracer | undefined;
   /** Zones of the rate-limit stage; the engine passes its own so buckets outlive a rebuild. */
   rateLimits?: RateLimitZones;
+  /** Client identities by source address (the engine's identity map); an empty map when absent. */
+  identities?: IdentityLookup;
 }
 
 export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, HttpCluster>, stats: RouteStats, opts: HttpRouteOptions): { route: HttpRoute; stats: RouteStatsPlan } {
@@ -55,6 +59,7 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
     affinitySecret: opts.affinitySecret ?? 'hostmesh',
     accessLog: opts.accessLog,
     tracer: opts.tracer,
+    identities: opts.identities ?? new IdentityMap(),
     warnings: [],
     handle: () => {},
     complete: () => {},

@@ -2,6 +2,8 @@
  * The route policies: one module each (type, validation, HTTP-only flag, shared defaults), the
  * RouteEntry fields they own, and the list the validator and the proxy engine walk.
  */
+import { ACCESS } from './access.ts';
+import type { AccessPolicy } from './access.ts';
 import { CIRCUIT_BREAKER } from './circuit-breaker.ts';
 import type { CircuitBreakerPolicy } from './circuit-breaker.ts';
 import { MAINTENANCE } from './maintenance.ts';
@@ -28,11 +30,14 @@ export interface RoutePolicies {
   circuitBreaker?: CircuitBreakerPolicy;
   /** When set the route answers 503 with this reason and does not contact any backend. */
   maintenance?: MaintenancePolicy;
+  /** ACL mode: only the identities listed may use the route (route level only, never on a rule). */
+  access?: AccessPolicy;
 }
 
-export const ROUTE_POLICIES: readonly RoutePolicy[] = [REQUEST_TIMEOUT, RETRY, RATE_LIMIT, STICKY_COOKIE, MIRROR, CIRCUIT_BREAKER, MAINTENANCE];
+export const ROUTE_POLICIES: readonly RoutePolicy[] = [REQUEST_TIMEOUT, RETRY, RATE_LIMIT, STICKY_COOKIE, MIRROR, CIRCUIT_BREAKER, MAINTENANCE, ACCESS];
 
 export type { RouteCheck, RoutePolicy } from './policy.ts';
+export * from './access.ts';
 export * from './circuit-breaker.ts';
 export * from './load-balancer.ts';
 export * from './maintenance.ts';

@@ -11,6 +11,11 @@ export interface RetryPolicy {
   on: string;
   /** Statuses that count as retriable failures, as inclusive ranges. */
   codes: [number, number][];
+  /**
+   * Least wait before each retry, in ms (Gateway API `retry.backoff`); the wait doubles per
+   * retry from there (jittered, never below this). Absent: the proxy's default backoff.
+   */
+  backoffMs?: number;
 }
 
 export const MAX_RETRY_COUNT = 100;
@@ -25,6 +30,7 @@ export const RETRY: RoutePolicy<'retry'> = {
     if (c.optional(rt, 'durationMs')) c.integer(rt.durationMs, `${path}.durationMs`, 1, MAX_MS);
     if (rt.count === undefined && rt.durationMs === undefined) c.fail(path, 'needs count or durationMs');
     c.string(rt.on, `${path}.on`, { nonEmpty: true });
+    if (c.optional(rt, 'backoffMs')) c.integer(rt.backoffMs, `${path}.backoffMs`, 0, MAX_MS);
     c.array(rt.codes, `${path}.codes`).forEach((range, k) => {
       const ok = Array.isArray(range) && range.length === 2 &&
         range.every((n) => Number.isInteger(n) && n >= 100 && n <= 599) && range[0] <= range[1];

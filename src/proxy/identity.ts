@@ -1,0 +1,43 @@
+/**
+ * The client identity lookup: which pod (namespace, ServiceAccount) a connection comes from,
+ * by its source address, from the table's identity map (`RoutingTable.identities`). One object
+ * per engine that HTTP routes (client-scoped rules) and the L4 listeners keep a reference to;
+ * an apply that changes the map swaps its contents at commit, so a lookup always sees one
+ * whole table's map. A source address not in the map is an unknown client (undefined).
+ */
+import { identityKey } from '../table/index.ts';
+import type { IdentityEntry } from '../table/index.ts';
+
+/** What a stage or a listener asks: the identity behind a connection's remote address. */
+export interface IdentityLookup {
+  /** The identity of `remoteAddress` (as `socket.remoteAddress` gives it; IPv4-mapped IPv6 is unwrapped). */
+  identify(remoteAddress: string | undefined): IdentityEntry | undefined;
+  /** Entries known (for diagnostics and tests). */
+  readonly size: number;
+}
+
+export class IdentityMap implements IdentityLookup {
+  #byAddress: ReadonlyMap<string, IdentityEntry> = new Map();
+  /** The entries array the current map was built from, so an unchanged map is not rebuilt. */
+  #source: readonly IdentityEntry[] | undefined = undefined;
+
+  identify(remoteAddress: string | undefined): IdentityEntry | undefined {
+    if (remoteAddress === undefined || this.#byAddress.size === 0) return undefined;
+    return this.#byAddress.get(identityKey(remoteAddress));
+  }
+
+  get size(): number {
+    return this.#byAddress.size;
+  }
+
+  /** The map for `entries`, built but not installed (an apply builds before it commits). */
+  plan(entries: readonly IdentityEntry[] | undefined): (() => void) | undefined {
+    if (entries === this.#source) return undefined;
+    const next = new Map<string, IdentityEntry>();
+    for (const e of entries ?? []) next.set(identityKey(e.address), e);
+    return () => {
+      this.#byAddress = next;
+      this.#source = entries;
+    };
+  }
+}
