@@ -178,6 +178,12 @@ test('ports allocated before (e.g. loaded from shadow Services) are kept', () =>
   assert.deepEqual([...r.ports].toSorted(), [['t/a:80', 15000], ['t/b:80', 15010]]);
 });
 
+test('a port\'s appProtocol picks the scheme: kubernetes.io/h2c and grpc speak h2c, https TLS, others http', () => {
+  const ports = [['kubernetes.io/h2c', 81], ['grpc', 82], ['https', 83], ['http', 84]] as const;
+  const r = run({ services: [svc('t', 's', undefined, { ports: ports.map(([appProtocol, port]) => ({ port, appProtocol })) })], endpointSlices: [] });
+  assert.deepEqual(r.content.clusters.map((x) => [x.id, x.scheme]), [['t/s:81', 'h2c'], ['t/s:82', 'h2c'], ['t/s:83', 'https'], ['t/s:84', 'http']]);
+});
+
 test('cluster mode DNS names the shadow addresses and the Service ports', () => {
   const r = run({ services: [svc('t', 'a'), svc('t', 'b')], endpointSlices: [] }, emptyMemory(), new Map(),
     { ...OPTIONS, mode: 'cluster', shadowAddresses: new Map([['t/a', ['10.96.0.9']]]) });

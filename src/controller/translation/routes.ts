@@ -32,9 +32,12 @@ export function buildCluster(svc: MeshedService, port: MeshedPort): ClusterEntry
 
 const isAffinity = (lb: LoadBalancer): boolean => lb.kind === 'cookie' || lb.kind === 'header';
 
-/** The scheme a Service port's appProtocol implies (Kubernetes' standard values). */
+/**
+ * The scheme a Service port's appProtocol implies: Kubernetes' standard values, and `grpc`
+ * (gRPC without TLS is HTTP/2 with prior knowledge; the Gateway API conformance manifests use it).
+ */
 function schemeOf(appProtocol: string | undefined): Scheme {
-  if (appProtocol === 'kubernetes.io/h2c') return 'h2c';
+  if (appProtocol === 'kubernetes.io/h2c' || appProtocol === 'grpc') return 'h2c';
   if (appProtocol === 'https') return 'https';
   return 'http';
 }

@@ -10,6 +10,7 @@ import type { ClusterRuntime } from '../cluster.ts';
 import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { ProxyLimits } from '../limits.ts';
 import { dialer } from './dial.ts';
+import { H1Pool } from './h1-pool.ts';
 
 export type Upstream = Dispatcher;
 export type HttpCluster = ClusterRuntime<Upstream>;
@@ -30,8 +31,22 @@ export function createUpstream(entry: ClusterEntry, ep: EndpointState, limits: U
   switch (entry.scheme) {
     case 'h2c':
       return new H2CClient(`http://${ep.key}`, { ...common, maxConcurrentStreams: limits.upstreamH2MaxConcurrentStreams });
-    case 'https':
     case 'http': {
+      // Plain HTTP/1.1: the proxy's own pool; undici takes the requests that stream a body.
+      const origin = `http://${ep.key}`;
+      const options = {
+        host: ep.address,
+        port: ep.port,
+        dialTimeoutMs: entry.dialTimeoutMs,
+        keepAliveTimeoutMs: limits.upstreamKeepAliveTimeoutMs,
+        maxHeaderSize: limits.maxHeaderSize,
+        fallback: () => new Pool(origin, { ...common, pipelining: 1, connections: limits.upstreamMaxConnectionsPerEndpoint || null }),
+      };
+      const pool = new H1Pool({ ...options, connections: limits.upstreamMaxConnectionsPerEndpoint });
+      FRESH.set(pool as unknown as Upstream, () => new H1Pool({ ...options, connections: 1, fallback: () => new Client(origin, { ...common, pipelining: 1 }) }) as unknown as Upstream);
+      return pool as unknown as Upstream;
+    }
+    case 'https': {
       const origin = `${entry.scheme}://${ep.key}`;
       const pool = new Pool(origin, { ...common, pipelining: 1, connections: limits.upstreamMaxConnectionsPerEndpoint || null });
       FRESH.set(pool, () => new Client(origin, { ...common, pipelining: 1 }));

@@ -1,0 +1,24 @@
+/** Every ported mesh conformance test, in upstream's registration order per file. */
+import { MeshBasic, MeshConsumerRoute, MeshFrontend, MeshFrontendHostname, MeshPorts, MeshTrafficSplit } from './basic.ts';
+import { MeshGRPCRouteRequestHeaderModifier, MeshGRPCRouteWeight } from './grpc.ts';
+import {
+  MeshHTTPRouteBackendRequestHeaderModifier, MeshHTTPRouteMatching, MeshHTTPRouteNamedRule, MeshHTTPRouteQueryParamMatching,
+  MeshHTTPRouteRequestHeaderModifier, MeshHTTPRouteRewritePath, MeshHTTPRouteSimpleSameNamespace, MeshHTTPRouteWeight,
+} from './http.ts';
+import {
+  MeshHTTPRoute303Redirect, MeshHTTPRoute307Redirect, MeshHTTPRoute308Redirect, MeshHTTPRouteRedirectHostAndStatus,
+  MeshHTTPRouteRedirectPath, MeshHTTPRouteRedirectPort, MeshHTTPRouteSchemeRedirect,
+} from './redirects.ts';
+import type { ConformanceTest } from '../support/suite.ts';
+
+export const HTTP_TESTS: readonly ConformanceTest[] = [
+  MeshBasic, MeshTrafficSplit, MeshFrontend, MeshFrontendHostname, MeshPorts, MeshConsumerRoute,
+  MeshHTTPRouteSimpleSameNamespace, MeshHTTPRouteMatching, MeshHTTPRouteQueryParamMatching, MeshHTTPRouteWeight,
+  MeshHTTPRouteRequestHeaderModifier, MeshHTTPRouteBackendRequestHeaderModifier, MeshHTTPRouteRewritePath,
+  MeshHTTPRouteRedirectHostAndStatus, MeshHTTPRouteRedirectPath, MeshHTTPRouteRedirectPort, MeshHTTPRouteSchemeRedirect,
+  MeshHTTPRoute303Redirect, MeshHTTPRoute307Redirect, MeshHTTPRoute308Redirect, MeshHTTPRouteNamedRule,
+];
+
+export const GRPC_TESTS: readonly ConformanceTest[] = [MeshGRPCRouteWeight, MeshGRPCRouteRequestHeaderModifier];
+
+export const ALL_TESTS: readonly ConformanceTest[] = [...HTTP_TESTS, ...GRPC_TESTS];
