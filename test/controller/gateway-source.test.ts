@@ -79,7 +79,8 @@ test('without the Gateway API CRDs the source runs, says so once, and picks the 
   h.fake.create(`httproutes.${GW}`, gatewayRoute('HTTPRoute', 'shop', 'web-route', 'web', []));
   const s = await h.until('the route after the CRDs appeared', (x) => x.httpRoutes?.length === 1);
   assert.deepEqual(names(s.httpRoutes!), ['shop/web-route']);
-  assert.deepEqual(h.source.diagnostics(), []);
+  // Each kind is looked for on its own schedule.
+  await waitFor('every kind found', () => h.source.diagnostics().length === 0);
   assert.ok(h.lines.some((l) => /httproutes\.gateway\.networking\.k8s\.io is now served/.test(l.msg)));
 });
 
