@@ -31,6 +31,9 @@ export interface AppliedEvent {
   version: number;
   /** performance.timeOrigin + performance.now() when apply ran: comparable across threads. */
   at: number;
+  /** Routes and DNS names of the table applied. */
+  routes: number;
+  names: number;
 }
 
 export interface BenchClient {
@@ -42,7 +45,7 @@ export async function startClient(config: BenchClientConfig, onApplied: (e: Appl
   const log = pino({ level: process.env.HOSTMESH_LOG_LEVEL ?? 'warn' });
   const engine = config.engine === 'real' ? new ProxyEngine({ host: '127.0.0.1', reusePort: true, log, processMetrics: false }) : undefined;
   const applied = (table: RoutingTable): void => {
-    onApplied({ node: config.node, epoch: table.epoch, version: table.version, at: performance.timeOrigin + performance.now() });
+    onApplied({ node: config.node, epoch: table.epoch, version: table.version, at: performance.timeOrigin + performance.now(), routes: table.routes.length, names: table.dns.services.length });
   };
   let current: { table: RoutingTable; digest: string } | undefined;
   const outcome = (r: ApplyResult): ApplyOutcome => {

@@ -38,6 +38,7 @@ import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/serv
 import { diffShadowServices } from './shadow/diff.ts';
 import type { ShadowConflict } from './shadow/diff.ts';
 import { KubernetesSource } from './source/kubernetes.ts';
+import { QuarantineStore } from './kube/quarantine-store.ts';
 import { DEFAULT_IGNORED_NAMESPACES } from './translation/translate.ts';
 import { Translator } from './translation/translator.ts';
 import type { Diagnostic, TableContent } from './translation/types.ts';
@@ -117,6 +118,14 @@ function sameAddresses(a: ReadonlyMap<ServiceId, readonly string[]>, b: Readonly
   return true;
 }
 
+/** Whether two tables hold the same entries (the same objects); false negatives only cost a publish the publisher finds unchanged. */
+function sameContent(a: TableContent, b: TableContent): boolean {
+  const same = <T>(x: readonly T[], y: readonly T[]): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.dns.ttl === b.dns.ttl && same(a.dns.zones, b.dns.zones) && same(a.dns.services, b.dns.services)
+    && same(a.listeners, b.listeners) && same(a.routes, b.routes) && same(a.clusters, b.clusters)
+    && same(a.identities ?? [], b.identities ?? []);
+}
+
 function splitId(id: string): { namespace: string; name: string } {
   const i = id.indexOf('/');
   return { namespace: id.slice(0, i), name: id.slice(i + 1) };
@@ -134,6 +143,9 @@ export class Controller {
   readonly #events: EventRecorder;
   readonly #dns: DnsReconciler | undefined;
   readonly #translator: Translator;
+  /** Keeps the port quarantine across restarts; read once before the first translation. */
+  readonly #quarantine: QuarantineStore;
+  #quarantineRead = false;
   readonly #shadowOptions: ShadowOptions;
   readonly #firstPublish: Promise<void>;
   #resolveFirst!: () => void;
@@ -147,7 +159,8 @@ export class Controller {
   readonly #shadowCache: ShadowCache = new WeakMap();
   /** readShadowState of the mesh namespace, as of a version of the view. */
   #shadowsRead: { version: number; state: ShadowState } | undefined;
-  #publishedKey: string | undefined;
+  /** The content and diagnostics (as JSON) last published. */
+  #published: { content: TableContent; diagnostics: string } | undefined;
   /** What the last published translation was made from. */
   #translated: { state: ClusterState | undefined; addresses: ReadonlyMap<ServiceId, readonly string[]> } = { state: undefined, addresses: new Map() };
   #translation: Diagnostic[] = [];
@@ -189,6 +202,7 @@ export class Controller {
       ...(options.ignoreNamespaces ? { ignoreNamespaces: options.ignoreNamespaces } : {}),
     });
     this.#shadowOptions = { meshNamespace: options.meshNamespace, proxySelector: options.proxySelector };
+    this.#quarantine = new QuarantineStore(kc, options.meshNamespace, this.#log);
 
     this.#source = new KubernetesSource({
       kubeConfig: kc,
@@ -247,6 +261,11 @@ export class Controller {
   start(): Promise<void> {
     if (this.#started) return this.#firstPublish;
     this.#started = true;
+    void this.#quarantine.load().then((freed) => {
+      this.#translator.restoreQuarantine(freed);
+      this.#quarantineRead = true;
+      this.#translateLoop.trigger();
+    });
     void this.#source.start();
     this.#mesh.start();
     if (this.#dns) {
@@ -266,7 +285,7 @@ export class Controller {
     clearInterval(this.#resyncTimer);
     this.#rejectFirst(new HostmeshError('CONTROLLER_STOPPED', 'the controller was stopped before it published its first table'));
     await Promise.all([this.#translateLoop.stop(), this.#shadowLoop.stop(), this.#events.stop(), this.#dns?.stop()]);
-    await Promise.all([this.#source.stop(), this.#mesh.stop()]);
+    await Promise.all([this.#source.stop(), this.#mesh.stop(), this.#quarantine.idle(2000)]);
   }
 
   /** Translations run so far (a burst of changes makes one). */
@@ -331,7 +350,7 @@ export class Controller {
   }
 
   async #translate(): Promise<RunOutcome> {
-    if (!this.#sourceSynced || !this.#mesh.isSynced) return 'done';
+    if (!this.#sourceSynced || !this.#mesh.isSynced || !this.#quarantineRead) return 'done';
     const state = this.#source.current();
     if (this.#shadowsRead?.version !== this.#view.version) {
       this.#shadowsRead = { version: this.#view.version, state: readShadowState(this.#view.services()) };
@@ -344,20 +363,25 @@ export class Controller {
     if (state === this.#translated.state && sameAddresses(shadows.clusterIPs, this.#translated.addresses)) return 'done';
     // The first translation starts from the allocation stored on the shadows.
     const result = this.#translator.translate(state, { shadowAddresses: shadows.clusterIPs }, shadows.allocations);
+    // Freed ports are kept where a restarted controller (or the next leader) finds them.
+    void this.#quarantine.save(this.#translator.quarantine());
     this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions, this.#shadowCache);
     this.#translation = result.diagnostics;
     this.#shadowLoop.trigger();
     this.#events.sync(serviceProblems(result.diagnostics, state.services));
 
-    const key = JSON.stringify([result.content, result.diagnostics]);
-    if (key !== this.#publishedKey) {
+    // Unchanged Services translate to the same entry objects, so comparing the entries by
+    // identity finds an unchanged table without serializing 10,000 Services' worth of JSON.
+    const diagnostics = JSON.stringify(result.diagnostics);
+    const published = this.#published;
+    if (published === undefined || published.diagnostics !== diagnostics || !sameContent(published.content, result.content)) {
       try {
         this.#o.publish(result.content, result.diagnostics);
       } catch (e) {
         this.#log.error({ err: e }, 'publishing the routing table failed; retrying');
         return 'retry';
       }
-      this.#publishedKey = key;
+      this.#published = { content: result.content, diagnostics };
       this.#log.debug({ listeners: result.content.listeners.length, clusters: result.content.clusters.length, diagnostics: result.diagnostics.length }, 'table published');
     }
     this.#translated = { state, addresses: shadows.clusterIPs };

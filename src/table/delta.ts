@@ -337,7 +337,8 @@ function patchMap<T>(map: Map<string, T>, changes: Map<string, T | null>): Map<s
  * not hashed again, and the digest is updated for the changes only.
  */
 export class ResourceTracker {
-  readonly #entries = new Map<string, { h: bigint; source: object; gen: number }>();
+  /** One map per kind, keyed by the resource key (strings the table already holds: no concatenation per visit). */
+  readonly #entries = new Map<ResourceKind, Map<string, { h: bigint; source: object; gen: number }>>(RESOURCE_KINDS.map((k) => [k, new Map()]));
   #sum = new DigestSum();
   #gen = 0;
 
@@ -349,52 +350,55 @@ export class ResourceTracker {
   /** Records `table`'s resources; returns what changed since the previous call and the new digest. */
   update(table: TableResources): { changes: ResourceChange[]; digest: string } {
     const gen = ++this.#gen;
-    const entries = this.#entries;
     const sum = this.#sum;
     const changes: ResourceChange[] = [];
-    let seen = 0;
-    const visit = (kind: ResourceKind, key: string, source: object, value: () => unknown): void => {
-      const k = `${kind}\n${key}`;
-      const e = entries.get(k);
-      // Seen twice in one table (a duplicate id) counts once, as the table's validation refuses it anyway.
-      if (e !== undefined && e.gen !== gen) seen++;
-      if (e !== undefined && e.source === source) {
-        e.gen = gen;
-        return;
+    const seen = new Map<ResourceKind, number>();
+    const pass = <T extends object>(kind: ResourceKind, items: readonly T[], key: (item: T) => string, source: (item: T) => object, value: (item: T) => unknown): void => {
+      const entries = this.#entries.get(kind)!;
+      let count = 0;
+      for (const item of items) {
+        const k = key(item);
+        const src = source(item);
+        const e = entries.get(k);
+        // Seen twice in one table (a duplicate id) counts once, as the table's validation refuses it anyway.
+        if (e !== undefined && e.gen !== gen) count++;
+        if (e !== undefined && e.source === src) {
+          e.gen = gen;
+          continue;
+        }
+        const v = value(item);
+        const h = resourceHash(kind, k, v);
+        if (e === undefined) {
+          entries.set(k, { h, source: src, gen });
+          count++;
+        } else {
+          if (e.h !== h) sum.remove(e.h);
+          e.source = src;
+          e.gen = gen;
+          if (e.h === h) continue;
+          e.h = h;
+        }
+        sum.add(h);
+        changes.push({ kind, key: k, value: v } as ResourceChange);
       }
-      const v = value();
-      const h = resourceHash(kind, key, v);
-      if (e === undefined) {
-        entries.set(k, { h, source, gen });
-        seen++;
-      } else {
-        if (e.h !== h) sum.remove(e.h);
-        e.source = source;
-        e.gen = gen;
-        if (e.h === h) return;
-        e.h = h;
-      }
-      sum.add(h);
-      changes.push({ kind, key, value: v } as ResourceChange);
+      seen.set(kind, count);
     };
-    visit('dns', DNS_KEY, table.dns, () => dnsSettings(table.dns));
-    for (const s of table.dns.services) visit('dnsService', dnsServiceKey(s), s, () => s);
-    for (const l of table.listeners) visit('listener', listenerKey(l), l, () => l);
-    for (const r of table.routes) visit('route', r.id, r, () => r);
-    for (const c of table.clusters) {
-      visit('cluster', c.id, c, () => clusterSettings(c));
-      visit('endpoints', c.id, c.endpoints, () => c.endpoints);
-    }
-    for (const e of table.identities ?? []) visit('identity', e.address, e, () => e);
-    if (seen < entries.size) {
+    pass('dns', [table.dns], () => DNS_KEY, (d) => d, dnsSettings);
+    pass('dnsService', table.dns.services, dnsServiceKey, (s) => s, (s) => s);
+    pass('listener', table.listeners, listenerKey, (l) => l, (l) => l);
+    pass('route', table.routes, (r) => r.id, (r) => r, (r) => r);
+    pass('cluster', table.clusters, (c) => c.id, (c) => c, clusterSettings);
+    pass('endpoints', table.clusters, (c) => c.id, (c) => c.endpoints, (c) => c.endpoints);
+    pass('identity', table.identities ?? [], (e) => e.address, (e) => e, (e) => e);
+    for (const kind of RESOURCE_KINDS) {
+      const entries = this.#entries.get(kind)!;
+      if ((seen.get(kind) ?? 0) >= entries.size) continue;
       for (const [k, e] of entries) {
         if (e.gen === gen) continue;
         entries.delete(k);
         sum.remove(e.h);
-        const cut = k.indexOf('\n');
-        const kind = k.slice(0, cut) as ResourceKind;
         // Endpoints go with their cluster; the dns settings always exist.
-        if (kind !== 'endpoints' && kind !== 'dns') changes.push({ kind, key: k.slice(cut + 1) } as ResourceChange);
+        if (kind !== 'endpoints' && kind !== 'dns') changes.push({ kind, key: k } as ResourceChange);
       }
     }
     return { changes, digest: sum.hex };

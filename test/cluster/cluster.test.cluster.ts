@@ -13,7 +13,7 @@ import { eventually as pollUntil } from '../e2e/mesh.ts';
 import { clusterBinaries } from './build.ts';
 import { Cluster } from './cluster.ts';
 import { CoreDns } from './coredns.ts';
-import { describeHooks, helmWithHooks } from './hooks.ts';
+import { describeHooks, helmWithHooks, runHostmesh } from './hooks.ts';
 import { FULLNAME, httpGet, Mesh, MESH_NAMESPACE, RELEASE } from './mesh.ts';
 import type { Proxy } from './mesh.ts';
 import { clusterDnsObjects, endpointSliceObject, namespaceObject, serviceObject } from './objects.ts';
@@ -173,6 +173,36 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     assert.deepEqual(kube.answers.filter((a) => a.type === 'A').map((a) => a.data), ['10.96.0.1']);
     const missing = await coredns.query('nothing.test.hostmesh');
     assert.equal(missing.rcode, 'NXDOMAIN');
+  });
+
+  test('hostmesh check --cluster against the real apiserver: RBAC by SubjectAccessReview, every proxy\'s DNS responder, and a dropped Events rule named', async () => {
+    await mesh.reportPods();
+    await cluster.kubectlOk(['label', 'namespace', MESH_NAMESPACE, 'pod-security.kubernetes.io/enforce=baseline', '--overwrite']);
+    const check = async (): Promise<string[]> => {
+      const r = await runHostmesh(['check', '--cluster', `--kubeconfig=${cluster.adminKubeconfig}`, `--namespace=${MESH_NAMESPACE}`]);
+      const lines = r.stdout.trim().split('\n');
+      lines.push(`exit ${r.status}`);
+      return lines;
+    };
+    const shadowIp = (await shadowOf(APP_NAMESPACE, 'web'))!['spec'].clusterIP as string;
+    const controller = `controller ServiceAccount ${MESH_NAMESPACE}/${FULLNAME}-controller`;
+    const ok = await check();
+    assert.ok(ok.includes(`✔ ${controller} may do all 22 things it needs (SubjectAccessReview)`), ok.join('\n'));
+    assert.ok(ok.includes(`✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${shadowIp}`), ok.join('\n'));
+    assert.deepEqual(ok.slice(-2), ['ok: 8 checks passed', 'exit 0'], ok.join('\n'));
+
+    // The chart's ClusterRole without its Events rules: the apiserver's own authorizer says no.
+    const role = await cluster.getJson(['clusterrole', `${FULLNAME}-controller`]);
+    const narrowed = { ...role, rules: (role['rules'] as { resources: string[] }[]).filter((r) => !r.resources.includes('events')) };
+    await cluster.kubectlOk(['replace', '-f', '-'], { input: JSON.stringify(narrowed) });
+    try {
+      const broken = await check();
+      assert.ok(broken.includes(`✖ ${controller} may not: create events in every namespace (reports bad annotations as Events); patch events in every namespace (reports bad annotations as Events)`), broken.join('\n'));
+      assert.equal(broken.at(-1), 'exit 1');
+    } finally {
+      const { resourceVersion: _rv, ...metadata } = role['metadata'] as Record<string, unknown>;
+      await cluster.kubectlOk(['replace', '-f', '-'], { input: JSON.stringify({ ...role, metadata }) });
+    }
   });
 
   async function warningEvents(service: string): Promise<Record<string, any>[]> {

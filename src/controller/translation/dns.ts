@@ -5,33 +5,30 @@
  * shadow Service exposes unchanged.
  */
 import { isIP } from 'node:net';
-import type { DnsServiceEntry, PortId, ServiceId } from '../../table/index.ts';
+import type { DnsServiceEntry, PortId } from '../../table/index.ts';
 import type { MeshedService } from './model.ts';
 
-export function dnsServices(
-  services: readonly MeshedService[],
+/** One Service's DNS entry; undefined when none of its ports is routed or it has no address. */
+export function dnsServiceEntry(
+  svc: MeshedService,
   listenerPorts: ReadonlyMap<PortId, number>,
   mode: 'standalone' | 'cluster',
-  shadowAddresses: ReadonlyMap<ServiceId, readonly string[]> | undefined,
-): DnsServiceEntry[] {
-  const out: DnsServiceEntry[] = [];
-  for (const svc of services) {
-    const routed = svc.ports.filter((p) => listenerPorts.has(p.id));
-    if (routed.length === 0) continue;
-    const addresses = mode === 'standalone'
-      ? ['127.0.0.1']
-      : [...new Set(shadowAddresses?.get(svc.id) ?? [])].filter((a) => typeof a === 'string' && isIP(a) !== 0).toSorted();
-    if (addresses.length === 0) continue;
-    out.push({
-      namespace: svc.namespace,
-      name: svc.name,
-      addresses,
-      ports: routed.map((p) => ({
-        name: p.name,
-        protocol: p.protocol === 'udp' ? 'udp' : 'tcp',
-        port: mode === 'standalone' ? listenerPorts.get(p.id)! : p.port,
-      })),
-    });
-  }
-  return out;
+  shadowAddresses: readonly string[] | undefined,
+): DnsServiceEntry | undefined {
+  const routed = svc.ports.filter((p) => listenerPorts.has(p.id));
+  if (routed.length === 0) return undefined;
+  const addresses = mode === 'standalone'
+    ? ['127.0.0.1']
+    : [...new Set(shadowAddresses ?? [])].filter((a) => typeof a === 'string' && isIP(a) !== 0).toSorted();
+  if (addresses.length === 0) return undefined;
+  return {
+    namespace: svc.namespace,
+    name: svc.name,
+    addresses,
+    ports: routed.map((p) => ({
+      name: p.name,
+      protocol: p.protocol === 'udp' ? 'udp' : 'tcp',
+      port: mode === 'standalone' ? listenerPorts.get(p.id)! : p.port,
+    })),
+  };
 }

@@ -12,9 +12,22 @@ import type { IdentityEntry } from '../../table/index.ts';
 import type { PodObject } from '../objects.ts';
 import { cmp } from './diagnostics.ts';
 
+/** The map built from a pods list, by the list (a source keeps one list until a pod changes). */
+const built = new WeakMap<readonly PodObject[], IdentityEntry[]>();
+
 export function buildIdentities(pods: readonly PodObject[] | undefined): IdentityEntry[] {
+  if (pods === undefined) return [];
+  let out = built.get(pods);
+  if (out === undefined) {
+    out = identitiesOf(pods);
+    built.set(pods, out);
+  }
+  return out;
+}
+
+function identitiesOf(pods: readonly PodObject[]): IdentityEntry[] {
   const byAddress = new Map<string, IdentityEntry | 'ambiguous'>();
-  for (const pod of pods ?? []) {
+  for (const pod of pods) {
     const name = pod?.metadata?.name;
     if (typeof name !== 'string' || name === '') continue;
     if (pod.status?.phase !== 'Running' || pod.spec?.hostNetwork === true) continue;

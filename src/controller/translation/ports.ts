@@ -23,11 +23,13 @@ export function allocatePorts(
   range: readonly [number, number],
   reserved: ReadonlySet<number> = new Set(),
 ): PortAllocation {
-  const ids = sortedIds(wanted);
   const from = Math.max(1, Math.ceil(range[0]));
   const to = Math.min(65535, Math.floor(range[1]));
   // Reserved ports (held by another process, or by our own admin/DNS servers) are never handed out.
   const inRange = (p: number | undefined): p is number => Number.isInteger(p) && p! >= from && p! <= to && !reserved.has(p!);
+  const kept = keepAll(wanted, existing, inRange);
+  if (kept !== undefined) return { ports: kept, unallocated: [] };
+  const ids = sortedIds(wanted);
 
   const ports = new Map<PortId, number>();
   const taken = new Set<number>();
@@ -58,6 +60,23 @@ export function allocatePorts(
     taken.add(port);
   }
   return { ports, unallocated };
+}
+
+/**
+ * The common case, without sorting: every wanted id keeps its own port and no two share one,
+ * so nothing is handed out and the result does not depend on the order. Undefined otherwise.
+ */
+function keepAll(wanted: Iterable<PortId>, existing: ReadonlyMap<PortId, number>, inRange: (p: number | undefined) => p is number): Map<PortId, number> | undefined {
+  const ports = new Map<PortId, number>();
+  const taken = new Set<number>();
+  for (const id of wanted) {
+    if (ports.has(id)) continue;
+    const p = existing.get(id);
+    if (!inRange(p) || taken.has(p)) return undefined;
+    ports.set(id, p);
+    taken.add(p);
+  }
+  return ports;
 }
 
 /** Unique ids by namespace, name, then port number (`:80` before `:443`); malformed ids sort as text, last. */

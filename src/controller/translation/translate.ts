@@ -5,28 +5,31 @@
  * Each Service's annotations apply all together or not at all: a Service with an invalid one
  * keeps its last good settings (from `memory`) or the defaults, stays in the mesh, and its
  * endpoints still update. Output is sorted so equal inputs give byte-identical tables.
+ *
+ * Incremental: `memory.services` holds, per Service, what it was translated from and into
+ * (service.ts) and the route, listener and DNS entries built from that. A Service whose inputs
+ * are the same objects as last time is not translated again, and its entries are the same
+ * objects, so one EndpointSlice change costs one Service's translation plus a pass of map
+ * look-ups, and the publisher (which compares resources by identity first) hashes only what
+ * was rebuilt. The memo never changes the output: translating with or without it gives equal
+ * results (test/controller/translate-incremental.test.ts).
  */
 import { checkExpression as compileCheck } from '../../expr/index.ts';
-import { portId, serviceId } from '../../table/index.ts';
-import type { ClusterEntry, ListenerEntry, RouteEntry, ServiceId, TrafficType } from '../../table/index.ts';
-import { parseServiceAnnotations } from './annotations/parse.ts';
-import { defaultSettings } from './annotations/settings.ts';
-import type { AnnotationResult, ServiceSettings } from './annotations/settings.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../constants.ts';
+import { serviceId } from '../../table/index.ts';
+import type { ClusterEntry, DnsServiceEntry, ListenerEntry, RouteEntry, ServiceId } from '../../table/index.ts';
+import type { ServiceSettings } from './annotations/settings.ts';
 import { SERVICE_NAME_LABEL } from '../objects.ts';
-import type { EndpointSliceObject, ServiceObject, ServicePort } from '../objects.ts';
+import type { EndpointSliceObject, ServiceObject } from '../objects.ts';
 import { allocatePorts } from './ports.ts';
-import { cmp, diagnostic, quote, serviceObject, sortDiagnostics } from './diagnostics.ts';
-import { dnsServices } from './dns.ts';
+import { cmp, diagnostic, serviceObject, sortDiagnostics } from './diagnostics.ts';
+import { dnsServiceEntry } from './dns.ts';
+import type { MeshedService, ServiceLookup } from './model.ts';
+import { buildRoute } from './routes.ts';
+import { sameEntries, translateService } from './service.ts';
 import { buildIdentities } from './identities.ts';
-import { resolveEndpoints } from './endpoints.ts';
-import type { PortSpec } from './endpoints.ts';
-import type { MeshedPort, MeshedService, ServiceLookup } from './model.ts';
-import { buildCluster, buildRoute } from './routes.ts';
 import { smiTranslation } from './smi/index.ts';
-import type {
-  Diagnostic, DiagnosticObject, ParsedAnnotations, TranslateInput, TranslateOptions, TranslateResult,
-} from './types.ts';
+import type { RouteDependency, ServiceMemo, ServiceTranslation } from './service.ts';
+import type { Diagnostic, ParsedAnnotations, TranslateInput, TranslateOptions, TranslateResult } from './types.ts';
 
 export const DEFAULT_ZONES: readonly string[] = ['hostmesh'];
 export const DEFAULT_DNS_TTL = 5;
@@ -38,63 +41,38 @@ export function translate(input: TranslateInput): TranslateResult {
   // Expressions are compiled when the table is built, so a bad one is reported here (with its
   // column) and the Service keeps its last good settings; tests may inject another checker.
   const options = { ...input.options, checkExpression: input.options.checkExpression ?? compileCheck };
+  const checker = options.checkExpression;
   const diagnostics: Diagnostic[] = [];
-  const inScope = namespaceFilter(options);
+  const context = { inScope: namespaceFilter(options), checkExpression: checker };
   const slices = indexSlices(state.endpointSlices);
+  const scope = scopeKey(options);
+  const memoIn = memory.services && memory.services.scope === scope && memory.services.checker === checker ? memory.services.entries : undefined;
+  const memoOut = new Map<ServiceId, ServiceMemo>();
 
   const present = new Set<ServiceId>();
   const meshed: MeshedService[] = [];
+  const memos: ServiceMemo[] = [];
   const memoryOut = new Map<ServiceId, ServiceSettings>();
-  const cacheIn = memory.parsed && memory.parsed.checker === options.checkExpression ? memory.parsed.entries : undefined;
+  const cacheIn = memory.parsed && memory.parsed.checker === checker ? memory.parsed.entries : undefined;
   const cacheOut = new Map<ServiceId, ParsedAnnotations>();
-  for (const svc of uniqueServices(state.services, diagnostics)) {
-    const namespace = svc.metadata.namespace || 'default';
-    const name = svc.metadata.name;
-    const id = serviceId(namespace, name);
+  for (const { svc, id } of uniqueServices(state.services, diagnostics)) {
     present.add(id);
-    if (!inScope(namespace) || svc.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) continue;
-
-    const label = `${namespace}/${name}`;
-    const object = serviceObject(namespace, name);
+    const own = slices.get(id) ?? NO_SLICES;
     const previous = memory.settings.get(id);
-    if (previous) memoryOut.set(id, previous);
-    const annotations = svc.metadata.annotations;
-    const cached = cacheIn?.get(id);
-    let parsed: AnnotationResult;
-    if (cached && sameEntries(cached.annotations, annotations)) {
-      parsed = cached.result;
-      cacheOut.set(id, cached);
-    } else {
-      parsed = parseServiceAnnotations({ namespace, name }, annotations, { checkExpression: options.checkExpression });
-      cacheOut.set(id, { annotations: annotations ? { ...annotations } : undefined, result: parsed });
+    const before = memoIn?.get(id);
+    const memo: ServiceMemo = before && unchanged(before.service, svc, own, previous)
+      ? before
+      // Listeners depend on the port only (checked below): kept across a new translation.
+      : { service: translateService(svc, id, own, previous, cacheIn?.get(id), context), routes: [], listeners: before?.listeners ?? [], dns: undefined };
+    memoOut.set(id, memo);
+    const t = memo.service;
+    if (t.settings) memoryOut.set(id, t.settings);
+    if (t.parsed) cacheOut.set(id, t.parsed);
+    for (const d of t.diagnostics) diagnostics.push(d);
+    if (t.meshed) {
+      meshed.push(t.meshed);
+      memos.push(memo);
     }
-    const skip = skipReason(svc);
-    if (skip) {
-      if (parsed.annotated) diagnostics.push(diagnostic('info', 'service-skipped', object, `${label}: ${skip}, so it is not meshed and its mesh annotations are ignored`));
-      continue;
-    }
-    if (parsed.mesh === false) continue;
-    // The API server's Service: clients speak TLS to it with its own certificates and
-    // long-lived watches; meshing it as HTTP only gets in the way. Opt in with mesh: "true".
-    if (namespace === 'default' && name === 'kubernetes' && parsed.mesh !== true) continue;
-    diagnostics.push(...parsed.diagnostics);
-
-    let settings: ServiceSettings;
-    if (parsed.settings) {
-      settings = parsed.settings;
-      memoryOut.set(id, settings);
-    } else {
-      settings = previous ?? defaultSettings();
-      if (parsed.mesh !== undefined && parsed.mesh !== settings.mesh) settings = { ...settings, mesh: parsed.mesh };
-      diagnostics.push(diagnostic('warning', 'settings-last-good', object, previous
-        ? `${label}: because of the invalid annotation(s), the Service keeps its last valid settings until they are fixed`
-        : `${label}: because of the invalid annotation(s), the Service uses the default settings until they are fixed`));
-    }
-    if (!settings.mesh) continue;
-
-    const ports = meshedPorts(svc, namespace, name, settings, slices.get(id) ?? [], object, diagnostics);
-    if (ports.length === 0) continue;
-    meshed.push({ id, namespace, name, settings, ports });
   }
 
   const byId = new Map(meshed.map((m) => [m.id, m]));
@@ -104,6 +82,7 @@ export function translate(input: TranslateInput): TranslateResult {
   };
 
   const smi = smiTranslation(state, options.acl === true, lookup, diagnostics);
+  const smiActive = options.acl === true || (state.smi?.length ?? 0) > 0;
 
   const allocation = allocatePorts(meshed.flatMap((m) => m.ports.map((p) => p.id)), input.ports, options.portRange, options.reservedPorts);
   const unallocated = new Set(allocation.unallocated);
@@ -118,16 +97,61 @@ export function translate(input: TranslateInput): TranslateResult {
   const clusters: ClusterEntry[] = [];
   const routes: RouteEntry[] = [];
   const listeners: ListenerEntry[] = [];
-  for (const svc of meshed) {
-    for (const port of svc.ports) {
-      clusters.push(buildCluster(svc, port));
+  const dns: DnsServiceEntry[] = [];
+  for (const before of memos) {
+    const t = before.service;
+    const svc = t.meshed!;
+    // Copied only when something was rebuilt: an unchanged Service costs no allocation here.
+    let memo = before;
+    const own = (): ServiceMemo => memo !== before ? memo : (memo = { service: t, routes: [...before.routes], listeners: [...before.listeners], dns: before.dns });
+    for (let i = 0; i < svc.ports.length; i++) {
+      const port = svc.ports[i]!;
+      clusters.push(t.clusters[i]!);
       const listenPort = allocation.ports.get(port.id);
-      if (listenPort === undefined) continue;
-      const route = buildRoute(svc, port, lookup, diagnostics);
-      smi.route(svc, port, route);
-      routes.push(route);
-      listeners.push({ port: listenPort, protocol: port.protocol, route: port.id });
+      if (listenPort === undefined) {
+        if (before.routes[i] !== undefined || before.listeners[i] !== undefined) {
+          own().routes[i] = undefined;
+          own().listeners[i] = undefined;
+        }
+        continue;
+      }
+      // A route reads other Services only through lookup (split and mirror targets): it is
+      // reused while each Service it looked up resolves to the same object.
+      let route = before.routes[i];
+      if (route === undefined || !route.deps.every((d) => lookup(svc.namespace, d.name) === d.result)) {
+        const deps: RouteDependency[] = [];
+        const made: Diagnostic[] = [];
+        const entry = buildRoute(svc, port, (namespace, name) => {
+          const result = lookup(namespace, name);
+          deps.push({ name, result });
+          return result;
+        }, made);
+        route = { entry, diagnostics: made, deps };
+        own().routes[i] = route;
+      }
+      if (smiActive) {
+        // SMI (TrafficSplits, ACL access) rewrites routes from objects outside the Service:
+        // applied to a copy of the memoized route on every translation.
+        const entry = { ...route.entry };
+        smi.route(svc, port, entry);
+        routes.push(entry);
+      } else routes.push(route.entry);
+      for (const d of route.diagnostics) diagnostics.push(d);
+      let listener = before.listeners[i];
+      if (listener?.port !== listenPort || listener.route !== port.id || listener.protocol !== port.protocol) {
+        listener = { port: listenPort, protocol: port.protocol, route: port.id };
+        own().listeners[i] = listener;
+      }
+      listeners.push(listener);
     }
+    const addresses = options.mode === 'standalone' ? undefined : options.shadowAddresses?.get(svc.id);
+    let dnsEntry = before.dns;
+    if (dnsEntry === undefined || memo !== before || !sameAddresses(dnsEntry.addresses, addresses)) {
+      dnsEntry = { addresses, entry: dnsServiceEntry(svc, allocation.ports, options.mode, addresses) };
+      own().dns = dnsEntry;
+    }
+    if (dnsEntry.entry) dns.push(dnsEntry.entry);
+    if (memo !== before) memoOut.set(svc.id, memo);
   }
 
   smi.finish();
@@ -138,23 +162,74 @@ export function translate(input: TranslateInput): TranslateResult {
       dns: {
         zones: [...(options.zones ?? DEFAULT_ZONES)],
         ttl: options.dnsTtl ?? DEFAULT_DNS_TTL,
-        services: dnsServices(meshed, allocation.ports, options.mode, options.shadowAddresses),
+        services: dns,
       },
       listeners: listeners.toSorted((a, b) => a.port - b.port),
       routes,
       clusters,
       ...(identities.length > 0 ? { identities } : {}),
     },
-    memory: { settings: memoryOut, parsed: { checker: options.checkExpression, entries: cacheOut } },
+    memory: {
+      settings: memoryOut,
+      parsed: { checker, entries: cacheOut },
+      services: { scope, checker, entries: memoOut },
+    },
     ports: allocation.ports,
     diagnostics: sortDiagnostics(diagnostics),
   };
 }
 
+/** What the per-Service results depend on besides each Service's own inputs. */
+function scopeKey(options: TranslateOptions): string {
+  return JSON.stringify([options.mode, options.watchNamespaces ?? null, options.ignoreNamespaces ?? null, options.meshNamespace ?? null]);
+}
+
+/**
+ * Whether a Service translates as last time: its object, slices and (when it used them) last
+ * good settings are the same objects, and its annotations hold the same values (sources
+ * replace changed objects, but annotations are also compared by value, as the parse cache
+ * always did, so an edit made in place is seen).
+ */
+function unchanged(t: ServiceTranslation, svc: ServiceObject, slices: readonly EndpointSliceObject[], previous: ServiceSettings | undefined): boolean {
+  return t.svc === svc
+    && (!t.usesPrevious || t.previous === previous)
+    && sameList(t.slices, slices)
+    && (t.parsed === undefined || sameEntries(t.parsed.annotations, svc.metadata.annotations));
+}
+
+function sameAddresses(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && sameList(a, b));
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const NO_SLICES: readonly EndpointSliceObject[] = [];
+
 function namespaceFilter(options: TranslateOptions): (namespace: string) => boolean {
   const ignored = new Set([...(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES), options.meshNamespace ?? DEFAULT_MESH_NAMESPACE]);
   const watched = options.watchNamespaces ? new Set(options.watchNamespaces) : undefined;
   return (ns) => !ignored.has(ns) && (watched === undefined || watched.has(ns));
+}
+
+/**
+ * serviceId(namespace, name) for an object, the same string each time while the object and
+ * those fields are the same: Map look-ups with a string whose hash is already computed are
+ * several times cheaper than with a new one, and translation does five per Service. A cache of
+ * a pure function (the fields are checked), so it does not affect the output.
+ */
+const ids = new WeakMap<object, { namespace: string; name: string; id: ServiceId }>();
+
+function idOf(o: object, namespace: string, name: string): ServiceId {
+  const c = ids.get(o);
+  if (c !== undefined && c.namespace === namespace && c.name === name) return c.id;
+  const id = serviceId(namespace, name);
+  ids.set(o, { namespace, name, id });
+  return id;
 }
 
 /** EndpointSlices by the `namespace/name` of the Service their label names, in name order. */
@@ -163,126 +238,34 @@ function indexSlices(slices: readonly EndpointSliceObject[]): Map<ServiceId, End
   for (const slice of slices) {
     const owner = slice?.metadata?.labels?.[SERVICE_NAME_LABEL];
     if (typeof owner !== 'string' || typeof slice.metadata.name !== 'string') continue;
-    const id = serviceId(slice.metadata.namespace || 'default', owner);
-    const list = out.get(id) ?? [];
-    list.push(slice);
-    out.set(id, list);
+    const id = idOf(slice, slice.metadata.namespace || 'default', owner);
+    const list = out.get(id);
+    if (list === undefined) out.set(id, [slice]);
+    else list.push(slice);
   }
-  for (const [id, list] of out) out.set(id, list.toSorted((a, b) => cmp(a.metadata.name, b.metadata.name)));
+  for (const [id, list] of out) if (list.length > 1) out.set(id, list.toSorted((a, b) => cmp(a.metadata.name, b.metadata.name)));
   return out;
 }
 
-/** Well-formed Services sorted by namespace and name; a repeated one is reported and dropped. */
-function uniqueServices(services: readonly ServiceObject[], diagnostics: Diagnostic[]): ServiceObject[] {
+/** Well-formed Services with their ids sorted by namespace and name; a repeated one is reported and dropped. */
+function uniqueServices(services: readonly ServiceObject[], diagnostics: Diagnostic[]): { svc: ServiceObject; id: ServiceId }[] {
   const seen = new Set<ServiceId>();
-  const out: ServiceObject[] = [];
+  const out: { svc: ServiceObject; id: ServiceId }[] = [];
   for (const svc of services) {
     const name = svc?.metadata?.name;
     if (typeof name !== 'string' || name === '') continue;
     const namespace = svc.metadata.namespace || 'default';
-    const id = serviceId(namespace, name);
+    const id = idOf(svc, namespace, name);
     if (seen.has(id)) {
       diagnostics.push(diagnostic('warning', 'service-duplicate', serviceObject(namespace, name), `${id}: the Service is defined more than once; the first definition is used`));
       continue;
     }
     seen.add(id);
-    out.push(svc);
+    out.push({ svc, id });
   }
-  return out.toSorted((a, b) => cmp(a.metadata.namespace || 'default', b.metadata.namespace || 'default') || cmp(a.metadata.name, b.metadata.name));
-}
-
-function skipReason(svc: ServiceObject): string | undefined {
-  if (svc.spec?.type === 'ExternalName') return 'it is an ExternalName Service';
-  if (!Array.isArray(svc.spec?.ports) || svc.spec.ports.length === 0) return 'it has no ports';
-  return undefined;
-}
-
-/** The Service's ports that can be meshed, with their protocol and ready endpoints. */
-function meshedPorts(
-  svc: ServiceObject,
-  namespace: string,
-  name: string,
-  settings: ServiceSettings,
-  slices: readonly EndpointSliceObject[],
-  object: DiagnosticObject,
-  diagnostics: Diagnostic[],
-): MeshedPort[] {
-  const label = `${namespace}/${name}`;
-  const out: MeshedPort[] = [];
-  const ignoredOn: string[] = [];
-  for (const sp of svc.spec?.ports ?? []) {
-    const spec = portSpec(sp);
-    if (typeof spec === 'string') {
-      diagnostics.push(diagnostic('warning', 'port-invalid', object, `${label}: ${spec}; the port is not meshed`));
-      continue;
-    }
-    if (spec.protocol !== 'TCP' && spec.protocol !== 'UDP') {
-      diagnostics.push(diagnostic('warning', 'port-protocol-unsupported', object, `${label}: port ${spec.port} uses ${spec.protocol}; hostmesh carries TCP and UDP only, so it is not meshed`));
-      continue;
-    }
-    if (out.some((p) => p.port === spec.port)) {
-      diagnostics.push(diagnostic('warning', 'port-duplicate', object,
-        `${label}: port ${spec.port}/${spec.protocol} has the same number as an earlier port of the Service, and routes are identified by port number, so only the earlier one is meshed`));
-      continue;
-    }
-    const protocol = protocolOf(spec, settings, label, object, diagnostics);
-    const { endpoints, problems } = resolveEndpoints(spec, slices);
-    for (const p of problems) {
-      diagnostics.push(p.kind === 'port-unresolved'
-        ? diagnostic('warning', 'port-unresolved', object, `${label}: port ${spec.port}: EndpointSlice ${namespace}/${p.slice} ${p.message}; its endpoints are not used for this port`)
-        : diagnostic('warning', 'endpoint-invalid', { kind: 'EndpointSlice', namespace, name: p.slice }, `${namespace}/${p.slice}: ${p.message}; they are skipped`));
-    }
-    const port: MeshedPort = { id: portId(namespace, name, spec.port), name: spec.name, port: spec.port, protocol, endpoints };
-    if (typeof sp.appProtocol === 'string') port.appProtocol = sp.appProtocol;
-    if (protocol !== 'http') ignoredOn.push(`${spec.port}/${protocol}`);
-    out.push(port);
-  }
-  if (ignoredOn.length > 0 && settings.httpOnlyKeys.length > 0) {
-    diagnostics.push(diagnostic('warning', 'annotation-ignored', object,
-      `${label}: ${settings.httpOnlyKeys.join(', ')} ${settings.httpOnlyKeys.length === 1 ? 'applies' : 'apply'} to http traffic only and ${settings.httpOnlyKeys.length === 1 ? 'is' : 'are'} ignored on port ${ignoredOn.join(', ')}`));
-  }
-  return out.toSorted((a, b) => a.port - b.port);
-}
-
-/** A checked Service port, or why it cannot be used. */
-function portSpec(sp: ServicePort): PortSpec | string {
-  const n = sp?.port;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) return `port ${quote(String(n))} is not a port number`;
-  const target = sp.targetPort ?? n;
-  const validTarget = typeof target === 'number' ? Number.isInteger(target) && target >= 1 && target <= 65535 : typeof target === 'string' && target !== '';
-  if (!validTarget) return `port ${n}: targetPort ${quote(String(target))} is neither a port number nor a port name`;
-  return {
-    name: typeof sp.name === 'string' ? sp.name : '',
-    port: n,
-    targetPort: target,
-    protocol: typeof sp.protocol === 'string' ? sp.protocol.toUpperCase() : 'TCP',
-  };
-}
-
-/** UDP ports are udp whatever the annotation says; TCP ports follow traffic-type (default http). */
-function protocolOf(spec: PortSpec, settings: ServiceSettings, label: string, object: DiagnosticObject, diagnostics: Diagnostic[]): TrafficType {
-  const wanted = settings.trafficType;
-  if (spec.protocol === 'UDP') {
-    if (wanted !== undefined && wanted !== 'udp') {
-      diagnostics.push(diagnostic('warning', 'port-protocol-mismatch', object, `${label}: port ${spec.port} is UDP, so it is served as udp although traffic-type is ${wanted}`));
-    }
-    return 'udp';
-  }
-  if (wanted === 'udp') {
-    diagnostics.push(diagnostic('warning', 'port-protocol-mismatch', object, `${label}: port ${spec.port} is TCP, so it is served as tcp although traffic-type is udp (set protocol: UDP on the port)`));
-    return 'tcp';
-  }
-  return wanted ?? 'http';
-}
-
-/** Whether two annotation maps hold the same keys and values. */
-function sameEntries(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>> | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  let count = 0;
-  for (const k in b) {
-    if (!Object.hasOwn(b, k)) continue;
-    if (!Object.hasOwn(a, k) || a[k] !== b[k]) return false;
-    count++;
-  }
-  return count === Object.keys(a).length;
+  const order = (a: { svc: ServiceObject }, b: { svc: ServiceObject }): number =>
+    cmp(a.svc.metadata.namespace || 'default', b.svc.metadata.namespace || 'default') || cmp(a.svc.metadata.name, b.svc.metadata.name);
+  // Sources hand over sorted lists: check before sorting.
+  for (let i = 1; i < out.length; i++) if (order(out[i - 1]!, out[i]!) > 0) return out.toSorted(order);
+  return out;
 }

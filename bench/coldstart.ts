@@ -1,0 +1,238 @@
+/**
+ * `npm run bench:coldstart [-- flags]`: a cold start of `hostmesh controller` on a large
+ * cluster, and what the controller and `hostmesh proxy` then hold in memory (issue 12).
+ *
+ * The fake API server (test/support/fake-apiserver.ts, in this process) holds `--services`
+ * Services with one port each and one EndpointSlice each with `--endpoints` ready endpoints,
+ * and no shadow Services yet. Then, as processes (the compiled package, as installed, unless
+ * `--sources`):
+ *
+ * 1. `hostmesh controller` starts (t = 0) with a kubeconfig pointing at the fake server;
+ * 2. once it answers /healthz, one `hostmesh proxy --workers 1` (listeners on 127.0.0.23) and
+ *    `--clients` watch clients (real ConfigClients with a no-op engine, in this process)
+ *    connect, as already-running proxies would;
+ * 3. the bench polls `/v1/status` until every proxy serves a table with every Service routed
+ *    (the routes do not wait for shadow Services), then until every Service also has its DNS
+ *    name (its shadow Service was created and has a ClusterIP), and nothing was published for
+ *    `--quiet` seconds.
+ *
+ * Reported: the times of both, the versions published on the way (bulk changes are published
+ * as few versions), the shadow Services written, and both processes' memory (RSS as found,
+ * and after a memory-reducing full GC through bench/memory-probe.ts).
+ *
+ *   --services N    (default 10000)   --endpoints N   per Service (default 10)
+ *   --clients N     no-op watch clients besides the real proxy (default 2)
+ *   --no-proxy      no `hostmesh proxy` process (the controller alone)
+ *   --quiet S       seconds without a publish that end the run (default 5)
+ *   --limit S       give up after S seconds (default 600)
+ *   --sources       run src/main.ts instead of compiling to bench/.coldstart-build/
+ *
+ * Ports: the controller API on 127.0.0.1:23100, the proxy's admin and DNS on 23101/23102, its
+ * mesh listeners on 127.0.0.23:40000-59999 (the scale engineer's block and a loopback address
+ * of its own).
+ */
+import { execFileSync, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { EndpointSliceObject, ServiceObject } from '../src/controller/objects.ts';
+import { SERVICE_NAME_LABEL } from '../src/controller/objects.ts';
+import { FakeApiServer } from '../test/support/fake-apiserver.ts';
+import { startClient } from './convergence-client.ts';
+import type { AppliedEvent, BenchClient } from './convergence-client.ts';
+import type { MemoryReport } from './memory-probe.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    services: { type: 'string', default: '10000' },
+    endpoints: { type: 'string', default: '10' },
+    clients: { type: 'string', default: '2' },
+    'no-proxy': { type: 'boolean', default: false },
+    quiet: { type: 'string', default: '5' },
+    limit: { type: 'string', default: '600' },
+    sources: { type: 'boolean', default: false },
+  },
+});
+const SERVICES = Number(args.services);
+const ENDPOINTS = Number(args.endpoints);
+const CLIENTS = Number(args.clients);
+const QUIET_MS = Number(args.quiet) * 1000;
+const LIMIT_MS = Number(args.limit) * 1000;
+const API = 'http://127.0.0.1:23100';
+const TOKEN = 'bench-token';
+const NAMESPACE = 'bench';
+
+const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+const mb = (b: number): string => `${(b / 1048576).toFixed(0)} MB`;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const dir = mkdtempSync(join(tmpdir(), 'hostmesh-coldstart-'));
+const children: ChildProcess[] = [];
+const built = here('./.coldstart-build');
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+  if (!args.sources) rmSync(built, { recursive: true, force: true });
+});
+
+function service(i: number): ServiceObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `svc-${i}`, namespace: NAMESPACE },
+    spec: { ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }], selector: { app: `svc-${i}` } },
+  };
+}
+
+function slice(i: number): EndpointSliceObject {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `svc-${i}-a`, namespace: NAMESPACE, labels: { [SERVICE_NAME_LABEL]: `svc-${i}` } },
+    addressType: 'IPv4',
+    endpoints: Array.from({ length: ENDPOINTS }, (_, e) => ({
+      addresses: [`10.${(i >> 8) & 0xff}.${i & 0xff}.${e + 1}`],
+      conditions: { ready: true },
+      nodeName: `node-${e}`,
+      targetRef: { kind: 'Pod', namespace: NAMESPACE, name: `svc-${i}-${e}` },
+    })),
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  };
+}
+
+function start(file: string, argv: string[]): ChildProcess {
+  const child = fork(file, argv, { execArgv: ['--expose-gc', '--import', here('./memory-probe.ts')], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.push(child);
+  return child;
+}
+
+async function report(child: ChildProcess): Promise<MemoryReport> {
+  const reply = new Promise<MemoryReport>((resolve) => {
+    const on = (m: { memoryReport?: MemoryReport }): void => {
+      if (m.memoryReport === undefined) return;
+      child.off('message', on);
+      resolve(m.memoryReport);
+    };
+    child.on('message', on);
+  });
+  child.send('memory-report');
+  return reply;
+}
+
+interface Status { version: number; proxies: { node: string; connected: boolean; appliedVersion?: number }[] }
+
+async function status(): Promise<Status | undefined> {
+  try {
+    const r = await fetch(`${API}/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    return r.ok ? (await r.json()) as Status : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const fake = await FakeApiServer.start({ historyLimit: 4 * SERVICES + 1000 });
+for (let i = 0; i < SERVICES; i++) {
+  fake.create('services', service(i));
+  fake.create('endpointslices', slice(i));
+}
+writeFileSync(join(dir, 'kubeconfig'), fake.kubeconfig().exportConfig());
+writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
+if (!args.sources) {
+  rmSync(built, { recursive: true, force: true });
+  execFileSync(process.execPath, [here('../node_modules/typescript/bin/tsc'), '-p', here('../tsconfig.build.json'), '--outDir', built], { stdio: 'inherit' });
+}
+const main = args.sources ? here('../src/main.ts') : join(built, 'main.js');
+
+const t0 = performance.now();
+const since = (): number => performance.now() - t0;
+const controller = start(main, [
+  'controller', '--listen', '127.0.0.1:23100', '--mesh-namespace', 'hostmesh', '--token-file', join(dir, 'token'),
+  '--proxy-selector', 'app.kubernetes.io/component=proxy', '--kubeconfig', join(dir, 'kubeconfig'),
+  '--port-range', '40000-59999', '--log-level', 'warn',
+]);
+for (;;) {
+  if (controller.exitCode !== null) throw new Error(`the controller exited with ${controller.exitCode}`);
+  if (await fetch(`${API}/healthz`).then((r) => r.ok, () => false)) break;
+  await sleep(50);
+}
+const healthy = since();
+
+const nodes: string[] = [];
+let proxy: ChildProcess | undefined;
+if (!args['no-proxy']) {
+  proxy = start(main, [
+    'proxy', '--controller', API, '--node', 'bench-proxy', '--token-file', join(dir, 'token'), '--state-dir', join(dir, 'state'),
+    '--bind', '127.0.0.23', '--admin', '127.0.0.1:23101', '--dns', '127.0.0.1:23102', '--workers', '1', '--log-level', 'warn',
+  ]);
+  nodes.push('bench-proxy');
+}
+// The first version each client applied with every route, and with every DNS name.
+const clientTimes = new Map<string, { routes?: { version: number; at: number }; names?: { version: number; at: number } }>();
+const onApplied = (e: AppliedEvent): void => {
+  const entry = clientTimes.get(e.node) ?? {};
+  const at = e.at - performance.timeOrigin - t0;
+  if (entry.routes === undefined && e.routes === SERVICES) entry.routes = { version: e.version, at };
+  if (entry.names === undefined && e.routes === SERVICES && e.names === SERVICES) entry.names = { version: e.version, at };
+  clientTimes.set(e.node, entry);
+};
+const clients: BenchClient[] = [];
+for (let i = 0; i < CLIENTS; i++) {
+  const node = `bench-client-${i + 1}`;
+  nodes.push(node);
+  clients.push(await startClient({ controllerUrl: API, node, token: TOKEN, engine: 'noop' }, onApplied));
+}
+
+/** Versions with every route / every name, as the clients saw them (the proxy follows the same versions). */
+const versionWith = (what: 'routes' | 'names'): number | undefined => {
+  const seen = [...clientTimes.values()].map((c) => c[what]?.version).filter((v) => v !== undefined);
+  return seen.length === 0 ? undefined : Math.min(...seen);
+};
+let routesEverywhere: number | undefined;
+let namesEverywhere: number | undefined;
+let lastVersion = 0;
+let lastChange = since();
+let final: Status | undefined;
+while (since() < LIMIT_MS) {
+  if (controller.exitCode !== null || (proxy && proxy.exitCode !== null)) throw new Error('a process exited');
+  const s = await status();
+  if (s !== undefined) {
+    if (s.version !== lastVersion) {
+      lastVersion = s.version;
+      lastChange = since();
+    }
+    const applied = (node: string): number => s.proxies.find((p) => p.node === node)?.appliedVersion ?? 0;
+    const everywhere = (v: number | undefined): boolean => v !== undefined && nodes.every((n) => applied(n) >= v);
+    if (routesEverywhere === undefined && everywhere(versionWith('routes'))) routesEverywhere = since();
+    if (namesEverywhere === undefined && everywhere(versionWith('names'))) namesEverywhere = since();
+    if (namesEverywhere !== undefined && since() - lastChange >= QUIET_MS && nodes.every((n) => applied(n) === s.version)) {
+      final = s;
+      break;
+    }
+  }
+  await sleep(100);
+}
+const shadows = fake.list('services', 'hostmesh').length;
+const controllerMemory = await report(controller);
+const proxyMemory = proxy ? await report(proxy) : undefined;
+
+const sec = (ms: number | undefined): string => (ms === undefined ? 'not reached' : `${(ms / 1000).toFixed(1)} s`);
+out(`hostmesh bench:coldstart: ${SERVICES} Services, ${SERVICES * ENDPOINTS} endpoints, no shadow Services yet; ${args.sources ? 'sources' : 'compiled package'}, node ${process.version}`);
+out(`  controller answering /healthz:                         ${sec(healthy)}`);
+out(`  every proxy (${nodes.length}) serving every route:              ${sec(routesEverywhere)} (version ${versionWith('routes') ?? '-'})`);
+out(`  ... and every DNS name (all shadows have a ClusterIP):  ${sec(namesEverywhere)} (version ${versionWith('names') ?? '-'})`);
+out(`  versions published until quiet:                         ${final?.version ?? `${lastVersion} (did not settle)`}`);
+out(`  shadow Services in the mesh namespace:                   ${shadows}`);
+const mem = (name: string, r: MemoryReport | undefined): void => {
+  if (r === undefined) return;
+  out(`  ${name.padEnd(12)} RSS as found ${mb(r.rssAsFound).padStart(7)}, after a full GC ${mb(r.rss).padStart(7)} (V8 heap used ${mb(r.heapUsed)}, committed ${mb(r.heapTotal)}, external ${mb(r.external)})`);
+};
+mem('controller', controllerMemory);
+mem('proxy', proxyMemory);
+
+await Promise.all(clients.map((c) => c.stop()));
+for (const c of children) c.kill('SIGTERM');
+await fake.stop();
+process.exit(final ? 0 : 1);
