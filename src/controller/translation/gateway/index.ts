@@ -131,7 +131,9 @@ export function gatewayTranslation(state: ClusterState, lookup: ServiceLookup, i
     if (!((ref.group === '' || ref.group === 'core') && ref.kind === 'Service')) {
       return { reason: 'InvalidKind', message: `${where}: ${ref.group === '' ? '' : `${ref.group}/`}${ref.kind} is not a kind hostmesh routes to (Service is)` };
     }
-    if (ref.namespace !== route.namespace && !granted(grants, route, ref)) {
+    // GAMMA: a consumer route may send to the Service it is attached to without a grant.
+    const ownParent = parent.id.slice(0, parent.id.lastIndexOf(':')) === `${ref.namespace}/${ref.name}`;
+    if (ref.namespace !== route.namespace && !ownParent && !granted(grants, route, ref)) {
       return { reason: 'RefNotPermitted', message: `${where}: Service ${ref.namespace}/${ref.name} is in another namespace and no ReferenceGrant in ${ref.namespace} allows ${route.kind}s from ${route.namespace} to refer to it` };
     }
     const target = lookup(ref.namespace, ref.name);
