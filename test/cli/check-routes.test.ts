@@ -44,7 +44,7 @@ test('check --manifests reports an unknown filter, a regex that does not compile
   const report = JSON.parse(lines.join('\n')) as { diagnostics: { severity: string; code: string; object: { kind: string; name: string }; message: string }[] };
   const ours = report.diagnostics.filter((d) => d.object.kind === 'HTTPRoute').map((d) => `${d.severity} ${d.code} ${d.message}`);
   assert.ok(ours.some((l) => /^error route-rule-invalid HTTPRoute shop\/bad rules\[0\]\.filters\[0\]\.type: .*"Teleport"/.test(l)), ours.join('\n'));
-  assert.ok(ours.some((l) => /^error route-rule-invalid HTTPRoute shop\/bad rules\[1\]\.matches\[0\]\.path\.value: is not a regular expression that compiles: "\/\(\["/.test(l)), ours.join('\n'));
-  assert.ok(ours.some((l) => /^error route-ref-not-permitted HTTPRoute shop\/bad rules\[2\]\.backendRefs\[0\]: Service data\/db is in another namespace and no ReferenceGrant/.test(l)), ours.join('\n'));
+  assert.ok(ours.some((l) => l.startsWith('error route-rule-invalid HTTPRoute shop/bad rules[1].matches[0].path.value: is not a regular expression that compiles: "/(["')), ours.join('\n'));
+  assert.ok(ours.some((l) => l.startsWith('error route-ref-not-permitted HTTPRoute shop/bad rules[2].backendRefs[0]: Service data/db is in another namespace and no ReferenceGrant')), ours.join('\n'));
   assert.equal(report.diagnostics.filter((d) => d.object.name === 'calm').length, 0, 'the other Service is not disturbed');
 });
