@@ -42,7 +42,7 @@ test('the MetricTemplates render as Flagger renders them, the example Canary nam
     assert.match(q, /\[1m\]/);
   }
   const canary = parse(readFileSync(new URL('../../examples/flagger/canary.yaml', import.meta.url), 'utf8')) as { spec: { provider: string; analysis: { metrics: { templateRef: { name: string } }[] } } };
-  assert.equal(canary.spec.provider, 'smi:v1alpha3');
+  assert.equal(canary.spec.provider, 'gatewayapi:v1');
   for (const m of canary.spec.analysis.metrics) assert.ok(all.has(m.templateRef.name), `canary.yaml names ${m.templateRef.name}`);
   assert.throws(() => renderQuery('x{a="{{ canary }}"}', { name: '', namespace: '', target: '', service: '', ingress: '', interval: '' }), /function "canary" not defined/);
 });
