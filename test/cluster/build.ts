@@ -167,5 +167,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exitCode = EXIT_SKIP;
   } else {
     for (const [name, path] of Object.entries(bins)) console.log(`${name}: ${path}`);
+    // The CRDs the scenarios install, fetched now while there is a network.
+    const { crdDocuments, GATEWAY_API } = await import('./crds.ts');
+    console.log(`gateway-api CRDs: ${crdDocuments(findGo()!, GATEWAY_API).length}`);
   }
 }
