@@ -74,6 +74,8 @@ export interface ControllerOptions {
   coalesceMs?: number;
   /** `reportingInstance` of Events. Default: the host name (the pod's name). */
   instance?: string;
+  /** How often an absent CRD (Gateway API kinds) is looked for again. Default 30 s. */
+  crdPollMs?: number;
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -211,6 +213,7 @@ export class Controller {
       // The shadows' own churn must not retranslate the cluster: the mesh namespace is never meshed.
       ignoreNamespaces: [...new Set([...(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES), options.meshNamespace])],
       backoff,
+      ...(options.crdPollMs === undefined ? {} : { crdPollMs: options.crdPollMs }),
       logger: this.#log.child({ component: 'kubernetes-source' }),
     });
     this.#source.on('change', () => this.#translateLoop.trigger());
@@ -308,6 +311,8 @@ export class Controller {
         message: d.message,
       });
     }
+    // Optional kinds whose CRDs are absent: said once in the log, and here while it lasts.
+    for (const d of this.#source.diagnostics()) out.push({ severity: d.severity, code: d.code, object: { ...d.object }, message: d.message });
     for (const d of this.#shadowState) {
       out.push({ severity: 'warning', code: d.code, object: { kind: 'Service', ...splitId(d.service) }, message: d.message });
     }

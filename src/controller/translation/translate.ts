@@ -26,6 +26,7 @@ import { dnsServiceEntry } from './dns.ts';
 import type { MeshedService, ServiceLookup } from './model.ts';
 import { buildRoute } from './routes.ts';
 import { sameEntries, translateService } from './service.ts';
+import { buildIdentities } from './identities.ts';
 import { smiTranslation } from './smi/index.ts';
 import type { RouteDependency, ServiceMemo, ServiceTranslation } from './service.ts';
 import type { Diagnostic, ParsedAnnotations, TranslateInput, TranslateOptions, TranslateResult } from './types.ts';
@@ -155,6 +156,7 @@ export function translate(input: TranslateInput): TranslateResult {
 
   smi.finish();
 
+  const identities = buildIdentities(state.pods);
   return {
     content: {
       dns: {
@@ -165,6 +167,7 @@ export function translate(input: TranslateInput): TranslateResult {
       listeners: listeners.toSorted((a, b) => a.port - b.port),
       routes,
       clusters,
+      ...(identities.length > 0 ? { identities } : {}),
     },
     memory: {
       settings: memoryOut,
