@@ -7,8 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import type { AgentOptions } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { client, get, httpBackend } from '../proxy/helpers.ts';
@@ -16,6 +14,7 @@ import { withStandalone } from '../support/standalone.ts';
 import type { StandaloneFixture } from '../support/standalone.ts';
 import type { StandaloneOptions } from '../../src/cli/standalone.ts';
 import type { TestContext } from 'node:test';
+import { agentFrom, call } from '../support/http-from.ts';
 import { tcpBackend } from '../proxy/l4-fixtures.ts';
 
 const EXAMPLE = new URL('../../examples/smi/', import.meta.url).pathname;
@@ -56,28 +55,6 @@ test('the example translates without a warning; its TrafficSplit sends 20% of 2,
   const share = v2 / 2000;
   assert.ok(Math.abs(share - 0.2) <= 0.05, `v2 got ${(share * 100).toFixed(1)}%`);
 });
-
-interface Answer { status: number; body: string; reused: boolean; type: string | undefined }
-
-/** One request over a keep-alive agent bound to `agent.options.localAddress`; says whether the connection was reused. */
-function call(agent: Agent, port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket, type: res.headers['content-type'] }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function agentFrom(t: TestContext, localAddress: string): Agent {
-  const a = new Agent({ keepAlive: true, maxSockets: 1, localAddress } as AgentOptions);
-  t.after(() => a.destroy());
-  return a;
-}
 
 function tcpRoundTrip(port: number, localAddress: string, text: string): Promise<string> {
   return new Promise((resolve) => {
