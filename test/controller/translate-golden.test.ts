@@ -101,6 +101,7 @@ for (const name of cases) {
     const translator = new Translator(translateOptions({}), initialPorts);
     const tables: unknown[] = [];
     const diagnostics: unknown[] = [];
+    const statuses: unknown[] = [];
     for (const step of steps) {
       const options = translateOptions(step.options);
       // Before translate() keeps this step's memory and ports: the same input, reversed.
@@ -117,9 +118,12 @@ for (const name of cases) {
 
       tables.push({ step: step.name, ...result.content });
       diagnostics.push({ step: step.name, diagnostics: result.diagnostics });
+      if ((result.routeStatus?.length ?? 0) > 0) statuses.push({ step: step.name, routes: result.routeStatus });
     }
     compareOrWrite(join(dir, 'table.json'), tables);
     compareOrWrite(join(dir, 'diagnostics.json'), diagnostics);
+    // Gateway API cases: the route status each step would write (status.json).
+    if (statuses.length > 0 || existsSync(join(dir, 'status.json'))) compareOrWrite(join(dir, 'status.json'), statuses);
   });
 }
 
