@@ -110,7 +110,9 @@ test('a retry storm respects request-timeout: every backend failing slowly gives
   assert.ok(attempts >= 8 && attempts <= 4 * 7, `attempts ${attempts}`);
   const settled = attempts;
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal(attempts, settled, 'no attempt after the answer');
+  // An attempt already on the wire when the 504 went out may still reach a backend (late, on a
+  // loaded machine); retrying on after the answer would add several per request in 300 ms.
+  assert.ok(attempts - settled <= 4, `${attempts - settled} attempts reached the backends after the answers`);
 });
 
 test('Caddy Mesh retry-count and Traefik Mesh retry-attempts work end to end', async (t) => {

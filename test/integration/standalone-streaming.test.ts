@@ -115,8 +115,9 @@ test('50 MB streamed up and down through the hostmesh standalone process with bo
   await sampler;
   const growth = (peak - base) / MB;
   t.diagnostic(`proxy RSS ${(base / MB).toFixed(1)} MB before, peak +${growth.toFixed(1)} MB while moving 2 x 50 MB, ${samples} samples`);
-  // Buffering either body would add 50 MB; streaming adds a few socket-sized buffers.
-  assert.ok(growth < 16, `the proxy's RSS grew by ${growth.toFixed(1)} MB while moving 50 MB each way`);
+  // Buffering either body would add 50 MB; streaming adds socket-sized buffers, plus allocator
+  // noise that reached ~20 MB on a loaded 2-core machine. 30 MB still fails any buffering.
+  assert.ok(growth < 30, `the proxy's RSS grew by ${growth.toFixed(1)} MB while moving 50 MB each way`);
 
   const exit = await proxy.stop('SIGTERM');
   assert.deepEqual(exit, { code: 0, signal: null });

@@ -222,7 +222,9 @@ test('retries stop at the request timeout: the client gets 504 and attempts stay
   assert.ok(attempts >= 2 && attempts <= 5, `attempts ${attempts}`);
   const before = attempts;
   await new Promise((resolve) => setTimeout(resolve, 300));
-  assert.equal(attempts, before, 'no attempt starts after the client was answered');
+  // The attempt on the wire when the 504 went out may still arrive late on a loaded machine;
+  // retrying on would add two or three more in 300 ms.
+  assert.ok(attempts - before <= 1, `${attempts - before} attempts reached the backend after the answer`);
 });
 
 test('retry-duration alone bounds the retries', async (t) => {
