@@ -103,8 +103,8 @@ function slice(i: number): EndpointSliceObject {
   };
 }
 
-function start(file: string, argv: string[]): ChildProcess {
-  const child = fork(file, argv, { execArgv: ['--expose-gc', '--import', here('./memory-probe.ts')], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+function start(file: string, argv: string[], execArgv: string[] = []): ChildProcess {
+  const child = fork(file, argv, { execArgv: ['--expose-gc', '--import', here('./memory-probe.ts'), ...execArgv], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   children.push(child);
   return child;
 }
@@ -152,7 +152,7 @@ const controller = start(main, [
   'controller', '--listen', '127.0.0.1:23100', '--mesh-namespace', 'hostmesh', '--token-file', join(dir, 'token'),
   '--proxy-selector', 'app.kubernetes.io/component=proxy', '--kubeconfig', join(dir, 'kubeconfig'),
   '--port-range', '40000-59999', '--log-level', 'warn',
-]);
+], process.env.HOSTMESH_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.HOSTMESH_BENCH_CPU_PROF] : []);
 for (;;) {
   if (controller.exitCode !== null) throw new Error(`the controller exited with ${controller.exitCode}`);
   if (await fetch(`${API}/healthz`).then((r) => r.ok, () => false)) break;
@@ -233,6 +233,6 @@ mem('controller', controllerMemory);
 mem('proxy', proxyMemory);
 
 await Promise.all(clients.map((c) => c.stop()));
-for (const c of children) c.kill('SIGTERM');
+await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((resolve) => { c.once('exit', resolve); c.kill('SIGTERM'); }) : undefined)));
 await fake.stop();
 process.exit(final ? 0 : 1);

@@ -76,6 +76,8 @@ export interface ControllerOptions {
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const DEFAULT_RESYNC_MS = 60_000;
 const DEFAULT_COALESCE_MS = 20;
+/** How long changes of the mesh namespace (new shadow ClusterIPs) are gathered into one translation. */
+const SHADOW_BATCH_MS = 200;
 
 function badOption(message: string, details: Record<string, unknown>): HostmeshError {
   return new HostmeshError('CONTROLLER_BAD_OPTION', message, details);
@@ -148,6 +150,7 @@ export class Controller {
   #started = false;
   #stopped = false;
   #resyncTimer: NodeJS.Timeout | undefined;
+  #shadowBatch: NodeJS.Timeout | undefined;
 
   #desired: ServiceObject[] | undefined;
   readonly #shadowCache: ShadowCache = new WeakMap();
@@ -270,6 +273,7 @@ export class Controller {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#resyncTimer);
+    clearTimeout(this.#shadowBatch);
     this.#rejectFirst(new HostmeshError('CONTROLLER_STOPPED', 'the controller was stopped before it published its first table'));
     await Promise.all([this.#translateLoop.stop(), this.#shadowLoop.stop(), this.#events.stop(), this.#dns?.stop()]);
     await Promise.all([this.#source.stop(), this.#mesh.stop()]);
@@ -315,7 +319,15 @@ export class Controller {
 
   #meshChanged(): void {
     this.#view.changed();
-    this.#translateLoop.trigger();
+    // Shadow changes only bring ClusterIPs for mesh DNS: while thousands of shadows are created,
+    // one translation per batch of them (a cluster change still translates at once, and reads
+    // the shadows as they are then).
+    if (this.#shadowBatch === undefined) {
+      this.#shadowBatch = setTimeout(() => {
+        this.#shadowBatch = undefined;
+        this.#translateLoop.trigger();
+      }, SHADOW_BATCH_MS);
+    }
     this.#shadowLoop.trigger();
     const dnsService = this.#o.dnsService;
     if (this.#dns && dnsService) {
