@@ -91,16 +91,18 @@ function clusterIPs(svc: ServiceObject | undefined): string[] {
 }
 
 /** Shadows built for a Service object (the informer replaces the object when it changes) and its proxy ports. */
-type ShadowCache = WeakMap<ServiceObject, { ports: string; shadow: ServiceObject | undefined }>;
+type ShadowCache = WeakMap<ServiceObject, { map: ReadonlyMap<PortId, number>; ports: string; shadow: ServiceObject | undefined }>;
 
 function desiredShadows(services: readonly ServiceObject[], ports: ReadonlyMap<PortId, number>, options: ShadowOptions, cache: ShadowCache): ServiceObject[] {
   const out: ServiceObject[] = [];
   for (const svc of services) {
-    const namespace = svc.metadata.namespace ?? 'default';
-    const allocated = (svc.spec?.ports ?? []).map((p) => ports.get(portId(namespace, svc.metadata.name, p.port)) ?? '').join(',');
     let entry = cache.get(svc);
-    if (entry?.ports !== allocated) {
-      entry = { ports: allocated, shadow: buildShadowService(svc, ports, options) };
+    // Translation hands back the same allocation map while no port moved: nothing to compare.
+    if (entry?.map !== ports) {
+      const namespace = svc.metadata.namespace ?? 'default';
+      const allocated = (svc.spec?.ports ?? []).map((p) => ports.get(portId(namespace, svc.metadata.name, p.port)) ?? '').join(',');
+      if (entry?.ports !== allocated) entry = { map: ports, ports: allocated, shadow: buildShadowService(svc, ports, options) };
+      else entry = { ...entry, map: ports };
       cache.set(svc, entry);
     }
     if (entry.shadow) out.push(entry.shadow);
@@ -123,6 +125,10 @@ function sameContent(a: TableContent, b: TableContent): boolean {
   return a.dns.ttl === b.dns.ttl && same(a.dns.zones, b.dns.zones) && same(a.dns.services, b.dns.services)
     && same(a.listeners, b.listeners) && same(a.routes, b.routes) && same(a.clusters, b.clusters)
     && same(a.identities ?? [], b.identities ?? []);
+}
+
+function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function splitId(id: string): { namespace: string; name: string } {
@@ -153,6 +159,8 @@ export class Controller {
   #shadowBatch: NodeJS.Timeout | undefined;
 
   #desired: ServiceObject[] | undefined;
+  /** The shadows wanted and the mesh namespace's version when they last needed no write. */
+  #shadowsSettled: { desired: readonly ServiceObject[]; version: number } | undefined;
   readonly #shadowCache: ShadowCache = new WeakMap();
   /** readShadowState of the mesh namespace, as of a version of the view. */
   #shadowsRead: { version: number; state: ShadowState } | undefined;
@@ -342,6 +350,7 @@ export class Controller {
   #resync(): void {
     // Own writes the informer never confirmed stop hiding its view; anything drifted is repaired.
     this.#view.forget();
+    this.#shadowsSettled = undefined;
     this.#shadowLoop.trigger();
     this.#dns?.trigger();
   }
@@ -387,6 +396,12 @@ export class Controller {
   async #reconcileShadows(): Promise<RunOutcome> {
     const desired = this.#desired;
     if (!desired) return 'done';
+    // An endpoint change re-translates but wants the same shadows (the same objects, from the
+    // cache): while the mesh namespace did not change either, there is nothing to compare
+    // (a pass over 10,000 shadows took longer than the translation).
+    const settled = this.#shadowsSettled;
+    const viewVersion = this.#view.version;
+    if (settled !== undefined && settled.version === viewVersion && sameObjects(settled.desired, desired)) return 'done';
     const diff = diffShadowServices(desired, this.#view.services());
     const known = new Set(this.#conflicts.map((c) => `${c.service} ${c.reason}`));
     for (const c of diff.conflicts) {
@@ -395,8 +410,10 @@ export class Controller {
     this.#conflicts = diff.conflicts;
     if (diff.create.length + diff.update.length + diff.delete.length === 0) {
       this.#writeFailures = [];
+      this.#shadowsSettled = { desired, version: viewVersion };
       return 'done';
     }
+    this.#shadowsSettled = undefined;
     const result = await writeShadows(this.#core, this.#o.meshNamespace, diff, this.#view, this.#log);
     this.#writeFailures = result.failures;
     if (result.written > 0) {
