@@ -32,7 +32,7 @@ import { Informer } from './kube/informer.ts';
 import { DEFAULT_BACKOFF, SerialLoop } from './kube/loop.ts';
 import type { Backoff, RunOutcome } from './kube/loop.ts';
 import { MeshNamespaceView, writeShadows } from './shadow/reconciler.ts';
-import type { ShadowWriteFailure } from './shadow/reconciler.ts';
+import type { ShadowWriteFailure, WritePacing } from './shadow/reconciler.ts';
 import { buildShadowService, readShadowState } from './shadow/services.ts';
 import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/services.ts';
 import { diffShadowServices } from './shadow/diff.ts';
@@ -71,6 +71,8 @@ export interface ControllerOptions {
   coalesceMs?: number;
   /** `reportingInstance` of Events. Default: the host name (the pod's name). */
   instance?: string;
+  /** Pacing of shadow Service writes. Default 8 in flight, 100 started per second. */
+  shadowWrites?: WritePacing;
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -414,7 +416,7 @@ export class Controller {
       return 'done';
     }
     this.#shadowsSettled = undefined;
-    const result = await writeShadows(this.#core, this.#o.meshNamespace, diff, this.#view, this.#log);
+    const result = await writeShadows(this.#core, this.#o.meshNamespace, diff, this.#view, this.#log, this.#o.shadowWrites);
     this.#writeFailures = result.failures;
     if (result.written > 0) {
       this.#log.info({ created: diff.create.length, updated: diff.update.length, deleted: diff.delete.length, written: result.written, failed: result.failures.length }, 'shadow Services reconciled');

@@ -1,0 +1,194 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { errorMessage, HostmeshError } from '../common/errors.js';
+import { Controller } from '../controller/controller.js';
+import { Publisher } from '../controller/push/publisher.js';
+import { PushServer } from '../controller/push/server.js';
+import { createDashboard } from '../controller/dashboard/server.js';
+import { createLiveApi } from '../controller/live/api.js';
+import { LiveHub } from '../controller/live/hub.js';
+import { LeaderElector } from '../controller/leader/election.js';
+/** The controller API with the controller's own problems (shadows, DNS) in `/v1/status`, not only translation's. */
+class ControllerApi extends PushServer {
+    #diagnostics;
+    constructor(options, diagnostics) {
+        super(options);
+        this.#diagnostics = diagnostics;
+    }
+    status() {
+        return { ...super.status(), diagnostics: this.#diagnostics() };
+    }
+}
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+function badSelector(text, why) {
+    return new HostmeshError('CLI_USAGE', `--proxy-selector: "${text}" ${why} (expected K=V,... with label keys and values, e.g. app.kubernetes.io/name=hostmesh,app.kubernetes.io/component=proxy)`);
+}
+/** Parses `K=V,K2=V2` into labels, checking Kubernetes label syntax. Throws CLI_USAGE. */
+export function parseProxySelector(text) {
+    const labels = {};
+    for (const raw of text.split(',')) {
+        const part = raw.trim();
+        const eq = part.indexOf('=');
+        if (eq < 0)
+            throw badSelector(text, `has "${part}" without "="`);
+        const key = part.slice(0, eq).trim();
+        const value = part.slice(eq + 1).trim();
+        const slash = key.lastIndexOf('/');
+        const prefix = slash < 0 ? undefined : key.slice(0, slash);
+        const name = slash < 0 ? key : key.slice(slash + 1);
+        if (!LABEL_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix)))) {
+            throw badSelector(text, `has "${key}", which is not a label key`);
+        }
+        if (value === '' || !LABEL_NAME.test(value))
+            throw badSelector(text, `has "${value}" for ${key}, which is not a label value`);
+        if (Object.hasOwn(labels, key))
+            throw badSelector(text, `names ${key} twice`);
+        labels[key] = value;
+    }
+    return labels;
+}
+export async function startControllerCommand(opts) {
+    const { log, tuning = {} } = opts;
+    const publisher = new Publisher({
+        ...(tuning.coalesceMs === undefined ? {} : { coalesceMs: tuning.coalesceMs }),
+        ...(tuning.maxDelayMs === undefined ? {} : { maxDelayMs: tuning.maxDelayMs }),
+    });
+    const makeController = () => new Controller({
+        kubeConfig: opts.kubeConfig,
+        meshNamespace: opts.meshNamespace,
+        proxySelector: opts.proxySelector,
+        zones: opts.zones,
+        portRange: opts.portRange,
+        ...(opts.watchNamespaces && opts.watchNamespaces.length > 0 ? { watchNamespaces: opts.watchNamespaces } : {}),
+        ...(opts.ignoreNamespaces ? { ignoreNamespaces: opts.ignoreNamespaces } : {}),
+        patchDns: opts.patchDns,
+        ...(opts.dnsService === undefined ? {} : { dnsService: opts.dnsService }),
+        publish: (content, diagnostics) => publisher.publish(content, diagnostics),
+        log,
+        ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
+        ...(tuning.resyncMs === undefined ? {} : { resyncMs: tuning.resyncMs }),
+        ...(tuning.translateCoalesceMs === undefined ? {} : { coalesceMs: tuning.translateCoalesceMs }),
+        ...(tuning.instance === undefined ? {} : { instance: tuning.instance }),
+    });
+    // The controller is built first so bad options fail before anything listens.
+    let controller = makeController();
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const live = new LiveHub(tuning.live);
+    const liveApi = createLiveApi({ hub: live, token: opts.token, log: log.child({ component: 'live' }) });
+    const dashboard = createDashboard({
+        source: {
+            table: () => publisher.current?.table,
+            proxies: () => api.status().proxies,
+            diagnostics: () => controller?.diagnostics() ?? [],
+            live: () => live.stats(),
+        },
+        token: opts.token,
+        log: log.child({ component: 'dashboard' }),
+    });
+    const api = new ControllerApi({
+        publisher,
+        token: opts.token,
+        log: log.child({ component: 'api' }),
+        registry,
+        ...(tuning.heartbeatMs === undefined ? {} : { heartbeatMs: tuning.heartbeatMs }),
+        extra: (req, res, path, search) => liveApi(req, res, path, search) || dashboard(req, res, path, search),
+    }, () => controller?.diagnostics() ?? []);
+    let port;
+    try {
+        port = (await api.listen(opts.listen.port, opts.listen.host)).port;
+    }
+    catch (e) {
+        dashboard.close();
+        await api.close();
+        publisher.close();
+        throw new HostmeshError('CONTROLLER_LISTEN', `cannot listen on ${opts.listen.host}:${opts.listen.port} for the controller API: ${errorMessage(e)}`);
+    }
+    let resolveReady = () => { };
+    let rejectReady = () => { };
+    const ready = new Promise((resolve, reject) => {
+        resolveReady = resolve;
+        rejectReady = reject;
+    });
+    ready.then(() => {
+        const t = publisher.current?.table;
+        log.info({ epoch: publisher.epoch, version: t?.version, listeners: t?.listeners.length, clusters: t?.clusters.length }, 'first routing table published; ready');
+    }, () => { });
+    publisher.subscribe((p) => log.debug({ version: p.table.version, listeners: p.table.listeners.length }, 'routing table published'));
+    const run = (c) => {
+        c.start().then(resolveReady, (e) => { if (!elector)
+            rejectReady(e); });
+    };
+    let elector;
+    let stopping = Promise.resolve();
+    if (opts.leaderElection === undefined) {
+        run(controller);
+    }
+    else {
+        // Standby until elected: the API answers (503 to watches, not ready), nothing is written.
+        controller = undefined;
+        const standby = () => `standby: ${elector?.leader === undefined ? 'no replica holds the leader Lease yet' : `the leader is ${elector.leader}`}`;
+        api.standby = standby;
+        api.leaderUrl = () => {
+            const a = elector?.leaderAddress;
+            return a !== undefined && a !== '' && !elector?.isLeader ? a : undefined;
+        };
+        elector = new LeaderElector({
+            kubeConfig: opts.kubeConfig,
+            namespace: opts.meshNamespace,
+            identity: opts.leaderElection.identity,
+            ...(opts.leaderElection.address === undefined ? {} : { address: opts.leaderElection.address }),
+            ...(opts.leaderElection.timings ? { timings: opts.leaderElection.timings } : {}),
+            log,
+            onStartedLeading: () => {
+                // A replica that led before stopped its controller first: it starts over from the
+                // cluster and the shadows (ports are read back from them, so none moves).
+                void stopping.then(() => {
+                    if (!elector?.isLeader)
+                        return;
+                    controller = makeController();
+                    api.standby = undefined;
+                    run(controller);
+                });
+            },
+            onStoppedLeading: () => {
+                const c = controller;
+                controller = undefined;
+                // Proxies go to the new leader: their streams end now, and this replica stops writing.
+                api.standby = standby;
+                if (c !== undefined)
+                    stopping = c.stop();
+            },
+        });
+        elector.start();
+    }
+    const host = opts.listen.host.includes(':') ? `[${opts.listen.host}]` : opts.listen.host;
+    let closing;
+    return {
+        get controller() {
+            return controller;
+        },
+        elector,
+        publisher,
+        api,
+        live,
+        port,
+        url: `http://${host}:${port}`,
+        ready,
+        close: (options = {}) => {
+            closing ??= (async () => {
+                const c = controller;
+                controller = undefined;
+                await c?.stop();
+                await stopping;
+                await elector?.stop(options.release ?? true);
+                rejectReady(new HostmeshError('CONTROLLER_STOPPED', 'the controller was stopped before it published its first table'));
+                dashboard.close();
+                // Ends every watch stream cleanly: proxies reconnect (to the next controller) with backoff.
+                await api.close();
+                publisher.close();
+            })();
+            return closing;
+        },
+    };
+}

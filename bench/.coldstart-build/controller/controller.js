@@ -1,0 +1,373 @@
+/**
+ * The controller in a cluster: watches Services and EndpointSlices (source/kubernetes.ts) and
+ * the Services of the mesh namespace (the shadows, and the proxies' DNS Service), translates
+ * them into routing tables, keeps one shadow Service per meshed Service, reports problems as
+ * Events, and (with `patchDns`) keeps cluster DNS forwarding the mesh zones.
+ *
+ * Four serial loops (kube/loop.ts), each coalescing its triggers:
+ * - translate: cluster state -> table, with the previous translation's memory and port
+ *   allocation (at start: the allocation stored on the shadows, so ports never move), then
+ *   publish when the table or its diagnostics changed. Never waits on API writes, so endpoint
+ *   changes reach the proxies even while the API server refuses or delays writes.
+ * - shadows: the shadows the last translation wants vs the mesh namespace -> create, update,
+ *   delete; a write that taught something (a new ClusterIP, a re-read after a conflict) triggers
+ *   a translation, so mesh DNS answers a new shadow's address as soon as it is known.
+ * - events (kube/events.ts) and dns (dns/reconciler.ts).
+ * A resync timer (`resyncMs`) re-checks shadows and DNS even when nothing was reported.
+ */
+import { hostname } from 'node:os';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { HostmeshError } from '../common/errors.js';
+import { portId } from '../table/index.js';
+import { checkTarget } from './dns/types.js';
+import { EventRecorder, serviceProblems } from './kube/events.js';
+import { DnsReconciler } from './dns/reconciler.js';
+import { Informer } from './kube/informer.js';
+import { DEFAULT_BACKOFF, SerialLoop } from './kube/loop.js';
+import { MeshNamespaceView, writeShadows } from './shadow/reconciler.js';
+import { buildShadowService, readShadowState } from './shadow/services.js';
+import { diffShadowServices } from './shadow/diff.js';
+import { KubernetesSource } from './source/kubernetes.js';
+import { DEFAULT_IGNORED_NAMESPACES } from './translation/translate.js';
+import { Translator } from './translation/translator.js';
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const DEFAULT_RESYNC_MS = 60_000;
+const DEFAULT_COALESCE_MS = 20;
+/** How long changes of the mesh namespace (new shadow ClusterIPs) are gathered into one translation. */
+const SHADOW_BATCH_MS = 200;
+function badOption(message, details) {
+    return new HostmeshError('CONTROLLER_BAD_OPTION', message, details);
+}
+/** A shadow's ClusterIPs, without the placeholders a headless or pending Service has. */
+function clusterIPs(svc) {
+    const spec = svc?.spec;
+    const ips = spec?.clusterIPs ?? (spec?.clusterIP === undefined ? [] : [spec.clusterIP]);
+    return ips.filter((ip) => ip !== '' && ip !== 'None');
+}
+function desiredShadows(services, ports, options, cache) {
+    const out = [];
+    for (const svc of services) {
+        let entry = cache.get(svc);
+        // Translation hands back the same allocation map while no port moved: nothing to compare.
+        if (entry?.map !== ports) {
+            const namespace = svc.metadata.namespace ?? 'default';
+            const allocated = (svc.spec?.ports ?? []).map((p) => ports.get(portId(namespace, svc.metadata.name, p.port)) ?? '').join(',');
+            if (entry?.ports !== allocated)
+                entry = { map: ports, ports: allocated, shadow: buildShadowService(svc, ports, options) };
+            else
+                entry = { ...entry, map: ports };
+            cache.set(svc, entry);
+        }
+        if (entry.shadow)
+            out.push(entry.shadow);
+    }
+    return out;
+}
+function sameAddresses(a, b) {
+    if (a.size !== b.size)
+        return false;
+    for (const [id, ips] of a) {
+        const other = b.get(id);
+        if (!other || other.length !== ips.length || ips.some((ip, i) => other[i] !== ip))
+            return false;
+    }
+    return true;
+}
+/** Whether two tables hold the same entries (the same objects); false negatives only cost a publish the publisher finds unchanged. */
+function sameContent(a, b) {
+    const same = (x, y) => x.length === y.length && x.every((v, i) => v === y[i]);
+    return a.dns.ttl === b.dns.ttl && same(a.dns.zones, b.dns.zones) && same(a.dns.services, b.dns.services)
+        && same(a.listeners, b.listeners) && same(a.routes, b.routes) && same(a.clusters, b.clusters)
+        && same(a.identities ?? [], b.identities ?? []);
+}
+function sameObjects(a, b) {
+    return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+function splitId(id) {
+    const i = id.indexOf('/');
+    return { namespace: id.slice(0, i), name: id.slice(i + 1) };
+}
+export class Controller {
+    #o;
+    #log;
+    #source;
+    #mesh;
+    #view;
+    #core;
+    #translateLoop;
+    #shadowLoop;
+    #events;
+    #dns;
+    #translator;
+    #shadowOptions;
+    #firstPublish;
+    #resolveFirst;
+    #rejectFirst;
+    #sourceSynced = false;
+    #started = false;
+    #stopped = false;
+    #resyncTimer;
+    #shadowBatch;
+    #desired;
+    /** The shadows wanted and the mesh namespace's version when they last needed no write. */
+    #shadowsSettled;
+    #shadowCache = new WeakMap();
+    /** readShadowState of the mesh namespace, as of a version of the view. */
+    #shadowsRead;
+    /** The content and diagnostics (as JSON) last published. */
+    #published;
+    /** What the last published translation was made from. */
+    #translated = { state: undefined, addresses: new Map() };
+    #translation = [];
+    #shadowState = [];
+    #conflicts = [];
+    #writeFailures = [];
+    #dnsAddressesKey = '';
+    constructor(options) {
+        if (!DNS1123_LABEL.test(options.meshNamespace)) {
+            throw badOption(`mesh namespace "${options.meshNamespace}" is not a valid namespace name`, { meshNamespace: options.meshNamespace });
+        }
+        if (Object.keys(options.proxySelector).length === 0) {
+            throw badOption('the proxy selector is empty: shadow Services would select no proxy (give the proxy pods\' labels, e.g. app.kubernetes.io/component=proxy)', {});
+        }
+        if (options.patchDns && !options.dnsService) {
+            throw badOption('patching cluster DNS needs the name of the proxies\' DNS Service (--dns-service)', {});
+        }
+        // A bad zone would otherwise only show up as a DNS diagnostic on every check.
+        checkTarget('127.0.0.1', options.zones);
+        this.#o = options;
+        this.#log = options.log;
+        const backoff = options.backoff ?? DEFAULT_BACKOFF;
+        const coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
+        const kc = options.kubeConfig;
+        this.#core = kc.makeApiClient(CoreV1Api);
+        this.#firstPublish = new Promise((resolve, reject) => {
+            this.#resolveFirst = resolve;
+            this.#rejectFirst = reject;
+        });
+        this.#firstPublish.catch(() => { });
+        this.#translator = new Translator({
+            mode: 'cluster',
+            portRange: options.portRange,
+            zones: options.zones,
+            meshNamespace: options.meshNamespace,
+            ...(options.watchNamespaces && options.watchNamespaces.length > 0 ? { watchNamespaces: options.watchNamespaces } : {}),
+            ...(options.ignoreNamespaces ? { ignoreNamespaces: options.ignoreNamespaces } : {}),
+        });
+        this.#shadowOptions = { meshNamespace: options.meshNamespace, proxySelector: options.proxySelector };
+        this.#source = new KubernetesSource({
+            kubeConfig: kc,
+            ...(options.watchNamespaces ? { watchNamespaces: options.watchNamespaces } : {}),
+            // The shadows' own churn must not retranslate the cluster: the mesh namespace is never meshed.
+            ignoreNamespaces: [...new Set([...(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES), options.meshNamespace])],
+            backoff,
+            logger: this.#log.child({ component: 'kubernetes-source' }),
+        });
+        this.#source.on('change', () => this.#translateLoop.trigger());
+        void this.#source.synced.then(() => {
+            this.#sourceSynced = true;
+            this.#translateLoop.trigger();
+        }, () => { });
+        // The whole mesh namespace, not only the shadows: a Service there that holds a shadow's
+        // name is seen (and reported) without a failed create, and the DNS Service's address comes
+        // from the same cache.
+        const meshNamespace = options.meshNamespace;
+        this.#mesh = new Informer({
+            kubeConfig: kc,
+            path: `/api/v1/namespaces/${meshNamespace}/services`,
+            what: `services in namespace ${meshNamespace}`,
+            list: () => this.#core.listNamespacedService({ namespace: meshNamespace }),
+            onChange: () => this.#meshChanged(),
+            backoff,
+            log: this.#log,
+        });
+        this.#view = new MeshNamespaceView(this.#mesh, meshNamespace);
+        const loop = (name, run, paced = false) => new SerialLoop(run, { name, coalesceMs, backoff, log: this.#log, paced });
+        // Paced: while thousands of new shadows report their ClusterIPs one by one, translation
+        // must not starve the writes that produce them.
+        this.#translateLoop = loop('translate', () => this.#translate(), true);
+        this.#shadowLoop = loop('shadows', () => this.#reconcileShadows());
+        this.#events = new EventRecorder({ core: this.#core, log: this.#log, instance: options.instance ?? hostname(), backoff, coalesceMs });
+        const dnsService = options.dnsService;
+        this.#dns = options.patchDns && dnsService ? new DnsReconciler({
+            kubeConfig: kc,
+            zones: options.zones,
+            dnsService: { namespace: meshNamespace, name: dnsService },
+            addresses: () => clusterIPs(this.#view.get(dnsService)),
+            log: this.#log,
+            backoff,
+            coalesceMs,
+        }) : undefined;
+    }
+    /**
+     * Starts watching. Resolves once the first table was published, built from complete lists
+     * of the cluster and of the mesh namespace (it waits through API server outages); rejects
+     * when stop() comes first.
+     */
+    start() {
+        if (this.#started)
+            return this.#firstPublish;
+        this.#started = true;
+        void this.#source.start();
+        this.#mesh.start();
+        if (this.#dns) {
+            const dns = this.#dns;
+            // Before the mesh namespace is listed, the DNS Service would look missing.
+            void this.#mesh.synced.then(() => { if (!this.#stopped)
+                dns.start(); });
+        }
+        const resyncMs = this.#o.resyncMs ?? DEFAULT_RESYNC_MS;
+        this.#resyncTimer = setInterval(() => this.#resync(), resyncMs);
+        this.#resyncTimer.unref();
+        return this.#firstPublish;
+    }
+    async stop() {
+        if (this.#stopped)
+            return;
+        this.#stopped = true;
+        clearInterval(this.#resyncTimer);
+        clearTimeout(this.#shadowBatch);
+        this.#rejectFirst(new HostmeshError('CONTROLLER_STOPPED', 'the controller was stopped before it published its first table'));
+        await Promise.all([this.#translateLoop.stop(), this.#shadowLoop.stop(), this.#events.stop(), this.#dns?.stop()]);
+        await Promise.all([this.#source.stop(), this.#mesh.stop()]);
+    }
+    /** Translations run so far (a burst of changes makes one). */
+    get translations() {
+        return this.#translateLoop.runs;
+    }
+    /** Everything wrong right now, for `/v1/status` and `hostmesh check`. */
+    diagnostics() {
+        const mesh = this.#o.meshNamespace;
+        const out = [];
+        for (const d of this.#translation) {
+            if (d.severity === 'info')
+                continue;
+            out.push({
+                severity: d.severity,
+                code: d.code,
+                object: { ...d.object },
+                ...(d.key === undefined ? {} : { key: d.key }),
+                ...(d.value === undefined ? {} : { value: d.value }),
+                message: d.message,
+            });
+        }
+        for (const d of this.#shadowState) {
+            out.push({ severity: 'warning', code: d.code, object: { kind: 'Service', ...splitId(d.service) }, message: d.message });
+        }
+        for (const c of this.#conflicts) {
+            out.push({ severity: 'error', code: 'SHADOW_CONFLICT', object: { kind: 'Service', ...splitId(c.service) }, message: c.reason });
+        }
+        for (const f of this.#writeFailures) {
+            out.push({
+                severity: 'error',
+                code: 'SHADOW_WRITE_FAILED',
+                object: { kind: 'Service', namespace: f.target.namespace ?? mesh, name: f.target.name ?? '' },
+                message: `${f.message}; retrying with backoff`,
+            });
+        }
+        if (this.#dns)
+            out.push(...this.#dns.diagnostics());
+        return out;
+    }
+    #meshChanged() {
+        this.#view.changed();
+        // Shadow changes only bring ClusterIPs for mesh DNS: while thousands of shadows are created,
+        // one translation per batch of them (a cluster change still translates at once, and reads
+        // the shadows as they are then).
+        if (this.#shadowBatch === undefined) {
+            this.#shadowBatch = setTimeout(() => {
+                this.#shadowBatch = undefined;
+                this.#translateLoop.trigger();
+            }, SHADOW_BATCH_MS);
+        }
+        this.#shadowLoop.trigger();
+        const dnsService = this.#o.dnsService;
+        if (this.#dns && dnsService) {
+            const key = clusterIPs(this.#view.get(dnsService)).join(',');
+            if (key !== this.#dnsAddressesKey) {
+                this.#dnsAddressesKey = key;
+                this.#dns.trigger();
+            }
+        }
+    }
+    #resync() {
+        // Own writes the informer never confirmed stop hiding its view; anything drifted is repaired.
+        this.#view.forget();
+        this.#shadowsSettled = undefined;
+        this.#shadowLoop.trigger();
+        this.#dns?.trigger();
+    }
+    async #translate() {
+        if (!this.#sourceSynced || !this.#mesh.isSynced)
+            return 'done';
+        const state = this.#source.current();
+        if (this.#shadowsRead?.version !== this.#view.version) {
+            this.#shadowsRead = { version: this.#view.version, state: readShadowState(this.#view.services()) };
+        }
+        const shadows = this.#shadowsRead.state;
+        this.#shadowState = shadows.diagnostics;
+        // Most mesh-namespace changes are the controller's own writes; translation reads only the
+        // shadows' addresses from there, so it runs again only when they or the cluster changed.
+        // (The source keeps one snapshot object until something changes.)
+        if (state === this.#translated.state && sameAddresses(shadows.clusterIPs, this.#translated.addresses))
+            return 'done';
+        // The first translation starts from the allocation stored on the shadows.
+        const result = this.#translator.translate(state, { shadowAddresses: shadows.clusterIPs }, shadows.allocations);
+        this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions, this.#shadowCache);
+        this.#translation = result.diagnostics;
+        this.#shadowLoop.trigger();
+        this.#events.sync(serviceProblems(result.diagnostics, state.services));
+        // Unchanged Services translate to the same entry objects, so comparing the entries by
+        // identity finds an unchanged table without serializing 10,000 Services' worth of JSON.
+        const diagnostics = JSON.stringify(result.diagnostics);
+        const published = this.#published;
+        if (published === undefined || published.diagnostics !== diagnostics || !sameContent(published.content, result.content)) {
+            try {
+                this.#o.publish(result.content, result.diagnostics);
+            }
+            catch (e) {
+                this.#log.error({ err: e }, 'publishing the routing table failed; retrying');
+                return 'retry';
+            }
+            this.#published = { content: result.content, diagnostics };
+            this.#log.debug({ listeners: result.content.listeners.length, clusters: result.content.clusters.length, diagnostics: result.diagnostics.length }, 'table published');
+        }
+        this.#translated = { state, addresses: shadows.clusterIPs };
+        this.#resolveFirst();
+        return 'done';
+    }
+    async #reconcileShadows() {
+        const desired = this.#desired;
+        if (!desired)
+            return 'done';
+        // An endpoint change re-translates but wants the same shadows (the same objects, from the
+        // cache): while the mesh namespace did not change either, there is nothing to compare
+        // (a pass over 10,000 shadows took longer than the translation).
+        const settled = this.#shadowsSettled;
+        const viewVersion = this.#view.version;
+        if (settled !== undefined && settled.version === viewVersion && sameObjects(settled.desired, desired))
+            return 'done';
+        const diff = diffShadowServices(desired, this.#view.services());
+        const known = new Set(this.#conflicts.map((c) => `${c.service} ${c.reason}`));
+        for (const c of diff.conflicts) {
+            if (!known.has(`${c.service} ${c.reason}`))
+                this.#log.error({ code: 'SHADOW_CONFLICT', service: c.service }, c.reason);
+        }
+        this.#conflicts = diff.conflicts;
+        if (diff.create.length + diff.update.length + diff.delete.length === 0) {
+            this.#writeFailures = [];
+            this.#shadowsSettled = { desired, version: viewVersion };
+            return 'done';
+        }
+        this.#shadowsSettled = undefined;
+        const result = await writeShadows(this.#core, this.#o.meshNamespace, diff, this.#view, this.#log);
+        this.#writeFailures = result.failures;
+        if (result.written > 0) {
+            this.#log.info({ created: diff.create.length, updated: diff.update.length, deleted: diff.delete.length, written: result.written, failed: result.failures.length }, 'shadow Services reconciled');
+        }
+        // New ClusterIPs for mesh DNS; and a re-read after a conflict may change what is wanted.
+        if (result.written > 0 || result.again)
+            this.#translateLoop.trigger();
+        return result.failures.length > 0 ? 'retry' : result.again ? 'again' : 'done';
+    }
+}

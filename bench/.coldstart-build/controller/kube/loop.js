@@ -1,0 +1,111 @@
+/**
+ * The controller's work loops: each runs one job (translate, write shadows, patch DNS, send
+ * Events) serially. Triggers that arrive together make one run (after `coalesceMs`); triggers
+ * during a run make exactly one more run after it. A run that failed is retried after a
+ * jittered exponential backoff, and triggers do not cut that backoff short, so a broken API
+ * server is not hammered by every cluster change. A run that asks to go again (it re-read an
+ * object after a conflict) does so at once, a few times, then backs off: writes never loop.
+ */
+import { errorMessage } from '../../common/errors.js';
+export const DEFAULT_BACKOFF = { minMs: 500, maxMs: 30_000 };
+/** Delay before retry number `failures + 1`: doubling from minMs to maxMs, 50-100 % of the step. */
+export function backoffDelay(backoff, failures) {
+    const base = Math.min(backoff.maxMs, backoff.minMs * 2 ** Math.min(failures, 30));
+    return Math.round(base / 2 + Math.random() * (base / 2));
+}
+export class SerialLoop {
+    #run;
+    #options;
+    #timer;
+    #running;
+    #dirty = false;
+    #failures = 0;
+    #again = 0;
+    #stopped = false;
+    #runs = 0;
+    /** When the last run ended and how long it took (for `paced`). */
+    #lastEnd = 0;
+    #lastDuration = 0;
+    constructor(run, options) {
+        this.#run = run;
+        this.#options = options;
+    }
+    /** Runs completed (successful or not): lets tests count translations. */
+    get runs() {
+        return this.#runs;
+    }
+    /** Asks for a run: after the coalescing window, after the current run, or after the backoff. */
+    trigger() {
+        if (this.#stopped)
+            return;
+        this.#dirty = true;
+        if (this.#running || this.#timer)
+            return;
+        this.#schedule(this.#quietMs());
+    }
+    async stop() {
+        this.#stopped = true;
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        await this.#running;
+    }
+    /** While a timer (coalescing window or backoff) is pending, triggers only mark the loop dirty. */
+    #schedule(ms) {
+        this.#timer = setTimeout(() => {
+            this.#timer = undefined;
+            this.#running = this.#once().finally(() => {
+                this.#running = undefined;
+                // Triggers that came during the run (up to this very moment) get one more run.
+                if (this.#dirty && !this.#timer && !this.#stopped)
+                    this.#schedule(this.#quietMs());
+            });
+        }, ms);
+    }
+    /** The coalescing window, stretched for a paced loop that ran a moment ago. */
+    #quietMs() {
+        if (!this.#options.paced)
+            return this.#options.coalesceMs;
+        return Math.max(this.#options.coalesceMs, this.#lastEnd + this.#lastDuration - performance.now());
+    }
+    async #once() {
+        if (this.#stopped)
+            return;
+        this.#dirty = false;
+        let outcome;
+        const started = performance.now();
+        try {
+            outcome = await this.#run();
+        }
+        catch (e) {
+            this.#options.log.error({ loop: this.#options.name, err: errorMessage(e) }, 'run failed unexpectedly; retrying');
+            outcome = 'retry';
+        }
+        this.#lastEnd = performance.now();
+        this.#lastDuration = this.#lastEnd - started;
+        this.#runs++;
+        if (this.#stopped)
+            return;
+        if (outcome === 'again' && this.#again < (this.#options.maxAgain ?? 3)) {
+            this.#again++;
+            this.#schedule(0);
+            return;
+        }
+        if (outcome !== 'done') {
+            const delay = backoffDelay(this.#options.backoff, this.#failures++);
+            this.#options.log.debug({ loop: this.#options.name, retryInMs: delay, outcome }, 'retrying after a backoff');
+            this.#schedule(delay);
+            return;
+        }
+        this.#failures = 0;
+        this.#again = 0;
+    }
+}
+/** Calls `fn` for every item, at most `limit` at a time; resolves when all have settled. */
+export async function forEachLimit(items, limit, fn) {
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length)
+            await fn(items[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,3 @@
+export function emptyMemory() {
+    return { settings: new Map() };
+}

@@ -1,0 +1,154 @@
+/**
+ * The JSON access log: one line per finished request (or closed upgrade tunnel), and one per TCP
+ * connection or UDP session when it closes (or a TCP connection turned away). Lines are
+ * formatted when the exchange finishes, collected for the rest of the event-loop turn and
+ * handed to the sink in chunks of whole lines of at most PIPE_BUF bytes, so several writers
+ * sharing one stdout pipe (worker threads, processes) never interleave within a line. Nothing
+ * here blocks on I/O: the default sink writes asynchronously (access-log-writer.ts).
+ */
+import { pathEnd, pathStart } from '../expr/request.js';
+import { rawHeader } from './http/headers.js';
+import { isValidTraceparent } from './trace.js';
+/** Largest chunk handed to the sink: writes up to PIPE_BUF (Linux: 4096) to a pipe are atomic. */
+export const MAX_CHUNK_BYTES = 4096;
+/** A JSON string literal; the common plain-ASCII text skips the general (slower) encoder. */
+function q(s) {
+    for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c)
+            return JSON.stringify(s);
+    }
+    return `"${s}"`;
+}
+const TIME_ORIGIN = performance.timeOrigin;
+let secondStart = -1;
+let secondText = '';
+/** `performance.now()`-based time as RFC 3339 UTC with milliseconds; the date part is formatted once a second. */
+function isoTime(monotonic) {
+    const ms = Math.floor(TIME_ORIGIN + monotonic);
+    const sec = ms - (ms % 1000);
+    if (sec !== secondStart) {
+        secondStart = sec;
+        secondText = new Date(sec).toISOString().slice(0, 20);
+    }
+    const frac = ms - sec;
+    return `${secondText}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
+}
+/** Milliseconds with microsecond precision, formatted from integers (float printing is slow). */
+function millis(ms) {
+    const us = Math.round(ms * 1000);
+    const frac = us % 1000;
+    return `${(us - frac) / 1000}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
+}
+/** The request path without the query, as received (absolute-form targets lose scheme and host). */
+export function pathOf(url) {
+    if (url === undefined || url === '')
+        return '/';
+    const start = pathStart(url);
+    const end = pathEnd(url, start);
+    return start === 0 && end === url.length ? url : url.slice(start, end) || '/';
+}
+/** The incoming traceparent when it is valid (requests that never reached a backend). */
+function incomingTrace(ex) {
+    const v = rawHeader(ex.req.rawHeaders, 'traceparent');
+    return v !== undefined && isValidTraceparent(v) ? v : undefined;
+}
+/** One access log line for a finished exchange, `\n` included. */
+export function accessLine(ex, now) {
+    const ua = rawHeader(ex.req.rawHeaders, 'user-agent');
+    const trace = ex.traceparent ?? incomingTrace(ex);
+    const bytesIn = ex.body !== undefined ? ex.body.length : ex.bytesIn;
+    let line = `{"time":"${isoTime(ex.start)}","route":${q(ex.route.id)},"method":${q(ex.method)},"path":${q(pathOf(ex.req.url))},` +
+        `"status":${ex.status},"durationMs":${millis(now - ex.start)},"bytesIn":${bytesIn},"bytesOut":${ex.bytesOut},` +
+        `"backend":${ex.backend === undefined ? 'null' : q(ex.backend.cluster.id)},` +
+        `"endpoint":${ex.endpoint === undefined ? 'null' : q(ex.endpoint.key)},` +
+        `"client":${q(ex.client ?? 'unknown')},"userAgent":${ua === undefined ? 'null' : q(ua)},` +
+        `"traceparent":${trace === undefined ? 'null' : q(trace)}`;
+    if (ex.attempts > 1)
+        line += `,"retries":${ex.attempts - 1}`;
+    return `${line}}\n`;
+}
+/**
+ * One access log line for a TCP connection or UDP session, `\n` included: `result` is `closed`
+ * for one that was relayed, `failed` for a TCP connection reset because no endpoint answered.
+ */
+export function connectionLine(route, cluster, conn, result, now) {
+    return `{"time":"${isoTime(conn.start)}","route":${q(route)},"protocol":"${conn.protocol}","result":"${result}",` +
+        `"durationMs":${millis(now - conn.start)},"bytesIn":${conn.bytesIn},"bytesOut":${conn.bytesOut},` +
+        `"backend":${cluster === undefined ? 'null' : q(cluster)},"endpoint":${conn.endpoint === undefined ? 'null' : q(conn.endpoint.key)},` +
+        `"client":${q(conn.client)}}\n`;
+}
+export class AccessLog {
+    #sink;
+    #onError;
+    #lines = [];
+    #scheduled = undefined;
+    #flush = () => this.flush();
+    /** `onError` hears about a line that could not be formatted or a sink that threw. */
+    constructor(sink, onError = () => { }) {
+        this.#sink = sink;
+        this.#onError = onError;
+    }
+    record(ex) {
+        let line;
+        try {
+            line = accessLine(ex, performance.now());
+        }
+        catch (err) {
+            // Logging must never cost the request (or the process) anything.
+            this.#onError(err);
+            return;
+        }
+        this.#push(line);
+    }
+    /** A TCP connection or UDP session ended (see `connectionLine`). */
+    recordConnection(route, cluster, conn, result) {
+        let line;
+        try {
+            line = connectionLine(route, cluster, conn, result, performance.now());
+        }
+        catch (err) {
+            this.#onError(err);
+            return;
+        }
+        this.#push(line);
+    }
+    #push(line) {
+        this.#lines.push(line);
+        this.#scheduled ??= setImmediate(this.#flush);
+    }
+    /** Hands the collected lines to the sink now, in chunks of whole lines. */
+    flush() {
+        if (this.#scheduled !== undefined) {
+            clearImmediate(this.#scheduled);
+            this.#scheduled = undefined;
+        }
+        const lines = this.#lines;
+        if (lines.length === 0)
+            return;
+        this.#lines = [];
+        let chunk = '';
+        let bytes = 0;
+        try {
+            for (const line of lines) {
+                const n = Buffer.byteLength(line);
+                if (bytes > 0 && bytes + n > MAX_CHUNK_BYTES) {
+                    this.#sink.write(chunk);
+                    chunk = '';
+                    bytes = 0;
+                }
+                chunk += line;
+                bytes += n;
+            }
+            this.#sink.write(chunk);
+        }
+        catch (err) {
+            this.#onError(err);
+        }
+    }
+    /** Flushes and waits until the sink has written everything (call when the engine closes). */
+    async close() {
+        this.flush();
+        await this.#sink.idle?.();
+    }
+}

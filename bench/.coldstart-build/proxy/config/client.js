@@ -1,0 +1,387 @@
+/**
+ * The proxy's side of distribution: follows the controller's watch stream, applies each new
+ * snapshot through the engine, acks the outcome, and keeps the last good table on disk.
+ *
+ * Fail static: at start the saved table is applied before the controller is contacted, and
+ * nothing the controller does (being down, sending a bad table) removes a table that works.
+ */
+import { Pool } from 'undici';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ACK_PATH, NDJSON, WATCH_PATH, emptyTable, formatSince, tableDigest } from '../../table/index.js';
+import { HostmeshError, errorMessage, isHostmeshError } from '../../common/errors.js';
+import { Backoff } from './backoff.js';
+import { LatestWorker } from './latest.js';
+import { LineSplitter } from './lines.js';
+import { loadState, removeStaleTemps, saveState } from './state.js';
+export const DEFAULT_IDLE_TIMEOUT_MS = 35_000;
+const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
+const EMPTY_DIGEST = tableDigest(emptyTable('none'));
+export class ConfigClient {
+    #opts;
+    #log;
+    #pool;
+    #basePath;
+    #origin;
+    #authorization;
+    #idleTimeoutMs;
+    #backoff;
+    #abort = new AbortController();
+    #acks;
+    #saves;
+    /** Snapshots and deltas to apply, in order; a snapshot replaces whatever waits before it. */
+    #updates = [];
+    #applying;
+    /** The current watch request, aborted to resync after a gap. */
+    #attempt;
+    /** A gap was seen: the next watch asks for a snapshot (no `since`) and ignores deltas until one arrives. */
+    #resync = false;
+    #counts = { snapshots: 0, deltas: 0, gaps: 0 };
+    #applied;
+    #controller;
+    #connected = false;
+    #lastError;
+    #lastLoggedError = '';
+    #loop;
+    #stopped = false;
+    constructor(options) {
+        this.#opts = options;
+        this.#log = options.log;
+        const url = new URL(options.controllerUrl);
+        this.#pool = new Pool(url.origin, { connections: 4 });
+        this.#basePath = url.pathname.replace(/\/+$/, '');
+        this.#origin = url.origin;
+        this.#authorization = `Bearer ${options.token.trim()}`;
+        this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+        this.#backoff = new Backoff(options.backoff);
+        this.#acks = new LatestWorker((ack) => this.#sendAck(ack));
+        this.#saves = new LatestWorker((table) => this.#save(table));
+    }
+    /** A rotated token (the token file changed): used from the next request on. */
+    setToken(token) {
+        this.#authorization = `Bearer ${token.trim()}`;
+    }
+    /**
+     * Applies the saved table (if any and valid), then starts following the controller in the
+     * background. Resolves once the saved table has been dealt with.
+     */
+    async start() {
+        if (this.#loop !== undefined || this.#stopped)
+            throw new HostmeshError('CONFIG_CLIENT_STATE', 'config client: start() may be called once');
+        this.#loop = Promise.resolve();
+        await this.#loadSaved();
+        if (!this.#stopped)
+            this.#loop = this.#run();
+    }
+    /** Closes the watch, waits for a running apply and save to finish, and releases connections. */
+    async stop() {
+        if (this.#stopped)
+            return;
+        this.#stopped = true;
+        this.#abort.abort();
+        this.#updates = [];
+        await this.#loop;
+        while (this.#applying !== undefined)
+            await this.#applying;
+        await this.#saves.idle();
+        this.#acks.stop();
+        await this.#acks.idle();
+        await this.#pool.destroy();
+    }
+    status() {
+        const s = { connected: this.#connected, counts: { ...this.#counts } };
+        if (this.#applied)
+            s.applied = { ...this.#applied };
+        if (this.#controller)
+            s.controller = { ...this.#controller };
+        if (this.#lastError)
+            s.lastError = { ...this.#lastError };
+        return s;
+    }
+    async #loadSaved() {
+        const dir = this.#opts.stateDir;
+        await removeStaleTemps(dir);
+        const saved = await loadState(dir);
+        if (saved.kind === 'missing') {
+            this.#log.info({ path: saved.path }, 'no saved routing table; waiting for the controller');
+            return;
+        }
+        if (saved.kind === 'invalid') {
+            this.#error(`ignored the saved routing table ${saved.path}: ${saved.error}`);
+            return;
+        }
+        const { table } = saved;
+        const outcome = await this.#callApply(table);
+        if (!outcome.ok) {
+            this.#error(`the saved routing table ${formatSince(table.epoch, table.version)} was refused: ${outcome.error}`);
+            return;
+        }
+        this.#applied = { epoch: table.epoch, version: table.version, digest: outcome.digest, at: new Date().toISOString(), source: 'saved' };
+        this.#log.info({ epoch: table.epoch, version: table.version, path: saved.path }, 'serving the saved routing table until the controller answers');
+    }
+    async #run() {
+        while (!this.#stopped) {
+            const resyncing = this.#resync;
+            try {
+                await this.#watchOnce();
+            }
+            catch (e) {
+                if (this.#resync && !resyncing && !this.#stopped) {
+                    // Aborted on purpose after a gap: reconnect at once for a snapshot.
+                    this.#connected = false;
+                    continue;
+                }
+                if (!this.#stopped) {
+                    const message = isHostmeshError(e) ? e.message : `cannot watch the controller at ${this.#origin}: ${errorMessage(e)}`;
+                    this.#error(message, isHostmeshError(e, 'CONTROLLER_UNAUTHORIZED') ? 'error' : 'warn');
+                }
+            }
+            this.#connected = false;
+            if (this.#stopped)
+                break;
+            try {
+                await sleep(this.#backoff.next(), undefined, { signal: this.#abort.signal });
+            }
+            catch {
+                // aborted by stop()
+            }
+        }
+    }
+    /** One watch request, until it fails or ends (both mean: reconnect). */
+    async #watchOnce() {
+        const attempt = new AbortController();
+        this.#attempt = attempt;
+        const onStop = () => attempt.abort();
+        this.#abort.signal.addEventListener('abort', onStop, { once: true });
+        let idle = false;
+        const timer = setTimeout(() => {
+            idle = true;
+            attempt.abort();
+        }, this.#idleTimeoutMs);
+        try {
+            const since = this.#applied && !this.#resync ? `&since=${encodeURIComponent(formatSince(this.#applied.epoch, this.#applied.version))}` : '';
+            const res = await this.#pool.request({
+                path: `${this.#basePath}${WATCH_PATH}?node=${encodeURIComponent(this.#opts.node)}${since}`,
+                method: 'GET',
+                headers: { authorization: this.#authorization, accept: NDJSON },
+                signal: attempt.signal,
+                headersTimeout: this.#idleTimeoutMs,
+                bodyTimeout: 0,
+            });
+            if (res.statusCode !== 200) {
+                const text = errorText(await readSome(res.body, 300));
+                if (res.statusCode === 401) {
+                    throw new HostmeshError('CONTROLLER_UNAUTHORIZED', `the controller refused the token (401: ${text}); check that the token file holds the controller's token`);
+                }
+                throw new HostmeshError('CONTROLLER_STATUS', `the controller answered the watch with ${res.statusCode}: ${text}`);
+            }
+            this.#connected = true;
+            const splitter = new LineSplitter(this.#opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+            let first = true;
+            const onLine = (line) => {
+                this.#onMessage(line, first);
+                first = false;
+            };
+            for await (const chunk of res.body) {
+                timer.refresh();
+                splitter.push(chunk, onLine);
+            }
+            throw new HostmeshError('WATCH_ENDED', 'the controller ended the watch stream');
+        }
+        catch (e) {
+            if (idle)
+                throw new HostmeshError('WATCH_IDLE', `nothing from the controller for ${this.#idleTimeoutMs} ms; reconnecting`);
+            throw e;
+        }
+        finally {
+            clearTimeout(timer);
+            this.#abort.signal.removeEventListener('abort', onStop);
+        }
+    }
+    #onMessage(line, first) {
+        let msg;
+        try {
+            msg = JSON.parse(line.toString('utf8'));
+        }
+        catch (e) {
+            throw new HostmeshError('WATCH_BAD_LINE', `the controller sent a line that is not JSON: ${errorMessage(e)}`);
+        }
+        if (first) {
+            this.#backoff.reset();
+            // The next failure is news again, worth a warning.
+            this.#lastLoggedError = '';
+            this.#log.info({ controller: this.#origin }, 'following the controller');
+        }
+        if (msg === null || typeof msg !== 'object')
+            throw new HostmeshError('WATCH_BAD_LINE', 'the controller sent a line that is not a JSON object');
+        if (msg.type === 'snapshot') {
+            const t = msg.table;
+            if (typeof t?.epoch === 'string' && typeof t.version === 'number')
+                this.#controller = { epoch: t.epoch, version: t.version };
+            this.#resync = false;
+            this.#updates = [{ kind: 'snapshot', raw: msg.table }];
+            this.#applying ??= this.#drain();
+            return;
+        }
+        if (msg.type === 'delta') {
+            const d = msg.delta;
+            if (typeof d?.epoch === 'string' && typeof d.version === 'number')
+                this.#controller = { epoch: d.epoch, version: d.version };
+            if (this.#resync)
+                return;
+            if (this.#updates.length >= (this.#opts.maxQueuedDeltas ?? 1000)) {
+                this.#gap(`${this.#updates.length} deltas are waiting to be applied`);
+                return;
+            }
+            this.#updates.push({ kind: 'delta', raw: d });
+            this.#applying ??= this.#drain();
+            return;
+        }
+        if (msg.type !== 'heartbeat' || typeof msg.epoch !== 'string' || typeof msg.version !== 'number')
+            return;
+        this.#controller = { epoch: msg.epoch, version: msg.version };
+        // The controller sends no snapshot when we are current; tell it what we serve, since it
+        // may not know (this proxy restarted from its saved table, or an ack was lost).
+        const a = this.#applied;
+        if (first && a && a.epoch === msg.epoch && a.version === msg.version)
+            this.#ack(a.epoch, a.version, true);
+    }
+    /** Applies waiting updates one at a time, in order; an update offered meanwhile is picked up here. */
+    async #drain() {
+        try {
+            for (let u = this.#updates.shift(); u !== undefined; u = this.#updates.shift())
+                await this.#process(u);
+        }
+        finally {
+            this.#applying = undefined;
+        }
+    }
+    /** Applies one snapshot or delta (the applier validates it); acks it and saves the result; never throws. */
+    async #process(update) {
+        const { raw } = update;
+        const outcome = await this.#callApply(raw, update.kind);
+        if (!outcome.ok) {
+            if (outcome.gap === true) {
+                this.#gap(outcome.error);
+                return;
+            }
+            const o = (typeof raw === 'object' && raw !== null ? raw : {});
+            const epoch = typeof o.epoch === 'string' && o.epoch !== '' ? o.epoch.slice(0, 200) : 'unknown';
+            const version = typeof o.version === 'number' && Number.isSafeInteger(o.version) && o.version >= 0 ? o.version : 0;
+            this.#refuse(epoch, version, outcome.error);
+            return;
+        }
+        const table = outcome.table;
+        this.#counts[update.kind === 'snapshot' ? 'snapshots' : 'deltas']++;
+        // Same routing under a new number (e.g. a restarted controller) changed nothing: adopt the version.
+        if (this.#applied?.digest !== outcome.digest)
+            this.#log.info({ epoch: table.epoch, version: table.version, kind: update.kind }, 'applied routing table');
+        this.#applied = { epoch: table.epoch, version: table.version, digest: outcome.digest, at: new Date().toISOString(), source: 'controller' };
+        this.#ack(table.epoch, table.version, true);
+        // Only the newest table is written when applies outrun the disk; each write is a full table.
+        this.#saves.offer(table);
+    }
+    /** The updates no longer follow the table served: drop them and reconnect for a snapshot. */
+    #gap(why) {
+        this.#counts.gaps++;
+        this.#log.warn({ why }, 'gap in routing-table versions; asking the controller for a snapshot');
+        this.#updates = [];
+        this.#resync = true;
+        this.#attempt?.abort();
+    }
+    async #save(table) {
+        try {
+            await saveState(this.#opts.stateDir, table);
+        }
+        catch (e) {
+            this.#error(`could not save the routing table to ${this.#opts.stateDir}: ${errorMessage(e)}`);
+        }
+    }
+    async #callApply(raw, kind = 'snapshot') {
+        try {
+            return await (kind === 'snapshot' ? this.#opts.apply(raw) : this.#opts.applyDelta(raw));
+        }
+        catch (e) {
+            return { ok: false, error: errorMessage(e) };
+        }
+    }
+    #refuse(epoch, version, error) {
+        this.#error(`refused routing table ${formatSince(epoch, version)}, still serving ${this.#applied ? formatSince(this.#applied.epoch, this.#applied.version) : 'nothing'}: ${error}`, 'error');
+        this.#ack(epoch, version, false, error);
+    }
+    #ack(epoch, version, applied, error) {
+        const report = {
+            node: this.#opts.node,
+            epoch,
+            version,
+            digest: this.#applied?.digest ?? EMPTY_DIGEST,
+            applied,
+            time: new Date().toISOString(),
+        };
+        if (error !== undefined)
+            report.error = error;
+        this.#acks.offer(report);
+    }
+    async #sendAck(report) {
+        const timeout = this.#opts.ackTimeoutMs ?? 10_000;
+        try {
+            const res = await this.#pool.request({
+                path: `${this.#basePath}${ACK_PATH}`,
+                method: 'POST',
+                headers: { authorization: this.#authorization, 'content-type': 'application/json' },
+                body: JSON.stringify(report),
+                signal: this.#abort.signal,
+                headersTimeout: timeout,
+                bodyTimeout: timeout,
+            });
+            const text = errorText(await readSome(res.body, 300));
+            if (res.statusCode !== 204)
+                this.#error(`the controller answered an ack with ${res.statusCode}: ${text}`);
+        }
+        catch (e) {
+            // A lost ack is repaired on reconnect: the first heartbeat re-acks the table we serve.
+            if (!this.#stopped)
+                this.#log.debug({ err: errorMessage(e) }, 'ack not delivered');
+        }
+    }
+    /** Records a problem; repeats of the same message are logged at debug so an outage is not a flood. */
+    #error(message, level = 'warn') {
+        this.#lastError = { message, time: new Date().toISOString() };
+        if (message === this.#lastLoggedError) {
+            this.#log.debug(message);
+        }
+        else {
+            this.#lastLoggedError = message;
+            this.#log[level](message);
+        }
+    }
+}
+/** The start of a response body (error texts), without reading an unbounded one. */
+async function readSome(body, max) {
+    let text = '';
+    try {
+        for await (const chunk of body) {
+            text += String(chunk);
+            if (text.length >= max)
+                break;
+        }
+    }
+    catch {
+        // the status code is what matters
+    }
+    finally {
+        body.destroy();
+    }
+    return text.slice(0, max).trim();
+}
+/** The message of a controller error body (`{"error":{"message"}}`), or the text as is. */
+function errorText(text) {
+    try {
+        const m = JSON.parse(text).error?.message;
+        if (typeof m === 'string')
+            return m;
+    }
+    catch {
+        // not one of ours: show it raw
+    }
+    return text;
+}

@@ -1,0 +1,451 @@
+/**
+ * The node proxy engine: applies routing tables and runs their listeners.
+ *
+ * `apply(table)` validates, builds every runtime object (clusters, routes, stages, listeners)
+ * without touching what serves traffic, opens the new listeners, and only then commits in one
+ * synchronous step: endpoint pools reconciled, routes swapped on kept listeners (a request in
+ * flight finishes on the route it started with), metrics series updated, removed listeners
+ * drained. If validation, building or opening fails nothing changes and the error is returned.
+ * An engine keeps no module-level state: several can run in one process.
+ */
+import { errorMessage, HostmeshError } from '../common/errors.js';
+import { createLogger } from '../common/log.js';
+import { applyTableDelta, clusterBackends, describeRuleMatch, DELTA_GAP, formatProblems, ROUTE_POLICIES, serviceOfCluster, tableDigest, validateTable } from '../table/index.js';
+import { AccessLog } from './access-log.js';
+import { FdSink } from './access-log-writer.js';
+import { ClusterRuntime } from './cluster.js';
+import { HttpListener } from './http/listener.js';
+import { IdentityMap } from './identity.js';
+import { buildHttpRoute } from './http/route.js';
+import { closeUpstream, createUpstream } from './http/upstream.js';
+import { buildL4Route } from './l4-listeners.js';
+import { createTcpListener } from './l4/tcp.js';
+import { createUdpListener } from './l4/udp.js';
+import { jsonEqual } from './json-equal.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import { OverloadManager } from './overload.js';
+import { ProxyMetrics } from './metrics.js';
+import { sampleLive } from './live/counts.js';
+import { TapRegistry } from './live/tap.js';
+import { LocalZones } from './ratelimit/zones.js';
+import { startTracing } from './tracing/index.js';
+const DEFAULT_L4 = { tcp: createTcpListener, udp: createUdpListener };
+export class ProxyEngine {
+    metrics;
+    log;
+    limits;
+    #host;
+    #opts;
+    #observer;
+    #accessLog;
+    #rateLimits;
+    /** The client connection budget of all HTTP listeners. */
+    overload;
+    #taps = new TapRegistry();
+    /**
+     * Source address -> client identity (the table's identity map), for client-scoped rules and
+     * the L4 listeners; the same object for the engine's life, its contents swapped at commit.
+     */
+    identities = new IdentityMap();
+    #tracing;
+    #clusters = new Map();
+    #listeners = new Map();
+    /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
+    #httpRoutes = new Map();
+    #l4Routes = new Map();
+    #current = undefined;
+    #queue = Promise.resolve();
+    #draining = new Set();
+    #closed = false;
+    /** A refused apply released a port early: the current table is no longer fully served. */
+    #portsLost = false;
+    constructor(opts = {}) {
+        this.#opts = opts;
+        this.#host = opts.host ?? '127.0.0.1';
+        this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+        this.log = opts.log ?? createLogger('hostmesh-proxy');
+        this.metrics = new ProxyMetrics(opts.registry, { processMetrics: opts.processMetrics ?? true });
+        this.#accessLog = this.#createAccessLog(opts.accessLog);
+        this.#observer = this.#createObserver();
+        this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
+        this.overload = new OverloadManager(this.limits, this.metrics.registry, { share: this.limits.connectionShare });
+        if (this.overload.fdLimit !== undefined)
+            this.log.debug({ fdLimit: this.overload.fdLimit, maxClientConnections: this.overload.maxConnections }, 'connection budget');
+        this.#tracing = opts.tracing === undefined ? undefined : startTracing(opts.tracing, this.metrics.registry, (message) => this.log.warn(message));
+    }
+    get registry() {
+        return this.metrics.registry;
+    }
+    /** The table serving now, with its digest and apply time; undefined before the first apply. */
+    get current() {
+        return this.#current;
+    }
+    get ready() {
+        return this.#current !== undefined;
+    }
+    get host() {
+        return this.#host;
+    }
+    /** Applies a table (untrusted input: it is validated). Applies run one at a time, in call order. */
+    apply(input) {
+        const run = this.#queue.then(() => this.#apply(input));
+        this.#queue = run.catch(() => { });
+        return run;
+    }
+    /**
+     * Applies a delta (untrusted input) on top of the table served: only the resources it
+     * changes are validated and rebuilt; everything else keeps its objects. Refused with code
+     * DELTA_GAP when it does not follow the table served (the caller then needs a snapshot).
+     */
+    applyDelta(input) {
+        const run = this.#queue.then(() => this.#applyDelta(input));
+        this.#queue = run.catch(() => { });
+        return run;
+    }
+    /** Drains every listener and closes every backend connection. */
+    close() {
+        const run = this.#queue.then(async () => {
+            if (this.#closed)
+                return;
+            this.#closed = true;
+            const drains = [...this.#listeners.values()].map((l) => l.l.close(this.limits.drainTimeoutMs));
+            this.#listeners = new Map();
+            this.#httpRoutes = new Map();
+            this.#l4Routes = new Map();
+            // Backends close after the drain: requests still arriving on open client connections
+            // (answered with Connection: close) need them.
+            await Promise.all([...drains, ...this.#draining]);
+            for (const c of this.#clusters.values())
+                c.close();
+            this.#clusters = new Map();
+            await Promise.all([this.#accessLog?.close(), this.#tracing?.exporter.close()]);
+        });
+        this.#queue = run.catch(() => { });
+        return run;
+    }
+    /** Live stats and tap (src/proxy/live): installs `taps`, returns counts and tap events since the last call. */
+    live(taps) {
+        return Promise.resolve(sampleLive(this.metrics, this.#taps, taps));
+    }
+    /**
+     * The built objects behind a route (its HTTP or L4 route and its clusters' runtimes), for
+     * diagnostics and for tests that check an apply reused them.
+     */
+    built(routeId) {
+        const http = this.#httpRoutes.get(routeId);
+        if (http !== undefined)
+            return { route: http.route, clusters: http.route.backends.map((b) => b.cluster) };
+        const l4 = this.#l4Routes.get(routeId);
+        return l4 === undefined ? undefined : { route: l4.route, clusters: l4.clusters };
+    }
+    /** The routes served, one per open listener, for `GET /v1/routes` and banners. */
+    routes() {
+        const t = this.#current?.table;
+        if (t === undefined)
+            return [];
+        const routes = new Map(t.routes.map((r) => [r.id, r]));
+        const hostForUrl = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
+        return t.listeners.toSorted((a, b) => a.port - b.port).flatMap((l) => {
+            const r = routes.get(l.route);
+            if (r === undefined || !this.#listeners.has(l.port))
+                return [];
+            const backends = r.backends.map((b) => ({ cluster: b.cluster, weight: b.weight, endpoints: this.#clusters.get(b.cluster)?.pool.size ?? 0 }));
+            const summary = { route: r.id, protocol: l.protocol, listen: `${hostForUrl}:${l.port}`, backends, endpoints: backends.reduce((n, b) => n + b.endpoints, 0) };
+            if (r.rules.length > 0)
+                summary.rules = r.rules.map((rule) => ({ match: describeRuleMatch(rule), backends: clusterBackends(rule).map((b) => ({ cluster: b.cluster, weight: b.weight })) }));
+            return [summary];
+        });
+    }
+    async #apply(input) {
+        const raw = input;
+        const ids = { epoch: typeof raw?.epoch === 'string' ? raw.epoch : undefined, version: typeof raw?.version === 'number' ? raw.version : undefined };
+        if (this.#closed)
+            return fail(ids, new HostmeshError('PROXY_CLOSED', 'the proxy engine is closed'));
+        const v = validateTable(input);
+        if (!v.ok)
+            return fail(ids, new HostmeshError('TABLE_INVALID', `routing table refused: ${formatProblems(v.problems)}`, { problems: v.problems }));
+        return this.#applyTable(v.table, tableDigest(v.table), undefined, ids);
+    }
+    async #applyDelta(input) {
+        const raw = input;
+        const ids = { epoch: typeof raw?.epoch === 'string' ? raw.epoch : undefined, version: typeof raw?.version === 'number' ? raw.version : undefined };
+        if (this.#closed)
+            return fail(ids, new HostmeshError('PROXY_CLOSED', 'the proxy engine is closed'));
+        const current = this.#current;
+        if (current === undefined)
+            return fail(ids, new HostmeshError(DELTA_GAP, 'a delta arrived before any table was applied'));
+        const d = applyTableDelta(current.table, current.digest, input);
+        if (!d.ok)
+            return fail(ids, new HostmeshError(d.gap ? DELTA_GAP : 'TABLE_INVALID', `delta refused: ${formatProblems(d.problems)}`, { problems: d.problems }));
+        return this.#applyTable(d.table, d.digest, d.touched, ids);
+    }
+    async #applyTable(table, digest, touched, ids) {
+        const appliedAt = Date.now();
+        if (this.#current !== undefined && this.#current.digest === digest && !this.#portsLost) {
+            this.#current = { table, digest, appliedAt };
+            this.metrics.configApplied(table.version, appliedAt);
+            return { ok: true, epoch: table.epoch, version: table.version, digest, changed: false, opened: [], closed: [], warnings: [] };
+        }
+        let build;
+        try {
+            build = this.#build(table, digest, touched);
+        }
+        catch (err) {
+            return fail(ids, err instanceof HostmeshError ? err : new HostmeshError('PROXY_BUILD_FAILED', `routing table ${table.epoch}/${table.version} could not be built: ${errorMessage(err)}`));
+        }
+        // A port whose protocol changes must be released before its new listener can open: the
+        // one thing touched before commit (documented: such a change is not atomic).
+        for (const old of build.removed) {
+            if (build.listeners.has(old.port)) {
+                build.releasedEarly.add(old);
+                this.#listeners.delete(old.port);
+                this.#drain(old);
+            }
+        }
+        const opened = [];
+        for (const l of build.opened) {
+            try {
+                await l.l.listen();
+                opened.push(l);
+            }
+            catch (err) {
+                for (const o of opened)
+                    void o.l.close(0);
+                for (const c of build.clusters.values())
+                    if (!this.#clusters.has(c.id))
+                        c.close();
+                const port = l.port;
+                if (build.releasedEarly.size > 0)
+                    this.#portsLost = true;
+                return fail(ids, new HostmeshError('LISTENER_OPEN_FAILED', `cannot listen on ${this.#host}:${port} for ${build.table.listeners.find((e) => e.port === port)?.route ?? '?'}: ${errorMessage(err)}`, { port }));
+            }
+        }
+        this.#commit(build, appliedAt);
+        return {
+            ok: true,
+            epoch: table.epoch,
+            version: table.version,
+            digest,
+            changed: true,
+            opened: build.opened.map((l) => l.port),
+            closed: build.removed.map((l) => l.port),
+            warnings: build.warnings,
+        };
+    }
+    /**
+     * Builds what `table` needs, reusing every committed object that is still exact. With
+     * `touched` (a delta), entries outside it are known unchanged and reused without comparing.
+     */
+    #build(table, digest, touched) {
+        const warnings = [];
+        const clusters = new Map();
+        const clusterUpdates = [];
+        for (const entry of table.clusters) {
+            const existing = this.#clusters.get(entry.id);
+            if (existing !== undefined && touched !== undefined && !touched.clusters.has(entry.id)) {
+                clusters.set(entry.id, existing);
+            }
+            else if (existing !== undefined && existing.entry.protocol === entry.protocol) {
+                if (!jsonEqual(existing.entry, entry))
+                    clusterUpdates.push(existing.plan(entry));
+                clusters.set(entry.id, existing);
+            }
+            else {
+                clusters.set(entry.id, this.#newCluster(entry));
+            }
+        }
+        const removedClusters = [...this.#clusters.values()].filter((c) => clusters.get(c.id) !== c);
+        const httpRoutes = new Map();
+        const l4Routes = new Map();
+        const stats = [];
+        for (const entry of table.routes) {
+            warnings.push(...ignoredPolicies(entry));
+            const unchanged = (prev) => touched === undefined ? jsonEqual(prev, entry) : !touched.routes.has(entry.id);
+            if (entry.protocol === 'http') {
+                const prev = this.#httpRoutes.get(entry.id);
+                // Same entry over the same cluster objects: the built route is still exact.
+                const built = prev !== undefined && unchanged(prev.route.entry) && usesClusters(prev.route, clusters)
+                    ? prev
+                    : buildHttpRoute(entry, clusters, this.metrics.route(entry), {
+                        retryAfterSeconds: this.limits.retryAfterSeconds,
+                        maxHeaderSize: this.limits.maxHeaderSize,
+                        log: this.log,
+                        limits: this.limits,
+                        affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
+                        accessLog: this.#accessLog,
+                        tracer: this.#tracing?.tracer,
+                        rateLimits: this.#rateLimits,
+                        identities: this.identities,
+                    });
+                warnings.push(...built.route.warnings);
+                httpRoutes.set(entry.id, built);
+                stats.push(built.stats);
+            }
+            else {
+                const prev = this.#l4Routes.get(entry.id);
+                const built = prev !== undefined && prev.entry.protocol === entry.protocol && unchanged(prev.entry) && prev.clusters.every((c) => clusters.get(c.id) === c)
+                    ? prev
+                    : this.#buildL4(entry, clusters);
+                l4Routes.set(entry.id, built);
+                stats.push(built.stats);
+            }
+        }
+        const listeners = new Map();
+        const opened = [];
+        for (const le of table.listeners) {
+            const existing = this.#listeners.get(le.port);
+            if (existing !== undefined && existing.protocol === le.protocol) {
+                listeners.set(le.port, existing);
+                continue;
+            }
+            let created;
+            if (le.protocol === 'http') {
+                created = {
+                    kind: 'http',
+                    protocol: 'http',
+                    port: le.port,
+                    l: new HttpListener({ host: this.#host, port: le.port, route: httpRoutes.get(le.route).route, limits: this.limits, reusePort: this.#opts.reusePort, log: this.log, overload: this.overload }),
+                };
+            }
+            else {
+                const factory = (this.#opts.l4 ?? DEFAULT_L4)[le.protocol];
+                if (factory === undefined) {
+                    warnings.push(`listener ${le.port} (${le.route}): ${le.protocol} forwarding is not available in this proxy; the port is not opened`);
+                    continue;
+                }
+                created = {
+                    kind: 'l4',
+                    protocol: le.protocol,
+                    port: le.port,
+                    l: factory({ host: this.#host, port: le.port, route: l4Routes.get(le.route).route, observer: this.#observer, reusePort: this.#opts.reusePort, log: this.log, identities: this.identities }),
+                };
+            }
+            listeners.set(le.port, created);
+            opened.push(created);
+        }
+        const removed = [...this.#listeners.entries()].filter(([port, l]) => listeners.get(port) !== l).map(([, l]) => l);
+        const identities = touched !== undefined && !touched.identities ? undefined : this.identities.plan(table.identities);
+        return { table, digest, clusters, clusterUpdates, removedClusters, httpRoutes, l4Routes, stats, listeners, opened, removed, releasedEarly: new Set(), warnings, identities };
+    }
+    /** Makes a build current. Synchronous and infallible, so traffic never sees half a table. */
+    #commit(b, appliedAt) {
+        for (const u of b.clusterUpdates)
+            u.commit();
+        for (const c of b.removedClusters)
+            c.close();
+        b.identities?.();
+        this.#clusters = b.clusters;
+        this.#httpRoutes = b.httpRoutes;
+        this.#l4Routes = b.l4Routes;
+        this.metrics.commit(b.stats);
+        this.#rateLimits.retain(b.table.routes);
+        const byRoute = new Map(b.table.listeners.map((l) => [l.port, l.route]));
+        for (const [port, l] of b.listeners) {
+            const routeId = byRoute.get(port);
+            if (l.kind === 'http')
+                l.l.route = b.httpRoutes.get(routeId).route;
+            else
+                l.l.route = b.l4Routes.get(routeId).route;
+        }
+        for (const l of b.removed)
+            if (!b.releasedEarly.has(l))
+                this.#drain(l);
+        this.#listeners = b.listeners;
+        this.#portsLost = false;
+        this.#current = { table: b.table, digest: b.digest, appliedAt };
+        this.metrics.configApplied(b.table.version, appliedAt);
+        if (b.warnings.length > 0)
+            this.log.warn({ version: b.table.version, warnings: b.warnings }, 'routing table applied with warnings');
+        this.log.info({ epoch: b.table.epoch, version: b.table.version, digest: b.digest, listeners: b.listeners.size, opened: b.opened.length, closed: b.removed.length }, 'routing table applied');
+    }
+    #buildL4(entry, clusters) {
+        const rs = this.metrics.route(entry);
+        const names = new Set(entry.backends.map((b) => serviceOfCluster(b.cluster)));
+        return {
+            route: buildL4Route(entry, clusters),
+            entry,
+            clusters: entry.backends.map((b) => clusters.get(b.cluster)),
+            stats: { id: entry.id, stats: rs, backends: [...names].map((n) => rs.backend(n)) },
+        };
+    }
+    #drain(l) {
+        const p = l.l.close(this.limits.drainTimeoutMs).catch((err) => {
+            this.log.warn({ port: l.port, err: errorMessage(err) }, 'listener close failed');
+        });
+        this.#draining.add(p);
+        void p.finally(() => this.#draining.delete(p));
+    }
+    #newCluster(entry) {
+        return new ClusterRuntime(entry, {
+            affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
+            createLink: (e, ep) => createUpstream(e, ep, this.limits),
+            closeLink: closeUpstream,
+        });
+    }
+    #createAccessLog(option) {
+        if (option === undefined || option === false)
+            return undefined;
+        const sink = option === true ? new FdSink(1, { onProblem: (message) => this.log.warn(message) }) : option;
+        return new AccessLog(sink, (err) => this.log.warn({ err: errorMessage(err) }, 'access log line not written'));
+    }
+    #createObserver() {
+        const backendStats = (route, cluster) => {
+            if (cluster === undefined)
+                return undefined;
+            return this.metrics.find(route)?.backends.get(serviceOfCluster(cluster));
+        };
+        // The counters a connection was opened on, so it closes on the same ones even if a table
+        // apply replaced the route's backends meanwhile.
+        const openedOn = new WeakMap();
+        const log = this.#accessLog;
+        return {
+            connectionOpened: (route, cluster, conn) => {
+                const c = backendStats(route, cluster)?.connections;
+                if (c === undefined)
+                    return;
+                c.open(conn);
+                openedOn.set(conn, c);
+            },
+            connectionClosed: (route, cluster, conn) => {
+                const now = performance.now();
+                openedOn.get(conn)?.close(conn, (now - conn.start) / 1000);
+                log?.recordConnection(route, cluster, conn, 'closed');
+            },
+            connectionFailed: (route, cluster, conn) => log?.recordConnection(route, cluster, conn, 'failed'),
+            connectError: (route, cluster, reason) => {
+                if (reason === 'no-endpoint')
+                    return;
+                const b = backendStats(route, cluster);
+                if (b !== undefined)
+                    b.connectErrors++;
+                this.log.debug({ route, cluster, reason }, 'l4 backend dial failed');
+            },
+        };
+    }
+}
+function fail(ids, err) {
+    const problems = err.details?.problems;
+    const port = err.details?.port;
+    return {
+        ok: false,
+        epoch: ids.epoch,
+        version: ids.version,
+        error: { code: err.code, message: err.message, ...(problems ? { problems } : {}), ...(typeof port === 'number' ? { port } : {}) },
+    };
+}
+/** Whether a built route's backends (rules' included) are exactly these cluster objects. */
+function usesClusters(route, clusters) {
+    const same = (b) => clusters.get(b.cluster.id) === b.cluster;
+    return route.backends.every(same) && route.rules.every((r) => r.backends.every(same)) &&
+        (route.mirror === undefined || clusters.get(route.mirror.id) === route.mirror);
+}
+/** HTTP-only policies on a TCP/UDP route: applied without them, and said so. */
+function ignoredPolicies(r) {
+    if (r.protocol === 'http')
+        return [];
+    const ignored = ROUTE_POLICIES.filter((p) => p.httpOnly && r[p.field] !== undefined).map((p) => p.field);
+    if (ignored.length === 0)
+        return [];
+    const list = ignored.length === 1 ? ignored[0] : `${ignored.slice(0, -1).join(', ')} and ${ignored.at(-1)}`;
+    return [`route ${r.id}: ${list} ${ignored.length === 1 ? 'applies' : 'apply'} to http routes only and ${ignored.length === 1 ? 'is' : 'are'} ignored`];
+}

@@ -1,0 +1,548 @@
+/**
+ * A keep-alive pool of plain HTTP/1.1 connections to one endpoint, on raw sockets, for requests
+ * whose body is absent or held in memory (the common case). It speaks undici's dispatch-handler
+ * protocol (`onRequestStart`, `onResponseStart`, ... with a pause/resume/abort controller), so
+ * the attempt code above it is the same for both; anything else (a streamed request body) goes
+ * to an undici pool kept alongside. Responses are parsed by Node's own HTTP parser (llhttp, the
+ * binding node:http uses), strict mode, with the same head size limit.
+ *
+ * Why: undici's per-request machinery (request object, wasm parser, its event plumbing) was the
+ * largest part of the proxy's CPU per request after the kernel (see docs/proxy-internals.md).
+ *
+ * The request head goes out in one write, in the form undici writes it: request line, `host`
+ * first, `connection: keep-alive`, the given headers in order (`host` and `content-length`
+ * taken out), then `content-length` where a body is sent or the method expects one.
+ */
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+const require = createRequire(import.meta.url);
+const { HTTPParser } = require('_http_common');
+/** Errors shaped as undici's, so the attempt code reads them the same way (see failures.ts). */
+function upstreamError(message, code, socket) {
+    const err = new Error(message);
+    err.code = code;
+    if (socket !== undefined)
+        err.socket = { bytesRead: socket.bytesRead };
+    return err;
+}
+/**
+ * Every backend connection reads into this one buffer: reads are handled synchronously (the
+ * parser copies body bytes out), so no read allocates, and a paused connection stops reading
+ * at once.
+ */
+const readBuffer = () => READ_BUFFER;
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+const PAYLOAD_METHODS = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
+/** Request-target characters undici accepts (visible ASCII and obs-text). */
+const BAD_PATH = /[^\u0021-\u00ff]/;
+const DIGITS = /^\d+$/;
+const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Headers the head writer owns or undici refuses (hop-by-hop ones are stripped before). */
+const REFUSED = { __proto__: null, 'connection': true, 'keep-alive': true, 'upgrade': true, 'transfer-encoding': true, 'expect': true };
+/** The request head (without its final CRLF), or an error to report as undici would. */
+function requestHead(opts, defaultHost, body) {
+    const method = opts.method;
+    const path = opts.path;
+    if (typeof path !== 'string' || (path.charCodeAt(0) !== 47 && !path.startsWith('http://') && !path.startsWith('https://')) || BAD_PATH.test(path)) {
+        return upstreamError('invalid request path', 'UND_ERR_INVALID_ARG');
+    }
+    if (!TOKEN.test(method))
+        return upstreamError('invalid request method', 'UND_ERR_INVALID_ARG');
+    const raw = opts.headers;
+    let host;
+    let lines = '';
+    let declared;
+    if (raw !== null && raw !== undefined) {
+        const flat = [];
+        if (Array.isArray(raw))
+            for (const x of raw)
+                flat.push(x);
+        else
+            for (const [k, v] of Object.entries(raw))
+                flat.push(k, v);
+        for (let i = 0; i < flat.length; i += 2) {
+            const name = flat[i];
+            const value = flat[i + 1];
+            if (typeof name !== 'string' || value === undefined)
+                continue;
+            const values = Array.isArray(value) ? value : [value];
+            const lower = name.toLowerCase();
+            if (!TOKEN.test(name) || REFUSED[lower] === true)
+                return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+            for (const v of values) {
+                const s = v === null ? '' : String(v);
+                if (BAD_VALUE.test(s))
+                    return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+                if (lower === 'host') {
+                    // One Host only (undici's rule too): two could route differently at the backend.
+                    if (host !== undefined || values.length > 1)
+                        return upstreamError('duplicate host header', 'UND_ERR_INVALID_ARG');
+                    host = s;
+                }
+                else if (lower === 'content-length') {
+                    if (declared !== undefined || values.length > 1 || !DIGITS.test(s))
+                        return upstreamError('invalid content-length header', 'UND_ERR_INVALID_ARG');
+                    declared = Number.parseInt(s, 10);
+                }
+                else
+                    lines += `${name}: ${s}\r\n`;
+            }
+        }
+    }
+    let head = `${method} ${path} HTTP/1.1\r\nhost: ${host ?? defaultHost}\r\nconnection: keep-alive\r\n${lines}`;
+    const length = body === null ? 0 : body.length;
+    if (length > 0 && declared !== undefined && declared > 0 && declared !== length) {
+        return upstreamError('request body length does not match content-length', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH');
+    }
+    if (length > 0 || PAYLOAD_METHODS.has(method))
+        head += `content-length: ${length}\r\n`;
+    return head;
+}
+/** The controller a handler gets: pausing holds body chunks (and the end) until it resumes. */
+class Controller {
+    paused = false;
+    aborted = false;
+    reason = null;
+    #exchange;
+    constructor(exchange) {
+        this.#exchange = exchange;
+    }
+    pause() {
+        this.paused = true;
+    }
+    resume() {
+        if (!this.paused)
+            return;
+        this.paused = false;
+        this.#exchange.flush();
+    }
+    abort(reason) {
+        if (this.aborted)
+            return;
+        this.aborted = true;
+        this.reason = reason;
+        this.#exchange.abort(reason);
+    }
+}
+const HELD_END = Symbol('end');
+/** One request on one connection, from the head written to the response's end. */
+class Exchange {
+    conn;
+    handler;
+    controller;
+    head;
+    /** Nothing more to tell the handler (ended, failed or aborted). */
+    over = false;
+    started = false;
+    /** The request went out: aborting now costs the connection. */
+    sent = false;
+    /** Body chunks (and the end, or the failure) that arrived while the handler had paused. */
+    held = undefined;
+    constructor(conn, handler, head) {
+        this.conn = conn;
+        this.handler = handler;
+        this.head = head;
+        this.controller = new Controller(this);
+    }
+    data(chunk) {
+        if (this.over)
+            return;
+        if (this.controller.paused || this.held !== undefined) {
+            (this.held ??= []).push(chunk);
+            // Backpressure: read nothing more from the backend until the handler resumes.
+            this.conn.socket.pause();
+            return;
+        }
+        this.handler.onResponseData?.(this.controller, chunk);
+    }
+    end() {
+        if (this.over)
+            return;
+        if (this.controller.paused || this.held !== undefined) {
+            (this.held ??= []).push(HELD_END);
+            return;
+        }
+        this.over = true;
+        this.conn.released(this);
+        this.handler.onResponseEnd?.(this.controller, {});
+    }
+    flush() {
+        const held = this.held;
+        if (held === undefined) {
+            if (!this.over)
+                this.conn.socket.resume();
+            return;
+        }
+        while (held.length > 0 && !this.controller.paused && !this.over) {
+            const next = held.shift();
+            if (next === HELD_END || next instanceof Error) {
+                this.held = undefined;
+                if (next === HELD_END)
+                    this.end();
+                else
+                    this.fail(next);
+                return;
+            }
+            this.handler.onResponseData?.(this.controller, next);
+        }
+        if (held.length === 0 && this.held === held)
+            this.held = undefined;
+        if (this.held === undefined && !this.over && !this.controller.paused)
+            this.conn.socket.resume();
+    }
+    fail(err) {
+        if (this.over)
+            return;
+        if (this.started && (this.controller.paused || this.held !== undefined)) {
+            // As with undici: a paused response learns of the loss when it resumes reading.
+            (this.held ??= []).push(err);
+            return;
+        }
+        this.over = true;
+        this.handler.onResponseError?.(this.controller, err);
+    }
+    abort(reason) {
+        if (this.over)
+            return;
+        this.over = true;
+        // Aborted before anything was written (a request cancelled while it waited): the
+        // connection stays good.
+        if (this.sent)
+            this.conn.destroy();
+        else
+            this.conn.released(this);
+        this.handler.onResponseError?.(this.controller, reason);
+    }
+}
+class Conn {
+    pool;
+    socket;
+    parser;
+    current = undefined;
+    connected = false;
+    closed = false;
+    /** The backend said this response is the connection's last, or the request asked for that. */
+    closeAfter = false;
+    idleTimer = undefined;
+    #headers = undefined;
+    /** The parser saw the current response end: any byte after it is a protocol violation. */
+    #complete = false;
+    #poisoned = false;
+    #inExecute = false;
+    /** An exchange that ended while the parser was running: released after it returns. */
+    #endedInExecute = undefined;
+    constructor(pool, socket, maxHeaderSize) {
+        this.pool = pool;
+        this.socket = socket;
+        const p = new HTTPParser();
+        p.initialize(HTTPParser.RESPONSE, {}, maxHeaderSize, 0);
+        p[HTTPParser.kOnMessageBegin] = () => {
+            if (this.#complete || this.current === undefined)
+                this.#poisoned = true;
+        };
+        p[HTTPParser.kOnHeaders] = (headers) => {
+            this.#headers = this.#headers === undefined ? headers : this.#headers.concat(headers);
+        };
+        p[HTTPParser.kOnHeadersComplete] = (_maj, min, headers, _m, _u, status, statusText, upgrade, keepAlive) => this.#onHead(headers, status, statusText, upgrade, keepAlive, min);
+        p[HTTPParser.kOnBody] = (chunk) => this.current?.data(chunk);
+        p[HTTPParser.kOnMessageComplete] = () => this.#onComplete();
+        this.parser = p;
+        socket.on('end', () => this.#onEnd());
+        socket.on('error', (err) => this.#lost(err));
+        socket.on('close', () => this.#lost(undefined));
+    }
+    #onHead(headers, status, statusText, upgrade, keepAlive, _minor) {
+        let all = this.#headers;
+        this.#headers = undefined;
+        if (headers !== undefined && headers.length > 0)
+            all = all === undefined ? headers : all.concat(headers);
+        const ex = this.current;
+        if (ex === undefined || ex.over || this.#poisoned) {
+            // A response nobody asked for: the connection cannot be trusted any more.
+            this.destroy();
+            return 1;
+        }
+        if (status < 200) {
+            if (upgrade || status === 101) {
+                this.destroy();
+                ex.fail(upstreamError('unexpected protocol switch', 'UND_ERR_SOCKET', this.socket));
+            }
+            return 0;
+        }
+        if (!keepAlive)
+            this.closeAfter = true;
+        ex.started = true;
+        const obj = {};
+        if (all !== undefined) {
+            for (let i = 0; i < all.length; i += 2) {
+                const name = all[i].toLowerCase();
+                const value = all[i + 1];
+                const prev = obj[name];
+                if (prev === undefined)
+                    obj[name] = value;
+                else if (typeof prev === 'string')
+                    obj[name] = [prev, value];
+                else
+                    prev.push(value);
+            }
+        }
+        ex.handler.onResponseStart?.(ex.controller, status, obj, statusText);
+        // A HEAD response has no body whatever its head says.
+        return ex.head ? 1 : 0;
+    }
+    #onComplete() {
+        const ex = this.current;
+        if (ex === undefined || !ex.started || this.#poisoned)
+            return;
+        this.#complete = true;
+        ex.end();
+    }
+    /** @internal Bytes read from the backend (a view into the shared read buffer: not kept). */
+    onData(chunk) {
+        if (this.current === undefined || this.#complete) {
+            // Bytes after the response ended: nothing is owed, so they can only be garbage.
+            this.#poisoned = true;
+            if (this.current === undefined)
+                this.destroy();
+            return;
+        }
+        this.#inExecute = true;
+        const r = this.parser.execute(chunk);
+        this.#inExecute = false;
+        const ended = this.#endedInExecute;
+        this.#endedInExecute = undefined;
+        if (typeof r !== 'number') {
+            const ex = this.current;
+            this.destroy();
+            ex?.fail(upstreamError(`bad response from the backend: ${r.code ?? r.message}`, 'UND_ERR_SOCKET', this.socket));
+            return;
+        }
+        if (ended !== undefined)
+            this.#afterResponse(ended);
+    }
+    #onEnd() {
+        const ex = this.current;
+        if (ex !== undefined && ex.started && !ex.over) {
+            // A body delimited by the connection's close ends here (or is cut short).
+            const r = this.parser.finish();
+            if (r !== undefined && typeof r !== 'number') {
+                this.destroy();
+                ex.fail(upstreamError('the backend closed the connection in the middle of the response', 'UND_ERR_SOCKET', this.socket));
+                return;
+            }
+        }
+        this.destroy();
+    }
+    #lost(err) {
+        if (this.closed)
+            return;
+        this.closed = true;
+        clearTimeout(this.idleTimer);
+        this.socket.destroy();
+        this.pool.gone(this);
+        const ex = this.current;
+        this.current = undefined;
+        if (ex !== undefined && !ex.over) {
+            const e = err !== undefined && err.code !== undefined
+                ? Object.assign(err, { socket: { bytesRead: this.socket.bytesRead } })
+                : upstreamError('other side closed', 'UND_ERR_SOCKET', this.socket);
+            ex.fail(e);
+        }
+    }
+    /** Writes a request on this (connected, idle) connection. */
+    send(ex, head, body) {
+        this.current = ex;
+        this.#complete = false;
+        clearTimeout(this.idleTimer);
+        this.idleTimer = undefined;
+        ex.handler.onRequestStart?.(ex.controller, null);
+        if (ex.over)
+            return;
+        ex.sent = true;
+        if (body === null || body.length === 0)
+            this.socket.write(`${head}\r\n`, 'latin1');
+        else {
+            this.socket.cork();
+            this.socket.write(`${head}\r\n`, 'latin1');
+            this.socket.write(body);
+            this.socket.uncork();
+        }
+        ex.handler.onRequestSent?.();
+    }
+    /** The exchange got its whole response: the connection is free again (or closes). */
+    released(ex) {
+        if (this.current !== ex)
+            return;
+        if (this.#inExecute) {
+            this.#endedInExecute = ex;
+            return;
+        }
+        this.#afterResponse(ex);
+    }
+    #afterResponse(ex) {
+        if (this.current !== ex)
+            return;
+        this.current = undefined;
+        if (this.closeAfter || this.#poisoned || (ex.head && ex.sent) || this.closed) {
+            this.destroy();
+            return;
+        }
+        this.pool.idle(this);
+    }
+    destroy() {
+        this.#lost(undefined);
+    }
+}
+export class H1Pool {
+    #opts;
+    #defaultHost;
+    #idle = [];
+    #all = new Set();
+    #dialing = 0;
+    #queue = [];
+    #fallback = undefined;
+    #closing = undefined;
+    #closed = false;
+    constructor(opts) {
+        this.#opts = opts;
+        this.#defaultHost = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
+    }
+    dispatch(opts, handler) {
+        const body = opts.body;
+        if (body !== null && body !== undefined && !Buffer.isBuffer(body)) {
+            this.#fallback ??= this.#opts.fallback();
+            return this.#fallback.dispatch(opts, handler);
+        }
+        if (this.#closed) {
+            handler.onResponseError?.(new Controller(undefined), upstreamError('the pool is closed', 'UND_ERR_CLOSED'));
+            return false;
+        }
+        const buf = body ?? null;
+        const head = requestHead(opts, this.#defaultHost, buf);
+        if (typeof head !== 'string') {
+            handler.onResponseError?.(new Controller(undefined), head);
+            return false;
+        }
+        this.#queue.push({ opts, handler, head, body: buf });
+        this.#pump();
+        return true;
+    }
+    #pump() {
+        while (this.#queue.length > 0) {
+            const conn = this.#idle.pop();
+            if (conn === undefined)
+                break;
+            const q = this.#queue.shift();
+            conn.send(new Exchange(conn, q.handler, q.opts.method === 'HEAD'), q.head, q.body);
+        }
+        const max = this.#opts.connections || Infinity;
+        let room = max - this.#all.size - this.#dialing;
+        while (this.#queue.length > this.#dialing && room-- > 0)
+            this.#dial();
+        this.#checkClosed();
+    }
+    #dial() {
+        this.#dialing++;
+        const o = this.#opts;
+        const holder = {};
+        const socket = connect({
+            host: o.host, port: o.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000,
+            onread: { buffer: readBuffer, callback: (n, buf) => {
+                    holder.conn?.onData(buf.subarray(0, n));
+                    return true;
+                } },
+        });
+        let settled = false;
+        const settle = (err) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            this.#dialing--;
+            socket.removeListener('error', onError);
+            if (err !== undefined) {
+                socket.destroy();
+                // The oldest waiting request learns why; the others wait for another connection.
+                const q = this.#queue.shift();
+                q?.handler.onResponseError?.(new Controller(undefined), err);
+                this.#pump();
+                return;
+            }
+            const conn = new Conn(this, socket, o.maxHeaderSize);
+            holder.conn = conn;
+            conn.connected = true;
+            this.#all.add(conn);
+            this.idle(conn);
+        };
+        const onError = (err) => settle(err);
+        const timer = setTimeout(() => settle(upstreamError(`connect timeout after ${o.dialTimeoutMs} ms`, 'UND_ERR_CONNECT_TIMEOUT')), o.dialTimeoutMs);
+        socket.once('connect', () => settle(undefined));
+        socket.once('error', onError);
+    }
+    /** @internal A connection is free. */
+    idle(conn) {
+        if (this.#closed || this.#closing !== undefined) {
+            if (this.#queue.length === 0) {
+                conn.destroy();
+                return;
+            }
+        }
+        const q = this.#queue.shift();
+        if (q !== undefined) {
+            conn.send(new Exchange(conn, q.handler, q.opts.method === 'HEAD'), q.head, q.body);
+            return;
+        }
+        this.#idle.push(conn);
+        conn.idleTimer = setTimeout(() => conn.destroy(), this.#opts.keepAliveTimeoutMs);
+        conn.idleTimer.unref();
+    }
+    /** @internal A connection closed. */
+    gone(conn) {
+        this.#all.delete(conn);
+        const i = this.#idle.indexOf(conn);
+        if (i >= 0)
+            this.#idle.splice(i, 1);
+        if (this.#queue.length > 0 && !this.#closed)
+            this.#pump();
+        this.#checkClosed();
+    }
+    #checkClosed() {
+        if (this.#closing === undefined || this.#queue.length > 0 || this.#dialing > 0)
+            return;
+        for (const c of this.#idle.splice(0))
+            c.destroy();
+        const done = this.#closing;
+        if (this.#all.size === 0 && done !== undefined) {
+            this.#closing = undefined;
+            this.#closed = true;
+            done();
+        }
+    }
+    /** Lets queued and in-flight requests finish, then closes the connections. */
+    close() {
+        const fallback = this.#fallback?.close();
+        if (this.#closed)
+            return Promise.resolve();
+        const { promise, resolve } = Promise.withResolvers();
+        const prev = this.#closing;
+        this.#closing = () => {
+            prev?.();
+            resolve();
+        };
+        this.#checkClosed();
+        return fallback === undefined ? promise : Promise.all([promise, fallback]).then(() => { });
+    }
+    destroy() {
+        this.#closed = true;
+        const err = upstreamError('the pool was destroyed', 'UND_ERR_DESTROYED');
+        for (const q of this.#queue.splice(0))
+            q.handler.onResponseError?.(new Controller(undefined), err);
+        for (const c of this.#all)
+            c.destroy();
+        const done = this.#closing;
+        this.#closing = undefined;
+        done?.();
+        return this.#fallback?.destroy() ?? Promise.resolve();
+    }
+}

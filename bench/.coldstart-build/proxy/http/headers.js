@@ -1,0 +1,212 @@
+import { isValidTraceparent, newTraceparent } from '../trace.js';
+/**
+ * Per-connection headers, never forwarded. `te` is kept when it is exactly `trailers` (gRPC
+ * needs it end to end). `expect` is answered by the proxy itself (100 Continue) so the backend
+ * never waits for it; `http2-settings` belongs to an h2c upgrade of the client connection.
+ */
+const HOP_BY_HOP = {
+    __proto__: null,
+    'connection': true,
+    'keep-alive': true,
+    'proxy-connection': true,
+    'te': true,
+    'trailer': true,
+    'transfer-encoding': true,
+    'upgrade': true,
+    'expect': true,
+    'http2-settings': true,
+};
+/** Connection options that name no header (the common values, skipped fast). */
+function connectionListsHeaders(value) {
+    const v = value.toLowerCase();
+    return v !== 'keep-alive' && v !== 'close' && v !== 'upgrade';
+}
+/**
+ * Headers a Connection header can never make hop-by-hop: listing `Host` would strip the name
+ * the proxy routed and applied policies on, listing `Content-Length` the body's framing.
+ */
+const END_TO_END = new Set(['host', 'content-length']);
+/** Header names a Connection header value lists, lower-cased (never Host or Content-Length). */
+function connectionTokens(values) {
+    const out = new Set();
+    for (const v of values)
+        for (const t of v.split(',')) {
+            const name = t.trim().toLowerCase();
+            if (name && !END_TO_END.has(name))
+                out.add(name);
+        }
+    return out;
+}
+/** Trace context headers, dropped when the client's traceparent is replaced. */
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
+const TRACEPARENT = new Set(['traceparent']);
+/** The client address as X-Forwarded-For shows it (IPv4-mapped IPv6 unwrapped). */
+export function clientAddress(remote) {
+    if (remote === undefined)
+        return 'unknown';
+    return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
+}
+/**
+ * Builds the backend request's headers from the client's raw headers (a flat name/value list,
+ * HTTP/2 pseudo-headers included): hop-by-hop headers dropped, X-Forwarded-For appended to,
+ * X-Forwarded-Proto and -Host set when the client did not set them (an ingress in front of the
+ * mesh keeps its values), Host preserved (HTTP/2 `:authority` becomes Host). A valid
+ * `traceparent` (and its `tracestate`) passes unchanged; an absent, invalid or repeated one is
+ * replaced by a new trace and the `tracestate` dropped (it described the old trace).
+ */
+export function requestHeaders(raw, clientIp, facts) {
+    const out = [];
+    let xff;
+    let host;
+    let authority;
+    let hasProto = false;
+    let hasXfHost = false;
+    let connValues;
+    let hasBody = false;
+    let traceparent;
+    let traceparents = 0;
+    let tracestate = false;
+    for (let i = 0; i < raw.length; i += 2) {
+        const name = raw[i];
+        const value = raw[i + 1];
+        if (name.charCodeAt(0) === 58 /* ':' */) {
+            if (name === ':authority')
+                authority = value;
+            continue;
+        }
+        const lower = name.toLowerCase();
+        if (HOP_BY_HOP[lower] === true) {
+            if (lower === 'te' && value.trim().toLowerCase() === 'trailers')
+                out.push(name, value);
+            else if (lower === 'connection' && connectionListsHeaders(value))
+                (connValues ??= []).push(value);
+            else if (lower === 'transfer-encoding')
+                hasBody = true;
+            continue;
+        }
+        switch (lower) {
+            case 'x-forwarded-for':
+                xff = xff === undefined ? value : `${xff}, ${value}`;
+                continue;
+            case 'host':
+                host = value;
+                break;
+            case 'x-forwarded-proto':
+                hasProto = true;
+                break;
+            case 'x-forwarded-host':
+                hasXfHost = true;
+                break;
+            case 'content-length':
+                if (value !== '0')
+                    hasBody = true;
+                break;
+            case 'traceparent':
+                traceparent = value;
+                traceparents++;
+                break;
+            case 'tracestate':
+                tracestate = true;
+                break;
+        }
+        out.push(name, value);
+    }
+    // Headers the client's Connection header lists are its own hop-by-hop ones; ours come after.
+    const hopByHop = connValues === undefined ? undefined : connectionTokens(connValues);
+    let result = hopByHop === undefined ? out : withoutNames(out, hopByHop);
+    const keepTrace = traceparents === 1 && hopByHop?.has('traceparent') !== true && isValidTraceparent(traceparent);
+    if (!keepTrace && (traceparents > 0 || tracestate))
+        result = withoutNames(result, TRACE_HEADERS);
+    if (host === undefined && authority !== undefined) {
+        host = authority;
+        result.push('host', authority);
+    }
+    result.push('x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`);
+    if (!hasProto)
+        result.push('x-forwarded-proto', 'http');
+    if (!hasXfHost && host !== undefined)
+        result.push('x-forwarded-host', host);
+    const own = facts.ownTraceparent;
+    if (own !== undefined) {
+        if (keepTrace)
+            result = withoutNames(result, TRACEPARENT);
+        facts.traceparent = own;
+        result.push('traceparent', own);
+    }
+    else if (keepTrace)
+        facts.traceparent = traceparent;
+    else {
+        facts.traceparent = newTraceparent();
+        result.push('traceparent', facts.traceparent);
+    }
+    facts.hasBody = hasBody;
+    return result;
+}
+function withoutNames(flat, drop) {
+    const out = [];
+    for (let i = 0; i < flat.length; i += 2) {
+        if (!drop.has(flat[i].toLowerCase()))
+            out.push(flat[i], flat[i + 1]);
+    }
+    return out;
+}
+/** A raw header value as a list (undici gives a string or, for repeated headers, an array). */
+function values(v) {
+    return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+/**
+ * The client response's headers from the backend's (lower-cased names, as undici parses them)
+ * as a flat list for an HTTP/1.1 response, hop-by-hop headers dropped. `extra` pairs are added.
+ */
+export function responseHeadersFlat(headers, extra) {
+    const out = [];
+    const conn = headers.connection;
+    const drop = conn !== undefined && values(conn).some(connectionListsHeaders) ? connectionTokens(values(conn)) : undefined;
+    for (const name in headers) {
+        if (HOP_BY_HOP[name] === true || (drop !== undefined && drop.has(name)))
+            continue;
+        const v = headers[name];
+        if (v === undefined)
+            continue;
+        if (typeof v === 'string')
+            out.push(name, v);
+        else
+            for (const one of v)
+                out.push(name, one);
+    }
+    if (extra !== undefined)
+        for (const x of extra)
+            out.push(x);
+    return out;
+}
+/** The same for an HTTP/2 response, which takes a header object. */
+export function responseHeadersObject(headers, extra) {
+    const out = {};
+    const conn = headers.connection;
+    const drop = conn !== undefined && values(conn).some(connectionListsHeaders) ? connectionTokens(values(conn)) : undefined;
+    for (const name in headers) {
+        if (HOP_BY_HOP[name] === true || (drop !== undefined && drop.has(name)))
+            continue;
+        const v = headers[name];
+        if (v !== undefined)
+            out[name] = v;
+    }
+    if (extra !== undefined) {
+        for (let i = 0; i < extra.length; i += 2) {
+            const name = extra[i].toLowerCase();
+            const prev = out[name];
+            out[name] = prev === undefined ? extra[i + 1] : [...values(prev), extra[i + 1]];
+        }
+    }
+    return out;
+}
+/** Value of a request header by lower-case name from raw headers, repeated values joined. */
+export function rawHeader(raw, lowerName) {
+    let found;
+    for (let i = 0; i < raw.length; i += 2) {
+        if (raw[i].length === lowerName.length && raw[i].toLowerCase() === lowerName) {
+            found = found === undefined ? raw[i + 1] : `${found}, ${raw[i + 1]}`;
+        }
+    }
+    return found;
+}

@@ -1,0 +1,388 @@
+/**
+ * One HTTP listener: the proxy port of one (Service, port). A node:http server parses HTTP/1
+ * strictly (bounded head size, head timeout); connections that open with the HTTP/2 preface
+ * are handed to a node:http2 server instead (h2c prior knowledge, e.g. gRPC). Both feed the
+ * same route, which is swapped atomically on table applies: a request keeps the route it
+ * started with.
+ */
+import { STATUS_CODES, createServer } from 'node:http';
+import { constants, createServer as createH2Server } from 'node:http2';
+import { Server as NetServer } from 'node:net';
+import { Exchange } from './exchange.js';
+import { sniffProtocol } from './sniff.js';
+import { passThroughTls } from './tls-passthrough.js';
+const EXCHANGE = Symbol('hostmesh.exchange');
+function onClientClose() {
+    const ex = this[EXCHANGE];
+    if (ex !== undefined && !ex.done)
+        ex.clientGone();
+}
+function ignore() { }
+function startStream(l, req, res) {
+    l.startStream(req, res);
+}
+/**
+ * Per h2c session: the first request head must arrive within the head timeout (the idle
+ * timeout restarts with every frame, PINGs included), and streams the client cancels before
+ * their response ends are counted: past the reset budget, and when they outnumber the streams
+ * it let finish, the session ends with GOAWAY ENHANCE_YOUR_CALM (rapid reset).
+ */
+function guardSession(session, l) {
+    const head = setTimeout(() => session.destroy(), l.headersTimeoutMs);
+    head.unref();
+    let resets = 0;
+    let completed = 0;
+    session.once('close', () => clearTimeout(head));
+    session.on('stream', (stream) => {
+        clearTimeout(head);
+        stream.once('close', () => {
+            if (stream.rstCode === constants.NGHTTP2_CANCEL || stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (stream.rstCode !== constants.NGHTTP2_NO_ERROR && !stream.sentHeaders)) {
+                resets++;
+                if (resets > l.h2ResetBudget && resets > completed && !session.destroyed) {
+                    session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+                    session.destroy();
+                }
+            }
+            else
+                completed++;
+        });
+    });
+}
+/** Per HTTP/1 connection: requests waiting behind the one being served (req, res, req, res...). */
+const QUEUE = Symbol('hostmesh.pipeline');
+const NEXT = Symbol('hostmesh.pipeline-next');
+const PAUSED = Symbol('hostmesh.pipeline-paused');
+/** Queued requests at which a pipelining connection stops being read until the queue shrinks. */
+const PIPELINE_PAUSE_AT = 16;
+const CURRENT = Symbol('hostmesh.pipeline-current');
+const REFUSAL = Symbol('hostmesh.pipeline-refusal');
+/** The status Node's own clientError handling gives each parser error. */
+function clientErrorStatus(code) {
+    switch (code) {
+        case 'HPE_HEADER_OVERFLOW': return 431;
+        case 'HPE_CHUNK_EXTENSIONS_OVERFLOW': return 413;
+        case 'ERR_HTTP_REQUEST_TIMEOUT': return 408;
+        default: return 400;
+    }
+}
+function refuse(socket, response) {
+    socket.end(response);
+    socket.once('finish', () => socket.destroy());
+}
+/**
+ * A malformed request (or one that timed out). Node answers at once, which is right unless
+ * responses to earlier pipelined requests are still owed: answering then would put the error
+ * where the client expects the earlier response. So the error waits until those went out,
+ * and nothing more is read from the connection meanwhile.
+ */
+function onClientError(err, socket) {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+    }
+    const status = clientErrorStatus(err.code);
+    const response = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+    const s = socket;
+    const current = s[CURRENT];
+    // A response is owed for a request that arrived whole: the error is about a later one.
+    if (s[QUEUE] !== undefined && current !== undefined && current.complete && !s.destroyed) {
+        s[REFUSAL] = response;
+        s.pause();
+        return;
+    }
+    refuse(socket, response);
+}
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+/**
+ * Rewrites an absolute-form target (`GET http://host/path`) to origin-form (`/path`): backends
+ * get the target form origin servers expect, and the Host header, which the proxy routed and
+ * applied policies on, stays the one they see. False for a target that is neither form
+ * (`OPTIONS *` is left alone).
+ */
+export function normaliseTarget(req) {
+    const url = req.url ?? '/';
+    if (url.charCodeAt(0) === 47 /* / */)
+        return true;
+    if (url === '*')
+        return req.method === 'OPTIONS';
+    const m = ABSOLUTE_FORM.exec(url);
+    if (m === null)
+        return false;
+    const rest = url.slice(m[0].length);
+    req.url = rest === '' ? '/' : rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+    return true;
+}
+function wantsTunnel(req) {
+    const upgrade = req.headers.upgrade;
+    return upgrade !== undefined && upgrade.trim().toLowerCase() !== 'h2c';
+}
+export class HttpListener {
+    /** Swapped by table applies; each request reads it once, when it arrives. */
+    route;
+    host;
+    port;
+    #server;
+    #h2 = undefined;
+    #h1Connection;
+    #sockets = new Set();
+    #sniffing = new Set();
+    #sessions = new Set();
+    #opts;
+    #draining = false;
+    get draining() {
+        return this.#draining;
+    }
+    constructor(opts) {
+        this.#opts = opts;
+        this.route = opts.route;
+        this.host = opts.host;
+        this.port = opts.port;
+        const l = opts.limits;
+        this.#server = createServer({
+            headersTimeout: l.headersTimeoutMs,
+            // The whole request (body included) is bounded by the route's request timeout, not here.
+            requestTimeout: 0,
+            keepAliveTimeout: l.clientKeepAliveTimeoutMs,
+            connectionsCheckingInterval: l.connectionsCheckingIntervalMs,
+            maxHeaderSize: l.maxHeaderSize,
+            insecureHTTPParser: false,
+            // Requests without a body get an already-ended stream: no stream events per GET.
+            optimizeEmptyRequests: true,
+            noDelay: true,
+            // `Upgrade: h2c` asks to switch *this* connection to HTTP/2; the proxy declines (answers
+            // over HTTP/1.1, as the client then expects) instead of tunnelling it to the backend.
+            shouldUpgradeCallback: wantsTunnel,
+        }, (req, res) => this.#onRequest(req, res));
+        this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+        this.#server.on('clientError', onClientError);
+        // The HTTP server listens, but connections first go through the protocol sniffer; the
+        // server's own connection handler then gets the HTTP/1 ones.
+        this.#h1Connection = this.#server.listeners('connection')[0];
+        this.#server.removeAllListeners('connection');
+        this.#server.on('connection', (socket) => this.#onConnection(socket));
+    }
+    /** The HTTP/2 server, created with the first h2c connection (most listeners never see one). */
+    #h2Server() {
+        if (this.#h2 !== undefined)
+            return this.#h2;
+        const l = this.#opts.limits;
+        const h2 = createH2Server({
+            settings: { maxConcurrentStreams: l.h2MaxConcurrentStreams, maxHeaderListSize: l.maxHeaderSize },
+            maxSessionInvalidFrames: 100,
+            // nghttp2's own RST_STREAM rate limit (the 2023 rapid-reset fix), tighter than Node's default.
+            streamResetBurst: l.h2ResetBudget,
+            streamResetRate: l.h2ResetRatePerSecond,
+        }, (req, res) => this.#onRequest(req, res));
+        h2.setTimeout(l.clientKeepAliveTimeoutMs);
+        h2.on('session', (session) => {
+            this.#sessions.add(session);
+            session.on('close', () => this.#sessions.delete(session));
+            session.on('error', ignore);
+            guardSession(session, l);
+            if (this.#draining)
+                session.close();
+        });
+        h2.on('sessionError', (err) => this.#opts.log.debug({ port: this.port, err: err.message }, 'h2c session error'));
+        this.#h2 = h2;
+        return h2;
+    }
+    listen() {
+        return new Promise((resolve, reject) => {
+            const onError = (err) => {
+                this.#server.removeListener('listening', onListening);
+                reject(err);
+            };
+            const onListening = () => {
+                this.#server.removeListener('error', onError);
+                this.#server.on('error', (err) => this.#opts.log.error({ port: this.port, err: err.message }, 'listener error'));
+                resolve();
+            };
+            this.#server.once('error', onError);
+            this.#server.once('listening', onListening);
+            this.#server.listen({ host: this.host, port: this.port, reusePort: this.#opts.reusePort ?? false });
+        });
+    }
+    /** Open client connections (for diagnostics and tests). */
+    get connections() {
+        return this.#sockets.size;
+    }
+    /**
+     * Stops accepting, lets in-flight requests finish (their responses close the connection),
+     * closes idle keep-alive connections and HTTP/2 sessions (GOAWAY), and cuts whatever is left
+     * after `drainMs`. Idle keep-alive connections get `limits.drainIdleGraceMs` first: a client
+     * may be sending on one right now, and closing it under that request would fail it; a request
+     * arriving in the grace is answered with `Connection: close`.
+     */
+    close(drainMs) {
+        this.#draining = true;
+        const { promise, resolve } = Promise.withResolvers();
+        let serverClosed = false;
+        const idleAfter = Date.now() + Math.min(this.#opts.limits.drainIdleGraceMs, drainMs);
+        const poll = setInterval(() => {
+            if (Date.now() >= idleAfter)
+                this.#server.closeIdleConnections();
+            check();
+        }, 50);
+        const forced = setTimeout(() => {
+            for (const s of this.#sockets)
+                s.destroy();
+            for (const session of this.#sessions)
+                session.destroy();
+        }, drainMs);
+        const check = () => {
+            if (!serverClosed || this.#sockets.size > 0)
+                return;
+            clearTimeout(forced);
+            clearInterval(poll);
+            this.#onSocketGone = undefined;
+            resolve();
+        };
+        this.#onSocketGone = check;
+        const closed = () => {
+            serverClosed = true;
+            check();
+        };
+        // http.Server#close also closes idle keep-alive connections at once. With a grace only the
+        // listening socket closes now (net.Server#close); idle connections wait for the grace.
+        if (this.#opts.limits.drainIdleGraceMs > 0)
+            NetServer.prototype.close.call(this.#server, closed);
+        else
+            this.#server.close(closed);
+        for (const s of this.#sniffing)
+            s.destroy();
+        for (const session of this.#sessions)
+            session.close();
+        return promise;
+    }
+    #onSocketGone = undefined;
+    #onConnection(socket) {
+        if (this.#draining) {
+            socket.destroy();
+            return;
+        }
+        if (this.#opts.overload !== undefined && !this.#opts.overload.admit(socket))
+            return;
+        this.#sockets.add(socket);
+        this.#sniffing.add(socket);
+        socket.on('error', ignore);
+        socket.once('close', () => {
+            this.#sockets.delete(socket);
+            this.#sniffing.delete(socket);
+            this.#onSocketGone?.();
+        });
+        sniffProtocol(socket, this.#opts.limits.headersTimeoutMs, (s, protocol) => this.#handOver(s, protocol));
+    }
+    #handOver(socket, protocol) {
+        this.#sniffing.delete(socket);
+        if (protocol === 'h2') {
+            // HTTP/2 has no half-closed connections: a client that sends FIN is gone. Without this,
+            // the server side would sit in CLOSE-WAIT until the idle timeout.
+            socket.once('end', () => socket.destroy());
+            this.#h2Server().emit('connection', socket);
+        }
+        else if (protocol === 'tls') {
+            passThroughTls(socket, this.route, this.#opts.log);
+        }
+        else {
+            this.#h1Connection.call(this.#server, socket);
+            socket.resume();
+        }
+    }
+    #onRequest(req, res) {
+        if (req.httpVersionMajor !== 2) {
+            // HTTP/1: one request at a time per connection. Node parses pipelined requests as they
+            // arrive; the ones behind an unfinished response wait here (their responses must go out
+            // in order anyway), so one connection never fans out to many backend connections.
+            const socket = req.socket;
+            const q = socket[QUEUE];
+            if (q !== undefined) {
+                q.push(req, res);
+                if (q.length >= PIPELINE_PAUSE_AT * 2 && !socket.isPaused()) {
+                    socket[PAUSED] = true;
+                    socket.pause();
+                }
+                return;
+            }
+            socket[QUEUE] = [];
+            this.#start(req, res, socket);
+            return;
+        }
+        // HTTP/2: start on the next turn of the event loop, after the rest of what was read with
+        // this stream's HEADERS is processed: a stream the client already reset (rapid reset)
+        // then never reaches a backend.
+        setImmediate(startStream, this, req, res);
+    }
+    /** @internal */
+    startStream(req, res) {
+        const stream = req.stream;
+        if (stream.destroyed || stream.closed)
+            return;
+        this.#exchange(req, res);
+    }
+    /** Runs an HTTP/1 request; the connection's next queued request starts when its response closes. */
+    #start(req, res, socket) {
+        socket[NEXT] ??= () => this.#next(socket);
+        socket[CURRENT] = req;
+        res.once('close', socket[NEXT]);
+        if (!normaliseTarget(req)) {
+            res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' });
+            res.end('request target must be origin-form or absolute-form\n');
+            return;
+        }
+        this.#exchange(req, res);
+    }
+    #next(socket) {
+        const q = socket[QUEUE];
+        if (q === undefined)
+            return;
+        // A response that closes the connection (`Connection: close`, an error) ends the line:
+        // requests parsed behind it are never answered, so they are not forwarded either.
+        if (q.length === 0 || socket.destroyed || socket.writableEnded) {
+            socket[QUEUE] = undefined;
+            const refusal = socket[REFUSAL];
+            if (refusal !== undefined && !socket.destroyed)
+                refuse(socket, refusal);
+            return;
+        }
+        const req = q.shift();
+        const res = q.shift();
+        if (socket[PAUSED] === true && q.length < PIPELINE_PAUSE_AT) {
+            socket[PAUSED] = false;
+            socket.resume();
+        }
+        this.#start(req, res, socket);
+    }
+    #exchange(req, res) {
+        const response = res;
+        const ex = new Exchange(req, response, undefined, undefined, this.route, this);
+        response[EXCHANGE] = ex;
+        response.on('close', onClientClose);
+        this.#run(ex);
+    }
+    #onUpgrade(req, socket, head) {
+        // An upgrade with a body is refused: where the body ends and tunnel data starts would be
+        // the backend's guess (WebSocket handshakes never carry one).
+        const length = req.headers['content-length'];
+        const withBody = (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+        if (withBody || !normaliseTarget(req)) {
+            refuse(socket, 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+            return;
+        }
+        const ex = new Exchange(req, undefined, socket, head, this.route, this);
+        socket[EXCHANGE] = ex;
+        socket.on('close', onClientClose);
+        this.#run(ex);
+    }
+    #run(ex) {
+        try {
+            ex.route.handle(ex);
+        }
+        catch (err) {
+            // A stage bug must cost one request, never the process.
+            ex.route.log.error({ route: ex.route.id, err: err.message }, 'request handling failed');
+            ex.attempt?.cancel();
+            if (!ex.done)
+                ex.fail('reset');
+        }
+    }
+}

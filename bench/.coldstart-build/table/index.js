@@ -1,0 +1,10 @@
+export * from './types.js';
+export { clusterBackends, describeRuleMatch, isDirectBackend } from './rules.js';
+export { identityKey } from './rule-check.js';
+export * from './ids.js';
+export * from './snapshot.js';
+export { validateTable, formatProblems } from './validate.js';
+export * from './protocol.js';
+export * from './policies/index.js';
+export * from './resources.js';
+export { applyTableDelta, DELTA_GAP, referencedClusters, ResourceTracker } from './delta.js';
