@@ -3,7 +3,9 @@
  * pipeline (connections of 1,500 pipelined GETs), churn connections (open/close at a bounded
  * rate) and rapid-reset h2c streams, and a normal client sends 50 requests per second on its own
  * keep-alive connections. Reports the normal client's success rate and latency percentiles, and
- * the same client alone first (a baseline in the same run). A benchmark, never run by npm test.
+ * the same client alone first (a baseline in the same run), and the proxy's event-loop delay and
+ * CPU use under attack (its own share of the latency, apart from the machine's). `--profile DIR` writes a CPU profile
+ * of the proxy process there. A benchmark, never run by npm test.
  */
 import { fork, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -13,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' } } });
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' } } });
 const DURATION_MS = Number(args.duration) * 1000;
 const PORT = Number(args.port);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -125,7 +127,9 @@ if (args.role === 'hostile') {
   const backendPort = (backend.address() as { port: number }).port;
 
   const proxyScript = fileURLToPath(new URL('hostile-proxy.ts', import.meta.url));
-  const child = spawn('bash', ['-c', `ulimit -n 1024 && exec "${process.execPath}" "${proxyScript}" --port ${PORT} --backend ${backendPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // --profile DIR: a V8 CPU profile of the proxy process, written there when it exits.
+  const prof = args.profile === undefined ? '' : `--cpu-prof --cpu-prof-dir="${args.profile}" `;
+  const child = spawn('bash', ['-c', `ulimit -n 1024 && exec "${process.execPath}" ${prof}"${proxyScript}" --port ${PORT} --backend ${backendPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = await new Promise<string>((resolve, reject) => {
     child.stdout.setEncoding('utf8');
     child.stdout.once('data', (d: string) => resolve(d.trim()));
@@ -136,6 +140,8 @@ if (args.role === 'hostile') {
 
   const baseline = await normalClient(Math.min(DURATION_MS, 10_000));
   report('normal client alone', baseline);
+  // The proxy's event-loop delay from here on: under attack only.
+  child.kill('SIGUSR2');
   const attacker = fork(fileURLToPath(import.meta.url), ['--role', 'hostile', '--port', String(PORT)]);
   await sleep(1000);
   const loaded = await normalClient(DURATION_MS);
@@ -143,6 +149,7 @@ if (args.role === 'hostile') {
   await new Promise((resolve) => attacker.once('exit', resolve));
   report('normal client under hostile load', loaded);
   child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
   backend.closeAllConnections();
   backend.close();
   process.exit(0);

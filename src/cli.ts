@@ -46,6 +46,15 @@ function envLogLevel(): string | undefined {
   return v;
 }
 
+/** --max-connections when given, else HOSTMESH_MAX_CONNECTIONS, else the flag's default (0). */
+function maxConnections(cmd: ParsedCommand, args: readonly string[]): number {
+  const given = args.some((a) => a === '--max-connections' || a.startsWith('--max-connections='));
+  const v = process.env.HOSTMESH_MAX_CONNECTIONS;
+  if (given || v === undefined || v === '') return cmd.flags['max-connections'] as number;
+  if (!/^\d{1,9}$/.test(v)) throw new HostmeshError('CLI_USAGE', `HOSTMESH_MAX_CONNECTIONS: "${v}" is not a count (a whole number, 0 or more)`);
+  return Number(v);
+}
+
 /** Resolves on SIGINT or SIGTERM: long-running commands stop gracefully (draining) then. */
 function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -175,6 +184,7 @@ const runners: Record<string, Runner> = {
       workers: flags.workers as number | 'auto',
       shutdownDelayMs: (flags['shutdown-delay'] as number) * 1000,
       drainTimeoutMs: (flags['drain-timeout'] as number) * 1000,
+      maxConnections: maxConnections(cmd, args),
       accessLog: flags['access-log'] as boolean,
       tracing: tracing(flags, flags.node as string),
       log,

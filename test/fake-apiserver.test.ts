@@ -352,7 +352,7 @@ test('discovery answers for KubernetesObjectApi-style clients', async (t) => {
   fake.registerResource({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true });
   const get = async (path: string) => (await fetch(`${fake.url}${path}`)).json() as Promise<Record<string, unknown>>;
   const groups = await get('/apis') as { groups: { name: string }[] };
-  assert.deepEqual(groups.groups.map((g) => g.name).toSorted(), ['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'events.k8s.io', 'gateway.networking.k8s.io']);
+  assert.deepEqual(groups.groups.map((g) => g.name).toSorted(), ['apps', 'authorization.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io', 'events.k8s.io', 'gateway.networking.k8s.io', 'rbac.authorization.k8s.io']);
   const core = await get('/api/v1') as { resources: { name: string }[] };
   assert.ok(core.resources.some((r) => r.name === 'services/status'));
   const route = fake.create('httproutes.gateway.networking.k8s.io', { metadata: { name: 'r', namespace: 'ns' }, spec: { parentRefs: [] } });
@@ -360,4 +360,36 @@ test('discovery answers for KubernetesObjectApi-style clients', async (t) => {
   const list = await get('/apis/gateway.networking.k8s.io/v1/namespaces/ns/httproutes') as { items: { kind: string }[] };
   assert.equal(list.items[0]!.kind, 'HTTPRoute', 'custom resource list items keep their kind');
   assert.equal((await fetch(`${fake.url}/apis/nothing.example/v1/things`)).status, 404);
+});
+
+test('SubjectAccessReview is answered from the stored RBAC objects like the RBAC authorizer', async (t) => {
+  const fake = await startFakeApiServer(t);
+  const rbac = (plural: string) => `${plural}.rbac.authorization.k8s.io`;
+  fake.create(rbac('clusterroles'), { metadata: { name: 'reader' }, rules: [{ apiGroups: [''], resources: ['services'], verbs: ['get', 'list'] }, { apiGroups: ['apps'], resources: ['deployments/status'], verbs: ['*'] }] });
+  fake.create(rbac('roles'), { metadata: { name: 'one-map', namespace: 'a' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['update'], resourceNames: ['coredns'] }] });
+  fake.create(rbac('clusterrolebindings'), { metadata: { name: 'readers' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'reader' }, subjects: [{ kind: 'Group', name: 'team' }] });
+  fake.create(rbac('rolebindings'), { metadata: { name: 'sa-map', namespace: 'a' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'one-map' }, subjects: [{ kind: 'ServiceAccount', name: 'ctl', namespace: 'mesh' }] });
+  fake.create(rbac('rolebindings'), { metadata: { name: 'reader-in-b', namespace: 'b' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'reader' }, subjects: [{ kind: 'User', name: 'bob' }] });
+  const ask = async (spec: object): Promise<{ code: number; allowed: boolean | undefined }> => {
+    const res = await fetch(`${fake.url}/apis/authorization.k8s.io/v1/subjectaccessreviews`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec }) });
+    const body = await res.json() as { status?: { allowed?: boolean } };
+    return { code: res.status, allowed: body.status?.allowed };
+  };
+  const sa = 'system:serviceaccount:mesh:ctl';
+  const cases: [object, boolean][] = [
+    [{ user: 'amy', groups: ['team'], resourceAttributes: { verb: 'list', resource: 'services' } }, true],
+    [{ user: 'amy', groups: ['team'], resourceAttributes: { verb: 'watch', resource: 'services', namespace: 'x' } }, false],
+    [{ user: 'amy', groups: ['team'], resourceAttributes: { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'status', namespace: 'x' } }, true],
+    [{ user: 'amy', groups: ['team'], resourceAttributes: { verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'x' } }, false],
+    [{ user: sa, resourceAttributes: { verb: 'update', resource: 'configmaps', namespace: 'a', name: 'coredns' } }, true],
+    [{ user: sa, resourceAttributes: { verb: 'update', resource: 'configmaps', namespace: 'a', name: 'other' } }, false],
+    [{ user: sa, resourceAttributes: { verb: 'update', resource: 'configmaps', namespace: 'b', name: 'coredns' } }, false],
+    [{ user: 'system:serviceaccount:other:ctl', resourceAttributes: { verb: 'update', resource: 'configmaps', namespace: 'a', name: 'coredns' } }, false],
+    [{ user: 'bob', resourceAttributes: { verb: 'get', resource: 'services', namespace: 'b' } }, true],
+    [{ user: 'bob', resourceAttributes: { verb: 'get', resource: 'services', namespace: 'c' } }, false],
+    [{ user: 'bob', resourceAttributes: { verb: 'get', resource: 'services' } }, false],
+  ];
+  for (const [spec, allowed] of cases) assert.deepEqual(await ask(spec), { code: 201, allowed }, JSON.stringify(spec));
+  assert.equal((await ask({ resourceAttributes: { verb: 'get', resource: 'services' } })).code, 422);
+  assert.equal((await ask({ user: 'bob' })).code, 422);
 });

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { HostmeshError } from '../common/errors.ts';
 
-export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio' | 'level' | 'seconds';
+export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio' | 'level' | 'seconds' | 'count';
 
 export interface FlagSpec {
   kind: FlagKind;
@@ -99,6 +99,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       workers: { ...workers, default: 'auto', help: 'proxy worker threads; auto = as many as the container\'s CPU and memory limits hold (one per core without limits)' },
       'shutdown-delay': { kind: 'seconds', value: 'SECONDS', default: '0', help: 'on SIGTERM, report not ready and keep serving this long before draining (endpoints move first)' },
       'drain-timeout': { kind: 'seconds', value: 'SECONDS', default: '20', help: 'then stop accepting and wait this long at most for requests in flight' },
+      'max-connections': { kind: 'count', value: 'N', default: '0', help: 'client plus backend connections open at once; clients get half, more are answered 503 (0: the open-file limit minus 128; or HOSTMESH_MAX_CONNECTIONS)' },
       'access-log': accessLog,
       'trace-collector': traceCollector,
       'trace-sampling': traceSampling,
@@ -221,6 +222,10 @@ function convert(flag: string, spec: FlagSpec, raw: string | boolean): FlagValue
       const n = Number(v);
       if (v === '' || !Number.isFinite(n) || n < 0 || n > 3600) fail(`--${flag}: "${v}" is not a number of seconds (0-3600)`);
       return n;
+    }
+    case 'count': {
+      if (!/^\d{1,9}$/.test(v)) fail(`--${flag}: "${v}" is not a count (a whole number, 0 or more)`);
+      return Number(v);
     }
     case 'workers': {
       if (v === 'auto') return 'auto';

@@ -5,18 +5,26 @@
  * --pre (before installing): the API answers and is new enough, cluster DNS is one hostmesh can
  * patch for the mesh zones, the release namespace's Pod Security level admits the chart.
  * --cluster (an installed release): the same namespace check, the controller Deployment and the
- * proxy DaemonSet ready, CoreDNS forwarding the mesh zones to the proxies' DNS Service; with
+ * proxy DaemonSet ready, the controller's ServiceAccount allowed everything it needs
+ * (SubjectAccessReview, check-access.ts), CoreDNS forwarding the mesh zones to the proxies' DNS
+ * Service, every proxy's DNS responder answering a mesh name (check-proxy-dns.ts); with
  * --controller and --token-file also every proxy connected and current (the controller's
- * /v1/status). Exit 0 when nothing failed (warnings allowed), 1 otherwise.
+ * /v1/status). Both: the custom resources hostmesh reads are served (check-crds.ts; absent
+ * optional ones are notes). Exit 0 when nothing failed (warnings and notes allowed), 1 otherwise.
  */
 import { AppsV1Api, CoreV1Api, VersionApi } from '@kubernetes/client-node';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
 import { errorMessage } from '../common/errors.ts';
 import { DNS_NAMESPACE, observeDns } from '../controller/dns/apply.ts';
 import { planDnsPatch } from '../controller/dns/plan.ts';
 import { failedWith, kubeCall } from '../controller/kube/errors.ts';
+import { checkControllerAccess } from './check-access.ts';
+import { checkCrds, crdsRead } from './check-crds.ts';
+import type { CrdUse } from './check-crds.ts';
+import { checkProxyDns } from './check-proxy-dns.ts';
 
-export type CheckState = 'ok' | 'warn' | 'fail';
+/** `note`: worth knowing, nothing to fix (an optional CRD that is not installed). */
+export type CheckState = 'ok' | 'note' | 'warn' | 'fail';
 
 export interface CheckLine {
   state: CheckState;
@@ -31,12 +39,16 @@ export interface ClusterCheckOptions {
   pre: boolean;
   /** The controller's proxies, from its /v1/status (--cluster with --controller). */
   proxies?: () => Promise<CheckLine>;
+  /** The custom resources to look for, from the controller's args (default: crdsRead). */
+  crds?: (controllerArgs: readonly string[] | undefined) => CrdUse[];
+  /** Longest wait for each proxy's DNS answer, ms (default 2 s). */
+  dnsTimeoutMs?: number;
 }
 
 /** The oldest Kubernetes the chart supports (Chart.yaml kubeVersion). */
 export const MIN_KUBERNETES: readonly [number, number] = [1, 26];
 const PSA_LABEL = 'pod-security.kubernetes.io/enforce';
-const SYMBOL: Record<CheckState, string> = { ok: '✔', warn: '!', fail: '✖' };
+const SYMBOL: Record<CheckState, string> = { ok: '✔', note: '·', warn: '!', fail: '✖' };
 
 export function formatCheckLine(l: CheckLine): string {
   return `${SYMBOL[l.state]} ${l.text}`;
@@ -109,13 +121,15 @@ async function dns(kc: KubeConfig, core: CoreV1Api, namespace: string, zones: re
   }
 }
 
-async function workloads(kc: KubeConfig, namespace: string): Promise<CheckLine[]> {
+async function workloads(kc: KubeConfig, namespace: string): Promise<{ lines: CheckLine[]; controller: V1Deployment | undefined }> {
   const apps = kc.makeApiClient(AppsV1Api);
   const selector = (component: string) => `app.kubernetes.io/name=hostmesh,app.kubernetes.io/component=${component}`;
   const out: CheckLine[] = [];
+  let controller: V1Deployment | undefined;
   try {
     const deployments = await kubeCall({ verb: 'list', kind: 'Deployment', namespace }, () => apps.listNamespacedDeployment({ namespace, labelSelector: selector('controller') }));
     const d = deployments.items[0];
+    controller = d;
     if (d === undefined) out.push({ state: 'fail', text: `no controller Deployment (app.kubernetes.io/component=controller) in namespace ${namespace}` });
     else if ((d.status?.readyReplicas ?? 0) >= 1) out.push({ state: 'ok', text: `controller ${namespace}/${d.metadata?.name} is ready` });
     else out.push({ state: 'fail', text: `controller ${namespace}/${d.metadata?.name} is not ready (${d.status?.readyReplicas ?? 0} of ${d.spec?.replicas ?? 1} replicas)` });
@@ -137,7 +151,7 @@ async function workloads(kc: KubeConfig, namespace: string): Promise<CheckLine[]
   } catch (e) {
     out.push({ state: 'fail', text: errorMessage(e) });
   }
-  return out;
+  return { lines: out, controller };
 }
 
 export async function checkCluster(opts: ClusterCheckOptions): Promise<CheckLine[]> {
@@ -147,10 +161,18 @@ export async function checkCluster(opts: ClusterCheckOptions): Promise<CheckLine
   if (lines[0]!.state === 'fail') return lines;
   const core = kc.makeApiClient(CoreV1Api);
   lines.push(await podSecurity(core, opts.namespace, opts.pre));
-  if (!opts.pre) lines.push(...await workloads(kc, opts.namespace));
+  let controllerArgs: string[] | undefined;
+  if (!opts.pre) {
+    const installed = await workloads(kc, opts.namespace);
+    lines.push(...installed.lines);
+    if (installed.controller !== undefined) {
+      controllerArgs = installed.controller.spec?.template.spec?.containers[0]?.args ?? [];
+      lines.push(await checkControllerAccess(kc, installed.controller, opts.namespace));
+    }
+  }
   lines.push(await dns(kc, core, opts.namespace, opts.zones, opts.pre));
+  if (!opts.pre) lines.push(await checkProxyDns(kc, opts.namespace, opts.zones[0] ?? 'hostmesh', opts.dnsTimeoutMs));
   if (!opts.pre && opts.proxies) lines.push(await opts.proxies());
-  // Nothing hostmesh reads needs a CRD yet (SMI and Gateway API objects are not read).
-  lines.push({ state: 'ok', text: 'no CustomResourceDefinitions needed (SMI and Gateway API objects are not read yet)' });
+  lines.push(...await checkCrds(kc, (opts.crds ?? crdsRead)(controllerArgs)));
   return lines;
 }

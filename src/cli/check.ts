@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { errorMessage, HostmeshError } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { CheckLine } from './check-cluster.ts';
+import type { CheckLine, ClusterCheckOptions } from './check-cluster.ts';
 import { STATUS_PATH } from '../table/index.ts';
 import type { ControllerStatus } from '../table/index.ts';
 import { loadManifests } from '../controller/source/manifests.ts';
@@ -39,6 +39,9 @@ export interface CheckCommandOptions {
   /** The release namespace and the mesh zones, for --pre and --cluster. */
   namespace?: string;
   zones?: readonly string[];
+  /** Tests: the custom resources to look for, and how long to wait for each proxy's DNS. */
+  crds?: ClusterCheckOptions['crds'];
+  dnsTimeoutMs?: number;
 }
 
 /** The port range translation allocates from: the cluster default, so no realistic directory exhausts it. */
@@ -81,14 +84,19 @@ async function runClusterChecks(opts: CheckCommandOptions): Promise<number> {
       }
     }
     : undefined;
-  const lines = await checkCluster({ kubeConfig, namespace: opts.namespace ?? 'hostmesh', zones: opts.zones ?? ['hostmesh'], pre: opts.pre === true, ...(proxies ? { proxies } : {}) });
+  const lines = await checkCluster({
+    kubeConfig, namespace: opts.namespace ?? 'hostmesh', zones: opts.zones ?? ['hostmesh'], pre: opts.pre === true,
+    ...(proxies ? { proxies } : {}), ...(opts.crds ? { crds: opts.crds } : {}), ...(opts.dnsTimeoutMs === undefined ? {} : { dnsTimeoutMs: opts.dnsTimeoutMs }),
+  });
   const failed = lines.filter((l) => l.state === 'fail').length;
   const warnings = lines.filter((l) => l.state === 'warn').length;
   if (opts.json) {
     opts.out(JSON.stringify({ checks: lines }, null, 2));
   } else {
     for (const l of lines) opts.out(formatCheckLine(l));
-    opts.out(failed > 0 ? `problems: ${failed} failed, ${warnings} warning${warnings === 1 ? '' : 's'}` : `ok: ${lines.length} checks passed${warnings > 0 ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}`);
+    const notes = lines.filter((l) => l.state === 'note').length;
+    const extras = [warnings > 0 ? `${warnings} warning${warnings === 1 ? '' : 's'}` : '', notes > 0 ? `${notes} note${notes === 1 ? '' : 's'}` : ''].filter((x) => x !== '');
+    opts.out(failed > 0 ? `problems: ${failed} failed, ${warnings} warning${warnings === 1 ? '' : 's'}` : `ok: ${lines.length - notes} checks passed${extras.length > 0 ? ` (${extras.join(', ')})` : ''}`);
   }
   return failed > 0 ? 1 : 0;
 }

@@ -37,6 +37,8 @@ export interface ProxyCommandOptions {
   shutdownDelayMs?: number;
   /** How long in-flight requests get once the listeners stop accepting (default 20 s). */
   drainTimeoutMs?: number;
+  /** Client plus backend connections at once (`--max-connections`); 0 or absent: from the open-file limit. */
+  maxConnections?: number;
   accessLog: boolean;
   /** OTLP span export of sampled requests; off when absent. */
   tracing?: TracingOptions | undefined;
@@ -88,7 +90,7 @@ export async function startProxyCommand(opts: ProxyCommandOptions): Promise<Runn
   await prepareStateDir(opts.stateDir);
 
   const drainTimeoutMs = opts.drainTimeoutMs ?? 20_000;
-  const limits = { drainTimeoutMs, drainIdleGraceMs: Math.min(drainTimeoutMs / 4, 2000) };
+  const limits = { drainTimeoutMs, drainIdleGraceMs: Math.min(drainTimeoutMs / 4, 2000), maxConnections: opts.maxConnections ?? 0 };
   const engine = await createProxyHost({ workers: opts.workers, host: opts.bind, reusePort: opts.reusePort ?? true, accessLog: opts.accessLog, tracing: opts.tracing, limits, log });
   const dns = createDnsResponder({ host: opts.dns.host, port: opts.dns.port, config: NO_DNS, log, registry: engine.registry });
   const outcome = (r: Awaited<ReturnType<ProxyHost['apply']>>): ApplyOutcome => {

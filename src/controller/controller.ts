@@ -38,6 +38,7 @@ import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/serv
 import { diffShadowServices } from './shadow/diff.ts';
 import type { ShadowConflict } from './shadow/diff.ts';
 import { KubernetesSource } from './source/kubernetes.ts';
+import { QuarantineStore } from './kube/quarantine-store.ts';
 import { DEFAULT_IGNORED_NAMESPACES } from './translation/translate.ts';
 import { Translator } from './translation/translator.ts';
 import type { Diagnostic, TableContent } from './translation/types.ts';
@@ -150,6 +151,9 @@ export class Controller {
   readonly #events: EventRecorder;
   readonly #dns: DnsReconciler | undefined;
   readonly #translator: Translator;
+  /** Keeps the port quarantine across restarts; read once before the first translation. */
+  readonly #quarantine: QuarantineStore;
+  #quarantineRead = false;
   readonly #shadowOptions: ShadowOptions;
   readonly #firstPublish: Promise<void>;
   #resolveFirst!: () => void;
@@ -209,6 +213,7 @@ export class Controller {
       ...(options.ignoreNamespaces ? { ignoreNamespaces: options.ignoreNamespaces } : {}),
     });
     this.#shadowOptions = { meshNamespace: options.meshNamespace, proxySelector: options.proxySelector };
+    this.#quarantine = new QuarantineStore(kc, options.meshNamespace, this.#log);
 
     this.#source = new KubernetesSource({
       kubeConfig: kc,
@@ -266,6 +271,11 @@ export class Controller {
   start(): Promise<void> {
     if (this.#started) return this.#firstPublish;
     this.#started = true;
+    void this.#quarantine.load().then((freed) => {
+      this.#translator.restoreQuarantine(freed);
+      this.#quarantineRead = true;
+      this.#translateLoop.trigger();
+    });
     void this.#source.start();
     this.#mesh.start();
     if (this.#dns) {
@@ -286,7 +296,7 @@ export class Controller {
     clearTimeout(this.#shadowBatch);
     this.#rejectFirst(new HostmeshError('CONTROLLER_STOPPED', 'the controller was stopped before it published its first table'));
     await Promise.all([this.#translateLoop.stop(), this.#shadowLoop.stop(), this.#events.stop(), this.#dns?.stop()]);
-    await Promise.all([this.#source.stop(), this.#mesh.stop()]);
+    await Promise.all([this.#source.stop(), this.#mesh.stop(), this.#quarantine.idle(2000)]);
   }
 
   /** Translations run so far (a burst of changes makes one). */
@@ -358,7 +368,7 @@ export class Controller {
   }
 
   async #translate(): Promise<RunOutcome> {
-    if (!this.#sourceSynced || !this.#mesh.isSynced) return 'done';
+    if (!this.#sourceSynced || !this.#mesh.isSynced || !this.#quarantineRead) return 'done';
     const state = this.#source.current();
     if (this.#shadowsRead?.version !== this.#view.version) {
       this.#shadowsRead = { version: this.#view.version, state: readShadowState(this.#view.services()) };
@@ -371,6 +381,8 @@ export class Controller {
     if (state === this.#translated.state && sameAddresses(shadows.clusterIPs, this.#translated.addresses)) return 'done';
     // The first translation starts from the allocation stored on the shadows.
     const result = this.#translator.translate(state, { shadowAddresses: shadows.clusterIPs }, shadows.allocations);
+    // Freed ports are kept where a restarted controller (or the next leader) finds them.
+    void this.#quarantine.save(this.#translator.quarantine());
     this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions, this.#shadowCache);
     this.#translation = result.diagnostics;
     this.#shadowLoop.trigger();

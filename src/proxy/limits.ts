@@ -4,6 +4,11 @@ export interface ProxyLimits {
   headersTimeoutMs: number;
   /** Largest request head (and backend response head) in bytes; larger heads get 431. */
   maxHeaderSize: number;
+  /**
+   * Plain HTTP/1 requests without a body are read and answered on the raw socket
+   * (src/proxy/http/h1-fast.ts); anything else still goes to node:http. False: node:http only.
+   */
+  fastHttp1: boolean;
   /** Idle time after which a client's keep-alive connection (or HTTP/2 session) is closed. */
   clientKeepAliveTimeoutMs: number;
   /** How often client connections are checked against `headersTimeoutMs`. */
@@ -17,7 +22,12 @@ export interface ProxyLimits {
    */
   h2ResetBudget: number;
   h2ResetRatePerSecond: number;
-  /** Client connections admitted at once over all HTTP listeners; 0 derives it from the open-file limit. */
+  /**
+   * Client plus backend connections open at once, per process (`--max-connections`); 0 derives
+   * it from the open-file limit minus `fdHeadroom`.
+   */
+  maxConnections: number;
+  /** Client connections admitted at once over all HTTP listeners; 0 derives it (half the connection budget). */
   maxClientConnections: number;
   /** File descriptors kept out of the connection budget (listeners, admin, config, DNS, logs). */
   fdHeadroom: number;
@@ -60,11 +70,13 @@ export interface ProxyLimits {
 export const DEFAULT_LIMITS: Readonly<ProxyLimits> = {
   headersTimeoutMs: 10_000,
   maxHeaderSize: 16 * 1024,
+  fastHttp1: true,
   clientKeepAliveTimeoutMs: 60_000,
   connectionsCheckingIntervalMs: 1_000,
   h2MaxConcurrentStreams: 250,
   h2ResetBudget: 200,
   h2ResetRatePerSecond: 50,
+  maxConnections: 0,
   maxClientConnections: 0,
   fdHeadroom: 128,
   connectionShare: 1,

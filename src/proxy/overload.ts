@@ -1,12 +1,16 @@
 /**
- * The overload manager: one budget of client connections for all HTTP listeners of an engine,
- * derived from the process's real open-file limit, so a flood of connections is shed with a
- * clear answer before the process runs out of file descriptors (which would fail every other
- * client, backends and the control plane included).
+ * The overload manager: one budget of connections (file descriptors) for the client
+ * connections of all HTTP listeners of an engine and the backend connections the proxy opens,
+ * derived from the process's real open-file limit (or set with `--max-connections`), so a
+ * flood of connections is shed with a clear answer before the process runs out of file
+ * descriptors (which would fail every other client, backends and the control plane included).
  *
- * Every admitted client connection may hold one backend connection too (requests of a
- * connection are served one at a time), so the connection budget is half of what the fd limit
- * leaves after `fdHeadroom` (listeners, the admin and config connections, DNS, logs).
+ * The budget is what the fd limit leaves after `fdHeadroom` (listeners, the admin and config
+ * connections, DNS, logs). Client connections may take at most half of it (every admitted
+ * client connection may need a backend connection: its requests are served one at a time), and
+ * a new one is admitted only while clients and backend connections together leave room for it
+ * and one more backend connection (h2c clients and backends that hold many connections eat into
+ * what clients may take).
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -14,7 +18,9 @@ import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 
 export interface OverloadLimits {
-  /** Client connections admitted at once over all listeners; 0 derives it from the fd limit. */
+  /** Client plus backend connections open at once (per process; split over workers); 0 derives it from the fd limit. */
+  maxConnections: number;
+  /** Client connections admitted at once over all listeners; 0 derives it (half the connection budget). */
   maxClientConnections: number;
   /** File descriptors kept free for everything that is not a client or backend connection. */
   fdHeadroom: number;
@@ -35,12 +41,40 @@ export function openFileLimit(limitsText?: string): number | undefined {
   return Number(m[1]);
 }
 
-/** The connection budget for an fd limit: what is left after the headroom, halved. */
+/** Budget when neither a limit nor `maxConnections` says (no /proc): generous, but finite. */
+const UNKNOWN_FD_BUDGET = 131_072;
+
+/**
+ * Client plus backend connections open at once: `maxConnections` when set, else what the fd
+ * limit leaves after the headroom; times this engine's share.
+ */
+export function fdBudget(limits: Pick<OverloadLimits, 'maxConnections' | 'fdHeadroom'>, fdLimit: number | undefined, share = 1): number {
+  const whole = limits.maxConnections > 0 ? limits.maxConnections : fdLimit === undefined ? UNKNOWN_FD_BUDGET : fdLimit - limits.fdHeadroom;
+  return Math.max(2, Math.floor(whole * share));
+}
+
+/** The client connection budget: half the connection budget, or less when configured. */
 export function connectionBudget(limits: OverloadLimits, fdLimit: number | undefined, share = 1): number {
-  const fromFds = fdLimit === undefined ? Infinity : Math.max(1, Math.floor(((fdLimit - limits.fdHeadroom) / 2) * share));
-  const configured = limits.maxClientConnections > 0 ? limits.maxClientConnections : Infinity;
-  const budget = Math.min(fromFds, configured);
-  return Number.isFinite(budget) ? budget : 65_536;
+  const half = Math.max(1, Math.floor(fdBudget(limits, fdLimit, share) / 2));
+  return limits.maxClientConnections > 0 ? Math.min(half, limits.maxClientConnections) : half;
+}
+
+/** Backend connections open in this thread (every engine in it dials through the same counter). */
+let backendOpen = 0;
+
+function backendClosed(): void {
+  backendOpen--;
+}
+
+/** Counts a backend socket against the budget from now until it closes (call as it is created). */
+export function trackBackendSocket(socket: Socket): void {
+  backendOpen++;
+  socket.once('close', backendClosed);
+}
+
+/** Backend connections open now in this thread. */
+export function backendConnections(): number {
+  return backendOpen;
 }
 
 const SHED_BODY = 'hostmesh: the proxy is at its connection limit; retry shortly\n';
@@ -54,7 +88,10 @@ function destroySocket(s: Socket): void {
 
 export class OverloadManager {
   readonly fdLimit: number | undefined;
+  /** Client connections admitted at once. */
   readonly maxConnections: number;
+  /** Client plus backend connections at once. */
+  readonly fdBudget: number;
   open = 0;
   shed = 0;
   /** Its metrics (registered when a registry is given). */
@@ -63,6 +100,7 @@ export class OverloadManager {
   constructor(limits: OverloadLimits, registry: Registry | undefined, opts: { fdLimit?: number | undefined; share?: number } = {}) {
     this.fdLimit = 'fdLimit' in opts ? opts.fdLimit : openFileLimit();
     this.maxConnections = connectionBudget(limits, this.fdLimit, opts.share ?? 1);
+    this.fdBudget = fdBudget(limits, this.fdLimit, opts.share ?? 1);
     if (registry === undefined) return;
     const open: Gauge = new Gauge({ name: 'hostmesh_overload_client_connections', help: 'Client connections open on the proxy\'s HTTP listeners.', registers: [registry], aggregator: 'sum', collect: () => open.set(this.open) });
     const limit: Gauge = new Gauge({ name: 'hostmesh_overload_client_connections_limit', help: 'Client connections the overload manager admits at once (from the open-file limit).', registers: [registry], aggregator: 'sum', collect: () => limit.set(this.maxConnections) });
@@ -76,15 +114,19 @@ export class OverloadManager {
         shed.inc(this.shed);
       },
     });
-    this.metrics = [open, limit, shed];
+    const backends: Gauge = new Gauge({ name: 'hostmesh_overload_backend_connections', help: 'Backend connections the proxy has open (counted against the connection budget).', registers: [registry], aggregator: 'sum', collect: () => backends.set(backendOpen) });
+    const budget: Gauge = new Gauge({ name: 'hostmesh_overload_connections_limit', help: 'Client plus backend connections the overload manager allows at once (--max-connections, or from the open-file limit).', registers: [registry], aggregator: 'sum', collect: () => budget.set(this.fdBudget) });
+    this.metrics = [open, limit, shed, backends, budget];
   }
 
   /**
    * Admits a new client connection, or sheds it: an HTTP/1 503 with `x-hostmesh-overload`
    * and `Retry-After`, then the connection is closed. Admitted ones are released on close.
+   * Shed when client connections are at their budget, or when clients and backend connections
+   * leave no room for this one and a backend connection it may need.
    */
   admit(socket: Socket): boolean {
-    if (this.open >= this.maxConnections) {
+    if (this.open >= this.maxConnections || this.open + backendOpen + 2 > this.fdBudget) {
       this.shed++;
       socket.on('error', ignore);
       // Read and drop what the client sends, so closing does not reset the answer away.

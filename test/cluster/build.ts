@@ -40,10 +40,13 @@ const MODULES: GoModule[] = [
   { dir: join(here, 'coredns'), outputs: { '.': 'coredns' }, fileNames: { kubeApiserver: '', etcd: '', coredns: 'coredns' } },
 ];
 
-/** The go command: $GO, then `go` on PATH, then the usual install place; undefined if none runs. */
+/** The oldest Go that builds both modules (CoreDNS v1.15.0's go.mod says `go 1.26.0`). */
+const MIN_GO_MINOR = 26;
+
+/** The go command: $GO alone if set, else `go` on PATH, then the usual install place; undefined if none runs. */
 export function findGo(): string | undefined {
-  for (const candidate of [process.env['GO'], 'go', '/usr/local/go/bin/go']) {
-    if (candidate === undefined || candidate === '') continue;
+  const explicit = process.env['GO'];
+  for (const candidate of explicit !== undefined && explicit !== '' ? [explicit] : ['go', '/usr/local/go/bin/go']) {
     try {
       execFileSync(candidate, ['version'], { stdio: 'ignore' });
       return candidate;
@@ -51,6 +54,15 @@ export function findGo(): string | undefined {
       // not this one
     }
   }
+  return undefined;
+}
+
+/** Why the tier cannot build here (no Go, or one too old to build the modules), or undefined. */
+export function goMissing(go: string | undefined): string | undefined {
+  if (go === undefined) return `no Go toolchain (${process.env['GO'] ? `$GO=${process.env['GO']} does not run` : 'go not on PATH, no /usr/local/go/bin/go'}): the cluster tier needs Go 1.26 to build kube-apiserver, etcd and CoreDNS`;
+  const version = execFileSync(go, ['env', 'GOVERSION'], { encoding: 'utf8', env: { ...process.env, GOTOOLCHAIN: 'local' } }).trim();
+  const minor = /^go1\.(\d+)/.exec(version)?.[1];
+  if (minor === undefined || Number(minor) < MIN_GO_MINOR) return `${go} is ${version}; the cluster tier needs Go 1.${MIN_GO_MINOR} or newer to build kube-apiserver, etcd and CoreDNS`;
   return undefined;
 }
 
@@ -107,12 +119,14 @@ async function buildModule(go: string, module: GoModule, outDir: string, log: (l
   const logFile = join(tmp, 'build.log');
   const packages = Object.keys(module.outputs);
   // Low priority: the build is long and the machine is shared; -trimpath keeps the key stable.
+  // GOFLAGS is set whole (a user's go env file may set it too): no VCS stamp, so a fresh clone
+  // or a dirty tree builds the same binary, and the toolchain found is the one used.
   const argv = ['-n', '15', go, 'build', '-trimpath', ...versionFlags(module.dir), '-o', `${tmp}/`, ...packages];
   const started = Date.now();
   log(`building ${packages.join(' ')} in ${module.dir} (cold: many minutes; log ${logFile})`);
   const code = await new Promise<number | null>((resolve, reject) => {
     const out = createWriteStream(logFile);
-    const child = spawn('nice', argv, { cwd: module.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GOFLAGS: '-mod=readonly' } });
+    const child = spawn('nice', argv, { cwd: module.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false', GOTOOLCHAIN: 'local' } });
     child.stdout.pipe(out, { end: false });
     child.stderr.pipe(out, { end: false });
     child.on('error', reject);
@@ -130,7 +144,8 @@ async function buildModule(go: string, module: GoModule, outDir: string, log: (l
  */
 export async function clusterBinaries(log: (line: string) => void = (l) => console.error(`cluster build: ${l}`)): Promise<ClusterBinaries | string> {
   const go = findGo();
-  if (go === undefined) return 'no Go toolchain (go not on PATH, $GO unset, no /usr/local/go/bin/go): the cluster tier needs Go to build kube-apiserver, etcd and CoreDNS';
+  const missing = goMissing(go);
+  if (missing !== undefined || go === undefined) return missing ?? 'no Go toolchain';
   const result: Partial<ClusterBinaries> = {};
   for (const module of MODULES) {
     const outDir = moduleCacheDir(go, module);
@@ -141,10 +156,19 @@ export async function clusterBinaries(log: (line: string) => void = (l) => conso
   return result as ClusterBinaries;
 }
 
+/** build.ts's exit status when the tier cannot run here at all (run.sh then skips it). */
+export const EXIT_SKIP = 3;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const bins = await clusterBinaries();
-  // Without Go there is nothing to build; the tier's test file skips and says why.
-  if (typeof bins !== 'string') {
+  if (typeof bins === 'string') {
+    // One line, and run.sh exits 0 without running the scenarios: skipped, and saying so.
+    console.error(`cluster tier SKIPPED: ${bins}`);
+    process.exitCode = EXIT_SKIP;
+  } else {
     for (const [name, path] of Object.entries(bins)) console.log(`${name}: ${path}`);
+    // The CRDs the scenarios install, fetched now while there is a network.
+    const { crdDocuments, GATEWAY_API } = await import('./crds.ts');
+    console.log(`gateway-api CRDs: ${crdDocuments(findGo()!, GATEWAY_API).length}`);
   }
 }

@@ -10,10 +10,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
 import { eventually as pollUntil } from '../e2e/mesh.ts';
-import { clusterBinaries } from './build.ts';
+import { clusterBinaries, findGo } from './build.ts';
+import { crdDocuments, GATEWAY_API, installCrds } from './crds.ts';
 import { Cluster } from './cluster.ts';
 import { CoreDns } from './coredns.ts';
-import { describeHooks, helmWithHooks } from './hooks.ts';
+import { describeHooks, helmWithHooks, runHostmesh } from './hooks.ts';
 import { FULLNAME, httpGet, Mesh, MESH_NAMESPACE, RELEASE } from './mesh.ts';
 import type { Proxy } from './mesh.ts';
 import { clusterDnsObjects, endpointSliceObject, namespaceObject, serviceObject } from './objects.ts';
@@ -64,6 +65,7 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
   let mesh: Mesh;
   let coredns: CoreDns | undefined;
   const backends: Backend[] = [];
+  let gatewayCrds: string[] = [];
   const state = (): string => `${mesh?.describe() ?? ''}\n${cluster?.describe() ?? ''}\n${coredns ? `coredns:\n${coredns.process.tail(10)}` : ''}`;
   const wait = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T> => eventually(what, probe, state, timeoutMs);
 
@@ -94,6 +96,8 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     if (typeof bins === 'string') return;
     for (const name of ['alpha', 'beta']) backends.push(await backend(name));
     cluster = await Cluster.start(bins);
+    // Gateway API, standard channel, from its Go module (build.ts fetched it into the module cache).
+    gatewayCrds = await installCrds(cluster, crdDocuments(findGo()!, GATEWAY_API, { offline: true }));
     await cluster.apply([namespaceObject(MESH_NAMESPACE), namespaceObject(APP_NAMESPACE), ...clusterDnsObjects()]);
     const install = await helmWithHooks(cluster, MESH_NAMESPACE, ['install', RELEASE, CHART, '--namespace', MESH_NAMESPACE, '--set', 'portRange=27100-27299']);
     assert.equal(install.helm.status, 0, `helm install failed:\n${install.helm.stderr}${install.helm.stdout}\n${describeHooks(install.hooks)}`);
@@ -173,6 +177,59 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     assert.deepEqual(kube.answers.filter((a) => a.type === 'A').map((a) => a.data), ['10.96.0.1']);
     const missing = await coredns.query('nothing.test.hostmesh');
     assert.equal(missing.rcode, 'NXDOMAIN');
+  });
+
+  test('hostmesh check --cluster against the real apiserver: RBAC by SubjectAccessReview, every proxy\'s DNS responder, and a dropped Events rule named', async () => {
+    await mesh.reportPods();
+    await cluster.kubectlOk(['label', 'namespace', MESH_NAMESPACE, 'pod-security.kubernetes.io/enforce=baseline', '--overwrite']);
+    const check = async (): Promise<string[]> => {
+      const r = await runHostmesh(['check', '--cluster', `--kubeconfig=${cluster.adminKubeconfig}`, `--namespace=${MESH_NAMESPACE}`]);
+      const lines = r.stdout.trim().split('\n');
+      lines.push(`exit ${r.status}`);
+      return lines;
+    };
+    const shadowIp = (await shadowOf(APP_NAMESPACE, 'web'))!['spec'].clusterIP as string;
+    const controller = `controller ServiceAccount ${MESH_NAMESPACE}/${FULLNAME}-controller`;
+    const ok = await check();
+    assert.ok(ok.includes(`✔ ${controller} may do all 22 things it needs (SubjectAccessReview)`), ok.join('\n'));
+    assert.ok(ok.includes(`✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${shadowIp}`), ok.join('\n'));
+    assert.deepEqual(ok.slice(-2), ['ok: 8 checks passed', 'exit 0'], ok.join('\n'));
+
+    // The chart's ClusterRole without its Events rules: the apiserver's own authorizer says no.
+    const role = await cluster.getJson(['clusterrole', `${FULLNAME}-controller`]);
+    const narrowed = { ...role, rules: (role['rules'] as { resources: string[] }[]).filter((r) => !r.resources.includes('events')) };
+    await cluster.kubectlOk(['replace', '-f', '-'], { input: JSON.stringify(narrowed) });
+    try {
+      const broken = await check();
+      assert.ok(broken.includes(`✖ ${controller} may not: create events in every namespace (reports bad annotations as Events); patch events in every namespace (reports bad annotations as Events)`), broken.join('\n'));
+      assert.equal(broken.at(-1), 'exit 1');
+    } finally {
+      const { resourceVersion: _rv, ...metadata } = role['metadata'] as Record<string, unknown>;
+      await cluster.kubectlOk(['replace', '-f', '-'], { input: JSON.stringify({ ...role, metadata }) });
+    }
+  });
+
+  test('Gateway API CRDs (standard channel, from sigs.k8s.io/gateway-api): an HTTPRoute with a Service parent passes the real schema', async () => {
+    for (const crd of ['httproutes', 'grpcroutes', 'referencegrants']) assert.ok(gatewayCrds.includes(`${crd}.gateway.networking.k8s.io`), gatewayCrds.join(', '));
+    await cluster.apply([{
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute',
+      metadata: { name: 'web-canary', namespace: APP_NAMESPACE },
+      spec: {
+        parentRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }],
+        rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'web', port: 80 }] }],
+      },
+    }]);
+    const route = await cluster.getJson(['httproute', 'web-canary', '-n', APP_NAMESPACE]);
+    // Defaults the real schema fills in (what a fake would have to copy).
+    assert.equal(route['spec'].rules[0].backendRefs[0].weight, 1);
+    assert.equal(route['spec'].rules[0].backendRefs[0].kind, 'Service');
+    const invalid = await cluster.kubectl(['apply', '--server-side', '--field-manager=cluster-tier', '-f', '-'], { input: JSON.stringify({
+      apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'bad', namespace: APP_NAMESPACE },
+      spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ name: 'web', port: 80, weight: -1 }] }] },
+    }) });
+    assert.notEqual(invalid.status, 0);
+    assert.match(invalid.stderr, /weight/);
+    await cluster.kubectlOk(['delete', 'httproute', 'web-canary', '-n', APP_NAMESPACE]);
   });
 
   async function warningEvents(service: string): Promise<Record<string, any>[]> {

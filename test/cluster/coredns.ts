@@ -6,10 +6,10 @@
  * forwards to becomes the proxy address kube-proxy would have sent it to, and the plugins that
  * only open their own ports or probe the upstream (health, ready, prometheus, loop) are left out.
  */
-import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import dnsPacket from 'dns-packet';
+import { dnsQuery } from '../../src/cli/check-proxy-dns.ts';
+import type { DnsReply } from '../../src/cli/check-proxy-dns.ts';
 import { freePort } from '../proxy/helpers.ts';
 import type { Cluster } from './cluster.ts';
 import { Component } from './processes.ts';
@@ -72,26 +72,6 @@ export function localCorefile(corefile: string, opts: LocalCorefileOptions): str
   return out.join('\n');
 }
 
-export interface DnsAnswer { rcode: string; answers: { type: string; name: string; data: unknown }[] }
-
-/** One DNS question over UDP to host:port. */
-export function dnsQuery(host: string, port: number, name: string, type: 'A' | 'SRV' = 'A'): Promise<DnsAnswer> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket('udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      reject(new Error(`no DNS answer for ${name} ${type} from ${host}:${port}`));
-    }, 5000);
-    sock.once('message', (msg) => {
-      clearTimeout(timer);
-      sock.close();
-      const decoded = dnsPacket.decode(msg) as dnsPacket.DecodedPacket & { rcode: string };
-      resolve({ rcode: decoded.rcode, answers: (decoded.answers ?? []).map((a) => ({ type: a.type, name: a.name, data: (a as { data?: unknown }).data })) });
-    });
-    sock.send(dnsPacket.encode({ type: 'query', id: 1 + Math.floor(Math.random() * 65000), flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] }), port, host);
-  });
-}
-
 export class CoreDns {
   readonly process: Component;
   readonly port: number;
@@ -118,7 +98,7 @@ export class CoreDns {
     return dns;
   }
 
-  query(name: string, type: 'A' | 'SRV' = 'A'): Promise<DnsAnswer> {
+  query(name: string, type: 'A' | 'SRV' = 'A'): Promise<DnsReply> {
     return dnsQuery('127.0.0.1', this.port, name, type);
   }
 

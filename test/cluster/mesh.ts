@@ -161,6 +161,35 @@ export class Mesh {
     await p.process.waitReady('ready (/readyz: a table applied)', async () => (await httpGet(`http://${p.host}:${p.adminPort}/readyz`)).status === 200);
   }
 
+  /**
+   * What the kubelet and the workload controllers would report for the processes of this mesh:
+   * one Running proxy Pod per proxy (its pod IP the proxy's loopback address, its `dns-udp` port
+   * the proxy's DNS port), and the controller Deployment and proxy DaemonSet ready.
+   */
+  async reportPods(): Promise<void> {
+    const labels = { 'app.kubernetes.io/name': 'hostmesh', 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': 'proxy' };
+    for (const p of this.proxies) {
+      const name = `${FULLNAME}-proxy-${p.node}`;
+      await this.cluster.apply([{
+        apiVersion: 'v1', kind: 'Pod',
+        metadata: { name, namespace: MESH_NAMESPACE, labels },
+        spec: {
+          nodeName: p.node, serviceAccountName: `${FULLNAME}-proxy`, automountServiceAccountToken: false,
+          containers: [{ name: 'proxy', image: 'hostmesh', ports: [{ name: 'dns-udp', containerPort: p.dnsPort, protocol: 'UDP' }] }],
+        },
+      }]);
+      await this.setStatus('pod', name, { phase: 'Running', podIP: p.host, podIPs: [{ ip: p.host }], hostIP: p.host, hostIPs: [{ ip: p.host }] });
+    }
+    const n = this.proxies.length;
+    await this.setStatus('daemonset', `${FULLNAME}-proxy`, { desiredNumberScheduled: n, currentNumberScheduled: n, numberReady: n, numberAvailable: n, updatedNumberScheduled: n, numberMisscheduled: 0 });
+    const replicas = (await this.cluster.getJson<{ spec: { replicas: number } }>(['deployment', `${FULLNAME}-controller`, '-n', MESH_NAMESPACE])).spec.replicas;
+    await this.setStatus('deployment', `${FULLNAME}-controller`, { replicas, readyReplicas: replicas, availableReplicas: replicas, updatedReplicas: replicas });
+  }
+
+  private async setStatus(kind: string, name: string, status: object): Promise<void> {
+    await this.cluster.kubectlOk(['patch', kind, name, '-n', MESH_NAMESPACE, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+  }
+
   /** The controller's `/v1/status`. */
   async status(): Promise<Record<string, any>> {
     const r = await httpGet(`http://127.0.0.1:${this.controllerPort}/v1/status`, { authorization: `Bearer ${this.token}` });

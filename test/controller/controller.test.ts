@@ -11,6 +11,7 @@ import { Controller } from '../../src/controller/controller.ts';
 import type { ServiceObject } from '../../src/controller/objects.ts';
 import { MANAGED_BY_LABEL, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
 import { createLogger } from '../../src/common/log.ts';
+import { QUARANTINE_ANNOTATION, QUARANTINE_LEASE } from '../../src/controller/kube/quarantine-store.ts';
 import { endpointSlice, service, startFakeApiServer, waitFor } from '../support/kube.ts';
 import { MESH, PROXY_SELECTOR, listenerPort, makeController, shadowWrites, shadowsOf, startController } from './controller-harness.ts';
 import type { Published } from './controller-harness.ts';
@@ -129,9 +130,11 @@ test('a restarted controller keeps every port and route and writes nothing when 
   fake.create('services', service('shop', 'late'));
   await waitFor('the late shadow', () => shadowsOf(fake).has('shop/late'));
   const p = await b.until('late in DNS', (x) => dnsAddresses(x, 'shop', 'late') !== undefined);
-  // The quarantine lives in the controller's memory: a restarted one hands out the hole left
-  // by mid again (to a new Service only).
-  assert.equal(listenerPort(p.content, 'shop/late:80'), 10002, 'the hole left by mid is reused only for a new Service');
+  // The quarantine outlives the controller (a Lease in the mesh namespace): the restarted one
+  // does not hand mid's freed ports to the new Service either.
+  assert.equal(listenerPort(p.content, 'shop/late:80'), 10007, 'mid\'s freed ports stay quarantined across the restart');
+  const kept = fake.get<{ metadata: { annotations?: Record<string, string> } }>('leases', QUARANTINE_LEASE, MESH);
+  assert.deepEqual(Object.keys(JSON.parse(kept?.metadata.annotations?.[QUARANTINE_ANNOTATION] ?? '{}') as object), ['10002', '10003']);
   assert.deepEqual(shadowWrites(fake), { ...writes, create: writes.create + 1 }, 'one create for the new Service, nothing else');
   for (const l of before.content.listeners) assert.equal(listenerPort(p.content, l.route), l.port);
 });

@@ -1,8 +1,10 @@
 /** The documented defaults of issue 16: timeouts, caps and budgets (values, not durations). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { DEFAULT_LIMITS } from '../../src/proxy/limits.ts';
-import { connectionBudget, openFileLimit } from '../../src/proxy/overload.ts';
+import { KEEP_ALIVE_MARGIN_MS, keepAliveHintMs } from '../../src/proxy/http/keep-alive.ts';
+import { connectionBudget, fdBudget, openFileLimit } from '../../src/proxy/overload.ts';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, httpBodyTimeoutMs, httpReadTimeoutMs } from '../../src/proxy/http/timeouts.ts';
 import { validateTable } from '../../src/table/index.ts';
 import { cluster, simpleTable } from '../support/tables.ts';
@@ -22,11 +24,28 @@ test('HTTP read and body timeouts default to 60 s; a Service value overrides; 0 
 test('the connection budget comes from the real open-file limit, minus headroom, halved, split over workers', () => {
   assert.equal(openFileLimit('Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n'), 1024);
   assert.equal(openFileLimit('Max open files            unlimited            unlimited            files\n'), undefined);
-  const limits = { maxClientConnections: 0, fdHeadroom: 128 };
+  const limits = { maxConnections: 0, maxClientConnections: 0, fdHeadroom: 128 };
+  assert.equal(fdBudget(limits, 1024), 896, 'client plus backend connections: the fd limit minus headroom');
+  assert.equal(fdBudget({ ...limits, maxConnections: 300 }, 1024, 0.5), 150, '--max-connections sets it, split over workers');
+  assert.equal(connectionBudget({ ...limits, maxConnections: 300 }, 1024), 150, 'clients get half of a configured budget');
   assert.equal(connectionBudget(limits, 1024), 448);
   assert.equal(connectionBudget(limits, 1024, 0.5), 224);
   assert.equal(connectionBudget({ ...limits, maxClientConnections: 100 }, 1024), 100, 'a configured maximum below the fd budget wins');
   assert.equal(connectionBudget({ ...limits, maxClientConnections: 10_000 }, 1024), 448, 'never above what the fds allow');
   assert.equal(typeof openFileLimit(), 'number', 'read from /proc/self/limits on Linux');
   assert.equal(DEFAULT_LIMITS.upstreamMaxConnectionsPerEndpoint, 128, 'backend connections per endpoint are capped by default');
+});
+
+test('Keep-Alive hints: timeout=N allows N s minus a 2 s margin, capped by the proxy\'s own idle limit; too short means do not keep', () => {
+  assert.equal(keepAliveHintMs('timeout=5', 4000), 3000);
+  assert.equal(keepAliveHintMs('timeout=5, max=100', 60_000), 3000);
+  assert.equal(keepAliveHintMs('max=100; Timeout = 10', 60_000), 8000);
+  assert.equal(keepAliveHintMs('timeout=600', 4000), 4000, 'a long hint never extends the proxy\'s limit');
+  assert.equal(keepAliveHintMs('timeout=1', 4000), 0, 'shorter than the margin: close after the response');
+  assert.equal(keepAliveHintMs(['max=5', 'timeout=3'], 4000), 1000);
+  for (const none of [undefined, '', 'max=5', 'timeout=', 'timeout=x', 'notimeout=5']) assert.equal(keepAliveHintMs(none, 4000), undefined, String(none));
+  fc.assert(fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 600_000 }), (n, cap) => {
+    const ms = keepAliveHintMs(`timeout=${n}`, cap)!;
+    assert.ok(ms >= 0 && ms <= cap && ms <= Math.max(0, n * 1000 - KEEP_ALIVE_MARGIN_MS));
+  }));
 });

@@ -10,8 +10,10 @@ import type { ClientHttp2Session } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { until } from '../support/until.ts';
+import { DEFAULT_LIMITS } from '../../src/proxy/limits.ts';
 import { metricValue } from '../proxy/helpers.ts';
 import { proxyTo, rawBackend } from './support.ts';
+import { FLAG, FRAME, rawH2, statusOf } from './h2-frames.ts';
 
 const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 
@@ -98,7 +100,8 @@ test('rapid reset: cancelled streams never reach the backend, and abuse ends in 
   const attacker = await session(p.port);
   attacker.on('error', () => {});
   let goaway: number | undefined;
-  attacker.on('goaway', (code: number) => { goaway = code; });
+  let lastStream = -1;
+  attacker.on('goaway', (code: number, last: number) => { goaway = code; lastStream = last; });
   const n = 2000;
   let opened = 0;
   for (let i = 0; i < n && !attacker.destroyed && !attacker.closed; i++) {
@@ -110,6 +113,9 @@ test('rapid reset: cancelled streams never reach the backend, and abuse ends in 
   }
   await until('the attacker\'s session to end', () => attacker.destroyed || attacker.closed || goaway !== undefined, 10_000);
   assert.equal(goaway, constants.NGHTTP2_ENHANCE_YOUR_CALM, 'the proxy says why it ends the session');
+  // Counted per RST_STREAM frame before the session reads on: the session never opened a
+  // stream beyond the one whose reset went over the budget (200), however many were sent.
+  assert.ok(lastStream > 0 && lastStream <= 2 * (DEFAULT_LIMITS.h2ResetBudget + 1) - 1, `the session processed streams up to ${lastStream}`);
   assert.ok(b.requests.length <= opened / 20, `cancelled streams reached the backend: ${b.requests.length} of ${opened}`);
   attacker.destroy();
   // Another client is served normally.
@@ -121,4 +127,38 @@ test('rapid reset: cancelled streams never reach the backend, and abuse ends in 
     s.resume();
   });
   assert.equal(status, 200);
+});
+
+test('h2c: DATA beyond a stream\'s content-length resets that stream only (PROTOCOL_ERROR); its siblings on the session complete and the backend never sees the excess', async (t) => {
+  const b = await rawBackend(t);
+  const p = await proxyTo(t, b.port);
+  const c = await rawH2(p.port);
+  t.after(() => c.socket.destroy());
+  const head = (path: string, length?: number): [string, string][] => [[':method', 'POST'], [':scheme', 'http'], [':authority', 'svc'], [':path', path], ...(length === undefined ? [] : [['content-length', String(length)] as [string, string]])];
+  // Stream 1 without a content-length, 3 with one, 5 with one it keeps; 3 goes beyond its
+  // length in one frame, then again in a second.
+  c.headers(1, head('/sibling-a'), false);
+  c.headers(3, head('/bad', 3), false);
+  c.headers(5, head('/sibling-b', 4), false);
+  c.data(3, 'too long', false);
+  c.data(3, 'still more', true);
+  c.data(1, 'hello', true);
+  c.data(5, 'okay', true);
+  await until('both siblings to be answered', () => c.frames.filter((f) => f.type === FRAME.DATA && (f.flags & FLAG.END_STREAM) !== 0).length >= 2 || c.socket.destroyed, 10_000);
+  const rst = c.frames.filter((f) => f.type === FRAME.RST_STREAM);
+  assert.deepEqual(rst.map((f) => [f.stream, f.payload.readUInt32BE(0)]), [[3, constants.NGHTTP2_PROTOCOL_ERROR]], 'only the bad stream is reset, with PROTOCOL_ERROR');
+  assert.equal(c.frames.filter((f) => f.type === FRAME.GOAWAY).length, 0, 'the session goes on');
+  const statusOfStream = (id: number): number | undefined => statusOf(c.frames.find((f) => f.type === FRAME.HEADERS && f.stream === id)!);
+  assert.equal(statusOfStream(1), 200);
+  assert.equal(statusOfStream(5), 200);
+  assert.equal(c.frames.some((f) => f.type === FRAME.HEADERS && f.stream === 3), false, 'no answer on the reset stream');
+  // The backend framed the two siblings with their whole bodies, and nothing of the bad one.
+  await until('the backend to see both siblings', () => b.requests.length >= 2, 5000);
+  const got = b.requests.map((r) => `${r.line.split(' ')[1]}=${r.body.toString()}`).toSorted();
+  assert.deepEqual(got, ['/sibling-a=hello', '/sibling-b=okay']);
+  assert.equal(b.conns.every((conn) => !conn.bytes.includes('too long') && !conn.bytes.includes('still more')), true, 'the excess never reaches the backend');
+  // The session still serves new streams.
+  c.headers(7, [[':method', 'GET'], [':scheme', 'http'], [':authority', 'svc'], [':path', '/after']], true);
+  await until('the stream after the reset to be answered', () => c.frames.some((f) => f.type === FRAME.HEADERS && f.stream === 7), 5000);
+  assert.equal(statusOfStream(7), 200);
 });

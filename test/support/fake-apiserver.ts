@@ -16,9 +16,11 @@
  * - test controls: cutWatches, endWatches, compact, sendBookmarks, failNext, restart, stop,
  *   request counters (with the bearer token each request carried), direct data access, and
  *   `kubeconfig()`;
- * - Leases (coordination.k8s.io/v1) for leader election.
+ * - Leases (coordination.k8s.io/v1) for leader election;
+ * - Roles, ClusterRoles and their bindings stored, and SubjectAccessReview answered from them
+ *   like the RBAC authorizer (fake-apiserver-access.ts).
  *
- * Known differences from a real server: no admission, RBAC, finalizers or garbage collection
+ * Known differences from a real server: no admission, no RBAC on its own requests, finalizers or garbage collection
  * (a deleted Namespace takes its contents with it at once), no field ownership for apply, no
  * dryRun, strategic merge patches replace lists, core and events.k8s.io Events are separate
  * stores, and Services are single-stack IPv4. Unlike a real server it accepts EndpointSlice
@@ -34,6 +36,7 @@ import { SelectorError } from './fake-apiserver-selectors.ts';
 import { ApiError, Store } from './fake-apiserver-store.ts';
 import type { KubeObject, Resource, ResourceDef, StatusBody, WatchEvent } from './fake-apiserver-store.ts';
 import { builtinResources, missingApiError } from './fake-apiserver-resources.ts';
+import { accessResources, reviewAccess } from './fake-apiserver-access.ts';
 
 export type { KubeObject, ResourceDef };
 
@@ -114,7 +117,7 @@ export class FakeApiServer {
   private constructor(options: FakeApiServerOptions) {
     this.options = options;
     this.store = new Store({ historyLimit: options.historyLimit, strictNamespaces: options.strictNamespaces });
-    for (const def of builtinResources({ serviceCIDR: options.serviceCIDR ?? '10.96.0.0/16' })) this.store.register(def);
+    for (const def of [...builtinResources({ serviceCIDR: options.serviceCIDR ?? '10.96.0.0/16' }), ...accessResources()]) this.store.register(def);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
     });
@@ -430,6 +433,11 @@ export class FakeApiServer {
     const { resource, namespace, name, subresource } = t;
     const contentType = req.headers['content-type'] ?? 'application/json';
     const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method!) ? await this.readBody(req) : '';
+    if (resource.def.kind === 'SubjectAccessReview') {
+      if (verb === 'create') this.send(res, 201, reviewAccess(this.store, this.parseBody(body, contentType)));
+      else this.send(res, 405, this.status(405, 'the server does not allow this method on the requested resource'));
+      return;
+    }
     switch (verb) {
       case 'get':
         this.send(res, 200, this.store.get(resource, namespace, name!));

@@ -58,8 +58,25 @@ export class Translator {
     const ports = this.#translations === 0 && startPorts ? startPorts : this.ports;
     const opts = options ? { ...this.#options, ...options } : this.#options;
     const quarantined = this.#quarantined(opts.portQuarantineMs ?? PORT_QUARANTINE_MS);
+    // A port allocated now is never held back from its holder (a quarantine read back from a
+    // store may name a port the shadows still allocate).
+    if (quarantined.size > 0) for (const p of ports.values()) quarantined.delete(p);
     const effective = quarantined.size === 0 ? opts : { ...opts, reservedPorts: new Set([...(opts.reservedPorts ?? []), ...quarantined]) };
     return translate({ state, memory: this.#memory, ports, options: effective });
+  }
+
+  /**
+   * Freed ports still in quarantine with when they were freed (the clock's ms), for a store to
+   * keep across restarts (src/controller/kube/quarantine-store.ts).
+   */
+  quarantine(ms = this.#options.portQuarantineMs ?? PORT_QUARANTINE_MS): Map<number, number> {
+    this.#quarantined(ms);
+    return new Map(this.#freed);
+  }
+
+  /** Ports a previous run freed (read back from a store): quarantined until their time is up. */
+  restoreQuarantine(freed: ReadonlyMap<number, number>): void {
+    for (const [port, at] of freed) if (!this.#freed.has(port)) this.#freed.set(port, at);
   }
 
   /** Freed ports still in quarantine (expired ones are forgotten). */

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import { buildConnector, errors } from 'undici';
 import type { Scheme } from '../../table/index.ts';
+import { trackBackendSocket } from '../overload.ts';
 
 export function dialer(scheme: Scheme, dialTimeoutMs: number): buildConnector.connector {
   const base = buildConnector({
@@ -31,5 +32,7 @@ export function dialer(scheme: Scheme, dialTimeoutMs: number): buildConnector.co
       clearTimeout(timer);
       callback(...args);
     });
+    // Counted from creation (the fd exists while it dials) until it closes.
+    if (dialing.socket !== undefined) trackBackendSocket(dialing.socket);
   };
 }

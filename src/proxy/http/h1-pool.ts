@@ -17,6 +17,8 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
+import { trackBackendSocket } from '../overload.ts';
+import { keepAliveHintMs } from './keep-alive.ts';
 
 type Handler = Dispatcher.DispatchHandler;
 type Headers = Record<string, string | string[] | undefined>;
@@ -79,6 +81,15 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Headers the head writer owns or undici refuses (hop-by-hop ones are stripped before). */
 const REFUSED: Readonly<Record<string, true>> = { __proto__: null as never, 'connection': true, 'keep-alive': true, 'upgrade': true, 'transfer-encoding': true, 'expect': true };
 
+/** Header names already checked (the same few names come with every request). */
+const GOOD_NAMES = new Set<string>();
+
+function goodName(name: string): boolean {
+  if (!TOKEN.test(name)) return false;
+  if (GOOD_NAMES.size < 1000) GOOD_NAMES.add(name);
+  return true;
+}
+
 /** The request head (without its final CRLF), or an error to report as undici would. */
 function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body: Buffer | null): string | Error {
   const method = opts.method;
@@ -101,7 +112,7 @@ function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body
       if (typeof name !== 'string' || value === undefined) continue;
       const values = Array.isArray(value) ? value : [value];
       const lower = name.toLowerCase();
-      if (!TOKEN.test(name) || REFUSED[lower] === true) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+      if (REFUSED[lower] === true || (!GOOD_NAMES.has(name) && !goodName(name))) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
       for (const v of values) {
         const s = v === null ? '' : String(v);
         if (BAD_VALUE.test(s)) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
@@ -250,7 +261,14 @@ class Conn {
   closed = false;
   /** The backend said this response is the connection's last, or the request asked for that. */
   closeAfter = false;
-  idleTimer: NodeJS.Timeout | undefined = undefined;
+  #idleTimer: NodeJS.Timeout | undefined = undefined;
+  /** Date.now() when the connection last became idle; 0 while it serves a request. */
+  #idleFrom = 0;
+  #idleLimit = 0;
+  /** When the idle timer fires (Date.now() scale). */
+  #timerAt = 0;
+  /** Idle time the backend's last `Keep-Alive: timeout=` allows (undefined: the pool's). */
+  idleMs: number | undefined = undefined;
   #headers: string[] | undefined = undefined;
   /** The parser saw the current response end: any byte after it is a protocol violation. */
   #complete = false;
@@ -309,6 +327,11 @@ class Conn {
         else prev.push(value);
       }
     }
+    const hint = keepAliveHintMs(obj['keep-alive'], this.pool.keepAliveTimeoutMs);
+    if (hint !== undefined) {
+      if (hint === 0) this.closeAfter = true;
+      else this.idleMs = hint;
+    }
     ex.handler.onResponseStart?.(ex.controller, status, obj, statusText);
     // A HEAD response has no body whatever its head says.
     return ex.head ? 1 : 0;
@@ -360,7 +383,7 @@ class Conn {
   #lost(err: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idleTimer);
+    clearTimeout(this.#idleTimer);
     this.socket.destroy();
     this.pool.gone(this);
     const ex = this.current;
@@ -377,8 +400,7 @@ class Conn {
   send(ex: Exchange, head: string, body: Buffer | null): void {
     this.current = ex;
     this.#complete = false;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.#idleFrom = 0;
     ex.handler.onRequestStart?.(ex.controller, null);
     if (ex.over) return;
     ex.sent = true;
@@ -415,6 +437,38 @@ class Conn {
   destroy(): void {
     this.#lost(undefined);
   }
+
+  /**
+   * Idle from now: closed after `ms` unless it is used again. One timer per connection, not
+   * re-armed per request: when it fires it checks how long the connection has really been idle.
+   */
+  markIdle(ms: number): void {
+    const now = Date.now();
+    this.#idleFrom = now;
+    this.#idleLimit = ms;
+    // A shorter limit than the running timer's (a backend's Keep-Alive hint) re-arms it.
+    if (this.#idleTimer !== undefined && this.#timerAt <= now + ms) return;
+    clearTimeout(this.#idleTimer);
+    this.#timerAt = now + ms;
+    this.#idleTimer = setTimeout(idleExpired, ms, this);
+    this.#idleTimer.unref();
+  }
+
+  /** @internal */
+  idleCheck(): void {
+    this.#idleTimer = undefined;
+    if (this.closed) return;
+    const left = this.#idleFrom === 0 ? this.#idleLimit : this.#idleFrom + this.#idleLimit - Date.now();
+    if (left > 0) {
+      this.#timerAt = Date.now() + left;
+      this.#idleTimer = setTimeout(idleExpired, left, this);
+      this.#idleTimer.unref();
+    } else if (this.current === undefined) this.destroy();
+  }
+}
+
+function idleExpired(conn: Conn): void {
+  conn.idleCheck();
 }
 
 export class H1Pool {
@@ -427,9 +481,12 @@ export class H1Pool {
   #fallback: Dispatcher | undefined = undefined;
   #closing: (() => void) | undefined = undefined;
   #closed = false;
+  /** Idle time of a kept-alive connection (a backend's shorter hint wins). */
+  readonly keepAliveTimeoutMs: number;
 
   constructor(opts: H1PoolOptions) {
     this.#opts = opts;
+    this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs;
     this.#defaultHost = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
   }
 
@@ -478,6 +535,8 @@ export class H1Pool {
         return true;
       } },
     });
+    // Counted against the proxy's connection budget (overload.ts) until it closes.
+    trackBackendSocket(socket);
     let settled = false;
     const settle = (err: Error | undefined): void => {
       if (settled) return;
@@ -519,8 +578,7 @@ export class H1Pool {
       return;
     }
     this.#idle.push(conn);
-    conn.idleTimer = setTimeout(() => conn.destroy(), this.#opts.keepAliveTimeoutMs);
-    conn.idleTimer.unref();
+    conn.markIdle(conn.idleMs ?? this.#opts.keepAliveTimeoutMs);
   }
 
   /** @internal A connection closed. */

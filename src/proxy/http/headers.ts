@@ -85,6 +85,8 @@ export function requestHeaders(raw: readonly string[], clientIp: string, facts: 
   let traceparent: string | undefined;
   let traceparents = 0;
   let tracestate = false;
+  /** Where the first Cookie value sits in `out` (-1: none yet). */
+  let cookieAt = -1;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -121,6 +123,15 @@ export function requestHeaders(raw: readonly string[], clientIp: string, facts: 
         break;
       case 'tracestate':
         tracestate = true;
+        break;
+      case 'cookie':
+        // HTTP/2 sends cookie crumbs as separate fields; HTTP/1.1 allows one Cookie header, so
+        // they are joined with "; " (RFC 9113 8.2.3), which backends read as one list.
+        if (cookieAt >= 0) {
+          out[cookieAt] = `${out[cookieAt]!}; ${value}`;
+          continue;
+        }
+        cookieAt = out.length + 1;
         break;
     }
     out.push(name, value);

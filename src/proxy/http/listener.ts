@@ -15,8 +15,11 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyLimits } from '../limits.ts';
 import { Exchange } from './exchange.ts';
+import { FastConnection } from './h1-fast.ts';
+import type { FastHost, FastRequest, FastResponse } from './h1-fast.ts';
 import type { HttpRoute } from './exchange.ts';
 import type { OverloadManager } from '../overload.ts';
+import { H2ContentLengthGuard } from './h2-guard.ts';
 import { sniffProtocol } from './sniff.ts';
 import { passThroughTls } from './tls-passthrough.ts';
 import type { Protocol } from './sniff.ts';
@@ -45,6 +48,9 @@ function onClientClose(this: Tagged): void {
 
 function ignore(): void {}
 
+/** The guard of the h2c connection being handed to the HTTP/2 server (its session is created synchronously). */
+let handingOver: H2ContentLengthGuard | undefined;
+
 function startStream(l: HttpListener, req: Http2ServerRequest, res: Http2ServerResponse): void {
   l.startStream(req, res);
 }
@@ -55,7 +61,7 @@ function startStream(l: HttpListener, req: Http2ServerRequest, res: Http2ServerR
  * their response ends are counted: past the reset budget, and when they outnumber the streams
  * it let finish, the session ends with GOAWAY ENHANCE_YOUR_CALM (rapid reset).
  */
-function guardSession(session: ServerHttp2Session, l: ProxyLimits): void {
+function guardSession(session: ServerHttp2Session, l: ProxyLimits, frames: H2ContentLengthGuard | undefined): void {
   const head = setTimeout(() => session.destroy(), l.headersTimeoutMs);
   head.unref();
   let resets = 0;
@@ -70,7 +76,10 @@ function guardSession(session: ServerHttp2Session, l: ProxyLimits): void {
           session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
           session.destroy();
         }
-      } else completed++;
+      } else {
+        completed++;
+        if (frames !== undefined) frames.completed = completed;
+      }
     });
   });
 }
@@ -169,6 +178,9 @@ export class HttpListener {
   readonly #sockets = new Set<Socket>();
   readonly #sniffing = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
+  /** HTTP/1 connections the fast path has (src/proxy/http/h1-fast.ts). */
+  readonly #fast = new Set<FastConnection>();
+  readonly #fastHost: FastHost | undefined;
   readonly #opts: HttpListenerOptions;
   #draining = false;
 
@@ -204,6 +216,18 @@ export class HttpListener {
     this.#h1Connection = this.#server.listeners('connection')[0] as (socket: Socket) => void;
     this.#server.removeAllListeners('connection');
     this.#server.on('connection', (socket: Socket) => this.#onConnection(socket));
+    this.#fastHost = l.fastHttp1 === false ? undefined : {
+      serve: (req: FastRequest, res: FastResponse) => this.#exchange(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+      fallback: (socket: Socket, pending: Buffer | undefined) => {
+        if (pending !== undefined) socket.unshift(pending);
+        this.#h1Connection.call(this.#server, socket);
+        socket.resume();
+      },
+      draining: () => this.#draining,
+      keepAliveTimeoutMs: l.clientKeepAliveTimeoutMs,
+      maxHeaderSize: l.maxHeaderSize,
+      released: (conn: FastConnection) => this.#fast.delete(conn),
+    };
   }
 
   /** The HTTP/2 server, created with the first h2c connection (most listeners never see one). */
@@ -213,8 +237,9 @@ export class HttpListener {
     const h2 = createH2Server({
       settings: { maxConcurrentStreams: l.h2MaxConcurrentStreams, maxHeaderListSize: l.maxHeaderSize },
       maxSessionInvalidFrames: 100,
-      // nghttp2's own RST_STREAM rate limit (the 2023 rapid-reset fix), tighter than Node's default.
-      streamResetBurst: l.h2ResetBudget,
+      // nghttp2's own RST_STREAM rate limit (the 2023 rapid-reset fix), tighter than Node's default;
+      // a backstop behind guardSession's budget, which ends the session first and says why.
+      streamResetBurst: l.h2ResetBudget * 2,
       streamResetRate: l.h2ResetRatePerSecond,
     }, (req, res) => this.#onRequest(req, res));
     h2.setTimeout(l.clientKeepAliveTimeoutMs);
@@ -222,7 +247,10 @@ export class HttpListener {
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
       session.on('error', ignore);
-      guardSession(session, l);
+      const frames = handingOver;
+      handingOver = undefined;
+      frames?.attach(session, l.h2ResetBudget);
+      guardSession(session, l, frames);
       if (this.#draining) session.close();
     });
     h2.on('sessionError', (err: Error) => this.#opts.log.debug({ port: this.port, err: err.message }, 'h2c session error'));
@@ -265,7 +293,10 @@ export class HttpListener {
     let serverClosed = false;
     const idleAfter = Date.now() + Math.min(this.#opts.limits.drainIdleGraceMs, drainMs);
     const poll = setInterval(() => {
-      if (Date.now() >= idleAfter) this.#server.closeIdleConnections();
+      if (Date.now() >= idleAfter) {
+        this.#server.closeIdleConnections();
+        for (const c of this.#fast) c.closeIfIdle();
+      }
       check();
     }, 50);
     const forced = setTimeout(() => {
@@ -290,6 +321,7 @@ export class HttpListener {
     else this.#server.close(closed);
     for (const s of this.#sniffing) s.destroy();
     for (const session of this.#sessions) session.close();
+    if (this.#opts.limits.drainIdleGraceMs <= 0) for (const c of this.#fast) c.closeIfIdle();
     return promise;
   }
 
@@ -318,9 +350,16 @@ export class HttpListener {
       // HTTP/2 has no half-closed connections: a client that sends FIN is gone. Without this,
       // the server side would sit in CLOSE-WAIT until the idle timeout.
       socket.once('end', () => socket.destroy());
-      this.#h2Server().emit('connection', socket);
+      // DATA beyond a stream's content-length must cost that stream only (h2-guard.ts).
+      const guard = new H2ContentLengthGuard(socket);
+      guard.on('error', ignore);
+      handingOver = guard;
+      this.#h2Server().emit('connection', guard);
+      handingOver = undefined;
     } else if (protocol === 'tls') {
       passThroughTls(socket, this.route, this.#opts.log);
+    } else if (this.#fastHost !== undefined) {
+      this.#fast.add(new FastConnection(socket, this.#fastHost));
     } else {
       this.#h1Connection.call(this.#server, socket);
       socket.resume();

@@ -24,7 +24,11 @@ export function createUpstream(entry: ClusterEntry, ep: EndpointState, limits: U
     // client, not the backend, is slow.
     headersTimeout: 0,
     bodyTimeout: 0,
+    // A backend's `Keep-Alive: timeout=N` shortens the idle time (to N s minus undici's 2 s
+    // margin, so the proxy closes first and never sends into a closing connection); a longer
+    // hint never extends the proxy's own limit.
     keepAliveTimeout: limits.upstreamKeepAliveTimeoutMs,
+    keepAliveMaxTimeout: limits.upstreamKeepAliveTimeoutMs,
     maxHeaderSize: limits.maxHeaderSize,
     strictContentLength: true,
   };

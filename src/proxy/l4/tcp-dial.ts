@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { EndpointHandle, L4Cluster, L4Observer } from '../types.ts';
 import type { PortId } from '../../table/index.ts';
+import { trackBackendSocket } from '../overload.ts';
 
 /** Endpoints tried per connection before the client is turned away. */
 export const MAX_DIAL_ATTEMPTS = 3;
@@ -101,6 +102,8 @@ export function dialCluster(routeId: PortId, cluster: L4Cluster, observer: L4Obs
       keepAlive: true,
       keepAliveInitialDelay: KEEPALIVE_INITIAL_DELAY_MS,
     });
+    // TCP backends hold fds too: they count against the budget HTTP clients are admitted by.
+    trackBackendSocket(socket);
     timer = setTimeout(onTimeout, cluster.dialTimeoutMs);
     socket.once('connect', onConnect);
     socket.once('error', onError);

@@ -16,6 +16,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Exchange } from '../http/exchange.ts';
+import { httpBodyTimeoutMs } from '../http/timeouts.ts';
 import type { Handler } from './types.ts';
 
 /** Told once whether the whole body is in `ex.body` (true; also for a request without one) or never will be. */
@@ -33,6 +34,8 @@ class BodyRead {
   size = 0;
   /** Waiting for the body to end (a mirror copy). */
   kept: BodyKept | undefined;
+  /** A held body is read under the body timeout, as a streamed one is (restarts per chunk). */
+  timer: NodeJS.Timeout | undefined = undefined;
 
   constructor(ex: Exchange, next: Handler | undefined, max: number, kept: BodyKept | undefined) {
     this.ex = ex;
@@ -51,7 +54,16 @@ function detach(req: Tagged): BodyRead | undefined {
   req.removeListener('end', onEnd);
   req.removeListener('error', onError);
   req.removeListener('readable', keepPaused);
+  if (r?.timer !== undefined) clearTimeout(r.timer);
   return r;
+}
+
+/** The client stopped sending a held body: 408, as for a body streaming to a backend. */
+function onBodyTimeout(req: Tagged): void {
+  const r = detach(req);
+  if (r === undefined) return;
+  r.kept?.(r.ex, false);
+  r.ex.fail('body-timeout');
 }
 
 /**
@@ -66,6 +78,7 @@ function onData(this: Tagged, chunk: Buffer): void {
   if (r === undefined) return;
   r.chunks.push(chunk);
   r.size += chunk.length;
+  r.timer?.refresh();
   if (r.size <= r.max) return;
   // Only a copy taken on the fly can outgrow the limit: give it up and let the body stream.
   detach(this);
@@ -130,7 +143,13 @@ export function keepBody(ex: Exchange, max: number, next: Handler, kept?: BodyKe
     return;
   }
   const held = declared >= 0;
-  req[READER] = new BodyRead(ex, held ? next : undefined, max, kept);
+  const read = new BodyRead(ex, held ? next : undefined, max, kept);
+  req[READER] = read;
+  if (held) {
+    // Before any attempt exists: the body timeout of the backend chosen, else the route's first.
+    const timeout = httpBodyTimeoutMs((ex.backend ?? ex.route.backends[0])?.cluster.entry.bodyTimeoutMs);
+    if (timeout !== undefined) read.timer = setTimeout(onBodyTimeout, timeout, req);
+  }
   if (!held) {
     if (ex.h2) req.on('readable', keepPaused);
     else req.pause();
