@@ -12,6 +12,7 @@ import type { Upstream } from '../src/proxy/http/upstream.ts';
 import { ProxyMetrics } from '../src/proxy/metrics.ts';
 import { backendChoice } from '../src/proxy/stages/backend-choice/backend-choice.ts';
 import { stageContext, stageHandler } from '../src/proxy/stages/pipeline.ts';
+import { ruleDispatch } from '../src/proxy/stages/rule-dispatch/rule-dispatch.ts';
 import { stickyToken } from '../src/proxy/stages/backend-choice/sticky.ts';
 import { isValidTraceparent, newTraceparent } from '../src/proxy/trace.ts';
 import { clusterBackends, TABLE_FORMAT } from '../src/table/index.ts';
@@ -49,7 +50,7 @@ function request(raw: string[]) {
   for (let i = 0; i < raw.length; i += 2) headers[raw[i]!] = raw[i + 1]!;
   return { url: '/api/items?page=2', headers, rawHeaders: raw, httpVersion: '1.1', socket: { remoteAddress: '10.4.0.7', remotePort: 40000 } };
 }
-const ex = { method: 'GET', req: request(RAW), backend: undefined, extraHeaders: undefined as string[] | undefined, fail() {} } as unknown as Exchange & { extraHeaders: string[] | undefined };
+const ex = { method: 'GET', req: request(RAW), backend: undefined, extraHeaders: undefined as string[] | undefined, fail() {}, rule: -1, prefixLength: -1, identity: () => undefined } as unknown as Exchange & { extraHeaders: string[] | undefined };
 
 function time(name: string, run: () => void): void {
   const samples: number[] = [];
@@ -64,10 +65,24 @@ function time(name: string, run: () => void): void {
 
 const next = (): void => {};
 const plain = stageHandler(backendChoice, stageContext(route({})), next);
-const twoRules = stageHandler(backendChoice, stageContext(route({ rules: [
+/** Rule dispatch in front of the backend choice, as the pipeline composes them. */
+function withRules(r: HttpRoute) {
+  const ctx = stageContext(r, { branchStages: [backendChoice], end: next });
+  return stageHandler(ruleDispatch, ctx, stageHandler(backendChoice, ctx, next));
+}
+const twoRules = withRules(route({ rules: [
   { match: "header({'User-Agent': '*Chrome*'})", backends: [{ cluster: v2.id, weight: 1 }] },
   { match: "path('/beta/*')", backends: [{ cluster: v2.id, weight: 1 }] },
-] })), next);
+] }));
+const tenRules = (hit: boolean) => withRules(route({ rules: Array.from({ length: 10 }, (_, i) => ({
+  matches: [{
+    path: { type: 'PathPrefix' as const, value: hit && i === 9 ? '/api' : `/api-${i}` },
+    headers: hit && i === 9 ? [] : [{ type: 'Exact' as const, name: 'X-Canary', value: `v${i}` }],
+  }],
+  backends: [{ cluster: v2.id, weight: 1 }],
+})) }));
+const tenNone = tenRules(false);
+const tenHit = tenRules(true);
 const sticky = stageHandler(backendChoice, stageContext(route({ stickyCookie: 'pin' })), next);
 const pinnedReq = request([...RAW, 'cookie', `theme=dark; pin=${stickyToken('s', 'bench/web:80', v1.id)}`]);
 const pinned = { ...ex, req: pinnedReq } as unknown as Exchange;
@@ -75,6 +90,8 @@ const pinned = { ...ex, req: pinnedReq } as unknown as Exchange;
 process.stdout.write(`backend-choice micro bench: ${N} iterations x 5, median\n`);
 time('backend choice, weights only (baseline)', () => plain(ex));
 time('backend choice, 2 rules evaluated, none matching', () => twoRules(ex));
+time('backend choice, 10 structured rules, none matching', () => tenNone(ex));
+time('backend choice, 10 structured rules, the last matching', () => tenHit(ex));
 time('backend choice, sticky cookie absent (choose + set)', () => { ex.extraHeaders = undefined; sticky(ex); });
 time('backend choice, sticky cookie valid (pinned)', () => sticky(pinned));
 time('request headers incl. starting a trace', () => requestHeaders(RAW, '10.4.0.7', {} as { hasBody: boolean }));

@@ -8,6 +8,8 @@
  *           every response chooses and sets one (the expensive case)
  *   log     the JSON access log, written asynchronously to /dev/null
  *   all     split + sticky + log
+ *   rules10      ten Gateway API style rules (PathPrefix and a header each), none matching
+ *   rules10-hit  the same ten, the last one matching (the request runs the rule's stages)
  */
 import { openSync } from 'node:fs';
 import { createLogger } from '../src/common/log.ts';
@@ -22,6 +24,7 @@ const variant = process.argv[3] ?? 'plain';
 const split = variant === 'split' || variant === 'all';
 const sticky = variant === 'sticky' || variant === 'all';
 const log = variant === 'log' || variant === 'all';
+const rules10 = variant === 'rules10' || variant === 'rules10-hit';
 
 const id = 'bench/server:80';
 const route: Partial<RouteEntry> = {};
@@ -30,6 +33,16 @@ if (split) {
     { match: "header({'User-Agent': '*Chrome*'})", backends: [{ cluster: 'bench/v2:80', weight: 1 }] },
     { match: "path('/beta/*')", backends: [{ cluster: 'bench/v2:80', weight: 1 }] },
   ];
+}
+if (rules10) {
+  // The bench client asks for /api/items with no special header.
+  route.rules = Array.from({ length: 10 }, (_, i) => ({
+    matches: [{
+      path: { type: 'PathPrefix' as const, value: i === 9 && variant === 'rules10-hit' ? '/api' : `/api-${i}` },
+      headers: i === 9 && variant === 'rules10-hit' ? [] : [{ type: 'Exact' as const, name: 'X-Canary', value: `v${i}` }],
+    }],
+    backends: [{ cluster: id, weight: 1 }],
+  }));
 }
 if (sticky) {
   route.backends = [{ cluster: id, weight: 1 }, { cluster: 'bench/v2:80', weight: 1 }];

@@ -9,6 +9,9 @@
  *          a 1% mirror (to the same backend) and the JSON access log (to /dev/null)
  *
  * With HOSTMESH_BENCH_TRACING=URL,RATIO the engine also exports spans to the collector at URL.
+ * With HOSTMESH_BENCH_ACL=1 the route is in ACL mode: 127.0.0.1 (the load generator) is an
+ * identity the access policy allows GET requests under `/` (a path and a method match run on
+ * every request; the identity lookup is cached per connection).
  * With HOSTMESH_BENCH_TAP=RATE someone taps the route (at most RATE events a second, the default
  * cap being 100) and the events are drained every second, as the live reporter does.
  *
@@ -41,7 +44,11 @@ const route: Partial<RouteEntry> = all
     mirror: { cluster: 'bench/v2:80', percent: 1 },
   }
   : {};
+if (process.env.HOSTMESH_BENCH_ACL === '1') {
+  route.access = { allow: [{ namespace: 'bench', serviceAccount: 'load', matches: [{ path: { type: 'PathPrefix', value: '/' }, methods: ['GET'] }] }] };
+}
 const table = benchTable(backend, port, route, all ? ['server', 'v2'] : ['server']);
+if (route.access !== undefined) table.identities = [{ address: '127.0.0.1', namespace: 'bench', serviceAccount: 'load' }];
 const [collector, sampling] = (process.env.HOSTMESH_BENCH_TRACING ?? '').split(',');
 const engine = new ProxyEngine({
   log: createLogger('bench', 'warn'),

@@ -14,6 +14,9 @@
  *                      to a local OTLP sink; each is compared with hostmesh without tracing
  *   --tap R1,R2        also run hostmesh with its route tapped, at most R events a second (e.g.
  *                      100,100000); each is compared with hostmesh untapped
+ *   --acl              also run hostmesh in ACL mode (the load generator's address is an allowed
+ *                      identity whose grant has path and method matches, so every request is
+ *                      checked); compared with hostmesh without ACL
  *
  * With `taskset` available the proxies run pinned to CPU 0 and the backend and the load
  * generator to CPU 1, so a proxy gets exactly one core.
@@ -41,6 +44,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'tracing': { type: 'string', default: '' },
     'tap': { type: 'string', default: '' },
+    'acl': { type: 'boolean', default: false },
   },
 });
 const duration = Number(args.duration);
@@ -117,8 +121,12 @@ for (const [i, r] of tapRates.entries()) {
   proxies.set(tapped[i]!, await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_TAP: String(r) }));
 }
 
+// ACL mode: the same proxy with an access policy (docs/smi.md) that lets the load generator in.
+const acl = args.acl ? ['acl'] : [];
+if (args.acl) proxies.set('acl', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_ACL: '1' }));
+
 type Result = LoadResult & { perCore?: number };
-const scenarios = [...['direct', 'hostmesh', 'naive'].filter((n) => only.has(n)), ...traced, ...tapped];
+const scenarios = [...['direct', 'hostmesh', 'naive'].filter((n) => only.has(n)), ...traced, ...tapped, ...acl];
 const all = new Map<string, Result[]>(scenarios.map((n) => [n, []]));
 // Interleaved rounds: drifts of a shared machine hit every scenario alike.
 for (let round = 1; round <= rounds; round++) {
@@ -151,7 +159,7 @@ const ratio = (a: string, b: string) => {
 ratio('hostmesh', 'naive');
 ratio('hostmesh', 'direct');
 ratio('naive', 'direct');
-for (const name of [...traced, ...tapped]) ratio(name, 'hostmesh');
+for (const name of [...traced, ...tapped, ...acl]) ratio(name, 'hostmesh');
 
 const latencySeconds = Number(args['latency-duration']);
 if (latencySeconds > 0) {

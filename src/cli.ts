@@ -103,6 +103,7 @@ const runners: Record<string, Runner> = {
       admin: flags.admin as HostPort,
       dns: flags.dns as HostPort | undefined,
       zones: flags.zones as string[],
+      acl: flags.acl as boolean,
       token: readToken(flags['token-file'] as string | undefined),
       accessLog: flags['access-log'] as boolean,
       workers: flags.workers as number | 'auto',
@@ -141,6 +142,7 @@ const runners: Record<string, Runner> = {
       watchNamespaces: flags['watch-namespaces'] as string[] | undefined,
       ignoreNamespaces: flags['ignore-namespaces'] as string[],
       patchDns: flags['patch-dns'] as boolean,
+      acl: flags.acl as boolean,
       dnsService: flags['dns-service'] as string | undefined,
       ...(flags['leader-elect'] === true
         ? {
@@ -237,6 +239,10 @@ const runners: Record<string, Runner> = {
     manifests: flags.manifests as string | undefined,
     controller: flags.controller as URL | undefined,
     token: readToken(flags['token-file'] as string | undefined),
+    can: flags.can as string | undefined,
+    to: flags.to as string | undefined,
+    path: flags.path as string | undefined,
+    method: flags.method as string | undefined,
     json: flags.json as boolean,
     // Output is the report on stdout; logs only when asked for.
     log: createLogger('hostmesh-check', envLogLevel() ?? 'warn'),

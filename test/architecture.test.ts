@@ -58,11 +58,12 @@ function target(file: string, spec: string): string {
 
 /** The pipeline's order (src/proxy/stages/pipeline.ts): a stage may import itself and earlier ones. */
 const STAGE_ORDER = [
-  'access-log', 'trace', 'metrics', 'maintenance', 'request-timeout', 'rate-limit', 'backend-choice', 'circuit-breaker',
-  'mirror', 'retry', 'deliver', 'endpoint-pick', 'forward',
+  'access-log', 'trace', 'metrics', 'access', 'rule-dispatch', 'maintenance', 'request-timeout', 'rate-limit', 'filters', 'direct-answer',
+  'backend-choice', 'backend-filters', 'circuit-breaker', 'mirror', 'retry', 'deliver', 'backend-timeout', 'response-edits',
+  'endpoint-pick', 'forward',
 ];
-/** Shared by stages, stages of none: the contract, expressions, the request view, the replay buffer. */
-const STAGE_SHARED = ['types', 'expressions', 'request-view', 'replay-buffer', 'failed-attempt'];
+/** Shared by stages, stages of none: the contract, expressions, the request view, structured matches, the replay buffer. */
+const STAGE_SHARED = ['types', 'expressions', 'request-view', 'match', 'replay-buffer', 'failed-attempt'];
 const STAGES_DIR = 'src/proxy/stages/';
 
 /** The stage (or shared module, or 'pipeline') a path under src/proxy/stages belongs to. */

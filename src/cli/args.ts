@@ -28,6 +28,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 
 const logLevel: FlagSpec = { kind: 'level', value: 'LEVEL', default: 'info', help: 'log level: trace, debug, info, warn, error, fatal, silent (or HOSTMESH_LOG_LEVEL)' };
 const workers: FlagSpec = { kind: 'workers', value: 'N|auto', default: '1', help: 'proxy worker threads; auto = one per core' };
+const acl: FlagSpec = { kind: 'boolean', default: false, help: 'ACL mode: every mesh port denies clients unless an SMI TrafficTarget allows their ServiceAccount (docs/smi.md)' };
 const accessLog: FlagSpec = { kind: 'boolean', default: false, help: 'write a JSON access log line per request to stdout' };
 const traceCollector: FlagSpec = { kind: 'url', value: 'URL', help: 'export one span per sampled HTTP request to this OTLP/HTTP collector (JSON; a URL without a path gets /v1/traces)' };
 const traceSampling: FlagSpec = { kind: 'ratio', value: 'RATIO', default: '0.01', help: 'head sampling ratio of traces, 0 to 1, decided by trace id (a caller\'s unsampled traceparent is respected)' };
@@ -45,11 +46,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
   standalone: {
     summary: 'run the controller on a directory of manifests and one proxy, on loopback',
     flags: {
-      manifests: { kind: 'string', value: 'DIR', required: true, help: 'directory of YAML manifests (Services, EndpointSlices); re-read on change' },
+      manifests: { kind: 'string', value: 'DIR', required: true, help: 'directory of YAML manifests (Services, EndpointSlices, Pods, SMI objects); re-read on change' },
       'port-range': { ...portRange, default: '10000-10999' },
       admin: { kind: 'hostport', value: 'HOST:PORT', default: '127.0.0.1:9901', help: 'admin server: /healthz /readyz /metrics /config /v1/routes' },
       dns: { kind: 'hostport', value: 'HOST:PORT', help: 'also answer mesh DNS here (UDP and TCP), e.g. 127.0.0.1:5353' },
       zones,
+      acl,
       workers,
       'token-file': tokenFile,
       'access-log': accessLog,
@@ -79,6 +81,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'watch-namespaces': { kind: 'list', value: 'NS,...', help: 'mesh only these namespaces (default: all)' },
       'ignore-namespaces': { kind: 'list', value: 'NS,...', default: 'kube-system,kube-public,kube-node-lease', help: 'never mesh these namespaces' },
       'patch-dns': { kind: 'boolean', default: false, help: 'add the mesh zones to CoreDNS (or kube-dns) and keep them there' },
+      acl,
       'leader-elect': { kind: 'boolean', default: false, help: 'run as one of several replicas: only the holder of the Lease hostmesh-controller (in the mesh namespace) works; the others stand by' },
       'leader-identity': { kind: 'string', value: 'NAME', help: 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)' },
       'leader-address': { kind: 'url', value: 'URL', help: 'this replica\'s API address (http://POD_IP:8440), written to the Lease; standbys forward proxies there' },
@@ -136,6 +139,10 @@ export const COMMANDS: Record<string, CommandSpec> = {
       namespace: { kind: 'string', value: 'NS', default: 'hostmesh', help: 'the release namespace (--pre, --cluster)' },
       zones,
       kubeconfig,
+      can: { kind: 'string', value: 'NS/SA', help: 'with --manifests and --to: which TrafficTargets let this ServiceAccount reach the Service in ACL mode' },
+      to: { kind: 'string', value: 'NS/SVC[:PORT]', help: 'the destination of --can (every routed port, or one)' },
+      path: { kind: 'string', value: 'PATH', help: 'with --can: whether a request to this path is allowed' },
+      method: { kind: 'string', value: 'METHOD', help: 'with --can: the request method (default GET)' },
       json: { kind: 'boolean', default: false, help: 'print JSON instead of text' },
     },
   },

@@ -42,6 +42,11 @@ export interface CheckCommandOptions {
   /** Tests: the custom resources to look for, and how long to wait for each proxy's DNS. */
   crds?: ClusterCheckOptions['crds'];
   dnsTimeoutMs?: number;
+  /** ACL questions (`--can NS/SA --to NS/SVC[:PORT]`, with --manifests): see check-acl.ts. */
+  can?: string | undefined;
+  to?: string | undefined;
+  path?: string | undefined;
+  method?: string | undefined;
 }
 
 /** The port range translation allocates from: the cluster default, so no realistic directory exhausts it. */
@@ -52,6 +57,7 @@ function usage(message: string): HostmeshError {
 }
 
 export async function runCheckCommand(opts: CheckCommandOptions): Promise<number> {
+  if (opts.can !== undefined || opts.to !== undefined || opts.path !== undefined || opts.method !== undefined) return checkAcl(opts);
   if (opts.pre === true || opts.cluster === true) return runClusterChecks(opts);
   if (opts.manifests !== undefined && opts.controller !== undefined) throw usage('give either --manifests DIR or --controller URL, not both');
   if (opts.manifests !== undefined) return checkManifests(opts, opts.manifests);
@@ -127,6 +133,20 @@ async function checkManifests(opts: CheckCommandOptions, dir: string): Promise<n
   for (const d of diagnostics) for (const line of formatDiagnostic(d)) opts.out(line);
   opts.out(failed ? `problems: ${formatCounts(counts)}` : 'ok: no problems found');
   return failed ? 1 : 0;
+}
+
+/** `--can NS/SA --to NS/SVC[:PORT]`: exit 0 when allowed (the request, with --path/--method), 1 when denied. */
+async function checkAcl(opts: CheckCommandOptions): Promise<number> {
+  if (opts.can === undefined || opts.to === undefined) throw usage('--can NS/SA and --to NS/SVC[:PORT] go together (with --manifests DIR); --path and --method need them');
+  if (opts.manifests === undefined) throw usage('--can checks a manifest directory: give --manifests DIR');
+  const { answerAccess, formatAccess } = await import('./check-acl.ts');
+  const query = { source: opts.can, to: opts.to, path: opts.path, method: opts.method };
+  const snapshot = await loadManifests(opts.manifests, opts.log, { brokenFiles: 'report' });
+  const result = translate({ state: snapshot.state, memory: emptyMemory(), ports: new Map(), options: { mode: 'standalone', portRange: CHECK_PORT_RANGE, acl: true } });
+  const answers = answerAccess(result.content.routes, query);
+  if (opts.json) opts.out(JSON.stringify({ can: opts.can, to: opts.to, answers }, null, 2));
+  else for (const line of formatAccess(query, answers)) opts.out(line);
+  return answers.every((a) => a.allowed && (a.request === undefined || a.request.allowed)) ? 0 : 1;
 }
 
 async function checkController(opts: CheckCommandOptions, base: URL, token: string): Promise<number> {

@@ -34,6 +34,8 @@ export interface ControllerCommandOptions {
   ignoreNamespaces?: readonly string[] | undefined;
   patchDns: boolean;
   dnsService?: string | undefined;
+  /** ACL mode: SMI TrafficTargets decide who may use each mesh port (docs/smi.md). */
+  acl?: boolean | undefined;
   /**
    * Run as one of several replicas: only the holder of the Lease `hostmesh-controller` in the
    * mesh namespace runs the controller; the others keep the API up as standbys.
@@ -134,6 +136,7 @@ export async function startControllerCommand(opts: ControllerCommandOptions): Pr
     ...(opts.watchNamespaces && opts.watchNamespaces.length > 0 ? { watchNamespaces: opts.watchNamespaces } : {}),
     ...(opts.ignoreNamespaces ? { ignoreNamespaces: opts.ignoreNamespaces } : {}),
     patchDns: opts.patchDns,
+    ...(opts.acl === true ? { acl: true } : {}),
     ...(opts.dnsService === undefined ? {} : { dnsService: opts.dnsService }),
     publish: (content, diagnostics) => publisher.publish(content, diagnostics),
     log,

@@ -32,6 +32,8 @@ export interface StandaloneOptions {
   admin: HostPort;
   dns?: HostPort | undefined;
   zones: string[];
+  /** ACL mode: SMI TrafficTargets decide who may use each mesh port (docs/smi.md). */
+  acl?: boolean | undefined;
   token?: string | undefined;
   /** JSON access log: `true` for stdout, or a sink receiving the lines. */
   accessLog: boolean | AccessLogSink;
@@ -71,6 +73,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     manifests: opts.manifests,
     portRange: opts.portRange,
     zones: opts.zones,
+    acl: opts.acl === true,
     reservedPorts: [opts.admin.port, ...(opts.dns ? [opts.dns.port] : [])],
     log,
   });

@@ -103,6 +103,7 @@ export const ERROR_CODES = {
   CHECK_UNREACHABLE: '`hostmesh check` cannot reach the controller.',
   CHECK_UNAUTHORIZED: '`hostmesh check` was refused by the controller (401).',
   CHECK_STATUS: '`hostmesh check` got an unexpected HTTP status from the controller.',
+  CHECK_NOT_FOUND: '`hostmesh check --can ... --to NS/SVC[:PORT]` names a Service port the manifests do not route.',
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -59,6 +59,8 @@ export interface ControllerOptions {
   ignoreNamespaces?: readonly string[];
   /** Keep cluster DNS forwarding the mesh zones to `dnsService`. */
   patchDns: boolean;
+  /** ACL mode: every route gets an access policy from the SMI TrafficTargets (docs/smi.md). */
+  acl?: boolean;
   /** Name of the proxies' DNS Service in the mesh namespace; required with `patchDns`. */
   dnsService?: string;
   /** Called with every new table (or new diagnostics), in order, never concurrently. */
@@ -209,6 +211,7 @@ export class Controller {
       portRange: options.portRange,
       zones: options.zones,
       meshNamespace: options.meshNamespace,
+      ...(options.acl === true ? { acl: true } : {}),
       ...(options.watchNamespaces && options.watchNamespaces.length > 0 ? { watchNamespaces: options.watchNamespaces } : {}),
       ...(options.ignoreNamespaces ? { ignoreNamespaces: options.ignoreNamespaces } : {}),
     });

@@ -14,6 +14,8 @@ export interface StandaloneControllerOptions {
   manifests: string;
   portRange: readonly [number, number];
   zones: readonly string[];
+  /** ACL mode (SMI TrafficTargets -> access policies). */
+  acl?: boolean;
   /** Ports never allocated (our own servers'); reserve() adds ports another process holds. */
   reservedPorts: Iterable<number>;
   log: Logger;
@@ -32,7 +34,7 @@ export class StandaloneController {
   constructor(options: StandaloneControllerOptions) {
     this.#log = options.log;
     this.#reserved = new Set(options.reservedPorts);
-    this.#translator = new Translator({ mode: 'standalone', portRange: options.portRange, zones: options.zones, reservedPorts: this.#reserved });
+    this.#translator = new Translator({ mode: 'standalone', portRange: options.portRange, zones: options.zones, reservedPorts: this.#reserved, acl: options.acl === true });
     this.source = new ManifestSource({ dir: options.manifests, logger: options.log });
     this.source.subscribe(() => this.build());
   }

@@ -24,6 +24,8 @@ export type { BreakerStats, ExprContext, MatchRequest } from './context.ts';
 export type { CompileResult, ExprError, ExprErrorCode } from './errors.ts';
 export { EXPR_CODES } from './errors.ts';
 export { MAX_SOURCE_LENGTH } from './scan.ts';
+export { compileRegexp } from './regexp.ts';
+export type { RegexpResult } from './regexp.ts';
 
 export type Matcher = (req: MatchRequest) => boolean;
 export type Breaker = (stats: BreakerStats) => boolean;

@@ -10,6 +10,7 @@ import { pathEnd, pathStart } from '../expr/request.ts';
 import type { Exchange, ExchangeLog } from './http/exchange.ts';
 import { rawHeader } from './http/headers.ts';
 import { isValidTraceparent } from './trace.ts';
+import type { IdentityEntry } from '../table/index.ts';
 import type { L4Connection } from './types.ts';
 
 /** Where lines go: any object with `write(chunk)` (a stream, or the fd writer). */
@@ -85,23 +86,31 @@ export function accessLine(ex: Exchange, now: number): string {
     `"client":${q(ex.client ?? 'unknown')},"userAgent":${ua === undefined ? 'null' : q(ua)},` +
     `"traceparent":${trace === undefined ? 'null' : q(trace)}`;
   if (ex.attempts > 1) line += `,"retries":${ex.attempts - 1}`;
+  const id = ex.identity();
+  if (id !== undefined) line += `,"identity":${q(`${id.namespace}/${id.serviceAccount}`)}`;
   return `${line}}\n`;
 }
 
 /**
  * One access log line for a TCP connection or UDP session, `\n` included: `result` is `closed`
- * for one that was relayed, `failed` for a TCP connection reset because no endpoint answered.
+ * for one that was relayed, `failed` for a TCP connection reset because no endpoint answered,
+ * `denied` for one ACL mode turned away. `identity` is the client's `namespace/serviceAccount`
+ * when the identity map knows it.
  */
-export function connectionLine(route: string, cluster: string | undefined, conn: L4Connection, result: 'closed' | 'failed', now: number): string {
+export function connectionLine(route: string, cluster: string | undefined, conn: L4Connection, result: ConnectionResult, now: number, identity?: string): string {
   return `{"time":"${isoTime(conn.start)}","route":${q(route)},"protocol":"${conn.protocol}","result":"${result}",` +
     `"durationMs":${millis(now - conn.start)},"bytesIn":${conn.bytesIn},"bytesOut":${conn.bytesOut},` +
     `"backend":${cluster === undefined ? 'null' : q(cluster)},"endpoint":${conn.endpoint === undefined ? 'null' : q(conn.endpoint.key)},` +
-    `"client":${q(conn.client)}}\n`;
+    `"client":${q(conn.client)}${identity === undefined ? '' : `,"identity":${q(identity)}`}}\n`;
 }
+
+export type ConnectionResult = 'closed' | 'failed' | 'denied';
 
 export class AccessLog implements ExchangeLog {
   readonly #sink: AccessLogSink;
   readonly #onError: (err: unknown) => void;
+  /** The client identity of a connection's address (the engine's identity map), for L4 lines. */
+  identify: ((client: string) => IdentityEntry | undefined) | undefined = undefined;
   #lines: string[] = [];
   #scheduled: NodeJS.Timeout | undefined = undefined;
   readonly #flush = (): void => this.flush();
@@ -125,10 +134,11 @@ export class AccessLog implements ExchangeLog {
   }
 
   /** A TCP connection or UDP session ended (see `connectionLine`). */
-  recordConnection(route: string, cluster: string | undefined, conn: L4Connection, result: 'closed' | 'failed'): void {
+  recordConnection(route: string, cluster: string | undefined, conn: L4Connection, result: ConnectionResult): void {
     let line: string;
     try {
-      line = connectionLine(route, cluster, conn, result, performance.now());
+      const id = this.identify?.(conn.client);
+      line = connectionLine(route, cluster, conn, result, performance.now(), id === undefined ? undefined : `${id.namespace}/${id.serviceAccount}`);
     } catch (err) {
       this.#onError(err);
       return;

@@ -165,6 +165,7 @@ export class ProxyEngine {
     this.log = opts.log ?? createLogger('hostmesh-proxy');
     this.metrics = new ProxyMetrics(opts.registry, { processMetrics: opts.processMetrics ?? true });
     this.#accessLog = this.#createAccessLog(opts.accessLog);
+    if (this.#accessLog !== undefined) this.#accessLog.identify = (client) => this.identities.identify(client);
     this.#observer = this.#createObserver();
     this.#rateLimits = opts.rateLimits ?? new LocalZones('lru');
     this.overload = new OverloadManager(this.limits, this.metrics.registry, { share: this.limits.connectionShare });
@@ -453,7 +454,7 @@ export class ProxyEngine {
     const rs = this.metrics.route(entry);
     const names = new Set(entry.backends.map((b) => serviceOfCluster(b.cluster)));
     return {
-      route: buildL4Route(entry, clusters),
+      route: buildL4Route(entry, clusters, (identity) => rs.aclDenied(identity)),
       entry,
       clusters: entry.backends.map((b) => clusters.get(b.cluster)!),
       stats: { id: entry.id, stats: rs, backends: [...names].map((n) => rs.backend(n)) },
@@ -504,6 +505,7 @@ export class ProxyEngine {
         log?.recordConnection(route, cluster, conn, 'closed');
       },
       connectionFailed: (route, cluster, conn) => log?.recordConnection(route, cluster, conn, 'failed'),
+      connectionDenied: (route, conn) => log?.recordConnection(route, undefined, conn, 'denied'),
       connectError: (route, cluster, reason) => {
         if (reason === 'no-endpoint') return;
         const b = backendStats(route, cluster);
@@ -528,7 +530,7 @@ function fail(ids: { epoch: string | undefined; version: number | undefined }, e
 /** Whether a built route's backends (rules' included) are exactly these cluster objects. */
 function usesClusters(route: HttpRoute, clusters: ReadonlyMap<string, Cluster>): boolean {
   const same = (b: HttpRoute['backends'][number]): boolean => clusters.get(b.cluster.id) === b.cluster;
-  return route.backends.every(same) && route.rules.every((r) => r.backends.every(same)) &&
+  return route.backends.every(same) && route.rules.every((r) => r.backends.every(same) && (r.mirror === undefined || clusters.get(r.mirror.id) === r.mirror)) &&
     (route.mirror === undefined || clusters.get(route.mirror.id) === route.mirror);
 }
 

@@ -14,12 +14,18 @@ export interface IdentityLookup {
   identify(remoteAddress: string | undefined): IdentityEntry | undefined;
   /** Entries known (for diagnostics and tests). */
   readonly size: number;
+  /**
+   * Changes whenever the map does: what a connection cached from a lookup (ACL mode's decision)
+   * is stale once this differs.
+   */
+  readonly generation: number;
 }
 
 export class IdentityMap implements IdentityLookup {
   #byAddress: ReadonlyMap<string, IdentityEntry> = new Map();
   /** The entries array the current map was built from, so an unchanged map is not rebuilt. */
   #source: readonly IdentityEntry[] | undefined = undefined;
+  #generation = 0;
 
   identify(remoteAddress: string | undefined): IdentityEntry | undefined {
     if (remoteAddress === undefined || this.#byAddress.size === 0) return undefined;
@@ -30,6 +36,10 @@ export class IdentityMap implements IdentityLookup {
     return this.#byAddress.size;
   }
 
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** The map for `entries`, built but not installed (an apply builds before it commits). */
   plan(entries: readonly IdentityEntry[] | undefined): (() => void) | undefined {
     if (entries === this.#source) return undefined;
@@ -38,6 +48,7 @@ export class IdentityMap implements IdentityLookup {
     return () => {
       this.#byAddress = next;
       this.#source = entries;
+      this.#generation++;
     };
   }
 }

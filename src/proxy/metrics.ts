@@ -15,7 +15,7 @@
  * 10,000 Services that is what keeps a scrape small (see bench/metrics-scrape.ts).
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RouteEntry } from '../table/index.ts';
+import type { IdentityEntry, RouteEntry } from '../table/index.ts';
 import type { RouteTap } from './live/tap.ts';
 import type { L4Connection } from './types.ts';
 
@@ -227,6 +227,11 @@ export class RouteStats {
   // the route has a limit.
   rateLimited = 0;
   zone: RateLimitZoneStats | undefined = undefined;
+  /**
+   * ACL mode: requests, TCP connections and UDP datagrams denied, by source identity
+   * (`namespace` LF `serviceAccount`; '' for an address the identity map does not know).
+   */
+  readonly aclDenials = new Map<string, number>();
   /** Set while a tap subscription matches the route (src/proxy/live/tap.ts). */
   tap: RouteTap | undefined = undefined;
 
@@ -237,6 +242,12 @@ export class RouteStats {
     this.protocol = protocol;
     this.http = protocol === 'http';
     this.labels = { destination_namespace: namespace, destination_service: service, destination_port: this.port };
+  }
+
+  /** Counts one denial in ACL mode (`hostmesh_acl_denied_total`). */
+  aclDenied(identity: IdentityEntry | undefined): void {
+    const key = identity === undefined ? '' : `${identity.namespace}\n${identity.serviceAccount}`;
+    this.aclDenials.set(key, (this.aclDenials.get(key) ?? 0) + 1);
   }
 
   /** Whether the route's per-backend series are exposed: split, or has carried traffic. */
@@ -345,6 +356,7 @@ export class ProxyMetrics {
     registry.registerMetric(new ScrapedMetric('hostmesh_rate_limited_total', 'HTTP requests refused with 429 by the route\'s rate limit.', 'counter', () => this.#zoneSamples((r) => r.rateLimited)) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_rate_limit_keys', 'Keys the route\'s rate-limit zone remembers (at most its zone size).', 'gauge', () => this.#zoneSamples((r) => r.zone!.size), 'max') as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_rate_limit_evictions_total', 'Keys the rate-limit zone forgot before their bucket was full again (the zone is too small for the clients).', 'counter', () => this.#zoneSamples((r) => r.zone!.evictions), 'max') as never);
+    registry.registerMetric(new ScrapedMetric('hostmesh_acl_denied_total', 'Requests (http), connections (tcp) and datagrams (udp) denied in ACL mode, by source identity (empty: an address the identity map does not know).', 'counter', () => this.#aclSamples()) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_connections_opened_total', 'TCP connections relayed to a backend endpoint, UDP sessions opened, by addressed service port, backend service and protocol.', 'counter', () => this.#connectionSamples((c) => c.opened)) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_connections_closed_total', 'TCP connections and UDP sessions that ended (both sides closed, or idle expiry).', 'counter', () => this.#connectionSamples((c) => c.closed)) as never);
     registry.registerMetric(new ScrapedMetric('hostmesh_connections_active', 'TCP connections and UDP sessions open now.', 'gauge', () => this.#connectionSamples((c) => c.live.size)) as never);
@@ -465,6 +477,19 @@ export class ProxyMetrics {
       if (!r.retries) return;
       for (let i = 0; i < RETRY_REASONS.length; i++) out.push({ value: b.retries?.[i] ?? 0, labels: { ...base, reason: RETRY_REASONS[i]! } });
     });
+    return out;
+  }
+
+  #aclSamples(): Sample[] {
+    const out: Sample[] = [];
+    for (const r of this.#routes.values()) {
+      for (const [key, value] of r.aclDenials) {
+        const nl = key.indexOf('\n');
+        const source_namespace = nl < 0 ? '' : key.slice(0, nl);
+        const source_service_account = nl < 0 ? '' : key.slice(nl + 1);
+        out.push({ value, labels: { ...r.labels, source_namespace, source_service_account } });
+      }
+    }
     return out;
   }
 

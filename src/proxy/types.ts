@@ -2,7 +2,7 @@
  * Interfaces shared by the proxy's forwarders (HTTP, TCP, UDP). The endpoint pool owns load
  * balancing and passive health; forwarders only pick, report and release.
  */
-import type { PortId } from '../table/index.ts';
+import type { IdentityEntry, PortId } from '../table/index.ts';
 
 export interface EndpointHandle {
   readonly address: string;
@@ -47,6 +47,16 @@ export interface L4Route {
   readonly id: PortId;
   /** Weighted choice among the route's backends, once per connection (TCP) or session (UDP). */
   pickCluster(): L4Cluster | undefined;
+  /** ACL mode (`RouteEntry.access`): who may open connections or sessions. Absent: everyone. */
+  readonly access?: L4Access | undefined;
+}
+
+/** A route's access policy as the TCP and UDP listeners check it (see `admits` in l4-listeners.ts). */
+export interface L4Access {
+  /** `namespace/serviceAccount` of every identity allowed. */
+  readonly allowed: ReadonlySet<string>;
+  /** Told about each connection or datagram turned away (the route's denial counter). */
+  denied(identity: IdentityEntry | undefined): void;
 }
 
 /**
@@ -75,6 +85,8 @@ export interface L4Observer {
   connectionClosed(route: PortId, cluster: PortId, conn: L4Connection): void;
   /** A TCP connection turned away (reset) because no endpoint could be dialed; never opened. */
   connectionFailed(route: PortId, cluster: PortId | undefined, conn: L4Connection): void;
+  /** ACL mode turned a TCP connection away before anything was dialed (optional: logged when present). */
+  connectionDenied?(route: PortId, conn: L4Connection): void;
   /** No endpoint, dial failure or dial timeout, per attempt. */
   connectError(route: PortId, cluster: PortId | undefined, reason: 'no-endpoint' | 'refused' | 'timeout' | 'error'): void;
 }

@@ -1,51 +1,76 @@
 /**
  * Shape checks of structured HTTP matches (rules.ts `HttpMatch`), shared by everything in a
- * table that carries them: route rules and the `access` policy's allowed sources. Regular
- * expressions are compiled (and checked for linear time) where they are used, by the proxy; a
- * table only promises strings here.
+ * table that carries them: route rules (rule-check.ts) and the `access` policy's allowed
+ * sources (policies/access.ts). Every problem names the JSON path and the offending value.
  */
-import type { Checker } from './checker.ts';
 import { describe } from './checker.ts';
+import type { Checker, Obj } from './checker.ts';
+import { isHttpToken } from './policies/tokens.ts';
 
 const PATH_TYPES = ['Exact', 'PathPrefix', 'RegularExpression'] as const;
 const VALUE_TYPES = ['Exact', 'RegularExpression'] as const;
-/** An HTTP method token, or `*` (any method). */
-const METHOD = /^(\*|[!#$%&'*+\-.^_`|~0-9A-Za-z]+)$/;
 
-/** One `HttpMatch` at `path`. */
-export function checkHttpMatch(c: Checker, v: unknown, path: string): void {
-  const m = c.object(v, path);
+/** A regular expression compiles in JavaScript; its problem otherwise. */
+function regexProblem(source: string): string | undefined {
+  try {
+    return new RegExp(source) instanceof RegExp ? undefined : 'does not compile';
+  } catch (e) {
+    const text = e instanceof Error ? e.message : String(e);
+    return text.slice(text.lastIndexOf(': ') + 2);
+  }
+}
+
+function checkRegex(c: Checker, v: string, p: string): void {
+  const problem = regexProblem(v);
+  if (problem !== undefined) c.fail(p, `must be a regular expression, got ${describe(v)}: ${problem}`);
+}
+
+export function checkToken(c: Checker, s: string, p: string, what: string): void {
+  if (!isHttpToken(s)) c.fail(p, `must be ${what} (an HTTP token), got ${describe(s)}`);
+}
+
+function checkPathMatch(c: Checker, v: unknown, p: string): void {
+  const m = c.object(v, p);
   if (!m) return;
-  if (c.optional(m, 'path')) {
-    const p = c.object(m.path, `${path}.path`);
-    if (p) {
-      c.oneOf(p.type, `${path}.path.type`, PATH_TYPES);
-      if (c.string(p.value, `${path}.path.value`, { nonEmpty: true }) && p.type !== 'RegularExpression' && !p.value.startsWith('/')) {
-        c.fail(`${path}.path.value`, `must start with "/", got ${describe(p.value)}`);
-      }
+  if (!c.oneOf(m.type, `${p}.type`, PATH_TYPES) || !c.string(m.value, `${p}.value`, { nonEmpty: true })) return;
+  if (m.type === 'RegularExpression') checkRegex(c, m.value, `${p}.value`);
+  else if (!m.value.startsWith('/')) c.fail(`${p}.value`, `must start with /, got ${describe(m.value)}`);
+  else if (/[?#]/.test(m.value)) c.fail(`${p}.value`, `must be a path without query or fragment, got ${describe(m.value)}`);
+}
+
+function checkValueMatches(c: Checker, v: unknown, p: string, header: boolean): void {
+  const seen = new Set<string>();
+  c.array(v, p).forEach((e, i) => {
+    const at = `${p}[${i}]`;
+    const m = c.object(e, at);
+    if (!m) return;
+    if (c.string(m.name, `${at}.name`, { nonEmpty: true })) {
+      if (header) checkToken(c, m.name, `${at}.name`, 'a header name');
+      const key = header ? m.name.toLowerCase() : m.name;
+      if (seen.has(key)) c.fail(`${at}.name`, `matches ${describe(m.name)} twice in one match`);
+      seen.add(key);
     }
-  }
+    if (c.oneOf(m.type, `${at}.type`, VALUE_TYPES) && c.string(m.value, `${at}.value`) && m.type === 'RegularExpression') checkRegex(c, m.value, `${at}.value`);
+  });
+}
+
+export function checkMatch(c: Checker, v: unknown, p: string): Obj | undefined {
+  const m = c.object(v, p);
+  if (!m) return undefined;
+  if (c.optional(m, 'path')) checkPathMatch(c, m.path, `${p}.path`);
   if (c.optional(m, 'methods')) {
-    const methods = c.array(m.methods, `${path}.methods`);
-    if (methods.length === 0) c.fail(`${path}.methods`, 'must list at least one method (leave it out for any method)');
-    methods.forEach((x, i) => {
-      if (c.string(x, `${path}.methods[${i}]`) && !METHOD.test(x)) c.fail(`${path}.methods[${i}]`, `must be an HTTP method or "*", got ${describe(x)}`);
+    const methods = c.array(m.methods, `${p}.methods`);
+    if (methods.length === 0) c.fail(`${p}.methods`, 'must list at least one method (leave it out for any)');
+    methods.forEach((s, i) => {
+      if (c.string(s, `${p}.methods[${i}]`, { nonEmpty: true }) && s !== '*') checkToken(c, s, `${p}.methods[${i}]`, 'a method');
     });
   }
-  for (const field of ['headers', 'queryParams'] as const) {
-    if (!c.optional(m, field)) continue;
-    c.array(m[field], `${path}.${field}`).forEach((x, i) => {
-      const at = `${path}.${field}[${i}]`;
-      const vm = c.object(x, at);
-      if (!vm) return;
-      c.oneOf(vm.type, `${at}.type`, VALUE_TYPES);
-      c.string(vm.name, `${at}.name`, { nonEmpty: true });
-      c.string(vm.value, `${at}.value`);
-    });
-  }
+  if (c.optional(m, 'headers')) checkValueMatches(c, m.headers, `${p}.headers`, true);
+  if (c.optional(m, 'queryParams')) checkValueMatches(c, m.queryParams, `${p}.queryParams`, false);
+  return m;
 }
 
 /** A list of `HttpMatch` at `path` (a request matching any one of them matches the list). */
 export function checkHttpMatches(c: Checker, v: unknown, path: string): void {
-  c.array(v, path).forEach((m, i) => checkHttpMatch(c, m, `${path}[${i}]`));
+  c.array(v, path).forEach((m, i) => checkMatch(c, m, `${path}[${i}]`));
 }

@@ -46,6 +46,7 @@ test('default install: controller, proxy DaemonSet, DNS Service, token, least-pr
 
   const ctl = find(objs, 'Deployment', 'mesh-hostmesh-controller').spec.template.spec.containers[0];
   assert.ok(ctl.args.includes('--patch-dns'));
+  assert.ok(!ctl.args.includes('--acl'), 'ACL mode is off unless asked for');
   assert.ok(ctl.args.includes('--zones=hostmesh'));
   assert.ok(ctl.args.includes('--ignore-namespaces=kube-system,kube-public,kube-node-lease,hostmesh'), ctl.args.join(' '));
 
@@ -88,6 +89,7 @@ const REJECTED: [string[], string][] = [
   [['proxy.workers=zero'], '/proxy/workers'],
   [['proxy.workers=0'], '/proxy/workers'],
   [['portRange=lots'], '/portRange'],
+  [['acl=maybe'], '/acl'],
   [['portRange=30000-10000'], 'portRange: "30000-10000" must be LOW-HIGH'],
   [['portRange=10000-70000'], 'portRange: "10000-70000" must be LOW-HIGH'],
   [['proxy.adminPort=15000'], 'proxy.adminPort: 15000 is inside portRange'],
@@ -201,7 +203,7 @@ const EVERY_VALUE = [
   'metrics.podMonitor.relabelings[0].targetLabel=cluster', 'metrics.podMonitor.relabelings[0].replacement=prod',
   'metrics.podMonitor.metricRelabelings[0].action=drop', 'metrics.podMonitor.metricRelabelings[0].regex=nodejs_.*',
   'networkPolicy.enabled=true', 'networkPolicy.adminFrom[0].namespaceSelector.matchLabels.name=monitoring',
-  'networkPolicy.controllerFrom[0].podSelector.matchLabels.app=ops', 'tracing.collector=http://otel:4318', 'tracing.sampling=1',
+  'networkPolicy.controllerFrom[0].podSelector.matchLabels.app=ops', 'tracing.collector=http://otel:4318', 'tracing.sampling=1', 'acl=true',
 ];
 
 test('every documented value renders, and lands where it should', { skip }, () => {
@@ -226,6 +228,7 @@ test('every documented value renders, and lands where it should', { skip }, () =
   const ctl = find(objs, 'Deployment', 'mesh-hostmesh-controller').spec.template;
   assert.equal(ctl.metadata.labels.team, 'net');
   assert.ok(ctl.spec.containers[0].args.includes('--log-level=debug'));
+  assert.ok(ctl.spec.containers[0].args.includes('--acl'));
   assert.ok(ctl.spec.affinity.nodeAffinity);
   for (const name of ['mesh-hostmesh-cleanup']) {
     const job = find(objs, 'Job', name).spec.template;

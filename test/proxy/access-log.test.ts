@@ -144,6 +144,7 @@ function fakeExchange(over: Record<string, unknown>): Exchange {
     client: '10.0.0.1',
     traceparent: undefined,
     attempts: 1,
+    identity: () => undefined,
     ...over,
   } as unknown as Exchange;
 }

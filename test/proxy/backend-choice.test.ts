@@ -15,6 +15,7 @@ import type { Failure } from '../../src/proxy/http/failures.ts';
 import type { Upstream } from '../../src/proxy/http/upstream.ts';
 import { ProxyMetrics } from '../../src/proxy/metrics.ts';
 import { backendChoice } from '../../src/proxy/stages/backend-choice/backend-choice.ts';
+import { ruleDispatch } from '../../src/proxy/stages/rule-dispatch/rule-dispatch.ts';
 import { RequestView } from '../../src/proxy/stages/request-view.ts';
 import { endpointPick } from '../../src/proxy/stages/endpoint-pick.ts';
 import { stageContext, stageHandler } from '../../src/proxy/stages/pipeline.ts';
@@ -77,6 +78,9 @@ function exchange(r: FakeRequest = {}) {
     backend: undefined as RouteBackend | undefined,
     extraHeaders: undefined as string[] | undefined,
     fail(f: Failure) { failures.push(f); },
+    rule: -1,
+    prefixLength: -1,
+    identity: () => undefined,
   };
   return { ex, failures, asExchange: ex as unknown as Exchange };
 }
@@ -84,7 +88,10 @@ function exchange(r: FakeRequest = {}) {
 /** Runs the stage for one request: the backend's Service name, or `fail:<reason>`. */
 function runner(route: HttpRoute) {
   let chosen: RouteBackend | undefined;
-  const h = stageHandler(backendChoice, stageContext(route), (ex) => { chosen = ex.backend; });
+  const end = (ex: Exchange): void => { chosen = ex.backend; };
+  // Rule dispatch in front, each rule's branch narrowed to the backend choice.
+  const ctx = stageContext(route, { branchStages: [backendChoice], end });
+  const h = stageHandler(ruleDispatch, ctx, stageHandler(backendChoice, ctx, end));
   return (r: FakeRequest = {}) => {
     chosen = undefined;
     const { asExchange, failures, ex } = exchange(r);

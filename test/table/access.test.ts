@@ -32,7 +32,9 @@ test('problems name the path and the value', () => {
   assert.match(check({ allow: [{ namespace: '', serviceAccount: 'x' }] }), /access\.allow\[0\]\.namespace: must not be empty/);
   assert.match(check({ allow: [{ namespace: 'a', serviceAccount: 'b' }, { namespace: 'a', serviceAccount: 'b' }] }), /access\.allow\[1\]: lists a\/b twice/);
   assert.match(check({ allow: [{ namespace: 'a', serviceAccount: 'b', matches: [{ methods: [] }] }] }), /matches\[0\]\.methods: must list at least one method/);
-  assert.match(check({ allow: [{ namespace: 'a', serviceAccount: 'b', matches: [{ path: { type: 'Prefix', value: 'x' } }] }] }), /path\.type: must be one of Exact, PathPrefix, RegularExpression, got "Prefix".*path\.value: must start with "\/", got "x"/);
-  assert.match(check({ allow: [{ namespace: 'a', serviceAccount: 'b', matches: [{ methods: ['GE T'] }] }] }), /methods\[0\]: must be an HTTP method or "\*", got "GE T"/);
+  assert.match(check({ allow: [{ namespace: 'a', serviceAccount: 'b', matches: [{ path: { type: 'Prefix', value: 'x' } }] }] }), /path\.type: must be one of Exact, PathPrefix, RegularExpression, got "Prefix"/);
+  assert.match(check({ allow: [{ namespace: 'a', serviceAccount: 'b', matches: [{ path: { type: 'PathPrefix', value: 'x' } }] }] }), /path\.value: must start with \/, got "x"/);
+  assert.match(check({ allow: [{ namespace: 'a', serviceAccount: 'b', matches: [{ path: { type: 'RegularExpression', value: '(' } }] }] }), /path\.value: must be a regular expression, got "\("/);
+  assert.match(check({ allow: [{ namespace: 'a', serviceAccount: 'b', matches: [{ methods: ['GE T'] }] }] }), /methods\[0\]: must be a method \(an HTTP token\), got "GE T"/);
   assert.match(check({ allow: [] }, { allow: [{ namespace: 'a', serviceAccount: 'b', matches: [] }] }), /\$\.routes\[1\]\.access\.allow\[0\]\.matches: only http routes match requests, this route is tcp/);
 });

@@ -102,6 +102,7 @@ test('problems name the path of the rule field and the value', () => {
     [{ retry: { count: 1, on: 'true', codes: [], backoffMs: -1 }, backends: to }, /rules\[0\]\.retry\.backoffMs: must be an integer in 0\.\.86400000, got number -1/],
     [{ mirror: { cluster: 'test/nope:80', percent: 5 }, backends: to }, /rules\[0\]\.mirror: names unknown cluster test\/nope:80/],
     [{ stickyCookie: 'a b', backends: to }, /rules\[0\]\.stickyCookie: must be a cookie name/],
+    [{ access: { sources: [] }, backends: to }, /rules\[0\]\.access: applies to the whole route, never to one rule/],
   ];
   for (const [rule, expected] of cases) assert.match(ruleProblems(rule), expected, JSON.stringify(rule));
 });

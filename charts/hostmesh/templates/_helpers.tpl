@@ -109,4 +109,14 @@ and a grace period that covers the shutdown delay and the drain.
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+# SMI (read only; absent CRDs are tolerated).
+- apiGroups: [split.smi-spec.io]
+  resources: [trafficsplits]
+  verbs: [get, list, watch]
+- apiGroups: [specs.smi-spec.io]
+  resources: [httproutegroups, tcproutes, udproutes]
+  verbs: [get, list, watch]
+- apiGroups: [access.smi-spec.io]
+  resources: [traffictargets]
+  verbs: [get, list, watch]
 {{- end -}}

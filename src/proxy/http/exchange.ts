@@ -40,10 +40,16 @@ export interface RouteBackend {
 export interface HttpRule {
   /** The table's rule (structured matches, filters, policies: docs/rule-model.md). */
   readonly rule: RouteRule;
-  /** Matcher expression source; the backend-choice stage compiles it. Absent: no expression. */
+  /** Matcher expression source; compiled with the route's expressions. Absent: no expression. */
   readonly match: string | undefined;
+  /** The rule's cluster backends (its `respond` answers are the direct-answer stage's). */
   readonly backends: readonly RouteBackend[];
+  /** The rule's own mirror cluster (`rule.mirror`), resolved once. */
+  readonly mirror?: HttpCluster | undefined;
 }
+
+/** Changes response headers in place (lower-case names), before the head is sent. */
+export type ResponseEdit = (headers: Record<string, string | string[] | undefined>) => void;
 
 /** Where finished exchanges go when access logging is on (src/proxy/access-log.ts). */
 export interface ExchangeLog {
@@ -65,6 +71,11 @@ export interface HttpRoute {
   // Backend choice, sticky cookie, access log:
   /** Split rules in order; requests matching none use `backends`. */
   readonly rules: readonly HttpRule[];
+  /**
+   * Set on the route a rule's stages are built over (rule-dispatch): the rule whose requests
+   * they handle. Its `entry` is the route's with the rule's policies and backends in place.
+   */
+  readonly rule?: HttpRule | undefined;
   /** Secret behind sticky-cookie values (the engine's affinity secret). */
   readonly affinitySecret: string;
   /** Set when access logging is on. */
@@ -160,6 +171,16 @@ export class Exchange {
   done = false;
   /** Bits stages set as the request passes them, read by their completion (`StageContext.mark`). */
   marks = 0;
+  // --- rules (stages/rule-dispatch/, filters/) ---
+  /** Index of the route rule that took the request; -1 for the route's own backends. */
+  rule = -1;
+  /** Length of the path prefix the rule's PathPrefix match matched (for ReplacePrefixMatch); -1 otherwise. */
+  prefixLength = -1;
+  /** The request target sent to the backend when a filter rewrote it; `req.url` otherwise. */
+  path: string | undefined = undefined;
+  /** Response header changes of the rule's filters, then of the chosen backend's. */
+  ruleResponseEdit: ResponseEdit | undefined = undefined;
+  backendResponseEdit: ResponseEdit | undefined = undefined;
   // --- owned by the retry stage (stages/retry/) ---
   /** `retry-on` matched: the request may be retried after it reached a backend. */
   retryOn = false;

@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { BAD_VALUE, TOKEN, isTokenName } from './h1-syntax.ts';
 
 /** What the fast path needs from the listener that owns the connection. */
 export interface FastHost {
@@ -207,11 +208,7 @@ export class FastRequest {
   }
 }
 
-const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
-/** Header names already checked (the same few names come back on every response). */
-const GOOD_NAMES = new Set<string>();
 
 interface HeadState {
   text: string;
@@ -226,10 +223,7 @@ interface HeadState {
 /** Adds one header (a value or a list) to a response head, checked as node:http checks it. */
 function addHeader(h: HeadState, name: string, value: unknown): void {
   if (value === undefined) return;
-  if (!GOOD_NAMES.has(name)) {
-    if (!TOKEN.test(name)) throw headerError('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
-    if (GOOD_NAMES.size < 1000) GOOD_NAMES.add(name);
-  }
+  if (!isTokenName(name)) throw headerError('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
   if (typeof value === 'string') {
     if (BAD_VALUE.test(value)) throw headerError('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
     h.text += `${name}: ${value}\r\n`;

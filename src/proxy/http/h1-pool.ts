@@ -18,6 +18,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { trackBackendSocket } from '../overload.ts';
+import { BAD_VALUE, TOKEN, isTokenName } from './h1-syntax.ts';
 import { keepAliveHintMs } from './keep-alive.ts';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -76,19 +77,8 @@ const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['PUT', 'POST', 'PATCH', 'Q
 /** Request-target characters undici accepts (visible ASCII and obs-text). */
 const BAD_PATH = /[^\u0021-\u00ff]/;
 const DIGITS = /^\d+$/;
-const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Headers the head writer owns or undici refuses (hop-by-hop ones are stripped before). */
 const REFUSED: Readonly<Record<string, true>> = { __proto__: null as never, 'connection': true, 'keep-alive': true, 'upgrade': true, 'transfer-encoding': true, 'expect': true };
-
-/** Header names already checked (the same few names come with every request). */
-const GOOD_NAMES = new Set<string>();
-
-function goodName(name: string): boolean {
-  if (!TOKEN.test(name)) return false;
-  if (GOOD_NAMES.size < 1000) GOOD_NAMES.add(name);
-  return true;
-}
 
 /** The request head (without its final CRLF), or an error to report as undici would. */
 function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body: Buffer | null): string | Error {
@@ -112,7 +102,7 @@ function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body
       if (typeof name !== 'string' || value === undefined) continue;
       const values = Array.isArray(value) ? value : [value];
       const lower = name.toLowerCase();
-      if (REFUSED[lower] === true || (!GOOD_NAMES.has(name) && !goodName(name))) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+      if (REFUSED[lower] === true || !isTokenName(name)) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
       for (const v of values) {
         const s = v === null ? '' : String(v);
         if (BAD_VALUE.test(s)) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');

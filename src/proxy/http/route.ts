@@ -45,7 +45,9 @@ export function buildHttpRoute(entry: RouteEntry, clusters: ReadonlyMap<string, 
   };
   const backends = entry.backends.map(resolve);
   // Rule backends get their counters too, so a split target's series exist before it gets traffic.
-  const rules: HttpRule[] = entry.rules.map((r) => ({ rule: r, match: r.match, backends: clusterBackends(r).map(resolve) }));
+  const rules: HttpRule[] = entry.rules.map((r) => ({
+    rule: r, match: r.match, backends: clusterBackends(r).map(resolve), mirror: r.mirror !== undefined ? clusters.get(r.mirror.cluster) : undefined,
+  }));
   const route: HttpRoute = {
     id: entry.id,
     entry,

@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { KEEPALIVE_INITIAL_DELAY_MS, dialCluster } from './tcp-dial.ts';
 import { listenError } from './listen-error.ts';
 import { relay } from './tcp-relay.ts';
+import { admits } from '../l4-listeners.ts';
 import type { L4Listener, L4ListenerOptions } from '../l4-listeners.ts';
 import type { EndpointHandle, L4Connection, L4Route } from '../types.ts';
 import { clientAddress } from '../http/headers.ts';
@@ -69,9 +70,15 @@ export function createTcpListener(opts: TcpListenerOptions): TcpListener {
 
   const accept = (client: Socket): void => {
     const r = route;
-    const cluster = r.pickCluster();
     const tracked = new TcpConnection(client);
     client.on('error', noop);
+    // ACL mode: a denied client is closed before anything is dialed, so no byte reaches a backend.
+    if (!admits(r, opts.identities, tracked.client)) {
+      observer.connectionDenied?.(r.id, tracked);
+      client.destroy();
+      return;
+    }
+    const cluster = r.pickCluster();
     if (cluster === undefined) {
       observer.connectError(r.id, undefined, 'no-endpoint');
       observer.connectionFailed(r.id, undefined, tracked);

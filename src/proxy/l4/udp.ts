@@ -7,6 +7,7 @@
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo } from 'node:dgram';
 import { LRUCache } from 'lru-cache';
+import { admits } from '../l4-listeners.ts';
 import type { L4Listener, L4ListenerOptions } from '../l4-listeners.ts';
 import type { L4Route } from '../types.ts';
 import { listenError } from './listen-error.ts';
@@ -74,6 +75,9 @@ export function createUdpListener(opts: UdpListenerOptions): UdpListener {
 
   const open = (key: string, rinfo: RemoteInfo): UdpSession | undefined => {
     const r = route;
+    // ACL mode: no session for a denied client; its datagrams are dropped (and counted) until
+    // a session may open.
+    if (!admits(r, opts.identities, rinfo.address)) return undefined;
     const cluster = r.pickCluster();
     if (cluster === undefined) {
       observer.connectError(r.id, undefined, 'no-endpoint');

@@ -30,9 +30,18 @@ export function zoneKey(routeId: string, p: RateLimitPolicy): string {
   return `${routeId}\n${p.ratePerSecond}\n${p.burst}\n${p.zoneSize}\n${p.key}`;
 }
 
+/** Every rate-limit policy of http routes, the routes' own and their rules' (a rule's own policy is a zone of its own). */
+function* zonePolicies(routes: readonly RouteEntry[]): Generator<[routeId: string, policy: RateLimitPolicy]> {
+  for (const r of routes) {
+    if (r.protocol !== 'http') continue;
+    if (r.rateLimit !== undefined) yield [r.id, r.rateLimit];
+    for (const rule of r.rules) if (rule.rateLimit !== undefined) yield [r.id, rule.rateLimit];
+  }
+}
+
 function keysOf(routes: readonly RouteEntry[]): Set<string> {
   const keys = new Set<string>();
-  for (const r of routes) if (r.protocol === 'http' && r.rateLimit !== undefined) keys.add(zoneKey(r.id, r.rateLimit));
+  for (const [id, policy] of zonePolicies(routes)) keys.add(zoneKey(id, policy));
   return keys;
 }
 
@@ -74,13 +83,12 @@ export class ZoneBuffers {
 
   /** The buffers `routes` need: the current ones where the zone is unchanged, else new ones. */
   plan(routes: readonly RouteEntry[]): ZoneOffer {
-    const offer: ZoneOffer = [];
-    for (const r of routes) {
-      if (r.protocol !== 'http' || r.rateLimit === undefined) continue;
-      const key = zoneKey(r.id, r.rateLimit);
-      offer.push([key, this.#buffers.get(key) ?? createSharedZone(r.rateLimit.zoneSize)]);
+    const offer = new Map<string, SharedArrayBuffer>();
+    for (const [id, policy] of zonePolicies(routes)) {
+      const key = zoneKey(id, policy);
+      if (!offer.has(key)) offer.set(key, this.#buffers.get(key) ?? createSharedZone(policy.zoneSize));
     }
-    return offer;
+    return [...offer];
   }
 
   /** The offer of the table every worker now serves becomes the current set. */

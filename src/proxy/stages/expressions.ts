@@ -24,13 +24,15 @@ export interface RouteExpressions {
 const alwaysMatches: Matcher = () => true;
 
 function warn(route: HttpRoute, what: string, instead: string, e: ExprError): void {
-  route.warnings.push(`route ${route.id}: ${what} is ignored (${instead}): ${e.code} at column ${e.column}: ${e.message}`);
+  const text = `route ${route.id}: ${what} is ignored (${instead}): ${e.code} at column ${e.column}: ${e.message}`;
+  // A rule's branch compiles the policies it inherits once more, into the same warnings.
+  if (!route.warnings.includes(text)) route.warnings.push(text);
 }
 
 export function compileRouteExpressions(route: HttpRoute): RouteExpressions {
   const entry = route.entry;
   const rules = route.rules.map((rule, i) => {
-    // Structured matches (rule.rule.matches) are not expressions; gw-proxy's matcher handles them.
+    // Structured matches (rule.rule.matches) are not expressions: rule-dispatch compiles them.
     if (rule.match === undefined) return alwaysMatches;
     const c = compileMatcher(rule.match);
     if (c.ok) return c.fn;

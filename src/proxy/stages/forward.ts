@@ -15,7 +15,7 @@ const BODY_ALREADY_SENT = new FailedAttempt('bad-request');
 
 function relayHead(ex: Exchange): string {
   const h = ex.backendHeaders();
-  let head = `${ex.method} ${ex.req.url} HTTP/1.1\r\n`;
+  let head = `${ex.method} ${ex.path ?? ex.req.url} HTTP/1.1\r\n`;
   for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
   const upgrade = ex.req.headers.upgrade;
   if (upgrade !== undefined) head += `connection: upgrade\r\nupgrade: ${upgrade}\r\n`;
@@ -49,7 +49,7 @@ export const forward: AttemptStage = (ctx) => {
       body = streamBody(attempt, ex.req as Readable);
     }
     attempt.send(backend.cluster.link(ep), {
-      path: ex.req.url ?? '/',
+      path: ex.path ?? ex.req.url ?? '/',
       method: ex.method,
       headers,
       // undici sends async iterables (documented behaviour) though its types list only streams.

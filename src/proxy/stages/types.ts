@@ -50,6 +50,17 @@ export interface StageContext {
    * whether the exchange passed it (the breaker records only requests it let through).
    */
   mark(): number;
+  /**
+   * The stages after this one composed over `route` (a route rule's view of the route:
+   * rule-dispatch builds one branch per rule), sharing this route's marks, metrics plan and
+   * `share` cache. Built once, when the route is.
+   */
+  branch(route: HttpRoute): Link;
+  /**
+   * One value per `key` across the route's branches: a stage keeps state of a policy the rules
+   * inherit (one circuit breaker, one mirror budget per policy object) with `share(policy, make)`.
+   */
+  share<T>(key: object, make: () => T): T;
 }
 
 export type Stage = (ctx: StageContext, next: Link) => Link;

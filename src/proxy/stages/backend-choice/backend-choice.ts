@@ -1,9 +1,8 @@
 /**
  * Chooses the backend cluster of a request.
  *
- * 1. Split rules (`RouteEntry.rules`, e.g. Caddy Mesh's `traffic-split-expression`): the first
- *    rule whose matcher is true gives the candidate backends; no match means the route's own.
- *    Matchers are compiled once, when the route is built, and read the request lazily.
+ * 1. The candidates are the route's backends; on a rule's branch (rule-dispatch chose the rule:
+ *    `RouteEntry.rules`, docs/rule-model.md) they are the rule's cluster backends.
  * 2. Sticky cookie (when the route has one): a valid cookie naming a healthy candidate picks it.
  * 3. Otherwise smooth weighted round robin over the candidates. A backend without ready
  *    endpoints is passed over while another one has some, so a canary scaled to zero does not
@@ -12,11 +11,9 @@
  *
  * The request then goes straight to that cluster's endpoints, with the cluster's own settings.
  */
-import type { Matcher } from '../../../expr/index.ts';
 import { withSetCookie } from '../../http/cookies.ts';
-import type { Exchange, HttpRoute, RouteBackend } from '../../http/exchange.ts';
+import type { Exchange, RouteBackend } from '../../http/exchange.ts';
 import { WeightedChoice } from '../../weighted.ts';
-import { RequestView } from '../request-view.ts';
 import type { Handler, Stage } from '../types.ts';
 import { healthy, StickyCookie } from './sticky.ts';
 import type { StickyGroup } from './sticky.ts';
@@ -25,15 +22,10 @@ function hasEndpoints(b: RouteBackend): boolean {
   return b.cluster.pool.size > 0;
 }
 
-/** The backends one request may go to: the route's, or one rule's. */
+/** The backends one request may go to: the route's (or on a rule's branch, the rule's). */
 interface Candidates {
   readonly choice: WeightedChoice<RouteBackend>;
   readonly sticky: StickyGroup | undefined;
-}
-
-interface CompiledRule {
-  readonly matches: Matcher;
-  readonly to: Candidates;
 }
 
 function candidates(backends: readonly RouteBackend[], sticky: StickyCookie | undefined): Candidates {
@@ -43,21 +35,11 @@ function candidates(backends: readonly RouteBackend[], sticky: StickyCookie | un
   };
 }
 
-/** Rules whose expression does not compile are left out (expressions.ts reported them). */
-function compileRules(route: HttpRoute, matchers: readonly (Matcher | undefined)[], sticky: StickyCookie | undefined): CompiledRule[] {
-  const out: CompiledRule[] = [];
-  route.rules.forEach((rule, i) => {
-    const matches = matchers[i];
-    if (matches !== undefined) out.push({ matches, to: candidates(rule.backends, sticky) });
-  });
-  return out;
-}
-
 function pickWeighted(choice: WeightedChoice<RouteBackend>): RouteBackend {
   return choice.next(hasEndpoints) ?? choice.next()!;
 }
 
-/** Weighted choice alone: routes without rules or sticky cookie (nearly all) take this path. */
+/** Weighted choice alone: routes without sticky cookie (nearly all) take this path. */
 function weightedOnly(choice: WeightedChoice<RouteBackend>, next: Handler): Handler {
   if (choice.items.length === 0) return (ex) => ex.fail('no-backend');
   if (choice.items.length === 1) {
@@ -79,18 +61,12 @@ export const backendChoice: Stage = (ctx, link) => {
   const cookieName = route.entry.stickyCookie;
   const sticky = cookieName === undefined ? undefined : new StickyCookie(cookieName, route.id, route.affinitySecret);
   const fallback = candidates(route.backends, sticky);
-  const rules = compileRules(route, ctx.expressions.rules, sticky);
-  if (rules.length === 0 && sticky === undefined) return { handle: weightedOnly(fallback.choice, next), complete: link.complete };
+  if (sticky === undefined) return { handle: weightedOnly(fallback.choice, next), complete: link.complete };
 
   const choose = (ex: Exchange, to: Candidates): void => {
     const choice = to.choice;
     if (choice.items.length === 0) {
       ex.fail('no-backend');
-      return;
-    }
-    if (sticky === undefined) {
-      ex.backend = pickWeighted(choice);
-      next(ex);
       return;
     }
     const group = to.sticky!;
@@ -106,23 +82,5 @@ export const backendChoice: Stage = (ctx, link) => {
     next(ex);
   };
 
-  if (rules.length === 0) return { handle: (ex) => choose(ex, fallback), complete: link.complete };
-  // One view per route, bound around each (synchronous) evaluation.
-  const view = new RequestView();
-  const matched: Handler = (ex) => {
-    let to = fallback;
-    view.bind(ex.req, ex.method);
-    try {
-      for (const rule of rules) {
-        if (rule.matches(view)) {
-          to = rule.to;
-          break;
-        }
-      }
-    } finally {
-      view.unbind();
-    }
-    choose(ex, to);
-  };
-  return { handle: matched, complete: link.complete };
+  return { handle: (ex) => choose(ex, fallback), complete: link.complete };
 };

@@ -117,15 +117,19 @@ export const circuitBreaker: Stage = (ctx, next) => {
   const policy = route.entry.circuitBreaker;
   const compiled = ctx.expressions.breaker;
   if (policy === undefined || compiled === undefined) return next;
-  const breaker = new CircuitBreaker(compiled.condition, {
-    ...ctx.limits,
-    onChange: (state) => {
-      if (state === 'open') route.log.warn({ route: route.id, expression: policy.expression }, 'circuit breaker opened');
-      else route.log.info({ route: route.id }, `circuit breaker ${state}`);
-    },
-  }, compiled.readsLatency);
-  ctx.plan.breaker = breaker;
-  const passed = ctx.mark();
+  // Rules that inherit the route's breaker share it (one window, one state, one mark).
+  const { breaker, passed } = ctx.share(policy, () => ({
+    breaker: new CircuitBreaker(compiled.condition, {
+      ...ctx.limits,
+      onChange: (state) => {
+        if (state === 'open') route.log.warn({ route: route.id, expression: policy.expression }, 'circuit breaker opened');
+        else route.log.info({ route: route.id }, `circuit breaker ${state}`);
+      },
+    }, compiled.readsLatency),
+    passed: ctx.mark(),
+  }));
+  // The gauge shows the route's breaker (built first), else the first rule's.
+  ctx.plan.breaker ??= breaker;
   const { handle, complete } = next;
   return {
     handle: (ex) => {

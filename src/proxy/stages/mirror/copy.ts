@@ -122,7 +122,7 @@ export function sendCopy(ex: Exchange, target: MirrorTarget): void {
   const copy = new MirrorCopy(target, ep);
   try {
     target.cluster.link(ep).dispatch({
-      path: ex.req.url ?? '/',
+      path: ex.path ?? ex.req.url ?? '/',
       method: ex.method,
       headers: ex.backendHeaders(),
       body: ex.body ?? null,

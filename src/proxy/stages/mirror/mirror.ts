@@ -29,12 +29,16 @@ export const mirror: Stage = (ctx, next) => {
   if (policy === undefined || cluster === undefined) return next;
   const name = serviceOfCluster(cluster.id);
   const live = route.stats.mirror;
-  // Counts survive a rebuilt route that still mirrors to the same Service.
-  const stats = live !== undefined && live.backend === name ? live : new MirrorStats(name);
-  ctx.plan.mirror = stats;
+  // Counts survive a rebuilt route that still mirrors to the same Service; rules that inherit
+  // the route's mirror share its counts and in-flight bound.
+  const { stats, target } = ctx.share(policy, () => {
+    const s = live !== undefined && live.backend === name ? live : new MirrorStats(name);
+    return { stats: s, target: new MirrorTarget(cluster, s, ctx.limits.mirrorMaxInFlight, ctx.limits.mirrorTimeoutMs) };
+  });
+  // The series shows the route's mirror (built first), else the first rule's.
+  ctx.plan.mirror ??= stats;
   const sample = sampler(policy.percent);
   if (sample === undefined) return next;
-  const target = new MirrorTarget(cluster, stats, ctx.limits.mirrorMaxInFlight, ctx.limits.mirrorTimeoutMs);
   const max = ctx.limits.replayBodyBytes;
   const send: BodyKept = (ex, kept) => {
     if (kept) sendCopy(ex, target);

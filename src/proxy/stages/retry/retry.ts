@@ -36,8 +36,10 @@ export const retry: Stage = (ctx, next) => {
   const maxRetries = policy.count ?? Number.POSITIVE_INFINITY;
   const maxMs = policy.durationMs ?? Number.POSITIVE_INFINITY;
   const retriableStatus = statusMatcher(policy.codes);
-  const baseMs = limits.retryBackoffBaseMs;
-  const capMs = limits.retryBackoffMaxMs;
+  // A policy's own backoff (Gateway API `retry.backoff`) is the least wait: the jittered wait
+  // lies in [d/2, d], so d starts at twice it.
+  const baseMs = policy.backoffMs === undefined ? limits.retryBackoffBaseMs : 2 * policy.backoffMs;
+  const capMs = policy.backoffMs === undefined ? limits.retryBackoffMaxMs : Math.max(limits.retryBackoffMaxMs, baseMs);
   for (const b of route.backends) b.stats.retries ??= new Float64Array(RETRY_REASONS.length);
   ctx.plan.retries = true;
   const on = ctx.expressions.retryOn;
