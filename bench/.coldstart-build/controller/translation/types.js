@@ -1,3 +1,0 @@
-export function emptyMemory() {
-    return { settings: new Map() };
-}
