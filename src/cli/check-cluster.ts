@@ -3,7 +3,8 @@
  * kubeconfig, one line each (`✔`, `!` for a warning, `✖` for a problem), like `linkerd check`.
  *
  * --pre (before installing): the API answers and is new enough, cluster DNS is one hostmesh can
- * patch for the mesh zones, the release namespace's Pod Security level admits the chart.
+ * patch for the mesh zones, the release namespace's Pod Security level admits the chart, you may
+ * create what `helm install` creates (SelfSubjectAccessReview, check-access.ts).
  * --cluster (an installed release): the same namespace check, the controller Deployment and the
  * proxy DaemonSet ready, the controller's ServiceAccount allowed everything it needs
  * (SubjectAccessReview, check-access.ts), CoreDNS forwarding the mesh zones to the proxies' DNS
@@ -18,7 +19,7 @@ import { errorMessage } from '../common/errors.ts';
 import { DNS_NAMESPACE, observeDns } from '../controller/dns/apply.ts';
 import { planDnsPatch } from '../controller/dns/plan.ts';
 import { failedWith, kubeCall } from '../controller/kube/errors.ts';
-import { checkControllerAccess } from './check-access.ts';
+import { checkControllerAccess, checkInstallAccess } from './check-access.ts';
 import { checkCrds, crdsRead } from './check-crds.ts';
 import type { CrdUse } from './check-crds.ts';
 import { checkProxyDns } from './check-proxy-dns.ts';
@@ -161,6 +162,7 @@ export async function checkCluster(opts: ClusterCheckOptions): Promise<CheckLine
   if (lines[0]!.state === 'fail') return lines;
   const core = kc.makeApiClient(CoreV1Api);
   lines.push(await podSecurity(core, opts.namespace, opts.pre));
+  if (opts.pre) lines.push(await checkInstallAccess(kc, opts.namespace));
   let controllerArgs: string[] | undefined;
   if (!opts.pre) {
     const installed = await workloads(kc, opts.namespace);

@@ -101,9 +101,10 @@ test('--pre on a fresh kubeadm cluster: every check passes, one line each', asyn
   assert.deepEqual(r.lines, [
     '✔ can reach the Kubernetes API (v1.33.0-fake)',
     '✔ namespace hostmesh does not exist yet (helm --create-namespace makes it; then: kubectl label namespace hostmesh pod-security.kubernetes.io/enforce=baseline)',
+    '✔ you may do all 15 things helm install of the chart needs (SelfSubjectAccessReview)',
     '✔ cluster DNS can forward hostmesh to the proxies (corefile)',
     '✔ no CustomResourceDefinitions needed (hostmesh reads no custom resources yet)',
-    'ok: 4 checks passed',
+    'ok: 5 checks passed',
   ]);
   assert.equal(r.code, 0);
 });
@@ -115,12 +116,31 @@ test('--pre reports what would stop an install: a zone conflict, a bad Pod Secur
   const r = await run(fake, { pre: true });
   assert.equal(r.code, 1);
   assert.match(r.lines[1]!, /^✖ namespace hostmesh: pod-security\.kubernetes\.io\/enforce=strict is not a Pod Security level/);
-  assert.match(r.lines[2]!, /^✖ .*hostmesh/, r.lines.join('\n'));
+  assert.match(r.lines[3]!, /^✖ .*hostmesh/, r.lines.join('\n'));
   assert.equal(r.lines.at(-1), 'problems: 2 failed, 0 warnings');
 
   const empty = await startFakeApiServer(t);
   const none = await run(empty, { pre: true });
-  assert.match(none.lines[2]!, /^✖ no CoreDNS Corefile and no kube-dns found/);
+  assert.match(none.lines[3]!, /^✖ no CoreDNS Corefile and no kube-dns found/);
+});
+
+test('--pre as a user who may only manage the release namespace: the install line names what is missing', async (t) => {
+  const fake = await startFakeApiServer(t, { token: 'admin', users: { 'dev-token': { user: 'dev', groups: ['developers', 'system:authenticated'] } } });
+  seedDns(fake, 'kubeadm');
+  const rbac = (plural: string) => `${plural}.rbac.authorization.k8s.io`;
+  fake.create(rbac('clusterroles'), { metadata: { name: 'edit-all' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] });
+  fake.create(rbac('rolebindings'), { metadata: { name: 'developers', namespace: 'hostmesh' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit-all' }, subjects: [{ kind: 'Group', name: 'developers' }] });
+  const lines: string[] = [];
+  const code = await runCheckCommand({ json: false, log: createLogger('check-test', 'silent'), out: (l) => lines.push(l), kubeConfig: () => fake.kubeconfig({ token: 'dev-token' }), namespace: 'hostmesh', zones: ['hostmesh'], pre: true });
+  assert.equal(code, 1);
+  assert.equal(lines[2], '✖ you may not install the chart; you may not: '
+    + ['create clusterroles.rbac.authorization.k8s.io cluster-wide (the controller\'s ClusterRole)',
+      'create clusterrolebindings.rbac.authorization.k8s.io cluster-wide (the controller\'s ClusterRoleBinding)',
+      'create roles.rbac.authorization.k8s.io in kube-system (the cluster-DNS Role (dns.patch))',
+      'create rolebindings.rbac.authorization.k8s.io in kube-system (the cluster-DNS RoleBinding (dns.patch))'].join('; '));
+  // The admin token (system:masters) may do everything.
+  const admin = await run(fake, { pre: true });
+  assert.equal(admin.lines[2], '✔ you may do all 15 things helm install of the chart needs (SelfSubjectAccessReview)');
 });
 
 test('--cluster on a release installed from the chart: workloads ready, RBAC allowed, DNS patched and every proxy\'s DNS answering', { skip: noHelm }, async (t) => {
@@ -217,16 +237,16 @@ test('CRDs: served ones pass, an absent optional one is a note (not counted as a
     { group: 'split.smi-spec.io', version: 'v1alpha4', plural: 'trafficsplits', kind: 'TrafficSplit', feature: 'SMI traffic splits', required: false },
   ];
   const ok = await run(fake, { pre: true, crds: () => uses });
-  assert.deepEqual(ok.lines.slice(3), [
+  assert.deepEqual(ok.lines.slice(4), [
     '✔ HTTPRoute (gateway.networking.k8s.io/v1) is installed (for routing by HTTPRoutes)',
     '· GRPCRoute (gateway.networking.k8s.io/v1) is not installed (optional: only routing by GRPCRoutes needs it)',
     '· TrafficSplit (split.smi-spec.io/v1alpha4) is not installed (optional: only SMI traffic splits needs it)',
-    'ok: 4 checks passed (2 notes)',
+    'ok: 5 checks passed (2 notes)',
   ]);
   assert.equal(ok.code, 0);
 
   const needed = await run(fake, { pre: true, crds: () => uses.map((u) => ({ ...u, required: true })) });
-  assert.equal(needed.lines[4], '✖ GRPCRoute (gateway.networking.k8s.io/v1) is not installed, but the release needs it for routing by GRPCRoutes');
+  assert.equal(needed.lines[5], '✖ GRPCRoute (gateway.networking.k8s.io/v1) is not installed, but the release needs it for routing by GRPCRoutes');
   assert.equal(needed.lines.at(-1), 'problems: 2 failed, 0 warnings');
   assert.equal(needed.code, 1);
 });

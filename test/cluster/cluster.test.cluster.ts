@@ -195,6 +195,15 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     assert.ok(ok.includes(`✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${shadowIp}`), ok.join('\n'));
     assert.deepEqual(ok.slice(-2), ['ok: 8 checks passed', 'exit 0'], ok.join('\n'));
 
+    // --pre's install line: the admin (system:masters) may; a ServiceAccount that may do nothing may not.
+    const pre = async (kubeconfig: string): Promise<string | undefined> => {
+      const r = await runHostmesh(['check', '--pre', `--kubeconfig=${kubeconfig}`, `--namespace=${MESH_NAMESPACE}`]);
+      return r.stdout.split('\n').find((l) => l.includes('helm install of the chart') || l.includes('may not install the chart'));
+    };
+    assert.equal(await pre(cluster.adminKubeconfig), '✔ you may do all 15 things helm install of the chart needs (SelfSubjectAccessReview)');
+    const nobody = await pre(await cluster.serviceAccountKubeconfig(MESH_NAMESPACE, `${FULLNAME}-proxy`));
+    assert.match(nobody ?? '', /^✖ you may not install the chart; you may not: create clusterroles\.rbac\.authorization\.k8s\.io cluster-wide \(the controller's ClusterRole\); .*list secrets in hostmesh \(helm's release record\)$/);
+
     // The chart's ClusterRole without its Events rules: the apiserver's own authorizer says no.
     const role = await cluster.getJson(['clusterrole', `${FULLNAME}-controller`]);
     const narrowed = { ...role, rules: (role['rules'] as { resources: string[] }[]).filter((r) => !r.resources.includes('events')) };

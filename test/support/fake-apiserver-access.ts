@@ -12,6 +12,12 @@ import type { FieldCause, KubeObject, ResourceDef, Store } from './fake-apiserve
 
 const RBAC = 'rbac.authorization.k8s.io';
 
+/** Who a bearer token is. */
+export interface Identity { user: string; groups?: string[] }
+
+/** Whoever the fake does not know: an admin (system:masters is allowed everything, as on a real server). */
+export const ADMIN: Identity = { user: 'admin', groups: ['system:masters', 'system:authenticated'] };
+
 interface Rule { apiGroups?: string[]; resources?: string[]; verbs?: string[]; resourceNames?: string[] }
 interface Subject { kind?: string; name?: string; namespace?: string }
 interface Binding { roleRef?: { kind?: string; name?: string }; subjects?: Subject[] }
@@ -30,8 +36,9 @@ export function accessResources(): ResourceDef[] {
     { group: RBAC, version: 'v1', plural: 'clusterroles', kind: 'ClusterRole', namespaced: false },
     { group: RBAC, version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true, validate: roleRefRequired },
     { group: RBAC, version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false, validate: roleRefRequired },
-    // Create-only and never stored: the fake answers it in reviewAccess.
+    // Create-only and never stored: the fake answers them in reviewAccess.
     { group: 'authorization.k8s.io', version: 'v1', plural: 'subjectaccessreviews', kind: 'SubjectAccessReview', namespaced: false },
+    { group: 'authorization.k8s.io', version: 'v1', plural: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false },
   ];
 }
 
@@ -62,22 +69,29 @@ function rulesOf(store: Store, ref: Binding['roleRef'], namespace: string | unde
   }
 }
 
-/** The answer to a SubjectAccessReview: the review with `status.allowed` (and a reason) filled in. */
-export function reviewAccess(store: Store, body: unknown): object {
-  const review = body as { spec?: ReviewSpec };
+/**
+ * The answer to a SubjectAccessReview, or (with `self`, the requester) a SelfSubjectAccessReview:
+ * the review with `status.allowed` (and a reason) filled in.
+ */
+export function reviewAccess(store: Store, body: unknown, self?: Identity): object {
+  const review = body as { kind?: string; spec?: ReviewSpec };
   const spec = review.spec ?? {};
   const causes: FieldCause[] = [];
-  if ((spec.user ?? '') === '' && (spec.groups ?? []).length === 0) causes.push({ field: 'spec.user', reason: 'FieldValueRequired', message: 'at least one of user or group must be specified' });
+  if (self === undefined && (spec.user ?? '') === '' && (spec.groups ?? []).length === 0) causes.push({ field: 'spec.user', reason: 'FieldValueRequired', message: 'at least one of user or group must be specified' });
   if (spec.resourceAttributes === undefined && spec.nonResourceAttributes === undefined) causes.push({ field: 'spec.resourceAttributes', reason: 'FieldValueRequired', message: 'exactly one of nonResourceAttributes or resourceAttributes must be specified' });
-  if (causes.length > 0) throw new ApiError(422, 'Invalid', `SubjectAccessReview.authorization.k8s.io is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`, { kind: 'SubjectAccessReview', group: 'authorization.k8s.io', causes });
+  const kind = self === undefined ? 'SubjectAccessReview' : 'SelfSubjectAccessReview';
+  if (causes.length > 0) throw new ApiError(422, 'Invalid', `${kind}.authorization.k8s.io is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`, { kind, group: 'authorization.k8s.io', causes });
+  const user = self?.user ?? spec.user ?? '';
+  const groups = self?.groups ?? spec.groups ?? [];
   const a = spec.resourceAttributes;
   let allowed = false;
   let reason = '';
-  if (a !== undefined) {
+  if (groups.includes('system:masters')) {
+    allowed = true;
+    reason = 'system:masters';
+  } else if (a !== undefined) {
     const attrs = { ...a, verb: a.verb ?? '', group: a.group ?? '', resource: a.resource ?? '' };
     const namespace = a.namespace === undefined || a.namespace === '' ? undefined : a.namespace;
-    const user = spec.user ?? '';
-    const groups = spec.groups ?? [];
     const candidates: { binding: Binding; namespace: string | undefined; what: string }[] = [
       ...store.list(store.resolve(`clusterrolebindings.${RBAC}`), undefined, {}).items.map((b) => ({ binding: b as unknown as Binding, namespace: undefined, what: `ClusterRoleBinding "${b.metadata.name}"` })),
       ...(namespace === undefined ? [] : store.list(store.resolve(`rolebindings.${RBAC}`), namespace, {}).items.map((b) => ({ binding: b as unknown as Binding, namespace, what: `RoleBinding "${b.metadata.name}/${namespace}"` }))),
@@ -92,5 +106,5 @@ export function reviewAccess(store: Store, body: unknown): object {
       }
     }
   }
-  return { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', metadata: {}, spec, status: { allowed, ...(reason === '' ? {} : { reason }) } };
+  return { apiVersion: 'authorization.k8s.io/v1', kind, metadata: {}, spec, status: { allowed, ...(reason === '' ? {} : { reason }) } };
 }

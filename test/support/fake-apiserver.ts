@@ -17,8 +17,9 @@
  *   request counters (with the bearer token each request carried), direct data access, and
  *   `kubeconfig()`;
  * - Leases (coordination.k8s.io/v1) for leader election;
- * - Roles, ClusterRoles and their bindings stored, and SubjectAccessReview answered from them
- *   like the RBAC authorizer (fake-apiserver-access.ts).
+ * - Roles, ClusterRoles and their bindings stored, and SubjectAccessReview and
+ *   SelfSubjectAccessReview (for the `users` option's tokens) answered from them like the RBAC
+ *   authorizer (fake-apiserver-access.ts).
  *
  * Known differences from a real server: no admission, no RBAC on its own requests, finalizers or garbage collection
  * (a deleted Namespace takes its contents with it at once), no field ownership for apply, no
@@ -36,7 +37,8 @@ import { SelectorError } from './fake-apiserver-selectors.ts';
 import { ApiError, Store } from './fake-apiserver-store.ts';
 import type { KubeObject, Resource, ResourceDef, StatusBody, WatchEvent } from './fake-apiserver-store.ts';
 import { builtinResources, missingApiError } from './fake-apiserver-resources.ts';
-import { accessResources, reviewAccess } from './fake-apiserver-access.ts';
+import { accessResources, ADMIN, reviewAccess } from './fake-apiserver-access.ts';
+import type { Identity } from './fake-apiserver-access.ts';
 
 export type { KubeObject, ResourceDef };
 
@@ -67,6 +69,12 @@ export interface FakeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Refuse namespaced objects in a Namespace that does not exist (like a real server). Default false. */
   strictNamespaces?: boolean;
+  /**
+   * More bearer tokens, each a user with groups. They authenticate like `token`, and a
+   * SelfSubjectAccessReview is answered for that user (anyone else is an admin, in
+   * `system:masters`). The fake's own requests are still not authorized by RBAC.
+   */
+  users?: Record<string, Identity>;
 }
 
 interface OpenWatch {
@@ -392,7 +400,9 @@ export class FakeApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`) {
+    const bearer = req.headers.authorization?.startsWith('Bearer ') === true ? req.headers.authorization.slice(7) : undefined;
+    const identity = bearer === undefined ? undefined : this.options.users?.[bearer];
+    if (this.options.token !== undefined && bearer !== this.options.token && identity === undefined) {
       this.send(res, 401, this.status(401, 'Unauthorized'));
       return;
     }
@@ -433,8 +443,8 @@ export class FakeApiServer {
     const { resource, namespace, name, subresource } = t;
     const contentType = req.headers['content-type'] ?? 'application/json';
     const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method!) ? await this.readBody(req) : '';
-    if (resource.def.kind === 'SubjectAccessReview') {
-      if (verb === 'create') this.send(res, 201, reviewAccess(this.store, this.parseBody(body, contentType)));
+    if (resource.def.kind === 'SubjectAccessReview' || resource.def.kind === 'SelfSubjectAccessReview') {
+      if (verb === 'create') this.send(res, 201, reviewAccess(this.store, this.parseBody(body, contentType), resource.def.kind === 'SelfSubjectAccessReview' ? identity ?? ADMIN : undefined));
       else this.send(res, 405, this.status(405, 'the server does not allow this method on the requested resource'));
       return;
     }

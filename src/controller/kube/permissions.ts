@@ -11,8 +11,10 @@ export interface Permission {
   group: string;
   resource: string;
   subresource?: string;
-  /** '' for every namespace (a cluster-wide list or watch). */
+  /** '' for every namespace (a cluster-wide list or watch), or for a cluster-scoped resource. */
   namespace: string;
+  /** A cluster-scoped resource (ClusterRole, ...): described as `cluster-wide`. */
+  clusterScoped?: boolean;
   /** What the controller does with it, for the check's message. */
   why: string;
 }
@@ -49,8 +51,35 @@ export function controllerPermissions(o: ControllerAccessOptions): Permission[] 
   return out;
 }
 
-/** `verb resource[.group][/subresource] in NS` (or `in every namespace`), as `kubectl auth can-i` spells it. */
+/**
+ * What `helm install` of the chart with its defaults creates, as the installing user: the
+ * release's objects in `namespace`, the cluster-wide RBAC, the cluster-DNS Roles in kube-system,
+ * and helm's own release Secrets. (The token Secret is written by the chart's hook Job, with its
+ * own ServiceAccount.)
+ */
+export function installPermissions(namespace: string): Permission[] {
+  const inRelease = (group: string, resource: string, why: string): Permission => ({ verb: 'create', group, resource, namespace, why });
+  return [
+    { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', namespace: '', clusterScoped: true, why: 'the controller\'s ClusterRole' },
+    { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', namespace: '', clusterScoped: true, why: 'the controller\'s ClusterRoleBinding' },
+    { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'roles', namespace: 'kube-system', why: 'the cluster-DNS Role (dns.patch)' },
+    { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'rolebindings', namespace: 'kube-system', why: 'the cluster-DNS RoleBinding (dns.patch)' },
+    inRelease('rbac.authorization.k8s.io', 'roles', 'the release\'s Roles'),
+    inRelease('rbac.authorization.k8s.io', 'rolebindings', 'the release\'s RoleBindings'),
+    inRelease('', 'serviceaccounts', 'the ServiceAccounts'),
+    inRelease('', 'services', 'the controller and DNS Services'),
+    inRelease('apps', 'deployments', 'the controller'),
+    inRelease('apps', 'daemonsets', 'the proxies'),
+    inRelease('batch', 'jobs', 'the token and cleanup hook Jobs'),
+    inRelease('policy', 'poddisruptionbudgets', 'the controller\'s PodDisruptionBudget'),
+    inRelease('', 'resourcequotas', 'the ResourceQuota admitting system-node-critical'),
+    inRelease('', 'secrets', 'helm\'s release record'),
+    { verb: 'list', group: '', resource: 'secrets', namespace, why: 'helm\'s release record' },
+  ];
+}
+
+/** `verb resource[.group][/subresource] in NS` (or `in every namespace`, `cluster-wide`), as `kubectl auth can-i` spells it. */
 export function describePermission(p: Permission): string {
   const resource = `${p.resource}${p.group === '' ? '' : `.${p.group}`}${p.subresource === undefined ? '' : `/${p.subresource}`}`;
-  return `${p.verb} ${resource} ${p.namespace === '' ? 'in every namespace' : `in ${p.namespace}`}`;
+  return `${p.verb} ${resource} ${p.clusterScoped === true ? 'cluster-wide' : p.namespace === '' ? 'in every namespace' : `in ${p.namespace}`}`;
 }
