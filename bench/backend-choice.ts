@@ -1,6 +1,8 @@
 /**
- * `node bench/backend-choice.ts [--duration S] [--rounds N] [--variants a,b]`: what split rules, the
- * sticky cookie and the access log cost per request. Each variant of bench/backend-choice-proxy.ts
+ * `node bench/backend-choice.ts [--duration S] [--rounds N] [--variants a,b] [--baseline DIR]`:
+ * what split rules, route rules (`rules10`, `rules10-hit`), the sticky cookie and the access log
+ * cost per request. `--baseline DIR` adds `baseline`: the plain proxy of another checkout (e.g.
+ * a worktree of main), to show a route without rules got no slower. Each variant of bench/backend-choice-proxy.ts
  * runs in its own process pinned to CPU 0 (backend and autocannon on CPU 1, when `taskset`
  * exists); rounds are interleaved and the median of requests per proxy CPU-second is reported,
  * with its ratio to the plain proxy.
@@ -14,16 +16,21 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     variants: { type: 'string', default: 'plain,split,sticky,log,all' },
+    baseline: { type: 'string' },
   },
 });
 const variants = args.variants.split(',');
+if (args.baseline !== undefined) variants.unshift('baseline');
 
 const start = startChild;
 
 pin(process.pid, 1);
 const backend = await start('./backend.ts', [], 1);
 const proxies = new Map<string, Awaited<ReturnType<typeof startChild>>>();
-for (const v of variants) proxies.set(v, await start('./backend-choice-proxy.ts', [String(backend.port), v], 0));
+for (const v of variants) {
+  const file = v === 'baseline' ? `file://${args.baseline!.replace(/\/$/, '')}/bench/backend-choice-proxy.ts` : './backend-choice-proxy.ts';
+  proxies.set(v, await start(file, [String(backend.port), v === 'baseline' ? 'plain' : v], 0));
+}
 process.stdout.write(`backend-choice bench: ${args.connections} connections, ${args.duration}s per run, ${args.rounds} rounds${pinned ? ', proxy pinned to CPU 0' : ''}\n`);
 
 const perCore = new Map<string, number[]>(variants.map((v) => [v, []]));

@@ -348,7 +348,7 @@ test('restart keeps data and history; a wrong token is refused', async (t) => {
 });
 
 test('discovery answers for KubernetesObjectApi-style clients', async (t) => {
-  const fake = await startFakeApiServer(t);
+  const fake = await startFakeApiServer(t, { gatewayApi: false });
   fake.registerResource({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true });
   const get = async (path: string) => (await fetch(`${fake.url}${path}`)).json() as Promise<Record<string, unknown>>;
   const groups = await get('/apis') as { groups: { name: string }[] };

@@ -32,6 +32,8 @@ import { Informer } from './kube/informer.ts';
 import { DEFAULT_BACKOFF, SerialLoop } from './kube/loop.ts';
 import type { Backoff, RunOutcome } from './kube/loop.ts';
 import { MeshNamespaceView, writeShadows } from './shadow/reconciler.ts';
+import { RouteStatusWriter } from './kube/route-status.ts';
+import type { RouteStatusReport } from './translation/gateway/index.ts';
 import type { ShadowWriteFailure, WritePacing } from './shadow/reconciler.ts';
 import { buildShadowService, readShadowState } from './shadow/services.ts';
 import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/services.ts';
@@ -76,6 +78,8 @@ export interface ControllerOptions {
   instance?: string;
   /** Pacing of shadow Service writes. Default 8 in flight, 100 started per second. */
   shadowWrites?: WritePacing;
+  /** How often an absent CRD (Gateway API kinds) is looked for again. Default 30 s. */
+  crdPollMs?: number;
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -150,6 +154,10 @@ export class Controller {
   readonly #core: CoreV1Api;
   readonly #translateLoop: SerialLoop;
   readonly #shadowLoop: SerialLoop;
+  /** Gateway API route status (kube/route-status.ts), after each translation. */
+  readonly #statusLoop: SerialLoop;
+  readonly #routeStatus: RouteStatusWriter;
+  #routeReports: { state: ClusterState; reports: readonly RouteStatusReport[] } | undefined;
   readonly #events: EventRecorder;
   readonly #dns: DnsReconciler | undefined;
   readonly #translator: Translator;
@@ -224,6 +232,7 @@ export class Controller {
       // The shadows' own churn must not retranslate the cluster: the mesh namespace is never meshed.
       ignoreNamespaces: [...new Set([...(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES), options.meshNamespace])],
       backoff,
+      ...(options.crdPollMs === undefined ? {} : { crdPollMs: options.crdPollMs }),
       logger: this.#log.child({ component: 'kubernetes-source' }),
     });
     this.#source.on('change', () => this.#translateLoop.trigger());
@@ -253,6 +262,8 @@ export class Controller {
     // must not starve the writes that produce them.
     this.#translateLoop = loop('translate', () => this.#translate(), true);
     this.#shadowLoop = loop('shadows', () => this.#reconcileShadows());
+    this.#routeStatus = new RouteStatusWriter({ kubeConfig: kc, log: this.#log });
+    this.#statusLoop = loop('route-status', () => this.#writeRouteStatus());
     this.#events = new EventRecorder({ core: this.#core, log: this.#log, instance: options.instance ?? hostname(), backoff, coalesceMs });
     const dnsService = options.dnsService;
     this.#dns = options.patchDns && dnsService ? new DnsReconciler({
@@ -298,7 +309,7 @@ export class Controller {
     clearInterval(this.#resyncTimer);
     clearTimeout(this.#shadowBatch);
     this.#rejectFirst(new HostmeshError('CONTROLLER_STOPPED', 'the controller was stopped before it published its first table'));
-    await Promise.all([this.#translateLoop.stop(), this.#shadowLoop.stop(), this.#events.stop(), this.#dns?.stop()]);
+    await Promise.all([this.#translateLoop.stop(), this.#shadowLoop.stop(), this.#statusLoop.stop(), this.#events.stop(), this.#dns?.stop()]);
     await Promise.all([this.#source.stop(), this.#mesh.stop(), this.#quarantine.idle(2000)]);
   }
 
@@ -322,6 +333,8 @@ export class Controller {
         message: d.message,
       });
     }
+    // Optional kinds whose CRDs are absent: said once in the log, and here while it lasts.
+    for (const d of this.#source.diagnostics()) out.push({ severity: d.severity, code: d.code, object: { ...d.object }, message: d.message });
     for (const d of this.#shadowState) {
       out.push({ severity: 'warning', code: d.code, object: { kind: 'Service', ...splitId(d.service) }, message: d.message });
     }
@@ -389,6 +402,8 @@ export class Controller {
     this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions, this.#shadowCache);
     this.#translation = result.diagnostics;
     this.#shadowLoop.trigger();
+    this.#routeReports = { state, reports: result.routeStatus ?? [] };
+    this.#statusLoop.trigger();
     this.#events.sync(serviceProblems(result.diagnostics, state.services));
 
     // Unchanged Services translate to the same entry objects, so comparing the entries by
@@ -408,6 +423,19 @@ export class Controller {
     this.#translated = { state, addresses: shadows.clusterIPs };
     this.#resolveFirst();
     return 'done';
+  }
+
+  /** Route status as the last translation reports it, written where it differs. */
+  #writeRouteStatus(): Promise<RunOutcome> {
+    const planned = this.#routeReports;
+    if (!planned) return Promise.resolve('done');
+    // The newest objects (a conflict is re-planned from what the informer brought since).
+    const state = this.#source.current();
+    const routes = [
+      ...(state.httpRoutes ?? []).map((object) => ({ kind: 'HTTPRoute' as const, object })),
+      ...(state.grpcRoutes ?? []).map((object) => ({ kind: 'GRPCRoute' as const, object })),
+    ];
+    return this.#routeStatus.sync(routes, planned.reports);
   }
 
   async #reconcileShadows(): Promise<RunOutcome> {

@@ -66,6 +66,8 @@ export interface PodObject {
     /** The deprecated alias of serviceAccountName, still written by old manifests. */
     serviceAccount?: string;
     nodeName?: string;
+    /** A host-network pod shares its node's address: that address names no one pod. */
+    hostNetwork?: boolean;
   };
   status?: {
     podIP?: string;
@@ -90,4 +92,62 @@ export interface ClusterState {
   pods?: PodObject[];
   /** SMI objects, any kind and version (translation/smi/). Absent: none. */
   smi?: CustomObject[];
+  /** Gateway API routes (absent: none, or their CRDs are not installed). */
+  httpRoutes?: GatewayRouteObject[];
+  grpcRoutes?: GatewayRouteObject[];
+  referenceGrants?: ReferenceGrantObject[];
+}
+
+/** A `parentRefs[]` / `backendRefs[]` entry of a Gateway API route (untrusted: checked by translation). */
+export interface GatewayRef {
+  group?: string;
+  kind?: string;
+  namespace?: string;
+  name: string;
+  /** parentRefs only. */
+  sectionName?: string;
+  port?: number;
+}
+
+/**
+ * `gateway.networking.k8s.io/v1` HTTPRoute or GRPCRoute. Only the fields hostmesh reads are
+ * typed; the rules stay `unknown` in depth because translation checks every field itself.
+ */
+export interface GatewayRouteObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta & { creationTimestamp?: string };
+  spec?: {
+    parentRefs?: GatewayRef[];
+    hostnames?: string[];
+    rules?: Record<string, unknown>[];
+  };
+  status?: { parents?: RouteParentStatus[] };
+}
+
+/** One entry of a route's `status.parents[]`. */
+export interface RouteParentStatus {
+  parentRef: GatewayRef;
+  controllerName: string;
+  conditions?: RouteCondition[];
+}
+
+export interface RouteCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime?: string;
+}
+
+/** `gateway.networking.k8s.io/v1beta1` ReferenceGrant: lets routes in `from` namespaces name objects in its own. */
+export interface ReferenceGrantObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: {
+    from?: { group?: string; kind?: string; namespace?: string }[];
+    to?: { group?: string; kind?: string; name?: string }[];
+  };
 }

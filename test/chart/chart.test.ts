@@ -321,3 +321,24 @@ test('two controller replicas run leader election with a PodDisruptionBudget; on
   assert.ok(!find(single, 'Deployment', 'mesh-hostmesh-controller').spec.template.spec.containers[0].args.includes('--leader-elect'));
   assert.equal(single.find((o: any) => o.kind === 'PodDisruptionBudget'), undefined);
 });
+
+test('RBAC for Gateway API routes and Pods: read them, write only route status, cluster-wide or per watched namespace', { skip }, () => {
+  const GW = 'gateway.networking.k8s.io';
+  /** Every (group, resource) -> verbs the rules grant. */
+  const grants = (rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[]): Map<string, string[]> => {
+    const out = new Map<string, string[]>();
+    for (const r of rules) for (const g of r.apiGroups) for (const res of r.resources) out.set(`${g}/${res}`, [...(out.get(`${g}/${res}`) ?? []), ...r.verbs].toSorted());
+    return out;
+  };
+  const check = (rules: any[], where: string): void => {
+    const g = grants(rules);
+    assert.deepEqual(g.get('/pods'), ['get', 'list', 'watch'], `${where}: pods`);
+    for (const res of ['httproutes', 'grpcroutes', 'referencegrants']) assert.deepEqual(g.get(`${GW}/${res}`), ['get', 'list', 'watch'], `${where}: ${res} are only read`);
+    for (const res of ['httproutes/status', 'grpcroutes/status']) assert.deepEqual(g.get(`${GW}/${res}`), ['patch', 'update'], `${where}: ${res}`);
+    assert.deepEqual([...g.keys()].filter((k) => k.startsWith(`${GW}/`)).toSorted(),
+      [`${GW}/grpcroutes`, `${GW}/grpcroutes/status`, `${GW}/httproutes`, `${GW}/httproutes/status`, `${GW}/referencegrants`], `${where}: nothing else of the Gateway API`);
+  };
+  check(find(render(), 'ClusterRole', 'mesh-hostmesh-controller').rules, 'cluster-wide');
+  const scoped = render('watchNamespaces={apps}');
+  check(scoped.find((o) => o.kind === 'Role' && o.metadata.namespace === 'apps')!.rules as any[], 'namespace apps');
+});

@@ -228,7 +228,8 @@ test('--cluster: proxies\' DNS unreachable from where the check runs is a warnin
 });
 
 test('CRDs: served ones pass, an absent optional one is a note (not counted as a problem), an absent required one fails', async (t) => {
-  const fake = await startFakeApiServer(t);
+  // The fake serves the Gateway API kinds by default; this test installs only HTTPRoute.
+  const fake = await startFakeApiServer(t, { gatewayApi: false });
   seedDns(fake, 'kubeadm');
   fake.registerResource({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true });
   const uses: CrdUse[] = [

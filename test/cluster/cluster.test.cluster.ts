@@ -291,7 +291,9 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
       [controller, 'update', 'configmaps', MESH_NAMESPACE, false],
       [controller, 'delete', 'configmaps', 'kube-system', false],
       [controller, 'patch', 'deployments.apps', APP_NAMESPACE, false],
-      [controller, 'list', 'pods', APP_NAMESPACE, false],
+      // Pods may be read (identities for consumer routes and ACLs), never changed.
+      [controller, 'delete', 'pods', APP_NAMESPACE, false],
+      [controller, 'update', 'httproutes.gateway.networking.k8s.io', APP_NAMESPACE, false],
       [controller, 'create', 'pods', MESH_NAMESPACE, false],
       [controller, 'get', 'nodes', '', false],
       [controller, 'create', 'clusterrolebindings.rbac.authorization.k8s.io', '', false],

@@ -145,9 +145,11 @@ test('a cut watch and a 410 with changes made meanwhile: every change is publish
   fake.create('services', service('shop', 'old'));
   const h = await startController(t, fake);
   await waitFor('two shadows', () => shadowsOf(fake).size === 2);
-  await waitFor('all watches open', () => fake.openWatches() === 3);
+  // Services, EndpointSlices, Pods, HTTPRoutes, GRPCRoutes, ReferenceGrants, mesh-namespace Services.
+  const WATCHES = 7;
+  await waitFor('all watches open', () => fake.openWatches() === WATCHES);
 
-  assert.equal(fake.cutWatches(), 3);
+  assert.equal(fake.cutWatches(), WATCHES);
   // Same tick as the cut: the client cannot have reconnected yet.
   fake.patch('services', 'web', 'shop', { metadata: { annotations: { 'hostmesh.io/maintenance': 'upgrade' } } });
   fake.create('endpointslices', endpointSlice('shop', 'web', 'web-1', ['10.0.0.7']));
@@ -155,7 +157,7 @@ test('a cut watch and a 410 with changes made meanwhile: every change is publish
     && p.content.clusters.find((c) => c.id === 'shop/web:80')?.endpoints[0]?.address === '10.0.0.7');
 
   // History compacted while the watches are down: they get 410 and relist.
-  await waitFor('watches reopened', () => fake.openWatches() === 3);
+  await waitFor('watches reopened', () => fake.openWatches() === WATCHES);
   const lists = fake.count('list');
   fake.cutWatches();
   // A write nobody watches, so every watch's version is older than the compaction.
@@ -168,7 +170,7 @@ test('a cut watch and a 410 with changes made meanwhile: every change is publish
   fake.delete('services', oldShadow.metadata.name, MESH);
   await h.until('old gone, new routed', (p) => route(p, 'shop/old:80') === undefined && route(p, 'shop/new:80') !== undefined);
   await waitFor('shadows for web and new only', () => [...shadowsOf(fake).keys()].toSorted().join() === 'shop/new,shop/web');
-  await waitFor('every informer relisted after the 410', () => fake.count('list') >= lists + 3);
+  await waitFor('every informer relisted after the 410', () => fake.count('list') >= lists + WATCHES);
   const recreated = shadowsOf(fake).get('shop/web')!;
   const p = await h.until('web answers its new ClusterIP', (x) => dnsAddresses(x, 'shop', 'web')?.[0] === recreated.spec!.clusterIP);
   assert.equal(recreated.spec!.ports![0]!.targetPort, listenerPort(p.content, 'shop/web:80'), 'the recreated shadow keeps the proxy port');

@@ -12,7 +12,7 @@ import type { KubernetesSourceOptions } from '../../src/controller/source/kubern
 import type { ClusterState } from '../../src/controller/objects.ts';
 import { isHostmeshError } from '../../src/common/errors.ts';
 import type { HostmeshError } from '../../src/common/errors.ts';
-import type { FakeApiServer } from '../support/fake-apiserver.ts';
+import type { FakeApiServer, FakeApiServerOptions } from '../support/fake-apiserver.ts';
 import { endpointSlice, names, service, startFakeApiServer, waitFor } from '../support/kube.ts';
 
 interface Harness {
@@ -26,8 +26,11 @@ interface Harness {
   until(what: string, check: (s: ClusterState) => boolean): Promise<ClusterState>;
 }
 
-async function harness(t: TestContext, options: Partial<KubernetesSourceOptions> = {}, seed?: (fake: FakeApiServer) => void): Promise<Harness> {
-  const fake = await startFakeApiServer(t);
+/** Informers per watched namespace: Services, EndpointSlices, Pods (the Gateway API CRDs are absent in these tests). */
+const FEEDS = 3;
+
+async function harness(t: TestContext, options: Partial<KubernetesSourceOptions> = {}, seed?: (fake: FakeApiServer) => void, fakeOptions: FakeApiServerOptions = { gatewayApi: false }): Promise<Harness> {
+  const fake = await startFakeApiServer(t, fakeOptions);
   seed?.(fake);
   const kc = fake.kubeconfig();
   const source = new KubernetesSource({ kubeConfig: kc, backoff: { minMs: 10, maxMs: 100 }, ...options });
@@ -68,7 +71,7 @@ test('initial sync: one snapshot with everything, sorted, as plain JSON, and onl
   assert.equal(typeof (first.services[0]!.metadata as { creationTimestamp?: unknown }).creationTimestamp, 'string');
   assert.equal(h.snapshots.length, 1, 'nothing is emitted before the initial lists are done');
   assert.equal(h.source.current(), first);
-  assert.equal(h.fake.count('list'), 2);
+  assert.equal(h.fake.count('list'), FEEDS);
 });
 
 test('creates, annotation changes and deletes of Services and EndpointSlices reach the snapshot', async (t) => {
@@ -100,9 +103,9 @@ test('ignoreNamespaces keeps objects out; watchNamespaces watches only those, on
   });
   await h.source.synced;
   assert.deepEqual(svcNames(h.source.current()), ['shop/web']);
-  await waitFor('four watches', () => h.fake.openWatches() === 4);
+  await waitFor('six watches', () => h.fake.openWatches() === 2 * FEEDS);
   const paths = h.fake.requests.filter((r) => r.verb === 'watch').map((r) => `${r.resource} ${r.namespace ?? '*'}`).toSorted();
-  assert.deepEqual(paths, ['endpointslices.discovery.k8s.io mesh', 'endpointslices.discovery.k8s.io shop', 'services mesh', 'services shop']);
+  assert.deepEqual(paths, ['endpointslices.discovery.k8s.io mesh', 'endpointslices.discovery.k8s.io shop', 'pods mesh', 'pods shop', 'services mesh', 'services shop']);
   assert.ok(h.fake.requests.filter((r) => r.verb === 'watch').every((r) => r.query.allowWatchBookmarks === 'true'), 'watches ask for bookmarks');
 
   h.fake.create('services', service('mesh', 'api-shop'));
@@ -121,10 +124,10 @@ test('a cut watch is restarted and replays the change made while it was down, wi
     fake.create('services', service('shop', 'old'));
   });
   await h.source.synced;
-  await waitFor('both watches', () => h.fake.openWatches() === 2);
+  await waitFor('both watches', () => h.fake.openWatches() === FEEDS);
   const lists = h.fake.count('list');
 
-  assert.equal(h.fake.cutWatches(), 2);
+  assert.equal(h.fake.cutWatches(), FEEDS);
   // Same tick as the cut: the client cannot have reconnected yet.
   h.fake.patch('services', 'web', 'shop', { metadata: { annotations: { 'hostmesh.io/scheme': 'h2c' } } });
   h.fake.delete('services', 'old', 'shop');
@@ -137,10 +140,10 @@ test('a cut watch is restarted and replays the change made while it was down, wi
   assert.ok(h.errors.length >= 2);
   for (const e of h.errors) {
     assert.equal(e.code, 'K8S_WATCH_FAILED');
-    assert.match(e.message, /watching (services|endpointslices) in all namespaces failed/);
+    assert.match(e.message, /watching (services|endpointslices|pods) in all namespaces failed/);
     assert.equal(typeof e.details?.retryInMs, 'number');
   }
-  await waitFor('both watches again', () => h.fake.openWatches() === 2);
+  await waitFor('both watches again', () => h.fake.openWatches() === FEEDS);
 });
 
 test('after a 410 the source relists and the snapshot matches the server, deletes included', async (t) => {
@@ -149,7 +152,7 @@ test('after a 410 the source relists and the snapshot matches the server, delete
     fake.create('endpointslices', endpointSlice('shop', 'a', 'a-1', ['10.0.0.1']));
   });
   await h.source.synced;
-  await waitFor('both watches', () => h.fake.openWatches() === 2);
+  await waitFor('both watches', () => h.fake.openWatches() === FEEDS);
   const lists = h.fake.count('list');
 
   h.fake.cutWatches();
@@ -162,14 +165,14 @@ test('after a 410 the source relists and the snapshot matches the server, delete
   const s = await h.until('the relisted state', (x) =>
     svcNames(x).join() === 'shop/b,shop/c,shop/d' && x.services[0]!.metadata.labels?.v === '2' && x.endpointSlices.length === 0);
   assert.equal(s.services.length, 3);
-  assert.equal(h.fake.count('list'), lists + 2, 'one relist per informer');
+  assert.equal(h.fake.count('list'), lists + FEEDS, 'one relist per informer');
 
   // An HTTP 410 answer to the watch request relists too.
   h.fake.failNext('watch', { resource: 'services', code: 410 });
   h.fake.endWatches();
   h.fake.create('services', service('shop', 'e'));
   await h.until('e after the HTTP 410', (x) => svcNames(x).includes('shop/e'));
-  await waitFor('the services relist', () => h.fake.count('list', 'services') === lists / 2 + 2);
+  await waitFor('the services relist', () => h.fake.count('list', 'services') === lists / FEEDS + 2);
 });
 
 test('a server restart (with changes and a lost watch cache while down) converges', async (t) => {
@@ -178,7 +181,7 @@ test('a server restart (with changes and a lost watch cache while down) converge
     fake.create('services', service('shop', 'gone'));
   });
   await h.source.synced;
-  await waitFor('both watches', () => h.fake.openWatches() === 2);
+  await waitFor('both watches', () => h.fake.openWatches() === FEEDS);
   await h.fake.restart(() => {
     h.fake.delete('services', 'gone', 'shop');
     h.fake.create('services', service('shop', 'new'));
@@ -186,7 +189,7 @@ test('a server restart (with changes and a lost watch cache while down) converge
     h.fake.compact();
   });
   await h.until('the state after the restart', (x) => svcNames(x).join() === 'shop/new,shop/web' && sliceNames(x).join() === 'shop/new-1');
-  await waitFor('both watches again', () => h.fake.openWatches() === 2);
+  await waitFor('both watches again', () => h.fake.openWatches() === FEEDS);
   assert.ok(h.errors.every((e) => e.code === 'K8S_WATCH_FAILED' || e.code === 'K8S_LIST_FAILED'));
 });
 
@@ -204,7 +207,7 @@ test('a failed initial list is retried; synced waits for it; errors name the res
 });
 
 test('stop: synced rejects when stopped first; a stopped source opens no new watch', async (t) => {
-  const fake = await startFakeApiServer(t, { token: 'right' });
+  const fake = await startFakeApiServer(t, { token: 'right', gatewayApi: false });
   const denied = new KubernetesSource({ kubeConfig: fake.kubeconfig({ token: 'wrong' }), backoff: { minMs: 10, maxMs: 50 } });
   const errors: HostmeshError[] = [];
   denied.on('error', (e) => errors.push(e));
@@ -217,7 +220,7 @@ test('stop: synced rejects when stopped first; a stopped source opens no new wat
   const source = new KubernetesSource({ kubeConfig: fake.kubeconfig(), backoff: { minMs: 200, maxMs: 200 } });
   await source.start();
   await source.synced;
-  await waitFor('both watches', () => fake.openWatches() === 2);
+  await waitFor('both watches', () => fake.openWatches() === FEEDS);
   fake.cutWatches();
   await waitFor('the cut to be noticed', () => fake.openWatches() === 0);
   const watches = fake.count('watch');
@@ -238,5 +241,5 @@ test('an unreachable API server is reported with the network cause and retried u
   });
   await h.until('the change made while unreachable', (x) => svcNames(x).join() === 'shop/api,shop/web');
   const refused = h.errors.find((e) => /ECONNREFUSED/.test(e.message))!;
-  assert.match(refused.message, /^watching (services|endpointslices) in all namespaces failed: .*\(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/);
+  assert.match(refused.message, /^watching (services|endpointslices|pods) in all namespaces failed: .*\(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/);
 });

@@ -308,3 +308,47 @@ test('later, a directory that disappears keeps the last objects and is reported 
   assert.deepEqual(names(source.snapshot()), ['test/b']);
   assert.deepEqual(source.snapshot().diagnostics, []);
 });
+
+test('Gateway API routes, ReferenceGrants and Pods are read; a malformed one is skipped with its line', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'routes.yaml'), `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: web, namespace: shop }
+spec:
+  parentRefs: [{ group: "", kind: Service, name: web, port: 80 }]
+  rules: [{ backendRefs: [{ name: web-v2, port: 80 }] }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: { name: rpc }
+spec:
+  parentRefs: [{ kind: Service, name: rpc }]
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: { name: from-front, namespace: shop }
+spec:
+  from: [{ group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: front }]
+  to: [{ group: "", kind: Service }]
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: client-1, namespace: front }
+spec: { serviceAccountName: client }
+status: { phase: Running, podIPs: [{ ip: 10.1.0.7 }] }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: broken }
+spec: { parentRefs: { name: web } }
+`);
+  const s = await loadManifests(dir);
+  const ids = (list: readonly { metadata: { namespace?: string; name: string } }[] | undefined) => (list ?? []).map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+  assert.deepEqual(ids(s.state.httpRoutes), ['shop/web']);
+  assert.deepEqual(ids(s.state.grpcRoutes), ['default/rpc']);
+  assert.deepEqual(ids(s.state.referenceGrants), ['shop/from-front']);
+  assert.deepEqual(ids(s.state.pods), ['front/client-1']);
+  assert.deepEqual(s.diagnostics.map((d) => [d.code, d.line, d.message.replace(`${dir}/`, '')]), [
+    ['manifest-invalid-object', 27, 'routes.yaml:27: HTTPRoute broken: spec.parentRefs is not a list; the object is skipped'],
+  ]);
+});

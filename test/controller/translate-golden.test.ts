@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { TABLE_FORMAT, formatProblems, validateTable } from '../../src/table/index.ts';
 import type { PortId, ServiceId } from '../../src/table/index.ts';
-import { parseManifests } from '../../src/controller/source/manifests.ts';
+import { parseManifests, parsedState } from '../../src/controller/source/manifests.ts';
 import { Translator } from '../../src/controller/translation/translator.ts';
 import type { TranslateOptions } from '../../src/controller/translation/types.ts';
 import type { ClusterState } from '../../src/controller/objects.ts';
@@ -66,17 +66,10 @@ function loadCase(dir: string): { steps: Step[]; ports: Map<PortId, number> } {
     return {
       name: r.name,
       options: { ...base, ...r.overrides },
-      state: stateOf(parsed),
+      state: parsedState(parsed),
     };
   });
   return { steps, ports: new Map(Object.entries(base.ports ?? {})) };
-}
-
-function stateOf(parsed: ReturnType<typeof parseManifests>): ClusterState {
-  const state: ClusterState = { services: parsed.services.map((s) => s.object), endpointSlices: parsed.endpointSlices.map((s) => s.object) };
-  if (parsed.pods.length > 0) state.pods = parsed.pods.map((p) => p.object);
-  if (parsed.smi.length > 0) state.smi = parsed.smi.map((o) => o.object);
-  return state;
 }
 
 function translateOptions(o: GoldenOptions): TranslateOptions {
@@ -92,10 +85,7 @@ function translateOptions(o: GoldenOptions): TranslateOptions {
 }
 
 function reversed(state: ClusterState): ClusterState {
-  const out: ClusterState = { services: state.services.toReversed(), endpointSlices: state.endpointSlices.toReversed() };
-  if (state.pods) out.pods = state.pods.toReversed();
-  if (state.smi) out.smi = state.smi.toReversed();
-  return out;
+  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, (v as unknown[]).toReversed()])) as unknown as ClusterState;
 }
 
 const cases = readdirSync(GOLDEN_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).toSorted();
@@ -111,6 +101,7 @@ for (const name of cases) {
     const translator = new Translator(translateOptions({}), initialPorts);
     const tables: unknown[] = [];
     const diagnostics: unknown[] = [];
+    const statuses: unknown[] = [];
     for (const step of steps) {
       const options = translateOptions(step.options);
       // Before translate() keeps this step's memory and ports: the same input, reversed.
@@ -127,9 +118,12 @@ for (const name of cases) {
 
       tables.push({ step: step.name, ...result.content });
       diagnostics.push({ step: step.name, diagnostics: result.diagnostics });
+      if ((result.routeStatus?.length ?? 0) > 0) statuses.push({ step: step.name, routes: result.routeStatus });
     }
     compareOrWrite(join(dir, 'table.json'), tables);
     compareOrWrite(join(dir, 'diagnostics.json'), diagnostics);
+    // Gateway API cases: the route status each step would write (status.json).
+    if (statuses.length > 0 || existsSync(join(dir, 'status.json'))) compareOrWrite(join(dir, 'status.json'), statuses);
   });
 }
 

@@ -347,6 +347,10 @@ export function builtinResources(options: { serviceCIDR: string }): ResourceDef[
       fields: Object.fromEntries(['regarding.kind', 'regarding.name', 'regarding.namespace', 'reason', 'type', 'reportingController'].map((f) => [f, nested(f)])),
     },
     { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true, validate: validateEndpointSlice },
+    {
+      group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, statusSubresource: true,
+      fields: { 'status.phase': nested('status.phase'), 'spec.nodeName': nested('spec.nodeName') },
+    },
     // Leader election: optimistic concurrency (409 on a stale resourceVersion) is the Store's.
     { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, defaults: checkLeaseTimes },
     {
@@ -356,6 +360,20 @@ export function builtinResources(options: { serviceCIDR: string }): ResourceDef[
         if (isObject(dep.spec)) dep.spec.replicas ??= 1;
       },
     },
+  ];
+}
+
+/**
+ * The Gateway API kinds hostmesh reads, as their CRDs define them: not served until a test
+ * registers them (`fake.registerResource(def)` for each, as installing the CRDs would), so the
+ * controller's "CRD absent" path is the default. Routes have the `status` subresource and a
+ * generation that counts spec changes (what `observedGeneration` in route status refers to).
+ */
+export function gatewayApiResources(): ResourceDef[] {
+  return [
+    { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true, statusSubresource: true },
+    { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'grpcroutes', kind: 'GRPCRoute', namespaced: true, statusSubresource: true },
+    { group: 'gateway.networking.k8s.io', version: 'v1beta1', plural: 'referencegrants', kind: 'ReferenceGrant', namespaced: true },
   ];
 }
 

@@ -16,7 +16,8 @@
  * - test controls: cutWatches, endWatches, compact, sendBookmarks, failNext, restart, stop,
  *   request counters (with the bearer token each request carried), direct data access, and
  *   `kubeconfig()`;
- * - Leases (coordination.k8s.io/v1) for leader election;
+ * - Leases (coordination.k8s.io/v1) for leader election; Pods; the Gateway API's HTTPRoute,
+ *   GRPCRoute (with `status`) and ReferenceGrant, served unless `gatewayApi: false`;
  * - Roles, ClusterRoles and their bindings stored, and SubjectAccessReview and
  *   SelfSubjectAccessReview (for the `users` option's tokens) answered from them like the RBAC
  *   authorizer (fake-apiserver-access.ts).
@@ -36,7 +37,7 @@ import { parse as parseYaml } from 'yaml';
 import { SelectorError } from './fake-apiserver-selectors.ts';
 import { ApiError, Store } from './fake-apiserver-store.ts';
 import type { KubeObject, Resource, ResourceDef, StatusBody, WatchEvent } from './fake-apiserver-store.ts';
-import { builtinResources, missingApiError } from './fake-apiserver-resources.ts';
+import { builtinResources, gatewayApiResources, missingApiError } from './fake-apiserver-resources.ts';
 import { accessResources, ADMIN, reviewAccess } from './fake-apiserver-access.ts';
 import type { Identity } from './fake-apiserver-access.ts';
 
@@ -69,6 +70,12 @@ export interface FakeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Refuse namespaced objects in a Namespace that does not exist (like a real server). Default false. */
   strictNamespaces?: boolean;
+  /**
+   * Serve the Gateway API kinds (HTTPRoute, GRPCRoute, ReferenceGrant) from the start, as if
+   * their CRDs were installed. Default true; false to test a cluster without them (install
+   * them later with `registerResource` for each of `gatewayApiResources()`).
+   */
+  gatewayApi?: boolean;
   /**
    * More bearer tokens, each a user with groups. They authenticate like `token`, and a
    * SelfSubjectAccessReview is answered for that user (anyone else is an admin, in
@@ -126,6 +133,7 @@ export class FakeApiServer {
     this.options = options;
     this.store = new Store({ historyLimit: options.historyLimit, strictNamespaces: options.strictNamespaces });
     for (const def of [...builtinResources({ serviceCIDR: options.serviceCIDR ?? '10.96.0.0/16' }), ...accessResources()]) this.store.register(def);
+    if (options.gatewayApi !== false) for (const def of gatewayApiResources()) this.registerResource(def);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
     });

@@ -2,7 +2,7 @@
 import type { TestContext } from 'node:test';
 import { FakeApiServer } from './fake-apiserver.ts';
 import type { FakeApiServerOptions } from './fake-apiserver.ts';
-import type { EndpointSliceObject, ServiceObject, ServicePort } from '../../src/controller/objects.ts';
+import type { EndpointSliceObject, GatewayRouteObject, PodObject, ServiceObject, ServicePort } from '../../src/controller/objects.ts';
 import { SERVICE_NAME_LABEL } from '../../src/controller/objects.ts';
 
 /** Starts a fake API server that the test stops when it ends. */
@@ -62,4 +62,31 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 
 export function names(objects: readonly { metadata?: { namespace?: string; name?: string } }[]): string[] {
   return objects.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`).toSorted();
+}
+
+/** A running Pod at `ip` (status.podIPs set as the kubelet would). */
+export function pod(namespace: string, name: string, ip: string, serviceAccount?: string): PodObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace },
+    spec: serviceAccount === undefined ? {} : { serviceAccountName: serviceAccount },
+    status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] },
+  };
+}
+
+/** An HTTPRoute (or GRPCRoute) attached to Service `parent` in the route's namespace. */
+export function gatewayRoute(
+  kind: 'HTTPRoute' | 'GRPCRoute',
+  namespace: string,
+  name: string,
+  parent: string,
+  rules: Record<string, unknown>[],
+): GatewayRouteObject {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind,
+    metadata: { name, namespace },
+    spec: { parentRefs: [{ group: '', kind: 'Service', name: parent }], rules },
+  };
 }

@@ -103,6 +103,17 @@ and a grace period that covers the shutdown delay and the drain.
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
   verbs: [get, list, watch]
+# Pods: who runs at which address (consumer routes, ACL mode).
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
+# Gateway API routes on Services (GAMMA): read them, write only their status.
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [httproutes, grpcroutes, referencegrants]
+  verbs: [get, list, watch]
+- apiGroups: [gateway.networking.k8s.io]
+  resources: [httproutes/status, grpcroutes/status]
+  verbs: [update, patch]
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]

@@ -1,6 +1,8 @@
 /**
  * The cluster as a stream of `ClusterState` snapshots, from `@kubernetes/client-node` informers
- * on Services and EndpointSlices (all namespaces, or one pair per watched namespace).
+ * on Services, EndpointSlices and Pods (all namespaces, or one set per watched namespace), and
+ * on the Gateway API kinds (HTTPRoute, GRPCRoute, ReferenceGrant) when their CRDs are installed
+ * (kube/optional-kind.ts: absent CRDs are reported once and picked up when installed).
  *
  * What client-node 2.0's informer (`ListWatch`) does on its own, found by experiment against
  * test/support/fake-apiserver.ts, and what this file adds:
@@ -27,10 +29,13 @@ import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubern
 import { HostmeshError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
-import type { ClusterState, EndpointSliceObject, ServiceObject } from '../objects.ts';
+import type { ClusterState } from '../objects.ts';
 import { DEFAULT_BACKOFF } from '../kube/loop.ts';
 import type { Backoff } from '../kube/loop.ts';
 import { Informer } from '../kube/informer.ts';
+import { OptionalKind } from '../kube/optional-kind.ts';
+import type { OptionalKindRef } from '../kube/optional-kind.ts';
+import { sortDiagnostics } from '../translation/diagnostics.ts';
 import type { Diagnostic } from '../translation/types.ts';
 import type { Source } from './source.ts';
 
@@ -42,8 +47,27 @@ export interface KubernetesSourceOptions {
   ignoreNamespaces?: readonly string[];
   /** Delay before restarting a failed informer: doubling from minMs up to maxMs, jittered (50-100%). */
   backoff?: { minMs?: number; maxMs?: number };
+  /** How often discovery is asked again for an optional kind whose CRD is absent. Default 30 s. */
+  crdPollMs?: number;
+  /** Optional kinds read besides OPTIONAL_KINDS (another CRD-backed source, say). */
+  optionalKinds?: readonly OptionalSourceKind[];
   logger?: Logger;
 }
+
+/** The ClusterState lists that are always read. */
+type RequiredField = 'services' | 'endpointSlices' | 'pods';
+
+/** A CRD-backed kind: read when its CRD is installed, into this ClusterState field. */
+export interface OptionalSourceKind extends OptionalKindRef {
+  field: keyof ClusterState;
+}
+
+/** The Gateway API kinds read when their CRDs are installed (docs/gateway-api.md). */
+export const OPTIONAL_KINDS: readonly OptionalSourceKind[] = [
+  { field: 'httpRoutes', group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' },
+  { field: 'grpcRoutes', group: 'gateway.networking.k8s.io', version: 'v1', plural: 'grpcroutes', kind: 'GRPCRoute' },
+  { field: 'referenceGrants', group: 'gateway.networking.k8s.io', version: 'v1beta1', plural: 'referencegrants', kind: 'ReferenceGrant' },
+];
 
 export interface KubernetesSourceEvents {
   /** A new snapshot; first emitted once the initial lists are done, then after every change. */
@@ -52,12 +76,15 @@ export interface KubernetesSourceEvents {
   error: [error: HostmeshError];
 }
 
-type Kind = 'services' | 'endpointslices';
-
 interface Feed {
-  kind: Kind;
+  field: RequiredField;
   namespace: string | undefined;
   informer: Informer<KubernetesObject>;
+}
+
+interface OptionalFeed {
+  field: keyof ClusterState;
+  kind: OptionalKind<KubernetesObject>;
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -77,6 +104,7 @@ export class KubernetesSource implements Source {
   readonly synced: Promise<void>;
   private readonly emitter = new EventEmitter<KubernetesSourceEvents>();
   private readonly feeds: Feed[] = [];
+  private readonly optional: OptionalFeed[] = [];
   private readonly ignore: ReadonlySet<string>;
   private readonly log: Logger;
   private resolveSynced!: () => void;
@@ -111,8 +139,24 @@ export class KubernetesSource implements Source {
     for (const namespace of namespaces) {
       this.feeds.push(this.feed(kc, backoff, 'services', namespace, () =>
         namespace === undefined ? core.listServiceForAllNamespaces() : core.listNamespacedService({ namespace })));
-      this.feeds.push(this.feed(kc, backoff, 'endpointslices', namespace, () =>
+      this.feeds.push(this.feed(kc, backoff, 'endpointSlices', namespace, () =>
         namespace === undefined ? discovery.listEndpointSliceForAllNamespaces() : discovery.listNamespacedEndpointSlice({ namespace })));
+      // Pods: who runs at which address (the identity map of consumer routes and ACL mode).
+      this.feeds.push(this.feed(kc, backoff, 'pods', namespace, () =>
+        namespace === undefined ? core.listPodForAllNamespaces() : core.listNamespacedPod({ namespace })));
+    }
+    for (const ref of [...OPTIONAL_KINDS, ...(options.optionalKinds ?? [])]) {
+      const kind = new OptionalKind<KubernetesObject>({
+        ...ref,
+        kubeConfig: kc,
+        namespaces,
+        backoff,
+        ...(options.crdPollMs === undefined ? {} : { pollMs: options.crdPollMs }),
+        log: this.log.child({ resource: ref.plural }),
+        onChange: (changed) => this.changed(changed),
+        onError: (error) => this.failed(error, ref.plural, undefined),
+      });
+      this.optional.push({ field: ref.field, kind });
     }
   }
 
@@ -131,9 +175,12 @@ export class KubernetesSource implements Source {
     return () => { this.emitter.off('change', listener); };
   }
 
-  /** The API server's objects are not checked here: translation reports what it cannot use. */
+  /**
+   * The API server's objects are not checked here (translation reports what it cannot use);
+   * this says which optional kinds are not served (their CRDs are absent).
+   */
   diagnostics(): readonly Diagnostic[] {
-    return [];
+    return sortDiagnostics(this.optional.flatMap((o) => o.kind.diagnostics()));
   }
 
   /** Starts every informer. Returns at once; await `synced` for the initial view. */
@@ -141,6 +188,7 @@ export class KubernetesSource implements Source {
     if (this.started) return Promise.resolve();
     this.started = true;
     for (const feed of this.feeds) feed.informer.start();
+    for (const o of this.optional) o.kind.start();
     return Promise.resolve();
   }
 
@@ -148,55 +196,63 @@ export class KubernetesSource implements Source {
     if (this.stopped) return;
     this.stopped = true;
     if (!this.isSynced) this.rejectSynced(new HostmeshError('K8S_STOPPED', 'the Kubernetes source was stopped before its initial lists completed'));
-    await Promise.all(this.feeds.map((f) => f.informer.stop()));
+    await Promise.all([...this.feeds.map((f) => f.informer.stop()), ...this.optional.map((o) => o.kind.stop())]);
   }
 
   /**
-   * The latest snapshot: Services and EndpointSlices sorted by namespace/name, ignored
-   * namespaces left out. Shared and read-only: callers must not modify it.
+   * The latest snapshot: every list sorted by namespace/name, ignored namespaces left out.
+   * Shared and read-only: callers must not modify it.
    */
   current(): ClusterState {
     if (this.snapshot) return this.snapshot;
-    const collect = (kind: Kind): KubernetesObject[] => this.feeds
-      .filter((f) => f.kind === kind)
-      .flatMap((f) => f.informer.list())
+    const keep = (objects: KubernetesObject[]): KubernetesObject[] => objects
       .filter((o) => o.metadata?.name !== undefined && !this.ignore.has(o.metadata.namespace ?? ''))
       .toSorted(byKey);
-    this.snapshot = {
-      services: collect('services') as unknown as ServiceObject[],
-      endpointSlices: collect('endpointslices') as unknown as EndpointSliceObject[],
+    const collect = (field: RequiredField): KubernetesObject[] => keep(this.feeds.filter((f) => f.field === field).flatMap((f) => f.informer.list()));
+    const state: Record<string, unknown> = {
+      services: collect('services'),
+      endpointSlices: collect('endpointSlices'),
+      pods: collect('pods'),
     };
+    for (const o of this.optional) state[o.field] = keep(o.kind.list());
+    this.snapshot = state as unknown as ClusterState;
     return this.snapshot;
   }
 
-  private feed(kc: KubeConfig, backoff: Backoff, kind: Kind, namespace: string | undefined, list: () => Promise<KubernetesListObject<KubernetesObject>>): Feed {
-    const group = kind === 'services' ? '/api/v1' : '/apis/discovery.k8s.io/v1';
-    const path = namespace === undefined ? `${group}/${kind}` : `${group}/namespaces/${namespace}/${kind}`;
+  private feed(kc: KubeConfig, backoff: Backoff, field: RequiredField, namespace: string | undefined, list: () => Promise<KubernetesListObject<KubernetesObject>>): Feed {
+    const plural = field.toLowerCase();
+    const group = field === 'endpointSlices' ? '/apis/discovery.k8s.io/v1' : '/api/v1';
+    const path = namespace === undefined ? `${group}/${plural}` : `${group}/namespaces/${namespace}/${plural}`;
     const informer = new Informer<KubernetesObject>({
       kubeConfig: kc,
       path,
-      what: namespace === undefined ? `${kind} in all namespaces` : `${kind} in namespace ${namespace}`,
+      what: namespace === undefined ? `${plural} in all namespaces` : `${plural} in namespace ${namespace}`,
       list,
       backoff,
-      log: this.log.child({ resource: kind, namespace }),
-      onChange: (changed) => {
-        if (changed !== undefined && this.ignore.has(changed.metadata?.namespace ?? '')) return;
-        this.snapshot = undefined;
-        if (this.isSynced) this.scheduleChange();
-        else this.maybeSynced();
-      },
-      onError: (error) => {
-        if (this.emitter.listenerCount('error') === 0) return;
-        this.emitter.emit('error', new HostmeshError(error.code, error.message, { resource: kind, namespace, ...error.details }, { cause: error.cause }));
-      },
+      log: this.log.child({ resource: plural, namespace }),
+      onChange: (changed) => this.changed(changed),
+      onError: (error) => this.failed(error, plural, namespace),
     });
-    return { kind, namespace, informer };
+    return { field, namespace, informer };
+  }
+
+  private changed(changed: KubernetesObject | undefined): void {
+    if (changed !== undefined && this.ignore.has(changed.metadata?.namespace ?? '')) return;
+    this.snapshot = undefined;
+    if (this.isSynced) this.scheduleChange();
+    else this.maybeSynced();
+  }
+
+  private failed(error: HostmeshError, resource: string, namespace: string | undefined): void {
+    if (this.emitter.listenerCount('error') === 0) return;
+    this.emitter.emit('error', new HostmeshError(error.code, error.message, { resource, namespace, ...error.details }, { cause: error.cause }));
   }
 
   private maybeSynced(): void {
-    if (this.isSynced || this.stopped || !this.feeds.every((f) => f.informer.isSynced)) return;
+    if (this.isSynced || this.stopped || !this.feeds.every((f) => f.informer.isSynced) || !this.optional.every((o) => o.kind.isSynced)) return;
     this.isSynced = true;
-    this.log.info({ services: this.current().services.length, endpointSlices: this.current().endpointSlices.length }, 'initial lists done');
+    const counts = Object.fromEntries(Object.entries(this.current()).map(([k, v]) => [k, (v as unknown[]).length]));
+    this.log.info(counts, 'initial lists done');
     this.resolveSynced();
     this.scheduleChange();
   }

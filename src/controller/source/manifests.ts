@@ -1,6 +1,7 @@
 /**
- * The standalone source: Services, EndpointSlices, Pods and SMI objects read from a directory of multi-document
- * YAML files (`*.yaml`, `*.yml`, recursively), re-read when files change.
+ * The standalone source: Services, EndpointSlices, Pods, SMI objects and the Gateway API's
+ * HTTPRoute, GRPCRoute and ReferenceGrant read from a directory of multi-document YAML files
+ * (`*.yaml`, `*.yml`, recursively), re-read when files change.
  *
  * At start an unreadable directory or file, or a file that is not YAML, is an error the CLI
  * prints as one line. Later, such a file is reported as a diagnostic and its last good objects
@@ -16,7 +17,9 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import { HostmeshError, errorMessage } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
-import type { ClusterState, CustomObject, EndpointSliceObject, ObjectMeta, PodObject, ServiceObject } from '../objects.ts';
+import type {
+  ClusterState, CustomObject, EndpointSliceObject, GatewayRouteObject, ObjectMeta, PodObject, ReferenceGrantObject, ServiceObject,
+} from '../objects.ts';
 import { isSmiKind } from '../translation/smi/parse.ts';
 import { diagnostic, sortDiagnostics } from '../translation/diagnostics.ts';
 import type { Diagnostic } from '../translation/types.ts';
@@ -39,6 +42,9 @@ interface Located<T> {
 export interface ParsedManifests {
   services: Located<ServiceObject>[];
   endpointSlices: Located<EndpointSliceObject>[];
+  httpRoutes: Located<GatewayRouteObject>[];
+  grpcRoutes: Located<GatewayRouteObject>[];
+  referenceGrants: Located<ReferenceGrantObject>[];
   pods: Located<PodObject>[];
   /** SMI objects of every kind and version read (checked in translation, translation/smi/). */
   smi: Located<CustomObject>[];
@@ -50,7 +56,21 @@ export interface ParsedManifests {
   fatal?: Diagnostic;
 }
 
-type Sink = Pick<ParsedManifests, 'services' | 'endpointSlices' | 'pods' | 'smi' | 'ignored'>;
+type ObjectLists = Pick<ParsedManifests, 'services' | 'endpointSlices' | 'httpRoutes' | 'grpcRoutes' | 'referenceGrants' | 'pods' | 'smi'>;
+type Sink = ObjectLists & Pick<ParsedManifests, 'ignored'>;
+
+/** The object lists a manifest file can hold, in the order snapshots list them. */
+const LISTS = ['services', 'endpointSlices', 'httpRoutes', 'grpcRoutes', 'referenceGrants', 'pods', 'smi'] as const;
+
+/** Checks a Gateway API route's shape (the rules themselves are checked by translation). */
+function gatewayRoute(list: 'httpRoutes' | 'grpcRoutes'): KindReader {
+  return (value, line, sink) => {
+    const problem = checkMeta(value) ?? checkArray(value.spec, 'parentRefs', 'spec.parentRefs') ?? checkArray(value.spec, 'rules', 'spec.rules');
+    if (problem) return problem;
+    sink[list].push({ object: value as unknown as GatewayRouteObject, line });
+    return undefined;
+  };
+}
 type KindReader = (value: Record<string, unknown>, line: number, sink: Sink) => string | undefined;
 
 /**
@@ -70,8 +90,17 @@ const KIND_READERS: Readonly<Record<string, KindReader>> = {
     sink.endpointSlices.push({ object: value as unknown as EndpointSliceObject, line });
     return undefined;
   },
+  'gateway.networking.k8s.io/v1/HTTPRoute': gatewayRoute('httpRoutes'),
+  'gateway.networking.k8s.io/v1/GRPCRoute': gatewayRoute('grpcRoutes'),
+  'gateway.networking.k8s.io/v1beta1/ReferenceGrant': (value, line, sink) => {
+    const problem = checkMeta(value) ?? checkArray(value.spec, 'from', 'spec.from') ?? checkArray(value.spec, 'to', 'spec.to');
+    if (problem) return problem;
+    sink.referenceGrants.push({ object: value as unknown as ReferenceGrantObject, line });
+    return undefined;
+  },
+  // Standalone has no pod watch: listing Pods gives consumer routes their clients' namespaces.
   'v1/Pod': (value, line, sink) => {
-    const problem = checkMeta(value);
+    const problem = checkMeta(value) ?? checkArray(value.status, 'podIPs', 'status.podIPs');
     if (problem) return problem;
     sink.pods.push({ object: value as unknown as PodObject, line });
     return undefined;
@@ -182,7 +211,19 @@ function checkArray(parent: unknown, field: string, path: string): string | unde
 }
 
 function emptyParsed(): ParsedManifests {
-  return { services: [], endpointSlices: [], pods: [], smi: [], ignored: [], diagnostics: [] };
+  return { services: [], endpointSlices: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], pods: [], smi: [], ignored: [], diagnostics: [] };
+}
+
+/** A ClusterState with every list empty. */
+export function emptyState(): Required<ClusterState> {
+  return { services: [], endpointSlices: [], httpRoutes: [], grpcRoutes: [], referenceGrants: [], pods: [], smi: [] };
+}
+
+/** The objects of one parsed file as a ClusterState (golden tests, single files). */
+export function parsedState(parsed: ParsedManifests): Required<ClusterState> {
+  const state = emptyState();
+  for (const list of LISTS) (state[list] as unknown[]).push(...parsed[list].map((o) => o.object));
+  return state;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -308,10 +349,7 @@ class ManifestDirectory {
   snapshot(): ManifestSnapshot {
     const diagnostics: Diagnostic[] = [];
     if (this.#listingProblem) diagnostics.push(this.#listingProblem);
-    const services: ServiceObject[] = [];
-    const endpointSlices: EndpointSliceObject[] = [];
-    const pods: PodObject[] = [];
-    const smi: CustomObject[] = [];
+    const state = emptyState();
     const seen = new Map<string, string>();
     const keep = <T extends { metadata: ObjectMeta }>(kind: string, file: string, item: Located<T>, into: T[]): void => {
       const key = `${kind} ${item.object.metadata.namespace}/${item.object.metadata.name}`;
@@ -334,14 +372,10 @@ class ManifestDirectory {
       const good = entry.good;
       if (!good) continue;
       diagnostics.push(...good.diagnostics);
-      for (const s of good.services) keep('Service', file, s, services);
-      for (const s of good.endpointSlices) keep('EndpointSlice', file, s, endpointSlices);
-      for (const p of good.pods) keep('Pod', file, p, pods);
-      for (const o of good.smi) keep(o.object.kind, file, o, smi);
+      for (const list of LISTS) {
+        for (const item of good[list] as Located<{ metadata: ObjectMeta; kind?: string }>[]) keep(item.object.kind ?? list, file, item, state[list] as { metadata: ObjectMeta }[]);
+      }
     }
-    const state: ClusterState = { services, endpointSlices };
-    if (pods.length > 0) state.pods = pods;
-    if (smi.length > 0) state.smi = smi;
     return { state, diagnostics: sortDiagnostics(diagnostics), files: this.#files.size };
   }
 }
@@ -379,7 +413,7 @@ export class ManifestSource implements Source {
   readonly #log: Logger;
   readonly #directory: ManifestDirectory;
   readonly #listeners = new Set<() => void>();
-  #current: ManifestSnapshot = { state: { services: [], endpointSlices: [] }, diagnostics: [], files: 0 };
+  #current: ManifestSnapshot = { state: emptyState(), diagnostics: [], files: 0 };
   #currentKey = '';
   #running: Promise<boolean> | undefined;
   #again = false;

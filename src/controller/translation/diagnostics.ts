@@ -3,7 +3,8 @@
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface DiagnosticObject {
-  kind: 'Service' | 'EndpointSlice' | 'File' | 'TrafficSplit' | 'HTTPRouteGroup' | 'TCPRoute' | 'UDPRoute' | 'TrafficTarget';
+  kind: 'Service' | 'EndpointSlice' | 'File' | 'TrafficSplit' | 'HTTPRouteGroup' | 'TCPRoute' | 'UDPRoute' | 'TrafficTarget'
+    | 'HTTPRoute' | 'GRPCRoute' | 'CustomResourceDefinition';
   /** Absent for files. */
   namespace?: string;
   /** Object name, or the file path for files. */
@@ -58,6 +59,15 @@ export type DiagnosticCode =
   | 'split-overridden'
   | 'acl-off'
   | 'acl-endpoint-unknown'
+  // Gateway API routes (docs/gateway-api.md)
+  | 'route-rule-invalid'
+  | 'route-parent-invalid'
+  | 'route-backend-unresolved'
+  | 'route-ref-not-permitted'
+  | 'route-annotation-conflict'
+  | 'route-unsupported'
+  // sources
+  | 'crd-absent'
   // manifest files
   | 'manifest-unreadable'
   | 'manifest-parse-error'

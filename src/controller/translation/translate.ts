@@ -26,7 +26,9 @@ import { dnsServiceEntry } from './dns.ts';
 import type { MeshedService, ServiceLookup } from './model.ts';
 import { buildRoute } from './routes.ts';
 import { sameEntries, translateService } from './service.ts';
+import { buildIdentities } from './identities.ts';
 import { smiTranslation } from './smi/index.ts';
+import { gatewayTranslation } from './gateway/index.ts';
 import type { RouteDependency, ServiceMemo, ServiceTranslation } from './service.ts';
 import type { Diagnostic, ParsedAnnotations, TranslateInput, TranslateOptions, TranslateResult } from './types.ts';
 
@@ -82,6 +84,8 @@ export function translate(input: TranslateInput): TranslateResult {
 
   const smi = smiTranslation(state, options.acl === true, lookup, diagnostics);
   const smiActive = options.acl === true || (state.smi?.length ?? 0) > 0;
+  // Gateway API routes on Services (gateway/): applied to a copy of each attached port's route.
+  const gateway = gatewayTranslation(state, lookup, context.inScope);
 
   const allocation = allocatePorts(meshed.flatMap((m) => m.ports.map((p) => p.id)), input.ports, options.portRange, options.reservedPorts);
   const unallocated = new Set(allocation.unallocated);
@@ -128,11 +132,13 @@ export function translate(input: TranslateInput): TranslateResult {
         route = { entry, diagnostics: made, deps };
         own().routes[i] = route;
       }
-      if (smiActive) {
-        // SMI (TrafficSplits, ACL access) rewrites routes from objects outside the Service:
-        // applied to a copy of the memoized route on every translation.
+      const routed = gateway.has(svc.id) && port.protocol === 'http';
+      if (smiActive || routed) {
+        // SMI (TrafficSplits, ACL access) and Gateway API routes rewrite routes from objects
+        // outside the Service: applied to a copy of the memoized route on every translation.
         const entry = { ...route.entry };
-        smi.route(svc, port, entry);
+        if (smiActive) smi.route(svc, port, entry);
+        if (routed) gateway.route(svc, port, entry, diagnostics);
         routes.push(entry);
       } else routes.push(route.entry);
       for (const d of route.diagnostics) diagnostics.push(d);
@@ -154,7 +160,9 @@ export function translate(input: TranslateInput): TranslateResult {
   }
 
   smi.finish();
+  const routeStatus = gateway.finish(diagnostics);
 
+  const identities = buildIdentities(state.pods);
   return {
     content: {
       dns: {
@@ -165,6 +173,7 @@ export function translate(input: TranslateInput): TranslateResult {
       listeners: listeners.toSorted((a, b) => a.port - b.port),
       routes,
       clusters,
+      ...(identities.length > 0 ? { identities } : {}),
     },
     memory: {
       settings: memoryOut,
@@ -173,6 +182,7 @@ export function translate(input: TranslateInput): TranslateResult {
     },
     ports: allocation.ports,
     diagnostics: sortDiagnostics(diagnostics),
+    routeStatus,
   };
 }
 

@@ -7,6 +7,7 @@ import type { PortId, ServiceId, TableContent } from '../../table/index.ts';
 import type { AnnotationResult, ServiceSettings } from './annotations/settings.ts';
 import type { ClusterState } from '../objects.ts';
 import type { Diagnostic } from './diagnostics.ts';
+import type { RouteStatusReport } from './gateway/index.ts';
 import type { ServiceMemo } from './service.ts';
 
 export type { Diagnostic, DiagnosticCode, DiagnosticObject, Severity } from './diagnostics.ts';
@@ -99,4 +100,6 @@ export interface TranslateResult {
   memory: TranslationMemory;
   ports: Map<PortId, number>;
   diagnostics: Diagnostic[];
+  /** The status each Gateway API route should show for the Service parents hostmesh owns. */
+  routeStatus?: RouteStatusReport[];
 }
