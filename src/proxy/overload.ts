@@ -66,8 +66,13 @@ function backendClosed(): void {
   backendOpen--;
 }
 
+/** A socket of any kind that says when it closes (TCP, or a UDP session's upstream socket). */
+export interface ClosingSocket {
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /** Counts a backend socket against the budget from now until it closes (call as it is created). */
-export function trackBackendSocket(socket: Socket): void {
+export function trackBackendSocket(socket: ClosingSocket): void {
   backendOpen++;
   socket.once('close', backendClosed);
 }

@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALL_TESTS, GRPC_TESTS, HTTP_TESTS } from './cases/index.ts';
+import { ALL_TESTS, EXTRA_TESTS, GRPC_TESTS, HTTP_TESTS } from './cases/index.ts';
 import { PROFILES } from './support/suite.ts';
-import { SUPPORTED_FEATURES, UNSUPPORTED_REASONS, buildReport, inProfile } from './support/report.ts';
+import { SUPPORTED_FEATURES, UNSUPPORTED_REASONS, buildReport, claimedFeatures, inProfile } from './support/report.ts';
 import type { TestResult } from './support/report.ts';
 
 const opts = { version: 'v0.1.0', date: '2026-12-06T00:00:00Z', gatewayAPIVersion: 'v1.4.0', gatewayAPIChannel: 'experimental' };
@@ -27,6 +27,19 @@ test('every profile feature hostmesh does not claim has a reason, and only those
   assert.deepEqual(Object.keys(UNSUPPORTED_REASONS).toSorted(), unclaimed);
   for (const f of SUPPORTED_FEATURES) assert.ok(profileFeatures.has(f), `${f} is a mesh profile feature`);
   for (const t of ALL_TESTS) for (const f of t.features) assert.ok(SUPPORTED_FEATURES.includes(f), `${t.shortName} needs ${f}, which hostmesh claims`);
+  // The extra (gateway-profile) tests each prove one feature that is claimed only when they pass.
+  for (const t of EXTRA_TESTS) assert.ok(t.features.some((f) => f in UNSUPPORTED_REASONS), t.shortName);
+});
+
+test('an extra test that passed adds its feature to the claims; a failed one does not', () => {
+  const results: TestResult[] = [
+    { name: 'HTTPRouteMethodMatching', result: 'passed', failures: [] },
+    { name: 'HTTPRouteRequestMirror', result: 'failed', failures: ['x'] },
+  ];
+  const claimed = claimedFeatures(EXTRA_TESTS, results);
+  assert.ok(claimed.includes('HTTPRouteMethodMatching'));
+  assert.ok(!claimed.includes('HTTPRouteRequestMirror'));
+  assert.equal(claimed.filter((f) => f === 'Mesh').length, 1);
 });
 
 test('all passed: both profiles succeed, core and extended counted apart', () => {

@@ -13,6 +13,10 @@ import { until } from '../support/until.ts';
 import { metricValue } from '../proxy/helpers.ts';
 import { childEnv, runCli, spawnCli } from '../integration/cli-process.ts';
 import { exchangeRaw, okAnswer, proxyTo, rawBackend, responses, statuses } from './support.ts';
+import { backendConnections } from '../../src/proxy/overload.ts';
+import { createUdpListener } from '../../src/proxy/l4/udp.ts';
+import { RecordingObserver, RoundRobinPicker, endpoint, fixedRoute, l4Cluster } from '../support/l4-picker.ts';
+import { log, udpBackend, udpExchange, udpSocket } from '../proxy/l4-fixtures.ts';
 
 const H = 'Host: raw.test.hostmesh\r\n';
 
@@ -71,4 +75,18 @@ test('hostmesh proxy: --max-connections sets the budget, HOSTMESH_MAX_CONNECTION
   const badFlag = await runCli(t, [...args('s4'), '--max-connections', 'many']);
   assert.equal(badFlag.code, 2);
   assert.match(badFlag.stderr, /--max-connections: "many" is not a count/);
+});
+
+test('UDP sessions count against the budget too: one upstream socket each, released when the session ends', async (t) => {
+  const backend = await udpBackend(t, (m) => m);
+  const picker = new RoundRobinPicker([endpoint('127.0.0.1', backend.port)]);
+  const listener = createUdpListener({ host: '127.0.0.1', port: 0, route: fixedRoute('test/dns:53', l4Cluster('test/dns-v1:53', picker)), observer: new RecordingObserver(), log });
+  await listener.listen();
+  t.after(() => listener.close(0));
+  const before = backendConnections();
+  const clients = await Promise.all([udpSocket(t), udpSocket(t), udpSocket(t)]);
+  for (const c of clients) assert.equal((await udpExchange(c, listener.port, 'ping')).toString(), 'ping');
+  assert.equal(backendConnections() - before, 3);
+  await listener.close(0);
+  await until('the sessions\' sockets to close', () => backendConnections() === before, 5000);
 });

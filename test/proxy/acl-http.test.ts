@@ -6,9 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:http';
-import type { AgentOptions } from 'node:http';
-import type { TestContext } from 'node:test';
+import { agentFrom, call } from '../support/http-from.ts';
 import type { AccessPolicy, IdentityEntry, RoutingTable } from '../../src/table/index.ts';
 import { engine, freePort, httpBackend, metricLines, svc, table } from './helpers.ts';
 
@@ -20,27 +18,6 @@ const POLICY: AccessPolicy = {
     { namespace: 'shop', serviceAccount: 'client' },
   ],
 };
-
-interface Answer { status: number; body: string; reused: boolean; type: string | undefined }
-
-function call(agent: Agent, port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket, type: res.headers['content-type'] }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function agentFrom(t: TestContext, localAddress: string): Agent {
-  const a = new Agent({ keepAlive: true, maxSockets: 1, localAddress } as AgentOptions);
-  t.after(() => a.destroy());
-  return a;
-}
 
 test('http: identities allowed every request, some requests, or nothing; 403 names the Service and the client', async (t) => {
   let served = 0;

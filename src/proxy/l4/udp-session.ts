@@ -10,6 +10,7 @@ import type { Logger } from '../../common/log.ts';
 import type { EndpointHandle, L4Cluster, L4Connection, L4Observer } from '../types.ts';
 import { clientAddress } from '../http/headers.ts';
 import type { PortId } from '../../table/index.ts';
+import { trackBackendSocket } from '../overload.ts';
 
 /** Datagrams held while the upstream socket connects; more are dropped, as UDP may. */
 const MAX_PENDING = 64;
@@ -60,6 +61,8 @@ export class UdpSession implements L4Connection {
     cluster.picker.acquire(endpoint);
     this.timer = setTimeout(() => ctx.expire(this), idleMs).unref();
     this.socket = createSocket({ type: isIPv6(endpoint.address) ? 'udp6' : 'udp4' });
+    // One fd per UDP session: counted against the proxy's connection budget (overload.ts).
+    trackBackendSocket(this.socket);
     this.socket.on('message', (msg: Buffer) => this.fromUpstream(msg));
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.onError(err));
     this.socket.connect(endpoint.port, endpoint.address, (err?: Error) => {

@@ -3,7 +3,7 @@
  * consumer routes (conformance/tests/mesh/mesh-*.go, with their manifests).
  */
 import { CONSUMER_NS, MESH_NS } from '../support/mesh.ts';
-import { caseName, expectEventually } from '../support/expect.ts';
+import { runCases } from '../support/expect.ts';
 import type { ExpectedResponse } from '../support/expect.ts';
 import { F, backend, exact, httpRoute, responseHeaderSet, serviceParent } from '../support/suite.ts';
 import type { ConformanceTest } from '../support/suite.ts';
@@ -16,7 +16,7 @@ export const MeshBasic: ConformanceTest = {
   run: async (mesh, t) => {
     const client = mesh.client('v1');
     const cases: ExpectedResponse[] = [{ request: { host: 'echo', method: 'GET' }, response: { statusCodes: [200] } }];
-    for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), () => expectEventually(client, tc).then(() => undefined));
+    await runCases(client, t, cases);
   },
 };
 
@@ -37,7 +37,7 @@ export const MeshTrafficSplit: ConformanceTest = {
       { request: { host: 'echo', method: 'GET', path: '/v1' }, response: { statusCodes: [200] }, backend: 'echo-v1' },
       { request: { host: 'echo', method: 'GET', path: '/v2' }, response: { statusCodes: [200] }, backend: 'echo-v2' },
     ];
-    for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), () => expectEventually(client, tc).then(() => undefined));
+    await runCases(client, t, cases);
   },
 };
 
@@ -58,7 +58,7 @@ export const MeshFrontend: ConformanceTest = {
       { testCaseName: 'Send to service', request: { host: 'echo-v2', method: 'GET' }, response: { statusCodes: [200], headers: { 'X-Header-Set': 'set' } }, backend: 'echo-v2' },
       { testCaseName: 'Send to pod IP', request: { host: `${v2.address}:8080`, method: 'GET' }, response: { statusCodes: [200], absentHeaders: ['X-Header-Set'] }, backend: 'echo-v2' },
     ];
-    for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), () => expectEventually(client, tc).then(() => undefined));
+    await runCases(client, t, cases);
   },
 };
 
@@ -73,7 +73,7 @@ export const MeshFrontendHostname: ConformanceTest = {
       { testCaseName: 'Send to service with wrong hostname', request: { host: 'echo-v2', headers: { Host: 'echo-v1' }, method: 'GET' }, response: { statusCodes: [200], headers: { 'X-Header-Set': 'set' } }, backend: 'echo-v2' },
       { testCaseName: 'Send to other service with matching hostname', request: { host: 'echo-v1', headers: { Host: 'echo-v2' }, method: 'GET' }, response: { statusCodes: [200], absentHeaders: ['X-Header-Set'] }, backend: 'echo-v1' },
     ];
-    for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), () => expectEventually(client, tc).then(() => undefined));
+    await runCases(client, t, cases);
   },
 };
 
@@ -99,7 +99,7 @@ export const MeshPorts: ConformanceTest = {
       { testCaseName: 'No port set', request: { host: 'echo-v2', method: 'GET' }, response: { statusCodes: [200], headers: { 'X-Header-Set': 'v2' } }, backend: 'echo-v2' },
       { testCaseName: 'No port set', request: { host: 'echo-v2:8080', method: 'GET' }, response: { statusCodes: [200], headers: { 'X-Header-Set': 'v2' } }, backend: 'echo-v2' },
     ];
-    for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), () => expectEventually(client, tc).then(() => undefined));
+    await runCases(client, t, cases);
   },
 };
 
@@ -126,7 +126,7 @@ export const MeshConsumerRoute: ConformanceTest = {
       response: { statusCodes: [200], absentHeaders: ['X-Header-Set'] },
       backend: 'echo-v1',
     };
-    await t.test(consumerCase.testCaseName!, () => expectEventually(consumer, consumerCase).then(() => undefined));
-    await t.test(producerCase.testCaseName!, () => expectEventually(producer, producerCase).then(() => undefined));
+    await runCases(consumer, t, [consumerCase]);
+    await runCases(producer, t, [producerCase]);
   },
 };

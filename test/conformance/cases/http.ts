@@ -4,27 +4,21 @@
  * (conformance/tests/mesh/httproute-*.go, with their manifests).
  */
 import { MESH_NS } from '../support/mesh.ts';
-import { caseName, expectDistribution, expectEventually } from '../support/expect.ts';
+import { expectDistribution, runCases } from '../support/expect.ts';
 import type { ExpectedResponse } from '../support/expect.ts';
 import { F, backend, httpRoute, prefix, serviceParent } from '../support/suite.ts';
 import type { ConformanceTest } from '../support/suite.ts';
-import type { ConformanceMesh } from '../support/mesh.ts';
-import type { TestContext } from 'node:test';
 
 const ns = MESH_NS;
 const parent = [serviceParent('echo', 80)];
 
-async function runCases(mesh: ConformanceMesh, t: TestContext, cases: ExpectedResponse[]): Promise<void> {
-  const client = mesh.client('v1');
-  for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), () => expectEventually(client, tc).then(() => undefined));
-}
 
 export const MeshHTTPRouteSimpleSameNamespace: ConformanceTest = {
   shortName: 'MeshHTTPRouteSimpleSameNamespace',
   description: 'A single HTTPRoute in the gateway-conformance-mesh namespace attaches to a Service in the same namespace.',
   features: [F.Mesh, F.HTTPRoute],
   manifests: httpRoute('gateway-conformance-mesh-test', { parentRefs: parent, rules: [{ backendRefs: [backend('echo-v1', 8080)] }] }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     { testCaseName: 'Simple HTTP request should reach infra-backend', request: { path: '/', host: 'echo' }, response: { statusCodes: [200] }, backend: 'echo-v1', namespace: ns },
   ]),
 };
@@ -40,7 +34,7 @@ export const MeshHTTPRouteMatching: ConformanceTest = {
       { matches: [prefix('/v2'), { headers: [{ name: 'version', value: 'two' }] }], backendRefs: [backend('echo-v2', 8080)] },
     ],
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     { request: { path: '/' }, backend: 'echo-v1', namespace: ns },
     { request: { path: '/example' }, backend: 'echo-v1', namespace: ns },
     { request: { path: '/', headers: { Version: 'one' } }, backend: 'echo-v1', namespace: ns },
@@ -81,7 +75,7 @@ export const MeshHTTPRouteQueryParamMatching: ConformanceTest = {
       { matches: [{ queryParams: [q('animal', 'hydra')] }], backendRefs: [backend('echo-v2', 8080)] },
     ],
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     { request: { path: '/?animal=whale' }, backend: 'echo-v1', namespace: ns },
     { request: { path: '/?animal=dolphin' }, backend: 'echo-v2', namespace: ns },
     { request: { path: '/?animal=whale&otherparam=irrelevant' }, backend: 'echo-v1', namespace: ns },
@@ -167,7 +161,7 @@ export const MeshHTTPRouteRequestHeaderModifier: ConformanceTest = {
     parentRefs: parent,
     rules: MODIFIERS.map(([path, mod]) => ({ matches: [prefix(path)], filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: mod }], backendRefs: [backend('echo-v1', 8080)] })),
   }),
-  run: (mesh, t) => runCases(mesh, t, headerModifierCases()),
+  run: (mesh, t) => runCases(mesh.client('v1'), t, headerModifierCases()),
 };
 
 export const MeshHTTPRouteBackendRequestHeaderModifier: ConformanceTest = {
@@ -178,7 +172,7 @@ export const MeshHTTPRouteBackendRequestHeaderModifier: ConformanceTest = {
     parentRefs: parent,
     rules: MODIFIERS.map(([path, mod]) => ({ matches: [prefix(path)], backendRefs: [backend('echo-v1', 8080, { filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: mod }] })] })),
   }),
-  run: (mesh, t) => runCases(mesh, t, headerModifierCases()),
+  run: (mesh, t) => runCases(mesh.client('v1'), t, headerModifierCases()),
 };
 
 const rewriteHeaders = { type: 'RequestHeaderModifier', requestHeaderModifier: { set: [H('X-Header-Set', 'set-overwrites-values')], add: [H('X-Header-Add', 'header-val-1'), H('X-Header-Add-Append', 'header-val-2')], remove: ['X-Header-Remove'] } };
@@ -201,7 +195,7 @@ export const MeshHTTPRouteRewritePath: ConformanceTest = {
   run: (mesh, t) => {
     const sent = { 'X-Header-Remove': 'remove-val', 'X-Header-Add-Append': 'append-val-1', 'X-Header-Set': 'set-val' };
     const modified = { 'X-Header-Add': 'header-val-1', 'X-Header-Add-Append': 'append-val-1,header-val-2', 'X-Header-Set': 'set-overwrites-values' };
-    return runCases(mesh, t, [
+    return runCases(mesh.client('v1'), t, [
       { request: { path: '/prefix/one/two', host: 'echo' }, expectedRequest: { path: '/one/two' }, backend: 'echo-v1', namespace: ns },
       { request: { path: '/strip-prefix/three', host: 'echo' }, expectedRequest: { path: '/three' }, backend: 'echo-v1', namespace: ns },
       { request: { path: '/strip-prefix', host: 'echo' }, expectedRequest: { path: '/' }, backend: 'echo-v1', namespace: ns },
@@ -226,7 +220,7 @@ export const MeshHTTPRouteNamedRule: ConformanceTest = {
   }),
   // Upstream expects the backend to see "/named" for "/unnamed" too, which its mesh client never
   // checks (it compares no paths); the request path is what the backend must see.
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     { request: { path: '/named' }, expectedRequest: { path: '/named' }, backend: 'echo-v1', namespace: ns },
     { request: { path: '/unnamed' }, expectedRequest: { path: '/unnamed' }, backend: 'echo-v2', namespace: ns },
   ]),

@@ -3,10 +3,8 @@
  * status codes (conformance/tests/mesh/httproute-redirect-*.go and httproute-30x-redirect.go,
  * with their manifests). The proxy answers them itself; no backend is contacted.
  */
-import type { TestContext } from 'node:test';
 import { MESH_NS } from '../support/mesh.ts';
-import type { ConformanceMesh } from '../support/mesh.ts';
-import { caseName, expectEventually } from '../support/expect.ts';
+import { runCases } from '../support/expect.ts';
 import type { ExpectedResponse } from '../support/expect.ts';
 import { F, httpRoute, prefix, redirect, serviceParent } from '../support/suite.ts';
 import type { ConformanceTest } from '../support/suite.ts';
@@ -14,10 +12,6 @@ import type { ConformanceTest } from '../support/suite.ts';
 const ns = MESH_NS;
 const parent = [serviceParent('echo', 80)];
 
-async function runCases(mesh: ConformanceMesh, t: TestContext, cases: ExpectedResponse[]): Promise<void> {
-  const client = mesh.client('v1');
-  for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), () => expectEventually(client, tc).then(() => undefined));
-}
 
 /** One case: a request to `path` on echo answered with `status` pointing at `where`. */
 const to = (path: string, status: number, where: ExpectedResponse['redirectRequest'], host = 'echo'): ExpectedResponse => ({
@@ -37,7 +31,7 @@ export const MeshHTTPRouteRedirectHostAndStatus: ConformanceTest = {
       ['/host-and-status', { statusCode: 301, hostname: 'example.org' }],
     ]),
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     to('/hostname-redirect', 302, { host: 'example.org' }),
     to('/host-and-status', 301, { host: 'example.org' }),
   ]),
@@ -58,7 +52,7 @@ export const MeshHTTPRouteRedirectPath: ConformanceTest = {
       ['/full-path-and-status', { path: { type: 'ReplaceFullPath', replaceFullPath: '/replacement-full' }, statusCode: 301 }],
     ]),
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     to('/original-prefix/lemon', 302, { path: '/replacement-prefix/lemon' }),
     to('/full/path/original', 302, { path: '/full-path-replacement' }),
     to('/path-and-host', 302, { host: 'example.org', path: '/replacement-prefix' }),
@@ -81,7 +75,7 @@ export const MeshHTTPRouteRedirectPort: ConformanceTest = {
       ['/port-and-host-and-status', { port: 8083, hostname: 'example.org', statusCode: 302 }],
     ]),
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     to('/port', 302, { port: '8083' }),
     to('/port-and-host', 302, { host: 'example.org', port: '8083' }),
     to('/port-and-status', 301, { port: '8083' }),
@@ -102,7 +96,7 @@ export const MeshHTTPRouteSchemeRedirect: ConformanceTest = {
       ['/scheme-and-host-and-status', { scheme: 'https', statusCode: 302, hostname: 'example.org' }],
     ]),
   }),
-  run: (mesh, t) => runCases(mesh, t, [
+  run: (mesh, t) => runCases(mesh.client('v1'), t, [
     to('/scheme', 302, { scheme: 'https' }),
     to('/scheme-and-host', 302, { host: 'example.org', scheme: 'https' }),
     to('/scheme-and-status', 301, { scheme: 'https' }),
@@ -117,7 +111,7 @@ function statusRedirect(code: 303 | 307 | 308, name: string, path: string, featu
     features: [F.Mesh, F.HTTPRoute, feature],
     provisional: true,
     manifests: httpRoute(name, { parentRefs: parent, rules: rules([[path, { statusCode: code }]]) }),
-    run: (mesh, t) => runCases(mesh, t, [{ request: { path }, response: { statusCodes: [code] }, redirectRequest: { path }, namespace: ns }]),
+    run: (mesh, t) => runCases(mesh.client('v1'), t, [{ request: { path }, response: { statusCodes: [code] }, redirectRequest: { path }, namespace: ns }]),
   };
 }
 

@@ -6,7 +6,7 @@
  *
  * HTTP answers with the JSON shape of the upstream echo server (echo-basic): path (with query),
  * host, method, proto, headers (each header's values as sent, one entry per header line),
- * namespace, ingress, service, pod. gRPC serves the upstream mesh echo's method,
+ * namespace, ingress, service, pod; like echo-basic it waits `?delay=1s` before answering. gRPC serves the upstream mesh echo's method,
  * `proto.EchoTestService/Echo`, whose reply message is `key=value` lines as that echo writes them
  * (Hostname, StatusCode, RequestHeader=name:value, ...).
  */
@@ -33,6 +33,8 @@ export interface EchoPod {
   readonly labels: Readonly<Record<string, string>>;
   /** Container ports actually bound, by port name. */
   readonly ports: Readonly<Record<PortName, number>>;
+  /** HTTP requests the pod answered, oldest first (the last 1,000): its "logs". */
+  readonly seen: readonly EchoBody[];
 }
 
 /** What the HTTP echo answers (echo-basic's shape). */
@@ -71,10 +73,17 @@ function headerLines(raw: string[]): Record<string, string[]> {
   return out;
 }
 
-function httpEcho(pod: { name: string; namespace: string }): (req: IncomingMessage, res: ServerResponse) => void {
+/** Go duration of echo-basic's `delay` query parameter (`500ms`, `1s`), in ms. */
+function delayOf(url: string): number {
+  const m = /[?&]delay=(\d+(?:\.\d+)?)(ms|s)(?:&|$)/.exec(url);
+  return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : 0;
+}
+
+function httpEcho(pod: { name: string; namespace: string }, seen: EchoBody[]): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     req.resume();
-    req.on('end', () => {
+    req.on('end', () => setTimeout(() => {
+      if (res.destroyed) return;
       const body: EchoBody = {
         path: req.url ?? '/',
         host: req.headers.host ?? '',
@@ -86,9 +95,11 @@ function httpEcho(pod: { name: string; namespace: string }): (req: IncomingMessa
         service: '',
         pod: pod.name,
       };
+      seen.push(body);
+      if (seen.length > 1000) seen.shift();
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(body));
-    });
+    }, delayOf(req.url ?? '')));
   };
 }
 
@@ -176,9 +187,10 @@ const fixtures = new URL('../../fixtures/', import.meta.url);
 /** Starts one echo pod's servers on `address`; they close after the test (or suite) `t`. */
 export async function startEchoPod(t: Pick<TestContext, 'after'>, pod: { name: string; namespace: string; address: string; labels: Record<string, string> }): Promise<EchoPod> {
   const version = pod.labels.version ?? '';
-  const http = createServer(httpEcho(pod));
-  const httpAlt = createServer(httpEcho(pod));
-  const https = createHttps({ cert: readFileSync(new URL('test-backend.crt', fixtures)), key: readFileSync(new URL('test-backend.key', fixtures)) }, httpEcho(pod));
+  const seen: EchoBody[] = [];
+  const http = createServer(httpEcho(pod, seen));
+  const httpAlt = createServer(httpEcho(pod, seen));
+  const https = createHttps({ cert: readFileSync(new URL('test-backend.crt', fixtures)), key: readFileSync(new URL('test-backend.key', fixtures)) }, httpEcho(pod, seen));
   const grpc = createH2c();
   grpc.on('stream', grpcEcho({ ...pod, version }));
   grpc.on('sessionError', () => {});
@@ -195,5 +207,5 @@ export async function startEchoPod(t: Pick<TestContext, 'after'>, pod: { name: s
     'tcp': await listen(tcp, pod.address),
     'grpc': await listen(grpc, pod.address),
   };
-  return { name: pod.name, namespace: pod.namespace, address: pod.address, labels: pod.labels, ports };
+  return { name: pod.name, namespace: pod.namespace, address: pod.address, labels: pod.labels, ports, seen };
 }

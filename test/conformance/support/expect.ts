@@ -4,13 +4,14 @@
  * (the request path the backend saw, the namespace, a redirect's Location), this one checks it;
  * docs/conformance.md lists the differences.
  */
+import type { TestContext } from 'node:test';
 import type { Captured, MeshClient, Request } from './mesh.ts';
 
 export interface ExpectedResponse {
   testCaseName?: string;
   request: Request;
   /** What the backend must have received. */
-  expectedRequest?: { path?: string; headers?: Record<string, string>; absentHeaders?: string[] };
+  expectedRequest?: { path?: string; host?: string; headers?: Record<string, string>; absentHeaders?: string[] };
   response?: { statusCodes?: number[]; headers?: Record<string, string>; absentHeaders?: string[] };
   /** Pod name prefix of the backend that must answer. */
   backend?: string;
@@ -38,6 +39,7 @@ export function mismatch(exp: ExpectedResponse, got: Captured): string | undefin
   if (er) {
     if (!got.echo) return `no backend answered: ${got.body.slice(0, 200)}`;
     if (er.path !== undefined && got.echo.path !== er.path) return `expected the backend to see path ${er.path}, got ${got.echo.path}`;
+    if (er.host !== undefined && got.echo.host !== er.host) return `expected the backend to see host ${er.host}, got ${got.echo.host}`;
     for (const [name, want] of Object.entries(er.headers ?? {})) {
       const actual = got.echo.headers[name.toLowerCase()];
       if (!actual) return `expected ${name} header to be set, actual headers: ${JSON.stringify(got.echo.headers)}`;
@@ -160,4 +162,9 @@ export async function expectDistribution(client: MeshClient, exp: ExpectedRespon
     lastError = `${problems.join('; ')} (seen ${JSON.stringify(seen)})`;
   }
   throw new Error(`weighted distribution tests failed: ${lastError}`);
+}
+
+/** Each case as a subtest named as upstream names it, one after the other. */
+export async function runCases(client: MeshClient, t: TestContext, cases: readonly ExpectedResponse[]): Promise<void> {
+  for (const [i, tc] of cases.entries()) await t.test(caseName(tc, i), async () => { await expectEventually(client, tc); });
 }

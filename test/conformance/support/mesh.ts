@@ -147,7 +147,8 @@ export function resolveTarget(fixture: StandaloneFixture, pods: readonly EchoPod
 }
 
 function meshClient(t: SuiteContext, fixture: StandaloneFixture, pods: readonly EchoPod[], pod: EchoPod): MeshClient {
-  const agent = new Agent({ keepAliveTimeout: 1000, connect: { localAddress: pod.address } });
+  // undici takes the source address as the client's own option (inside `connect` it is ignored).
+  const agent = new Agent({ keepAliveTimeout: 1000, localAddress: pod.address });
   t.after(() => agent.close());
   return {
     pod,

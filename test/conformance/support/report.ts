@@ -7,7 +7,10 @@
  */
 import type { ConformanceTest, Profile } from './suite.ts';
 
-/** The features hostmesh claims (upstream's --supported-features). */
+/**
+ * The features hostmesh claims (upstream's --supported-features); a report also claims the
+ * features of the gateway-profile tests run in mesh mode (cases/gateway-in-mesh.ts) that passed.
+ */
 export const SUPPORTED_FEATURES: readonly string[] = [
   'Mesh', 'HTTPRoute', 'GRPCRoute',
   'MeshClusterIPMatching', 'MeshConsumerRoute', 'MeshHTTPRouteRewritePath', 'MeshHTTPRouteSchemeRedirect',
@@ -22,17 +25,17 @@ export const UNSUPPORTED_REASONS: Readonly<Record<string, string>> = {
   HTTPRouteDestinationPortMatching: 'experimental; no mesh test upstream, and hostmesh does not match on the destination port inside a route',
   HTTPRouteBackendRequestHeaderModification: 'the gateway-profile name of MeshHTTPRouteBackendRequestHeaderModification (claimed); its tests need a Gateway',
   HTTPRouteQueryParamMatching: 'the gateway-profile name of MeshHTTPRouteQueryParamMatching (claimed); its tests need a Gateway',
-  HTTPRouteMethodMatching: 'implemented (method matches), but upstream has no mesh test for it; its tests need a Gateway',
+  HTTPRouteMethodMatching: 'no mesh test upstream; claimed when its gateway-profile test passes in mesh mode',
   HTTPRoutePortRedirect: 'the gateway-profile name of MeshHTTPRouteRedirectPort (claimed); its tests need a Gateway',
   HTTPRouteSchemeRedirect: 'the gateway-profile name of MeshHTTPRouteSchemeRedirect (claimed); its tests need a Gateway',
   HTTPRoutePathRedirect: 'the gateway-profile name of MeshHTTPRouteRedirectPath (claimed); its tests need a Gateway',
-  HTTPRouteHostRewrite: 'implemented (URLRewrite hostname), but upstream has no mesh test for it; its tests need a Gateway',
+  HTTPRouteHostRewrite: 'no mesh test upstream; claimed when its gateway-profile test passes in mesh mode',
   HTTPRoutePathRewrite: 'the gateway-profile name of MeshHTTPRouteRewritePath (claimed); its tests need a Gateway',
-  HTTPRouteRequestMirror: 'implemented (RequestMirror), but upstream has no mesh test for it; its tests need a Gateway',
+  HTTPRouteRequestMirror: 'no mesh test upstream; claimed when its gateway-profile test passes in mesh mode',
   HTTPRouteRequestMultipleMirrors: 'upstream has no mesh test for it; its tests need a Gateway',
   HTTPRouteRequestPercentageMirror: 'implemented (percent / fraction), but upstream has no mesh test for it; its tests need a Gateway',
-  HTTPRouteRequestTimeout: 'implemented (timeouts.request), but upstream has no mesh test for it; its tests need a Gateway',
-  HTTPRouteBackendTimeout: 'implemented (timeouts.backendRequest), but upstream has no mesh test for it; its tests need a Gateway',
+  HTTPRouteRequestTimeout: 'no mesh test upstream; claimed when its gateway-profile test passes in mesh mode',
+  HTTPRouteBackendTimeout: 'no mesh test upstream; claimed when its gateway-profile test passes in mesh mode',
   HTTPRouteBackendProtocolH2C: 'h2c backends work (appProtocol kubernetes.io/h2c), but upstream has no mesh test for it; its tests need a Gateway',
   HTTPRouteBackendProtocolWebSocket: 'WebSocket is relayed on every HTTP port, but upstream has no mesh test for it; its tests need a Gateway',
   HTTPRouteNamedRouteRule: 'the gateway-profile name of MeshHTTPRouteNamedRouteRule (claimed); its tests need a Gateway',
@@ -101,6 +104,12 @@ function summaryPart(level: string, s: Status): string {
   if (s.result === 'success') return `${level} tests succeeded.`;
   if (s.result === 'partial') return `${level} tests partially succeeded with ${s.statistics.Skipped} test skips.`;
   return `${level} tests failed with ${s.statistics.Failed} test failures.`;
+}
+
+/** The features claimed: the base list, plus those of extra tests that passed. */
+export function claimedFeatures(extras: readonly ConformanceTest[], results: readonly TestResult[], base: readonly string[] = SUPPORTED_FEATURES): string[] {
+  const passed = new Set(results.filter((r) => r.result === 'passed').map((r) => r.name));
+  return [...new Set([...base, ...extras.filter((t) => passed.has(t.shortName)).flatMap((t) => t.features)])];
 }
 
 export function buildReport(tests: readonly ConformanceTest[], profiles: readonly Profile[], results: readonly TestResult[], opts: ReportOptions): ConformanceReport {
