@@ -18,11 +18,15 @@
  *
  * Reported: the times of both, the versions published on the way (bulk changes are published
  * as few versions), the shadow Services written, and both processes' memory (RSS as found,
- * and after a memory-reducing full GC through bench/memory-probe.ts).
+ * and after a memory-reducing full GC through bench/memory-probe.ts). Then (unless
+ * `--no-restart`) the controller is stopped and started again, as a rollout or a new leader
+ * does, now with every shadow in place: the time until every proxy follows the new
+ * controller's table (all routes and names).
  *
  *   --services N    (default 10000)   --endpoints N   per Service (default 10)
  *   --clients N     no-op watch clients besides the real proxy (default 2)
  *   --no-proxy      no `hostmesh proxy` process (the controller alone)
+ *   --no-restart    skip the warm restart
  *   --quiet S       seconds without a publish that end the run (default 5)
  *   --limit S       give up after S seconds (default 600)
  *   --sources       run src/main.ts instead of compiling to bench/.coldstart-build/
@@ -51,6 +55,7 @@ const { values: args } = parseArgs({
     endpoints: { type: 'string', default: '10' },
     clients: { type: 'string', default: '2' },
     'no-proxy': { type: 'boolean', default: false },
+    'no-restart': { type: 'boolean', default: false },
     quiet: { type: 'string', default: '5' },
     limit: { type: 'string', default: '600' },
     sources: { type: 'boolean', default: false },
@@ -103,8 +108,8 @@ function slice(i: number): EndpointSliceObject {
   };
 }
 
-function start(file: string, argv: string[]): ChildProcess {
-  const child = fork(file, argv, { execArgv: ['--expose-gc', '--import', here('./memory-probe.ts')], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+function start(file: string, argv: string[], execArgv: string[] = []): ChildProcess {
+  const child = fork(file, argv, { execArgv: ['--expose-gc', '--import', here('./memory-probe.ts'), ...execArgv], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   children.push(child);
   return child;
 }
@@ -122,7 +127,7 @@ async function report(child: ChildProcess): Promise<MemoryReport> {
   return reply;
 }
 
-interface Status { version: number; proxies: { node: string; connected: boolean; appliedVersion?: number }[] }
+interface Status { epoch: string; version: number; digest: string; proxies: { node: string; connected: boolean; appliedEpoch?: string; appliedVersion?: number }[] }
 
 async function status(): Promise<Status | undefined> {
   try {
@@ -148,16 +153,19 @@ const main = args.sources ? here('../src/main.ts') : join(built, 'main.js');
 
 const t0 = performance.now();
 const since = (): number => performance.now() - t0;
-const controller = start(main, [
-  'controller', '--listen', '127.0.0.1:23100', '--mesh-namespace', 'hostmesh', '--token-file', join(dir, 'token'),
-  '--proxy-selector', 'app.kubernetes.io/component=proxy', '--kubeconfig', join(dir, 'kubeconfig'),
-  '--port-range', '40000-59999', '--log-level', 'warn',
-]);
-for (;;) {
-  if (controller.exitCode !== null) throw new Error(`the controller exited with ${controller.exitCode}`);
-  if (await fetch(`${API}/healthz`).then((r) => r.ok, () => false)) break;
-  await sleep(50);
+async function startController(): Promise<ChildProcess> {
+  const child = start(main, [
+    'controller', '--listen', '127.0.0.1:23100', '--mesh-namespace', 'hostmesh', '--token-file', join(dir, 'token'),
+    '--proxy-selector', 'app.kubernetes.io/component=proxy', '--kubeconfig', join(dir, 'kubeconfig'),
+    '--port-range', '40000-59999', '--log-level', 'warn',
+  ], process.env.HOSTMESH_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.HOSTMESH_BENCH_CPU_PROF] : []);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the controller exited with ${child.exitCode}`);
+    if (await fetch(`${API}/healthz`).then((r) => r.ok, () => false)) return child;
+    await sleep(50);
+  }
 }
+let controller = await startController();
 const healthy = since();
 
 const nodes: string[] = [];
@@ -218,13 +226,14 @@ const shadows = fake.list('services', 'hostmesh').length;
 const controllerMemory = await report(controller);
 const proxyMemory = proxy ? await report(proxy) : undefined;
 
+const line = (label: string, value: string): void => out(`  ${`${label}:`.padEnd(56)} ${value}`);
 const sec = (ms: number | undefined): string => (ms === undefined ? 'not reached' : `${(ms / 1000).toFixed(1)} s`);
 out(`hostmesh bench:coldstart: ${SERVICES} Services, ${SERVICES * ENDPOINTS} endpoints, no shadow Services yet; ${args.sources ? 'sources' : 'compiled package'}, node ${process.version}`);
-out(`  controller answering /healthz:                         ${sec(healthy)}`);
-out(`  every proxy (${nodes.length}) serving every route:              ${sec(routesEverywhere)} (version ${versionWith('routes') ?? '-'})`);
-out(`  ... and every DNS name (all shadows have a ClusterIP):  ${sec(namesEverywhere)} (version ${versionWith('names') ?? '-'})`);
-out(`  versions published until quiet:                         ${final?.version ?? `${lastVersion} (did not settle)`}`);
-out(`  shadow Services in the mesh namespace:                   ${shadows}`);
+line('controller answering /healthz', sec(healthy));
+line(`every proxy (${nodes.length}) serving every route`, `${sec(routesEverywhere)} (version ${versionWith('routes') ?? '-'})`);
+line('... and every DNS name (all shadows have a ClusterIP)', `${sec(namesEverywhere)} (version ${versionWith('names') ?? '-'})`);
+line('versions published until quiet', String(final?.version ?? `${lastVersion} (did not settle)`));
+line('shadow Services in the mesh namespace', String(shadows));
 const mem = (name: string, r: MemoryReport | undefined): void => {
   if (r === undefined) return;
   out(`  ${name.padEnd(12)} RSS as found ${mb(r.rssAsFound).padStart(7)}, after a full GC ${mb(r.rss).padStart(7)} (V8 heap used ${mb(r.heapUsed)}, committed ${mb(r.heapTotal)}, external ${mb(r.external)})`);
@@ -232,7 +241,35 @@ const mem = (name: string, r: MemoryReport | undefined): void => {
 mem('controller', controllerMemory);
 mem('proxy', proxyMemory);
 
+if (!args['no-restart'] && final !== undefined) {
+  // The IPC channel (memory reports) would keep the stopped controller alive: close it first.
+  controller.disconnect();
+  await new Promise((resolve) => { controller.once('exit', resolve); controller.kill('SIGTERM'); });
+  const t1 = performance.now();
+  controller = await startController();
+  let followed: number | undefined;
+  while (performance.now() - t1 < LIMIT_MS) {
+    const s = await status();
+    // The same content as before the restart (the digest ignores epoch and version), applied
+    // everywhere: a proxy adopts an identical table without rebuilding anything.
+    const current = (n: string): boolean => {
+      const p = s?.proxies.find((x) => x.node === n);
+      return p?.appliedEpoch === s?.epoch && p?.appliedVersion === s?.version;
+    };
+    if (s !== undefined && s.epoch !== final.epoch && s.digest === final.digest && nodes.every(current)) {
+      followed = performance.now() - t1;
+      break;
+    }
+    await sleep(100);
+  }
+  line('restart: every proxy following the new controller', sec(followed));
+}
+
 await Promise.all(clients.map((c) => c.stop()));
-for (const c of children) c.kill('SIGTERM');
+await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((resolve) => {
+  c.once('exit', resolve);
+  if (c.connected) c.disconnect();
+  c.kill('SIGTERM');
+}) : undefined)));
 await fake.stop();
 process.exit(final ? 0 : 1);

@@ -22,7 +22,7 @@ const MESH_NAMESPACE = 'hostmesh';
 /** Below the ephemeral range, so the bench's own connections never hold a listener's port. */
 const PORT_RANGE: [number, number] = [20000, 31999];
 const SETTLE_MS = 500;
-const PREPARE_LIMIT_MS = 300_000;
+const PREPARE_LIMIT_MS = 600_000;
 
 function service(i: number): ServiceObject {
   return {

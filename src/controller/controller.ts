@@ -34,7 +34,7 @@ import type { Backoff, RunOutcome } from './kube/loop.ts';
 import { MeshNamespaceView, writeShadows } from './shadow/reconciler.ts';
 import { RouteStatusWriter } from './kube/route-status.ts';
 import type { RouteStatusReport } from './translation/gateway/index.ts';
-import type { ShadowWriteFailure } from './shadow/reconciler.ts';
+import type { ShadowWriteFailure, WritePacing } from './shadow/reconciler.ts';
 import { buildShadowService, readShadowState } from './shadow/services.ts';
 import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/services.ts';
 import { diffShadowServices } from './shadow/diff.ts';
@@ -76,6 +76,8 @@ export interface ControllerOptions {
   coalesceMs?: number;
   /** `reportingInstance` of Events. Default: the host name (the pod's name). */
   instance?: string;
+  /** Pacing of shadow Service writes. Default 8 in flight, 100 started per second. */
+  shadowWrites?: WritePacing;
   /** How often an absent CRD (Gateway API kinds) is looked for again. Default 30 s. */
   crdPollMs?: number;
 }
@@ -83,6 +85,8 @@ export interface ControllerOptions {
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const DEFAULT_RESYNC_MS = 60_000;
 const DEFAULT_COALESCE_MS = 20;
+/** How long changes of the mesh namespace (new shadow ClusterIPs) are gathered into one translation. */
+const SHADOW_BATCH_MS = 200;
 
 function badOption(message: string, details: Record<string, unknown>): HostmeshError {
   return new HostmeshError('CONTROLLER_BAD_OPTION', message, details);
@@ -96,16 +100,18 @@ function clusterIPs(svc: ServiceObject | undefined): string[] {
 }
 
 /** Shadows built for a Service object (the informer replaces the object when it changes) and its proxy ports. */
-type ShadowCache = WeakMap<ServiceObject, { ports: string; shadow: ServiceObject | undefined }>;
+type ShadowCache = WeakMap<ServiceObject, { map: ReadonlyMap<PortId, number>; ports: string; shadow: ServiceObject | undefined }>;
 
 function desiredShadows(services: readonly ServiceObject[], ports: ReadonlyMap<PortId, number>, options: ShadowOptions, cache: ShadowCache): ServiceObject[] {
   const out: ServiceObject[] = [];
   for (const svc of services) {
-    const namespace = svc.metadata.namespace ?? 'default';
-    const allocated = (svc.spec?.ports ?? []).map((p) => ports.get(portId(namespace, svc.metadata.name, p.port)) ?? '').join(',');
     let entry = cache.get(svc);
-    if (entry?.ports !== allocated) {
-      entry = { ports: allocated, shadow: buildShadowService(svc, ports, options) };
+    // Translation hands back the same allocation map while no port moved: nothing to compare.
+    if (entry?.map !== ports) {
+      const namespace = svc.metadata.namespace ?? 'default';
+      const allocated = (svc.spec?.ports ?? []).map((p) => ports.get(portId(namespace, svc.metadata.name, p.port)) ?? '').join(',');
+      if (entry?.ports !== allocated) entry = { map: ports, ports: allocated, shadow: buildShadowService(svc, ports, options) };
+      else entry = { ...entry, map: ports };
       cache.set(svc, entry);
     }
     if (entry.shadow) out.push(entry.shadow);
@@ -128,6 +134,10 @@ function sameContent(a: TableContent, b: TableContent): boolean {
   return a.dns.ttl === b.dns.ttl && same(a.dns.zones, b.dns.zones) && same(a.dns.services, b.dns.services)
     && same(a.listeners, b.listeners) && same(a.routes, b.routes) && same(a.clusters, b.clusters)
     && same(a.identities ?? [], b.identities ?? []);
+}
+
+function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function splitId(id: string): { namespace: string; name: string } {
@@ -162,8 +172,11 @@ export class Controller {
   #started = false;
   #stopped = false;
   #resyncTimer: NodeJS.Timeout | undefined;
+  #shadowBatch: NodeJS.Timeout | undefined;
 
   #desired: ServiceObject[] | undefined;
+  /** The shadows wanted and the mesh namespace's version when they last needed no write. */
+  #shadowsSettled: { desired: readonly ServiceObject[]; version: number } | undefined;
   readonly #shadowCache: ShadowCache = new WeakMap();
   /** readShadowState of the mesh namespace, as of a version of the view. */
   #shadowsRead: { version: number; state: ShadowState } | undefined;
@@ -294,6 +307,7 @@ export class Controller {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#resyncTimer);
+    clearTimeout(this.#shadowBatch);
     this.#rejectFirst(new HostmeshError('CONTROLLER_STOPPED', 'the controller was stopped before it published its first table'));
     await Promise.all([this.#translateLoop.stop(), this.#shadowLoop.stop(), this.#statusLoop.stop(), this.#events.stop(), this.#dns?.stop()]);
     await Promise.all([this.#source.stop(), this.#mesh.stop(), this.#quarantine.idle(2000)]);
@@ -341,7 +355,15 @@ export class Controller {
 
   #meshChanged(): void {
     this.#view.changed();
-    this.#translateLoop.trigger();
+    // Shadow changes only bring ClusterIPs for mesh DNS: while thousands of shadows are created,
+    // one translation per batch of them (a cluster change still translates at once, and reads
+    // the shadows as they are then).
+    if (this.#shadowBatch === undefined) {
+      this.#shadowBatch = setTimeout(() => {
+        this.#shadowBatch = undefined;
+        this.#translateLoop.trigger();
+      }, SHADOW_BATCH_MS);
+    }
     this.#shadowLoop.trigger();
     const dnsService = this.#o.dnsService;
     if (this.#dns && dnsService) {
@@ -356,6 +378,7 @@ export class Controller {
   #resync(): void {
     // Own writes the informer never confirmed stop hiding its view; anything drifted is repaired.
     this.#view.forget();
+    this.#shadowsSettled = undefined;
     this.#shadowLoop.trigger();
     this.#dns?.trigger();
   }
@@ -418,6 +441,12 @@ export class Controller {
   async #reconcileShadows(): Promise<RunOutcome> {
     const desired = this.#desired;
     if (!desired) return 'done';
+    // An endpoint change re-translates but wants the same shadows (the same objects, from the
+    // cache): while the mesh namespace did not change either, there is nothing to compare
+    // (a pass over 10,000 shadows took longer than the translation).
+    const settled = this.#shadowsSettled;
+    const viewVersion = this.#view.version;
+    if (settled !== undefined && settled.version === viewVersion && sameObjects(settled.desired, desired)) return 'done';
     const diff = diffShadowServices(desired, this.#view.services());
     const known = new Set(this.#conflicts.map((c) => `${c.service} ${c.reason}`));
     for (const c of diff.conflicts) {
@@ -426,9 +455,11 @@ export class Controller {
     this.#conflicts = diff.conflicts;
     if (diff.create.length + diff.update.length + diff.delete.length === 0) {
       this.#writeFailures = [];
+      this.#shadowsSettled = { desired, version: viewVersion };
       return 'done';
     }
-    const result = await writeShadows(this.#core, this.#o.meshNamespace, diff, this.#view, this.#log);
+    this.#shadowsSettled = undefined;
+    const result = await writeShadows(this.#core, this.#o.meshNamespace, diff, this.#view, this.#log, this.#o.shadowWrites);
     this.#writeFailures = result.failures;
     if (result.written > 0) {
       this.#log.info({ created: diff.create.length, updated: diff.update.length, deleted: diff.delete.length, written: result.written, failed: result.failures.length }, 'shadow Services reconciled');

@@ -175,8 +175,10 @@ test('a pool applies a delta on top of its table, refuses a gap, and its workers
   const delta = { format: 1, epoch: v1.epoch, base: 1, version: 2, generatedAt: v2.generatedAt, digest, changes };
   const gap = await p.applyDelta({ ...delta, base: 5, version: 6 });
   assert.equal(!gap.ok && gap.error.code, 'DELTA_GAP');
+  const before = p.sent;
   const r = await p.applyDelta(JSON.parse(JSON.stringify(delta)));
   assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(p.sent, { tables: before.tables, deltas: before.deltas + p.size }, 'each worker got the delta, none the whole table');
   assert.equal(p.current?.table.version, 2);
   assert.equal(p.current?.digest, tableDigest(v2));
   for (let i = 0; i < 6; i++) assert.equal((await status(port)).body, 'b');

@@ -115,15 +115,37 @@ function plain(obj: V1Service): ServiceObject {
   return JSON.parse(JSON.stringify(obj)) as ServiceObject;
 }
 
-/** Creates, updates and deletes the shadows of `diff`, `concurrency` requests at a time. */
+/** How bulk shadow writes are paced: requests in flight, and requests started per second. */
+export interface WritePacing {
+  concurrency: number;
+  perSecond: number;
+}
+
+/** 8 in flight, at most 100 a second: 10,000 new shadows take 100 s, and the API server is never flooded. */
+export const DEFAULT_WRITE_PACING: WritePacing = { concurrency: 8, perSecond: 100 };
+
+/** A start time for each request, `1000 / perSecond` ms apart (the first at once). */
+function pacer(perSecond: number): () => Promise<void> {
+  const gap = perSecond > 0 && Number.isFinite(perSecond) ? 1000 / perSecond : 0;
+  let next = 0;
+  return async () => {
+    const now = performance.now();
+    const at = Math.max(now, next);
+    next = at + gap;
+    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+  };
+}
+
+/** Creates, updates and deletes the shadows of `diff`, paced by `pacing`. */
 export async function writeShadows(
   api: CoreV1Api,
   namespace: string,
   diff: ShadowDiff,
   view: MeshNamespaceView,
   log: Logger,
-  concurrency = 8,
+  pacing: WritePacing = DEFAULT_WRITE_PACING,
 ): Promise<ShadowWriteResult> {
+  const pace = pacer(pacing.perSecond);
   const result: ShadowWriteResult = { written: 0, again: false, failures: [] };
   const target = (verb: KubeTarget['verb'], name: string): KubeTarget => ({ verb, kind: 'Service', namespace, name });
 
@@ -179,6 +201,9 @@ export async function writeShadows(
     ...diff.update.map((svc) => ['update', svc] as const),
     ...diff.delete.map((svc) => ['delete', svc] as const),
   ];
-  await forEachLimit(ops, concurrency, ([verb, svc]) => write(verb, svc));
+  await forEachLimit(ops, pacing.concurrency, async ([verb, svc]) => {
+    await pace();
+    await write(verb, svc);
+  });
   return result;
 }

@@ -148,6 +148,29 @@ function parseShadow(svc: ServiceObject): { owner: { namespace: string; name: st
 }
 
 /**
+ * parseShadow() with the owner's id and whether the shadow has its expected name, remembered
+ * per object: the informer replaces an object that changes, and the controller reads the whole
+ * mesh namespace after every write while it creates thousands of shadows (a hash per shadow
+ * per read made that quadratic in practice).
+ */
+const shadowReads = new WeakMap<ServiceObject, { annotations: unknown; name: string; read: ShadowRead | string }>();
+type ShadowRead = { owner: ServiceId; parsed: Exclude<ReturnType<typeof parseShadow>, string>; expected: boolean };
+
+function readShadow(svc: ServiceObject): ShadowRead | string {
+  const annotations = svc.metadata.annotations;
+  const cached = shadowReads.get(svc);
+  if (cached !== undefined && cached.annotations === annotations && cached.name === svc.metadata.name) return cached.read;
+  const parsed = parseShadow(svc);
+  const read = typeof parsed === 'string' ? parsed : {
+    owner: serviceId(parsed.owner.namespace, parsed.owner.name),
+    parsed,
+    expected: svc.metadata.name === shadowServiceName(parsed.owner.namespace, parsed.owner.name),
+  };
+  shadowReads.set(svc, { annotations, name: svc.metadata.name, read });
+  return read;
+}
+
+/**
  * What existing shadow Services say: the allocations to keep and the ClusterIPs to answer.
  * Malformed shadows are ignored (the reconcile loop rewrites or deletes them); when two claim
  * the same Service, or the same proxy port, the one under its expected name wins (then the
@@ -159,13 +182,12 @@ export function readShadowState(services: readonly ServiceObject[]): ShadowState
   const candidates = services.filter(isShadowService).toSorted((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
   const accepted = new Map<ServiceId, { svc: ServiceObject; ports: Map<number, number>; expected: boolean }>();
   for (const svc of candidates) {
-    const parsed = parseShadow(svc);
-    if (typeof parsed === 'string') {
-      state.diagnostics.push({ code: 'SHADOW_MALFORMED', service: where(svc), message: `shadow Service ${where(svc)} ignored: ${parsed}` });
+    const read = readShadow(svc);
+    if (typeof read === 'string') {
+      state.diagnostics.push({ code: 'SHADOW_MALFORMED', service: where(svc), message: `shadow Service ${where(svc)} ignored: ${read}` });
       continue;
     }
-    const owner = serviceId(parsed.owner.namespace, parsed.owner.name);
-    const expected = svc.metadata.name === shadowServiceName(parsed.owner.namespace, parsed.owner.name);
+    const { owner, parsed, expected } = read;
     const previous = accepted.get(owner);
     if (previous) {
       const [keep, drop] = !previous.expected && expected ? [svc, previous.svc] : [previous.svc, svc];

@@ -76,7 +76,8 @@ function keepAll(wanted: Iterable<PortId>, existing: ReadonlyMap<PortId, number>
     ports.set(id, p);
     taken.add(p);
   }
-  return ports;
+  // Nothing freed either: the same allocation, so callers can tell by identity that no port moved.
+  return ports.size === existing.size && existing instanceof Map ? existing : ports;
 }
 
 /** Unique ids by namespace, name, then port number (`:80` before `:443`); malformed ids sort as text, last. */

@@ -33,6 +33,7 @@ import type { ApplyReply, WorkerInit, WorkerMetrics } from './protocol.ts';
 import { RetiredCounts } from './retired.ts';
 import type { TracingOptions } from '../tracing/index.ts';
 import { WorkerSlot } from './slot.ts';
+import type { CallBody } from './slot.ts';
 import type { ProxyHost } from './types.ts';
 
 export interface WorkerPoolOptions {
@@ -96,6 +97,7 @@ export class WorkerPool implements ProxyHost {
   /** Buffers of the apply in progress: a worker dying meanwhile may hold locks there too. */
   #pendingOffer: ZoneOffer = [];
   #current: AppliedTable | undefined = undefined;
+  readonly #sent = { tables: 0, deltas: 0 };
   #routes: RouteSummary[] = [];
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -163,9 +165,10 @@ export class WorkerPool implements ProxyHost {
   }
 
   /**
-   * Checks the delta against the table served here and hands the workers the resulting table
-   * (each reuses what did not change, comparing entries; sending them the delta itself is a
-   * follow-up).
+   * Checks the delta against the table served here, then hands each worker the delta itself
+   * (a few hundred bytes to copy, and the worker patches only what changed); a worker that
+   * cannot apply it (it does not serve the delta's base, after a replacement say) gets the
+   * whole resulting table instead.
    */
   applyDelta(input: unknown): Promise<ApplyResult> {
     return this.#enqueue(async () => {
@@ -174,8 +177,22 @@ export class WorkerPool implements ProxyHost {
       if (current === undefined) return refused(input, DELTA_GAP, 'a delta arrived before any table was applied');
       const d = applyTableDelta(current.table, current.digest, input);
       if (!d.ok) return refused(input, d.gap ? DELTA_GAP : 'TABLE_INVALID', `delta refused: ${formatProblems(d.problems)}`, d.problems);
-      return this.#apply(d.table);
+      return this.#apply(input, {
+        table: d.table,
+        applyOn: async (slot, table, offer) => {
+          this.#sent.deltas++;
+          const viaDelta = await this.#call(slot, { type: 'delta', delta: input, zones: offer });
+          if (applied(viaDelta)) return viaDelta;
+          // A refusal the others share (a port that cannot open) shows again on the full table.
+          return this.#applyOn(slot, table, offer);
+        },
+      });
     });
+  }
+
+  /** What the workers were sent: whole tables and deltas (tests, and the bench, read it). */
+  get sent(): { tables: number; deltas: number } {
+    return { ...this.#sent };
   }
 
   /** Prometheus text: the main thread's registry, then every worker's metrics aggregated. */
@@ -252,11 +269,20 @@ export class WorkerPool implements ProxyHost {
     return run;
   }
 
-  async #apply(input: unknown): Promise<ApplyResult> {
+  /**
+   * Applies a table on every worker. `delta`: the table was made by a checked delta (`input`),
+   * and `applyOn` sends each worker that delta.
+   */
+  async #apply(input: unknown, delta?: { table: RoutingTable; applyOn: (slot: WorkerSlot, table: RoutingTable, offer: ZoneOffer) => Promise<Outcome> }): Promise<ApplyResult> {
     if (this.#closed) return refused(input, 'PROXY_CLOSED', 'the proxy is closed');
-    const v = validateTable(input);
-    if (!v.ok) return refused(input, 'TABLE_INVALID', `routing table refused: ${formatProblems(v.problems)}`, v.problems);
-    const table = v.table;
+    let table: RoutingTable;
+    if (delta !== undefined) table = delta.table;
+    else {
+      const v = validateTable(input);
+      if (!v.ok) return refused(input, 'TABLE_INVALID', `routing table refused: ${formatProblems(v.problems)}`, v.problems);
+      table = v.table;
+    }
+    const applyOn = delta?.applyOn ?? ((slot: WorkerSlot, t: RoutingTable, offer: ZoneOffer): Promise<Outcome> => this.#applyOn(slot, t, offer));
     let offer: ZoneOffer;
     try {
       offer = this.#zones.plan(table.routes);
@@ -265,7 +291,7 @@ export class WorkerPool implements ProxyHost {
     }
     this.#pendingOffer = offer;
     try {
-      const outcomes = await Promise.all(this.#slots.map((s) => this.#applyOn(s, table, offer)));
+      const outcomes = await Promise.all(this.#slots.map((s) => applyOn(s, table, offer)));
       const failed = outcomes.flatMap((o, i) => (applied(o) ? [] : [i]));
       if (failed.length === 0) return this.#commit(table, offer, outcomes[0] as ApplyReply, []);
       if (failed.length === outcomes.length) {
@@ -289,8 +315,13 @@ export class WorkerPool implements ProxyHost {
   }
 
   async #applyOn(slot: WorkerSlot, table: RoutingTable, offer: ZoneOffer): Promise<Outcome> {
+    this.#sent.tables++;
+    return this.#call(slot, { type: 'apply', table, zones: offer });
+  }
+
+  async #call(slot: WorkerSlot, message: CallBody): Promise<Outcome> {
     try {
-      return await slot.call<ApplyReply>({ type: 'apply', table, zones: offer }, this.#applyTimeoutMs);
+      return await slot.call<ApplyReply>(message, this.#applyTimeoutMs);
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }

@@ -24,6 +24,8 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'apply'; seq: number; table: unknown; zones: ZoneOffer }
+  /** A delta on top of the table the worker serves (the supervisor checked it against its own copy). */
+  | { type: 'delta'; seq: number; delta: unknown; zones: ZoneOffer }
   | { type: 'metrics'; seq: number }
   /** Live stats and tap: install these subscriptions, answer a LiveSample. */
   | { type: 'live'; seq: number; taps: TapSubscription[] }

@@ -12,7 +12,7 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './
 
 type Hook = Extract<ToWorker, { type: 'crash' | 'stall' }>;
 type Call = Exclude<ToWorker, Hook>;
-type CallBody = Call extends infer C ? (C extends Call ? Omit<C, 'seq'> : never) : never;
+export type CallBody = Call extends infer C ? (C extends Call ? Omit<C, 'seq'> : never) : never;
 
 interface Pending {
   resolve: (v: unknown) => void;

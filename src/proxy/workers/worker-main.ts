@@ -46,6 +46,10 @@ port.on('message', (m: ToWorker) => {
       zones.offer(m.zones);
       reply(m.seq, engine.apply(m.table).then((result): ApplyReply => ({ result, routes: engine.routes() })));
       return;
+    case 'delta':
+      zones.offer(m.zones);
+      reply(m.seq, engine.applyDelta(m.delta).then((result): ApplyReply => ({ result, routes: engine.routes() })));
+      return;
     case 'metrics':
       reply(m.seq, engine.registry.getMetricsAsJSON());
       return;
