@@ -8,6 +8,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../common/errors.ts';
 import { failedWith, kubeCall } from '../controller/kube/errors.ts';
+import { OPTIONAL_KINDS } from '../controller/source/kubernetes.ts';
 import type { CheckLine } from './check-cluster.ts';
 
 export interface CrdUse {
@@ -23,11 +24,15 @@ export interface CrdUse {
 
 /**
  * The custom resources hostmesh reads, for a release whose controller runs with `args` (its
- * Deployment's container args; undefined before installing). None yet: Gateway API and SMI
- * objects are not read.
+ * Deployment's container args; undefined before installing): the controller's optional kinds
+ * (Gateway API routes on Services). None is required: without its CRD a kind is simply not read.
  */
 export function crdsRead(_args: readonly string[] | undefined): CrdUse[] {
-  return [];
+  return OPTIONAL_KINDS.map((k) => ({
+    group: k.group, version: k.version, plural: k.plural, kind: k.kind,
+    feature: k.kind === 'ReferenceGrant' ? 'Gateway API backends in other namespaces' : `Gateway API ${k.kind}s on Services`,
+    required: false,
+  }));
 }
 
 /** `kind (group/version)`. */

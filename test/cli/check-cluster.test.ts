@@ -103,8 +103,10 @@ test('--pre on a fresh kubeadm cluster: every check passes, one line each', asyn
     '✔ namespace hostmesh does not exist yet (helm --create-namespace makes it; then: kubectl label namespace hostmesh pod-security.kubernetes.io/enforce=baseline)',
     '✔ you may do all 15 things helm install of the chart needs (SelfSubjectAccessReview)',
     '✔ cluster DNS can forward hostmesh to the proxies (corefile)',
-    '✔ no CustomResourceDefinitions needed (hostmesh reads no custom resources yet)',
-    'ok: 5 checks passed',
+    '✔ HTTPRoute (gateway.networking.k8s.io/v1) is installed (for Gateway API HTTPRoutes on Services)',
+    '✔ GRPCRoute (gateway.networking.k8s.io/v1) is installed (for Gateway API GRPCRoutes on Services)',
+    '✔ ReferenceGrant (gateway.networking.k8s.io/v1beta1) is installed (for Gateway API backends in other namespaces)',
+    'ok: 7 checks passed',
   ]);
   assert.equal(r.code, 0);
 });
@@ -157,8 +159,10 @@ test('--cluster on a release installed from the chart: workloads ready, RBAC all
     '✔ controller ServiceAccount hostmesh/mesh-hostmesh-controller may do all 22 things it needs (SubjectAccessReview)',
     '✔ cluster DNS forwards hostmesh to the proxies\' DNS Service 10.96.0.53 (corefile)',
     `✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${SHADOW_IP}`,
-    '✔ no CustomResourceDefinitions needed (hostmesh reads no custom resources yet)',
-    'ok: 8 checks passed',
+    '✔ HTTPRoute (gateway.networking.k8s.io/v1) is installed (for Gateway API HTTPRoutes on Services)',
+    '✔ GRPCRoute (gateway.networking.k8s.io/v1) is installed (for Gateway API GRPCRoutes on Services)',
+    '✔ ReferenceGrant (gateway.networking.k8s.io/v1beta1) is installed (for Gateway API backends in other namespaces)',
+    'ok: 10 checks passed',
   ]);
   assert.equal(r.code, 0);
   // The answers came from the fake's RBAC evaluation of the chart's own roles.

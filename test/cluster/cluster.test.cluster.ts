@@ -193,7 +193,7 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     const ok = await check();
     assert.ok(ok.includes(`✔ ${controller} may do all 22 things it needs (SubjectAccessReview)`), ok.join('\n'));
     assert.ok(ok.includes(`✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${shadowIp}`), ok.join('\n'));
-    assert.deepEqual(ok.slice(-2), ['ok: 8 checks passed', 'exit 0'], ok.join('\n'));
+    assert.deepEqual(ok.slice(-2), ['ok: 10 checks passed', 'exit 0'], ok.join('\n'));
 
     // --pre's install line: the admin (system:masters) may; a ServiceAccount that may do nothing may not.
     const pre = async (kubeconfig: string): Promise<string | undefined> => {
