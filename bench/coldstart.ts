@@ -35,7 +35,7 @@
  * mesh listeners on 127.0.0.23:40000-59999 (the scale engineer's block and a loopback address
  * of its own).
  */
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +48,7 @@ import { FakeApiServer } from '../test/support/fake-apiserver.ts';
 import { startClient } from './convergence-client.ts';
 import type { AppliedEvent, BenchClient } from './convergence-client.ts';
 import type { MemoryReport } from './memory-probe.ts';
+import { forkProbed, memoryReport } from './probed-child.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -108,24 +109,8 @@ function slice(i: number): EndpointSliceObject {
   };
 }
 
-function start(file: string, argv: string[], execArgv: string[] = []): ChildProcess {
-  const child = fork(file, argv, { execArgv: ['--expose-gc', '--import', here('./memory-probe.ts'), ...execArgv], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  children.push(child);
-  return child;
-}
-
-async function report(child: ChildProcess): Promise<MemoryReport> {
-  const reply = new Promise<MemoryReport>((resolve) => {
-    const on = (m: { memoryReport?: MemoryReport }): void => {
-      if (m.memoryReport === undefined) return;
-      child.off('message', on);
-      resolve(m.memoryReport);
-    };
-    child.on('message', on);
-  });
-  child.send('memory-report');
-  return reply;
-}
+const start = (file: string, argv: string[], execArgv: string[] = []): ChildProcess => forkProbed(children, file, argv, execArgv);
+const report = memoryReport;
 
 interface Status { epoch: string; version: number; digest: string; proxies: { node: string; connected: boolean; appliedEpoch?: string; appliedVersion?: number }[] }
 

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { autocannon } from './load.ts';
 import type { MemoryReport } from './memory-probe.ts';
+import { forkProbed, memoryReport } from './probed-child.ts';
 import { benchTable } from './proxy-table.ts';
 
 const { values: args } = parseArgs({
@@ -52,24 +53,8 @@ process.on('exit', () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function start(file: string, argv: string[], execArgv: string[] = []): ChildProcess {
-  const child = fork(file, argv, { execArgv: ['--expose-gc', '--import', here('./memory-probe.ts'), ...execArgv], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  children.push(child);
-  return child;
-}
-
-async function report(child: ChildProcess): Promise<MemoryReport> {
-  const reply = new Promise<MemoryReport>((resolve) => {
-    const on = (m: { memoryReport?: MemoryReport }): void => {
-      if (m.memoryReport === undefined) return;
-      child.off('message', on);
-      resolve(m.memoryReport);
-    };
-    child.on('message', on);
-  });
-  child.send('memory-report');
-  return reply;
-}
+const start = (file: string, argv: string[], execArgv: string[] = []): ChildProcess => forkProbed(children, file, argv, execArgv);
+const report = memoryReport;
 
 async function listening(port: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
