@@ -156,7 +156,7 @@ test('--cluster on a release installed from the chart: workloads ready, RBAC all
     '✔ namespace hostmesh enforces Pod Security baseline, which admits the chart\'s defaults (proxy.stateHostPath and proxy.stateDirInit need privileged)',
     '✔ controller hostmesh/mesh-hostmesh-controller is ready',
     '✔ proxies hostmesh/mesh-hostmesh-proxy: 3 of 3 ready',
-    '✔ controller ServiceAccount hostmesh/mesh-hostmesh-controller may do all 22 things it needs (SubjectAccessReview)',
+    '✔ controller ServiceAccount hostmesh/mesh-hostmesh-controller may do all 34 things it needs (SubjectAccessReview)',
     '✔ cluster DNS forwards hostmesh to the proxies\' DNS Service 10.96.0.53 (corefile)',
     `✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${SHADOW_IP}`,
     '✔ HTTPRoute (gateway.networking.k8s.io/v1) is installed (for Gateway API HTTPRoutes on Services)',
@@ -166,7 +166,7 @@ test('--cluster on a release installed from the chart: workloads ready, RBAC all
   ]);
   assert.equal(r.code, 0);
   // The answers came from the fake's RBAC evaluation of the chart's own roles.
-  assert.equal(fake.count('create', 'subjectaccessreviews.authorization.k8s.io'), 22);
+  assert.equal(fake.count('create', 'subjectaccessreviews.authorization.k8s.io'), 34);
 });
 
 test('--cluster: a proxy not ready, an unpatched DNS, a missing label, RBAC without Events and a stale proxy DNS are reported; exit 1', { skip: noHelm }, async (t) => {
@@ -208,7 +208,10 @@ test('--cluster with watchNamespaces: the controller\'s Roles in each namespace 
   assert.equal(rbac, '✖ controller ServiceAccount hostmesh/mesh-hostmesh-controller may not: '
     + ['list services in blog (reads the Services it meshes)', 'watch services in blog (reads the Services it meshes)',
       'list endpointslices.discovery.k8s.io in blog (reads their endpoints)', 'watch endpointslices.discovery.k8s.io in blog (reads their endpoints)',
-      'create events in blog (reports bad annotations as Events)', 'patch events in blog (reports bad annotations as Events)'].join('; '));
+      'create events in blog (reports bad annotations as Events)', 'patch events in blog (reports bad annotations as Events)',
+      'list pods in blog (maps pod addresses to namespaces and ServiceAccounts)', 'watch pods in blog (maps pod addresses to namespaces and ServiceAccounts)',
+      ...['httproutes', 'grpcroutes', 'referencegrants'].flatMap((r) => ['list', 'watch'].map((v) => `${v} ${r}.gateway.networking.k8s.io in blog (reads Gateway API routes on Services)`)),
+      ...['httproutes', 'grpcroutes'].flatMap((r) => ['update', 'patch'].map((v) => `${v} ${r}.gateway.networking.k8s.io/status in blog (writes route status)`))].join('; '));
 });
 
 test('--cluster: proxies\' DNS unreachable from where the check runs is a warning; no running proxy pod is a failure', { skip: noHelm }, async (t) => {

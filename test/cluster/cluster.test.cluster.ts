@@ -191,7 +191,7 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     const shadowIp = (await shadowOf(APP_NAMESPACE, 'web'))!['spec'].clusterIP as string;
     const controller = `controller ServiceAccount ${MESH_NAMESPACE}/${FULLNAME}-controller`;
     const ok = await check();
-    assert.ok(ok.includes(`✔ ${controller} may do all 22 things it needs (SubjectAccessReview)`), ok.join('\n'));
+    assert.ok(ok.includes(`✔ ${controller} may do all 34 things it needs (SubjectAccessReview)`), ok.join('\n'));
     assert.ok(ok.includes(`✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${shadowIp}`), ok.join('\n'));
     assert.deepEqual(ok.slice(-2), ['ok: 10 checks passed', 'exit 0'], ok.join('\n'));
 

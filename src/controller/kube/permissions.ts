@@ -41,6 +41,13 @@ export function controllerPermissions(o: ControllerAccessOptions): Permission[] 
     out.push(...verbs(['list', 'watch'], { group: '', resource: 'services', namespace, why: 'reads the Services it meshes' }));
     out.push(...verbs(['list', 'watch'], { group: 'discovery.k8s.io', resource: 'endpointslices', namespace, why: 'reads their endpoints' }));
     out.push(...verbs(['create', 'patch'], { group: '', resource: 'events', namespace, why: 'reports bad annotations as Events' }));
+    out.push(...verbs(['list', 'watch'], { group: '', resource: 'pods', namespace, why: 'maps pod addresses to namespaces and ServiceAccounts' }));
+    for (const resource of ['httproutes', 'grpcroutes', 'referencegrants']) {
+      out.push(...verbs(['list', 'watch'], { group: 'gateway.networking.k8s.io', resource, namespace, why: 'reads Gateway API routes on Services' }));
+    }
+    for (const resource of ['httproutes', 'grpcroutes']) {
+      out.push(...verbs(['update', 'patch'], { group: 'gateway.networking.k8s.io', resource, subresource: 'status', namespace, why: 'writes route status' }));
+    }
   }
   out.push(...verbs(['list', 'watch', 'create', 'update', 'patch', 'delete'], { group: '', resource: 'services', namespace: o.meshNamespace, why: 'writes the shadow Services' }));
   if (o.leaderElect) out.push(...verbs(['get', 'create', 'update'], { group: 'coordination.k8s.io', resource: 'leases', namespace: o.meshNamespace, why: 'holds the leader Lease' }));
