@@ -183,12 +183,9 @@ export function parseHead(raw: string): { status: number; headers: Map<string, s
  * another engineer writes) so the engine's L4 seam is exercised end to end.
  */
 export function tinyTcpForwarder(opts: L4ListenerOptions): L4Listener {
-  const sockets = new Set<Socket>();
-  const server = createNetServer((down) => {
-    sockets.add(down);
-    down.on('close', () => sockets.delete(down));
+  return netL4Listener(opts, (down) => {
     down.on('error', () => {});
-    const cl = listener.route.pickCluster();
+    const cl = opts.route.pickCluster();
     const ep = cl?.picker.pick();
     if (cl === undefined || ep === undefined) {
       opts.observer.connectError(opts.route.id, cl?.id, 'no-endpoint');
@@ -197,13 +194,26 @@ export function tinyTcpForwarder(opts: L4ListenerOptions): L4Listener {
     }
     const up = netConnect({ host: ep.address, port: ep.port });
     up.on('error', () => {
-      opts.observer.connectError(listener.route.id, cl.id, 'refused');
+      opts.observer.connectError(opts.route.id, cl.id, 'refused');
       down.destroy();
     });
     down.on('close', () => up.destroy());
     down.pipe(up).pipe(down);
   });
-  const listener: L4Listener = {
+}
+
+/**
+ * An L4 listener (the engine's seam) over a real net server that hands each connection to
+ * `onConnection`; close() also ends the connections still open.
+ */
+export function netL4Listener(opts: L4ListenerOptions, onConnection: (s: Socket) => void): L4Listener {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    onConnection(s);
+  });
+  return {
     route: opts.route,
     listen: () => new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -214,5 +224,4 @@ export function tinyTcpForwarder(opts: L4ListenerOptions): L4Listener {
       server.close(() => resolve());
     }),
   };
-  return listener;
 }

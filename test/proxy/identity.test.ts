@@ -5,35 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createServer } from 'node:net';
-import type { Socket } from 'node:net';
+import { connect } from 'node:net';
 import { ResourceTracker, TABLE_FORMAT } from '../../src/table/index.ts';
 import type { IdentityEntry, RoutingTable, TableDelta } from '../../src/table/index.ts';
 import type { L4Listener, L4ListenerOptions } from '../../src/proxy/l4-listeners.ts';
-import { engine, freePort, LOOPBACK, svc, table } from './helpers.ts';
+import { engine, freePort, LOOPBACK, netL4Listener, svc, table } from './helpers.ts';
 
 const A: IdentityEntry = { address: '127.0.0.2', namespace: 'team-a', serviceAccount: 'client', pod: 'team-a/client-0' };
 const B: IdentityEntry = { address: '127.0.0.3', namespace: 'team-b', serviceAccount: 'default' };
 
 /** A TCP listener of the L4 seam that answers each connection with its client's namespace. */
 function whoAmIListener(opts: L4ListenerOptions): L4Listener {
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.end(`${opts.identities?.identify(s.remoteAddress)?.namespace ?? 'unknown'}\n`);
-  });
-  return {
-    route: opts.route,
-    listen: () => new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, opts.host, () => resolve());
-    }),
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
+  return netL4Listener(opts, (s) => s.end(`${opts.identities?.identify(s.remoteAddress)?.namespace ?? 'unknown'}\n`));
 }
 
 function ask(port: number, localAddress: string): Promise<string> {
