@@ -11,9 +11,12 @@ import { fork, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect as h2connect, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
+import { availableParallelism, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { describeGc, describeWait, gcPauses, schedstat } from './hostile-stats.ts';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' } } });
 const DURATION_MS = Number(args.duration) * 1000;
@@ -144,10 +147,24 @@ if (args.role === 'hostile') {
   child.kill('SIGUSR2');
   const attacker = fork(fileURLToPath(import.meta.url), ['--role', 'hostile', '--port', String(PORT)]);
   await sleep(1000);
+  // This process (the normal client and the backend) is measured as the proxy is: its own
+  // stalls count in the normal client's latency too.
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const gc = gcPauses();
+  const sched0 = schedstat();
+  const t0 = performance.now();
+  const load0 = loadavg()[0]!;
   const loaded = await normalClient(DURATION_MS);
+  const wall = performance.now() - t0;
+  const sched = schedstat();
+  loop.disable();
   attacker.kill('SIGTERM');
   await new Promise((resolve) => attacker.once('exit', resolve));
   report('normal client under hostile load', loaded);
+  const ms = (n: number): string => Math.max(0, n / 1e6 - 5).toFixed(1);
+  console.log(`client+backend process: event-loop delay p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; ${describeGc(gc, wall)}; ${describeWait(sched0, sched, wall)}`);
+  console.log(`machine: load average ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs`);
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
   backend.closeAllConnections();
