@@ -4,8 +4,10 @@
  * rate) and rapid-reset h2c streams, and a normal client sends 50 requests per second on its own
  * keep-alive connections. Reports the normal client's success rate and latency percentiles, and
  * the same client alone first (a baseline in the same run), and the proxy's event-loop delay and
- * CPU use under attack (its own share of the latency, apart from the machine's). `--profile DIR` writes a CPU profile
- * of the proxy process there. A benchmark, never run by npm test.
+ * CPU use under attack (its own share of the latency, apart from the machine's): GC pauses and
+ * time spent waiting for a CPU (run queue), for the proxy and for this process (the normal client
+ * and the backend). `--profile DIR` writes a CPU profile of the proxy process there;
+ * `--proxy-flags '...'` passes node flags to it. A benchmark, never run by npm test.
  */
 import { fork, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -18,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { describeGc, describeWait, gcPauses, schedstat } from './hostile-stats.ts';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' }, 'proxy-flags': { type: 'string', default: '' } } });
 const DURATION_MS = Number(args.duration) * 1000;
 const PORT = Number(args.port);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -132,7 +134,9 @@ if (args.role === 'hostile') {
   const proxyScript = fileURLToPath(new URL('hostile-proxy.ts', import.meta.url));
   // --profile DIR: a V8 CPU profile of the proxy process, written there when it exits.
   const prof = args.profile === undefined ? '' : `--cpu-prof --cpu-prof-dir="${args.profile}" `;
-  const child = spawn('bash', ['-c', `ulimit -n 1024 && exec "${process.execPath}" ${prof}"${proxyScript}" --port ${PORT} --backend ${backendPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // --proxy-flags '...': more node flags for the proxy process (e.g. --trace-gc, --max-semi-space-size=N).
+  const flags = args['proxy-flags'] === '' ? '' : `${args['proxy-flags']} `;
+  const child = spawn('bash', ['-c', `ulimit -n 1024 && exec "${process.execPath}" ${prof}${flags}"${proxyScript}" --port ${PORT} --backend ${backendPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = await new Promise<string>((resolve, reject) => {
     child.stdout.setEncoding('utf8');
     child.stdout.once('data', (d: string) => resolve(d.trim()));
