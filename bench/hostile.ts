@@ -7,20 +7,23 @@
  * CPU use under attack (its own share of the latency, apart from the machine's): GC pauses and
  * time spent waiting for a CPU (run queue), for the proxy and for this process (the normal client
  * and the backend). `--profile DIR` writes a CPU profile of the proxy process there;
- * `--proxy-flags '...'` passes node flags to it. A benchmark, never run by npm test.
+ * `--proxy-flags=...` passes node flags to it; `--priority N` runs the proxy and the normal
+ * client at nice N (the attacker at 0); `--attacks pipeline,churn,reset` picks the attackers.
+ * A benchmark, never run by npm test.
  */
 import { fork, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect as h2connect, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { describeGc, describeWait, gcPauses, schedstat } from './hostile-stats.ts';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' }, 'proxy-flags': { type: 'string', default: '' } } });
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' }, 'proxy-flags': { type: 'string', default: '' }, priority: { type: 'string', default: '0' }, attacks: { type: 'string', default: 'pipeline,churn,reset' } } });
+const ATTACKS = new Set(args.attacks.split(','));
 const DURATION_MS = Number(args.duration) * 1000;
 const PORT = Number(args.port);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -124,7 +127,11 @@ if (args.role === 'hostile') {
     console.log(`hostile: ${counters.pipelined} pipelining connections (1,500 GETs each), ${counters.churned} churned connections, ${counters.resets} reset streams, ${counters.goaways} GOAWAYs`);
     setTimeout(() => process.exit(0), 200);
   });
-  await Promise.all([pipeliner(), pipeliner(), ...Array.from({ length: 20 }, churner), rapidReset()]);
+  await Promise.all([
+    ...(ATTACKS.has('pipeline') ? [pipeliner(), pipeliner()] : []),
+    ...(ATTACKS.has('churn') ? Array.from({ length: 20 }, churner) : []),
+    ...(ATTACKS.has('reset') ? [rapidReset()] : []),
+  ]);
 } else {
   const backend = createServer((_req, res) => res.end('ok'));
   backend.keepAliveTimeout = 5000;
@@ -143,13 +150,22 @@ if (args.role === 'hostile') {
     child.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
   });
   console.log(`proxy: ${ready} (fd limit, client connection budget)`);
+  // --priority N (a nice value; below 0 needs root): the proxy and this process (the normal
+  // client and the backend) run at that priority, the attacker at the default. An experiment:
+  // what the normal client sees when the machine's other load cannot starve the mesh's side.
+  const priority = Number(args.priority);
+  if (priority !== 0) {
+    setPriority(child.pid!, priority);
+    setPriority(priority);
+  }
 
 
   const baseline = await normalClient(Math.min(DURATION_MS, 10_000));
   report('normal client alone', baseline);
   // The proxy's event-loop delay from here on: under attack only.
   child.kill('SIGUSR2');
-  const attacker = fork(fileURLToPath(import.meta.url), ['--role', 'hostile', '--port', String(PORT)]);
+  const attacker = fork(fileURLToPath(import.meta.url), ['--role', 'hostile', '--port', String(PORT), '--attacks', args.attacks]);
+  if (priority !== 0) setPriority(attacker.pid!, 0);
   await sleep(1000);
   // This process (the normal client and the backend) is measured as the proxy is: its own
   // stalls count in the normal client's latency too.

@@ -193,3 +193,24 @@ test('h2c: a stream that sends exactly its content-length and then more DATA nev
   assert.equal(seen('hello'), false, 'the last declared byte of the overflowing stream never left the proxy');
   assert.equal(seen('!'), false, 'nor the excess');
 });
+
+test('connection churn: a client that sends the h2c preface magic and closes costs no HTTP/2 session (no SETTINGS comes back) and is released', async (t) => {
+  const b = await rawBackend(t);
+  const p = await proxyTo(t, b.port, { limits: PATIENT });
+  const received: number[] = [];
+  const sockets: Socket[] = [];
+  for (let i = 0; i < 20; i++) {
+    const s = await open(p.port);
+    received.push(0);
+    s.on('data', (d: Buffer) => { received[i]! += d.length; });
+    s.end(PREFACE);
+    sockets.push(s);
+  }
+  await Promise.all(sockets.map(closed));
+  assert.deepEqual(received, sockets.map(() => 0), 'no session answered with its SETTINGS');
+  await until('the proxy to release every connection', async () => (await clientConnections(p.engine)) === 0, 10_000);
+  // A client that sends its SETTINGS frame after the magic gets a session as before.
+  const c = await rawH2(p.port);
+  t.after(() => c.socket.destroy());
+  await until('the server SETTINGS', () => c.frames.some((f) => f.type === FRAME.SETTINGS), 5000);
+});
