@@ -14,9 +14,11 @@
  *                      to a local OTLP sink; each is compared with hostmesh without tracing
  *   --tap R1,R2        also run hostmesh with its route tapped, at most R events a second (e.g.
  *                      100,100000); each is compared with hostmesh untapped
- *   --acl              also run hostmesh in ACL mode (the load generator's address is an allowed
- *                      identity whose grant has path and method matches, so every request is
- *                      checked); compared with hostmesh without ACL
+ *   --acl              also run hostmesh in ACL mode, twice: `acl`, the load generator's address
+ *                      an allowed identity whose grant has path and method matches (every
+ *                      request is checked), and `acl-all`, the same identity allowed every
+ *                      request (only the connection's cached decision is read); each compared
+ *                      with hostmesh without ACL
  *
  * With `taskset` available the proxies run pinned to CPU 0 and the backend and the load
  * generator to CPU 1, so a proxy gets exactly one core.
@@ -122,8 +124,11 @@ for (const [i, r] of tapRates.entries()) {
 }
 
 // ACL mode: the same proxy with an access policy (docs/smi.md) that lets the load generator in.
-const acl = args.acl ? ['acl'] : [];
-if (args.acl) proxies.set('acl', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_ACL: '1' }));
+const acl = args.acl ? ['acl', 'acl-all'] : [];
+if (args.acl) {
+  proxies.set('acl', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_ACL: '1' }));
+  proxies.set('acl-all', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_ACL: 'all' }));
+}
 
 type Result = LoadResult & { perCore?: number };
 const scenarios = [...['direct', 'hostmesh', 'naive'].filter((n) => only.has(n)), ...traced, ...tapped, ...acl];
@@ -148,12 +153,21 @@ for (const [name, r] of results) {
   process.stdout.write(`  ${name.padEnd(10)} ${Math.round(r.rps).toString().padStart(8)} req/s${r.perCore !== undefined ? `   ${Math.round(r.perCore)} req per proxy CPU-second` : ''}\n`);
 }
 
+/**
+ * Ratios of medians, and, with several rounds, the median of the per-round ratios: each round
+ * measures the two back to back, so a round's ratio is what drift on a shared machine disturbs
+ * least.
+ */
 const ratio = (a: string, b: string) => {
   const x = results.get(a);
   const y = results.get(b);
   if (x && y) {
     const eff = x.perCore !== undefined && y.perCore !== undefined ? `, per CPU-second ${(x.perCore / y.perCore).toFixed(2)}x` : '';
-    process.stdout.write(`  ${a} / ${b}: ${(x.rps / y.rps).toFixed(2)}x req/s${eff}\n`);
+    const xs = all.get(a)!;
+    const ys = all.get(b)!;
+    const paired = xs.map((r, i) => [r.perCore, ys[i]?.perCore]).filter((p): p is [number, number] => p[0] !== undefined && p[1] !== undefined);
+    const perRound = rounds > 1 && paired.length > 0 ? ` (median of per-round ratios: ${median(xs.map((r, i) => r.rps / ys[i]!.rps)).toFixed(2)}x req/s, per CPU-second ${median(paired.map(([p, q]) => p / q)).toFixed(2)}x)` : '';
+    process.stdout.write(`  ${a} / ${b}: ${(x.rps / y.rps).toFixed(2)}x req/s${eff}${perRound}\n`);
   }
 };
 ratio('hostmesh', 'naive');
