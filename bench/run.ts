@@ -19,6 +19,9 @@
  *                      request is checked), and `acl-all`, the same identity allowed every
  *                      request (only the connection's cached decision is read); each compared
  *                      with hostmesh without ACL
+ *   --together         load every proxied scenario of a round at the same time (one autocannon
+ *                      each, as bench:guard does), so whatever else the machine runs slows them
+ *                      alike; compare per CPU-second (req/s is shared between them)
  *
  * With `taskset` available the proxies run pinned to CPU 0 and the backend and the load
  * generator to CPU 1, so a proxy gets exactly one core.
@@ -47,6 +50,7 @@ const { values: args } = parseArgs({
     'tracing': { type: 'string', default: '' },
     'tap': { type: 'string', default: '' },
     'acl': { type: 'boolean', default: false },
+    'together': { type: 'boolean', default: false },
   },
 });
 const duration = Number(args.duration);
@@ -79,8 +83,20 @@ async function measure(name: string, url: string, pid?: number): Promise<LoadRes
   const cpu0 = pid === undefined ? undefined : cpuSeconds(pid);
   const t0 = performance.now();
   const r = await autocannon(url, { seconds: duration, connections, cpu: 1 });
+  return report(name, r, (performance.now() - t0) / 1000, cpu0, pid === undefined ? undefined : cpuSeconds(pid));
+}
+
+/** `--together`: the targets loaded at once, each by its own autocannon. */
+async function measureTogether(targets: { name: string; url: string; pid?: number }[]): Promise<(LoadResult & { perCore?: number })[]> {
+  if (warmup > 0) await Promise.all(targets.map((t) => autocannon(t.url, { seconds: warmup, connections, cpu: 1 })));
+  const cpu0 = targets.map((t) => (t.pid === undefined ? undefined : cpuSeconds(t.pid)));
+  const t0 = performance.now();
+  const rs = await Promise.all(targets.map((t) => autocannon(t.url, { seconds: duration, connections, cpu: 1 })));
   const wall = (performance.now() - t0) / 1000;
-  const cpu1 = pid === undefined ? undefined : cpuSeconds(pid);
+  return targets.map((t, i) => report(t.name, rs[i]!, wall, cpu0[i], t.pid === undefined ? undefined : cpuSeconds(t.pid)));
+}
+
+function report(name: string, r: LoadResult, wall: number, cpu0: number | undefined, cpu1: number | undefined): LoadResult & { perCore?: number; busy?: number } {
   let extra = '';
   let perCore: number | undefined;
   let busy: number | undefined;
@@ -136,10 +152,17 @@ const all = new Map<string, Result[]>(scenarios.map((n) => [n, []]));
 // Interleaved rounds: drifts of a shared machine hit every scenario alike.
 for (let round = 1; round <= rounds; round++) {
   if (rounds > 1) process.stdout.write(`round ${round}/${rounds}\n`);
-  for (const name of scenarios) {
+  const targets = scenarios.map((name) => {
     const proxy = proxies.get(name);
-    const port = proxy?.port ?? backend.port;
-    all.get(name)!.push(await measure(name, `http://127.0.0.1:${port}/`, proxy?.child.pid));
+    return { name, url: `http://127.0.0.1:${proxy?.port ?? backend.port}/`, pid: proxy?.child.pid };
+  });
+  if (args.together) {
+    // The backend alone is measured on its own: it would take the load generator's CPU.
+    const proxied = targets.filter((t) => t.pid !== undefined);
+    for (const t of targets.filter((x) => x.pid === undefined)) all.get(t.name)!.push(await measure(t.name, t.url));
+    (await measureTogether(proxied)).forEach((r, i) => all.get(proxied[i]!.name)!.push(r));
+  } else {
+    for (const t of targets) all.get(t.name)!.push(await measure(t.name, t.url, t.pid));
   }
 }
 
