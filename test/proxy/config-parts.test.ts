@@ -85,3 +85,26 @@ test('the latest worker runs one item at a time and only the newest waiting one'
   await worker.idle();
   assert.deepEqual(ran, [1, 5, 6]);
 });
+
+test('LatestWorker with a spacing: offers made during it run once, the newest, after it; stop() ends the wait', async () => {
+  const ran: number[] = [];
+  const worker = new LatestWorker<number>(async (n) => { ran.push(n); }, 60_000);
+  worker.offer(1);
+  await setImmediate();
+  assert.deepEqual(ran, [1], 'the first offer runs at once');
+  for (let n = 2; n <= 5; n++) worker.offer(n);
+  await setImmediate();
+  assert.deepEqual(ran, [1], 'later offers wait for the spacing');
+  assert.equal(worker.superseded, 3);
+  // stop() drops the waiting item and idle() does not wait out the minute.
+  worker.stop();
+  await worker.idle();
+  assert.deepEqual(ran, [1]);
+
+  const short = new LatestWorker<number>(async (n) => { ran.push(n); }, 20);
+  short.offer(10);
+  short.offer(11);
+  short.offer(12);
+  await short.idle();
+  assert.deepEqual(ran, [1, 10, 12], 'the newest waiting item runs once the spacing is over');
+});
