@@ -435,7 +435,7 @@ export class Controller {
         return 'retry';
       }
       this.#published = { content: result.content, diagnostics, list: result.diagnostics };
-      this.#log.debug({ listeners: result.content.listeners.length, clusters: result.content.clusters.length, diagnostics: result.diagnostics.length }, 'table published');
+      this.#log.debug({ listeners: result.content.listeners.length, clusters: result.content.clusters.length, diagnostics: result.diagnostics.length, patched: result.changes !== undefined }, 'table published');
     }
     this.#translated = { state, addresses: shadows.clusterIPs };
     this.#resolveFirst();

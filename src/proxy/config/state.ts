@@ -4,6 +4,7 @@
  * one, never half of one.
  */
 import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { formatProblems, validateTable } from '../../table/index.ts';
@@ -39,6 +40,63 @@ export async function loadState(dir: string): Promise<LoadedState> {
   return { kind: 'table', table: v.table, path };
 }
 
+/** Long lists are written an element at a time; shorter ones (and anything deeper) in one piece. */
+const LONG_LIST = 256;
+/** Bytes gathered before a write. */
+const CHUNK = 64 * 1024;
+
+/**
+ * JSON.stringify(value), the same text, in pieces: the lists of a table (its Services' entries)
+ * one element at a time, so the serialization can pause between pieces.
+ */
+export function* jsonPieces(value: unknown, depth = 0): Generator<string> {
+  if (depth > 2 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    yield JSON.stringify(value) ?? 'null';
+    return;
+  }
+  if (Array.isArray(value)) {
+    if (value.length < LONG_LIST) {
+      yield JSON.stringify(value);
+      return;
+    }
+    yield '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) yield ',';
+      const v: unknown = value[i];
+      yield v === undefined || typeof v === 'function' || typeof v === 'symbol' ? 'null' : JSON.stringify(v);
+    }
+    yield ']';
+    return;
+  }
+  yield '{';
+  let first = true;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    yield `${first ? '' : ','}${JSON.stringify(k)}:`;
+    first = false;
+    yield* jsonPieces(v, depth + 1);
+  }
+  yield '}';
+}
+
+/**
+ * Writes the table's JSON in chunks, each its own write: at 10,000 Services the text is
+ * megabytes, and one JSON.stringify would hold the proxy's event loop (the next delta, the
+ * admin API) for all of it.
+ */
+async function writeTable(file: FileHandle, table: RoutingTable): Promise<void> {
+  let chunk = '';
+  for (const piece of jsonPieces(table)) {
+    chunk += piece;
+    if (chunk.length >= CHUNK) {
+      // writeFile on a handle writes all of it at the current position (write() may write less).
+      await file.writeFile(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk !== '') await file.writeFile(chunk);
+}
+
 /** Writes `table` to a temporary file, fsyncs it, renames it over the state file, fsyncs the directory. */
 export async function saveState(dir: string, table: RoutingTable): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -46,7 +104,7 @@ export async function saveState(dir: string, table: RoutingTable): Promise<void>
   try {
     const file = await open(temp, 'w', 0o644);
     try {
-      await file.writeFile(JSON.stringify(table));
+      await writeTable(file, table);
       await file.sync();
     } finally {
       await file.close();
