@@ -169,3 +169,18 @@ test('hinted publishes merge while pending: the same version and delta as withou
   assert.deepEqual(p.flush()?.delta?.changes.map((ch) => `${ch.kind} ${ch.key}`).toSorted(), ['endpoints bench/svc-3:80', 'endpoints bench/svc-7:80']);
   p.close();
 });
+
+test('a lone publish goes out on the next turn; one right after it waits for the quiet window', async () => {
+  const p = new Publisher({ epoch: 'e', coalesceMs: 60_000, maxDelayMs: 120_000 });
+  const seen = collect(p);
+  p.publish(content(3));
+  assert.equal(seen.length, 0, 'not synchronously');
+  await delay(20);
+  assert.deepEqual(seen.map((s) => s.table.version), [1], 'without waiting out the minute-long window');
+  p.publish(content(3, 1));
+  p.publish(content(3, 2));
+  await delay(20);
+  assert.equal(seen.length, 1, 'a publish during a burst waits for it to be quiet');
+  assert.equal(p.flush()?.table.version, 2, 'and then makes one version');
+  p.close();
+});
