@@ -12,19 +12,30 @@
  * names, every Service with a DNS entry), listeners on 127.0.0.24, no controller reachable.
  * Reported once every listener answers: its RSS as found and after a full GC, and the V8 heap
  * (bench/memory-probe.ts). `--heap-snapshot FILE` also writes a heap snapshot of it there.
+ *
+ * `--cluster`: the real `hostmesh controller` on a fake API server (in this process) holding the
+ * Services, one EndpointSlice each and every shadow Service already in place (a controller
+ * restart's situation: nothing to write), and the real `hostmesh proxy` fed by it over HTTP.
+ * Reported once the proxy serves every Service and nothing was published for 5 s: both
+ * processes' memory, as above. `--heap-snapshot FILE` snapshots the controller, `--proxy-heap-snapshot FILE` the proxy.
+ * Ports: controller 24010, proxy admin 24001 and DNS 24002, listeners on 127.0.0.24.
  */
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../src/common/log.ts';
+import { SERVICE_NAME_LABEL } from '../src/controller/objects.ts';
+import type { EndpointSliceObject, ServiceObject } from '../src/controller/objects.ts';
+import { buildShadowService } from '../src/controller/shadow/services.ts';
 import { ProxyEngine } from '../src/proxy/engine.ts';
-import { ResourceTracker, TABLE_FORMAT } from '../src/table/index.ts';
+import { portId, ResourceTracker, TABLE_FORMAT } from '../src/table/index.ts';
 import type { RoutingTable } from '../src/table/index.ts';
+import { FakeApiServer } from '../test/support/fake-apiserver.ts';
 import { forkProbed, memoryReport } from './probed-child.ts';
 
 const { values: args, positionals } = parseArgs({
@@ -32,7 +43,9 @@ const { values: args, positionals } = parseArgs({
   options: {
     process: { type: 'boolean', default: false },
     sources: { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
     'heap-snapshot': { type: 'string' },
+    'proxy-heap-snapshot': { type: 'string' },
   },
 });
 const services = Number(positionals[0] ?? 10_000);
@@ -119,9 +132,13 @@ async function inProcess(): Promise<void> {
   await idle.close();
 }
 
-/** Ports: admin 24001, DNS 24002 (the scale-mem block), listeners on 127.0.0.24 from 40000. */
-async function asProcess(): Promise<void> {
-  const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
+const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const HOST = '127.0.0.24';
+const ADMIN = 'http://127.0.0.1:24001';
+
+/** A temporary directory, the compiled package (unless --sources) and the children, all removed at exit. */
+function prepare(): { dir: string; main: string; children: ChildProcess[] } {
   const dir = mkdtempSync(join(tmpdir(), 'hostmesh-scale-'));
   const built = here('./.scale-build');
   const children: ChildProcess[] = [];
@@ -130,51 +147,130 @@ async function asProcess(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     if (!args.sources) rmSync(built, { recursive: true, force: true });
   });
-  const host = '127.0.0.24';
-  const ports = await freePorts(services, 40000, host);
   writeFileSync(join(dir, 'token'), 'bench-token\n');
-  writeFileSync(join(dir, 'table.json'), JSON.stringify(tableFor(ports, 1, true)));
   if (!args.sources) {
     rmSync(built, { recursive: true, force: true });
     execFileSync(process.execPath, [here('../node_modules/typescript/bin/tsc'), '-p', here('../tsconfig.build.json'), '--outDir', built], { stdio: 'inherit' });
   }
-  const snapshot = args['heap-snapshot'];
+  return { dir, main: args.sources ? here('../src/main.ts') : join(built, 'main.js'), children };
+}
+
+/** `hostmesh proxy --workers 1` on 127.0.0.24, state in `dir`; snapshots on SIGUSR2 when `snapshot`. */
+function startProxy(main: string, dir: string, children: ChildProcess[], controller: string, snapshot: string | undefined): ChildProcess {
+  return forkProbed(children, main, [
+    'proxy', '--controller', controller, '--node', 'bench', '--token-file', join(dir, 'token'), '--state-dir', join(dir, 'state'),
+    '--bind', HOST, '--admin', '127.0.0.1:24001', '--dns', '127.0.0.1:24002', '--workers', '1', '--log-level', 'silent',
+  ], snapshotFlags(dir, snapshot));
+}
+
+const snapshotFlags = (dir: string, snapshot: string | undefined): string[] => (snapshot === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`]);
+
+/** Routes the proxy serves on its listeners (GET /v1/routes), 0 while it cannot answer. */
+async function routesServed(): Promise<number> {
+  const text = await fetch(`${ADMIN}/v1/routes`).then((r) => (r.ok ? r.text() : ''), () => '');
+  return text.split('\n').filter((l) => l.includes(HOST)).length;
+}
+
+async function memory(name: string, child: ChildProcess, dir: string, snapshot: string | undefined): Promise<void> {
+  const m = await memoryReport(child);
+  out(`  ${name.padEnd(11)} RSS as found ${mb(m.rssAsFound)}, after a full GC ${mb(m.rss)} (V8 heap used ${mb(m.heapUsed)}, committed ${mb(m.heapTotal)}, external ${mb(m.external)}, malloced by V8 ${mb(m.mallocedMemory)})`);
+  out(`  ${''.padEnd(11)} resident by mapping: ${Object.entries(m.mappings).filter(([, v]) => v >= 1048576).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`);
+  if (snapshot === undefined) return;
+  const before = new Set(readdirSync(dir));
+  child.kill('SIGUSR2');
+  for (let i = 0; i < 600; i++) {
+    await sleep(500);
+    const fresh = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    // Complete once the process answers again.
+    if (fresh !== undefined && await memoryReport(child).then(() => true)) {
+      renameSync(join(dir, fresh), snapshot);
+      out(`  ${''.padEnd(11)} heap snapshot: ${snapshot}`);
+      return;
+    }
+  }
+}
+
+/** The proxy alone, from a saved table; no controller reachable. */
+async function asProcess(): Promise<void> {
+  const { dir, main, children } = prepare();
+  const ports = await freePorts(services, 40000, HOST);
+  mkdirSync(join(dir, 'state'));
+  writeFileSync(join(dir, 'state', 'table.json'), JSON.stringify(tableFor(ports, 1, true)));
   const t0 = performance.now();
-  const proxy = forkProbed(children, args.sources ? here('../src/main.ts') : join(built, 'main.js'), [
-    'proxy', '--controller', 'http://127.0.0.1:24009', '--node', 'bench', '--token-file', join(dir, 'token'), '--state-dir', dir,
-    '--bind', host, '--admin', '127.0.0.1:24001', '--dns', '127.0.0.1:24002', '--workers', '1', '--log-level', 'silent',
-  ], snapshot === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`]);
+  const proxy = startProxy(main, dir, children, 'http://127.0.0.1:24009', args['heap-snapshot']);
   // Ready once a table is applied: every listener is open by then.
   for (;;) {
     if (proxy.exitCode !== null) throw new Error(`the proxy exited with ${proxy.exitCode}`);
-    if (await fetch('http://127.0.0.1:24001/readyz').then((r) => r.ok, () => false)) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (await fetch(`${ADMIN}/readyz`).then((r) => r.ok, () => false)) break;
+    await sleep(100);
   }
   const ready = performance.now() - t0;
-  const routes = await fetch('http://127.0.0.1:24001/v1/routes').then((r) => r.text());
-  const served = routes.split('\n').filter((l) => l.includes(host)).length;
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  const m = await memoryReport(proxy);
+  const served = await routesServed();
+  await sleep(2000);
   out(`hostmesh proxy --workers 1 (${args.sources ? 'sources' : 'compiled'}), ${services} Services, ${services * perService} endpoints from a saved table, node ${process.version}`);
   out(`  ready after ${(ready / 1000).toFixed(1)} s, ${served} routes served`);
-  out(`  RSS as found ${mb(m.rssAsFound)}, after a full GC ${mb(m.rss)} (V8 heap used ${mb(m.heapUsed)}, committed ${mb(m.heapTotal)}, external ${mb(m.external)}, malloced by V8 ${mb(m.mallocedMemory)})`);
-  out(`  resident by mapping: ${Object.entries(m.mappings).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`);
-  if (snapshot !== undefined) {
-    const before = new Set(await import('node:fs').then((fs) => fs.readdirSync(dir)));
-    proxy.kill('SIGUSR2');
-    for (let i = 0; i < 600; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const fresh = (await import('node:fs')).readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
-      // Written once the process answers again.
-      if (fresh !== undefined && await memoryReport(proxy).then(() => true)) {
-        renameSync(join(dir, fresh), snapshot);
-        out(`  heap snapshot: ${snapshot}`);
-        break;
-      }
-    }
-  }
+  await memory('proxy', proxy, dir, args['heap-snapshot']);
   proxy.kill('SIGTERM');
 }
 
-await (args.process ? asProcess() : inProcess());
+/** The controller on a fake API server with every shadow in place, and the proxy it feeds. */
+async function asCluster(): Promise<void> {
+  const fake = await FakeApiServer.start({ historyLimit: 4 * services + 1000 });
+  const selector = { 'app.kubernetes.io/component': 'proxy' };
+  for (let i = 0; i < services; i++) {
+    const ns = `ns${i % 50}`;
+    const svc: ServiceObject = {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}`, namespace: ns },
+      spec: { ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }], selector: { app: `svc-${i}` } },
+    };
+    fake.create('services', svc);
+    fake.create('endpointslices', {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { name: `svc-${i}-a`, namespace: ns, labels: { [SERVICE_NAME_LABEL]: `svc-${i}` } },
+      addressType: 'IPv4',
+      endpoints: Array.from({ length: perService }, (_, e) => ({
+        addresses: [`10.${(i >> 8) & 255}.${i & 255}.${e + 1}`], conditions: { ready: true }, nodeName: `node-${e}`,
+        targetRef: { kind: 'Pod', namespace: ns, name: `svc-${i}-${e}` },
+      })),
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    } satisfies EndpointSliceObject);
+    fake.create('services', buildShadowService(svc, new Map([[portId(ns, `svc-${i}`, 80), 40000 + i]]), { meshNamespace: 'hostmesh', proxySelector: selector })!);
+  }
+  const { dir, main, children } = prepare();
+  writeFileSync(join(dir, 'kubeconfig'), fake.kubeconfig().exportConfig());
+  const api = 'http://127.0.0.1:24010';
+  const t0 = performance.now();
+  const controller = forkProbed(children, main, [
+    'controller', '--listen', '127.0.0.1:24010', '--mesh-namespace', 'hostmesh', '--token-file', join(dir, 'token'),
+    '--proxy-selector', 'app.kubernetes.io/component=proxy', '--kubeconfig', join(dir, 'kubeconfig'),
+    '--port-range', `40000-${40000 + services - 1}`, '--log-level', 'warn',
+  ], snapshotFlags(dir, args['heap-snapshot']));
+  while (!(await fetch(`${api}/healthz`).then((r) => r.ok, () => false))) {
+    if (controller.exitCode !== null) throw new Error(`the controller exited with ${controller.exitCode}`);
+    await sleep(100);
+  }
+  const proxy = startProxy(main, dir, children, api, args['proxy-heap-snapshot']);
+  let served = 0;
+  let lastVersion = -1;
+  let quietSince = performance.now();
+  for (;;) {
+    if (controller.exitCode !== null || proxy.exitCode !== null) throw new Error('a process exited');
+    const status = await fetch(`${api}/v1/status`, { headers: { authorization: 'Bearer bench-token' } }).then((r) => r.json() as Promise<{ version: number; proxies: { appliedVersion?: number }[] }>, () => undefined);
+    if (status !== undefined && status.version !== lastVersion) {
+      lastVersion = status.version;
+      quietSince = performance.now();
+    }
+    if (served < services) served = await routesServed();
+    if (served >= services && status?.proxies[0]?.appliedVersion === status?.version && performance.now() - quietSince > 5000) break;
+    await sleep(1000);
+  }
+  out(`hostmesh controller + proxy (${args.sources ? 'sources' : 'compiled'}), ${services} Services with their shadows, ${services * perService} endpoints, node ${process.version}`);
+  out(`  every route served after ${((performance.now() - t0) / 1000).toFixed(1)} s (with 5 s quiet), version ${lastVersion}, ${fake.list('services', 'hostmesh').length} shadows`);
+  await memory('controller', controller, dir, args['heap-snapshot']);
+  await memory('proxy', proxy, dir, args['proxy-heap-snapshot']);
+  for (const c of children) c.kill('SIGTERM');
+  await fake.stop();
+}
+
+await (args.cluster ? asCluster() : args.process ? asProcess() : inProcess());
 process.exit(0);

@@ -3,12 +3,14 @@
  * controller is down (fail static). Writes are atomic: a crash leaves the old file or the new
  * one, never half of one.
  */
-import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { formatProblems, validateTable } from '../../table/index.ts';
 import type { RoutingTable } from '../../table/index.ts';
 import { errorMessage } from '../../common/errors.ts';
+import { TEXT_PIECE, textPieces } from '../../common/text-pieces.ts';
 
 export const STATE_FILE = 'table.json';
 const TEMP_PREFIX = `.${STATE_FILE}.`;
@@ -23,7 +25,7 @@ export async function loadState(dir: string): Promise<LoadedState> {
   const path = join(dir, STATE_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readText(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing', path };
     return { kind: 'invalid', path, error: `cannot read: ${errorMessage(e)}` };
@@ -39,6 +41,13 @@ export async function loadState(dir: string): Promise<LoadedState> {
   return { kind: 'table', table: v.table, path };
 }
 
+/** A UTF-8 file's text, read in small pieces and decoded as they come (common/text-pieces.ts). */
+async function readText(path: string): Promise<string> {
+  const parts: string[] = [];
+  for await (const piece of createReadStream(path, { encoding: 'utf8', highWaterMark: TEXT_PIECE })) parts.push(piece as string);
+  return parts.join('');
+}
+
 /** Writes `table` to a temporary file, fsyncs it, renames it over the state file, fsyncs the directory. */
 export async function saveState(dir: string, table: RoutingTable): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -46,7 +55,8 @@ export async function saveState(dir: string, table: RoutingTable): Promise<void>
   try {
     const file = await open(temp, 'w', 0o644);
     try {
-      await file.writeFile(JSON.stringify(table));
+      // In pieces, as it is read: never one Buffer of the whole table (common/text-pieces.ts).
+      for (const piece of textPieces(JSON.stringify(table))) await file.writeFile(piece);
       await file.sync();
     } finally {
       await file.close();
