@@ -14,16 +14,36 @@ import { TABLE_FORMAT } from '../../src/table/index.ts';
 import type { RoutingTable } from '../../src/table/index.ts';
 import { content } from '../controller/push-fixtures.ts';
 
+/** The lines `push` gives (as text); `pushText` (decoding chunk by chunk) must give the same, or throw the same. */
 function split(chunks: Buffer[], max = 1 << 20): string[] {
-  const s = new LineSplitter(max);
-  const out: string[] = [];
-  for (const c of chunks) s.push(c, (l) => out.push(l.toString('utf8')));
-  return out;
+  const run = (text: boolean): string[] | Error => {
+    const s = new LineSplitter(max);
+    const out: string[] = [];
+    try {
+      for (const c of chunks) {
+        if (text) s.pushText(c, (l) => out.push(l));
+        else s.push(c, (l) => out.push(l.toString('utf8')));
+      }
+    } catch (e) {
+      return e as Error;
+    }
+    return out;
+  };
+  const bytes = run(false);
+  const text = run(true);
+  if (bytes instanceof Error) {
+    assert.equal((text as Error).message, bytes.message, 'pushText refuses what push refuses');
+    throw bytes;
+  }
+  assert.deepEqual(text, bytes, 'pushText gives the lines push gives');
+  return bytes;
 }
 
 test('NDJSON lines come out whole however the stream is chunked', () => {
   assert.deepEqual(split([Buffer.from('{"a":1}\n{"b"'), Buffer.from(':2}\r\n\n{"c"'), Buffer.from(':3}\n')]), ['{"a":1}', '{"b":2}', '{"c":3}']);
   assert.deepEqual(split([Buffer.from('no newline yet')]), []);
+  // A character split between chunks, and a CR that ends one chunk with the LF in the next.
+  assert.deepEqual(split([Buffer.from('{"é":'), Buffer.from('"€"}\r'), Buffer.from('\n')].flatMap((b) => [b.subarray(0, 2), b.subarray(2)])), ['{"é":"€"}']);
   fc.assert(fc.property(
     fc.array(fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('\n') && !s.includes('\r') && s.length > 0), { maxLength: 20 }),
     fc.array(fc.nat(), { maxLength: 30 }),

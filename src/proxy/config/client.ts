@@ -247,13 +247,13 @@ export class ConfigClient {
       this.#connected = true;
       const splitter = new LineSplitter(this.#opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
       let first = true;
-      const onLine = (line: Buffer): void => {
+      const onLine = (line: string): void => {
         this.#onMessage(line, first);
         first = false;
       };
       for await (const chunk of res.body) {
         timer.refresh();
-        splitter.push(chunk as Buffer, onLine);
+        splitter.pushText(chunk as Buffer, onLine);
       }
       throw new HostmeshError('WATCH_ENDED', 'the controller ended the watch stream');
     } catch (e) {
@@ -265,10 +265,10 @@ export class ConfigClient {
     }
   }
 
-  #onMessage(line: Buffer, first: boolean): void {
+  #onMessage(line: string, first: boolean): void {
     let msg: { type?: unknown; table?: unknown; epoch?: unknown; version?: unknown };
     try {
-      msg = JSON.parse(line.toString('utf8')) as typeof msg;
+      msg = JSON.parse(line) as typeof msg;
     } catch (e) {
       throw new HostmeshError('WATCH_BAD_LINE', `the controller sent a line that is not JSON: ${errorMessage(e)}`);
     }
