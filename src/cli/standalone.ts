@@ -98,12 +98,21 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
         retries++;
         log.warn({ port }, `port ${port} is in use by another process; allocating another one`);
         controller.reserve(port);
+        // Publish the retried table now, so it is queued behind this apply and applied() waits for it.
+        await publisher.flush();
         return;
       }
       log.error({ error: r.error }, `routing table refused, the previous one keeps serving: ${r.error.message}`);
     });
   };
   const unsubscribe = publisher.subscribe((p) => onTable(p.table));
+  /** Resolves once every table handed to the engine is applied, including busy-port retries. */
+  const applied = async (): Promise<void> => {
+    for (let seen = applying; ; seen = applying) {
+      await seen;
+      if (seen === applying) return;
+    }
+  };
 
   const printRoutes = (): void => {
     const lines = engine.routes().map((r) => {
@@ -179,7 +188,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
   out(`hostmesh standalone: ${controller.source.snapshot().files} manifest file(s) from ${opts.manifests}`);
   controller.build();
   await publisher.flush();
-  await applying;
+  await applied();
   out(`admin: http://${opts.admin.host}:${admin.port} (/healthz /readyz /metrics /v1/routes /v1/status)`);
   out(`dashboard: http://${opts.admin.host}:${admin.port}/dashboard (live stats /v1/stats, tap /v1/tap)`);
   if (dns) out(`dns: ${opts.dns!.host}:${dnsPort} answers ${opts.zones.join(', ')} (UDP and TCP)`);
@@ -191,7 +200,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     live,
     settled: async () => {
       await controller.settled();
-      await applying;
+      await applied();
     },
     diagnostics: () => controller.diagnostics(),
     close: async () => {
@@ -199,7 +208,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
       dashboard.close();
       unsubscribe();
       await controller.stop();
-      await applying;
+      await applied();
       await Promise.allSettled([admin.close(), dns?.close()]);
       await engine.close();
     },

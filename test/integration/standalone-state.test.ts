@@ -115,3 +115,24 @@ test('an unreadable standalone state is reported and ports are allocated afresh'
   const saved = JSON.parse(readFileSync(join(root, 'state', STANDALONE_STATE_FILE), 'utf8')) as { ports: Record<string, number> };
   assert.deepEqual(saved.ports, { 'test/a:80': base });
 });
+
+test('standalone returns only once a Service whose first ports are held elsewhere listens on a free one', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'hostmesh-busy-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const range = await freeRange(6);
+  // Another process's listeners on every port of the range but the last.
+  const held = await Promise.all(Array.from({ length: 5 }, (_, i) => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(range[0] + i, '127.0.0.1', () => resolve(s));
+  })));
+  t.after(() => { for (const s of held) s.close(); });
+  writeFileSync(join(root, 'a.yaml'), service('a'));
+  const mesh = await startStandalone({
+    manifests: root, portRange: range, admin: { host: '127.0.0.1', port: 0 }, zones: ['hostmesh'], accessLog: false,
+    log: createLogger('test', process.env.HOSTMESH_LOG_LEVEL ?? 'silent'), out: () => {},
+  });
+  t.after(() => mesh.close());
+  // No settled() here: the start itself must have applied the retried table.
+  assert.deepEqual([...listenPorts(mesh)], [['test/a:80', range[1]]]);
+});
