@@ -100,9 +100,9 @@ try {
     const latencies: number[] = [];
     const refused = new Map<string, number>();
     const reads: number[] = [];
-    let writing = true;
+    const writing = new AbortController();
     const probe = (async () => {
-      while (writing) {
+      while (!writing.signal.aborted) {
         const t = performance.now();
         await reader.readNamespace({ name: 'hostmesh' }).then(() => reads.push(performance.now() - t), () => {});
         await sleep(100);
@@ -127,7 +127,7 @@ try {
       }
     });
     const seconds = (performance.now() - started) / 1000;
-    writing = false;
+    writing.abort();
     await probe;
     const after = await apf();
     const queued = after.queued - before.queued;
