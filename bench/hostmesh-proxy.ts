@@ -11,7 +11,9 @@
  * With HOSTMESH_BENCH_TRACING=URL,RATIO the engine also exports spans to the collector at URL.
  * With HOSTMESH_BENCH_ACL=1 the route is in ACL mode: 127.0.0.1 (the load generator) is an
  * identity the access policy allows GET requests under `/` (a path and a method match run on
- * every request; the identity lookup is cached per connection).
+ * every request; the identity lookup is cached per connection). With HOSTMESH_BENCH_ACL=all the
+ * identity is allowed every request (a grant that does not depend on the request: only the
+ * connection's cached decision is read per request).
  * With HOSTMESH_BENCH_TAP=RATE someone taps the route (at most RATE events a second, the default
  * cap being 100) and the events are drained every second, as the live reporter does.
  *
@@ -46,6 +48,8 @@ const route: Partial<RouteEntry> = all
   : {};
 if (process.env.HOSTMESH_BENCH_ACL === '1') {
   route.access = { allow: [{ namespace: 'bench', serviceAccount: 'load', matches: [{ path: { type: 'PathPrefix', value: '/' }, methods: ['GET'] }] }] };
+} else if (process.env.HOSTMESH_BENCH_ACL === 'all') {
+  route.access = { allow: [{ namespace: 'bench', serviceAccount: 'load' }] };
 }
 const table = benchTable(backend, port, route, all ? ['server', 'v2'] : ['server']);
 if (route.access !== undefined) table.identities = [{ address: '127.0.0.1', namespace: 'bench', serviceAccount: 'load' }];

@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { BAD_VALUE, TOKEN, isTokenName } from './h1-syntax.ts';
+import { BAD_VALUE, TCHAR, TOKEN, VALUE, isTokenName } from './h1-syntax.ts';
 
 /** What the fast path needs from the listener that owns the connection. */
 export interface FastHost {
@@ -50,16 +50,9 @@ const SP = 32;
 const HTAB = 9;
 const COLON = 58;
 
-/** tchar (RFC 9110): ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA. */
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
 /** Origin-form target bytes accepted here: visible ASCII except `#` (node:http takes the rest). */
 const TARGET = new Uint8Array(256);
 for (let c = 0x21; c <= 0x7e; c++) if (c !== 0x23) TARGET[c] = 1;
-/** Header value bytes accepted here: HTAB, SP and visible ASCII (obs-text goes to node:http). */
-const VALUE = new Uint8Array(256);
-VALUE[HTAB] = 1;
-for (let c = 0x20; c <= 0x7e; c++) VALUE[c] = 1;
 
 /** Methods taken here (all without a body: a request with one goes to node:http). */
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'POST', 'PUT', 'PATCH']);

@@ -18,6 +18,8 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { trackBackendSocket } from '../overload.ts';
+import { readResponse } from './h1-response.ts';
+import type { FastResponseHead } from './h1-response.ts';
 import { BAD_VALUE, TOKEN, isTokenName } from './h1-syntax.ts';
 import { keepAliveHintMs } from './keep-alive.ts';
 
@@ -266,10 +268,15 @@ class Conn {
   #inExecute = false;
   /** An exchange that ended while the parser was running: released after it returns. */
   #endedInExecute: Exchange | undefined = undefined;
+  /** llhttp has bytes of the current response: the rest of it is llhttp's too. */
+  #fed = false;
+  /** Longest response head the fast reader takes (llhttp takes longer ones, up to its limit). */
+  readonly #maxFastHead: number;
 
   constructor(pool: H1Pool, socket: Socket, maxHeaderSize: number) {
     this.pool = pool;
     this.socket = socket;
+    this.#maxFastHead = Math.min(8192, Math.floor(maxHeaderSize / 2));
     const p = new HTTPParser();
     p.initialize(HTTPParser.RESPONSE, {}, maxHeaderSize, 0);
     p[HTTPParser.kOnMessageBegin] = () => {
@@ -343,6 +350,19 @@ class Conn {
       return;
     }
     this.#inExecute = true;
+    if (!this.#fed && !this.current.head) {
+      // A whole plain response in this read: read here, without llhttp (h1-response.ts).
+      const fast = readResponse(chunk, this.#maxFastHead);
+      if (fast !== null) {
+        this.#fastResponse(fast, chunk);
+        this.#inExecute = false;
+        const done = this.#endedInExecute;
+        this.#endedInExecute = undefined;
+        if (done !== undefined) this.#afterResponse(done);
+        return;
+      }
+    }
+    this.#fed = true;
     const r = this.parser.execute(chunk);
     this.#inExecute = false;
     const ended = this.#endedInExecute;
@@ -354,6 +374,16 @@ class Conn {
       return;
     }
     if (ended !== undefined) this.#afterResponse(ended);
+  }
+
+  /** What llhttp's callbacks would do for the response `head` (the body is the rest of `chunk`). */
+  #fastResponse(head: FastResponseHead, chunk: Buffer): void {
+    const ex = this.current!;
+    this.#onHead(head.headers, head.status, head.reason, false, head.keepAlive, head.minor);
+    if (this.current !== ex || !ex.started) return;
+    // A copy: the chunk is a view of the shared read buffer, and a paused handler keeps it.
+    if (head.bodyStart < chunk.length) ex.data(Buffer.from(chunk.subarray(head.bodyStart)));
+    this.#onComplete();
   }
 
   #onEnd(): void {
@@ -390,6 +420,7 @@ class Conn {
   send(ex: Exchange, head: string, body: Buffer | null): void {
     this.current = ex;
     this.#complete = false;
+    this.#fed = false;
     this.#idleFrom = 0;
     ex.handler.onRequestStart?.(ex.controller, null);
     if (ex.over) return;
