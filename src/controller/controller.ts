@@ -31,6 +31,7 @@ import { DnsReconciler } from './dns/reconciler.ts';
 import { Informer } from './kube/informer.ts';
 import { DEFAULT_BACKOFF, SerialLoop } from './kube/loop.ts';
 import { BurstWindow } from './kube/burst-window.ts';
+import { reuseConnections } from './kube/connections.ts';
 import type { BurstWindowOptions } from './kube/burst-window.ts';
 import type { Backoff, RunOutcome } from './kube/loop.ts';
 import { MeshNamespaceView, writeShadows } from './shadow/reconciler.ts';
@@ -219,7 +220,8 @@ export class Controller {
     this.#log = options.log;
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
     const coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
-    const kc = options.kubeConfig;
+    // Every API client of the controller shares connections (client-node opens one per request).
+    const kc = reuseConnections(options.kubeConfig);
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#firstPublish = new Promise((resolve, reject) => {
       this.#resolveFirst = resolve;

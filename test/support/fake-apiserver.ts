@@ -137,6 +137,7 @@ export class FakeApiServer {
   private readonly injected: Injected[] = [];
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private boundPort = 0;
+  private connectionCount = 0;
 
   private constructor(options: FakeApiServerOptions) {
     this.options = options;
@@ -146,6 +147,7 @@ export class FakeApiServer {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
     });
+    this.server.on('connection', () => this.connectionCount++);
   }
 
   static async start(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
@@ -160,6 +162,11 @@ export class FakeApiServer {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** Connections clients opened so far. */
+  get connectionsOpened(): number {
+    return this.connectionCount;
   }
 
   get url(): string {
