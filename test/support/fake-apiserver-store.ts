@@ -209,10 +209,17 @@ export class Store {
     return this.resources.get(resourceKey(group, version, plural));
   }
 
-  /** `services`, `deployments.apps`, `events.events.k8s.io`: the core group wins a bare plural. */
-  resolve(name: string): Resource {
+  /**
+   * `services`, `deployments.apps`, `events.events.k8s.io`: the core group wins a bare plural.
+   * A kind served in several versions: the one of `apiVersion` (or a name spelled
+   * `plural.group/version`) when given, else the first registered.
+   */
+  resolve(spelled: string, apiVersion?: string): Resource {
+    const slash = spelled.indexOf('/');
+    const name = slash < 0 ? spelled : spelled.slice(0, slash);
+    if (slash >= 0) apiVersion = `${name.slice(name.indexOf('.') + 1)}/${spelled.slice(slash + 1)}`;
     const matches = this.all().filter((r) => r.qualifiedName === name || (r.def.plural === name));
-    const exact = matches.find((r) => r.qualifiedName === name);
+    const exact = matches.find((r) => r.qualifiedName === name && r.apiVersion === apiVersion) ?? matches.find((r) => r.qualifiedName === name);
     const found = exact ?? (matches.length === 1 ? matches[0] : undefined);
     if (!found) throw new Error(`unknown or ambiguous resource "${name}"`);
     return found;

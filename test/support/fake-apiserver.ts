@@ -17,7 +17,10 @@
  *   request counters (with the bearer token each request carried), direct data access, and
  *   `kubeconfig()`;
  * - Leases (coordination.k8s.io/v1) for leader election; Pods; the Gateway API's HTTPRoute,
- *   GRPCRoute (with `status`) and ReferenceGrant, served unless `gatewayApi: false`;
+ *   GRPCRoute (with `status`) and ReferenceGrant, served unless `gatewayApi: false`; the SMI
+ *   kinds (TrafficSplit, HTTPRouteGroup, TCPRoute, UDPRoute, TrafficTarget) in the versions
+ *   asked for with the `smi` option (none by default; see `smiResources` for how versions are
+ *   kept);
  * - Roles, ClusterRoles and their bindings stored, and SubjectAccessReview and
  *   SelfSubjectAccessReview (for the `users` option's tokens) answered from them like the RBAC
  *   authorizer (fake-apiserver-access.ts).
@@ -37,7 +40,8 @@ import { parse as parseYaml } from 'yaml';
 import { SelectorError } from './fake-apiserver-selectors.ts';
 import { ApiError, Store } from './fake-apiserver-store.ts';
 import type { KubeObject, Resource, ResourceDef, StatusBody, WatchEvent } from './fake-apiserver-store.ts';
-import { builtinResources, gatewayApiResources, missingApiError } from './fake-apiserver-resources.ts';
+import { builtinResources, gatewayApiResources, missingApiError, smiResources } from './fake-apiserver-resources.ts';
+import type { SmiCrd } from './fake-apiserver-resources.ts';
 import { accessResources, ADMIN, reviewAccess } from './fake-apiserver-access.ts';
 import type { Identity } from './fake-apiserver-access.ts';
 
@@ -76,6 +80,12 @@ export interface FakeApiServerOptions {
    * them later with `registerResource` for each of `gatewayApiResources()`).
    */
   gatewayApi?: boolean;
+  /**
+   * Serve the SMI kinds from the start, as if their CRDs were installed: `true` for every
+   * version of each, or the versions each kind's CRD serves. Default: not served (install them
+   * later with `registerResource` for each of `smiResources()`).
+   */
+  smi?: boolean | Partial<Record<SmiCrd, readonly string[]>>;
   /**
    * More bearer tokens, each a user with groups. They authenticate like `token`, and a
    * SelfSubjectAccessReview is answered for that user (anyone else is an admin, in
@@ -134,6 +144,7 @@ export class FakeApiServer {
     this.store = new Store({ historyLimit: options.historyLimit, strictNamespaces: options.strictNamespaces });
     for (const def of [...builtinResources({ serviceCIDR: options.serviceCIDR ?? '10.96.0.0/16' }), ...accessResources()]) this.store.register(def);
     if (options.gatewayApi !== false) for (const def of gatewayApiResources()) this.registerResource(def);
+    if (options.smi !== undefined && options.smi !== false) for (const def of smiResources(options.smi === true ? {} : options.smi)) this.registerResource(def);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
     });
@@ -248,8 +259,9 @@ export class FakeApiServer {
 
   // ---- direct data access (no HTTP, not counted, but watchers see the changes) ----
 
+  /** Into the version the object's apiVersion names, where the kind is served in several. */
   create<T extends object>(resource: string, obj: T): T & KubeObject {
-    const res = this.store.resolve(resource);
+    const res = this.store.resolve(resource, (obj as Partial<KubeObject>).apiVersion);
     return this.store.create(res, (obj as Partial<KubeObject>).metadata?.namespace, obj) as T & KubeObject;
   }
 
@@ -260,7 +272,7 @@ export class FakeApiServer {
   /** Replaces the object (unconditionally unless it carries a resourceVersion). */
   update<T extends object>(resource: string, obj: T): T & KubeObject {
     const o = obj as unknown as KubeObject;
-    return this.store.update(this.store.resolve(resource), o.metadata.namespace, o.metadata.name!, obj) as T & KubeObject;
+    return this.store.update(this.store.resolve(resource, o.apiVersion), o.metadata.namespace, o.metadata.name!, obj) as T & KubeObject;
   }
 
   /** JSON merge patch. */
