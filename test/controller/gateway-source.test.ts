@@ -8,8 +8,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { KubernetesSource } from '../../src/controller/source/kubernetes.ts';
-import type { ClusterState } from '../../src/controller/objects.ts';
-import { captureLogger } from './push-fixtures.ts';
+import { openSource } from './source-fixtures.ts';
 import type { FakeApiServer, FakeApiServerOptions } from '../support/fake-apiserver.ts';
 import { gatewayApiResources } from '../support/fake-apiserver-resources.ts';
 import { gatewayRoute, names, pod, service, startFakeApiServer, waitFor } from '../support/kube.ts';
@@ -19,22 +18,7 @@ const GW = 'gateway.networking.k8s.io';
 /** The source's diagnostics about Gateway API CRDs (the SMI CRDs are absent in these tests). */
 const gatewayDiagnostics = (source: KubernetesSource) => source.diagnostics().filter((d) => d.object.name.endsWith(`.${GW}`));
 
-async function open(t: TestContext, fakeOptions: FakeApiServerOptions, seed?: (fake: FakeApiServer) => void) {
-  const fake = await startFakeApiServer(t, fakeOptions);
-  seed?.(fake);
-  const { log: logger, lines } = captureLogger();
-  const source = new KubernetesSource({ kubeConfig: fake.kubeconfig(), backoff: { minMs: 10, maxMs: 100 }, crdPollMs: 30, ignoreNamespaces: ['kube-system'], logger });
-  const snapshots: ClusterState[] = [];
-  source.on('change', (s) => snapshots.push(s));
-  t.after(() => source.stop());
-  await source.start();
-  await source.synced;
-  const until = (what: string, check: (s: ClusterState) => boolean) => waitFor(what, () => {
-    const last = snapshots.at(-1);
-    return last !== undefined && check(last) ? last : undefined;
-  });
-  return { fake, source, lines, until };
-}
+const open = (t: TestContext, fakeOptions: FakeApiServerOptions, seed?: (fake: FakeApiServer) => void) => openSource(t, fakeOptions, { ignoreNamespaces: ['kube-system'] }, seed);
 
 test('pods and the Gateway API kinds are read, changes followed, ignored namespaces left out', async (t) => {
   const h = await open(t, {}, (fake) => {

@@ -9,26 +9,12 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubernetesSource } from '../../src/controller/source/kubernetes.ts';
 import type { ClusterState, CustomObject } from '../../src/controller/objects.ts';
-import { captureLogger } from './push-fixtures.ts';
+import { openSource } from './source-fixtures.ts';
 import type { FakeApiServerOptions } from '../support/fake-apiserver.ts';
 import { smiResources } from '../support/fake-apiserver-resources.ts';
-import { startFakeApiServer, waitFor } from '../support/kube.ts';
+import { waitFor } from '../support/kube.ts';
 
-async function open(t: TestContext, fakeOptions: FakeApiServerOptions, acl = false) {
-  const fake = await startFakeApiServer(t, { gatewayApi: false, ...fakeOptions });
-  const { log: logger, lines } = captureLogger();
-  const source = new KubernetesSource({ kubeConfig: fake.kubeconfig(), backoff: { minMs: 10, maxMs: 100 }, crdPollMs: 30, acl, logger });
-  const snapshots: ClusterState[] = [];
-  source.on('change', (s) => snapshots.push(s));
-  t.after(() => source.stop());
-  await source.start();
-  await source.synced;
-  const until = (what: string, check: (s: ClusterState) => boolean) => waitFor(what, () => {
-    const last = snapshots.at(-1);
-    return last !== undefined && check(last) ? last : undefined;
-  });
-  return { fake, source, lines, until };
-}
+const open = (t: TestContext, fakeOptions: FakeApiServerOptions, acl = false) => openSource(t, { gatewayApi: false, ...fakeOptions }, { acl });
 
 const smiIn = (s: ClusterState): string[] => (s.smi ?? []).map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`);
 const smiDiagnostics = (source: KubernetesSource): string[] => source.diagnostics()
