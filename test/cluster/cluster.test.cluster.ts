@@ -297,10 +297,6 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
       // Pods may be read (identities for consumer routes and ACLs), never changed.
       [controller, 'delete', 'pods', APP_NAMESPACE, false],
       [controller, 'update', 'httproutes.gateway.networking.k8s.io', APP_NAMESPACE, false],
-      // SMI objects are read (list/watch), never written.
-      [controller, 'watch', 'traffictargets.access.smi-spec.io', APP_NAMESPACE, true],
-      [controller, 'list', 'trafficsplits.split.smi-spec.io', '', true],
-      [controller, 'update', 'trafficsplits.split.smi-spec.io', APP_NAMESPACE, false],
       [controller, 'create', 'pods', MESH_NAMESPACE, false],
       [controller, 'get', 'nodes', '', false],
       [controller, 'create', 'clusterrolebindings.rbac.authorization.k8s.io', '', false],
