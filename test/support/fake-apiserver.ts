@@ -28,7 +28,8 @@
  * Known differences from a real server: no admission, no RBAC on its own requests, finalizers or garbage collection
  * (a deleted Namespace takes its contents with it at once), no field ownership for apply, no
  * dryRun, strategic merge patches replace lists, core and events.k8s.io Events are separate
- * stores, and Services are single-stack IPv4. Unlike a real server it accepts EndpointSlice
+ * stores, Services are single-stack IPv4, and a kind served in several versions (SMI) keeps one
+ * store per version (a real CRD keeps one copy and hands it out in the version asked for). Unlike a real server it accepts EndpointSlice
  * addresses in 127.0.0.0/8 (the real one answers 422 "may not be in the loopback range"), on
  * purpose: the tests' backends listen on 127.0.0.1. test/cluster/ runs the real one.
  */
