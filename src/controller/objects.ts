@@ -98,6 +98,19 @@ export interface ClusterState {
   referenceGrants?: ReferenceGrantObject[];
 }
 
+/**
+ * What changed between two snapshots of a source (`base` and the one it is given with): the
+ * Services replaced, added or removed (by `namespace/name`), each EndpointSlice replaced
+ * (before and after; one side absent when added or removed), in the order they changed, and
+ * whether any pod changed. Anything else changed means no hint at all.
+ */
+export interface ClusterChange {
+  base: ClusterState;
+  services: ReadonlySet<string>;
+  endpointSlices: readonly { before?: EndpointSliceObject; after?: EndpointSliceObject }[];
+  pods: boolean;
+}
+
 /** A `parentRefs[]` / `backendRefs[]` entry of a Gateway API route (untrusted: checked by translation). */
 export interface GatewayRef {
   group?: string;

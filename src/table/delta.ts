@@ -336,71 +336,144 @@ function patchMap<T>(map: Map<string, T>, changes: Map<string, T | null>): Map<s
  * taken from the same object as last time (content built by patching the previous table) is
  * not hashed again, and the digest is updated for the changes only.
  */
+/**
+ * A table's entries replaced since `base` (the table last given to a ResourceTracker), each
+ * under the key it had (nothing added or removed), as a patching translation knows them.
+ * `identities`: the identity map may have changed anywhere.
+ */
+export interface ContentChanges {
+  base: TableResources;
+  dnsServices: readonly DnsServiceEntry[];
+  listeners: readonly ListenerEntry[];
+  routes: readonly RouteEntry[];
+  clusters: readonly ClusterEntry[];
+  identities: boolean;
+}
+
+/** What one resource kind is made of: its key, the object it is taken from, its value. */
+interface KindOf<T> {
+  key: (item: T) => string;
+  source: (item: T) => object;
+  value: (item: T) => unknown;
+}
+
+const DNS_KIND: KindOf<TableResources['dns']> = { key: () => DNS_KEY, source: (d) => d, value: dnsSettings };
+const DNS_SERVICE_KIND: KindOf<DnsServiceEntry> = { key: dnsServiceKey, source: (s) => s, value: (s) => s };
+const LISTENER_KIND: KindOf<ListenerEntry> = { key: listenerKey, source: (l) => l, value: (l) => l };
+const ROUTE_KIND: KindOf<RouteEntry> = { key: (r) => r.id, source: (r) => r, value: (r) => r };
+const CLUSTER_KIND: KindOf<ClusterEntry> = { key: (c) => c.id, source: (c) => c, value: clusterSettings };
+const ENDPOINTS_KIND: KindOf<ClusterEntry> = { key: (c) => c.id, source: (c) => c.endpoints, value: (c) => c.endpoints };
+const IDENTITY_KIND: KindOf<IdentityEntry> = { key: (e) => e.address, source: (e) => e, value: (e) => e };
+
+/**
+ * The controller's side: remembers one hash per resource of the last table it saw, so the next
+ * table's changes are found by hashing, not by keeping a second copy of every entry. A resource
+ * taken from the same object as last time (content built by patching the previous table) is
+ * not hashed again, and the digest is updated for the changes only. Given the entries a
+ * patching translation replaced (`ContentChanges`), it looks at those only.
+ */
 export class ResourceTracker {
   /** One map per kind, keyed by the resource key (strings the table already holds: no concatenation per visit). */
   readonly #entries = new Map<ResourceKind, Map<string, { h: bigint; source: object; gen: number }>>(RESOURCE_KINDS.map((k) => [k, new Map()]));
   #sum = new DigestSum();
   #gen = 0;
+  #last: TableResources | undefined;
 
   /** tableDigest() of the last table given to update(). */
   get digest(): string {
     return this.#sum.hex;
   }
 
-  /** Records `table`'s resources; returns what changed since the previous call and the new digest. */
-  update(table: TableResources): { changes: ResourceChange[]; digest: string } {
+  /**
+   * Records `table`'s resources; returns what changed since the previous call and the new
+   * digest. With `hint` (relative to the previous table given here) only the hinted entries
+   * are looked at; a hint about another table is ignored.
+   */
+  update(table: TableResources, hint?: ContentChanges): { changes: ResourceChange[]; digest: string } {
+    const patch = hint !== undefined && hint.base === this.#last && this.#last !== undefined && this.#known(hint);
+    this.#last = table;
     const gen = ++this.#gen;
-    const sum = this.#sum;
     const changes: ResourceChange[] = [];
     const seen = new Map<ResourceKind, number>();
-    const pass = <T extends object>(kind: ResourceKind, items: readonly T[], key: (item: T) => string, source: (item: T) => object, value: (item: T) => unknown): void => {
-      const entries = this.#entries.get(kind)!;
-      let count = 0;
-      for (const item of items) {
-        const k = key(item);
-        const src = source(item);
-        const e = entries.get(k);
-        // Seen twice in one table (a duplicate id) counts once, as the table's validation refuses it anyway.
-        if (e !== undefined && e.gen !== gen) count++;
-        if (e !== undefined && e.source === src) {
-          e.gen = gen;
-          continue;
-        }
-        const v = value(item);
-        const h = resourceHash(kind, k, v);
-        if (e === undefined) {
-          entries.set(k, { h, source: src, gen });
-          count++;
-        } else {
-          if (e.h !== h) sum.remove(e.h);
-          e.source = src;
-          e.gen = gen;
-          if (e.h === h) continue;
-          e.h = h;
-        }
-        sum.add(h);
-        changes.push({ kind, key: k, value: v } as ResourceChange);
+    if (patch) {
+      this.#pass(changes, gen, 'dns', [table.dns], DNS_KIND);
+      this.#pass(changes, gen, 'dnsService', hint.dnsServices, DNS_SERVICE_KIND);
+      this.#pass(changes, gen, 'listener', hint.listeners, LISTENER_KIND);
+      this.#pass(changes, gen, 'route', hint.routes, ROUTE_KIND);
+      this.#pass(changes, gen, 'cluster', hint.clusters, CLUSTER_KIND);
+      this.#pass(changes, gen, 'endpoints', hint.clusters, ENDPOINTS_KIND);
+      if (hint.identities) {
+        seen.set('identity', this.#pass(changes, gen, 'identity', table.identities ?? [], IDENTITY_KIND));
+        this.#removeUnseen(changes, gen, ['identity'], seen);
       }
-      seen.set(kind, count);
+      return { changes, digest: this.#sum.hex };
+    }
+    seen.set('dns', this.#pass(changes, gen, 'dns', [table.dns], DNS_KIND));
+    seen.set('dnsService', this.#pass(changes, gen, 'dnsService', table.dns.services, DNS_SERVICE_KIND));
+    seen.set('listener', this.#pass(changes, gen, 'listener', table.listeners, LISTENER_KIND));
+    seen.set('route', this.#pass(changes, gen, 'route', table.routes, ROUTE_KIND));
+    seen.set('cluster', this.#pass(changes, gen, 'cluster', table.clusters, CLUSTER_KIND));
+    seen.set('endpoints', this.#pass(changes, gen, 'endpoints', table.clusters, ENDPOINTS_KIND));
+    seen.set('identity', this.#pass(changes, gen, 'identity', table.identities ?? [], IDENTITY_KIND));
+    this.#removeUnseen(changes, gen, RESOURCE_KINDS, seen);
+    return { changes, digest: this.#sum.hex };
+  }
+
+  /** Whether every hinted entry replaces one of the same key (a hint adds and removes nothing). */
+  #known(hint: ContentChanges): boolean {
+    const has = <T>(kind: ResourceKind, items: readonly T[], k: KindOf<T>): boolean => {
+      const entries = this.#entries.get(kind)!;
+      return items.every((item) => entries.has(k.key(item)));
     };
-    pass('dns', [table.dns], () => DNS_KEY, (d) => d, dnsSettings);
-    pass('dnsService', table.dns.services, dnsServiceKey, (s) => s, (s) => s);
-    pass('listener', table.listeners, listenerKey, (l) => l, (l) => l);
-    pass('route', table.routes, (r) => r.id, (r) => r, (r) => r);
-    pass('cluster', table.clusters, (c) => c.id, (c) => c, clusterSettings);
-    pass('endpoints', table.clusters, (c) => c.id, (c) => c.endpoints, (c) => c.endpoints);
-    pass('identity', table.identities ?? [], (e) => e.address, (e) => e, (e) => e);
-    for (const kind of RESOURCE_KINDS) {
+    return has('dnsService', hint.dnsServices, DNS_SERVICE_KIND) && has('listener', hint.listeners, LISTENER_KIND)
+      && has('route', hint.routes, ROUTE_KIND) && has('cluster', hint.clusters, CLUSTER_KIND);
+  }
+
+  /** Records `items` of one kind, adding to `changes` what differs; returns how many known entries were seen. */
+  #pass<T>(changes: ResourceChange[], gen: number, kind: ResourceKind, items: readonly T[], k: KindOf<T>): number {
+    const entries = this.#entries.get(kind)!;
+    const sum = this.#sum;
+    let count = 0;
+    for (const item of items) {
+      const key = k.key(item);
+      const src = k.source(item);
+      const e = entries.get(key);
+      // Seen twice in one table (a duplicate id) counts once, as the table's validation refuses it anyway.
+      if (e !== undefined && e.gen !== gen) count++;
+      if (e !== undefined && e.source === src) {
+        e.gen = gen;
+        continue;
+      }
+      const v = k.value(item);
+      const h = resourceHash(kind, key, v);
+      if (e === undefined) {
+        entries.set(key, { h, source: src, gen });
+        count++;
+      } else {
+        if (e.h !== h) sum.remove(e.h);
+        e.source = src;
+        e.gen = gen;
+        if (e.h === h) continue;
+        e.h = h;
+      }
+      sum.add(h);
+      changes.push({ kind, key, value: v } as ResourceChange);
+    }
+    return count;
+  }
+
+  /** Drops the entries of `kinds` this update did not see (removed from the table). */
+  #removeUnseen(changes: ResourceChange[], gen: number, kinds: readonly ResourceKind[], seen: ReadonlyMap<ResourceKind, number>): void {
+    for (const kind of kinds) {
       const entries = this.#entries.get(kind)!;
       if ((seen.get(kind) ?? 0) >= entries.size) continue;
       for (const [k, e] of entries) {
         if (e.gen === gen) continue;
         entries.delete(k);
-        sum.remove(e.h);
+        this.#sum.remove(e.h);
         // Endpoints go with their cluster; the dns settings always exist.
         if (kind !== 'endpoints' && kind !== 'dns') changes.push({ kind, key: k } as ResourceChange);
       }
     }
-    return { changes, digest: sum.hex };
   }
 }

@@ -9,4 +9,4 @@ export * from './protocol.ts';
 export * from './policies/index.ts';
 export * from './resources.ts';
 export { applyTableDelta, DELTA_GAP, referencedClusters, ResourceTracker } from './delta.ts';
-export type { DeltaResult, DeltaTouched, TableDelta } from './delta.ts';
+export type { ContentChanges, DeltaResult, DeltaTouched, TableDelta } from './delta.ts';

@@ -11,8 +11,8 @@
  * that changed, docs/distribution.md), found by comparing one hash per resource.
  */
 import { randomUUID } from 'node:crypto';
-import { ResourceTracker, TABLE_FORMAT } from '../../table/index.ts';
-import type { RoutingTable, StatusDiagnostic, TableContent, TableDelta } from '../../table/index.ts';
+import { dnsServiceKey, listenerKey, ResourceTracker, TABLE_FORMAT } from '../../table/index.ts';
+import type { ContentChanges, RoutingTable, StatusDiagnostic, TableContent, TableDelta } from '../../table/index.ts';
 import { HostmeshError } from '../../common/errors.ts';
 import { VersionHistory } from './history.ts';
 
@@ -44,6 +44,22 @@ export type PublishListener = (publication: Publication) => void;
 export const DEFAULT_COALESCE_MS = 50;
 export const DEFAULT_MAX_DELAY_MS = 250;
 
+/** One hint for content published over pending content: both hints together, when they follow each other. */
+function mergeChanges(pending: { content: TableContent; changes: ContentChanges | undefined }, next: ContentChanges | undefined): ContentChanges | undefined {
+  const first = pending.changes;
+  if (first === undefined || next === undefined || next.base !== pending.content) return undefined;
+  // An entry replaced twice is named once, as it is now.
+  const union = <T>(a: readonly T[], b: readonly T[], key: (e: T) => string): T[] => [...new Map([...a, ...b].map((e) => [key(e), e])).values()];
+  return {
+    base: first.base,
+    dnsServices: union(first.dnsServices, next.dnsServices, dnsServiceKey),
+    listeners: union(first.listeners, next.listeners, listenerKey),
+    routes: union(first.routes, next.routes, (e) => e.id),
+    clusters: union(first.clusters, next.clusters, (e) => e.id),
+    identities: first.identities || next.identities,
+  };
+}
+
 export class Publisher {
   readonly epoch: string;
   readonly coalesceMs: number;
@@ -53,7 +69,7 @@ export class Publisher {
   readonly #resources = new ResourceTracker();
   #current: Publication | undefined;
   #diagnostics: readonly StatusDiagnostic[] = [];
-  #pending: { content: TableContent; diagnostics: readonly StatusDiagnostic[] } | undefined;
+  #pending: { content: TableContent; diagnostics: readonly StatusDiagnostic[]; changes: ContentChanges | undefined } | undefined;
   #quietTimer: NodeJS.Timeout | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -102,11 +118,13 @@ export class Publisher {
 
   /**
    * Records the latest content; it is published after the burst settles (see the file comment).
-   * The published table shares `content`'s arrays: do not mutate them afterwards.
+   * The published table shares `content`'s arrays: do not mutate them afterwards. `changes`
+   * (the entries replaced since the content published before) spares a pass over the table.
    */
-  publish(content: TableContent, diagnostics: readonly StatusDiagnostic[] = []): void {
+  publish(content: TableContent, diagnostics: readonly StatusDiagnostic[] = [], changes?: ContentChanges): void {
     if (this.#closed) return;
-    this.#pending = { content, diagnostics };
+    const pending = this.#pending;
+    this.#pending = { content, diagnostics, changes: pending === undefined ? changes : mergeChanges(pending, changes) };
     if (this.#deadlineTimer === undefined) this.#deadlineTimer = setTimeout(this.#onTimer, this.maxDelayMs);
     if (this.#quietTimer === undefined) this.#quietTimer = setTimeout(this.#onTimer, this.coalesceMs);
     else this.#quietTimer.refresh();
@@ -121,7 +139,7 @@ export class Publisher {
     this.#diagnostics = pending.diagnostics;
     const publishedAt = Date.now();
     const { dns, listeners, routes, clusters } = pending.content;
-    const { changes, digest } = this.#resources.update(pending.content);
+    const { changes, digest } = this.#resources.update(pending.content, pending.changes);
     const previous = this.#current;
     if (previous !== undefined && changes.length === 0) return previous;
     const table: RoutingTable = {

@@ -6,18 +6,19 @@
  * inputs changed since the previous translation (see ServiceMemo in translate.ts), so one
  * EndpointSlice change re-translates one Service, not the cluster.
  */
-import { portId } from '../../table/index.ts';
-import type { ClusterEntry, DnsServiceEntry, ListenerEntry, RouteEntry, ServiceId, TrafficType } from '../../table/index.ts';
+import { portId, serviceId } from '../../table/index.ts';
+import type { ClusterEntry, DnsServiceEntry, ListenerEntry, PortId, RouteEntry, ServiceId, TrafficType } from '../../table/index.ts';
 import { parseServiceAnnotations } from './annotations/parse.ts';
 import { defaultSettings } from './annotations/settings.ts';
 import type { AnnotationResult, ServiceSettings } from './annotations/settings.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../constants.ts';
 import type { EndpointSliceObject, ServiceObject, ServicePort } from '../objects.ts';
 import { diagnostic, quote, serviceObject } from './diagnostics.ts';
+import { dnsServiceEntry } from './dns.ts';
 import { resolveEndpoints } from './endpoints.ts';
 import type { PortSpec } from './endpoints.ts';
 import type { MeshedPort, MeshedService, ServiceLookup } from './model.ts';
-import { buildCluster } from './routes.ts';
+import { buildCluster, buildRoute } from './routes.ts';
 import type { Diagnostic, DiagnosticObject, ExpressionChecker, ParsedAnnotations } from './types.ts';
 
 /** What one Service was translated from (compared by identity) and into. */
@@ -65,6 +66,103 @@ export interface ServiceContext {
 }
 
 const NONE: readonly never[] = [];
+export const NO_SLICES: readonly EndpointSliceObject[] = [];
+
+/** What a meshed Service's routes, listeners and DNS entry are built from besides its translation. */
+export interface EntryContext {
+  /** Listen ports by port id (a port without one is not routed). */
+  ports: ReadonlyMap<PortId, number>;
+  lookup: ServiceLookup;
+  mode: 'standalone' | 'cluster';
+  shadowAddresses: ReadonlyMap<ServiceId, readonly string[]> | undefined;
+}
+
+/**
+ * The routes, listeners and DNS entry of one meshed Service, reusing `before`'s where their
+ * inputs are the same: returns `before` itself when nothing was rebuilt, else a copy with the
+ * rebuilt entries (so an unchanged Service costs no allocation).
+ */
+export function buildEntries(before: ServiceMemo, context: EntryContext): ServiceMemo {
+  const t = before.service;
+  const svc = t.meshed!;
+  const { ports, lookup } = context;
+  let memo = before;
+  const own = (): ServiceMemo => memo !== before ? memo : (memo = { service: t, routes: [...before.routes], listeners: [...before.listeners], dns: before.dns });
+  for (let i = 0; i < svc.ports.length; i++) {
+    const port = svc.ports[i]!;
+    const listenPort = ports.get(port.id);
+    if (listenPort === undefined) {
+      if (before.routes[i] !== undefined || before.listeners[i] !== undefined) {
+        own().routes[i] = undefined;
+        own().listeners[i] = undefined;
+      }
+      continue;
+    }
+    // A route reads other Services only through lookup (split and mirror targets): it is
+    // reused while each Service it looked up resolves to the same object.
+    const route = before.routes[i];
+    if (route === undefined || !route.deps.every((d) => lookup(svc.namespace, d.name) === d.result)) {
+      const deps: RouteDependency[] = [];
+      const made: Diagnostic[] = [];
+      const entry = buildRoute(svc, port, (namespace, name) => {
+        const result = lookup(namespace, name);
+        deps.push({ name, result });
+        return result;
+      }, made);
+      own().routes[i] = { entry, diagnostics: made, deps };
+    }
+    const listener = before.listeners[i];
+    if (listener?.port !== listenPort || listener.route !== port.id || listener.protocol !== port.protocol) {
+      own().listeners[i] = { port: listenPort, protocol: port.protocol, route: port.id };
+    }
+  }
+  const addresses = context.mode === 'standalone' ? undefined : context.shadowAddresses?.get(svc.id);
+  const dnsEntry = before.dns;
+  if (dnsEntry === undefined || memo !== before || !sameAddresses(dnsEntry.addresses, addresses)) {
+    own().dns = { addresses, entry: dnsServiceEntry(svc, ports, context.mode, addresses) };
+  }
+  return memo;
+}
+
+/**
+ * Whether a Service translates as last time: its object, slices and (when it used them) last
+ * good settings are the same objects, and its annotations hold the same values (sources
+ * replace changed objects, but annotations are also compared by value, as the parse cache
+ * always did, so an edit made in place is seen).
+ */
+export function unchanged(t: ServiceTranslation, svc: ServiceObject, slices: readonly EndpointSliceObject[], previous: ServiceSettings | undefined): boolean {
+  return t.svc === svc
+    && (!t.usesPrevious || t.previous === previous)
+    && sameList(t.slices, slices)
+    && (t.parsed === undefined || sameEntries(t.parsed.annotations, svc.metadata.annotations));
+}
+
+function sameAddresses(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && sameList(a, b));
+}
+
+export function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * serviceId(namespace, name) for an object, the same string each time while the object and
+ * those fields are the same: Map look-ups with a string whose hash is already computed are
+ * several times cheaper than with a new one, and translation does five per Service. A cache of
+ * a pure function (the fields are checked), so it does not affect the output.
+ */
+const ids = new WeakMap<object, { namespace: string; name: string; id: ServiceId }>();
+
+export function idOf(o: object, namespace: string, name: string): ServiceId {
+  const c = ids.get(o);
+  if (c !== undefined && c.namespace === namespace && c.name === name) return c.id;
+  const id = serviceId(namespace, name);
+  ids.set(o, { namespace, name, id });
+  return id;
+}
 
 /**
  * Translates one Service. `cached` is its previous parse (reused when the annotations are the

@@ -16,20 +16,20 @@
  */
 import { checkExpression as compileCheck } from '../../expr/index.ts';
 import { serviceId } from '../../table/index.ts';
-import type { ClusterEntry, DnsServiceEntry, ListenerEntry, RouteEntry, ServiceId } from '../../table/index.ts';
+import type { ClusterEntry, DnsServiceEntry, ListenerEntry, RouteEntry, ServiceId, TableContent } from '../../table/index.ts';
 import type { ServiceSettings } from './annotations/settings.ts';
 import { SERVICE_NAME_LABEL } from '../objects.ts';
 import type { EndpointSliceObject, ServiceObject } from '../objects.ts';
 import { allocatePorts } from './ports.ts';
 import { cmp, diagnostic, serviceObject, sortDiagnostics } from './diagnostics.ts';
-import { dnsServiceEntry } from './dns.ts';
 import type { MeshedService, ServiceLookup } from './model.ts';
-import { buildRoute } from './routes.ts';
-import { sameEntries, translateService } from './service.ts';
+import { buildEntries, idOf, NO_SLICES, translateService, unchanged } from './service.ts';
+import { gatewayPresent, translateChanges } from './incremental.ts';
+import type { EntryPositions } from './incremental.ts';
 import { buildIdentities } from './identities.ts';
 import { smiTranslation } from './smi/index.ts';
 import { gatewayTranslation } from './gateway/index.ts';
-import type { RouteDependency, ServiceMemo, ServiceTranslation } from './service.ts';
+import type { EntryContext, ServiceMemo } from './service.ts';
 import type { Diagnostic, ParsedAnnotations, TranslateInput, TranslateOptions, TranslateResult } from './types.ts';
 
 export const DEFAULT_ZONES: readonly string[] = ['hostmesh'];
@@ -38,10 +38,12 @@ export const DEFAULT_MESH_NAMESPACE = 'hostmesh';
 export const DEFAULT_IGNORED_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
 
 export function translate(input: TranslateInput): TranslateResult {
-  const { state, memory } = input;
   // Expressions are compiled when the table is built, so a bad one is reported here (with its
   // column) and the Service keeps its last good settings; tests may inject another checker.
   const options = { ...input.options, checkExpression: input.options.checkExpression ?? compileCheck };
+  const patched = input.changes === undefined ? undefined : translateChanges(input, input.changes, options, namespaceFilter(options));
+  if (patched !== undefined) return patched;
+  const { state, memory } = input;
   const checker = options.checkExpression;
   const diagnostics: Diagnostic[] = [];
   const context = { inScope: namespaceFilter(options), checkExpression: checker };
@@ -56,7 +58,10 @@ export function translate(input: TranslateInput): TranslateResult {
   const memoryOut = new Map<ServiceId, ServiceSettings>();
   const cacheIn = memory.parsed && memory.parsed.checker === checker ? memory.parsed.entries : undefined;
   const cacheOut = new Map<ServiceId, ParsedAnnotations>();
-  for (const { svc, id } of uniqueServices(state.services, diagnostics)) {
+  const unique = uniqueServices(state.services, diagnostics);
+  // A repeated Service is reported once per translation: only a full one knows.
+  const duplicates = diagnostics.length > 0;
+  for (const { svc, id } of unique) {
     present.add(id);
     const own = slices.get(id) ?? NO_SLICES;
     const previous = memory.settings.get(id);
@@ -101,37 +106,22 @@ export function translate(input: TranslateInput): TranslateResult {
   const routes: RouteEntry[] = [];
   const listeners: ListenerEntry[] = [];
   const dns: DnsServiceEntry[] = [];
+  const entryContext: EntryContext = { ports: allocation.ports, lookup, mode: options.mode, shadowAddresses: options.shadowAddresses };
+  // Where each Service's entries sit, and how many routes read other Services: what a
+  // change-hinted translation (incremental.ts) needs to patch this one's output in place.
+  const at = new Map<ServiceId, EntryPositions>();
+  let dependencies = 0;
   for (const before of memos) {
-    const t = before.service;
+    const memo = buildEntries(before, entryContext);
+    const t = memo.service;
     const svc = t.meshed!;
-    // Copied only when something was rebuilt: an unchanged Service costs no allocation here.
-    let memo = before;
-    const own = (): ServiceMemo => memo !== before ? memo : (memo = { service: t, routes: [...before.routes], listeners: [...before.listeners], dns: before.dns });
+    const position = { cluster: clusters.length, route: routes.length, dns: -1 };
     for (let i = 0; i < svc.ports.length; i++) {
       const port = svc.ports[i]!;
       clusters.push(t.clusters[i]!);
-      const listenPort = allocation.ports.get(port.id);
-      if (listenPort === undefined) {
-        if (before.routes[i] !== undefined || before.listeners[i] !== undefined) {
-          own().routes[i] = undefined;
-          own().listeners[i] = undefined;
-        }
-        continue;
-      }
-      // A route reads other Services only through lookup (split and mirror targets): it is
-      // reused while each Service it looked up resolves to the same object.
-      let route = before.routes[i];
-      if (route === undefined || !route.deps.every((d) => lookup(svc.namespace, d.name) === d.result)) {
-        const deps: RouteDependency[] = [];
-        const made: Diagnostic[] = [];
-        const entry = buildRoute(svc, port, (namespace, name) => {
-          const result = lookup(namespace, name);
-          deps.push({ name, result });
-          return result;
-        }, made);
-        route = { entry, diagnostics: made, deps };
-        own().routes[i] = route;
-      }
+      const route = memo.routes[i];
+      if (route === undefined) continue;
+      if (route.deps.length > 0) dependencies++;
       const routed = gateway.has(svc.id) && port.protocol === 'http';
       if (smiActive || routed) {
         // SMI (TrafficSplits, ACL access) and Gateway API routes rewrite routes from objects
@@ -142,20 +132,14 @@ export function translate(input: TranslateInput): TranslateResult {
         routes.push(entry);
       } else routes.push(route.entry);
       for (const d of route.diagnostics) diagnostics.push(d);
-      let listener = before.listeners[i];
-      if (listener?.port !== listenPort || listener.route !== port.id || listener.protocol !== port.protocol) {
-        listener = { port: listenPort, protocol: port.protocol, route: port.id };
-        own().listeners[i] = listener;
-      }
-      listeners.push(listener);
+      listeners.push(memo.listeners[i]!);
     }
-    const addresses = options.mode === 'standalone' ? undefined : options.shadowAddresses?.get(svc.id);
-    let dnsEntry = before.dns;
-    if (dnsEntry === undefined || memo !== before || !sameAddresses(dnsEntry.addresses, addresses)) {
-      dnsEntry = { addresses, entry: dnsServiceEntry(svc, allocation.ports, options.mode, addresses) };
-      own().dns = dnsEntry;
+    const dnsEntry = memo.dns?.entry;
+    if (dnsEntry) {
+      position.dns = dns.length;
+      dns.push(dnsEntry);
     }
-    if (dnsEntry.entry) dns.push(dnsEntry.entry);
+    at.set(svc.id, position);
     if (memo !== before) memoOut.set(svc.id, memo);
   }
 
@@ -163,25 +147,39 @@ export function translate(input: TranslateInput): TranslateResult {
   const routeStatus = gateway.finish(diagnostics);
 
   const identities = buildIdentities(state.pods);
-  return {
-    content: {
-      dns: {
-        zones: [...(options.zones ?? DEFAULT_ZONES)],
-        ttl: options.dnsTtl ?? DEFAULT_DNS_TTL,
-        services: dns,
-      },
-      listeners: listeners.toSorted((a, b) => a.port - b.port),
-      routes,
-      clusters,
-      ...(identities.length > 0 ? { identities } : {}),
+  const content: TableContent = {
+    dns: {
+      zones: [...(options.zones ?? DEFAULT_ZONES)],
+      ttl: options.dnsTtl ?? DEFAULT_DNS_TTL,
+      services: dns,
     },
+    listeners: listeners.toSorted((a, b) => a.port - b.port),
+    routes,
+    clusters,
+    ...(identities.length > 0 ? { identities } : {}),
+  };
+  const sortedDiagnostics = sortDiagnostics(diagnostics);
+  return {
+    content,
     memory: {
       settings: memoryOut,
       parsed: { checker, entries: cacheOut },
       services: { scope, checker, entries: memoOut },
+      last: {
+        live: true,
+        state,
+        options,
+        ports: allocation.ports,
+        content,
+        diagnostics: sortedDiagnostics,
+        at,
+        // Routes rewritten from objects outside their Service, read from other Services or
+        // left without a port: only a full translation sees everything that moves them.
+        patchable: !duplicates && !smiActive && routeStatus.length === 0 && !gatewayPresent(state) && dependencies === 0 && unallocated.size === 0,
+      },
     },
     ports: allocation.ports,
-    diagnostics: sortDiagnostics(diagnostics),
+    diagnostics: sortedDiagnostics,
     routeStatus,
   };
 }
@@ -191,52 +189,10 @@ function scopeKey(options: TranslateOptions): string {
   return JSON.stringify([options.mode, options.watchNamespaces ?? null, options.ignoreNamespaces ?? null, options.meshNamespace ?? null]);
 }
 
-/**
- * Whether a Service translates as last time: its object, slices and (when it used them) last
- * good settings are the same objects, and its annotations hold the same values (sources
- * replace changed objects, but annotations are also compared by value, as the parse cache
- * always did, so an edit made in place is seen).
- */
-function unchanged(t: ServiceTranslation, svc: ServiceObject, slices: readonly EndpointSliceObject[], previous: ServiceSettings | undefined): boolean {
-  return t.svc === svc
-    && (!t.usesPrevious || t.previous === previous)
-    && sameList(t.slices, slices)
-    && (t.parsed === undefined || sameEntries(t.parsed.annotations, svc.metadata.annotations));
-}
-
-function sameAddresses(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  return a === b || (a !== undefined && b !== undefined && sameList(a, b));
-}
-
-function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-const NO_SLICES: readonly EndpointSliceObject[] = [];
-
 function namespaceFilter(options: TranslateOptions): (namespace: string) => boolean {
   const ignored = new Set([...(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES), options.meshNamespace ?? DEFAULT_MESH_NAMESPACE]);
   const watched = options.watchNamespaces ? new Set(options.watchNamespaces) : undefined;
   return (ns) => !ignored.has(ns) && (watched === undefined || watched.has(ns));
-}
-
-/**
- * serviceId(namespace, name) for an object, the same string each time while the object and
- * those fields are the same: Map look-ups with a string whose hash is already computed are
- * several times cheaper than with a new one, and translation does five per Service. A cache of
- * a pure function (the fields are checked), so it does not affect the output.
- */
-const ids = new WeakMap<object, { namespace: string; name: string; id: ServiceId }>();
-
-function idOf(o: object, namespace: string, name: string): ServiceId {
-  const c = ids.get(o);
-  if (c !== undefined && c.namespace === namespace && c.name === name) return c.id;
-  const id = serviceId(namespace, name);
-  ids.set(o, { namespace, name, id });
-  return id;
 }
 
 /** EndpointSlices by the `namespace/name` of the Service their label names, in name order. */

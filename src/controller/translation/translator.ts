@@ -4,7 +4,7 @@
  * move. The controller, standalone and the golden tests all translate through one of these.
  */
 import type { PortId } from '../../table/index.ts';
-import type { ClusterState } from '../objects.ts';
+import type { ClusterChange, ClusterState } from '../objects.ts';
 import { translate } from './translate.ts';
 import { emptyMemory } from './types.ts';
 import type { TranslateOptions, TranslateResult, TranslationMemory } from './types.ts';
@@ -38,15 +38,20 @@ export class Translator {
 
   /**
    * Translates `state` and keeps the result's memory and ports for the next call. `options`
-   * override the constructor's for this call; `startPorts` is used only before the first call.
+   * override the constructor's for this call; `startPorts` is used only before the first call;
+   * `changes` (what changed since the state translated last) lets it patch the last table.
    */
-  translate(state: ClusterState, options?: Partial<TranslateOptions>, startPorts?: ReadonlyMap<PortId, number>): TranslateResult {
-    const before = new Set(this.ports.values());
-    const result = this.preview(state, options, startPorts);
-    const now = this.#now();
-    const after = new Set(result.ports.values());
-    for (const p of before) if (!after.has(p)) this.#freed.set(p, now);
-    for (const p of after) this.#freed.delete(p);
+  translate(state: ClusterState, options?: Partial<TranslateOptions>, startPorts?: ReadonlyMap<PortId, number>, changes?: ClusterChange): TranslateResult {
+    const ports = this.ports;
+    const result = this.#run(state, options, startPorts, changes);
+    // The same allocation (by identity) moved no port.
+    if (result.ports !== ports) {
+      const before = new Set(ports.values());
+      const now = this.#now();
+      const after = new Set(result.ports.values());
+      for (const p of before) if (!after.has(p)) this.#freed.set(p, now);
+      for (const p of after) this.#freed.delete(p);
+    }
     this.#memory = result.memory;
     this.#ports = result.ports;
     this.#translations++;
@@ -55,6 +60,11 @@ export class Translator {
 
   /** The translation translate() would make, without keeping anything. */
   preview(state: ClusterState, options?: Partial<TranslateOptions>, startPorts?: ReadonlyMap<PortId, number>): TranslateResult {
+    // A memory is updated in place by a patching translation: a preview never patches.
+    return this.#run(state, options, startPorts, undefined);
+  }
+
+  #run(state: ClusterState, options: Partial<TranslateOptions> | undefined, startPorts: ReadonlyMap<PortId, number> | undefined, changes: ClusterChange | undefined): TranslateResult {
     const ports = this.#translations === 0 && startPorts ? startPorts : this.ports;
     const opts = options ? { ...this.#options, ...options } : this.#options;
     const quarantined = this.#quarantined(opts.portQuarantineMs ?? PORT_QUARANTINE_MS);
@@ -62,7 +72,7 @@ export class Translator {
     // store may name a port the shadows still allocate).
     if (quarantined.size > 0) for (const p of ports.values()) quarantined.delete(p);
     const effective = quarantined.size === 0 ? opts : { ...opts, reservedPorts: new Set([...(opts.reservedPorts ?? []), ...quarantined]) };
-    return translate({ state, memory: this.#memory, ports, options: effective });
+    return translate({ state, memory: this.#memory, ports, options: effective, ...(changes === undefined ? {} : { changes }) });
   }
 
   /**

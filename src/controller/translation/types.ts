@@ -3,12 +3,13 @@
  * the next, and the diagnostics it reports. Both sources (manifest directory, Kubernetes
  * informers) and the CLI read these.
  */
-import type { PortId, ServiceId, TableContent } from '../../table/index.ts';
+import type { ContentChanges, PortId, ServiceId, TableContent } from '../../table/index.ts';
 import type { AnnotationResult, ServiceSettings } from './annotations/settings.ts';
-import type { ClusterState } from '../objects.ts';
+import type { ClusterChange, ClusterState } from '../objects.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { RouteStatusReport } from './gateway/index.ts';
 import type { ServiceMemo } from './service.ts';
+import type { LastTranslation } from './incremental.ts';
 
 export type { Diagnostic, DiagnosticCode, DiagnosticObject, Severity } from './diagnostics.ts';
 
@@ -75,6 +76,13 @@ export interface TranslationMemory {
    * is the same without it.
    */
   readonly services?: { scope: string; checker: ExpressionChecker | undefined; entries: ReadonlyMap<ServiceId, ServiceMemo> };
+  /**
+   * The last translation's output and where each Service's entries sit in it, for the next
+   * translation to patch when it is told what changed (incremental.ts). A patching
+   * translation updates this memory's maps in place: give each translation the memory of the
+   * one before it (as Translator does); an older memory is still correct to use, only slower.
+   */
+  readonly last?: LastTranslation;
 }
 
 export interface ParsedAnnotations {
@@ -93,6 +101,11 @@ export interface TranslateInput {
   memory: TranslationMemory;
   ports: ReadonlyMap<PortId, number>;
   options: TranslateOptions;
+  /**
+   * What changed since `memory.last.state` (a source's hint): lets the translation patch the
+   * last output for those objects only. Ignored (a full translation) when it does not fit.
+   */
+  changes?: ClusterChange;
 }
 
 export interface TranslateResult {
@@ -102,4 +115,9 @@ export interface TranslateResult {
   diagnostics: Diagnostic[];
   /** The status each Gateway API route should show for the Service parents hostmesh owns. */
   routeStatus?: RouteStatusReport[];
+  /**
+   * Present when this translation patched the previous one: the entries it replaced (for the
+   * publisher, which then hashes only those). Equal content either way.
+   */
+  changes?: ContentChanges;
 }
