@@ -86,3 +86,25 @@ test('no SMI CRD at start: notes (TrafficTarget an error in ACL mode); a CRD ins
   await waitFor('the error gone', () => !smiDiagnostics(h.source).some((d) => d.includes('traffictargets')));
   assert.ok(h.lines.some((l) => /traffictargets\.access\.smi-spec\.io is now served/.test(l.msg)));
 });
+
+test('a version no longer served: the kind is read again in the newest one left; the CRD deleted: its objects are dropped', async (t) => {
+  const h = await open(t, { smi: { TrafficTarget: ['v1alpha2', 'v1alpha3'], TrafficSplit: [], HTTPRouteGroup: [], TCPRoute: [], UDPRoute: [] } });
+  const TT = 'traffictargets.access.smi-spec.io';
+  const target = (version: string, name: string): CustomObject => ({
+    apiVersion: `access.smi-spec.io/${version}`, kind: 'TrafficTarget', metadata: { name, namespace: 'shop' },
+    spec: { destination: { kind: 'ServiceAccount', name: 'web', namespace: 'shop' }, rules: [], sources: [{ kind: 'ServiceAccount', name: 'client', namespace: 'shop' }] },
+  });
+  // The fake keeps one store per version: each version holds a different object here.
+  h.fake.create(TT, target('v1alpha3', 'newer'));
+  h.fake.create(TT, target('v1alpha2', 'older'));
+  await h.until('the v1alpha3 object', (x) => smiIn(x).join() === 'access.smi-spec.io/v1alpha3 TrafficTarget shop/newer');
+
+  h.fake.unregisterResource('access.smi-spec.io', 'v1alpha3', 'traffictargets');
+  await h.until('the v1alpha2 object instead', (x) => smiIn(x).join() === 'access.smi-spec.io/v1alpha2 TrafficTarget shop/older');
+  assert.ok(h.lines.some((l) => /traffictargets\.access\.smi-spec\.io is no longer served in v1alpha3; reading TrafficTarget objects \(access\.smi-spec\.io\/v1alpha2\)/.test(l.msg)));
+
+  h.fake.unregisterResource('access.smi-spec.io', 'v1alpha2', 'traffictargets');
+  await h.until('no SMI object', (x) => x.smi?.length === 0);
+  await waitFor('the crd-absent note', () => smiDiagnostics(h.source).includes('info crd-absent traffictargets.access.smi-spec.io'));
+  assert.ok(h.lines.some((l) => /traffictargets\.access\.smi-spec\.io is no longer served; TrafficTarget objects are dropped/.test(l.msg)));
+});

@@ -201,6 +201,14 @@ export class Store {
     return res;
   }
 
+  /** Stops serving a kind (its CRD deleted, or one version no longer served): its objects go with it. */
+  unregister(group: string, version: string, plural: string): Resource | undefined {
+    const key = resourceKey(group, version, plural);
+    const res = this.resources.get(key);
+    this.resources.delete(key);
+    return res;
+  }
+
   all(): Resource[] {
     return [...this.resources.values()];
   }

@@ -187,6 +187,19 @@ export class FakeApiServer {
     this.store.register({ typedListItems: true, ...def });
   }
 
+  /**
+   * Stops serving `plural.group` in `version` (a CRD deleted, or a version no longer served),
+   * with its objects; its open watches end, and later requests get 404.
+   */
+  unregisterResource(group: string, version: string, plural: string): void {
+    const gone = this.store.unregister(group, version, plural);
+    for (const w of this.watches) {
+      if (w.resource !== gone) continue;
+      w.close();
+      w.res.end();
+    }
+  }
+
   // ---- test controls ----
 
   /** Drops every open watch abruptly (socket reset, as when a connection is cut). Returns how many. */
