@@ -81,7 +81,7 @@ export interface ControllerOptions {
   instance?: string;
   /** Pacing of shadow Service writes. Default 8 in flight, 100 started per second. */
   shadowWrites?: WritePacing;
-  /** How often an absent CRD (Gateway API kinds) is looked for again. Default 30 s. */
+  /** How often an absent CRD (Gateway API and SMI kinds) is looked for again. Default 30 s. */
   crdPollMs?: number;
 }
 
@@ -237,6 +237,7 @@ export class Controller {
       ignoreNamespaces: [...new Set([...(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES), options.meshNamespace])],
       backoff,
       ...(options.crdPollMs === undefined ? {} : { crdPollMs: options.crdPollMs }),
+      ...(options.acl === true ? { acl: true } : {}),
       logger: this.#log.child({ component: 'kubernetes-source' }),
     });
     this.#source.on('change', () => this.#translateLoop.trigger());
