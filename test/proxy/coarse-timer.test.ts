@@ -6,7 +6,7 @@ import { arm, disarm } from '../../src/proxy/http/coarse-timer.ts';
 import type { Deadline } from '../../src/proxy/http/coarse-timer.ts';
 
 function deadline(): Deadline & { fired: number } {
-  const d = { at: 0, fired: 0, expire(): void { d.fired++; } };
+  const d: Deadline & { fired: number } = { at: 0, prev: undefined, next: undefined, fired: 0, expire(): void { d.fired++; } };
   return d;
 }
 

@@ -55,6 +55,8 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler,
   #controller: Controller | undefined = undefined;
   /** The read timeout's deadline (coarse-timer.ts); 0 while it does not run. */
   at = 0;
+  prev: Deadline | undefined = undefined;
+  next: Deadline | undefined = undefined;
   /** The read timeout, once looked up. */
   #readMs: number | undefined = undefined;
   #writeTimer: NodeJS.Timeout | undefined = undefined;
