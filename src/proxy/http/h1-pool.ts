@@ -549,6 +549,14 @@ export class H1Pool {
       handler.onResponseError?.(new Controller(undefined as never), head);
       return false;
     }
+    if (this.#queue.length === 0) {
+      // The common case: a connection is free and nobody waits before this request.
+      const conn = this.#idle.pop();
+      if (conn !== undefined) {
+        conn.send(new Exchange(conn, handler, opts.method === 'HEAD'), head, buf);
+        return true;
+      }
+    }
     this.#queue.push({ opts, handler, head, body: buf });
     this.#pump();
     return true;
