@@ -10,6 +10,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { IdentityEntry, RouteEntry, RouteRule } from '../../table/index.ts';
+import { connectionIdentity } from '../identity.ts';
 import type { IdentityLookup } from '../identity.ts';
 import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { EndpointHandle } from '../types.ts';
@@ -241,7 +242,8 @@ export class Exchange implements Deadline {
 
   /** The client's identity (namespace, ServiceAccount) from the identity map; undefined when unknown. */
   identity(): IdentityEntry | undefined {
-    return this.route.identities?.identify(this.req.socket.remoteAddress);
+    const identities = this.route.identities;
+    return identities === undefined ? undefined : connectionIdentity(identities, this.req.socket);
   }
 
   /** Answers with the proxy's own error page (or aborts, when a response already started). */

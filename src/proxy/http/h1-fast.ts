@@ -181,6 +181,9 @@ export function readHead(buf: Buffer, maxHead = MAX_FAST_HEAD): FastHead | undef
   }
   // HTTP/1.1 needs exactly one Host (node:http answers 400 without; two are refused later).
   if (minor === 1 ? hosts !== 1 : hosts > 1) return null;
+  // Both tokens in an HTTP/1.0 head: llhttp keeps such a connection alive where close would
+  // win here; node:http's answer is the one to keep, so it gets the head.
+  if (minor === 0 && close && keepAliveToken) return null;
   const keepAlive = minor === 1 ? !close : keepAliveToken && !close;
   return { method, url, minor, rawHeaders, keepAlive, length: i };
 }
