@@ -55,6 +55,8 @@ export interface ControllerCommandOptions {
     backoff?: Backoff;
     resyncMs?: number;
     translateCoalesceMs?: number;
+    /** How often an absent CRD is looked for again (default 30 s). */
+    crdPollMs?: number;
     /** Events' reportingInstance (default: the host name). */
     instance?: string;
     /** Live stats: report intervals asked of proxies, window. */
@@ -148,6 +150,7 @@ export async function startControllerCommand(opts: ControllerCommandOptions): Pr
     ...(tuning.resyncMs === undefined ? {} : { resyncMs: tuning.resyncMs }),
     ...(tuning.translateCoalesceMs === undefined ? {} : { coalesceMs: tuning.translateCoalesceMs }),
     ...(tuning.instance === undefined ? {} : { instance: tuning.instance }),
+    ...(tuning.crdPollMs === undefined ? {} : { crdPollMs: tuning.crdPollMs }),
   });
   // The controller is built first so bad options fail before anything listens.
   let controller: Controller | undefined = makeController();

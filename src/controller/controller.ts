@@ -87,7 +87,7 @@ export interface ControllerOptions {
   shadowWrites?: WritePacing;
   /** How new shadow ClusterIPs are gathered into translations. Default SHADOW_BATCH. */
   shadowBatch?: BurstWindowOptions;
-  /** How often an absent CRD (Gateway API kinds) is looked for again. Default 30 s. */
+  /** How often an absent CRD (Gateway API and SMI kinds) is looked for again. Default 30 s. */
   crdPollMs?: number;
 }
 
@@ -252,6 +252,7 @@ export class Controller {
       ignoreNamespaces: [...new Set([...(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES), options.meshNamespace])],
       backoff,
       ...(options.crdPollMs === undefined ? {} : { crdPollMs: options.crdPollMs }),
+      ...(options.acl === true ? { acl: true } : {}),
       logger: this.#log.child({ component: 'kubernetes-source' }),
     });
     this.#source.on('change', () => this.#translateLoop.trigger());
