@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { HostmeshError } from '../common/errors.ts';
+import { DEFAULT_WRITE_PACING } from '../controller/shadow/pacing.ts';
 
 export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio' | 'level' | 'seconds' | 'count';
 
@@ -86,6 +87,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'leader-elect': { kind: 'boolean', default: false, help: 'run as one of several replicas: only the holder of the Lease hostmesh-controller (in the mesh namespace) works; the others stand by' },
       'leader-identity': { kind: 'string', value: 'NAME', help: 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)' },
       'leader-address': { kind: 'url', value: 'URL', help: 'this replica\'s API address (http://POD_IP:8440), written to the Lease; standbys forward proxies there' },
+      'shadow-write-rate': { kind: 'count', value: 'N', default: String(DEFAULT_WRITE_PACING.perSecond), help: 'shadow Service writes started per second at most (0: not paced); mesh DNS has every name of a first install on N Services after about N / this many seconds (docs/operations.md#install-time-in-a-large-cluster)' },
+      'shadow-write-concurrency': { kind: 'count', value: 'N', default: String(DEFAULT_WRITE_PACING.concurrency), help: 'shadow Service writes in flight at most (1 or more)' },
       kubeconfig,
       'log-level': logLevel,
     },

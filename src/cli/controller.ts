@@ -21,6 +21,7 @@ import type { ControllerStatus, StatusDiagnostic } from '../table/index.ts';
 import { LeaderElector } from '../controller/leader/election.ts';
 import type { LeaseTimings } from '../controller/leader/election.ts';
 import type { HostPort } from './args.ts';
+import type { WritePacing } from '../controller/shadow/pacing.ts';
 
 export interface ControllerCommandOptions {
   listen: HostPort;
@@ -41,6 +42,8 @@ export interface ControllerCommandOptions {
    * mesh namespace runs the controller; the others keep the API up as standbys.
    */
   leaderElection?: { identity: string; address?: string; timings?: Partial<LeaseTimings> };
+  /** Pacing of shadow Service writes (--shadow-write-rate, --shadow-write-concurrency). */
+  shadowWrites?: WritePacing | undefined;
   log: Logger;
   /** Timings for tests and benches; every default is the documented one. */
   tuning?: {
@@ -52,6 +55,8 @@ export interface ControllerCommandOptions {
     backoff?: Backoff;
     resyncMs?: number;
     translateCoalesceMs?: number;
+    /** How often an absent CRD is looked for again (default 30 s). */
+    crdPollMs?: number;
     /** Events' reportingInstance (default: the host name). */
     instance?: string;
     /** Live stats: report intervals asked of proxies, window. */
@@ -138,12 +143,14 @@ export async function startControllerCommand(opts: ControllerCommandOptions): Pr
     patchDns: opts.patchDns,
     ...(opts.acl === true ? { acl: true } : {}),
     ...(opts.dnsService === undefined ? {} : { dnsService: opts.dnsService }),
+    ...(opts.shadowWrites === undefined ? {} : { shadowWrites: opts.shadowWrites }),
     publish: (content, diagnostics, changes) => publisher.publish(content, diagnostics, changes),
     log,
     ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
     ...(tuning.resyncMs === undefined ? {} : { resyncMs: tuning.resyncMs }),
     ...(tuning.translateCoalesceMs === undefined ? {} : { coalesceMs: tuning.translateCoalesceMs }),
     ...(tuning.instance === undefined ? {} : { instance: tuning.instance }),
+    ...(tuning.crdPollMs === undefined ? {} : { crdPollMs: tuning.crdPollMs }),
   });
   // The controller is built first so bad options fail before anything listens.
   let controller: Controller | undefined = makeController();

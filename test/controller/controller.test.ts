@@ -13,7 +13,7 @@ import { MANAGED_BY_LABEL, SHADOW_PORTS_ANNOTATION } from '../../src/controller/
 import { createLogger } from '../../src/common/log.ts';
 import { QUARANTINE_ANNOTATION, QUARANTINE_LEASE } from '../../src/controller/kube/quarantine-store.ts';
 import { endpointSlice, service, startFakeApiServer, waitFor } from '../support/kube.ts';
-import { MESH, PROXY_SELECTOR, listenerPort, makeController, shadowWrites, shadowsOf, startController } from './controller-harness.ts';
+import { MESH, PROXY_SELECTOR, listenerPort, makeController, problems, shadowWrites, shadowsOf, startController } from './controller-harness.ts';
 import type { Published } from './controller-harness.ts';
 
 const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -97,7 +97,7 @@ test('Services and EndpointSlices drive the published table and the shadow Servi
   await h.until('everything gone', (x) => x.content.listeners.length === 0 && x.content.dns.services.length === 0);
   await waitFor('no shadows', () => shadowsOf(fake).size === 0);
   assert.ok(fake.get('services', 'hostmesh-controller', MESH), 'other Services in the mesh namespace are left alone');
-  assert.deepEqual(h.controller.diagnostics(), []);
+  assert.deepEqual(problems(h.controller), []);
 });
 
 test('a restarted controller keeps every port and route and writes nothing when nothing changed', async (t) => {

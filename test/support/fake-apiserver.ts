@@ -17,7 +17,10 @@
  *   request counters (with the bearer token each request carried), direct data access, and
  *   `kubeconfig()`;
  * - Leases (coordination.k8s.io/v1) for leader election; Pods; the Gateway API's HTTPRoute,
- *   GRPCRoute (with `status`) and ReferenceGrant, served unless `gatewayApi: false`;
+ *   GRPCRoute (with `status`) and ReferenceGrant, served unless `gatewayApi: false`; the SMI
+ *   kinds (TrafficSplit, HTTPRouteGroup, TCPRoute, UDPRoute, TrafficTarget) in the versions
+ *   asked for with the `smi` option (none by default; see `smiResources` for how versions are
+ *   kept);
  * - Roles, ClusterRoles and their bindings stored, and SubjectAccessReview and
  *   SelfSubjectAccessReview (for the `users` option's tokens) answered from them like the RBAC
  *   authorizer (fake-apiserver-access.ts).
@@ -25,7 +28,8 @@
  * Known differences from a real server: no admission, no RBAC on its own requests, finalizers or garbage collection
  * (a deleted Namespace takes its contents with it at once), no field ownership for apply, no
  * dryRun, strategic merge patches replace lists, core and events.k8s.io Events are separate
- * stores, and Services are single-stack IPv4. Unlike a real server it accepts EndpointSlice
+ * stores, Services are single-stack IPv4, and a kind served in several versions (SMI) keeps one
+ * store per version (a real CRD keeps one copy and hands it out in the version asked for). Unlike a real server it accepts EndpointSlice
  * addresses in 127.0.0.0/8 (the real one answers 422 "may not be in the loopback range"), on
  * purpose: the tests' backends listen on 127.0.0.1. test/cluster/ runs the real one.
  */
@@ -37,7 +41,8 @@ import { parse as parseYaml } from 'yaml';
 import { SelectorError } from './fake-apiserver-selectors.ts';
 import { ApiError, Store } from './fake-apiserver-store.ts';
 import type { KubeObject, Resource, ResourceDef, StatusBody, WatchEvent } from './fake-apiserver-store.ts';
-import { builtinResources, gatewayApiResources, missingApiError } from './fake-apiserver-resources.ts';
+import { builtinResources, gatewayApiResources, missingApiError, smiResources } from './fake-apiserver-resources.ts';
+import type { SmiCrd } from './fake-apiserver-resources.ts';
 import { accessResources, ADMIN, reviewAccess } from './fake-apiserver-access.ts';
 import type { Identity } from './fake-apiserver-access.ts';
 
@@ -57,6 +62,9 @@ export interface RequestRecord {
   code?: number;
   /** The bearer token the client sent, if any: tells apart clients given different kubeconfigs. */
   user?: string;
+  /** performance.now() when the request's head arrived, and when its answer was written. */
+  receivedAt: number;
+  answeredAt?: number;
 }
 
 export interface FakeApiServerOptions {
@@ -77,11 +85,22 @@ export interface FakeApiServerOptions {
    */
   gatewayApi?: boolean;
   /**
+   * Serve the SMI kinds from the start, as if their CRDs were installed: `true` for every
+   * version of each, or the versions each kind's CRD serves. Default: not served (install them
+   * later with `registerResource` for each of `smiResources()`).
+   */
+  smi?: boolean | Partial<Record<SmiCrd, readonly string[]>>;
+  /**
    * More bearer tokens, each a user with groups. They authenticate like `token`, and a
    * SelfSubjectAccessReview is answered for that user (anyone else is an admin, in
    * `system:masters`). The fake's own requests are still not authorized by RBAC.
    */
   users?: Record<string, Identity>;
+  /**
+   * Answer every write (create, update, patch, delete) this long after it arrived, as a real
+   * server's storage would: lets a test see how many writes a client keeps in flight. Default 0.
+   */
+  writeLatencyMs?: number;
 }
 
 interface OpenWatch {
@@ -114,6 +133,7 @@ const REASONS: Record<number, string> = {
 };
 
 const MAX_BODY = 3 * 1024 * 1024;
+const WRITES: ReadonlySet<Verb> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 function truthy(v: string | null): boolean {
   return v === 'true' || v === '1';
@@ -128,15 +148,18 @@ export class FakeApiServer {
   private readonly injected: Injected[] = [];
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private boundPort = 0;
+  private connectionCount = 0;
 
   private constructor(options: FakeApiServerOptions) {
     this.options = options;
     this.store = new Store({ historyLimit: options.historyLimit, strictNamespaces: options.strictNamespaces });
     for (const def of [...builtinResources({ serviceCIDR: options.serviceCIDR ?? '10.96.0.0/16' }), ...accessResources()]) this.store.register(def);
     if (options.gatewayApi !== false) for (const def of gatewayApiResources()) this.registerResource(def);
+    if (options.smi !== undefined && options.smi !== false) for (const def of smiResources(options.smi === true ? {} : options.smi)) this.registerResource(def);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
     });
+    this.server.on('connection', () => this.connectionCount++);
   }
 
   static async start(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
@@ -151,6 +174,11 @@ export class FakeApiServer {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** Connections clients opened so far. */
+  get connectionsOpened(): number {
+    return this.connectionCount;
   }
 
   get url(): string {
@@ -173,6 +201,19 @@ export class FakeApiServer {
   /** Adds a kind (a custom resource, say) served at /apis/<group>/<version>/<plural>. */
   registerResource(def: ResourceDef): void {
     this.store.register({ typedListItems: true, ...def });
+  }
+
+  /**
+   * Stops serving `plural.group` in `version` (a CRD deleted, or a version no longer served),
+   * with its objects; its open watches end, and later requests get 404.
+   */
+  unregisterResource(group: string, version: string, plural: string): void {
+    const gone = this.store.unregister(group, version, plural);
+    for (const w of this.watches) {
+      if (w.resource !== gone) continue;
+      w.close();
+      w.res.end();
+    }
   }
 
   // ---- test controls ----
@@ -248,8 +289,9 @@ export class FakeApiServer {
 
   // ---- direct data access (no HTTP, not counted, but watchers see the changes) ----
 
+  /** Into the version the object's apiVersion names, where the kind is served in several. */
   create<T extends object>(resource: string, obj: T): T & KubeObject {
-    const res = this.store.resolve(resource);
+    const res = this.store.resolve(resource, (obj as Partial<KubeObject>).apiVersion);
     return this.store.create(res, (obj as Partial<KubeObject>).metadata?.namespace, obj) as T & KubeObject;
   }
 
@@ -260,7 +302,7 @@ export class FakeApiServer {
   /** Replaces the object (unconditionally unless it carries a resourceVersion). */
   update<T extends object>(resource: string, obj: T): T & KubeObject {
     const o = obj as unknown as KubeObject;
-    return this.store.update(this.store.resolve(resource), o.metadata.namespace, o.metadata.name!, obj) as T & KubeObject;
+    return this.store.update(this.store.resolve(resource, o.apiVersion), o.metadata.namespace, o.metadata.name!, obj) as T & KubeObject;
   }
 
   /** JSON merge patch. */
@@ -429,11 +471,14 @@ export class FakeApiServer {
       this.send(res, 405, this.status(405, `the server does not allow this method on the requested resource`));
       return;
     }
-    const record: RequestRecord = { verb, resource: t.resource.qualifiedName, namespace: t.namespace, name: t.name, query: Object.fromEntries(q) };
+    const record: RequestRecord = { verb, resource: t.resource.qualifiedName, namespace: t.namespace, name: t.name, query: Object.fromEntries(q), receivedAt: performance.now() };
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) record.user = auth.slice(7);
     this.requests.push(record);
-    res.on('finish', () => { record.code = res.statusCode; });
+    res.on('finish', () => {
+      record.code = res.statusCode;
+      record.answeredAt = performance.now();
+    });
     const inject = this.injected.find((i) => i.verb === verb && (i.resource === undefined || i.resource === record.resource) && i.remaining > 0);
     if (inject) {
       inject.remaining--;
@@ -448,6 +493,8 @@ export class FakeApiServer {
       return;
     }
     if (q.has('dryRun')) throw new ApiError(400, 'BadRequest', 'dryRun is not supported by the fake API server');
+    const latency = this.options.writeLatencyMs ?? 0;
+    if (latency > 0 && WRITES.has(verb)) await new Promise((resolve) => setTimeout(resolve, latency));
     const { resource, namespace, name, subresource } = t;
     const contentType = req.headers['content-type'] ?? 'application/json';
     const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method!) ? await this.readBody(req) : '';

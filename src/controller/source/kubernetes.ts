@@ -1,8 +1,10 @@
 /**
  * The cluster as a stream of `ClusterState` snapshots, from `@kubernetes/client-node` informers
  * on Services, EndpointSlices and Pods (all namespaces, or one set per watched namespace), and
- * on the Gateway API kinds (HTTPRoute, GRPCRoute, ReferenceGrant) when their CRDs are installed
- * (kube/optional-kind.ts: absent CRDs are reported once and picked up when installed).
+ * on the Gateway API kinds (HTTPRoute, GRPCRoute, ReferenceGrant) and the SMI kinds
+ * (TrafficSplit, HTTPRouteGroup, TCPRoute, UDPRoute, TrafficTarget) when their CRDs are installed
+ * (kube/optional-kind.ts: absent CRDs are reported once and picked up when installed; an SMI
+ * kind is read in the newest of its versions that the API server serves).
  *
  * What client-node 2.0's informer (`ListWatch`) does on its own, found by experiment against
  * test/support/fake-apiserver.ts, and what this file adds:
@@ -36,6 +38,7 @@ import { Informer } from '../kube/informer.ts';
 import { OptionalKind } from '../kube/optional-kind.ts';
 import type { OptionalKindRef } from '../kube/optional-kind.ts';
 import { sortDiagnostics } from '../translation/diagnostics.ts';
+import { SMI_VERSIONS } from '../translation/smi/model.ts';
 import type { Diagnostic } from '../translation/types.ts';
 import type { Source } from './source.ts';
 
@@ -49,6 +52,8 @@ export interface KubernetesSourceOptions {
   backoff?: { minMs?: number; maxMs?: number };
   /** How often discovery is asked again for an optional kind whose CRD is absent. Default 30 s. */
   crdPollMs?: number;
+  /** ACL mode: an absent TrafficTarget CRD is an error (every request is denied without it). */
+  acl?: boolean;
   /** Optional kinds read besides OPTIONAL_KINDS (another CRD-backed source, say). */
   optionalKinds?: readonly OptionalSourceKind[];
   logger?: Logger;
@@ -63,11 +68,22 @@ export interface OptionalSourceKind extends OptionalKindRef {
 }
 
 /** The Gateway API kinds read when their CRDs are installed (docs/gateway-api.md). */
-export const OPTIONAL_KINDS: readonly OptionalSourceKind[] = [
-  { field: 'httpRoutes', group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' },
-  { field: 'grpcRoutes', group: 'gateway.networking.k8s.io', version: 'v1', plural: 'grpcroutes', kind: 'GRPCRoute' },
-  { field: 'referenceGrants', group: 'gateway.networking.k8s.io', version: 'v1beta1', plural: 'referencegrants', kind: 'ReferenceGrant' },
+export const GATEWAY_KINDS: readonly OptionalSourceKind[] = [
+  { field: 'httpRoutes', group: 'gateway.networking.k8s.io', versions: ['v1'], plural: 'httproutes', kind: 'HTTPRoute' },
+  { field: 'grpcRoutes', group: 'gateway.networking.k8s.io', versions: ['v1'], plural: 'grpcroutes', kind: 'GRPCRoute' },
+  { field: 'referenceGrants', group: 'gateway.networking.k8s.io', versions: ['v1beta1'], plural: 'referencegrants', kind: 'ReferenceGrant' },
 ];
+
+/**
+ * The SMI kinds (docs/smi.md), all into `smi`: each in the newest version hostmesh reads that
+ * the API server serves (objects come in the version asked for, and translation reads each as
+ * the version it declares).
+ */
+export const SMI_KINDS: readonly OptionalSourceKind[] = Object.entries(SMI_VERSIONS)
+  .map(([kind, { group, versions, plural }]) => ({ field: 'smi', group, versions: versions.toReversed(), plural, kind }));
+
+/** Every CRD-backed kind the source reads when its CRD is installed. */
+export const OPTIONAL_KINDS: readonly OptionalSourceKind[] = [...GATEWAY_KINDS, ...SMI_KINDS];
 
 export interface KubernetesSourceEvents {
   /** A new snapshot; first emitted once the initial lists are done, then after every change. */
@@ -180,6 +196,7 @@ export class KubernetesSource implements Source {
         namespaces,
         backoff,
         ...(options.crdPollMs === undefined ? {} : { pollMs: options.crdPollMs }),
+        ...(options.acl === true && ref.kind === 'TrafficTarget' ? { neededBecause: 'ACL mode (--acl) denies every request until TrafficTargets can be read' } : {}),
         log: this.log.child({ resource: ref.plural }),
         onChange: (changed) => this.changed(changed),
         onError: (error) => this.failed(error, ref.plural, undefined),
@@ -252,7 +269,10 @@ export class KubernetesSource implements Source {
       endpointSlices: collect('endpointSlices'),
       pods: collect('pods'),
     };
-    for (const o of this.optional) state[o.field] = keep(o.kind.list());
+    // Several kinds may fill one field (every SMI kind goes to `smi`).
+    const optional = new Map<keyof ClusterState, KubernetesObject[]>();
+    for (const o of this.optional) optional.set(o.field, [...(optional.get(o.field) ?? []), ...o.kind.list()]);
+    for (const [field, objects] of optional) state[field] = keep(objects);
     this.snapshot = state as unknown as ClusterState;
     this.built = this.snapshot;
     return this.snapshot;
