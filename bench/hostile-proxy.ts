@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { describeGc, describeWait, gcPauses, schedstat } from './hostile-stats.ts';
 import { ProxyEngine } from '../src/proxy/engine.ts';
 import { createLogger } from '../src/common/log.ts';
 import { benchTable } from './proxy-table.ts';
@@ -20,15 +21,23 @@ const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 loop.enable();
 let cpu0 = process.cpuUsage();
 let t0 = performance.now();
+let sched0 = schedstat();
+const gc = gcPauses();
 process.on('SIGUSR2', () => {
   loop.reset();
   cpu0 = process.cpuUsage();
   t0 = performance.now();
+  sched0 = schedstat();
+  gc.minor.length = 0;
+  gc.major.length = 0;
 });
 process.on('SIGTERM', () => {
   const c = process.cpuUsage(cpu0);
+  const wall = performance.now() - t0;
+  const sched = schedstat();
   // The histogram holds the sampling intervals: what exceeds the resolution is the delay.
   const ms = (n: number): string => Math.max(0, n / 1e6 - RESOLUTION_MS).toFixed(1);
-  process.stderr.write(`proxy: event-loop delay p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; CPU ${(((c.user + c.system) / 1000) / (performance.now() - t0) * 100).toFixed(0)}% of one core\n`);
+  process.stderr.write(`proxy: event-loop delay p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; CPU ${(((c.user + c.system) / 1000) / wall * 100).toFixed(0)}% of one core\n`);
+  process.stderr.write(`proxy: ${describeGc(gc, wall)}; ${describeWait(sched0, sched, wall)}\n`);
   void engine.close().then(() => process.exit(0));
 });

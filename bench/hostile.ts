@@ -4,18 +4,26 @@
  * rate) and rapid-reset h2c streams, and a normal client sends 50 requests per second on its own
  * keep-alive connections. Reports the normal client's success rate and latency percentiles, and
  * the same client alone first (a baseline in the same run), and the proxy's event-loop delay and
- * CPU use under attack (its own share of the latency, apart from the machine's). `--profile DIR` writes a CPU profile
- * of the proxy process there. A benchmark, never run by npm test.
+ * CPU use under attack (its own share of the latency, apart from the machine's): GC pauses and
+ * time spent waiting for a CPU (run queue), for the proxy and for this process (the normal client
+ * and the backend). `--profile DIR` writes a CPU profile of the proxy process there;
+ * `--proxy-flags=...` passes node flags to it; `--priority N` runs the proxy and the normal
+ * client at nice N (the attacker at 0); `--attacks pipeline,churn,reset` picks the attackers.
+ * A benchmark, never run by npm test.
  */
 import { fork, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect as h2connect, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
+import { availableParallelism, loadavg, setPriority } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { describeGc, describeWait, gcPauses, schedstat } from './hostile-stats.ts';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' }, 'proxy-flags': { type: 'string', default: '' }, priority: { type: 'string', default: '0' }, attacks: { type: 'string', default: 'pipeline,churn,reset' } } });
+const ATTACKS = new Set(args.attacks.split(','));
 const DURATION_MS = Number(args.duration) * 1000;
 const PORT = Number(args.port);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -119,7 +127,11 @@ if (args.role === 'hostile') {
     console.log(`hostile: ${counters.pipelined} pipelining connections (1,500 GETs each), ${counters.churned} churned connections, ${counters.resets} reset streams, ${counters.goaways} GOAWAYs`);
     setTimeout(() => process.exit(0), 200);
   });
-  await Promise.all([pipeliner(), pipeliner(), ...Array.from({ length: 20 }, churner), rapidReset()]);
+  await Promise.all([
+    ...(ATTACKS.has('pipeline') ? [pipeliner(), pipeliner()] : []),
+    ...(ATTACKS.has('churn') ? Array.from({ length: 20 }, churner) : []),
+    ...(ATTACKS.has('reset') ? [rapidReset()] : []),
+  ]);
 } else {
   const backend = createServer((_req, res) => res.end('ok'));
   backend.keepAliveTimeout = 5000;
@@ -129,25 +141,50 @@ if (args.role === 'hostile') {
   const proxyScript = fileURLToPath(new URL('hostile-proxy.ts', import.meta.url));
   // --profile DIR: a V8 CPU profile of the proxy process, written there when it exits.
   const prof = args.profile === undefined ? '' : `--cpu-prof --cpu-prof-dir="${args.profile}" `;
-  const child = spawn('bash', ['-c', `ulimit -n 1024 && exec "${process.execPath}" ${prof}"${proxyScript}" --port ${PORT} --backend ${backendPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // --proxy-flags '...': more node flags for the proxy process (e.g. --trace-gc, --max-semi-space-size=N).
+  const flags = args['proxy-flags'] === '' ? '' : `${args['proxy-flags']} `;
+  const child = spawn('bash', ['-c', `ulimit -n 1024 && exec "${process.execPath}" ${prof}${flags}"${proxyScript}" --port ${PORT} --backend ${backendPort}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = await new Promise<string>((resolve, reject) => {
     child.stdout.setEncoding('utf8');
     child.stdout.once('data', (d: string) => resolve(d.trim()));
     child.once('exit', (code) => reject(new Error(`proxy exited ${code}`)));
   });
   console.log(`proxy: ${ready} (fd limit, client connection budget)`);
+  // --priority N (a nice value; below 0 needs root): the proxy and this process (the normal
+  // client and the backend) run at that priority, the attacker at the default. An experiment:
+  // what the normal client sees when the machine's other load cannot starve the mesh's side.
+  const priority = Number(args.priority);
+  if (priority !== 0) {
+    setPriority(child.pid!, priority);
+    setPriority(priority);
+  }
 
 
   const baseline = await normalClient(Math.min(DURATION_MS, 10_000));
   report('normal client alone', baseline);
   // The proxy's event-loop delay from here on: under attack only.
   child.kill('SIGUSR2');
-  const attacker = fork(fileURLToPath(import.meta.url), ['--role', 'hostile', '--port', String(PORT)]);
+  const attacker = fork(fileURLToPath(import.meta.url), ['--role', 'hostile', '--port', String(PORT), '--attacks', args.attacks]);
+  if (priority !== 0) setPriority(attacker.pid!, 0);
   await sleep(1000);
+  // This process (the normal client and the backend) is measured as the proxy is: its own
+  // stalls count in the normal client's latency too.
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const gc = gcPauses();
+  const sched0 = schedstat();
+  const t0 = performance.now();
+  const load0 = loadavg()[0]!;
   const loaded = await normalClient(DURATION_MS);
+  const wall = performance.now() - t0;
+  const sched = schedstat();
+  loop.disable();
   attacker.kill('SIGTERM');
   await new Promise((resolve) => attacker.once('exit', resolve));
   report('normal client under hostile load', loaded);
+  const ms = (n: number): string => Math.max(0, n / 1e6 - 5).toFixed(1);
+  console.log(`client+backend process: event-loop delay p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; ${describeGc(gc, wall)}; ${describeWait(sched0, sched, wall)}`);
+  console.log(`machine: load average ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs`);
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
   backend.closeAllConnections();

@@ -14,9 +14,14 @@
  *                      to a local OTLP sink; each is compared with hostmesh without tracing
  *   --tap R1,R2        also run hostmesh with its route tapped, at most R events a second (e.g.
  *                      100,100000); each is compared with hostmesh untapped
- *   --acl              also run hostmesh in ACL mode (the load generator's address is an allowed
- *                      identity whose grant has path and method matches, so every request is
- *                      checked); compared with hostmesh without ACL
+ *   --acl              also run hostmesh in ACL mode, twice: `acl`, the load generator's address
+ *                      an allowed identity whose grant has path and method matches (every
+ *                      request is checked), and `acl-all`, the same identity allowed every
+ *                      request (only the connection's cached decision is read); each compared
+ *                      with hostmesh without ACL
+ *   --together         load every proxied scenario of a round at the same time (one autocannon
+ *                      each, as bench:guard does), so whatever else the machine runs slows them
+ *                      alike; compare per CPU-second (req/s is shared between them)
  *
  * With `taskset` available the proxies run pinned to CPU 0 and the backend and the load
  * generator to CPU 1, so a proxy gets exactly one core.
@@ -27,7 +32,7 @@ import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fixedRate } from './fixed-rate.ts';
+import { openLoopGenerator } from './openloop.ts';
 import { autocannon, cpuSeconds, median, pin, pinned } from './load.ts';
 import type { LoadResult } from './load.ts';
 import type { LatencyResult } from './fixed-rate.ts';
@@ -45,6 +50,7 @@ const { values: args } = parseArgs({
     'tracing': { type: 'string', default: '' },
     'tap': { type: 'string', default: '' },
     'acl': { type: 'boolean', default: false },
+    'together': { type: 'boolean', default: false },
   },
 });
 const duration = Number(args.duration);
@@ -77,8 +83,20 @@ async function measure(name: string, url: string, pid?: number): Promise<LoadRes
   const cpu0 = pid === undefined ? undefined : cpuSeconds(pid);
   const t0 = performance.now();
   const r = await autocannon(url, { seconds: duration, connections, cpu: 1 });
+  return report(name, r, (performance.now() - t0) / 1000, cpu0, pid === undefined ? undefined : cpuSeconds(pid));
+}
+
+/** `--together`: the targets loaded at once, each by its own autocannon. */
+async function measureTogether(targets: { name: string; url: string; pid?: number }[]): Promise<(LoadResult & { perCore?: number })[]> {
+  if (warmup > 0) await Promise.all(targets.map((t) => autocannon(t.url, { seconds: warmup, connections, cpu: 1 })));
+  const cpu0 = targets.map((t) => (t.pid === undefined ? undefined : cpuSeconds(t.pid)));
+  const t0 = performance.now();
+  const rs = await Promise.all(targets.map((t) => autocannon(t.url, { seconds: duration, connections, cpu: 1 })));
   const wall = (performance.now() - t0) / 1000;
-  const cpu1 = pid === undefined ? undefined : cpuSeconds(pid);
+  return targets.map((t, i) => report(t.name, rs[i]!, wall, cpu0[i], t.pid === undefined ? undefined : cpuSeconds(t.pid)));
+}
+
+function report(name: string, r: LoadResult, wall: number, cpu0: number | undefined, cpu1: number | undefined): LoadResult & { perCore?: number; busy?: number } {
   let extra = '';
   let perCore: number | undefined;
   let busy: number | undefined;
@@ -122,8 +140,11 @@ for (const [i, r] of tapRates.entries()) {
 }
 
 // ACL mode: the same proxy with an access policy (docs/smi.md) that lets the load generator in.
-const acl = args.acl ? ['acl'] : [];
-if (args.acl) proxies.set('acl', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_ACL: '1' }));
+const acl = args.acl ? ['acl', 'acl-all'] : [];
+if (args.acl) {
+  proxies.set('acl', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_ACL: '1' }));
+  proxies.set('acl-all', await start('./hostmesh-proxy.ts', [String(backend.port)], 0, [], { HOSTMESH_BENCH_ACL: 'all' }));
+}
 
 type Result = LoadResult & { perCore?: number };
 const scenarios = [...['direct', 'hostmesh', 'naive'].filter((n) => only.has(n)), ...traced, ...tapped, ...acl];
@@ -131,10 +152,17 @@ const all = new Map<string, Result[]>(scenarios.map((n) => [n, []]));
 // Interleaved rounds: drifts of a shared machine hit every scenario alike.
 for (let round = 1; round <= rounds; round++) {
   if (rounds > 1) process.stdout.write(`round ${round}/${rounds}\n`);
-  for (const name of scenarios) {
+  const targets = scenarios.map((name) => {
     const proxy = proxies.get(name);
-    const port = proxy?.port ?? backend.port;
-    all.get(name)!.push(await measure(name, `http://127.0.0.1:${port}/`, proxy?.child.pid));
+    return { name, url: `http://127.0.0.1:${proxy?.port ?? backend.port}/`, pid: proxy?.child.pid };
+  });
+  if (args.together) {
+    // The backend alone is measured on its own: it would take the load generator's CPU.
+    const proxied = targets.filter((t) => t.pid !== undefined);
+    for (const t of targets.filter((x) => x.pid === undefined)) all.get(t.name)!.push(await measure(t.name, t.url));
+    (await measureTogether(proxied)).forEach((r, i) => all.get(proxied[i]!.name)!.push(r));
+  } else {
+    for (const t of targets) all.get(t.name)!.push(await measure(t.name, t.url, t.pid));
   }
 }
 
@@ -148,12 +176,21 @@ for (const [name, r] of results) {
   process.stdout.write(`  ${name.padEnd(10)} ${Math.round(r.rps).toString().padStart(8)} req/s${r.perCore !== undefined ? `   ${Math.round(r.perCore)} req per proxy CPU-second` : ''}\n`);
 }
 
+/**
+ * Ratios of medians, and, with several rounds, the median of the per-round ratios: each round
+ * measures the two back to back, so a round's ratio is what drift on a shared machine disturbs
+ * least.
+ */
 const ratio = (a: string, b: string) => {
   const x = results.get(a);
   const y = results.get(b);
   if (x && y) {
     const eff = x.perCore !== undefined && y.perCore !== undefined ? `, per CPU-second ${(x.perCore / y.perCore).toFixed(2)}x` : '';
-    process.stdout.write(`  ${a} / ${b}: ${(x.rps / y.rps).toFixed(2)}x req/s${eff}\n`);
+    const xs = all.get(a)!;
+    const ys = all.get(b)!;
+    const paired = xs.map((r, i) => [r.perCore, ys[i]?.perCore]).filter((p): p is [number, number] => p[0] !== undefined && p[1] !== undefined);
+    const perRound = rounds > 1 && paired.length > 0 ? ` (median of per-round ratios: ${median(xs.map((r, i) => r.rps / ys[i]!.rps)).toFixed(2)}x req/s, per CPU-second ${median(paired.map(([p, q]) => p / q)).toFixed(2)}x)` : '';
+    process.stdout.write(`  ${a} / ${b}: ${(x.rps / y.rps).toFixed(2)}x req/s${eff}${perRound}\n`);
   }
 };
 ratio('hostmesh', 'naive');
@@ -166,9 +203,11 @@ if (latencySeconds > 0) {
   const rate = Number(args.rate);
   process.stdout.write(`open-loop latency at ${rate} req/s for ${latencySeconds}s (ms from the scheduled send time)\n`);
   const show = (name: string, r: LatencyResult) => process.stdout.write(`  ${name.padEnd(10)} p50 ${r.p50.toFixed(3)}   p99 ${r.p99.toFixed(3)}   p99.9 ${r.p999.toFixed(3)}   max ${r.max.toFixed(3)}${r.failed > 0 ? `   failed ${r.failed}` : ''}\n`);
-  const direct = await fixedRate(`http://127.0.0.1:${backend.port}/`, rate, latencySeconds);
+  const generator = openLoopGenerator();
+  process.stdout.write(`  generator: ${generator.describe}\n`);
+  const direct = await generator.run(`http://127.0.0.1:${backend.port}/`, rate, latencySeconds);
   show('direct', direct);
-  const proxied = await fixedRate(`http://127.0.0.1:${proxies.get('hostmesh')!.port}/`, rate, latencySeconds);
+  const proxied = await generator.run(`http://127.0.0.1:${proxies.get('hostmesh')!.port}/`, rate, latencySeconds);
   show('hostmesh', proxied);
   process.stdout.write(`  added by hostmesh: p50 ${(proxied.p50 - direct.p50).toFixed(3)} ms, p99 ${(proxied.p99 - direct.p99).toFixed(3)} ms\n`);
 }

@@ -103,6 +103,7 @@ const runners: Record<string, Runner> = {
       admin: flags.admin as HostPort,
       dns: flags.dns as HostPort | undefined,
       zones: flags.zones as string[],
+      stateDir: flags['state-dir'] as string | undefined,
       acl: flags.acl as boolean,
       token: readToken(flags['token-file'] as string | undefined),
       accessLog: flags['access-log'] as boolean,

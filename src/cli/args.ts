@@ -51,6 +51,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       admin: { kind: 'hostport', value: 'HOST:PORT', default: '127.0.0.1:9901', help: 'admin server: /healthz /readyz /metrics /config /v1/routes' },
       dns: { kind: 'hostport', value: 'HOST:PORT', help: 'also answer mesh DNS here (UDP and TCP), e.g. 127.0.0.1:5353' },
       zones,
+      'state-dir': { kind: 'string', value: 'DIR', help: 'keep the port allocation and port quarantine here across restarts (memory only when unset)' },
       acl,
       workers,
       'token-file': tokenFile,

@@ -140,7 +140,7 @@ export async function startControllerCommand(opts: ControllerCommandOptions): Pr
     patchDns: opts.patchDns,
     ...(opts.acl === true ? { acl: true } : {}),
     ...(opts.dnsService === undefined ? {} : { dnsService: opts.dnsService }),
-    publish: (content, diagnostics) => publisher.publish(content, diagnostics),
+    publish: (content, diagnostics, changes) => publisher.publish(content, diagnostics, changes),
     log,
     ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
     ...(tuning.resyncMs === undefined ? {} : { resyncMs: tuning.resyncMs }),

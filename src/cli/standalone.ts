@@ -32,6 +32,8 @@ export interface StandaloneOptions {
   admin: HostPort;
   dns?: HostPort | undefined;
   zones: string[];
+  /** Where the port allocation and quarantine are kept across restarts (src/controller/standalone.ts). */
+  stateDir?: string | undefined;
   /** ACL mode: SMI TrafficTargets decide who may use each mesh port (docs/smi.md). */
   acl?: boolean | undefined;
   token?: string | undefined;
@@ -75,6 +77,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<Standalo
     zones: opts.zones,
     acl: opts.acl === true,
     reservedPorts: [opts.admin.port, ...(opts.dns ? [opts.dns.port] : [])],
+    stateDir: opts.stateDir,
     log,
   });
   const publisher = controller.publisher;

@@ -21,6 +21,35 @@ export interface IdentityLookup {
   readonly generation: number;
 }
 
+const CONNECTION_IDENTITY = Symbol('hostmesh.identity');
+
+interface CachedIdentity {
+  lookup: IdentityLookup;
+  generation: number;
+  identity: IdentityEntry | undefined;
+}
+
+/** A client connection (a socket, or HTTP/2's socket proxy, which keeps properties on the session's socket). */
+export interface IdentifiedConnection {
+  readonly remoteAddress?: string | undefined;
+  [CONNECTION_IDENTITY]?: CachedIdentity;
+}
+
+/**
+ * The identity behind a connection, looked up once per connection and identity map generation
+ * and cached on the connection: every user on the request path (ACL mode's access stage, the
+ * access log's `identity`, client-scoped rules) shares that one lookup, so a kept-alive
+ * connection's requests add none until the map changes.
+ */
+export function connectionIdentity(lookup: IdentityLookup, connection: IdentifiedConnection): IdentityEntry | undefined {
+  const generation = lookup.generation;
+  const cached = connection[CONNECTION_IDENTITY];
+  if (cached !== undefined && cached.generation === generation && cached.lookup === lookup) return cached.identity;
+  const identity = lookup.identify(connection.remoteAddress);
+  connection[CONNECTION_IDENTITY] = { lookup, generation, identity };
+  return identity;
+}
+
 export class IdentityMap implements IdentityLookup {
   #byAddress: ReadonlyMap<string, IdentityEntry> = new Map();
   /** The entries array the current map was built from, so an unchanged map is not rebuilt. */

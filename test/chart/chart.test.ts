@@ -1,7 +1,9 @@
 /** The Helm chart, checked with a real helm (lint --strict and template). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { helmBinary } from '../support/helm.ts';
 
@@ -341,4 +343,178 @@ test('RBAC for Gateway API routes and Pods: read them, write only route status, 
   check(find(render(), 'ClusterRole', 'mesh-hostmesh-controller').rules, 'cluster-wide');
   const scoped = render('watchNamespaces={apps}');
   check(scoped.find((o) => o.kind === 'Role' && o.metadata.namespace === 'apps')!.rules as any[], 'namespace apps');
+});
+
+/**
+ * Issue 14 item 6, "pods carry a checksum annotation where a restart is needed": which values
+ * would a running pod miss? A controller or proxy pod reads its pod template at start (args,
+ * env, image, resources...) and, besides that, only two mounts: the token Secret, which both
+ * re-read when it changes (no restart needed), and the state directory, which is the proxy's own.
+ * The chart renders no ConfigMap or Secret they mount or read through env, so no value needs a
+ * `checksum/...` annotation: a value a running pod reads is in its pod template, and changing it
+ * rolls the pods out. This test holds the chart to that, value by value: each leaf of values.yaml
+ * is listed with the long-running pods it reaches, and changing it must change exactly those pod
+ * templates. A new value must be listed here; one that a pod would read from a rendered
+ * ConfigMap or Secret fails the first check until it is given a checksum annotation.
+ */
+type Reach = 'controller' | 'proxy' | 'both' | 'none';
+const POD_REACH: { set: string[]; base?: string[]; reach: Reach }[] = [
+  { set: ['image.repository=registry.example/hostmesh'], reach: 'both' },
+  { set: ['image.tag=9.9.9'], reach: 'both' },
+  { set: ['image.pullPolicy=Always'], reach: 'both' },
+  { set: ['imagePullSecrets[0].name=regcred'], reach: 'both' },
+  { set: ['meshDomain=mesh.local'], reach: 'controller' },
+  { set: ['extraZones={traefik.mesh}'], reach: 'controller' },
+  { set: ['watchNamespaces={apps}'], reach: 'controller' },
+  { set: ['ignoreNamespaces={kube-system}'], reach: 'controller' },
+  { set: ['portRange=20000-21000'], reach: 'controller' },
+  { set: ['acl=true'], reach: 'controller' },
+  { set: ['dns.patch=false'], reach: 'controller' },
+  { set: ['token.existingSecret=my-token'], reach: 'both' },
+  { set: ['token.key=bearer'], reach: 'both' },
+  // The Deployment's and DaemonSet's own fields: their controllers apply them, pods need no restart.
+  { set: ['controller.replicas=3'], reach: 'none' },
+  { set: ['controller.strategy.type=Recreate'], reach: 'none' },
+  { set: ['controller.strategy.rollingUpdate.maxSurge=2'], reach: 'none' },
+  { set: ['controller.strategy.rollingUpdate.maxUnavailable=1'], reach: 'none' },
+  { set: ['controller.port=8441'], reach: 'both' },
+  { set: ['controller.logLevel=debug'], reach: 'controller' },
+  { set: ['controller.resources.requests.cpu=0.2'], reach: 'controller' },
+  { set: ['controller.resources.requests.memory=128Mi'], reach: 'controller' },
+  { set: ['controller.resources.limits.memory=512Mi'], reach: 'controller' },
+  { set: ['controller.priorityClassName=system-cluster-critical'], reach: 'controller' },
+  { set: ['controller.nodeSelector.pool=infra'], reach: 'controller' },
+  { set: ['controller.tolerations[0].operator=Exists'], reach: 'controller' },
+  { set: ['controller.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight=1', 'controller.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey=zone'], reach: 'controller' },
+  { set: ['controller.podLabels.team=net'], reach: 'controller' },
+  { set: ['controller.podAnnotations.note=x'], reach: 'controller' },
+  { set: ['controller.extraEnv[0].name=A', 'controller.extraEnv[0].value=v'], reach: 'controller' },
+  { set: ['controller.extraArgs={--log-level=debug}'], reach: 'controller' },
+  { set: ['proxy.workers=2'], reach: 'proxy' },
+  { set: ['proxy.adminPort=9902'], reach: 'proxy' },
+  { set: ['proxy.dnsPort=5354'], reach: 'proxy' },
+  { set: ['proxy.logLevel=warn'], reach: 'proxy' },
+  { set: ['proxy.accessLogs=true'], reach: 'proxy' },
+  { set: ['proxy.stateHostPath=/var/lib/hm'], reach: 'proxy' },
+  { set: ['proxy.stateDirInit.enabled=true'], base: ['proxy.stateHostPath=/var/lib/hm'], reach: 'proxy' },
+  ...['requests.cpu=20m', 'requests.memory=8Mi', 'limits.memory=64Mi'].map((r) => ({ set: [`proxy.stateDirInit.resources.${r}`], base: ['proxy.stateHostPath=/var/lib/hm', 'proxy.stateDirInit.enabled=true'], reach: 'proxy' as const })),
+  { set: ['proxy.stateDirInit.extraEnv[0].name=B', 'proxy.stateDirInit.extraEnv[0].value=v'], base: ['proxy.stateHostPath=/var/lib/hm', 'proxy.stateDirInit.enabled=true'], reach: 'proxy' },
+  { set: ['proxy.resources.requests.cpu=0.2'], reach: 'proxy' },
+  { set: ['proxy.resources.requests.memory=256Mi'], reach: 'proxy' },
+  { set: ['proxy.resources.limits.memory=1Gi'], reach: 'proxy' },
+  { set: ['proxy.updateStrategy.type=OnDelete'], reach: 'none' },
+  { set: ['proxy.updateStrategy.rollingUpdate.maxSurge=10%'], reach: 'none' },
+  { set: ['proxy.updateStrategy.rollingUpdate.maxUnavailable=1', 'proxy.updateStrategy.rollingUpdate.maxSurge=0'], reach: 'none' },
+  { set: ['proxy.shutdownDelaySeconds=3'], reach: 'proxy' },
+  { set: ['proxy.drainSeconds=10'], reach: 'proxy' },
+  { set: ['proxy.terminationGracePeriodSeconds=40'], reach: 'proxy' },
+  { set: ['proxy.priorityClassName=system-cluster-critical'], reach: 'proxy' },
+  { set: ['proxy.nodeSelector.pool=edge'], reach: 'proxy' },
+  { set: ['proxy.tolerations[0].key=edge', 'proxy.tolerations[0].operator=Exists'], reach: 'proxy' },
+  { set: ['proxy.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight=1', 'proxy.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey=zone'], reach: 'proxy' },
+  { set: ['proxy.podLabels.team=net'], reach: 'proxy' },
+  { set: ['proxy.podAnnotations.note=y'], reach: 'proxy' },
+  { set: ['proxy.extraEnv[0].name=C', 'proxy.extraEnv[0].value=v'], reach: 'proxy' },
+  { set: ['proxy.extraArgs={--log-level=debug}'], reach: 'proxy' },
+  // Read by the API server's admission, hook Jobs, Prometheus, the network plugin and Grafana.
+  { set: ['priorityClassQuota.create=false'], reach: 'none' },
+  { set: ['priorityClassQuota.pods=50'], reach: 'none' },
+  ...['requests.cpu=20m', 'requests.memory=64Mi', 'limits.memory=128Mi'].flatMap((r) => ['cleanup', 'tokenJob'].map((job) => ({ set: [`${job}.resources.${r}`], reach: 'none' as const }))),
+  ...['cleanup', 'tokenJob'].flatMap((job) => [
+    { set: [`${job}.nodeSelector.pool=infra`], reach: 'none' as const },
+    { set: [`${job}.tolerations[0].operator=Exists`], reach: 'none' as const },
+    { set: [`${job}.podLabels.team=net`], reach: 'none' as const },
+    { set: [`${job}.podAnnotations.note=z`], reach: 'none' as const },
+    { set: [`${job}.extraEnv[0].name=D`, `${job}.extraEnv[0].value=v`], reach: 'none' as const },
+  ]),
+  { set: ['cleanup.extraArgs={--log-level=debug}'], reach: 'none' },
+  { set: ['podSecurityContext.runAsNonRoot=true', 'podSecurityContext.runAsUser=1000'], reach: 'both' },
+  { set: ['podSecurityContext.runAsGroup=1000'], reach: 'both' },
+  { set: ['podSecurityContext.fsGroup=1000'], reach: 'both' },
+  { set: ['podSecurityContext.seccompProfile.type=Localhost', 'podSecurityContext.seccompProfile.localhostProfile=p.json'], reach: 'both' },
+  { set: ['securityContext.allowPrivilegeEscalation=false', 'securityContext.readOnlyRootFilesystem=false'], reach: 'both' },
+  { set: ['securityContext.capabilities.drop={NET_RAW}'], reach: 'both' },
+  { set: ['tracing.collector=http://otel:4318'], reach: 'proxy' },
+  { set: ['tracing.sampling=1'], base: ['tracing.collector=http://otel:4318'], reach: 'proxy' },
+  { set: ['metrics.podMonitor.enabled=true'], reach: 'none' },
+  ...['labels.release=prom', 'interval=15s', 'scrapeTimeout=5s', 'relabelings[0].targetLabel=cluster', 'metricRelabelings[0].action=drop'].map((v) => ({ set: [`metrics.podMonitor.${v}`], base: ['metrics.podMonitor.enabled=true'], reach: 'none' as const })),
+  { set: ['networkPolicy.enabled=true'], reach: 'none' },
+  { set: ['networkPolicy.controllerFrom[0].podSelector.matchLabels.app=ops'], base: ['networkPolicy.enabled=true'], reach: 'none' },
+  { set: ['networkPolicy.adminFrom[0].podSelector.matchLabels.app=prom'], base: ['networkPolicy.enabled=true'], reach: 'none' },
+  { set: ['grafana.dashboard.enabled=true'], reach: 'none' },
+  ...['labels.grafana_dashboard=yes', 'annotations.folder=mesh', 'namespace=monitoring'].map((v) => ({ set: [`grafana.dashboard.${v}`], base: ['grafana.dashboard.enabled=true'], reach: 'none' as const })),
+  { set: ['prometheusRule.enabled=true'], reach: 'none' },
+  { set: ['prometheusRule.labels.release=prom'], base: ['prometheusRule.enabled=true'], reach: 'none' },
+];
+
+/** Maps whose keys are the user's (labels, selectors): a leaf of values.yaml as a whole. */
+const FREE_FORM = new Set(['nodeSelector', 'podLabels', 'podAnnotations', 'labels', 'annotations', 'affinity']);
+
+function valueLeaves(values: unknown, path = ''): string[] {
+  const key = path.split('.').pop() ?? '';
+  if (values === null || typeof values !== 'object' || Array.isArray(values) || Object.keys(values).length === 0 || FREE_FORM.has(key)) return [path];
+  return Object.entries(values).flatMap(([k, v]) => valueLeaves(v, path === '' ? k : `${path}.${k}`));
+}
+
+function renderAsync(sets: string[]): Promise<K8sObject[]> {
+  return new Promise((resolve, reject) => {
+    execFile(helm!, ['template', 'mesh', chart, '--namespace', 'hostmesh', ...sets.flatMap((s) => ['--set', s])], { env: { ...process.env, HELM_CACHE_HOME: '/tmp/hostmesh-helm-cache', HELM_CONFIG_HOME: '/tmp/hostmesh-helm-config' } }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`helm template ${sets.join(' ')}: ${stderr}`));
+      else resolve(parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject).filter(Boolean));
+    });
+  });
+}
+
+/** The pod templates of the long-running workloads (what a change rolls out). */
+function podTemplates(objs: K8sObject[]): Record<'controller' | 'proxy', any> {
+  return { controller: find(objs, 'Deployment', 'mesh-hostmesh-controller').spec.template, proxy: find(objs, 'DaemonSet', 'mesh-hostmesh-proxy').spec.template };
+}
+
+test('restarts: a running pod reads nothing rendered outside its pod template but the token Secret, which it re-reads', { skip }, () => {
+  for (const objs of [render(), render(...EVERY_VALUE)]) {
+    const rendered = new Set(objs.filter((o) => o.kind === 'ConfigMap' || o.kind === 'Secret').map((o) => `${o.kind}/${o.metadata.name}`));
+    for (const [name, template] of Object.entries(podTemplates(objs))) {
+      const spec = template.spec;
+      const token = spec.volumes.find((v: any) => v.name === 'token');
+      assert.ok(token?.secret?.secretName, `${name}: the token volume`);
+      for (const v of spec.volumes as any[]) {
+        if (v.name === 'token') continue;
+        assert.ok(v.name === 'state' && (v.emptyDir !== undefined || v.hostPath !== undefined), `${name}: volume ${JSON.stringify(v)} is neither the token nor the state directory: does it need a checksum annotation?`);
+      }
+      for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+        assert.equal(c.envFrom, undefined, `${name}/${c.name}: envFrom`);
+        for (const e of c.env ?? []) assert.ok(e.valueFrom === undefined || e.valueFrom.fieldRef !== undefined, `${name}/${c.name}: env ${e.name} reads ${JSON.stringify(e.valueFrom)}, not re-read by a running pod`);
+        // The token is mounted as a directory (no subPath), so a rotated Secret reaches the file.
+        for (const m of c.volumeMounts ?? []) assert.equal(m.subPath, undefined, `${name}/${c.name}: subPath mount of ${m.name} would never see a change`);
+      }
+      assert.ok(!rendered.has(`Secret/${token.secret.secretName}`), 'the token Secret is made in the cluster, not rendered');
+    }
+  }
+});
+
+test('restarts: every value reaches exactly the pod templates listed (a change rolls those pods out); every value is listed', { skip }, async () => {
+  const values = parseAllDocuments(readFileSync(new URL('values.yaml', `file://${chart}/`), 'utf8'))[0]!.toJS();
+  const keys = POD_REACH.flatMap((e) => e.set.map((s) => s.slice(0, s.indexOf('='))));
+  const unlisted = valueLeaves(values).filter((leaf) => !keys.some((k) => k === leaf || k.startsWith(`${leaf}.`) || k.startsWith(`${leaf}[`)));
+  assert.deepEqual(unlisted, [], 'values.yaml leaves with no POD_REACH entry: say which running pods read them');
+
+  const baseRenders = new Map<string, Promise<Record<'controller' | 'proxy', any>>>();
+  const templatesOf = (sets: string[]) => {
+    const key = sets.join(' ');
+    if (!baseRenders.has(key)) baseRenders.set(key, renderAsync(sets).then(podTemplates));
+    return baseRenders.get(key)!;
+  };
+  const wrong: string[] = [];
+  // A few renders at a time: each is a helm process.
+  for (let i = 0; i < POD_REACH.length; i += 6) {
+    await Promise.all(POD_REACH.slice(i, i + 6).map(async ({ set, base = [], reach }) => {
+      const [before, after] = await Promise.all([templatesOf(base), renderAsync([...base, ...set]).then(podTemplates)]);
+      for (const pod of ['controller', 'proxy'] as const) {
+        const changed = !isDeepStrictEqual(before[pod], after[pod]);
+        const expected = reach === 'both' || reach === pod;
+        if (changed !== expected) wrong.push(`${set.join(' ')}: the ${pod} pod template ${changed ? 'changed' : 'did not change'} (listed as reaching ${reach})`);
+      }
+    }));
+  }
+  assert.deepEqual(wrong, []);
 });

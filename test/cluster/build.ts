@@ -168,7 +168,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } else {
     for (const [name, path] of Object.entries(bins)) console.log(`${name}: ${path}`);
     // The CRDs the scenarios install, fetched now while there is a network.
-    const { crdDocuments, GATEWAY_API } = await import('./crds.ts');
+    const { crdDocuments, GATEWAY_API, smiCrdDocuments } = await import('./crds.ts');
     console.log(`gateway-api CRDs: ${crdDocuments(findGo()!, GATEWAY_API).length}`);
+    console.log(`smi CRDs: ${smiCrdDocuments(findGo()!).length}`);
   }
 }

@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
 import { eventually as pollUntil } from '../e2e/mesh.ts';
 import { clusterBinaries, findGo } from './build.ts';
-import { crdDocuments, GATEWAY_API, installCrds } from './crds.ts';
+import { crdDocuments, GATEWAY_API, installCrds, smiCrdDocuments } from './crds.ts';
 import { Cluster } from './cluster.ts';
 import { CoreDns } from './coredns.ts';
 import { describeHooks, helmWithHooks, runHostmesh } from './hooks.ts';
@@ -21,6 +23,9 @@ import { clusterDnsObjects, endpointSliceObject, namespaceObject, serviceObject 
 
 const CHART = new URL('../../charts/hostmesh', import.meta.url).pathname;
 const APP_NAMESPACE = 'test';
+/** Traefik Mesh's ACL example (examples/smi): its SMI objects, in namespace whoami. */
+const SMI_EXAMPLE = new URL('../../examples/smi/smi.yaml', import.meta.url).pathname;
+const SMI_NAMESPACE = 'whoami';
 
 /**
  * The pod address of the backends. The apiserver refuses loopback addresses in EndpointSlices,
@@ -66,6 +71,7 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
   let coredns: CoreDns | undefined;
   const backends: Backend[] = [];
   let gatewayCrds: string[] = [];
+  let smiCrds: string[] = [];
   const state = (): string => `${mesh?.describe() ?? ''}\n${cluster?.describe() ?? ''}\n${coredns ? `coredns:\n${coredns.process.tail(10)}` : ''}`;
   const wait = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T> => eventually(what, probe, state, timeoutMs);
 
@@ -98,6 +104,8 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     cluster = await Cluster.start(bins);
     // Gateway API, standard channel, from its Go module (build.ts fetched it into the module cache).
     gatewayCrds = await installCrds(cluster, crdDocuments(findGo()!, GATEWAY_API, { offline: true }));
+    // SMI, from the SMI SDK's Go module, converted to apiextensions v1 (crds.ts says how).
+    smiCrds = await installCrds(cluster, smiCrdDocuments(findGo()!, { offline: true }));
     await cluster.apply([namespaceObject(MESH_NAMESPACE), namespaceObject(APP_NAMESPACE), ...clusterDnsObjects()]);
     const install = await helmWithHooks(cluster, MESH_NAMESPACE, ['install', RELEASE, CHART, '--namespace', MESH_NAMESPACE, '--set', 'portRange=27100-27299']);
     assert.equal(install.helm.status, 0, `helm install failed:\n${install.helm.stderr}${install.helm.stdout}\n${describeHooks(install.hooks)}`);
@@ -242,6 +250,30 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     assert.notEqual(invalid.status, 0);
     assert.match(invalid.stderr, /weight/);
     await cluster.kubectlOk(['delete', 'httproute', 'web-canary', '-n', APP_NAMESPACE]);
+  });
+
+  test('SMI CRDs (from the SMI SDK module, as apiextensions v1): Traefik Mesh\'s example objects are accepted as written, bad values refused', async () => {
+    assert.deepEqual(smiCrds.toSorted(), ['httproutegroups.specs.smi-spec.io', 'tcproutes.specs.smi-spec.io', 'trafficsplits.split.smi-spec.io', 'traffictargets.access.smi-spec.io', 'udproutes.specs.smi-spec.io']);
+    const example = parseAllDocuments(readFileSync(SMI_EXAMPLE, 'utf8')).map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; spec: unknown });
+    assert.deepEqual(example.map((o) => o.kind).toSorted(), ['HTTPRouteGroup', 'TCPRoute', 'TrafficSplit', 'TrafficTarget', 'TrafficTarget']);
+    await cluster.apply([namespaceObject(SMI_NAMESPACE), ...example]);
+    // Read back in the version each declares (resource.version.group): kept whole, nothing pruned.
+    for (const o of example) {
+      const [group, version] = o.apiVersion.split('/');
+      const got = await cluster.getJson([`${o.kind.toLowerCase()}s.${version}.${group}`, o.metadata.name, '-n', o.metadata.namespace]);
+      assert.equal(got['apiVersion'], o.apiVersion);
+      assert.deepEqual(got['spec'], o.spec, `${o.kind} ${o.metadata.name}`);
+    }
+    // The newest versions have the module's schema: what it refuses, the real apiserver refuses.
+    const refused = async (object: object, field: RegExp): Promise<void> => {
+      const r = await cluster.kubectl(['apply', '--server-side', '--field-manager=cluster-tier', '-f', '-'], { input: JSON.stringify(object) });
+      assert.notEqual(r.status, 0, `accepted: ${JSON.stringify(object)}`);
+      assert.match(r.stderr, field);
+    };
+    const meta = { name: 'bad', namespace: SMI_NAMESPACE };
+    await refused({ apiVersion: 'specs.smi-spec.io/v1alpha4', kind: 'HTTPRouteGroup', metadata: meta, spec: { matches: [{ name: 'x', methods: ['FETCH'] }] } }, /spec\.matches\[0\]\.methods\[0\].*FETCH/);
+    await refused({ apiVersion: 'split.smi-spec.io/v1alpha4', kind: 'TrafficSplit', metadata: meta, spec: { service: 'whoami', backends: [{ service: 'whoami-v1', weight: 'heavy' }] } }, /spec\.backends\[0\]\.weight/);
+    await refused({ apiVersion: 'access.smi-spec.io/v1alpha3', kind: 'TrafficTarget', metadata: meta, spec: { destination: { kind: 'ServiceAccount', name: 'whoami-server' }, sources: [], rules: [{ kind: 'Ingress', name: 'x' }] } }, /spec\.rules\[0\]\.kind/);
   });
 
   async function warningEvents(service: string): Promise<Record<string, any>[]> {

@@ -17,6 +17,8 @@ export const PROXY_SELECTOR = { 'app.kubernetes.io/name': 'hostmesh', 'app.kuber
 export interface Published {
   content: TableContent;
   diagnostics: Diagnostic[];
+  /** The cluster ids a patched translation said it replaced (absent: a full translation). */
+  patched?: string[];
 }
 
 export interface Running {
@@ -46,7 +48,11 @@ export function makeController(t: TestContext, fake: FakeApiServer, options: Par
     zones: ['hostmesh'],
     portRange: [10000, 10999],
     patchDns: false,
-    publish: (content, diagnostics) => published.push({ content: structuredClone(content), diagnostics: structuredClone(diagnostics) }),
+    publish: (content, diagnostics, changes) => published.push({
+      content: structuredClone(content),
+      diagnostics: structuredClone(diagnostics),
+      ...(changes === undefined ? {} : { patched: changes.clusters.map((c) => c.id) }),
+    }),
     log: createLogger('controller-test'),
     backoff: { minMs: 10, maxMs: 100 },
     coalesceMs: 5,

@@ -187,6 +187,26 @@ test('a burst of changes makes few translations', async (t) => {
   await waitFor('50 shadows', () => shadowsOf(fake).size === 50);
 });
 
+test('an EndpointSlice change after the shadows settled is a patched translation naming that cluster only', async (t) => {
+  const fake = await startFakeApiServer(t);
+  for (let i = 0; i < 20; i++) {
+    fake.create('services', service('shop', `s${i}`));
+    fake.create('endpointslices', endpointSlice('shop', `s${i}`, `s${i}-a`, [`10.0.0.${i + 1}`]));
+  }
+  const h = await startController(t, fake);
+  await h.until('every name in mesh DNS', (p) => p.content.dns.services.length === 20);
+  await sleep(100);
+  const before = h.published.length;
+  fake.patch('endpointslices', 's7-a', 'shop', { endpoints: [{ addresses: ['10.9.9.9'], conditions: { ready: true } }] });
+  const moved = await h.until('the endpoint move', (p) => p.content.clusters.find((c) => c.id === 'shop/s7:80')?.endpoints[0]?.address === '10.9.9.9');
+  assert.deepEqual(moved.patched, ['shop/s7:80']);
+  assert.equal(h.published.length, before + 1, 'one publish');
+  // A new Service changes the table's shape: a full translation.
+  fake.create('services', service('shop', 'new'));
+  const added = await h.until('the new route', (p) => route(p, 'shop/new:80') !== undefined);
+  assert.equal(added.patched, undefined);
+});
+
 test('conflicts: a foreign Service holding a shadow name is reported, never written; a 409 on update is re-read', async (t) => {
   const fake = await startFakeApiServer(t);
   fake.create('services', service(MESH, 'web-shop'));

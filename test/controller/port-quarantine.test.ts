@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PORT_QUARANTINE_MS, Translator } from '../../src/controller/translation/translator.ts';
 import type { ClusterState, ServiceObject } from '../../src/controller/objects.ts';
-import { formatQuarantine, parseQuarantine } from '../../src/controller/kube/quarantine-store.ts';
+import { formatQuarantine, parseQuarantine } from '../../src/controller/translation/quarantine-text.ts';
 import fc from 'fast-check';
 
 function svc(name: string): ServiceObject {
@@ -30,6 +30,18 @@ test('a port freed by a deleted Service is not handed to a new Service until its
   now += PORT_QUARANTINE_MS;
   const third = tr.translate(state('new1', 'new2'));
   assert.equal([...third.ports.values()].includes(oldPort!), true, 'after the quarantine the port is used again');
+});
+
+test('a port freed in the same translation that adds a Service is quarantined too; with quarantine off it is reused', () => {
+  const tr = new Translator({ mode: 'standalone', portRange: [15000, 15001] }, undefined, () => 1_000_000);
+  const first = tr.translate(state('kept', 'old'));
+  const oldPort = first.ports.get('a/old:80')!;
+  const swapped = tr.translate(state('kept', 'new'));
+  assert.equal(swapped.ports.get('a/new:80'), undefined, 'the only free port was freed by this very change');
+  assert.ok(swapped.diagnostics.some((d) => d.code === 'ports-exhausted'));
+  const off = new Translator({ mode: 'standalone', portRange: [15000, 15001], portQuarantineMs: 0 });
+  off.translate(state('kept', 'old'));
+  assert.equal(off.translate(state('kept', 'new')).ports.get('a/new:80'), oldPort);
 });
 
 test('a quarantine read back after a restart holds its ports back from new Services, never from the Services that hold them, and ends on time', () => {

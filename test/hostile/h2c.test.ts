@@ -162,3 +162,55 @@ test('h2c: DATA beyond a stream\'s content-length resets that stream only (PROTO
   await until('the stream after the reset to be answered', () => c.frames.some((f) => f.type === FRAME.HEADERS && f.stream === 7), 5000);
   assert.equal(statusOfStream(7), 200);
 });
+
+test('h2c: a stream that sends exactly its content-length and then more DATA never reaches the backend as a complete request; a stream that ends after exactly its length does, and siblings go on', async (t) => {
+  const b = await rawBackend(t);
+  const p = await proxyTo(t, b.port);
+  const c = await rawH2(p.port);
+  t.after(() => c.socket.destroy());
+  const post = (path: string, length: number): [string, string][] => [[':method', 'POST'], [':scheme', 'http'], [':authority', 'svc'], [':path', path], ['content-length', String(length)]];
+  const seen = (text: string): boolean => b.conns.some((conn) => conn.bytes.includes(text));
+  // Stream 1: exactly its 5 bytes, no END_STREAM yet. The backend gets its head and body as
+  // far as the proxy lets it; only then does the stream go beyond its length.
+  c.headers(1, post('/overflow', 5), false);
+  c.data(1, 'hello', false);
+  await until('the backend to see the start of the overflowing stream\'s body', () => seen('hell'), 10_000);
+  // Stream 3 sends its whole length and ends with an empty DATA frame; stream 5 ends with its
+  // last DATA frame. Both are complete requests at the backend.
+  c.headers(3, post('/exact', 4), false);
+  c.data(3, 'okay', false);
+  c.data(3, '', true);
+  c.headers(5, post('/sibling', 3), false);
+  c.data(5, 'abc', true);
+  c.data(1, '!', false);
+  await until('stream 1 to be reset and both siblings answered', () => c.frames.some((f) => f.type === FRAME.RST_STREAM && f.stream === 1) && c.frames.filter((f) => f.type === FRAME.DATA && (f.flags & FLAG.END_STREAM) !== 0).length >= 2, 10_000);
+  const rst = c.frames.filter((f) => f.type === FRAME.RST_STREAM);
+  assert.deepEqual(rst.map((f) => [f.stream, f.payload.readUInt32BE(0)]), [[1, constants.NGHTTP2_PROTOCOL_ERROR]], 'only the overflowing stream is reset');
+  assert.equal(c.frames.filter((f) => f.type === FRAME.GOAWAY).length, 0, 'the session goes on');
+  await until('the backend to frame both siblings', () => b.requests.length >= 2, 5000);
+  const got = b.requests.map((r) => `${r.line.split(' ')[1]}=${r.body.toString()}`).toSorted();
+  assert.deepEqual(got, ['/exact=okay', '/sibling=abc'], 'the overflowing stream is never a complete request at the backend');
+  assert.equal(seen('hello'), false, 'the last declared byte of the overflowing stream never left the proxy');
+  assert.equal(seen('!'), false, 'nor the excess');
+});
+
+test('connection churn: a client that sends the h2c preface magic and closes costs no HTTP/2 session (no SETTINGS comes back) and is released', async (t) => {
+  const b = await rawBackend(t);
+  const p = await proxyTo(t, b.port, { limits: PATIENT });
+  const received: number[] = [];
+  const sockets: Socket[] = [];
+  for (let i = 0; i < 20; i++) {
+    const s = await open(p.port);
+    received.push(0);
+    s.on('data', (d: Buffer) => { received[i]! += d.length; });
+    s.end(PREFACE);
+    sockets.push(s);
+  }
+  await Promise.all(sockets.map(closed));
+  assert.deepEqual(received, sockets.map(() => 0), 'no session answered with its SETTINGS');
+  await until('the proxy to release every connection', async () => (await clientConnections(p.engine)) === 0, 10_000);
+  // A client that sends its SETTINGS frame after the magic gets a session as before.
+  const c = await rawH2(p.port);
+  t.after(() => c.socket.destroy());
+  await until('the server SETTINGS', () => c.frames.some((f) => f.type === FRAME.SETTINGS), 5000);
+});

@@ -75,3 +75,67 @@ test('http: a new identity map or a new policy applies to the next request of an
   const back = await call(c, port, 'GET', '/');
   assert.deepEqual([back.status, back.reused], [200, true]);
 });
+
+/**
+ * Issue 10 item 5: ACL mode costs one identity lookup per connection, not per request. The
+ * engine's real identity map is counted (its `identify` wrapped); requests on one kept-alive
+ * connection must not look up again until the table or the identity map changes. With the access
+ * log on too (it names the client identity on every line), since that must not add a lookup per
+ * request either.
+ */
+for (const withLog of [false, true]) {
+  test(`http: one identity lookup per connection and table, not per request${withLog ? ' (access log on)' : ''}`, async (t) => {
+    const backend = await httpBackend(t, (_req, res) => res.end('ok'));
+    const lines: string[] = [];
+    const e = engine(t, withLog ? { accessLog: { write: (chunk: string) => { lines.push(chunk); } } } : {});
+    let lookups = 0;
+    const identify = e.identities.identify.bind(e.identities);
+    e.identities.identify = (address) => {
+      lookups++;
+      return identify(address);
+    };
+    const port = await freePort();
+    const base = (version: number, access: AccessPolicy): RoutingTable => table([{ cluster: svc('web', [backend.port]), listenPort: port, route: { access } }], version);
+    // One entries array: the engine rebuilds the map only when the table brings another one.
+    const ids = [CLIENT, PROM];
+    assert.equal((await e.apply({ ...base(1, POLICY), identities: ids })).ok, true);
+    const c = agentFrom(t, '127.0.0.2');
+    const burst = async (n: number, method: string, path: string, want: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const r = await call(c, port, method, path);
+        assert.equal(r.status, want, `request ${i}: ${r.body}`);
+      }
+    };
+    await burst(20, 'GET', '/a', 200);
+    assert.equal(lookups, 1, '20 requests on one connection: one lookup');
+    await burst(20, 'POST', '/b', 200);
+    assert.equal(lookups, 1, 'the same connection, other requests: still one');
+
+    // A new table whose policy no longer lists the client: decided again on the same connection
+    // (denied), from the connection's identity (the map did not change: no new lookup).
+    const others: AccessPolicy = { allow: [{ namespace: 'other', serviceAccount: 'x' }] };
+    assert.equal((await e.apply({ ...base(2, others), identities: ids })).ok, true);
+    await burst(20, 'GET', '/c', 403);
+    assert.equal(lookups, 1, 'a new table with the same identity map: no new lookup');
+
+    // A changed identity map (the client now known as other/x): looked up again, once, and allowed.
+    assert.equal((await e.apply({ ...base(3, others), identities: [{ ...CLIENT, namespace: 'other', serviceAccount: 'x' }, PROM] })).ok, true);
+    await burst(20, 'GET', '/d', 200);
+    assert.equal(lookups, 2, 'after an identity map change: one more lookup');
+
+    // A request-dependent grant (prometheus: GET /metrics only) still looks its identity up once per connection.
+    assert.equal((await e.apply({ ...base(4, POLICY), identities: [CLIENT, PROM] })).ok, true);
+    const p = agentFrom(t, '127.0.0.3');
+    const before = lookups;
+    for (let i = 0; i < 10; i++) assert.equal((await call(p, port, i % 2 === 0 ? 'GET' : 'POST', '/metrics')).status, i % 2 === 0 ? 200 : 403);
+    assert.equal(lookups - before, 1, '10 requests from prometheus: one lookup');
+    if (withLog) {
+      await e.close();
+      const logged = lines.join('').trim().split('\n').map((l) => JSON.parse(l) as { identity?: string });
+      assert.equal(logged.length, 90);
+      assert.equal(logged.filter((l) => l.identity === 'shop/client').length, 60, 'the access log still names the identity');
+      assert.equal(logged.filter((l) => l.identity === 'other/x').length, 20, 'and follows the changed map');
+      assert.equal(logged.filter((l) => l.identity === 'monitoring/prometheus').length, 10);
+    }
+  });
+}

@@ -121,9 +121,10 @@ async function sniffWith(parts: string[]): Promise<{ protocol: Protocol; bytes: 
   return out;
 }
 
-test('protocol sniffing: the HTTP/2 preface, even split in pieces, means h2; anything else h1; bytes are kept', async () => {
+test('protocol sniffing: the HTTP/2 preface and the header of the first frame, even split in pieces, mean h2; anything else h1; bytes are kept', async () => {
   const preface = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
-  assert.deepEqual(await sniffWith([preface.slice(0, 3), preface.slice(3, 10), `${preface.slice(10)}\x00\x00`]), { protocol: 'h2', bytes: `${preface}\x00\x00` });
+  const settings = '\x00\x00\x00\x04\x00\x00\x00\x00\x00';
+  assert.deepEqual(await sniffWith([preface.slice(0, 3), preface.slice(3, 10), `${preface.slice(10)}\x00\x00`, settings.slice(2)]), { protocol: 'h2', bytes: `${preface}${settings}` });
   assert.deepEqual(await sniffWith(['P', 'OST / HTTP/1.1\r\n']), { protocol: 'h1', bytes: 'POST / HTTP/1.1\r\n' });
   assert.deepEqual(await sniffWith(['GET / HTTP/1.1\r\n\r\n']), { protocol: 'h1', bytes: 'GET / HTTP/1.1\r\n\r\n' });
 });

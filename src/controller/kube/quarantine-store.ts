@@ -12,36 +12,11 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
+import { formatQuarantine, parseQuarantine } from '../translation/quarantine-text.ts';
 import { kubeCall, requestFailure } from './errors.ts';
 
 export const QUARANTINE_LEASE = 'hostmesh-port-quarantine';
 export const QUARANTINE_ANNOTATION = 'hostmesh.io/port-quarantine';
-
-/** The annotation's text for a quarantine (ports in order, so equal sets give equal text). */
-export function formatQuarantine(freed: ReadonlyMap<number, number>): string {
-  const entries = [...freed].toSorted(([a], [b]) => a - b).map(([port, at]) => [String(port), new Date(at).toISOString()]);
-  return JSON.stringify(Object.fromEntries(entries));
-}
-
-/** Reads the annotation back; entries that are not a port and a time are skipped (and named). */
-export function parseQuarantine(text: string): { freed: Map<number, number>; skipped: string[] } {
-  const freed = new Map<number, number>();
-  const skipped: string[] = [];
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return { freed, skipped: [text] };
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { freed, skipped: [text] };
-  for (const [key, value] of Object.entries(raw)) {
-    const port = Number(key);
-    const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-    if (!/^\d{1,5}$/.test(key) || port < 1 || port > 65535 || !Number.isFinite(at)) skipped.push(`${key}: ${JSON.stringify(value)}`);
-    else freed.set(port, at);
-  }
-  return { freed, skipped };
-}
 
 export class QuarantineStore {
   readonly #api: CoordinationV1Api;

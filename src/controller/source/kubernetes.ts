@@ -31,7 +31,7 @@ import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubern
 import { HostmeshError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
-import type { ClusterState } from '../objects.ts';
+import type { ClusterChange, ClusterState, EndpointSliceObject } from '../objects.ts';
 import { DEFAULT_BACKOFF } from '../kube/loop.ts';
 import type { Backoff } from '../kube/loop.ts';
 import { Informer } from '../kube/informer.ts';
@@ -104,6 +104,26 @@ interface OptionalFeed {
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Snapshot changes remembered for changes(): a translation more than this many snapshots behind translates in full. */
+const CHANGE_LOG = 32;
+const REQUIRED: readonly RequiredField[] = ['services', 'endpointSlices', 'pods'];
+
+/** Where an object of `namespace`/`name` is, or would be inserted, in a list sorted by byKey. */
+function position(list: readonly KubernetesObject[], namespace: string, name: string): { index: number; found: boolean } {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const m = list[mid]!.metadata;
+    const ns = m?.namespace ?? '';
+    const n = m?.name ?? '';
+    const before = ns < namespace || (ns === namespace && n < name);
+    if (before) lo = mid + 1;
+    else hi = mid;
+  }
+  const at = list[lo]?.metadata;
+  return { index: lo, found: at !== undefined && (at.namespace ?? '') === namespace && at.name === name };
+}
 
 /** By namespace, then name (the order translation wants, so it need not sort again); allocates nothing. */
 function byKey(a: KubernetesObject, b: KubernetesObject): number {
@@ -130,6 +150,14 @@ export class KubernetesSource implements Source {
   private stopped = false;
   private changePending = false;
   private snapshot: ClusterState | undefined;
+  /** The last snapshot built (kept when `snapshot` is cleared): the base the next one patches. */
+  private built: ClusterState | undefined;
+  /** Keys (namespace/name) of the objects changed since `built`, per list; `full` when something else changed. */
+  private dirty: Record<RequiredField, Set<string>> = { services: new Set(), endpointSlices: new Set(), pods: new Set() };
+  private full = true;
+  /** Recent snapshots with what changed to the one after (for changes()), oldest first in `recent`. */
+  private readonly steps = new Map<ClusterState, { change: ClusterChange; after: ClusterState }>();
+  private readonly recent: ClusterState[] = [];
 
   constructor(options: KubernetesSourceOptions) {
     this.log = options.logger ?? createLogger('kubernetes-source');
@@ -222,6 +250,16 @@ export class KubernetesSource implements Source {
    */
   current(): ClusterState {
     if (this.snapshot) return this.snapshot;
+    const base = this.built;
+    const patched = base !== undefined && !this.full ? this.patch(base) : undefined;
+    this.dirty = { services: new Set(), endpointSlices: new Set(), pods: new Set() };
+    this.full = false;
+    if (patched !== undefined) {
+      this.snapshot = patched.state;
+      this.built = patched.state;
+      this.remember(patched.change, patched.state);
+      return patched.state;
+    }
     const keep = (objects: KubernetesObject[]): KubernetesObject[] => objects
       .filter((o) => o.metadata?.name !== undefined && !this.ignore.has(o.metadata.namespace ?? ''))
       .toSorted(byKey);
@@ -236,7 +274,68 @@ export class KubernetesSource implements Source {
     for (const o of this.optional) optional.set(o.field, [...(optional.get(o.field) ?? []), ...o.kind.list()]);
     for (const [field, objects] of optional) state[field] = keep(objects);
     this.snapshot = state as unknown as ClusterState;
+    this.built = this.snapshot;
     return this.snapshot;
+  }
+
+  /**
+   * What changed from snapshot `from` to snapshot `to` (both from current()), when every
+   * change between them was one of Services, EndpointSlices or pods and is still remembered;
+   * else undefined (compare everything).
+   */
+  changes(from: ClusterState, to: ClusterState): ClusterChange | undefined {
+    const chain: ClusterChange[] = [];
+    for (let at = from; at !== to;) {
+      const step = this.steps.get(at);
+      if (step === undefined || chain.length >= CHANGE_LOG) return undefined;
+      chain.push(step.change);
+      at = step.after;
+    }
+    if (chain.length <= 1) return chain[0];
+    return {
+      base: from,
+      services: new Set(chain.flatMap((c) => [...c.services])),
+      endpointSlices: chain.flatMap((c) => c.endpointSlices),
+      pods: chain.some((c) => c.pods),
+    };
+  }
+
+  private remember(change: ClusterChange, after: ClusterState): void {
+    this.steps.set(change.base, { change, after });
+    this.recent.push(change.base);
+    if (this.recent.length > CHANGE_LOG) this.steps.delete(this.recent.shift()!);
+  }
+
+  /** `base` with the objects changed since replaced, added or removed (the lists stay sorted); undefined when it cannot tell. */
+  private patch(base: ClusterState): { state: ClusterState; change: ClusterChange } | undefined {
+    const state: Record<string, unknown> = { ...base };
+    const services = new Set<string>();
+    const endpointSlices: { before?: EndpointSliceObject; after?: EndpointSliceObject }[] = [];
+    let pods = false;
+    for (const field of REQUIRED) {
+      const keys = this.dirty[field];
+      if (keys.size === 0) continue;
+      const list = [...(base[field] ?? []) as KubernetesObject[]];
+      for (const key of keys) {
+        const slash = key.indexOf('/');
+        const namespace = key.slice(0, slash);
+        const name = key.slice(slash + 1);
+        const feed = this.feeds.find((f) => f.field === field && (f.namespace === undefined || f.namespace === namespace));
+        if (feed === undefined) return undefined;
+        const now = feed.informer.get(name, namespace);
+        const { index, found } = position(list, namespace, name);
+        const before = found ? list[index] : undefined;
+        if (now === before) continue;
+        if (now === undefined) list.splice(index, 1);
+        else if (found) list[index] = now;
+        else list.splice(index, 0, now);
+        if (field === 'services') services.add(`${namespace || 'default'}/${name}`);
+        else if (field === 'endpointSlices') endpointSlices.push({ ...(before ? { before: before as EndpointSliceObject } : {}), ...(now ? { after: now as EndpointSliceObject } : {}) });
+        else pods = true;
+      }
+      state[field] = list;
+    }
+    return { state: state as unknown as ClusterState, change: { base, services, endpointSlices, pods } };
   }
 
   private feed(kc: KubeConfig, backoff: Backoff, field: RequiredField, namespace: string | undefined, list: () => Promise<KubernetesListObject<KubernetesObject>>): Feed {
@@ -250,15 +349,19 @@ export class KubernetesSource implements Source {
       list,
       backoff,
       log: this.log.child({ resource: plural, namespace }),
-      onChange: (changed) => this.changed(changed),
+      onChange: (changed) => this.changed(changed, field),
       onError: (error) => this.failed(error, plural, namespace),
     });
     return { field, namespace, informer };
   }
 
-  private changed(changed: KubernetesObject | undefined): void {
+  private changed(changed: KubernetesObject | undefined, field?: RequiredField): void {
     if (changed !== undefined && this.ignore.has(changed.metadata?.namespace ?? '')) return;
     this.snapshot = undefined;
+    // A watch event names its object; a list (or an optional kind) is compared in full.
+    const name = changed?.metadata?.name;
+    if (field === undefined || name === undefined) this.full = true;
+    else this.dirty[field].add(`${changed?.metadata?.namespace ?? ''}/${name}`);
     if (this.isSynced) this.scheduleChange();
     else this.maybeSynced();
   }

@@ -15,13 +15,15 @@ export interface PortAllocation {
 /**
  * Existing allocations inside the range are kept; new ids (in sorted order, so the result is
  * deterministic) get the lowest free port. A port freed by this very call is handed out again
- * only when nothing else is free: its listener is still draining on the proxies.
+ * only when nothing else is free (its listener is still draining on the proxies), and never
+ * when `reuseFreed` is false (port quarantine: the Translator keeps it out for a while).
  */
 export function allocatePorts(
   wanted: Iterable<PortId>,
   existing: ReadonlyMap<PortId, number>,
   range: readonly [number, number],
   reserved: ReadonlySet<number> = new Set(),
+  reuseFreed = true,
 ): PortAllocation {
   const from = Math.max(1, Math.ceil(range[0]));
   const to = Math.min(65535, Math.floor(range[1]));
@@ -51,7 +53,7 @@ export function allocatePorts(
     while (cursor <= to && (taken.has(cursor) || freedSet.has(cursor) || reserved.has(cursor))) cursor++;
     let port: number | undefined;
     if (cursor <= to) port = cursor++;
-    else if (freedIndex < freed.length) port = freed[freedIndex++];
+    else if (reuseFreed && freedIndex < freed.length) port = freed[freedIndex++];
     if (port === undefined) {
       unallocated.push(id);
       continue;

@@ -92,7 +92,8 @@ export function translate(input: TranslateInput): TranslateResult {
   // Gateway API routes on Services (gateway/): applied to a copy of each attached port's route.
   const gateway = gatewayTranslation(state, lookup, context.inScope);
 
-  const allocation = allocatePorts(meshed.flatMap((m) => m.ports.map((p) => p.id)), input.ports, options.portRange, options.reservedPorts);
+  // A port this translation frees is quarantined like one freed earlier (unless quarantine is off).
+  const allocation = allocatePorts(meshed.flatMap((m) => m.ports.map((p) => p.id)), input.ports, options.portRange, options.reservedPorts, options.portQuarantineMs === 0);
   const unallocated = new Set(allocation.unallocated);
   for (const svc of unallocated.size > 0 ? meshed : []) {
     for (const port of svc.ports) {

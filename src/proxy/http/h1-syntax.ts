@@ -15,3 +15,11 @@ export function isTokenName(name: string): boolean {
   if (GOOD_NAMES.size < 1000) GOOD_NAMES.add(name);
   return true;
 }
+
+/** tchar (RFC 9110) bytes: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA. */
+export const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+/** Header value bytes the fast readers take: HTAB, SP and visible ASCII (obs-text is left to llhttp). */
+export const VALUE = new Uint8Array(256);
+VALUE[9] = 1;
+for (let c = 0x20; c <= 0x7e; c++) VALUE[c] = 1;

@@ -1,13 +1,19 @@
 /**
  * Tells the protocol of a fresh connection on an HTTP port by its first bytes: an HTTP/2 client
  * opens with the fixed connection preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n` (h2c, prior
- * knowledge); a TLS client with a handshake record (byte 0x16, then version 3.x), which the
+ * knowledge) and its SETTINGS frame; a TLS client with a handshake record (byte 0x16, then version 3.x), which the
  * proxy cannot terminate and passes through as TCP; anything else is HTTP/1. The bytes read
  * are put back, so whoever takes the connection reads it from its start.
  */
 import type { Socket } from 'node:net';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/**
+ * h2 is decided once the client's first frame header follows the magic: RFC 9113 (3.4) makes
+ * the client preface the magic and a SETTINGS frame, sent without waiting for the server. So a
+ * client that sends the magic and closes (connection churn) never costs an HTTP/2 session.
+ */
+const H2_DECIDED_AT = PREFACE.length + 9;
 /** TLS record type `handshake`; no HTTP/1 method starts with this byte. */
 const TLS_HANDSHAKE = 0x16;
 
@@ -22,7 +28,7 @@ export function detectProtocol(seen: Buffer): Protocol | undefined {
   }
   const n = Math.min(seen.length, PREFACE.length);
   if (seen.compare(PREFACE, 0, n, 0, n) !== 0) return 'h1';
-  return seen.length < PREFACE.length ? undefined : 'h2';
+  return seen.length < H2_DECIDED_AT ? undefined : 'h2';
 }
 
 /**

@@ -22,6 +22,12 @@ function relayHead(ex: Exchange): string {
   return `${head}\r\n`;
 }
 
+/** An HTTP/2 request's `content-length` (the session checked its syntax), or -1. */
+function declaredLength(ex: Exchange): number {
+  const v = ex.req.headers['content-length'];
+  return typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : -1;
+}
+
 /** The last attempt stage: `next` is never called. */
 export const forward: AttemptStage = (ctx) => {
   const maxHeaderSize = ctx.maxHeaderSize;
@@ -46,7 +52,7 @@ export const forward: AttemptStage = (ctx) => {
     if (ex.body !== undefined) body = ex.body;
     else if (ex.hasBody) {
       ex.bodyTaken = true;
-      body = streamBody(attempt, ex.req as Readable);
+      body = streamBody(attempt, ex.req as Readable, ex.h2 ? declaredLength(ex) : -1);
     }
     attempt.send(backend.cluster.link(ep), {
       path: ex.path ?? ex.req.url ?? '/',

@@ -8,12 +8,15 @@
  *
  * The grant is looked up once per connection and cached on its socket with the compiled policy
  * and the identity map's generation it came from, so a new table or a changed map (a Pod or a
- * TrafficTarget added or removed) applies to the next request of a kept-alive connection.
+ * TrafficTarget added or removed) applies to the next request of a kept-alive connection. The
+ * identity itself comes from the connection's cached lookup (`connectionIdentity`), which the
+ * access log shares: a new table with the same map decides again without a new lookup.
  */
 import type { IdentityEntry } from '../../../table/index.ts';
 import { servicePage } from '../../http/error-page.ts';
 import type { Exchange } from '../../http/exchange.ts';
 import { clientAddress } from '../../http/headers.ts';
+import { connectionIdentity } from '../../identity.ts';
 import { MatchInput } from '../match.ts';
 import type { Stage } from '../types.ts';
 import { compileAccess, identityName } from './rules.ts';
@@ -48,7 +51,7 @@ export const access: Stage = (ctx, next) => {
     const generation = identities?.generation ?? 0;
     const cached = socket[DECISION];
     if (cached !== undefined && cached.rules === rules && cached.generation === generation) return cached;
-    const identity = identities?.identify(socket.remoteAddress);
+    const identity = identities === undefined ? undefined : connectionIdentity(identities, socket);
     const d: Decision = { rules, generation, identity, grant: rules.grant(identity) };
     socket[DECISION] = d;
     return d;
