@@ -99,6 +99,38 @@ type AnyListener = { kind: 'http'; protocol: 'http'; port: number; l: HttpListen
 
 type Cluster = ClusterRuntime<Upstream>;
 
+/**
+ * An HTTP route as the engine keeps it. Plain routes (see `buildsLazily`) are built on their
+ * first request, the others when the table is applied; either way once, over the cluster
+ * objects it was planned with. `live` while it is in the committed table: a route built then
+ * shows its counters (a retired one still serves requests in flight on a draining listener).
+ */
+class HttpRouteSlot {
+  readonly entry: RouteEntry;
+  /** Every cluster the entry names (backends, rules, mirrors), as resolved when planned. */
+  readonly clusters: readonly Cluster[];
+  live = false;
+  #built: { route: HttpRoute; stats: RouteStatsPlan } | undefined = undefined;
+  readonly #build: (slot: HttpRouteSlot) => { route: HttpRoute; stats: RouteStatsPlan };
+  /** The route, built on first call: what a listener calls on its first request. */
+  readonly resolve = (): HttpRoute => (this.#built ??= this.#build(this)).route;
+
+  constructor(entry: RouteEntry, clusters: readonly Cluster[], build: (slot: HttpRouteSlot) => { route: HttpRoute; stats: RouteStatsPlan }) {
+    this.entry = entry;
+    this.clusters = clusters;
+    this.#build = build;
+  }
+
+  get built(): { route: HttpRoute; stats: RouteStatsPlan } | undefined {
+    return this.#built;
+  }
+
+  /** Whether it was planned over exactly these cluster objects. */
+  uses(clusters: ReadonlyMap<string, Cluster>): boolean {
+    return this.clusters.every((c) => clusters.get(c.id) === c);
+  }
+}
+
 interface BuiltL4 {
   route: L4Route;
   entry: RouteEntry;
@@ -114,9 +146,8 @@ interface Build {
   clusters: Map<string, Cluster>;
   clusterUpdates: ClusterUpdate[];
   removedClusters: Cluster[];
-  httpRoutes: Map<string, { route: HttpRoute; stats: RouteStatsPlan }>;
+  httpRoutes: Map<string, HttpRouteSlot>;
   l4Routes: Map<string, BuiltL4>;
-  stats: RouteStatsPlan[];
   /** Final listener set by port, new ones not yet listening. */
   listeners: Map<number, AnyListener>;
   opened: AnyListener[];
@@ -148,8 +179,8 @@ export class ProxyEngine {
   readonly #tracing: Tracing | undefined;
   #clusters = new Map<string, Cluster>();
   #listeners = new Map<number, AnyListener>();
-  /** The committed HTTP routes with their metric plans, reused when an apply leaves them unchanged. */
-  #httpRoutes = new Map<string, { route: HttpRoute; stats: RouteStatsPlan }>();
+  /** The committed HTTP routes (built or not yet), reused when an apply leaves them unchanged. */
+  #httpRoutes = new Map<string, HttpRouteSlot>();
   #l4Routes = new Map<string, BuiltL4>();
   #current: AppliedTable | undefined = undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -235,13 +266,22 @@ export class ProxyEngine {
 
   /**
    * The built objects behind a route (its HTTP or L4 route and its clusters' runtimes), for
-   * diagnostics and for tests that check an apply reused them.
+   * diagnostics and for tests that check an apply reused them. Builds an HTTP route not built
+   * yet (see `routeBuilt`).
    */
   built(routeId: string): { route: object; clusters: object[] } | undefined {
     const http = this.#httpRoutes.get(routeId);
-    if (http !== undefined) return { route: http.route, clusters: http.route.backends.map((b) => b.cluster) };
+    if (http !== undefined) {
+      const route = http.resolve();
+      return { route, clusters: route.backends.map((b) => b.cluster) };
+    }
     const l4 = this.#l4Routes.get(routeId);
     return l4 === undefined ? undefined : { route: l4.route, clusters: l4.clusters };
+  }
+
+  /** Whether a route of the applied table is built (plain HTTP routes wait for their first request). */
+  routeBuilt(routeId: string): boolean {
+    return this.#l4Routes.has(routeId) || this.#httpRoutes.get(routeId)?.built !== undefined;
   }
 
   /** The routes served, one per open listener, for `GET /v1/routes` and banners. */
@@ -253,7 +293,7 @@ export class ProxyEngine {
     return t.listeners.toSorted((a, b) => a.port - b.port).flatMap((l) => {
       const r = routes.get(l.route);
       if (r === undefined || !this.#listeners.has(l.port)) return [];
-      const backends = r.backends.map((b) => ({ cluster: b.cluster, weight: b.weight, endpoints: this.#clusters.get(b.cluster)?.pool.size ?? 0 }));
+      const backends = r.backends.map((b) => ({ cluster: b.cluster, weight: b.weight, endpoints: this.#clusters.get(b.cluster)?.endpointCount ?? 0 }));
       const summary: RouteSummary = { route: r.id, protocol: l.protocol, listen: `${hostForUrl}:${l.port}`, backends, endpoints: backends.reduce((n, b) => n + b.endpoints, 0) };
       if (r.rules.length > 0) summary.rules = r.rules.map((rule) => ({ match: describeRuleMatch(rule), backends: clusterBackends(rule).map((b) => ({ cluster: b.cluster, weight: b.weight })) }));
       return [summary];
@@ -352,38 +392,28 @@ export class ProxyEngine {
     }
     const removedClusters = [...this.#clusters.values()].filter((c) => clusters.get(c.id) !== c);
 
-    const httpRoutes = new Map<string, { route: HttpRoute; stats: RouteStatsPlan }>();
+    const httpRoutes = new Map<string, HttpRouteSlot>();
     const l4Routes = new Map<string, BuiltL4>();
-    const stats: RouteStatsPlan[] = [];
     for (const entry of table.routes) {
       warnings.push(...ignoredPolicies(entry));
       const unchanged = (prev: RouteEntry): boolean => touched === undefined ? jsonEqual(prev, entry) : !touched.routes.has(entry.id);
       if (entry.protocol === 'http') {
         const prev = this.#httpRoutes.get(entry.id);
-        // Same entry over the same cluster objects: the built route is still exact.
-        const built = prev !== undefined && unchanged(prev.route.entry) && usesClusters(prev.route, clusters)
-          ? prev
-          : buildHttpRoute(entry, clusters, this.metrics.route(entry), {
-            retryAfterSeconds: this.limits.retryAfterSeconds,
-            maxHeaderSize: this.limits.maxHeaderSize,
-            log: this.log,
-            limits: this.limits,
-            affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
-            accessLog: this.#accessLog,
-            tracer: this.#tracing?.tracer,
-            rateLimits: this.#rateLimits,
-            identities: this.identities,
-          });
-        warnings.push(...built.route.warnings);
-        httpRoutes.set(entry.id, built);
-        stats.push(built.stats);
+        // Same entry over the same cluster objects: the route (built or not) is still exact.
+        let slot = prev !== undefined && unchanged(prev.entry) && prev.uses(clusters) ? prev : undefined;
+        if (slot === undefined) {
+          slot = new HttpRouteSlot(entry, namedClusters(entry).map((id) => clusters.get(id)!), (s) => this.#buildHttp(s));
+          // Anything else is built now: its warnings belong to this apply, its series show from zero.
+          if (!buildsLazily(entry)) slot.resolve();
+        }
+        if (slot.built !== undefined) warnings.push(...slot.built.route.warnings);
+        httpRoutes.set(entry.id, slot);
       } else {
         const prev = this.#l4Routes.get(entry.id);
         const built = prev !== undefined && prev.entry.protocol === entry.protocol && unchanged(prev.entry) && prev.clusters.every((c) => clusters.get(c.id) === c)
           ? prev
           : this.#buildL4(entry, clusters);
         l4Routes.set(entry.id, built);
-        stats.push(built.stats);
       }
     }
 
@@ -401,7 +431,7 @@ export class ProxyEngine {
           kind: 'http',
           protocol: 'http',
           port: le.port,
-          l: new HttpListener({ host: this.#host, port: le.port, route: httpRoutes.get(le.route)!.route, limits: this.limits, reusePort: this.#opts.reusePort, log: this.log, overload: this.overload }),
+          l: new HttpListener({ host: this.#host, port: le.port, route: routeOf(httpRoutes.get(le.route)!), limits: this.limits, reusePort: this.#opts.reusePort, log: this.log, overload: this.overload }),
         };
       } else {
         const factory = (this.#opts.l4 ?? DEFAULT_L4)[le.protocol];
@@ -422,7 +452,7 @@ export class ProxyEngine {
     const removed = [...this.#listeners.entries()].filter(([port, l]) => listeners.get(port) !== l).map(([, l]) => l);
 
     const identities = touched !== undefined && !touched.identities ? undefined : this.identities.plan(table.identities);
-    return { table, digest, clusters, clusterUpdates, removedClusters, httpRoutes, l4Routes, stats, listeners, opened, removed, releasedEarly: new Set(), warnings, identities };
+    return { table, digest, clusters, clusterUpdates, removedClusters, httpRoutes, l4Routes, listeners, opened, removed, releasedEarly: new Set(), warnings, identities };
   }
 
   /** Makes a build current. Synchronous and infallible, so traffic never sees half a table. */
@@ -431,14 +461,26 @@ export class ProxyEngine {
     for (const c of b.removedClusters) c.close();
     b.identities?.();
     this.#clusters = b.clusters;
+    for (const slot of this.#httpRoutes.values()) slot.live = false;
+    for (const slot of b.httpRoutes.values()) slot.live = true;
     this.#httpRoutes = b.httpRoutes;
     this.#l4Routes = b.l4Routes;
-    this.metrics.commit(b.stats);
+    // Routes built so far (some maybe by requests on listeners this apply opened) show their
+    // counters; the others keep the ones they had until their first request.
+    const stats: RouteStatsPlan[] = [];
+    const unbuilt: RouteEntry[] = [];
+    for (const entry of b.table.routes) {
+      const slot = b.httpRoutes.get(entry.id);
+      const plan = slot === undefined ? b.l4Routes.get(entry.id)?.stats : slot.built?.stats;
+      if (plan !== undefined) stats.push(plan);
+      else unbuilt.push(entry);
+    }
+    this.metrics.commit(stats, unbuilt);
     this.#rateLimits.retain(b.table.routes);
     const byRoute = new Map(b.table.listeners.map((l) => [l.port, l.route]));
     for (const [port, l] of b.listeners) {
       const routeId = byRoute.get(port)!;
-      if (l.kind === 'http') l.l.route = b.httpRoutes.get(routeId)!.route;
+      if (l.kind === 'http') l.l.route = routeOf(b.httpRoutes.get(routeId)!);
       else l.l.route = b.l4Routes.get(routeId)!.route;
     }
     for (const l of b.removed) if (!b.releasedEarly.has(l)) this.#drain(l);
@@ -448,6 +490,27 @@ export class ProxyEngine {
     this.metrics.configApplied(b.table.version, appliedAt);
     if (b.warnings.length > 0) this.log.warn({ version: b.table.version, warnings: b.warnings }, 'routing table applied with warnings');
     this.log.info({ epoch: b.table.epoch, version: b.table.version, digest: b.digest, listeners: b.listeners.size, opened: b.opened.length, closed: b.removed.length }, 'routing table applied');
+  }
+
+  /** Builds an HTTP route's stages over its clusters; a route of the committed table shows its counters from then on. */
+  #buildHttp(slot: HttpRouteSlot): { route: HttpRoute; stats: RouteStatsPlan } {
+    const entry = slot.entry;
+    const built = buildHttpRoute(entry, new Map(slot.clusters.map((c) => [c.id, c])), this.metrics.route(entry), {
+      retryAfterSeconds: this.limits.retryAfterSeconds,
+      maxHeaderSize: this.limits.maxHeaderSize,
+      log: this.log,
+      limits: this.limits,
+      affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
+      accessLog: this.#accessLog,
+      tracer: this.#tracing?.tracer,
+      rateLimits: this.#rateLimits,
+      identities: this.identities,
+    });
+    if (slot.live) {
+      this.metrics.add(built.stats);
+      this.#taps.attach(entry.id, built.stats.stats);
+    }
+    return built;
   }
 
   #buildL4(entry: RouteEntry, clusters: ReadonlyMap<string, Cluster>): BuiltL4 {
@@ -527,11 +590,32 @@ function fail(ids: { epoch: string | undefined; version: number | undefined }, e
   };
 }
 
-/** Whether a built route's backends (rules' included) are exactly these cluster objects. */
-function usesClusters(route: HttpRoute, clusters: ReadonlyMap<string, Cluster>): boolean {
-  const same = (b: HttpRoute['backends'][number]): boolean => clusters.get(b.cluster.id) === b.cluster;
-  return route.backends.every(same) && route.rules.every((r) => r.backends.every(same) && (r.mirror === undefined || clusters.get(r.mirror.id) === r.mirror)) &&
-    (route.mirror === undefined || clusters.get(route.mirror.id) === route.mirror);
+/** Every cluster id a route names: its backends, its rules' backends and mirrors, its mirror. */
+function namedClusters(entry: RouteEntry): string[] {
+  const ids = new Set(entry.backends.map((b) => b.cluster));
+  for (const r of entry.rules) {
+    for (const b of clusterBackends(r)) ids.add(b.cluster);
+    if (r.mirror !== undefined) ids.add(r.mirror.cluster);
+  }
+  if (entry.mirror !== undefined) ids.add(entry.mirror.cluster);
+  return [...ids];
+}
+
+/**
+ * Whether a route is built on its first request rather than when applied (issue 12: most of
+ * 10,000 Services never see a request on a given node). Only a plain route: one backend and no
+ * rules or policies that show series from zero (retry, circuit breaker, rate limit, mirror) or
+ * can warn while built (expressions, ACL sources), so building it later changes nothing but
+ * when the memory is spent. Validation stays with the apply.
+ */
+function buildsLazily(entry: RouteEntry): boolean {
+  return entry.rules.length === 0 && entry.backends.length === 1 && entry.retry === undefined && entry.circuitBreaker === undefined &&
+    entry.rateLimit === undefined && entry.mirror === undefined && entry.access === undefined;
+}
+
+/** What a listener gets: the built route, or the call that builds it on its first request. */
+function routeOf(slot: HttpRouteSlot): HttpRoute | (() => HttpRoute) {
+  return slot.built?.route ?? slot.resolve;
 }
 
 /** HTTP-only policies on a TCP/UDP route: applied without them, and said so. */

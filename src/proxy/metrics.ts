@@ -15,6 +15,7 @@
  * 10,000 Services that is what keeps a scrape small (see bench/metrics-scrape.ts).
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { serviceOfCluster } from '../table/index.ts';
 import type { IdentityEntry, RouteEntry } from '../table/index.ts';
 import type { RouteTap } from './live/tap.ts';
 import type { L4Connection } from './types.ts';
@@ -291,6 +292,17 @@ function sameBackends(live: ReadonlyMap<string, BackendStats>, next: readonly Ba
   return true;
 }
 
+/** Sets a route's exposed backends and policy series from its plan. */
+function exposePlan(p: RouteStatsPlan): RouteStats {
+  if (!sameBackends(p.stats.backends, p.backends)) p.stats.backends = new Map(p.backends.map((b) => [b.backend, b]));
+  p.stats.retries = p.retries ?? false;
+  p.stats.breaker = p.breaker;
+  p.stats.mirror = p.mirror;
+  p.stats.zone = p.zone;
+  p.stats.split = p.backends.length > 1;
+  return p.stats;
+}
+
 interface Sample {
   value: number;
   labels: Record<string, string>;
@@ -388,19 +400,31 @@ export class ProxyMetrics {
     return this.#routes.entries();
   }
 
-  /** Makes exactly these routes and backends visible; series of anything else disappear. */
-  commit(plans: Iterable<RouteStatsPlan>): void {
+  /**
+   * Makes exactly these routes and backends visible; series of anything else disappear, except
+   * the live counters of `unbuilt` routes (built on their first request: src/proxy/engine.ts),
+   * kept toward the backends they still name until then, so counts never go back.
+   */
+  commit(plans: Iterable<RouteStatsPlan>, unbuilt: Iterable<RouteEntry> = []): void {
     const routes = new Map<string, RouteStats>();
-    for (const p of plans) {
-      if (!sameBackends(p.stats.backends, p.backends)) p.stats.backends = new Map(p.backends.map((b) => [b.backend, b]));
-      p.stats.retries = p.retries ?? false;
-      p.stats.breaker = p.breaker;
-      p.stats.mirror = p.mirror;
-      p.stats.zone = p.zone;
-      p.stats.split = p.backends.length > 1;
-      routes.set(p.id, p.stats);
+    for (const p of plans) routes.set(p.id, exposePlan(p));
+    for (const e of unbuilt) {
+      const s = this.#routes.get(e.id);
+      if (s === undefined || s.protocol !== e.protocol) continue;
+      const names = new Set(e.backends.map((b) => serviceOfCluster(b.cluster)));
+      if ([...s.backends.keys()].some((n) => !names.has(n))) s.backends = new Map([...s.backends].filter(([n]) => names.has(n)));
+      // A route built on first use is a plain one: no policy series.
+      s.split = s.backends.size > 1;
+      s.retries = false;
+      s.breaker = s.mirror = s.zone = undefined;
+      routes.set(e.id, s);
     }
     this.#routes = routes;
+  }
+
+  /** Makes one more route visible (one of the applied table, built on its first request). */
+  add(plan: RouteStatsPlan): void {
+    this.#routes.set(plan.id, exposePlan(plan));
   }
 
   configApplied(version: number, atMs: number): void {

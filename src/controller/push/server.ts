@@ -53,6 +53,8 @@ export interface PushServerOptions {
 export const DEFAULT_HEARTBEAT_MS = 10_000;
 
 const OPEN_GET = ['GET', 'HEAD'];
+/** How long the serialized snapshot is kept after the last stream that needed it. */
+const LINE_KEEP_MS = 30_000;
 
 export class PushServer {
   readonly server: Server;
@@ -68,8 +70,12 @@ export class PushServer {
   readonly #maxAckBytes: number;
   readonly #onAck: ((ack: AckReport) => void) | undefined;
   readonly #extra: PushServerOptions['extra'];
-  /** The current version's snapshot line, serialized once (when a stream needs it) for every stream. */
-  #line: { version: number; buffer: Buffer } | undefined;
+  /**
+   * The current version's snapshot line, serialized once (when a stream needs it) for every
+   * stream; dropped once no stream asked for it for LINE_KEEP_MS (14 MB at 10,000 Services).
+   */
+  #line: { version: number; buffer: Buffer; used: number } | undefined;
+  #lineTimer: NodeJS.Timeout | undefined;
   /** Delta lines of recent versions by version, oldest first, with their total size. */
   readonly #deltas = new Map<number, Buffer>();
   #deltaBytes = 0;
@@ -168,6 +174,7 @@ export class PushServer {
   /** Ends every watch stream and closes the server. */
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
+    clearInterval(this.#lineTimer);
     this.#unsubscribe();
     for (const s of this.#streams) s.end();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -228,10 +235,19 @@ export class PushServer {
   #lineFor(publication: Publication): Buffer {
     if (this.#line?.version !== publication.table.version) {
       const message: WatchMessage = { type: 'snapshot', table: publication.table };
-      this.#line = { version: publication.table.version, buffer: Buffer.from(`${JSON.stringify(message)}\n`) };
+      this.#line = { version: publication.table.version, buffer: Buffer.from(`${JSON.stringify(message)}\n`), used: 0 };
     }
+    this.#line.used = performance.now();
+    this.#lineTimer ??= setInterval(this.#dropIdleLine, LINE_KEEP_MS).unref();
     return this.#line.buffer;
   }
+
+  readonly #dropIdleLine = (): void => {
+    if (this.#line !== undefined && performance.now() - this.#line.used < LINE_KEEP_MS) return;
+    this.#line = undefined;
+    clearInterval(this.#lineTimer);
+    this.#lineTimer = undefined;
+  };
 
   #heartbeatLine(): Buffer {
     const message: WatchMessage = { type: 'heartbeat', epoch: this.#publisher.epoch, version: this.#publisher.version, time: new Date().toISOString() };

@@ -3,12 +3,15 @@
  * controller is down (fail static). Writes are atomic: a crash leaves the old file or the new
  * one, never half of one.
  */
-import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { formatProblems, validateTable } from '../../table/index.ts';
 import type { RoutingTable } from '../../table/index.ts';
 import { errorMessage } from '../../common/errors.ts';
+import { TEXT_PIECE, textPieces } from '../../common/text-pieces.ts';
 
 export const STATE_FILE = 'table.json';
 const TEMP_PREFIX = `.${STATE_FILE}.`;
@@ -23,7 +26,7 @@ export async function loadState(dir: string): Promise<LoadedState> {
   const path = join(dir, STATE_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readText(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing', path };
     return { kind: 'invalid', path, error: `cannot read: ${errorMessage(e)}` };
@@ -39,6 +42,69 @@ export async function loadState(dir: string): Promise<LoadedState> {
   return { kind: 'table', table: v.table, path };
 }
 
+/** A UTF-8 file's text, read in small pieces and decoded as they come (common/text-pieces.ts). */
+async function readText(path: string): Promise<string> {
+  const parts: string[] = [];
+  for await (const piece of createReadStream(path, { encoding: 'utf8', highWaterMark: TEXT_PIECE })) parts.push(piece as string);
+  return parts.join('');
+}
+
+/** Long lists are written an element at a time; shorter ones (and anything deeper) in one piece. */
+const LONG_LIST = 256;
+
+/**
+ * JSON.stringify(value), the same text, in pieces: the lists of a table (its Services' entries)
+ * one element at a time, so the serialization can pause between pieces.
+ */
+export function* jsonPieces(value: unknown, depth = 0): Generator<string> {
+  if (depth > 2 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    yield JSON.stringify(value) ?? 'null';
+    return;
+  }
+  if (Array.isArray(value)) {
+    if (value.length < LONG_LIST) {
+      yield JSON.stringify(value);
+      return;
+    }
+    yield '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) yield ',';
+      const v: unknown = value[i];
+      yield v === undefined || typeof v === 'function' || typeof v === 'symbol' ? 'null' : JSON.stringify(v);
+    }
+    yield ']';
+    return;
+  }
+  yield '{';
+  let first = true;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    yield `${first ? '' : ','}${JSON.stringify(k)}:`;
+    first = false;
+    yield* jsonPieces(v, depth + 1);
+  }
+  yield '}';
+}
+
+/**
+ * Writes the table's JSON in pieces, each its own write: at 10,000 Services the text is
+ * megabytes, and one JSON.stringify would hold the proxy's event loop (the next delta, the
+ * admin API) for all of it; and never one Buffer of the whole table (common/text-pieces.ts).
+ */
+async function writeTable(file: FileHandle, table: RoutingTable): Promise<void> {
+  let chunk = '';
+  const write = async (): Promise<void> => {
+    // writeFile on a handle writes all of it at the current position (write() may write less).
+    for (const piece of textPieces(chunk)) await file.writeFile(piece);
+    chunk = '';
+  };
+  for (const piece of jsonPieces(table)) {
+    chunk += piece;
+    if (chunk.length >= TEXT_PIECE) await write();
+  }
+  if (chunk !== '') await write();
+}
+
 /** Writes `table` to a temporary file, fsyncs it, renames it over the state file, fsyncs the directory. */
 export async function saveState(dir: string, table: RoutingTable): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -46,7 +112,7 @@ export async function saveState(dir: string, table: RoutingTable): Promise<void>
   try {
     const file = await open(temp, 'w', 0o644);
     try {
-      await file.writeFile(JSON.stringify(table));
+      await writeTable(file, table);
       await file.sync();
     } finally {
       await file.close();

@@ -15,8 +15,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyLimits } from '../limits.ts';
 import { Exchange } from './exchange.ts';
-import { FastConnection } from './h1-fast.ts';
-import type { FastHost, FastRequest, FastResponse } from './h1-fast.ts';
+import { FastConnection, FastResponse } from './h1-fast.ts';
+import type { FastHost, FastRequest } from './h1-fast.ts';
 import type { HttpRoute } from './exchange.ts';
 import type { OverloadManager } from '../overload.ts';
 import { H2ContentLengthGuard } from './h2-guard.ts';
@@ -27,7 +27,8 @@ import type { Protocol } from './sniff.ts';
 export interface HttpListenerOptions {
   host: string;
   port: number;
-  route: HttpRoute;
+  /** The route, or what builds it on the first request (see `HttpListener.route`). */
+  route: HttpRoute | (() => HttpRoute);
   limits: ProxyLimits;
   reusePort?: boolean;
   log: Logger;
@@ -168,19 +169,22 @@ function wantsTunnel(req: IncomingMessage): boolean {
 }
 
 export class HttpListener {
-  /** Swapped by table applies; each request reads it once, when it arrives. */
-  route: HttpRoute;
+  #route: HttpRoute | undefined;
+  #resolveRoute: (() => HttpRoute) | undefined;
   readonly host: string;
   readonly port: number;
-  readonly #server: Server;
+  /** Accepts the connections; the sniffer then hands each to the fast path or a server below. */
+  readonly #net: NetServer;
+  /** node:http, created with the first connection the fast path does not take (most listeners never see one). */
+  #server: Server | undefined = undefined;
   #h2: Http2Server | undefined = undefined;
-  readonly #h1Connection: (socket: Socket) => void;
+  #h1Connection: ((socket: Socket) => void) | undefined = undefined;
   readonly #sockets = new Set<Socket>();
   readonly #sniffing = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
   /** HTTP/1 connections the fast path has (src/proxy/http/h1-fast.ts). */
   readonly #fast = new Set<FastConnection>();
-  readonly #fastHost: FastHost | undefined;
+  #fastHost: FastHost | undefined = undefined;
   readonly #opts: HttpListenerOptions;
   #draining = false;
 
@@ -193,34 +197,20 @@ export class HttpListener {
     this.route = opts.route;
     this.host = opts.host;
     this.port = opts.port;
-    const l = opts.limits;
-    this.#server = createServer({
-      headersTimeout: l.headersTimeoutMs,
-      // The whole request (body included) is bounded by the route's request timeout, not here.
-      requestTimeout: 0,
-      keepAliveTimeout: l.clientKeepAliveTimeoutMs,
-      connectionsCheckingInterval: l.connectionsCheckingIntervalMs,
-      maxHeaderSize: l.maxHeaderSize,
-      insecureHTTPParser: false,
-      // Requests without a body get an already-ended stream: no stream events per GET.
-      optimizeEmptyRequests: true,
-      noDelay: true,
-      // `Upgrade: h2c` asks to switch *this* connection to HTTP/2; the proxy declines (answers
-      // over HTTP/1.1, as the client then expects) instead of tunnelling it to the backend.
-      shouldUpgradeCallback: wantsTunnel,
-    }, (req, res) => this.#onRequest(req, res));
-    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
-    this.#server.on('clientError', onClientError);
-    // The HTTP server listens, but connections first go through the protocol sniffer; the
-    // server's own connection handler then gets the HTTP/1 ones.
-    this.#h1Connection = this.#server.listeners('connection')[0] as (socket: Socket) => void;
-    this.#server.removeAllListeners('connection');
-    this.#server.on('connection', (socket: Socket) => this.#onConnection(socket));
-    this.#fastHost = l.fastHttp1 === false ? undefined : {
+    // What node:http would set on the sockets it accepts (half-open allowed: a client may
+    // end its side after sending a request), without the server.
+    this.#net = new NetServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => this.#onConnection(socket));
+  }
+
+  /** The fast path's view of this listener, made with its first connection. */
+  #fast1(): FastHost | undefined {
+    if (this.#fastHost !== undefined || this.#opts.limits.fastHttp1 === false) return this.#fastHost;
+    const l = this.#opts.limits;
+    this.#fastHost = {
       serve: (req: FastRequest, res: FastResponse) => this.#exchange(req as unknown as IncomingMessage, res as unknown as ServerResponse),
       fallback: (socket: Socket, pending: Buffer | undefined) => {
         if (pending !== undefined) socket.unshift(pending);
-        this.#h1Connection.call(this.#server, socket);
+        this.#serveHttp1(socket);
         socket.resume();
       },
       draining: () => this.#draining,
@@ -228,6 +218,56 @@ export class HttpListener {
       maxHeaderSize: l.maxHeaderSize,
       released: (conn: FastConnection) => this.#fast.delete(conn),
     };
+    return this.#fastHost;
+  }
+
+  /** Hands an HTTP/1 connection to node:http (created now if it is the first). */
+  #serveHttp1(socket: Socket): void {
+    if (this.#server === undefined) {
+      const l = this.#opts.limits;
+      const server = createServer({
+        headersTimeout: l.headersTimeoutMs,
+        // The whole request (body included) is bounded by the route's request timeout, not here.
+        requestTimeout: 0,
+        keepAliveTimeout: l.clientKeepAliveTimeoutMs,
+        connectionsCheckingInterval: l.connectionsCheckingIntervalMs,
+        maxHeaderSize: l.maxHeaderSize,
+        insecureHTTPParser: false,
+        // Requests without a body get an already-ended stream: no stream events per GET.
+        optimizeEmptyRequests: true,
+        noDelay: true,
+        // `Upgrade: h2c` asks to switch *this* connection to HTTP/2; the proxy declines (answers
+        // over HTTP/1.1, as the client then expects) instead of tunnelling it to the backend.
+        shouldUpgradeCallback: wantsTunnel,
+      }, (req, res) => this.#onRequest(req, res));
+      server.on('upgrade', (req: IncomingMessage, s: Duplex, head: Buffer) => this.#onUpgrade(req, s, head));
+      server.on('clientError', onClientError);
+      // It never listens itself (#net does): its connection tracking (head timeouts, idle
+      // connections) starts on 'listening', as a listening server's would.
+      server.emit('listening');
+      this.#h1Connection = server.listeners('connection')[0] as (socket: Socket) => void;
+      this.#server = server;
+    }
+    this.#h1Connection!.call(this.#server, socket);
+  }
+
+  /**
+   * Swapped by table applies; each request reads it once, when it arrives. Set to a function,
+   * the route is that function's result, asked for on the first request (the engine builds
+   * plain routes only when they are used: issue 12).
+   */
+  get route(): HttpRoute {
+    return this.#route ?? (this.#route = this.#resolveRoute!());
+  }
+
+  set route(route: HttpRoute | (() => HttpRoute)) {
+    if (typeof route === 'function') {
+      this.#route = undefined;
+      this.#resolveRoute = route;
+    } else {
+      this.#route = route;
+      this.#resolveRoute = undefined;
+    }
   }
 
   /** The HTTP/2 server, created with the first h2c connection (most listeners never see one). */
@@ -261,17 +301,17 @@ export class HttpListener {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
-        this.#server.removeListener('listening', onListening);
+        this.#net.removeListener('listening', onListening);
         reject(err);
       };
       const onListening = (): void => {
-        this.#server.removeListener('error', onError);
-        this.#server.on('error', (err) => this.#opts.log.error({ port: this.port, err: err.message }, 'listener error'));
+        this.#net.removeListener('error', onError);
+        this.#net.on('error', (err) => this.#opts.log.error({ port: this.port, err: err.message }, 'listener error'));
         resolve();
       };
-      this.#server.once('error', onError);
-      this.#server.once('listening', onListening);
-      this.#server.listen({ host: this.host, port: this.port, reusePort: this.#opts.reusePort ?? false });
+      this.#net.once('error', onError);
+      this.#net.once('listening', onListening);
+      this.#net.listen({ host: this.host, port: this.port, reusePort: this.#opts.reusePort ?? false });
     });
   }
 
@@ -294,7 +334,7 @@ export class HttpListener {
     const idleAfter = Date.now() + Math.min(this.#opts.limits.drainIdleGraceMs, drainMs);
     const poll = setInterval(() => {
       if (Date.now() >= idleAfter) {
-        this.#server.closeIdleConnections();
+        this.#server?.closeIdleConnections();
         for (const c of this.#fast) c.closeIfIdle();
       }
       check();
@@ -308,6 +348,8 @@ export class HttpListener {
       clearTimeout(forced);
       clearInterval(poll);
       this.#onSocketGone = undefined;
+      // node:http's head-timeout timer, if one was made (even during the drain).
+      this.#server?.close();
       resolve();
     };
     this.#onSocketGone = check;
@@ -317,8 +359,10 @@ export class HttpListener {
     };
     // http.Server#close also closes idle keep-alive connections at once. With a grace only the
     // listening socket closes now (net.Server#close); idle connections wait for the grace.
-    if (this.#opts.limits.drainIdleGraceMs > 0) NetServer.prototype.close.call(this.#server, closed);
-    else this.#server.close(closed);
+    // Only the listening socket closes now; node:http's idle connections wait for the grace
+    // (without one they close at once, as http.Server#close does).
+    this.#net.close(closed);
+    if (this.#opts.limits.drainIdleGraceMs <= 0) this.#server?.close();
     for (const s of this.#sniffing) s.destroy();
     for (const session of this.#sessions) session.close();
     if (this.#opts.limits.drainIdleGraceMs <= 0) for (const c of this.#fast) c.closeIfIdle();
@@ -358,11 +402,14 @@ export class HttpListener {
       handingOver = undefined;
     } else if (protocol === 'tls') {
       passThroughTls(socket, this.route, this.#opts.log);
-    } else if (this.#fastHost !== undefined) {
-      this.#fast.add(new FastConnection(socket, this.#fastHost));
     } else {
-      this.#h1Connection.call(this.#server, socket);
-      socket.resume();
+      const fast = this.#fast1();
+      if (fast !== undefined) {
+        this.#fast.add(new FastConnection(socket, fast));
+      } else {
+        this.#serveHttp1(socket);
+        socket.resume();
+      }
     }
   }
 
@@ -434,8 +481,11 @@ export class HttpListener {
   #exchange(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
     const response = res as ServerResponse;
     const ex = new Exchange(req, response, undefined, undefined, this.route, this);
-    (response as Tagged)[EXCHANGE] = ex;
-    response.on('close', onClientClose);
+    if (res instanceof FastResponse) res.owner = ex;
+    else {
+      (response as Tagged)[EXCHANGE] = ex;
+      response.on('close', onClientClose);
+    }
     this.#run(ex);
   }
 

@@ -134,4 +134,13 @@ export class TapRegistry {
     this.#tapped = tapped;
     if (slots.size === 0) this.buffer.drain();
   }
+
+  /** Installs the active subscriptions on one route that became visible between syncs (built on its first request). */
+  attach(id: string, stats: RouteStats): void {
+    if (this.#slots.size === 0 || !stats.http) return;
+    const matching = [...this.#slots.values()].filter((slot) => tapTargetMatches(slot.sub.target, id));
+    if (matching.length === 0) return;
+    stats.tap = new RouteTap(id, matching, this.buffer);
+    this.#tapped.add(stats);
+  }
 }
