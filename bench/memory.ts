@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { autocannon } from './load.ts';
 import type { MemoryReport } from './memory-probe.ts';
-import { forkProbed, memoryReport } from './probed-child.ts';
+import { forkProbed, memoryReport, plainJavaScript } from './probed-child.ts';
 import { benchTable } from './proxy-table.ts';
 
 const { values: args } = parseArgs({
@@ -90,7 +90,8 @@ await listening(PORT);
 await sleep(3);
 const idle = await report(proxy);
 
-const floorChild = start(here('./memory-floor.ts'), [JSON.stringify(idle.direct)]);
+// As JavaScript, like the compiled proxy: a TypeScript main would load Node's type stripper.
+const floorChild = start(args.sources ? here('./memory-floor.ts') : plainJavaScript(here('./memory-floor.ts')), [JSON.stringify(idle.direct)]);
 await once(floorChild, 'message');
 await sleep(3);
 const floor = await report(floorChild);

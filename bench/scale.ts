@@ -16,8 +16,9 @@
  * `--cluster`: the real `hostmesh controller` on a fake API server (in this process) holding the
  * Services, one EndpointSlice each and every shadow Service already in place (a controller
  * restart's situation: nothing to write), and the real `hostmesh proxy` fed by it over HTTP.
- * Reported once the proxy serves every Service and nothing was published for 5 s: both
- * processes' memory, as above. `--heap-snapshot FILE` snapshots the controller, `--proxy-heap-snapshot FILE` the proxy.
+ * Reported once the proxy serves every Service and nothing was published for 5 s (and then
+ * `--settle S` seconds more: the controller drops its serialized snapshot 30-60 s after the
+ * last stream that needed it): both processes' memory, as above. `--heap-snapshot FILE` snapshots the controller, `--proxy-heap-snapshot FILE` the proxy.
  * Ports: controller 24010, proxy admin 24001 and DNS 24002, listeners on 127.0.0.24.
  */
 import { execFileSync } from 'node:child_process';
@@ -44,6 +45,7 @@ const { values: args, positionals } = parseArgs({
     process: { type: 'boolean', default: false },
     sources: { type: 'boolean', default: false },
     cluster: { type: 'boolean', default: false },
+    settle: { type: 'string', default: '0' },
     'heap-snapshot': { type: 'string' },
     'proxy-heap-snapshot': { type: 'string' },
   },
@@ -265,7 +267,8 @@ async function asCluster(): Promise<void> {
     await sleep(1000);
   }
   out(`hostmesh controller + proxy (${args.sources ? 'sources' : 'compiled'}), ${services} Services with their shadows, ${services * perService} endpoints, node ${process.version}`);
-  out(`  every route served after ${((performance.now() - t0) / 1000).toFixed(1)} s (with 5 s quiet), version ${lastVersion}, ${fake.list('services', 'hostmesh').length} shadows`);
+  out(`  every route served after ${((performance.now() - t0) / 1000).toFixed(1)} s (with 5 s quiet), version ${lastVersion}, ${fake.list('services', 'hostmesh').length} shadows; measured ${args.settle} s later`);
+  await sleep(Number(args.settle) * 1000);
   await memory('controller', controller, dir, args['heap-snapshot']);
   await memory('proxy', proxy, dir, args['proxy-heap-snapshot']);
   for (const c of children) c.kill('SIGTERM');

@@ -18,7 +18,7 @@ import { AccessLog } from './access-log.ts';
 import type { AccessLogSink } from './access-log.ts';
 import { FdSink } from './access-log-writer.ts';
 import { ClusterRuntime } from './cluster.ts';
-import type { ClusterUpdate } from './cluster.ts';
+import type { ClusterOptions, ClusterUpdate } from './cluster.ts';
 import { HttpListener } from './http/listener.ts';
 import { IdentityMap } from './identity.ts';
 import { buildHttpRoute } from './http/route.ts';
@@ -532,12 +532,16 @@ export class ProxyEngine {
     void p.finally(() => this.#draining.delete(p));
   }
 
+  /** What every cluster is built with: one object, not one per cluster (10,000 on a big node). */
+  #clusterOptions: ClusterOptions<Upstream> | undefined = undefined;
+
   #newCluster(entry: ClusterEntry): Cluster {
-    return new ClusterRuntime<Upstream>(entry, {
+    this.#clusterOptions ??= {
       affinitySecret: this.#opts.affinitySecret ?? 'hostmesh',
       createLink: (e, ep) => createUpstream(e, ep, this.limits),
       closeLink: closeUpstream,
-    });
+    };
+    return new ClusterRuntime<Upstream>(entry, this.#clusterOptions);
   }
 
   #createAccessLog(option: boolean | AccessLogSink | undefined): AccessLog | undefined {

@@ -168,6 +168,19 @@ function wantsTunnel(req: IncomingMessage): boolean {
   return upgrade !== undefined && upgrade.trim().toLowerCase() !== 'h2c';
 }
 
+/** The connections a listener tracks, for draining and counting. */
+interface Tracked {
+  readonly sockets: Set<Socket>;
+  /** Not yet handed over: the protocol sniffer still reads their first bytes. */
+  readonly sniffing: Set<Socket>;
+  readonly sessions: Set<ServerHttp2Session>;
+  /** HTTP/1 connections the fast path has (src/proxy/http/h1-fast.ts). */
+  readonly fast: Set<FastConnection>;
+}
+
+/** What a listener that never had a connection tracks (most of 10,000 on a node): shared, never added to. */
+const NONE: Tracked = { sockets: new Set(), sniffing: new Set(), sessions: new Set(), fast: new Set() };
+
 export class HttpListener {
   #route: HttpRoute | undefined;
   #resolveRoute: (() => HttpRoute) | undefined;
@@ -179,11 +192,8 @@ export class HttpListener {
   #server: Server | undefined = undefined;
   #h2: Http2Server | undefined = undefined;
   #h1Connection: ((socket: Socket) => void) | undefined = undefined;
-  readonly #sockets = new Set<Socket>();
-  readonly #sniffing = new Set<Socket>();
-  readonly #sessions = new Set<ServerHttp2Session>();
-  /** HTTP/1 connections the fast path has (src/proxy/http/h1-fast.ts). */
-  readonly #fast = new Set<FastConnection>();
+  /** Its connections, from the first one on (NONE until then). */
+  #tracked: Tracked = NONE;
   #fastHost: FastHost | undefined = undefined;
   readonly #opts: HttpListenerOptions;
   #draining = false;
@@ -216,7 +226,7 @@ export class HttpListener {
       draining: () => this.#draining,
       keepAliveTimeoutMs: l.clientKeepAliveTimeoutMs,
       maxHeaderSize: l.maxHeaderSize,
-      released: (conn: FastConnection) => this.#fast.delete(conn),
+      released: (conn: FastConnection) => this.#tracked.fast.delete(conn),
     };
     return this.#fastHost;
   }
@@ -284,8 +294,8 @@ export class HttpListener {
     }, (req, res) => this.#onRequest(req, res));
     h2.setTimeout(l.clientKeepAliveTimeoutMs);
     h2.on('session', (session: ServerHttp2Session) => {
-      this.#sessions.add(session);
-      session.on('close', () => this.#sessions.delete(session));
+      this.#track().sessions.add(session);
+      session.on('close', () => this.#tracked.sessions.delete(session));
       session.on('error', ignore);
       const frames = handingOver;
       handingOver = undefined;
@@ -315,9 +325,14 @@ export class HttpListener {
     });
   }
 
+  #track(): Tracked {
+    if (this.#tracked === NONE) this.#tracked = { sockets: new Set(), sniffing: new Set(), sessions: new Set(), fast: new Set() };
+    return this.#tracked;
+  }
+
   /** Open client connections (for diagnostics and tests). */
   get connections(): number {
-    return this.#sockets.size;
+    return this.#tracked.sockets.size;
   }
 
   /**
@@ -335,16 +350,16 @@ export class HttpListener {
     const poll = setInterval(() => {
       if (Date.now() >= idleAfter) {
         this.#server?.closeIdleConnections();
-        for (const c of this.#fast) c.closeIfIdle();
+        for (const c of this.#tracked.fast) c.closeIfIdle();
       }
       check();
     }, 50);
     const forced = setTimeout(() => {
-      for (const s of this.#sockets) s.destroy();
-      for (const session of this.#sessions) session.destroy();
+      for (const s of this.#tracked.sockets) s.destroy();
+      for (const session of this.#tracked.sessions) session.destroy();
     }, drainMs);
     const check = (): void => {
-      if (!serverClosed || this.#sockets.size > 0) return;
+      if (!serverClosed || this.#tracked.sockets.size > 0) return;
       clearTimeout(forced);
       clearInterval(poll);
       this.#onSocketGone = undefined;
@@ -363,9 +378,9 @@ export class HttpListener {
     // (without one they close at once, as http.Server#close does).
     this.#net.close(closed);
     if (this.#opts.limits.drainIdleGraceMs <= 0) this.#server?.close();
-    for (const s of this.#sniffing) s.destroy();
-    for (const session of this.#sessions) session.close();
-    if (this.#opts.limits.drainIdleGraceMs <= 0) for (const c of this.#fast) c.closeIfIdle();
+    for (const s of this.#tracked.sniffing) s.destroy();
+    for (const session of this.#tracked.sessions) session.close();
+    if (this.#opts.limits.drainIdleGraceMs <= 0) for (const c of this.#tracked.fast) c.closeIfIdle();
     return promise;
   }
 
@@ -377,19 +392,20 @@ export class HttpListener {
       return;
     }
     if (this.#opts.overload !== undefined && !this.#opts.overload.admit(socket)) return;
-    this.#sockets.add(socket);
-    this.#sniffing.add(socket);
+    const tracked = this.#track();
+    tracked.sockets.add(socket);
+    tracked.sniffing.add(socket);
     socket.on('error', ignore);
     socket.once('close', () => {
-      this.#sockets.delete(socket);
-      this.#sniffing.delete(socket);
+      this.#tracked.sockets.delete(socket);
+      this.#tracked.sniffing.delete(socket);
       this.#onSocketGone?.();
     });
     sniffProtocol(socket, this.#opts.limits.headersTimeoutMs, (s: Socket, protocol: Protocol) => this.#handOver(s, protocol));
   }
 
   #handOver(socket: Socket, protocol: Protocol): void {
-    this.#sniffing.delete(socket);
+    this.#tracked.sniffing.delete(socket);
     if (protocol === 'h2') {
       // HTTP/2 has no half-closed connections: a client that sends FIN is gone. Without this,
       // the server side would sit in CLOSE-WAIT until the idle timeout.
@@ -405,7 +421,7 @@ export class HttpListener {
     } else {
       const fast = this.#fast1();
       if (fast !== undefined) {
-        this.#fast.add(new FastConnection(socket, fast));
+        this.#track().fast.add(new FastConnection(socket, fast));
       } else {
         this.#serveHttp1(socket);
         socket.resume();
