@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setImmediate } from 'node:timers/promises';
 import fc from 'fast-check';
 import { isHostmeshError } from '../../src/common/errors.ts';
+import { textPieces } from '../../src/common/text-pieces.ts';
 import { LineSplitter } from '../../src/proxy/config/lines.ts';
 import { Backoff } from '../../src/proxy/config/backoff.ts';
 import { LatestWorker } from '../../src/proxy/config/latest.ts';
@@ -104,4 +105,17 @@ test('the latest worker runs one item at a time and only the newest waiting one'
   worker.offer(7);
   await worker.idle();
   assert.deepEqual(ran, [1, 5, 6]);
+});
+
+test('text pieces join back to the text and never split a surrogate pair', () => {
+  fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.integer({ min: 1, max: 9 }), (text, size) => {
+    const pieces = [...textPieces(text, size)];
+    assert.equal(pieces.join(''), text);
+    for (const p of pieces) {
+      assert.ok(p.length <= size + 1);
+      assert.notEqual(p.charCodeAt(p.length - 1) & 0xfc00, 0xd800, 'no piece ends on a high surrogate');
+      // Each piece encodes to UTF-8 on its own exactly as its part of the whole.
+      assert.equal(Buffer.from(p).toString('utf8'), p);
+    }
+  }));
 });
