@@ -58,7 +58,7 @@ export async function apiServerSource(publisher: Publisher): Promise<ChangeSourc
     zones: ['hostmesh'],
     portRange: PORT_RANGE,
     patchDns: false,
-    publish: (content, diagnostics) => publisher.publish(content, diagnostics),
+    publish: (content, diagnostics, changes) => publisher.publish(content, diagnostics, changes),
     log: pino({ level: process.env.HOSTMESH_LOG_LEVEL ?? 'warn' }),
     instance: 'bench',
   });

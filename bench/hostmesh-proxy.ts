@@ -8,6 +8,8 @@
  *          a request timeout, a rate limit nobody reaches, a circuit breaker that never opens,
  *          a 1% mirror (to the same backend) and the JSON access log (to /dev/null)
  *
+ * With HOSTMESH_BENCH_DROP=KEY,KEY (RouteEntry keys such as mirror, retry, rateLimit, or
+ * accessLog) the `all` variant goes without those, to find which stage costs what.
  * With HOSTMESH_BENCH_TRACING=URL,RATIO the engine also exports spans to the collector at URL.
  * With HOSTMESH_BENCH_ACL=1 the route is in ACL mode: 127.0.0.1 (the load generator) is an
  * identity the access policy allows GET requests under `/` (a path and a method match run on
@@ -46,6 +48,8 @@ const route: Partial<RouteEntry> = all
     mirror: { cluster: 'bench/v2:80', percent: 1 },
   }
   : {};
+const drop = new Set((process.env.HOSTMESH_BENCH_DROP ?? '').split(',').filter((k) => k !== ''));
+for (const key of drop) delete (route as Record<string, unknown>)[key];
 if (process.env.HOSTMESH_BENCH_ACL === '1') {
   route.access = { allow: [{ namespace: 'bench', serviceAccount: 'load', matches: [{ path: { type: 'PathPrefix', value: '/' }, methods: ['GET'] }] }] };
 } else if (process.env.HOSTMESH_BENCH_ACL === 'all') {
@@ -57,7 +61,7 @@ const [collector, sampling] = (process.env.HOSTMESH_BENCH_TRACING ?? '').split('
 const engine = new ProxyEngine({
   log: createLogger('bench', 'warn'),
   tracing: collector ? { collector, sampling: Number(sampling) } : undefined,
-  accessLog: all ? new FdSink(openSync('/dev/null', 'w')) : undefined,
+  accessLog: all && !drop.has('accessLog') ? new FdSink(openSync('/dev/null', 'w')) : undefined,
 });
 const result = await engine.apply(table);
 if (!result.ok) throw new Error(result.error.message);

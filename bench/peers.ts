@@ -9,17 +9,25 @@
  * ratios to Caddy and nginx. The direct figure (load straight at the upstream) shows the load
  * generator is not what limits the proxies.
  *
- * Latency: an open-loop generator (bench/fixed-rate.ts) at fixed rates, interleaved rounds,
- * median per quantile, and what each proxy adds over direct.
+ * Latency: an open-loop generator at fixed rates (bench/openloop, built with Go and cached;
+ * bench/fixed-rate.ts where Go is missing), interleaved rounds, the median per quantile, and
+ * what each proxy adds over direct. Latency runs from each request's intended send time; the
+ * generator's own scheduling lag is printed with each figure. With --realtime (the default
+ * where `chrt -f` works), the generator, the upstream and every proxy run under SCHED_FIFO for
+ * the latency part, so other work on a shared machine does not queue in front of them: the
+ * figures are then what the proxies add, not how busy the machine was. A Node proxy's V8 helper
+ * threads then run on the other core (see realtime() in bench/openloop.ts for why).
  *
- *   --duration S        seconds per throughput measurement (default 8)
+ *   --duration S        seconds per throughput measurement (default 8; 0 skips throughput)
  *   --warmup S          unmeasured seconds before each (default 2)
  *   --rounds N          interleaved throughput rounds (default 3)
  *   --connections N     (default 50)
  *   --rates R,R         open-loop rates (default 1000,5000; empty skips latency)
- *   --latency-duration S  seconds per latency measurement (default 8)
- *   --latency-rounds N  (default 2)
+ *   --latency-duration S  seconds per latency measurement (default 10, after 1 s of warm-up)
+ *   --latency-rounds N  (default 3)
+ *   --realtime on|off   SCHED_FIFO for the latency part (default on where chrt -f works)
  *   --only NAMES        comma list of direct,nginx,haproxy,caddy,hostmesh,hostmesh-all
+ *   --port-base N       ports N+1..N+6 (default 22000)
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -30,8 +38,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fixedRate } from './fixed-rate.ts';
-import type { LatencyResult } from './fixed-rate.ts';
+import { canRealtime, openLoopGenerator, realtime, RT } from './openloop.ts';
+import type { OpenLoopResult } from './openloop.ts';
 import { autocannon, cpuSeconds, median, pin, pinned } from './load.ts';
 
 const { values: args } = parseArgs({
@@ -41,14 +49,16 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     rates: { type: 'string', default: '1000,5000' },
-    'latency-duration': { type: 'string', default: '8' },
-    'latency-rounds': { type: 'string', default: '2' },
+    'latency-duration': { type: 'string', default: '10' },
+    'latency-rounds': { type: 'string', default: '3' },
+    realtime: { type: 'string', default: 'on' },
+    'port-base': { type: 'string', default: '22000' },
     only: { type: 'string', default: 'direct,nginx,haproxy,caddy,hostmesh,hostmesh-all' },
   },
 });
 const duration = Number(args.duration);
 const warmup = Number(args.warmup);
-const rounds = Math.max(1, Number(args.rounds));
+const rounds = duration > 0 ? Math.max(1, Number(args.rounds)) : 0;
 const connections = Number(args.connections);
 const rates = args.rates.split(',').filter((r) => r !== '').map(Number);
 const latencySeconds = Number(args['latency-duration']);
@@ -59,7 +69,8 @@ const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
-const PORTS = { upstream: 22001, nginx: 22002, haproxy: 22003, caddy: 22004, hostmesh: 22005, 'hostmesh-all': 22006 } as const;
+const BASE = Number(args['port-base']);
+const PORTS = { upstream: BASE + 1, nginx: BASE + 2, haproxy: BASE + 3, caddy: BASE + 4, hostmesh: BASE + 5, 'hostmesh-all': BASE + 6 } as const;
 
 function has(bin: string): boolean {
   try {
@@ -99,14 +110,17 @@ function launch(bin: string, argv: string[], cpu: number, env: NodeJS.ProcessEnv
   return child;
 }
 
+function listening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
 async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`process on port ${port} exited`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
+    if (await listening(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`nothing listens on ${port}`);
@@ -131,6 +145,12 @@ out(`load generator: ${useWrk ? `wrk -t1 -c${connections}` : `autocannon, 2 work
 if (!has('nginx')) {
   out('nginx not found (it is the upstream too): apt-get install nginx');
   process.exit(1);
+}
+for (const port of Object.values(PORTS)) {
+  if (await listening(port)) {
+    out(`port ${port} is already taken (another bench run?): pick other ports with --port-base`);
+    process.exit(1);
+  }
 }
 const upstream = launch('nginx', ['-e', join(dir, 'upstream-stderr.log'), '-p', dir, '-c', config('upstream-nginx.conf', PORTS.upstream)], LOAD_CPU);
 await waitForPort(PORTS.upstream, upstream);
@@ -204,56 +224,80 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 
-const spread = (xs: number[]): string => {
-  if (xs.length < 2) return '';
-  const m = median(xs);
-  return ` (±${(Math.max(...xs.map((x) => Math.abs(x - m))) / m * 100).toFixed(0)}%)`;
-};
-out(`medians over ${rounds} round(s) (± the widest round's distance from the median); req/s follows the CPU share the`);
-out('proxy gets on a shared machine, CPU per request far less: compare per CPU-second');
-out(`  ${'target'.padEnd(13)} ${'req/s'.padStart(14)}   ${'us CPU/req'.padStart(10)}   ${'req per CPU-s'.padStart(13)}`);
-const med = new Map<string, { rps: number; cpu?: number }>();
-for (const [name, r] of results) {
-  const cpu = r.cpuPerReq.length > 0 ? median(r.cpuPerReq) : undefined;
-  med.set(name, { rps: median(r.rps), cpu });
-  const cpuText = cpu !== undefined ? `${(cpu * 1e6).toFixed(1).padStart(10)}   ${Math.round(1 / cpu).toString().padStart(13)}` : `${'-'.padStart(10)}   ${'-'.padStart(13)}`;
-  out(`  ${name.padEnd(13)} ${`${Math.round(median(r.rps))}${spread(r.rps)}`.padStart(14)}   ${cpuText}`);
-}
-const direct = med.get('direct');
-const proxies = [...med].filter(([n]) => n !== 'direct');
-if (direct !== undefined && proxies.length > 0) {
-  const top = Math.max(...proxies.map(([, r]) => r.rps));
-  out(`  direct / fastest proxy: ${(direct.rps / top).toFixed(2)}x (the load generator is not the limit when this is well above 1)`);
-}
-for (const who of ['hostmesh', 'hostmesh-all']) {
-  const h = med.get(who);
-  if (h === undefined) continue;
-  for (const peer of ['caddy', 'nginx', 'haproxy']) {
-    const p = med.get(peer);
-    if (p === undefined) continue;
-    const perCpu = h.cpu !== undefined && p.cpu !== undefined ? `, per CPU-second ${(p.cpu / h.cpu).toFixed(2)}x` : '';
-    out(`  ${who} / ${peer}: ${(h.rps / p.rps).toFixed(2)}x req/s${perCpu}`);
+if (rounds > 0) {
+  const spread = (xs: number[]): string => {
+    if (xs.length < 2) return '';
+    const m = median(xs);
+    return ` (±${(Math.max(...xs.map((x) => Math.abs(x - m))) / m * 100).toFixed(0)}%)`;
+  };
+  out(`medians over ${rounds} round(s) (± the widest round's distance from the median); req/s follows the CPU share the`);
+  out('proxy gets on a shared machine, CPU per request far less: compare per CPU-second');
+  out(`  ${'target'.padEnd(13)} ${'req/s'.padStart(14)}   ${'us CPU/req'.padStart(10)}   ${'req per CPU-s'.padStart(13)}`);
+  const med = new Map<string, { rps: number; cpu?: number }>();
+  for (const [name, r] of results) {
+    const cpu = r.cpuPerReq.length > 0 ? median(r.cpuPerReq) : undefined;
+    med.set(name, { rps: median(r.rps), cpu });
+    const cpuText = cpu !== undefined ? `${(cpu * 1e6).toFixed(1).padStart(10)}   ${Math.round(1 / cpu).toString().padStart(13)}` : `${'-'.padStart(10)}   ${'-'.padStart(13)}`;
+    out(`  ${name.padEnd(13)} ${`${Math.round(median(r.rps))}${spread(r.rps)}`.padStart(14)}   ${cpuText}`);
+  }
+  const direct = med.get('direct');
+  const proxies = [...med].filter(([n]) => n !== 'direct');
+  if (direct !== undefined && proxies.length > 0) {
+    const top = Math.max(...proxies.map(([, r]) => r.rps));
+    out(`  direct / fastest proxy: ${(direct.rps / top).toFixed(2)}x (the load generator is not the limit when this is well above 1)`);
+  }
+  for (const who of ['hostmesh', 'hostmesh-all']) {
+    const h = med.get(who);
+    if (h === undefined) continue;
+    for (const peer of ['caddy', 'nginx', 'haproxy']) {
+      const p = med.get(peer);
+      if (p === undefined) continue;
+      const perCpu = h.cpu !== undefined && p.cpu !== undefined ? `, per CPU-second ${(p.cpu / h.cpu).toFixed(2)}x` : '';
+      out(`  ${who} / ${peer}: ${(h.rps / p.rps).toFixed(2)}x req/s${perCpu}`);
+    }
   }
 }
 
 // --- open-loop latency --------------------------------------------------------------------
 
 if (rates.length > 0 && latencySeconds > 0) {
+  const generator = openLoopGenerator();
+  const rt = args.realtime !== 'off' && canRealtime();
+  out(`open-loop generator: ${generator.describe}`);
+  out(rt ? `SCHED_FIFO from here on: generator ${RT.generator}, upstream and proxies ${RT.server}; a Node proxy's main thread stays on CPU ${PROXY_CPU}, its V8 helper threads move to CPU ${LOAD_CPU} at ${RT.helpers}` : `normal priority${args.realtime !== 'off' ? ' (chrt -f is not allowed here)' : ''}: on a busy machine the tails include its waits`);
+  if (rt) {
+    realtime(upstream.pid!);
+    for (const t of targets) if (t.pid !== undefined) realtime(t.pid, t.name.startsWith('hostmesh') ? LOAD_CPU : undefined);
+  }
+  if (rounds === 0) {
+    // Without the throughput part nothing has warmed the proxies' JIT: 5 unmeasured seconds each.
+    for (const t of targets) await generator.run(`http://127.0.0.1:${t.port}/`, Math.max(...rates), 5, { cpu: LOAD_CPU, realtime: rt, warmup: 0 });
+  }
   for (const rate of rates) {
-    out(`open-loop latency at ${rate} req/s, ${latencySeconds}s x ${latencyRounds} interleaved round(s), ms from send to last byte (median of rounds)`);
-    const lat = new Map<string, LatencyResult[]>(targets.map((t) => [t.name, []]));
+    out(`open-loop latency at ${rate} req/s, ${latencySeconds}s x ${latencyRounds} interleaved round(s), ms from intended send to last byte (median of rounds)`);
+    const lat = new Map<string, (OpenLoopResult & { cpu: number })[]>(targets.map((t) => [t.name, []]));
     for (let round = 0; round < latencyRounds; round++) {
-      for (const t of targets) lat.get(t.name)!.push(await fixedRate(`http://127.0.0.1:${t.port}/`, rate, latencySeconds));
+      for (const t of targets) {
+        const c0 = t.pid !== undefined ? cpuSeconds(t.pid) : undefined;
+        const r = await generator.run(`http://127.0.0.1:${t.port}/`, rate, latencySeconds, { cpu: LOAD_CPU, realtime: rt });
+        const c1 = t.pid !== undefined ? cpuSeconds(t.pid) : undefined;
+        // CPU per request over warm-up and measurement: a proxy stalled by anything but its
+        // requests shows here.
+        lat.get(t.name)!.push({ ...r, cpu: c0 !== undefined && c1 !== undefined ? (c1 - c0) / (rate * (latencySeconds + 1)) * 1e6 : Number.NaN });
+      }
     }
-    const q = (name: string, k: 'p50' | 'p99' | 'p999' | 'lagP99' | 'rate' | 'failed'): number => median(lat.get(name)!.map((r) => r[k]));
+    const q = (name: string, k: 'p50' | 'p99' | 'p999' | 'lagP99' | 'rate' | 'failed' | 'cpu'): number => median(lat.get(name)!.map((r) => r[k]));
     const d = targets.find((t) => t.name === 'direct');
+    const ms = (x: number): string => x.toFixed(3).padStart(7);
+    out(`  ${'target'.padEnd(13)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'p99.9'.padStart(7)}   ${'added p50'.padStart(9)} ${'p99'.padStart(7)} ${'p99.9'.padStart(7)}   generator`);
     for (const t of targets) {
       const added = d !== undefined && t !== d
-        ? `   added p50 ${(q(t.name, 'p50') - q(d.name, 'p50')).toFixed(3)}  p99 ${(q(t.name, 'p99') - q(d.name, 'p99')).toFixed(3)}  p99.9 ${(q(t.name, 'p999') - q(d.name, 'p999')).toFixed(3)}`
-        : '';
+        ? `${ms(q(t.name, 'p50') - q(d.name, 'p50')).padStart(9)} ${ms(q(t.name, 'p99') - q(d.name, 'p99'))} ${ms(q(t.name, 'p999') - q(d.name, 'p999'))}`
+        : `${'-'.padStart(9)} ${'-'.padStart(7)} ${'-'.padStart(7)}`;
       const failed = q(t.name, 'failed');
-      const lag = q(t.name, 'lagP99') > 1 ? '  GENERATOR LAGGED: the machine is busy, latencies include its waits' : '';
-      out(`  ${t.name.padEnd(13)} p50 ${q(t.name, 'p50').toFixed(3)}  p99 ${q(t.name, 'p99').toFixed(3)}  p99.9 ${q(t.name, 'p999').toFixed(3)}${added}   (sent ${Math.round(q(t.name, 'rate'))}/s, lag p99 ${q(t.name, 'lagP99').toFixed(2)})${failed > 0 ? `   failed ${failed}` : ''}${lag}`);
+      const lagged = q(t.name, 'lagP99') > 0.5 ? '  GENERATOR LAGGED (its own p99 lag > 0.5 ms): the tails include its waits' : '';
+      const cpu = Number.isNaN(q(t.name, 'cpu')) ? '' : `, proxy ${q(t.name, 'cpu').toFixed(0)} us CPU/req`;
+      out(`  ${t.name.padEnd(13)} ${ms(q(t.name, 'p50'))} ${ms(q(t.name, 'p99'))} ${ms(q(t.name, 'p999'))}   ${added}   sent ${Math.round(q(t.name, 'rate'))}/s, lag p99 ${q(t.name, 'lagP99').toFixed(3)}${cpu}${failed > 0 ? `, failed ${failed}` : ''}${lagged}`);
     }
   }
 }

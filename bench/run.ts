@@ -32,7 +32,7 @@ import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fixedRate } from './fixed-rate.ts';
+import { openLoopGenerator } from './openloop.ts';
 import { autocannon, cpuSeconds, median, pin, pinned } from './load.ts';
 import type { LoadResult } from './load.ts';
 import type { LatencyResult } from './fixed-rate.ts';
@@ -203,9 +203,11 @@ if (latencySeconds > 0) {
   const rate = Number(args.rate);
   process.stdout.write(`open-loop latency at ${rate} req/s for ${latencySeconds}s (ms from the scheduled send time)\n`);
   const show = (name: string, r: LatencyResult) => process.stdout.write(`  ${name.padEnd(10)} p50 ${r.p50.toFixed(3)}   p99 ${r.p99.toFixed(3)}   p99.9 ${r.p999.toFixed(3)}   max ${r.max.toFixed(3)}${r.failed > 0 ? `   failed ${r.failed}` : ''}\n`);
-  const direct = await fixedRate(`http://127.0.0.1:${backend.port}/`, rate, latencySeconds);
+  const generator = openLoopGenerator();
+  process.stdout.write(`  generator: ${generator.describe}\n`);
+  const direct = await generator.run(`http://127.0.0.1:${backend.port}/`, rate, latencySeconds);
   show('direct', direct);
-  const proxied = await fixedRate(`http://127.0.0.1:${proxies.get('hostmesh')!.port}/`, rate, latencySeconds);
+  const proxied = await generator.run(`http://127.0.0.1:${proxies.get('hostmesh')!.port}/`, rate, latencySeconds);
   show('hostmesh', proxied);
   process.stdout.write(`  added by hostmesh: p50 ${(proxied.p50 - direct.p50).toFixed(3)} ms, p99 ${(proxied.p99 - direct.p99).toFixed(3)} ms\n`);
 }

@@ -1,6 +1,7 @@
 /**
  * The README documents what works, and cannot drift from the code: its opening commands, the
- * generated command reference, every annotation key and alias, every metric, every doc link.
+ * generated command reference, every annotation key and alias, every metric, every doc link,
+ * every flag of bench:peers.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +26,16 @@ test('the command reference is the one generated from the flag table', () => {
   const m = /<!-- cli-reference:start -->\n([\s\S]*?)\n<!-- cli-reference:end -->/.exec(readme);
   assert.ok(m, 'reference markers present');
   assert.equal(m[1]!.trim(), cliReference().trim(), 'regenerate the block from cliReference() in src/cli/args.ts');
+});
+
+test('every flag of npm run bench:peers is in its README line', () => {
+  const source = readFileSync(join(root, 'bench/peers.ts'), 'utf8');
+  const options = /parseArgs\(\{\s*options: \{([\s\S]*?)\n {2}\},/.exec(source);
+  assert.ok(options, 'bench/peers.ts declares its flags with parseArgs');
+  const flags = [...options[1]!.matchAll(/^\s+'?([a-z-]+)'?: \{/gm)].map((m) => m[1]!);
+  assert.ok(flags.length >= 10, `found only ${flags.join(', ')}`);
+  const line = /^- `npm run bench:peers`:[\s\S]*?(?=\n- |\n\n)/m.exec(readme)?.[0] ?? '';
+  assert.deepEqual(flags.filter((f) => !line.includes(`\`--${f}`)), []);
 });
 
 test('every annotation key and alias is in the README', () => {

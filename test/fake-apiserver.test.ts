@@ -362,6 +362,37 @@ test('discovery answers for KubernetesObjectApi-style clients', async (t) => {
   assert.equal((await fetch(`${fake.url}/apis/nothing.example/v1/things`)).status, 404);
 });
 
+test('SMI CRDs: none by default; served in the versions asked for, each version its own store, in discovery and list/watch', async (t) => {
+  const none = await startFakeApiServer(t);
+  const noneGroups = (await (await fetch(`${none.url}/apis`)).json()) as { groups: { name: string }[] };
+  assert.ok(!noneGroups.groups.some((g) => g.name.endsWith('smi-spec.io')), 'no SMI group unless asked');
+  assert.equal((await fetch(`${none.url}/apis/split.smi-spec.io/v1alpha4`)).status, 404);
+
+  const fake = await startFakeApiServer(t, { smi: { TrafficTarget: ['v1alpha1', 'v1alpha2'], UDPRoute: [] } });
+  const get = async (path: string) => (await fetch(`${fake.url}${path}`)).json() as Promise<Record<string, unknown>>;
+  const groups = await get('/apis') as { groups: { name: string; versions: { version: string }[] }[] };
+  const versions = (name: string) => groups.groups.find((g) => g.name === name)?.versions.map((v) => v.version);
+  assert.deepEqual(versions('access.smi-spec.io'), ['v1alpha1', 'v1alpha2']);
+  assert.deepEqual(versions('split.smi-spec.io'), ['v1alpha1', 'v1alpha2', 'v1alpha3', 'v1alpha4']);
+  const specs = await get('/apis/specs.smi-spec.io/v1alpha4') as { resources: { name: string }[] };
+  assert.deepEqual(specs.resources.map((r) => r.name), ['httproutegroups', 'tcproutes'], 'no UDPRoute CRD');
+  assert.equal((await fetch(`${fake.url}/apis/access.smi-spec.io/v1alpha3`)).status, 404);
+
+  // Created in the version its apiVersion names; listed (with apiVersion and kind) only there.
+  fake.create('traffictargets.access.smi-spec.io', { apiVersion: 'access.smi-spec.io/v1alpha2', kind: 'TrafficTarget', metadata: { name: 'tt', namespace: 'ns' }, spec: {} });
+  const v2 = await get('/apis/access.smi-spec.io/v1alpha2/namespaces/ns/traffictargets') as { items: { apiVersion: string; kind: string }[] };
+  assert.deepEqual(v2.items.map((i) => `${i.apiVersion} ${i.kind}`), ['access.smi-spec.io/v1alpha2 TrafficTarget']);
+  const v1 = await get('/apis/access.smi-spec.io/v1alpha1/traffictargets') as { items: unknown[] };
+  assert.deepEqual(v1.items, []);
+  // A watch of the version it is in sees it; `plural.group/version` names one version in test controls.
+  const watch = await rawWatch(`${fake.url}/apis/access.smi-spec.io/v1alpha2/traffictargets?watch=true`);
+  t.after(() => watch.close());
+  const added = await watch.next();
+  assert.deepEqual([added?.type, added?.object.metadata?.name], ['ADDED', 'tt']);
+  fake.delete('traffictargets.access.smi-spec.io/v1alpha2', 'tt', 'ns');
+  assert.equal((await watch.next())?.type, 'DELETED');
+});
+
 test('SubjectAccessReview is answered from the stored RBAC objects like the RBAC authorizer', async (t) => {
   const fake = await startFakeApiServer(t);
   const rbac = (plural: string) => `${plural}.rbac.authorization.k8s.io`;

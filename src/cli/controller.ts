@@ -52,6 +52,8 @@ export interface ControllerCommandOptions {
     backoff?: Backoff;
     resyncMs?: number;
     translateCoalesceMs?: number;
+    /** How often an absent CRD is looked for again (default 30 s). */
+    crdPollMs?: number;
     /** Events' reportingInstance (default: the host name). */
     instance?: string;
     /** Live stats: report intervals asked of proxies, window. */
@@ -138,12 +140,13 @@ export async function startControllerCommand(opts: ControllerCommandOptions): Pr
     patchDns: opts.patchDns,
     ...(opts.acl === true ? { acl: true } : {}),
     ...(opts.dnsService === undefined ? {} : { dnsService: opts.dnsService }),
-    publish: (content, diagnostics) => publisher.publish(content, diagnostics),
+    publish: (content, diagnostics, changes) => publisher.publish(content, diagnostics, changes),
     log,
     ...(tuning.backoff ? { backoff: tuning.backoff } : {}),
     ...(tuning.resyncMs === undefined ? {} : { resyncMs: tuning.resyncMs }),
     ...(tuning.translateCoalesceMs === undefined ? {} : { coalesceMs: tuning.translateCoalesceMs }),
     ...(tuning.instance === undefined ? {} : { instance: tuning.instance }),
+    ...(tuning.crdPollMs === undefined ? {} : { crdPollMs: tuning.crdPollMs }),
   });
   // The controller is built first so bad options fail before anything listens.
   let controller: Controller | undefined = makeController();

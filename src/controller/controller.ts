@@ -22,7 +22,7 @@ import { HostmeshError } from '../common/errors.ts';
 import type { ErrorCode } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import { portId } from '../table/index.ts';
-import type { PortId, ServiceId } from '../table/index.ts';
+import type { ContentChanges, PortId, ServiceId } from '../table/index.ts';
 import type { StatusDiagnostic } from '../table/protocol.ts';
 import { checkTarget } from './dns/types.ts';
 import { EventRecorder, serviceProblems } from './kube/events.ts';
@@ -65,8 +65,11 @@ export interface ControllerOptions {
   acl?: boolean;
   /** Name of the proxies' DNS Service in the mesh namespace; required with `patchDns`. */
   dnsService?: string;
-  /** Called with every new table (or new diagnostics), in order, never concurrently. */
-  publish: (content: TableContent, diagnostics: Diagnostic[]) => void;
+  /**
+   * Called with every new table (or new diagnostics), in order, never concurrently. `changes`:
+   * the entries replaced since the content of the previous call, when translation patched it.
+   */
+  publish: (content: TableContent, diagnostics: Diagnostic[], changes?: ContentChanges) => void;
   log: Logger;
   /** Re-check shadows and DNS this often even without changes. Default 60 s. */
   resyncMs?: number;
@@ -78,7 +81,7 @@ export interface ControllerOptions {
   instance?: string;
   /** Pacing of shadow Service writes. Default 8 in flight, 100 started per second. */
   shadowWrites?: WritePacing;
-  /** How often an absent CRD (Gateway API kinds) is looked for again. Default 30 s. */
+  /** How often an absent CRD (Gateway API and SMI kinds) is looked for again. Default 30 s. */
   crdPollMs?: number;
 }
 
@@ -120,6 +123,7 @@ function desiredShadows(services: readonly ServiceObject[], ports: ReadonlyMap<P
 }
 
 function sameAddresses(a: ReadonlyMap<ServiceId, readonly string[]>, b: ReadonlyMap<ServiceId, readonly string[]>): boolean {
+  if (a === b) return true;
   if (a.size !== b.size) return false;
   for (const [id, ips] of a) {
     const other = b.get(id);
@@ -137,7 +141,7 @@ function sameContent(a: TableContent, b: TableContent): boolean {
 }
 
 function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b || a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function splitId(id: string): { namespace: string; name: string } {
@@ -180,8 +184,8 @@ export class Controller {
   readonly #shadowCache: ShadowCache = new WeakMap();
   /** readShadowState of the mesh namespace, as of a version of the view. */
   #shadowsRead: { version: number; state: ShadowState } | undefined;
-  /** The content and diagnostics (as JSON) last published. */
-  #published: { content: TableContent; diagnostics: string } | undefined;
+  /** The content and diagnostics (the list and as JSON) last published. */
+  #published: { content: TableContent; diagnostics: string; list: readonly Diagnostic[] } | undefined;
   /** What the last published translation was made from. */
   #translated: { state: ClusterState | undefined; addresses: ReadonlyMap<ServiceId, readonly string[]> } = { state: undefined, addresses: new Map() };
   #translation: Diagnostic[] = [];
@@ -233,6 +237,7 @@ export class Controller {
       ignoreNamespaces: [...new Set([...(options.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES), options.meshNamespace])],
       backoff,
       ...(options.crdPollMs === undefined ? {} : { crdPollMs: options.crdPollMs }),
+      ...(options.acl === true ? { acl: true } : {}),
       logger: this.#log.child({ component: 'kubernetes-source' }),
     });
     this.#source.on('change', () => this.#translateLoop.trigger());
@@ -257,9 +262,10 @@ export class Controller {
     this.#view = new MeshNamespaceView(this.#mesh, meshNamespace);
 
     const loop = (name: string, run: () => Promise<RunOutcome>, paced = false): SerialLoop =>
-      new SerialLoop(run, { name, coalesceMs, backoff, log: this.#log, paced });
+      new SerialLoop(run, { name, coalesceMs, backoff, log: this.#log, paced, leading: paced });
     // Paced: while thousands of new shadows report their ClusterIPs one by one, translation
-    // must not starve the writes that produce them.
+    // must not starve the writes that produce them. Leading: a lone change after a quiet spell
+    // is translated at once (the source already gathers one turn of the event loop's events).
     this.#translateLoop = loop('translate', () => this.#translate(), true);
     this.#shadowLoop = loop('shadows', () => this.#reconcileShadows());
     this.#routeStatus = new RouteStatusWriter({ kubeConfig: kc, log: this.#log });
@@ -394,12 +400,20 @@ export class Controller {
     // Most mesh-namespace changes are the controller's own writes; translation reads only the
     // shadows' addresses from there, so it runs again only when they or the cluster changed.
     // (The source keeps one snapshot object until something changes.)
-    if (state === this.#translated.state && sameAddresses(shadows.clusterIPs, this.#translated.addresses)) return 'done';
+    const translated = this.#translated.state;
+    if (state === translated && sameAddresses(shadows.clusterIPs, this.#translated.addresses)) return 'done';
+    // What the informers saw change since the last translation lets it patch the last table
+    // (an EndpointSlice change costs that Service, not a pass over all of them).
+    const changes = translated === undefined || translated === state ? undefined : this.#source.changes(translated, state);
     // The first translation starts from the allocation stored on the shadows.
-    const result = this.#translator.translate(state, { shadowAddresses: shadows.clusterIPs }, shadows.allocations);
+    const ports = this.#translator.ports;
+    const result = this.#translator.translate(state, { shadowAddresses: shadows.clusterIPs }, shadows.allocations, changes);
     // Freed ports are kept where a restarted controller (or the next leader) finds them.
     void this.#quarantine.save(this.#translator.quarantine());
-    this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions, this.#shadowCache);
+    // The same Service objects and no port moved: the same shadows.
+    if (this.#desired === undefined || result.ports !== ports || state.services !== translated?.services) {
+      this.#desired = desiredShadows(state.services, result.ports, this.#shadowOptions, this.#shadowCache);
+    }
     this.#translation = result.diagnostics;
     this.#shadowLoop.trigger();
     this.#routeReports = { state, reports: result.routeStatus ?? [] };
@@ -408,17 +422,21 @@ export class Controller {
 
     // Unchanged Services translate to the same entry objects, so comparing the entries by
     // identity finds an unchanged table without serializing 10,000 Services' worth of JSON.
-    const diagnostics = JSON.stringify(result.diagnostics);
     const published = this.#published;
-    if (published === undefined || published.diagnostics !== diagnostics || !sameContent(published.content, result.content)) {
+    const diagnostics = published?.list === result.diagnostics ? published.diagnostics : JSON.stringify(result.diagnostics);
+    // A patched translation says what it replaced since the content it patched.
+    const changed = published === undefined || (result.changes !== undefined && result.changes.base === published.content
+      ? result.content !== published.content
+      : !sameContent(published.content, result.content));
+    if (changed || published.diagnostics !== diagnostics) {
       try {
-        this.#o.publish(result.content, result.diagnostics);
+        this.#o.publish(result.content, result.diagnostics, result.changes);
       } catch (e) {
         this.#log.error({ err: e }, 'publishing the routing table failed; retrying');
         return 'retry';
       }
-      this.#published = { content: result.content, diagnostics };
-      this.#log.debug({ listeners: result.content.listeners.length, clusters: result.content.clusters.length, diagnostics: result.diagnostics.length }, 'table published');
+      this.#published = { content: result.content, diagnostics, list: result.diagnostics };
+      this.#log.debug({ listeners: result.content.listeners.length, clusters: result.content.clusters.length, diagnostics: result.diagnostics.length, patched: result.changes !== undefined }, 'table published');
     }
     this.#translated = { state, addresses: shadows.clusterIPs };
     this.#resolveFirst();

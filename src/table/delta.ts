@@ -269,6 +269,9 @@ export function applyTableDelta(base: RoutingTable, baseDigest: string, input: u
     clusters: patch(base.clusters, nextClusters, (cl) => cl.id),
   };
   if (base.identities !== undefined || identities.size > 0) table.identities = patch(base.identities ?? [], identities, (e) => e.address);
+  // The base's look-up maps move to the new table, patched in place (copying 10,000 entries per
+  // delta cost more than the rest of it); a delta applied to the base again rebuilds its maps.
+  indexes.delete(base);
   indexes.set(table, {
     dnsServices: patchMap(index.dnsServices, dnsServices),
     listeners: patchMap(index.listeners, listeners),
@@ -320,14 +323,13 @@ function patch<T>(list: T[], changes: Map<string, T | null>, key: (e: T) => stri
   return out;
 }
 
+/** `map` with `changes` applied, in place: the map belongs to the table being replaced. */
 function patchMap<T>(map: Map<string, T>, changes: Map<string, T | null>): Map<string, T> {
-  if (changes.size === 0) return map;
-  const out = new Map(map);
   for (const [k, v] of changes) {
-    if (v === null) out.delete(k);
-    else out.set(k, v);
+    if (v === null) map.delete(k);
+    else map.set(k, v);
   }
-  return out;
+  return map;
 }
 
 /**

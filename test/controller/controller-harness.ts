@@ -17,6 +17,8 @@ export const PROXY_SELECTOR = { 'app.kubernetes.io/name': 'hostmesh', 'app.kuber
 export interface Published {
   content: TableContent;
   diagnostics: Diagnostic[];
+  /** The cluster ids a patched translation said it replaced (absent: a full translation). */
+  patched?: string[];
 }
 
 export interface Running {
@@ -26,6 +28,14 @@ export interface Running {
   /** Waits until the latest published table satisfies `check`. */
   until(what: string, check: (p: Published) => boolean): Promise<Published>;
   stop(): Promise<void>;
+}
+
+/**
+ * The controller's diagnostics without the notes that an optional CRD is absent (the fake API
+ * server serves no SMI kind unless asked, so those notes are always there).
+ */
+export function problems(controller: Controller): ReturnType<Controller['diagnostics']> {
+  return controller.diagnostics().filter((d) => !(d.severity === 'info' && d.code === 'crd-absent'));
 }
 
 /** Creates (does not start) a controller on `fake` with test-sized timings; stopped when the test ends. */
@@ -38,7 +48,11 @@ export function makeController(t: TestContext, fake: FakeApiServer, options: Par
     zones: ['hostmesh'],
     portRange: [10000, 10999],
     patchDns: false,
-    publish: (content, diagnostics) => published.push({ content: structuredClone(content), diagnostics: structuredClone(diagnostics) }),
+    publish: (content, diagnostics, changes) => published.push({
+      content: structuredClone(content),
+      diagnostics: structuredClone(diagnostics),
+      ...(changes === undefined ? {} : { patched: changes.clusters.map((c) => c.id) }),
+    }),
     log: createLogger('controller-test'),
     backoff: { minMs: 10, maxMs: 100 },
     coalesceMs: 5,

@@ -13,7 +13,7 @@ import { MANAGED_BY_LABEL, SHADOW_PORTS_ANNOTATION } from '../../src/controller/
 import { createLogger } from '../../src/common/log.ts';
 import { QUARANTINE_ANNOTATION, QUARANTINE_LEASE } from '../../src/controller/kube/quarantine-store.ts';
 import { endpointSlice, service, startFakeApiServer, waitFor } from '../support/kube.ts';
-import { MESH, PROXY_SELECTOR, listenerPort, makeController, shadowWrites, shadowsOf, startController } from './controller-harness.ts';
+import { MESH, PROXY_SELECTOR, listenerPort, makeController, problems, shadowWrites, shadowsOf, startController } from './controller-harness.ts';
 import type { Published } from './controller-harness.ts';
 
 const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -97,7 +97,7 @@ test('Services and EndpointSlices drive the published table and the shadow Servi
   await h.until('everything gone', (x) => x.content.listeners.length === 0 && x.content.dns.services.length === 0);
   await waitFor('no shadows', () => shadowsOf(fake).size === 0);
   assert.ok(fake.get('services', 'hostmesh-controller', MESH), 'other Services in the mesh namespace are left alone');
-  assert.deepEqual(h.controller.diagnostics(), []);
+  assert.deepEqual(problems(h.controller), []);
 });
 
 test('a restarted controller keeps every port and route and writes nothing when nothing changed', async (t) => {
@@ -185,6 +185,26 @@ test('a burst of changes makes few translations', async (t) => {
   const used = h.controller.translations - before;
   assert.ok(used <= 4, `50 creates took ${used} translations`);
   await waitFor('50 shadows', () => shadowsOf(fake).size === 50);
+});
+
+test('an EndpointSlice change after the shadows settled is a patched translation naming that cluster only', async (t) => {
+  const fake = await startFakeApiServer(t);
+  for (let i = 0; i < 20; i++) {
+    fake.create('services', service('shop', `s${i}`));
+    fake.create('endpointslices', endpointSlice('shop', `s${i}`, `s${i}-a`, [`10.0.0.${i + 1}`]));
+  }
+  const h = await startController(t, fake);
+  await h.until('every name in mesh DNS', (p) => p.content.dns.services.length === 20);
+  await sleep(100);
+  const before = h.published.length;
+  fake.patch('endpointslices', 's7-a', 'shop', { endpoints: [{ addresses: ['10.9.9.9'], conditions: { ready: true } }] });
+  const moved = await h.until('the endpoint move', (p) => p.content.clusters.find((c) => c.id === 'shop/s7:80')?.endpoints[0]?.address === '10.9.9.9');
+  assert.deepEqual(moved.patched, ['shop/s7:80']);
+  assert.equal(h.published.length, before + 1, 'one publish');
+  // A new Service changes the table's shape: a full translation.
+  fake.create('services', service('shop', 'new'));
+  const added = await h.until('the new route', (p) => route(p, 'shop/new:80') !== undefined);
+  assert.equal(added.patched, undefined);
 });
 
 test('conflicts: a foreign Service holding a shadow name is reported, never written; a 409 on update is re-read', async (t) => {

@@ -11,7 +11,7 @@ import { DNS_CONFIG_ANNOTATION } from '../../src/controller/dns/plan.ts';
 import type { ConfigMapObject, DeploymentObject } from '../../src/controller/dns/types.ts';
 import type { FakeApiServer } from '../support/fake-apiserver.ts';
 import { service, startFakeApiServer, waitFor } from '../support/kube.ts';
-import { MESH, dnsFixture, seedDns, startController } from './controller-harness.ts';
+import { MESH, dnsFixture, problems, seedDns, startController } from './controller-harness.ts';
 
 const DNS_SERVICE = 'hostmesh-dns';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -69,7 +69,7 @@ test('kubeadm: the block goes into the Corefile, is repaired after an overwrite,
   assert.deepEqual(writes(fake, 'update', 'configmaps'), [200, 200]);
   assert.deepEqual(writes(fake, 'create', 'configmaps'), []);
   assert.deepEqual(writes(fake, 'patch', 'deployments.apps'), []);
-  assert.deepEqual(h.controller.diagnostics(), []);
+  assert.deepEqual(problems(h.controller), []);
 });
 
 test('k3s: hostmesh.server in coredns-custom, CoreDNS restarted once; a rewritten coredns ConfigMap changes nothing', async (t) => {
@@ -128,7 +128,7 @@ test('no cluster DNS, no DNS Service, an API refusal: status diagnostics, tables
   assert.match(d.message, /update ConfigMap kube-system\/coredns failed: HTTP 403/);
   await waitFor('the Corefile patched', () => corefile(fake)?.includes(`forward . ${ip}`));
   assert.deepEqual(writes(fake, 'update', 'configmaps'), [403, 403, 200]);
-  await waitFor('diagnostics cleared', () => h.controller.diagnostics().length === 0);
+  await waitFor('diagnostics cleared', () => problems(h.controller).length === 0);
 
   // A hand-made block for the mesh zone: reported, not doubled.
   const cm = configMap(fake, 'coredns')!;

@@ -243,3 +243,69 @@ test('an unreachable API server is reported with the network cause and retried u
   const refused = h.errors.find((e) => /ECONNREFUSED/.test(e.message))!;
   assert.match(refused.message, /^watching (services|endpointslices|pods) in all namespaces failed: .*\(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/);
 });
+
+test('snapshots patched from watch events equal a fresh list, and changes() says what moved between two', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    for (let i = 0; i < 12; i++) {
+      fake.create('services', service(i % 2 ? 'a' : 'b', `s${i}`));
+      fake.create('endpointslices', endpointSlice(i % 2 ? 'a' : 'b', `s${i}`, `s${i}-x`, [`10.0.0.${i}`]));
+    }
+  });
+  await h.source.synced;
+  const first = await h.until('the first snapshot', () => true);
+  // A fixed, varied sequence: endpoint moves, creates, deletes, an annotation change, a new slice.
+  let seed = 7;
+  const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  let made = 0;
+  for (let round = 0; round < 6; round++) {
+    for (let k = 0; k < 4; k++) {
+      const i = rnd(14);
+      const ns = i % 2 ? 'a' : 'b';
+      const op = rnd(5);
+      const exists = h.fake.list('services', ns).some((s) => (s as { metadata: { name: string } }).metadata.name === `s${i}`);
+      if (op === 0 && exists) h.fake.delete('services', `s${i}`, ns);
+      else if (op === 0 || !exists) h.fake.create('services', service(ns, `s${i}`));
+      else if (op === 1) h.fake.patch('services', `s${i}`, ns, { metadata: { annotations: { 'hostmesh.io/retry-count': String(round) } } });
+      else if (op === 2) h.fake.create('endpointslices', endpointSlice(ns, `s${i}`, `s${i}-n${made++}`, [`10.1.0.${made}`]));
+      else {
+        const slices = h.fake.list('endpointslices', ns).filter((s) => (s as { metadata: { labels?: Record<string, string> } }).metadata.labels?.['kubernetes.io/service-name'] === `s${i}`);
+        const victim = slices[0] as { metadata: { name: string } } | undefined;
+        if (victim && op === 3) h.fake.delete('endpointslices', victim.metadata.name, ns);
+        else if (victim) h.fake.patch('endpointslices', victim.metadata.name, ns, { endpoints: [{ addresses: [`10.2.0.${round}`], conditions: { ready: true } }] });
+      }
+    }
+    const expect = (resource: string): string[] => names(h.fake.list(resource) as { metadata: { namespace: string; name: string } }[]);
+    await h.until(`round ${round}`, (s) => sliceNames(s).join() === expect('endpointslices').join() && svcNames(s).join() === expect('services').join());
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const last = h.source.current();
+  // A second source lists what the first one patched together event by event.
+  const fresh = new KubernetesSource({ kubeConfig: h.fake.kubeconfig(), backoff: { minMs: 10, maxMs: 100 } });
+  t.after(() => fresh.stop());
+  await fresh.start();
+  await fresh.synced;
+  const listed = fresh.current();
+  // (Listed and watched objects differ in shape, apiVersion and timestamps: compare versions.)
+  const versions = (list: readonly { metadata?: { namespace?: string; name?: string; resourceVersion?: string } }[]): string[] =>
+    list.map((o) => `${o.metadata?.namespace}/${o.metadata?.name}@${o.metadata?.resourceVersion}`);
+  assert.deepEqual(versions(last.services), versions(listed.services));
+  assert.deepEqual(versions(last.endpointSlices), versions(listed.endpointSlices));
+
+  // changes(first, last): every Service that is not the same object is named, and replaying the
+  // slice changes on the first snapshot's slices gives the last one's, object for object.
+  const change = h.source.changes(first, last);
+  assert.ok(change, 'remembered');
+  assert.equal(change.base, first);
+  const key = (o: { metadata: { namespace?: string; name: string } }): string => `${o.metadata.namespace}/${o.metadata.name}`;
+  const before = new Map(first.services.map((s) => [key(s), s]));
+  for (const s of last.services) if (before.get(key(s)) !== s) assert.ok(change.services.has(key(s)), `${key(s)} is named`);
+  for (const k of before.keys()) if (!last.services.some((s) => key(s) === k)) assert.ok(change.services.has(k), `${k} (deleted) is named`);
+  let slices = [...first.endpointSlices];
+  for (const { before: b, after: a } of change.endpointSlices) {
+    if (b) slices = slices.filter((x) => x !== b);
+    if (a) slices.push(a);
+  }
+  assert.deepEqual(names(slices), names(last.endpointSlices));
+  assert.ok(slices.every((x) => last.endpointSlices.includes(x)));
+  assert.equal(h.source.changes(last, first), undefined, 'only forwards');
+});

@@ -159,6 +159,8 @@ test('two controller replicas: the standby writes nothing and forwards proxies t
   // The new leader writes: a new Service gets its shadow from b.
   fake.create('services', webService('shop', 'api'));
   await waitFor('a route for shop/api', () => proxy.engine.current?.table.routes.some((r) => r.id === 'shop/api:80') || undefined, 20_000);
+  // The route can reach the proxy before the shadow write is made (a lone change is published at once).
+  await waitFor('b to write the shadow of shop/api', () => fake.requests.some((r, i) => i > crashAt && r.verb === 'create' && r.resource === 'services' && r.namespace === MESH_NAMESPACE && r.user === 'controller-b') || undefined, 20_000);
   state.polling = false;
   await poll;
   assert.equal(failures, 0, `${failures} of ${requests} requests failed during the failover`);

@@ -132,3 +132,55 @@ test('version history answers when a proxy started to be behind, within its capa
     assert.equal(hist.firstAfter(probe), probe >= n ? undefined : Math.max(oldest, probe + 1));
   }));
 });
+
+test('hinted publishes merge while pending: the same version and delta as without hints; a hint about other content is ignored', () => {
+  const base = content(20);
+  const move = (c: typeof base, i: number, address: string): { next: typeof base; cluster: (typeof base)['clusters'][number] } => {
+    const cluster = { ...c.clusters[i]!, endpoints: [{ address, port: 8080 }] };
+    return { next: { ...c, clusters: c.clusters.with(i, cluster) }, cluster };
+  };
+  const a = move(base, 3, '10.9.0.3');
+  const b = move(a.next, 7, '10.9.0.7');
+  const c = move(b.next, 3, '10.9.1.3');
+  const run = (hinted: boolean): Publication => {
+    const p = new Publisher({ epoch: 'e' });
+    p.publish(base);
+    p.flush();
+    const hint = (from: typeof base, cluster: (typeof base)['clusters'][number]) => hinted ? { base: from, dnsServices: [], listeners: [], routes: [], clusters: [cluster], identities: false } : undefined;
+    p.publish(a.next, [], hint(base, a.cluster));
+    p.publish(b.next, [], hint(a.next, b.cluster));
+    p.publish(c.next, [], hint(b.next, c.cluster));
+    const pub = p.flush()!;
+    p.close();
+    return pub;
+  };
+  const plain = run(false);
+  const hinted = run(true);
+  assert.equal(hinted.table.version, 2);
+  assert.equal(hinted.digest, plain.digest);
+  assert.deepEqual(hinted.delta?.changes.toSorted((x, y) => x.key < y.key ? -1 : 1), plain.delta?.changes.toSorted((x, y) => x.key < y.key ? -1 : 1));
+  assert.deepEqual(hinted.delta?.changes.map((ch) => `${ch.kind} ${ch.key}`).toSorted(), ['endpoints bench/svc-3:80', 'endpoints bench/svc-7:80']);
+
+  // A hint whose base is not the content published before is not trusted.
+  const p = new Publisher({ epoch: 'e' });
+  p.publish(base);
+  p.flush();
+  p.publish(b.next, [], { base: a.next, dnsServices: [], listeners: [], routes: [], clusters: [b.cluster], identities: false });
+  assert.deepEqual(p.flush()?.delta?.changes.map((ch) => `${ch.kind} ${ch.key}`).toSorted(), ['endpoints bench/svc-3:80', 'endpoints bench/svc-7:80']);
+  p.close();
+});
+
+test('a lone publish goes out on the next turn; one right after it waits for the quiet window', async () => {
+  const p = new Publisher({ epoch: 'e', coalesceMs: 60_000, maxDelayMs: 120_000 });
+  const seen = collect(p);
+  p.publish(content(3));
+  assert.equal(seen.length, 0, 'not synchronously');
+  await delay(20);
+  assert.deepEqual(seen.map((s) => s.table.version), [1], 'without waiting out the minute-long window');
+  p.publish(content(3, 1));
+  p.publish(content(3, 2));
+  await delay(20);
+  assert.equal(seen.length, 1, 'a publish during a burst waits for it to be quiet');
+  assert.equal(p.flush()?.table.version, 2, 'and then makes one version');
+  p.close();
+});

@@ -20,6 +20,7 @@ import { createLogger } from '../../src/common/log.ts';
 import type { RouteSummary } from '../../src/proxy/engine.ts';
 import type { ControllerStatus, RoutingTable } from '../../src/table/index.ts';
 import { FakeApiServer } from '../support/fake-apiserver.ts';
+import type { FakeApiServerOptions } from '../support/fake-apiserver.ts';
 import { endpointSlice, service } from '../support/kube.ts';
 import type { EndpointSliceObject, ServiceObject } from '../../src/controller/objects.ts';
 
@@ -146,6 +147,8 @@ export class ProxyNode {
 
 export interface MeshOptions {
   proxies?: number;
+  /** The fake API server's options (the SMI kinds it serves, say). */
+  fake?: FakeApiServerOptions;
   controller?: Partial<ControllerCommandOptions>;
 }
 
@@ -266,7 +269,7 @@ export class Mesh {
 
 /** Starts the fake API server, the controller and `proxies` proxies (3 by default); everything stops when the test ends. */
 export async function startMesh(t: TestContext, options: MeshOptions = {}): Promise<Mesh> {
-  const fake = await FakeApiServer.start();
+  const fake = await FakeApiServer.start(options.fake);
   const mesh = new Mesh(fake, options.controller ?? {});
   const dirs: string[] = [];
   // One hook, in order: proxies, controller, then the API server they talk to.

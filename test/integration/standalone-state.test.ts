@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStandalone } from '../../src/cli/standalone.ts';
@@ -14,6 +15,26 @@ import { createLogger } from '../../src/common/log.ts';
 import { STANDALONE_STATE_FILE } from '../../src/controller/standalone.ts';
 import { service } from '../support/standalone.ts';
 import { captureLogger } from '../controller/push-fixtures.ts';
+
+/**
+ * `n` consecutive ports free right now, in 4000-8999: below the ephemeral range (32768+, where
+ * outgoing connections of parallel tests take ports at any time) and apart from the other
+ * fixtures' ranges (11000-29999). A port in use would be reserved and move an allocation, which
+ * these tests assert on.
+ */
+async function freeRange(n: number): Promise<[number, number]> {
+  const bindable = (port: number): Promise<boolean> => new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+  for (let i = 0, start = 4000 + ((process.pid * 37) % 4900); i < 200; i++, start = 4000 + ((start - 4000 + 4 * n + 1) % 4900)) {
+    let ok = true;
+    for (let p = start; p < start + n && ok; p++) ok = await bindable(p);
+    if (ok) return [start, start + n - 1];
+  }
+  throw new Error(`no ${n} consecutive free ports in 4000-8999`);
+}
 
 function listenPorts(mesh: StandaloneMesh): Map<string, number> {
   return new Map(mesh.engine.routes().map((r) => [r.route, Number(r.listen.slice(r.listen.lastIndexOf(':') + 1))]));
@@ -24,9 +45,8 @@ test('a restarted standalone keeps its ports and does not reuse a quarantined po
   t.after(() => rmSync(root, { recursive: true, force: true }));
   const manifests = join(root, 'manifests');
   const stateDir = join(root, 'state');
-  // Four proxy ports; a range of this test's own (listeners on ports in use would move).
-  const base = 30000 + ((process.pid * 13) % 20000);
-  const range: [number, number] = [base, base + 3];
+  // Four proxy ports, free when the test starts (listeners on ports in use would move).
+  const range = await freeRange(4);
   const start = (): Promise<StandaloneMesh> => startStandalone({
     manifests, stateDir, portRange: range, admin: { host: '127.0.0.1', port: 0 }, zones: ['hostmesh'], accessLog: false,
     log: createLogger('test', process.env.HOSTMESH_LOG_LEVEL ?? 'silent'), out: () => {},
@@ -78,8 +98,9 @@ test('an unreadable standalone state is reported and ports are allocated afresh'
   writeFileSync(join(root, 'manifests', 'a.yaml'), service('a'));
   writeFileSync(join(root, 'state', STANDALONE_STATE_FILE), '{"ports":{"test/a:80":"x","nope":1},"quarantine":{"1":"soon"}}');
   const { log, lines } = captureLogger();
-  const base = 30000 + ((process.pid * 13 + 5000) % 20000);
-  const mesh = await startStandalone({ manifests: join(root, 'manifests'), stateDir: join(root, 'state'), portRange: [base, base + 3], admin: { host: '127.0.0.1', port: 0 }, zones: ['hostmesh'], accessLog: false, log, out: () => {} });
+  const range = await freeRange(4);
+  const base = range[0];
+  const mesh = await startStandalone({ manifests: join(root, 'manifests'), stateDir: join(root, 'state'), portRange: range, admin: { host: '127.0.0.1', port: 0 }, zones: ['hostmesh'], accessLog: false, log, out: () => {} });
   try {
     await mesh.settled();
     assert.equal(listenPorts(mesh).get('test/a:80'), base);

@@ -7,6 +7,13 @@ import { textPieces } from '../../src/common/text-pieces.ts';
 import { LineSplitter } from '../../src/proxy/config/lines.ts';
 import { Backoff } from '../../src/proxy/config/backoff.ts';
 import { LatestWorker } from '../../src/proxy/config/latest.ts';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jsonPieces, loadState, saveState, STATE_FILE } from '../../src/proxy/config/state.ts';
+import { TABLE_FORMAT } from '../../src/table/index.ts';
+import type { RoutingTable } from '../../src/table/index.ts';
+import { content } from '../controller/push-fixtures.ts';
 
 /** The lines `push` gives (as text); `pushText` (decoding chunk by chunk) must give the same, or throw the same. */
 function split(chunks: Buffer[], max = 1 << 20): string[] {
@@ -105,6 +112,50 @@ test('the latest worker runs one item at a time and only the newest waiting one'
   worker.offer(7);
   await worker.idle();
   assert.deepEqual(ran, [1, 5, 6]);
+});
+
+test('LatestWorker with a spacing: offers made during it run once, the newest, after it; stop() ends the wait', async () => {
+  const ran: number[] = [];
+  const worker = new LatestWorker<number>(async (n) => { ran.push(n); }, 60_000);
+  worker.offer(1);
+  await setImmediate();
+  assert.deepEqual(ran, [1], 'the first offer runs at once');
+  for (let n = 2; n <= 5; n++) worker.offer(n);
+  await setImmediate();
+  assert.deepEqual(ran, [1], 'later offers wait for the spacing');
+  assert.equal(worker.superseded, 3);
+  // stop() drops the waiting item and idle() does not wait out the minute.
+  worker.stop();
+  await worker.idle();
+  assert.deepEqual(ran, [1]);
+
+  const short = new LatestWorker<number>(async (n) => { ran.push(n); }, 20);
+  short.offer(10);
+  short.offer(11);
+  short.offer(12);
+  await short.idle();
+  assert.deepEqual(ran, [1, 10, 12], 'the newest waiting item runs once the spacing is over');
+});
+
+test('property: the saved table\'s pieces join into JSON.stringify\'s text', () => {
+  fc.assert(fc.property(fc.jsonValue(), fc.array(fc.jsonValue(), { minLength: 250, maxLength: 300 }), (v, long) => {
+    for (const value of [v, { a: long, b: { c: long, d: v } }, long]) assert.equal([...jsonPieces(value)].join(''), JSON.stringify(value));
+  }), { numRuns: 50 });
+  const odd = { a: undefined, b: [undefined, () => 1, ...Array.from({ length: 300 }, (_, i) => i)], c: new Date(0) };
+  assert.equal([...jsonPieces(odd)].join(''), JSON.stringify(odd));
+});
+
+test('a table of 2,000 Services is saved in chunks and loads back equal', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'hostmesh-state-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const table: RoutingTable = { format: TABLE_FORMAT, epoch: 'e', version: 7, generatedAt: new Date(0).toISOString(), ...content(2000) };
+  await saveState(dir, table);
+  const text = await readFile(join(dir, STATE_FILE), 'utf8');
+  assert.ok(text.length > 256 * 1024, 'several chunks');
+  assert.equal(text, JSON.stringify(table));
+  const loaded = await loadState(dir);
+  assert.equal(loaded.kind, 'table');
+  assert.deepEqual(loaded.kind === 'table' ? loaded.table : undefined, table);
 });
 
 test('text pieces join back to the text and never split a surrogate pair', () => {

@@ -377,6 +377,30 @@ export function gatewayApiResources(): ResourceDef[] {
   ];
 }
 
+/** The SMI kinds, each CRD with the versions the SMI project's CRDs serve (oldest first). */
+export const SMI_CRDS = {
+  TrafficSplit: { group: 'split.smi-spec.io', plural: 'trafficsplits', versions: ['v1alpha1', 'v1alpha2', 'v1alpha3', 'v1alpha4'] },
+  HTTPRouteGroup: { group: 'specs.smi-spec.io', plural: 'httproutegroups', versions: ['v1alpha1', 'v1alpha2', 'v1alpha3', 'v1alpha4'] },
+  TCPRoute: { group: 'specs.smi-spec.io', plural: 'tcproutes', versions: ['v1alpha1', 'v1alpha2', 'v1alpha3', 'v1alpha4'] },
+  UDPRoute: { group: 'specs.smi-spec.io', plural: 'udproutes', versions: ['v1alpha4'] },
+  TrafficTarget: { group: 'access.smi-spec.io', plural: 'traffictargets', versions: ['v1alpha1', 'v1alpha2', 'v1alpha3'] },
+} as const;
+
+export type SmiCrd = keyof typeof SMI_CRDS;
+
+/**
+ * The SMI kinds as installing their CRDs would serve them: not served until a test registers
+ * them (`fake.registerResource(def)` for each, or the server's `smi` option). `served` says which
+ * versions each kind's CRD serves (default: every version of `SMI_CRDS`; an empty list leaves the
+ * kind out). Unlike a real server, each version is its own store: an object created in one
+ * version is not listed in another (a real CRD stores one copy and hands it out in the version
+ * asked for), so a test creates objects in the version the controller is expected to read.
+ */
+export function smiResources(served: Partial<Record<SmiCrd, readonly string[]>> = {}): ResourceDef[] {
+  return (Object.entries(SMI_CRDS) as [SmiCrd, (typeof SMI_CRDS)[SmiCrd]][]).flatMap(([kind, crd]) =>
+    (served[kind] ?? crd.versions).map((version) => ({ group: crd.group, version, plural: crd.plural, kind, namespaced: true })));
+}
+
 export function missingApiError(path: string): ApiError {
   return new ApiError(404, 'NotFound', `the server could not find the requested resource (${path})`);
 }

@@ -201,6 +201,14 @@ export class Store {
     return res;
   }
 
+  /** Stops serving a kind (its CRD deleted, or one version no longer served): its objects go with it. */
+  unregister(group: string, version: string, plural: string): Resource | undefined {
+    const key = resourceKey(group, version, plural);
+    const res = this.resources.get(key);
+    this.resources.delete(key);
+    return res;
+  }
+
   all(): Resource[] {
     return [...this.resources.values()];
   }
@@ -209,10 +217,17 @@ export class Store {
     return this.resources.get(resourceKey(group, version, plural));
   }
 
-  /** `services`, `deployments.apps`, `events.events.k8s.io`: the core group wins a bare plural. */
-  resolve(name: string): Resource {
+  /**
+   * `services`, `deployments.apps`, `events.events.k8s.io`: the core group wins a bare plural.
+   * A kind served in several versions: the one of `apiVersion` (or a name spelled
+   * `plural.group/version`) when given, else the first registered.
+   */
+  resolve(spelled: string, apiVersion?: string): Resource {
+    const slash = spelled.indexOf('/');
+    const name = slash < 0 ? spelled : spelled.slice(0, slash);
+    if (slash >= 0) apiVersion = `${name.slice(name.indexOf('.') + 1)}/${spelled.slice(slash + 1)}`;
     const matches = this.all().filter((r) => r.qualifiedName === name || (r.def.plural === name));
-    const exact = matches.find((r) => r.qualifiedName === name);
+    const exact = matches.find((r) => r.qualifiedName === name && r.apiVersion === apiVersion) ?? matches.find((r) => r.qualifiedName === name);
     const found = exact ?? (matches.length === 1 ? matches[0] : undefined);
     if (!found) throw new Error(`unknown or ambiguous resource "${name}"`);
     return found;

@@ -17,7 +17,10 @@
  *   request counters (with the bearer token each request carried), direct data access, and
  *   `kubeconfig()`;
  * - Leases (coordination.k8s.io/v1) for leader election; Pods; the Gateway API's HTTPRoute,
- *   GRPCRoute (with `status`) and ReferenceGrant, served unless `gatewayApi: false`;
+ *   GRPCRoute (with `status`) and ReferenceGrant, served unless `gatewayApi: false`; the SMI
+ *   kinds (TrafficSplit, HTTPRouteGroup, TCPRoute, UDPRoute, TrafficTarget) in the versions
+ *   asked for with the `smi` option (none by default; see `smiResources` for how versions are
+ *   kept);
  * - Roles, ClusterRoles and their bindings stored, and SubjectAccessReview and
  *   SelfSubjectAccessReview (for the `users` option's tokens) answered from them like the RBAC
  *   authorizer (fake-apiserver-access.ts).
@@ -25,7 +28,8 @@
  * Known differences from a real server: no admission, no RBAC on its own requests, finalizers or garbage collection
  * (a deleted Namespace takes its contents with it at once), no field ownership for apply, no
  * dryRun, strategic merge patches replace lists, core and events.k8s.io Events are separate
- * stores, and Services are single-stack IPv4. Unlike a real server it accepts EndpointSlice
+ * stores, Services are single-stack IPv4, and a kind served in several versions (SMI) keeps one
+ * store per version (a real CRD keeps one copy and hands it out in the version asked for). Unlike a real server it accepts EndpointSlice
  * addresses in 127.0.0.0/8 (the real one answers 422 "may not be in the loopback range"), on
  * purpose: the tests' backends listen on 127.0.0.1. test/cluster/ runs the real one.
  */
@@ -37,7 +41,8 @@ import { parse as parseYaml } from 'yaml';
 import { SelectorError } from './fake-apiserver-selectors.ts';
 import { ApiError, Store } from './fake-apiserver-store.ts';
 import type { KubeObject, Resource, ResourceDef, StatusBody, WatchEvent } from './fake-apiserver-store.ts';
-import { builtinResources, gatewayApiResources, missingApiError } from './fake-apiserver-resources.ts';
+import { builtinResources, gatewayApiResources, missingApiError, smiResources } from './fake-apiserver-resources.ts';
+import type { SmiCrd } from './fake-apiserver-resources.ts';
 import { accessResources, ADMIN, reviewAccess } from './fake-apiserver-access.ts';
 import type { Identity } from './fake-apiserver-access.ts';
 
@@ -76,6 +81,12 @@ export interface FakeApiServerOptions {
    * them later with `registerResource` for each of `gatewayApiResources()`).
    */
   gatewayApi?: boolean;
+  /**
+   * Serve the SMI kinds from the start, as if their CRDs were installed: `true` for every
+   * version of each, or the versions each kind's CRD serves. Default: not served (install them
+   * later with `registerResource` for each of `smiResources()`).
+   */
+  smi?: boolean | Partial<Record<SmiCrd, readonly string[]>>;
   /**
    * More bearer tokens, each a user with groups. They authenticate like `token`, and a
    * SelfSubjectAccessReview is answered for that user (anyone else is an admin, in
@@ -134,6 +145,7 @@ export class FakeApiServer {
     this.store = new Store({ historyLimit: options.historyLimit, strictNamespaces: options.strictNamespaces });
     for (const def of [...builtinResources({ serviceCIDR: options.serviceCIDR ?? '10.96.0.0/16' }), ...accessResources()]) this.store.register(def);
     if (options.gatewayApi !== false) for (const def of gatewayApiResources()) this.registerResource(def);
+    if (options.smi !== undefined && options.smi !== false) for (const def of smiResources(options.smi === true ? {} : options.smi)) this.registerResource(def);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
     });
@@ -173,6 +185,19 @@ export class FakeApiServer {
   /** Adds a kind (a custom resource, say) served at /apis/<group>/<version>/<plural>. */
   registerResource(def: ResourceDef): void {
     this.store.register({ typedListItems: true, ...def });
+  }
+
+  /**
+   * Stops serving `plural.group` in `version` (a CRD deleted, or a version no longer served),
+   * with its objects; its open watches end, and later requests get 404.
+   */
+  unregisterResource(group: string, version: string, plural: string): void {
+    const gone = this.store.unregister(group, version, plural);
+    for (const w of this.watches) {
+      if (w.resource !== gone) continue;
+      w.close();
+      w.res.end();
+    }
   }
 
   // ---- test controls ----
@@ -248,8 +273,9 @@ export class FakeApiServer {
 
   // ---- direct data access (no HTTP, not counted, but watchers see the changes) ----
 
+  /** Into the version the object's apiVersion names, where the kind is served in several. */
   create<T extends object>(resource: string, obj: T): T & KubeObject {
-    const res = this.store.resolve(resource);
+    const res = this.store.resolve(resource, (obj as Partial<KubeObject>).apiVersion);
     return this.store.create(res, (obj as Partial<KubeObject>).metadata?.namespace, obj) as T & KubeObject;
   }
 
@@ -260,7 +286,7 @@ export class FakeApiServer {
   /** Replaces the object (unconditionally unless it carries a resourceVersion). */
   update<T extends object>(resource: string, obj: T): T & KubeObject {
     const o = obj as unknown as KubeObject;
-    return this.store.update(this.store.resolve(resource), o.metadata.namespace, o.metadata.name!, obj) as T & KubeObject;
+    return this.store.update(this.store.resolve(resource, o.apiVersion), o.metadata.namespace, o.metadata.name!, obj) as T & KubeObject;
   }
 
   /** JSON merge patch. */

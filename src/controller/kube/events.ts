@@ -71,6 +71,8 @@ export function eventName(service: string, uid: string, d: Pick<Diagnostic, 'cod
  * messages instead of making an Event of its own.
  */
 export function serviceProblems(diagnostics: readonly Diagnostic[], services: readonly ServiceObject[]): ServiceProblem[] {
+  // Most translations report nothing about Services: no pass over all of them then.
+  if (!diagnostics.some((d) => d.severity !== 'info' && d.code !== 'settings-last-good' && d.object.kind === 'Service')) return [];
   const uids = new Map<string, string>();
   for (const svc of services) {
     const uid = svc.metadata?.uid;

@@ -38,6 +38,12 @@ export interface SerialLoopOptions {
    * I/O it shares the thread with (API writes, the proxies' API) keeps going.
    */
   paced?: boolean;
+  /**
+   * A trigger after a quiet spell (no run for `coalesceMs`, nor for as long as the last run
+   * took) runs on the next turn of the event loop instead of after the window: a lone change
+   * does not wait for a burst that is not coming. Triggers during that run still coalesce.
+   */
+  leading?: boolean;
 }
 
 export class SerialLoop {
@@ -93,6 +99,8 @@ export class SerialLoop {
 
   /** The coalescing window, stretched for a paced loop that ran a moment ago. */
   #quietMs(): number {
+    const idle = performance.now() - this.#lastEnd;
+    if (this.#options.leading && idle >= this.#options.coalesceMs && idle >= this.#lastDuration) return 0;
     if (!this.#options.paced) return this.#options.coalesceMs;
     return Math.max(this.#options.coalesceMs, this.#lastEnd + this.#lastDuration - performance.now());
   }

@@ -4,6 +4,7 @@
  * controller's ServiceAccount may do each of it. A new read or write in the controller adds a
  * row here and a rule in charts/hostmesh/templates (rbac.yaml, _helpers.tpl).
  */
+import { SMI_VERSIONS } from '../translation/smi/model.ts';
 
 export interface Permission {
   verb: string;
@@ -47,6 +48,9 @@ export function controllerPermissions(o: ControllerAccessOptions): Permission[] 
     }
     for (const resource of ['httproutes', 'grpcroutes']) {
       out.push(...verbs(['update', 'patch'], { group: 'gateway.networking.k8s.io', resource, subresource: 'status', namespace, why: 'writes route status' }));
+    }
+    for (const { group, plural } of Object.values(SMI_VERSIONS)) {
+      out.push(...verbs(['list', 'watch'], { group, resource: plural, namespace, why: 'reads SMI splits, routes and access rules' }));
     }
   }
   out.push(...verbs(['list', 'watch', 'create', 'update', 'patch', 'delete'], { group: '', resource: 'services', namespace: o.meshNamespace, why: 'writes the shadow Services' }));

@@ -4,7 +4,9 @@
  * Cluster events come in bursts (a rollout touches many EndpointSlices), so `publish()` only
  * records the latest content: a trailing debounce publishes it once the burst is quiet for
  * `coalesceMs`, but never later than `maxDelayMs` after the first unpublished change, so a
- * steady trickle of events cannot starve the proxies. Content whose digest equals the current
+ * steady trickle of events cannot starve the proxies. The first change after a quiet spell (no
+ * publish() call for `coalesceMs`) is published on the next turn of the event loop instead: a
+ * lone change does not wait out a window meant for bursts, and a burst costs one version more. Content whose digest equals the current
  * table's makes no version (its diagnostics still replace the current ones).
  *
  * Each version after the first also carries its delta from the previous one (the resources
@@ -73,6 +75,8 @@ export class Publisher {
   #quietTimer: NodeJS.Timeout | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** performance.now() of the last publish() call. */
+  #calledAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: PublisherOptions = {}) {
     const coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
@@ -126,8 +130,11 @@ export class Publisher {
     const pending = this.#pending;
     this.#pending = { content, diagnostics, changes: pending === undefined ? changes : mergeChanges(pending, changes) };
     if (this.#deadlineTimer === undefined) this.#deadlineTimer = setTimeout(this.#onTimer, this.maxDelayMs);
-    if (this.#quietTimer === undefined) this.#quietTimer = setTimeout(this.#onTimer, this.coalesceMs);
-    else this.#quietTimer.refresh();
+    const now = performance.now();
+    const quiet = now - this.#calledAt >= this.coalesceMs;
+    this.#calledAt = now;
+    if (this.#quietTimer !== undefined) this.#quietTimer.refresh();
+    else this.#quietTimer = setTimeout(this.#onTimer, quiet ? 0 : this.coalesceMs);
   }
 
   /** Publishes pending content now instead of waiting; returns the current publication. */

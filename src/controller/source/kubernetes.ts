@@ -1,8 +1,10 @@
 /**
  * The cluster as a stream of `ClusterState` snapshots, from `@kubernetes/client-node` informers
  * on Services, EndpointSlices and Pods (all namespaces, or one set per watched namespace), and
- * on the Gateway API kinds (HTTPRoute, GRPCRoute, ReferenceGrant) when their CRDs are installed
- * (kube/optional-kind.ts: absent CRDs are reported once and picked up when installed).
+ * on the Gateway API kinds (HTTPRoute, GRPCRoute, ReferenceGrant) and the SMI kinds
+ * (TrafficSplit, HTTPRouteGroup, TCPRoute, UDPRoute, TrafficTarget) when their CRDs are installed
+ * (kube/optional-kind.ts: absent CRDs are reported once and picked up when installed; an SMI
+ * kind is read in the newest of its versions that the API server serves).
  *
  * What client-node 2.0's informer (`ListWatch`) does on its own, found by experiment against
  * test/support/fake-apiserver.ts, and what this file adds:
@@ -29,13 +31,14 @@ import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubern
 import { HostmeshError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
-import type { ClusterState } from '../objects.ts';
+import type { ClusterChange, ClusterState, EndpointSliceObject } from '../objects.ts';
 import { DEFAULT_BACKOFF } from '../kube/loop.ts';
 import type { Backoff } from '../kube/loop.ts';
 import { Informer } from '../kube/informer.ts';
 import { OptionalKind } from '../kube/optional-kind.ts';
 import type { OptionalKindRef } from '../kube/optional-kind.ts';
 import { sortDiagnostics } from '../translation/diagnostics.ts';
+import { SMI_VERSIONS } from '../translation/smi/model.ts';
 import type { Diagnostic } from '../translation/types.ts';
 import type { Source } from './source.ts';
 
@@ -49,6 +52,8 @@ export interface KubernetesSourceOptions {
   backoff?: { minMs?: number; maxMs?: number };
   /** How often discovery is asked again for an optional kind whose CRD is absent. Default 30 s. */
   crdPollMs?: number;
+  /** ACL mode: an absent TrafficTarget CRD is an error (every request is denied without it). */
+  acl?: boolean;
   /** Optional kinds read besides OPTIONAL_KINDS (another CRD-backed source, say). */
   optionalKinds?: readonly OptionalSourceKind[];
   logger?: Logger;
@@ -63,11 +68,22 @@ export interface OptionalSourceKind extends OptionalKindRef {
 }
 
 /** The Gateway API kinds read when their CRDs are installed (docs/gateway-api.md). */
-export const OPTIONAL_KINDS: readonly OptionalSourceKind[] = [
-  { field: 'httpRoutes', group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' },
-  { field: 'grpcRoutes', group: 'gateway.networking.k8s.io', version: 'v1', plural: 'grpcroutes', kind: 'GRPCRoute' },
-  { field: 'referenceGrants', group: 'gateway.networking.k8s.io', version: 'v1beta1', plural: 'referencegrants', kind: 'ReferenceGrant' },
+export const GATEWAY_KINDS: readonly OptionalSourceKind[] = [
+  { field: 'httpRoutes', group: 'gateway.networking.k8s.io', versions: ['v1'], plural: 'httproutes', kind: 'HTTPRoute' },
+  { field: 'grpcRoutes', group: 'gateway.networking.k8s.io', versions: ['v1'], plural: 'grpcroutes', kind: 'GRPCRoute' },
+  { field: 'referenceGrants', group: 'gateway.networking.k8s.io', versions: ['v1beta1'], plural: 'referencegrants', kind: 'ReferenceGrant' },
 ];
+
+/**
+ * The SMI kinds (docs/smi.md), all into `smi`: each in the newest version hostmesh reads that
+ * the API server serves (objects come in the version asked for, and translation reads each as
+ * the version it declares).
+ */
+export const SMI_KINDS: readonly OptionalSourceKind[] = Object.entries(SMI_VERSIONS)
+  .map(([kind, { group, versions, plural }]) => ({ field: 'smi', group, versions: versions.toReversed(), plural, kind }));
+
+/** Every CRD-backed kind the source reads when its CRD is installed. */
+export const OPTIONAL_KINDS: readonly OptionalSourceKind[] = [...GATEWAY_KINDS, ...SMI_KINDS];
 
 export interface KubernetesSourceEvents {
   /** A new snapshot; first emitted once the initial lists are done, then after every change. */
@@ -88,6 +104,26 @@ interface OptionalFeed {
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Snapshot changes remembered for changes(): a translation more than this many snapshots behind translates in full. */
+const CHANGE_LOG = 32;
+const REQUIRED: readonly RequiredField[] = ['services', 'endpointSlices', 'pods'];
+
+/** Where an object of `namespace`/`name` is, or would be inserted, in a list sorted by byKey. */
+function position(list: readonly KubernetesObject[], namespace: string, name: string): { index: number; found: boolean } {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const m = list[mid]!.metadata;
+    const ns = m?.namespace ?? '';
+    const n = m?.name ?? '';
+    const before = ns < namespace || (ns === namespace && n < name);
+    if (before) lo = mid + 1;
+    else hi = mid;
+  }
+  const at = list[lo]?.metadata;
+  return { index: lo, found: at !== undefined && (at.namespace ?? '') === namespace && at.name === name };
+}
 
 /** By namespace, then name (the order translation wants, so it need not sort again); allocates nothing. */
 function byKey(a: KubernetesObject, b: KubernetesObject): number {
@@ -114,6 +150,14 @@ export class KubernetesSource implements Source {
   private stopped = false;
   private changePending = false;
   private snapshot: ClusterState | undefined;
+  /** The last snapshot built (kept when `snapshot` is cleared): the base the next one patches. */
+  private built: ClusterState | undefined;
+  /** Keys (namespace/name) of the objects changed since `built`, per list; `full` when something else changed. */
+  private dirty: Record<RequiredField, Set<string>> = { services: new Set(), endpointSlices: new Set(), pods: new Set() };
+  private full = true;
+  /** Recent snapshots with what changed to the one after (for changes()), oldest first in `recent`. */
+  private readonly steps = new Map<ClusterState, { change: ClusterChange; after: ClusterState }>();
+  private readonly recent: ClusterState[] = [];
 
   constructor(options: KubernetesSourceOptions) {
     this.log = options.logger ?? createLogger('kubernetes-source');
@@ -152,6 +196,7 @@ export class KubernetesSource implements Source {
         namespaces,
         backoff,
         ...(options.crdPollMs === undefined ? {} : { pollMs: options.crdPollMs }),
+        ...(options.acl === true && ref.kind === 'TrafficTarget' ? { neededBecause: 'ACL mode (--acl) denies every request until TrafficTargets can be read' } : {}),
         log: this.log.child({ resource: ref.plural }),
         onChange: (changed) => this.changed(changed),
         onError: (error) => this.failed(error, ref.plural, undefined),
@@ -205,6 +250,16 @@ export class KubernetesSource implements Source {
    */
   current(): ClusterState {
     if (this.snapshot) return this.snapshot;
+    const base = this.built;
+    const patched = base !== undefined && !this.full ? this.patch(base) : undefined;
+    this.dirty = { services: new Set(), endpointSlices: new Set(), pods: new Set() };
+    this.full = false;
+    if (patched !== undefined) {
+      this.snapshot = patched.state;
+      this.built = patched.state;
+      this.remember(patched.change, patched.state);
+      return patched.state;
+    }
     const keep = (objects: KubernetesObject[]): KubernetesObject[] => objects
       .filter((o) => o.metadata?.name !== undefined && !this.ignore.has(o.metadata.namespace ?? ''))
       .toSorted(byKey);
@@ -214,9 +269,73 @@ export class KubernetesSource implements Source {
       endpointSlices: collect('endpointSlices'),
       pods: collect('pods'),
     };
-    for (const o of this.optional) state[o.field] = keep(o.kind.list());
+    // Several kinds may fill one field (every SMI kind goes to `smi`).
+    const optional = new Map<keyof ClusterState, KubernetesObject[]>();
+    for (const o of this.optional) optional.set(o.field, [...(optional.get(o.field) ?? []), ...o.kind.list()]);
+    for (const [field, objects] of optional) state[field] = keep(objects);
     this.snapshot = state as unknown as ClusterState;
+    this.built = this.snapshot;
     return this.snapshot;
+  }
+
+  /**
+   * What changed from snapshot `from` to snapshot `to` (both from current()), when every
+   * change between them was one of Services, EndpointSlices or pods and is still remembered;
+   * else undefined (compare everything).
+   */
+  changes(from: ClusterState, to: ClusterState): ClusterChange | undefined {
+    const chain: ClusterChange[] = [];
+    for (let at = from; at !== to;) {
+      const step = this.steps.get(at);
+      if (step === undefined || chain.length >= CHANGE_LOG) return undefined;
+      chain.push(step.change);
+      at = step.after;
+    }
+    if (chain.length <= 1) return chain[0];
+    return {
+      base: from,
+      services: new Set(chain.flatMap((c) => [...c.services])),
+      endpointSlices: chain.flatMap((c) => c.endpointSlices),
+      pods: chain.some((c) => c.pods),
+    };
+  }
+
+  private remember(change: ClusterChange, after: ClusterState): void {
+    this.steps.set(change.base, { change, after });
+    this.recent.push(change.base);
+    if (this.recent.length > CHANGE_LOG) this.steps.delete(this.recent.shift()!);
+  }
+
+  /** `base` with the objects changed since replaced, added or removed (the lists stay sorted); undefined when it cannot tell. */
+  private patch(base: ClusterState): { state: ClusterState; change: ClusterChange } | undefined {
+    const state: Record<string, unknown> = { ...base };
+    const services = new Set<string>();
+    const endpointSlices: { before?: EndpointSliceObject; after?: EndpointSliceObject }[] = [];
+    let pods = false;
+    for (const field of REQUIRED) {
+      const keys = this.dirty[field];
+      if (keys.size === 0) continue;
+      const list = [...(base[field] ?? []) as KubernetesObject[]];
+      for (const key of keys) {
+        const slash = key.indexOf('/');
+        const namespace = key.slice(0, slash);
+        const name = key.slice(slash + 1);
+        const feed = this.feeds.find((f) => f.field === field && (f.namespace === undefined || f.namespace === namespace));
+        if (feed === undefined) return undefined;
+        const now = feed.informer.get(name, namespace);
+        const { index, found } = position(list, namespace, name);
+        const before = found ? list[index] : undefined;
+        if (now === before) continue;
+        if (now === undefined) list.splice(index, 1);
+        else if (found) list[index] = now;
+        else list.splice(index, 0, now);
+        if (field === 'services') services.add(`${namespace || 'default'}/${name}`);
+        else if (field === 'endpointSlices') endpointSlices.push({ ...(before ? { before: before as EndpointSliceObject } : {}), ...(now ? { after: now as EndpointSliceObject } : {}) });
+        else pods = true;
+      }
+      state[field] = list;
+    }
+    return { state: state as unknown as ClusterState, change: { base, services, endpointSlices, pods } };
   }
 
   private feed(kc: KubeConfig, backoff: Backoff, field: RequiredField, namespace: string | undefined, list: () => Promise<KubernetesListObject<KubernetesObject>>): Feed {
@@ -230,15 +349,19 @@ export class KubernetesSource implements Source {
       list,
       backoff,
       log: this.log.child({ resource: plural, namespace }),
-      onChange: (changed) => this.changed(changed),
+      onChange: (changed) => this.changed(changed, field),
       onError: (error) => this.failed(error, plural, namespace),
     });
     return { field, namespace, informer };
   }
 
-  private changed(changed: KubernetesObject | undefined): void {
+  private changed(changed: KubernetesObject | undefined, field?: RequiredField): void {
     if (changed !== undefined && this.ignore.has(changed.metadata?.namespace ?? '')) return;
     this.snapshot = undefined;
+    // A watch event names its object; a list (or an optional kind) is compared in full.
+    const name = changed?.metadata?.name;
+    if (field === undefined || name === undefined) this.full = true;
+    else this.dirty[field].add(`${changed?.metadata?.namespace ?? ''}/${name}`);
     if (this.isSynced) this.scheduleChange();
     else this.maybeSynced();
   }

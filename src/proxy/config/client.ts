@@ -41,6 +41,11 @@ export interface ConfigClientOptions {
   log: Logger;
   /** Reconnect when no byte arrives for this long, ms (default 35 s: three heartbeats and some slack). */
   idleTimeoutMs?: number;
+  /**
+   * Shortest time between the starts of two saves of the table to the state directory, ms
+   * (default 1 s). A table applied meanwhile is saved at the end of it (only the newest).
+   */
+  saveIntervalMs?: number;
   /** Longest watch line accepted, bytes (default 256 MiB). */
   maxLineBytes?: number;
   backoff?: BackoffOptions;
@@ -76,6 +81,7 @@ export interface ConfigClientStatus {
 type Update = { kind: 'snapshot'; raw: unknown } | { kind: 'delta'; raw: unknown };
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 35_000;
+export const DEFAULT_SAVE_INTERVAL_MS = 1000;
 const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 const EMPTY_DIGEST = tableDigest(emptyTable('none'));
 
@@ -118,7 +124,9 @@ export class ConfigClient {
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.#backoff = new Backoff(options.backoff);
     this.#acks = new LatestWorker((ack) => this.#sendAck(ack));
-    this.#saves = new LatestWorker((table) => this.#save(table));
+    // Each save serializes the full table (megabytes at 10,000 Services): while changes stream
+    // in, the newest table is saved at most once per interval instead of after every version.
+    this.#saves = new LatestWorker((table) => this.#save(table), options.saveIntervalMs ?? DEFAULT_SAVE_INTERVAL_MS);
   }
 
   /** A rotated token (the token file changed): used from the next request on. */

@@ -11,9 +11,19 @@ export class LatestWorker<T> {
   /** Items replaced before they ran. */
   superseded = 0;
 
-  /** `work` must not reject; failures are its own to report. */
-  constructor(work: (item: T) => Promise<void>) {
+  /** Shortest time from the start of one item to the start of the next, ms. */
+  readonly #spacingMs: number;
+  #lastStart = Number.NEGATIVE_INFINITY;
+  #pause: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+
+  /**
+   * `work` must not reject; failures are its own to report. `spacingMs`: an item offered
+   * sooner than that after the last one started waits for the rest of it (and may be replaced
+   * meanwhile), so frequent offers run the work at most once per spacing.
+   */
+  constructor(work: (item: T) => Promise<void>, spacingMs = 0) {
     this.#work = work;
+    this.#spacingMs = spacingMs;
   }
 
   offer(item: T): void {
@@ -32,6 +42,10 @@ export class LatestWorker<T> {
   stop(): void {
     this.#stopped = true;
     this.#waiting = undefined;
+    if (this.#pause) {
+      clearTimeout(this.#pause.timer);
+      this.#pause.resolve();
+    }
   }
 
   async #drain(): Promise<void> {
@@ -39,8 +53,16 @@ export class LatestWorker<T> {
       // Checking for the next item and clearing #running happen without an await between
       // them, so an item offered at any point is either picked up here or starts a new drain.
       while (this.#waiting !== undefined) {
+        const wait = this.#lastStart + this.#spacingMs - performance.now();
+        if (wait > 0) {
+          await new Promise<void>((resolve) => { this.#pause = { timer: setTimeout(resolve, wait), resolve }; });
+          this.#pause = undefined;
+          // stop() during the pause dropped the item.
+          if (this.#waiting === undefined) break;
+        }
         const { item } = this.#waiting;
         this.#waiting = undefined;
+        this.#lastStart = performance.now();
         await this.#work(item);
       }
     } finally {

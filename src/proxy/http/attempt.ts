@@ -12,6 +12,8 @@
 import type { Dispatcher } from 'undici';
 import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { AttemptDone, Exchange, RouteBackend, UpstreamAttempt } from './exchange.ts';
+import { arm, disarm } from './coarse-timer.ts';
+import type { Deadline } from './coarse-timer.ts';
 import { connectFailure } from './failures.ts';
 import type { Failure } from './failures.ts';
 import { rawHeader, responseHeadersFlat, responseHeadersObject } from './headers.ts';
@@ -41,7 +43,7 @@ class AttemptTimeout extends Error {
 
 class Cancelled extends Error {}
 
-export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler {
+export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler, Deadline {
   readonly ex: Exchange;
   readonly backend: RouteBackend;
   readonly endpoint: EndpointState<Upstream>;
@@ -51,7 +53,12 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
   #done: AttemptDone;
   #state = DIALING;
   #controller: Controller | undefined = undefined;
-  #readTimer: NodeJS.Timeout | undefined = undefined;
+  /** The read timeout's deadline (coarse-timer.ts); 0 while it does not run. */
+  at = 0;
+  prev: Deadline | undefined = undefined;
+  next: Deadline | undefined = undefined;
+  /** The read timeout, once looked up. */
+  #readMs: number | undefined = undefined;
   #writeTimer: NodeJS.Timeout | undefined = undefined;
   #timedOut: Failure | undefined = undefined;
   #cancelled = false;
@@ -121,7 +128,7 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
       if (this.#state === HEAD) (this.#held ??= []).push(chunk);
       return;
     }
-    if (this.#readTimer !== undefined) this.#readTimer.refresh();
+    if (this.at !== 0) arm(this, this.#readMs!);
     if (this.#headPending && !this.#writeHead()) return;
     const res = this.ex.res!;
     this.ex.bytesOut += chunk.length;
@@ -364,17 +371,17 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
   }
 
   #armRead(): void {
-    const ms = httpReadTimeoutMs(this.backend.cluster.entry.readTimeoutMs);
-    if (ms === undefined) return;
-    if (this.#readTimer !== undefined) this.#readTimer.refresh();
-    else this.#readTimer = setTimeout(onReadTimeout, ms, this);
+    const ms = (this.#readMs ??= httpReadTimeoutMs(this.backend.cluster.entry.readTimeoutMs));
+    if (ms !== undefined) arm(this, ms);
   }
 
   #disarmRead(): void {
-    if (this.#readTimer !== undefined) {
-      clearTimeout(this.#readTimer);
-      this.#readTimer = undefined;
-    }
+    disarm(this);
+  }
+
+  /** @internal The read timeout passed (coarse-timer.ts). */
+  expire(): void {
+    this.timeout('read-timeout');
   }
 
   #clearTimers(): void {
@@ -393,10 +400,6 @@ export class HttpAttempt implements UpstreamAttempt, Dispatcher.DispatchHandler 
 function hasKeys(o: object): boolean {
   for (const k in o) if (Object.hasOwn(o, k)) return true;
   return false;
-}
-
-function onReadTimeout(a: HttpAttempt): void {
-  a.timeout('read-timeout');
 }
 
 function onWriteTimeout(a: HttpAttempt): void {

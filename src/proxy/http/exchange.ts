@@ -16,6 +16,7 @@ import type { EndpointState } from '../endpoints/endpoint.ts';
 import type { EndpointHandle } from '../types.ts';
 import type { BackendStats, RouteStats } from '../metrics.ts';
 import { methodIndex } from '../metrics.ts';
+import type { Deadline } from './coarse-timer.ts';
 import { errorPage, rawErrorResponse } from './error-page.ts';
 import type { ErrorPage } from './error-page.ts';
 import type { Failure } from './failures.ts';
@@ -131,7 +132,7 @@ function bodyPending(req: IncomingMessage): boolean {
   return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
-export class Exchange {
+export class Exchange implements Deadline {
   readonly req: ClientRequest;
   /** Undefined for an upgrade: the connection itself (`socket`) was handed over. */
   readonly res: ClientResponse | undefined;
@@ -152,8 +153,10 @@ export class Exchange {
   attempt: UpstreamAttempt | undefined = undefined;
   /** Endpoints already tried, for a retry stage to pass as `exclude`. */
   tried: Set<EndpointHandle> | undefined = undefined;
-  /** The whole-request deadline timer. */
-  deadline: NodeJS.Timeout | undefined = undefined;
+  /** The whole-request deadline (request-timeout stage; http/coarse-timer.ts), 0 while none runs. */
+  at = 0;
+  prev: Deadline | undefined = undefined;
+  next: Deadline | undefined = undefined;
   /** Response headers stages add (flat name/value list), e.g. an affinity cookie. */
   extraHeaders: string[] | undefined = undefined;
   /**
@@ -301,7 +304,6 @@ export class Exchange {
 
   /** The route's deadline passed. */
   expire(): void {
-    this.deadline = undefined;
     if (this.done) return;
     this.attempt?.cancel();
     this.fail('request-timeout');

@@ -70,6 +70,9 @@ const NOT_HERE: Readonly<Record<string, true>> = {
   'keep-alive': true,
 };
 
+/** Bit n set: some header name this reader looks at (NOT_HERE, host, content-length, connection) has n characters. */
+const LOOKED_AT_LENGTHS = [...Object.keys(NOT_HERE), 'host', 'content-length', 'connection'].reduce((bits, name) => bits | (1 << name.length), 0);
+
 /** Where node:http keeps the first of repeated headers only (IncomingMessage#headers). */
 const FIRST_ONLY: ReadonlySet<string> = new Set(['content-type', 'content-length', 'user-agent', 'referer', 'host', 'authorization', 'proxy-authorization', 'if-modified-since', 'if-unmodified-since', 'from', 'location', 'max-forwards', 'retry-after', 'etag', 'last-modified', 'server', 'age', 'expires']);
 
@@ -106,24 +109,26 @@ export interface FastHead {
  */
 export function readHead(buf: Buffer, maxHead = MAX_FAST_HEAD): FastHead | undefined | null {
   const n = Math.min(buf.length, maxHead);
+  // One string for the head (one call into C++); method, target, names and values are slices.
+  const text = buf.toString('latin1', 0, n);
   // Request line: method SP target SP HTTP/1.x CRLF
   let i = 0;
-  while (i < n && buf[i]! >= 0x41 && buf[i]! <= 0x5a) i++;
+  while (i < n && text.charCodeAt(i) >= 0x41 && text.charCodeAt(i) <= 0x5a) i++;
   if (i === n) return undefined;
-  if (buf[i] !== SP || i === 0) return null;
-  const method = buf.toString('latin1', 0, i);
+  if (text.charCodeAt(i) !== SP || i === 0) return null;
+  const method = text.slice(0, i);
   if (!METHODS.has(method)) return null;
   const t0 = ++i;
-  if (buf[i] !== 47 /* / */) return i < n ? null : undefined;
-  while (i < n && TARGET[buf[i]!] === 1) i++;
+  if (text.charCodeAt(i) !== 47 /* / */) return i < n ? null : undefined;
+  while (i < n && TARGET[text.charCodeAt(i)] === 1) i++;
   if (i === n) return undefined;
-  if (buf[i] !== SP) return null;
-  const url = buf.toString('latin1', t0, i);
+  if (text.charCodeAt(i) !== SP) return null;
+  const url = text.slice(t0, i);
   i++;
   if (i + 10 > n) return n === buf.length ? undefined : null;
-  if (buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 || buf[i + 4] !== 47 || buf[i + 5] !== 0x31 || buf[i + 6] !== 46) return null;
-  const minorByte = buf[i + 7];
-  if ((minorByte !== 0x30 && minorByte !== 0x31) || buf[i + 8] !== CR || buf[i + 9] !== LF) return null;
+  if (text.charCodeAt(i) !== 0x48 || text.charCodeAt(i + 1) !== 0x54 || text.charCodeAt(i + 2) !== 0x54 || text.charCodeAt(i + 3) !== 0x50 || text.charCodeAt(i + 4) !== 47 || text.charCodeAt(i + 5) !== 0x31 || text.charCodeAt(i + 6) !== 46) return null;
+  const minorByte = text.charCodeAt(i + 7);
+  if ((minorByte !== 0x30 && minorByte !== 0x31) || text.charCodeAt(i + 8) !== CR || text.charCodeAt(i + 9) !== LF) return null;
   const minor = minorByte === 0x31 ? 1 : 0;
   i += 10;
   const rawHeaders: string[] = [];
@@ -132,29 +137,36 @@ export function readHead(buf: Buffer, maxHead = MAX_FAST_HEAD): FastHead | undef
   let keepAliveToken = false;
   for (;;) {
     if (i + 1 >= n) return n === buf.length ? undefined : null;
-    if (buf[i] === CR) {
-      if (buf[i + 1] !== LF) return null;
+    if (text.charCodeAt(i) === CR) {
+      if (text.charCodeAt(i + 1) !== LF) return null;
       i += 2;
       break;
     }
     if (rawHeaders.length >= MAX_FAST_HEADERS * 2) return null;
     const s = i;
-    while (i < n && TCHAR[buf[i]!] === 1) i++;
+    while (i < n && TCHAR[text.charCodeAt(i)] === 1) i++;
     if (i === n) return n === buf.length ? undefined : null;
-    if (buf[i] !== COLON || i === s) return null;
-    const name = buf.toString('latin1', s, i);
+    if (text.charCodeAt(i) !== COLON || i === s) return null;
+    const name = text.slice(s, i);
     i++;
-    while (i < n && (buf[i] === SP || buf[i] === HTAB)) i++;
+    while (i < n && (text.charCodeAt(i) === SP || text.charCodeAt(i) === HTAB)) i++;
     const v0 = i;
-    while (i < n && VALUE[buf[i]!] === 1) i++;
+    while (i < n && VALUE[text.charCodeAt(i)] === 1) i++;
     if (i + 1 >= n) return n === buf.length ? undefined : null;
-    if (buf[i] !== CR || buf[i + 1] !== LF) return null;
+    if (text.charCodeAt(i) !== CR || text.charCodeAt(i + 1) !== LF) return null;
     // Trailing whitespace: llhttp trims it; leave that to node:http rather than trim alike here.
-    if (i > v0 && (buf[i - 1] === SP || buf[i - 1] === HTAB)) return null;
-    const value = buf.toString('latin1', v0, i);
+    if (i > v0 && (text.charCodeAt(i - 1) === SP || text.charCodeAt(i - 1) === HTAB)) return null;
+    const value = text.slice(v0, i);
     i += 2;
-    const lower = name.length < 20 ? name.toLowerCase() : '';
-    if (lower === '' || NOT_HERE[lower] === true) return null;
+    const len = name.length;
+    if (len >= 20) return null;
+    // Only names as long as one looked at below (or in NOT_HERE) need their lower case.
+    if ((LOOKED_AT_LENGTHS & (1 << len)) === 0) {
+      rawHeaders.push(name, value);
+      continue;
+    }
+    const lower = name.toLowerCase();
+    if (NOT_HERE[lower] === true) return null;
     if (lower === 'host') hosts++;
     else if (lower === 'content-length') {
       // A body is node:http's; a zero length is the only one taken here, and only once.
@@ -169,6 +181,9 @@ export function readHead(buf: Buffer, maxHead = MAX_FAST_HEAD): FastHead | undef
   }
   // HTTP/1.1 needs exactly one Host (node:http answers 400 without; two are refused later).
   if (minor === 1 ? hosts !== 1 : hosts > 1) return null;
+  // Both tokens in an HTTP/1.0 head: llhttp keeps such a connection alive where close would
+  // win here; node:http's answer is the one to keep, so it gets the head.
+  if (minor === 0 && close && keepAliveToken) return null;
   const keepAlive = minor === 1 ? !close : keepAliveToken && !close;
   return { method, url, minor, rawHeaders, keepAlive, length: i };
 }
@@ -277,6 +292,11 @@ export class FastResponse extends EventEmitter {
   #closed = false;
   #trailers: string | undefined = undefined;
   #waitingDrain = false;
+  /**
+   * Told when the connection goes before the response is over (the listener's exchange): the
+   * same as a 'close' listener, without the per-request listener and the deferred 'close'.
+   */
+  owner: { readonly done: boolean; clientGone(): void } | undefined = undefined;
 
   constructor(conn: FastConnection, socket: Socket, req: FastRequest, keepAlive: boolean) {
     super();
@@ -395,7 +415,14 @@ export class FastResponse extends EventEmitter {
   closed(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const owner = this.owner;
+    if (owner !== undefined && !owner.done) owner.clientGone();
     this.emit('close');
+  }
+
+  /** @internal Written whole, and nobody listens for 'close': nothing to tell. */
+  over(): void {
+    this.#closed = true;
   }
 
   #queue(data: string | Buffer): void {
@@ -510,8 +537,10 @@ export class FastConnection {
   responseDone(res: FastResponse): void {
     if (this.#current !== res) return;
     this.#current = undefined;
-    // 'close' comes after the exchange finished, as node:http emits it.
-    process.nextTick(closeResponse, res);
+    // 'close' comes after the exchange finished, as node:http emits it; the owner (the
+    // exchange) finishes right after end(), so it needs no deferred call.
+    if (res.listenerCount('close') > 0) process.nextTick(closeResponse, res);
+    else res.over();
     if (!res.shouldKeepAlive || this.#host.draining()) {
       this.socket.end();
       this.socket.once('finish', () => this.socket.destroy());

@@ -20,7 +20,7 @@ import type { Dispatcher } from 'undici';
 import { trackBackendSocket } from '../overload.ts';
 import { readResponse } from './h1-response.ts';
 import type { FastResponseHead } from './h1-response.ts';
-import { BAD_VALUE, TOKEN, isTokenName } from './h1-syntax.ts';
+import { BAD_VALUE, isTokenName } from './h1-syntax.ts';
 import { keepAliveHintMs } from './keep-alive.ts';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -82,6 +82,46 @@ const DIGITS = /^\d+$/;
 /** Headers the head writer owns or undici refuses (hop-by-hop ones are stripped before). */
 const REFUSED: Readonly<Record<string, true>> = { __proto__: null as never, 'connection': true, 'keep-alive': true, 'upgrade': true, 'transfer-encoding': true, 'expect': true };
 
+interface HeadLines {
+  host: string | undefined;
+  lines: string;
+  declared: number | undefined;
+  error: Error | undefined;
+}
+
+/** Adds one header (a value or a list) to the head being built; false (and `error` set) when undici would refuse it. */
+function addLine(h: HeadLines, name: unknown, value: unknown): boolean {
+  if (typeof name !== 'string' || value === undefined) return true;
+  const lower = name.toLowerCase();
+  if (REFUSED[lower] === true || !isTokenName(name)) return refuse(h, `invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+  if (Array.isArray(value)) {
+    if (value.length > 1 && (lower === 'host' || lower === 'content-length')) {
+      // One Host only (undici's rule too): two could route differently at the backend.
+      return refuse(h, lower === 'host' ? 'duplicate host header' : 'invalid content-length header', 'UND_ERR_INVALID_ARG');
+    }
+    for (const v of value as unknown[]) if (!addValue(h, name, lower, v === null ? '' : String(v))) return false;
+    return true;
+  }
+  return addValue(h, name, lower, typeof value === 'string' ? value : value === null ? '' : String(value));
+}
+
+function addValue(h: HeadLines, name: string, lower: string, s: string): boolean {
+  if (BAD_VALUE.test(s)) return refuse(h, `invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+  if (lower === 'host') {
+    if (h.host !== undefined) return refuse(h, 'duplicate host header', 'UND_ERR_INVALID_ARG');
+    h.host = s;
+  } else if (lower === 'content-length') {
+    if (h.declared !== undefined || !DIGITS.test(s)) return refuse(h, 'invalid content-length header', 'UND_ERR_INVALID_ARG');
+    h.declared = Number.parseInt(s, 10);
+  } else h.lines += `${name}: ${s}\r\n`;
+  return true;
+}
+
+function refuse(h: HeadLines, message: string, code: string): false {
+  h.error = upstreamError(message, code);
+  return false;
+}
+
 /** The request head (without its final CRLF), or an error to report as undici would. */
 function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body: Buffer | null): string | Error {
   const method = opts.method;
@@ -89,36 +129,18 @@ function requestHead(opts: Dispatcher.DispatchOptions, defaultHost: string, body
   if (typeof path !== 'string' || (path.charCodeAt(0) !== 47 && !path.startsWith('http://') && !path.startsWith('https://')) || BAD_PATH.test(path)) {
     return upstreamError('invalid request path', 'UND_ERR_INVALID_ARG');
   }
-  if (!TOKEN.test(method)) return upstreamError('invalid request method', 'UND_ERR_INVALID_ARG');
+  if (!isTokenName(method)) return upstreamError('invalid request method', 'UND_ERR_INVALID_ARG');
   const raw = opts.headers;
-  let host: string | undefined;
-  let lines = '';
-  let declared: number | undefined;
+  const state: HeadLines = { host: undefined, lines: '', declared: undefined, error: undefined };
   if (raw !== null && raw !== undefined) {
-    const flat: unknown[] = [];
-    if (Array.isArray(raw)) for (const x of raw) flat.push(x);
-    else for (const [k, v] of Object.entries(raw as Record<string, unknown>)) flat.push(k, v);
-    for (let i = 0; i < flat.length; i += 2) {
-      const name = flat[i];
-      const value = flat[i + 1];
-      if (typeof name !== 'string' || value === undefined) continue;
-      const values = Array.isArray(value) ? value : [value];
-      const lower = name.toLowerCase();
-      if (REFUSED[lower] === true || !isTokenName(name)) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
-      for (const v of values) {
-        const s = v === null ? '' : String(v);
-        if (BAD_VALUE.test(s)) return upstreamError(`invalid ${name} header`, 'UND_ERR_INVALID_ARG');
-        if (lower === 'host') {
-          // One Host only (undici's rule too): two could route differently at the backend.
-          if (host !== undefined || values.length > 1) return upstreamError('duplicate host header', 'UND_ERR_INVALID_ARG');
-          host = s;
-        } else if (lower === 'content-length') {
-          if (declared !== undefined || values.length > 1 || !DIGITS.test(s)) return upstreamError('invalid content-length header', 'UND_ERR_INVALID_ARG');
-          declared = Number.parseInt(s, 10);
-        } else lines += `${name}: ${s}\r\n`;
-      }
+    if (Array.isArray(raw)) {
+      // The proxy's own case: a flat name/value list, walked in place.
+      for (let i = 0; i < raw.length; i += 2) if (!addLine(state, raw[i], raw[i + 1])) return state.error!;
+    } else {
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (!addLine(state, k, v)) return state.error!;
     }
   }
+  const { host, lines, declared } = state;
   let head = `${method} ${path} HTTP/1.1\r\nhost: ${host ?? defaultHost}\r\nconnection: keep-alive\r\n${lines}`;
   const length = body === null ? 0 : body.length;
   if (length > 0 && declared !== undefined && declared > 0 && declared !== length) {
@@ -526,6 +548,14 @@ export class H1Pool {
     if (typeof head !== 'string') {
       handler.onResponseError?.(new Controller(undefined as never), head);
       return false;
+    }
+    if (this.#queue.length === 0) {
+      // The common case: a connection is free and nobody waits before this request.
+      const conn = this.#idle.pop();
+      if (conn !== undefined) {
+        conn.send(new Exchange(conn, handler, opts.method === 'HEAD'), head, buf);
+        return true;
+      }
     }
     this.#queue.push({ opts, handler, head, body: buf });
     this.#pump();

@@ -50,12 +50,16 @@ export function readResponse(buf: Buffer, maxHead: number): FastResponseHead | n
   // No body whatever the head says: llhttp's.
   if (status === 204 || status === 304) return null;
   const limit = Math.min(n, maxHead);
+  // One string for the head (one call into C++); names and values are slices of it.
+  const text = buf.toString('latin1', 0, limit);
   let i = 13;
-  if (i < limit && (buf[i] === SP || buf[i] === HTAB)) return null;
-  while (i < limit && VALUE[buf[i]!] === 1) i++;
-  if (i + 1 >= limit || buf[i] !== CR || buf[i + 1] !== LF) return null;
-  if (i > 13 && (buf[i - 1] === SP || buf[i - 1] === HTAB)) return null;
-  const reason = buf.toString('latin1', 13, i);
+  let c = text.charCodeAt(i);
+  if (c === SP || c === HTAB) return null;
+  while (i < limit && VALUE[text.charCodeAt(i)] === 1) i++;
+  if (i + 1 >= limit || text.charCodeAt(i) !== CR || text.charCodeAt(i + 1) !== LF) return null;
+  c = text.charCodeAt(i - 1);
+  if (i > 13 && (c === SP || c === HTAB)) return null;
+  const reason = text.slice(13, i);
   i += 2;
   const minor = minorByte === 0x31 ? 1 : 0;
   const headers: string[] = [];
@@ -64,43 +68,47 @@ export function readResponse(buf: Buffer, maxHead: number): FastResponseHead | n
   let keepAliveToken = false;
   for (;;) {
     if (i + 1 >= limit) return null;
-    if (buf[i] === CR) {
-      if (buf[i + 1] !== LF) return null;
+    if (text.charCodeAt(i) === CR) {
+      if (text.charCodeAt(i + 1) !== LF) return null;
       i += 2;
       break;
     }
     if (headers.length >= MAX_HEADERS * 2) return null;
     const s = i;
-    while (i < limit && TCHAR[buf[i]!] === 1) i++;
-    if (i === limit || buf[i] !== COLON || i === s) return null;
+    while (i < limit && TCHAR[text.charCodeAt(i)] === 1) i++;
+    if (i === limit || text.charCodeAt(i) !== COLON || i === s) return null;
     const nameEnd = i;
     i++;
-    while (i < limit && (buf[i] === SP || buf[i] === HTAB)) i++;
+    c = text.charCodeAt(i);
+    while (i < limit && (c === SP || c === HTAB)) c = text.charCodeAt(++i);
     const v0 = i;
-    while (i < limit && VALUE[buf[i]!] === 1) i++;
-    if (i + 1 >= limit || buf[i] !== CR || buf[i + 1] !== LF) return null;
-    if (i > v0 && (buf[i - 1] === SP || buf[i - 1] === HTAB)) return null;
+    while (i < limit && VALUE[text.charCodeAt(i)] === 1) i++;
+    if (i + 1 >= limit || text.charCodeAt(i) !== CR || text.charCodeAt(i + 1) !== LF) return null;
+    c = text.charCodeAt(i - 1);
+    if (i > v0 && (c === SP || c === HTAB)) return null;
+    const name = text.slice(s, nameEnd);
+    const value = text.slice(v0, i);
     const nameLength = nameEnd - s;
     // Only the names that frame the message or the connection are looked at: content-length
     // (14), connection (10), transfer-encoding (17), upgrade (7), proxy-connection (16).
     if (nameLength === 14 || nameLength === 10 || nameLength === 17 || nameLength === 7 || nameLength === 16) {
-      const lower = buf.toString('latin1', s, nameEnd).toLowerCase();
+      const lower = name.toLowerCase();
       if (lower === 'content-length') {
         if (length !== -1 || i === v0 || i - v0 > 15) return null;
         length = 0;
         for (let k = v0; k < i; k++) {
-          const d = buf[k]! - 48;
+          const d = text.charCodeAt(k) - 48;
           if (d < 0 || d > 9) return null;
           length = length * 10 + d;
         }
       } else if (lower === 'connection') {
-        const v = buf.toString('latin1', v0, i).toLowerCase();
+        const v = value.toLowerCase();
         if (v === 'close') close = true;
         else if (v === 'keep-alive') keepAliveToken = true;
         else return null;
       } else if (lower === 'transfer-encoding' || lower === 'upgrade' || lower === 'proxy-connection') return null;
     }
-    headers.push(buf.toString('latin1', s, nameEnd), buf.toString('latin1', v0, i));
+    headers.push(name, value);
     i += 2;
   }
   // Both tokens: llhttp's keep-alive answer then depends on the version; leave it to llhttp.

@@ -15,8 +15,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ProxyLimits } from '../limits.ts';
 import { Exchange } from './exchange.ts';
-import { FastConnection } from './h1-fast.ts';
-import type { FastHost, FastRequest, FastResponse } from './h1-fast.ts';
+import { FastConnection, FastResponse } from './h1-fast.ts';
+import type { FastHost, FastRequest } from './h1-fast.ts';
 import type { HttpRoute } from './exchange.ts';
 import type { OverloadManager } from '../overload.ts';
 import { H2ContentLengthGuard } from './h2-guard.ts';
@@ -497,8 +497,11 @@ export class HttpListener {
   #exchange(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
     const response = res as ServerResponse;
     const ex = new Exchange(req, response, undefined, undefined, this.route, this);
-    (response as Tagged)[EXCHANGE] = ex;
-    response.on('close', onClientClose);
+    if (res instanceof FastResponse) res.owner = ex;
+    else {
+      (response as Tagged)[EXCHANGE] = ex;
+      response.on('close', onClientClose);
+    }
     this.#run(ex);
   }
 

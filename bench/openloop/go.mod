@@ -1,0 +1,3 @@
+module hostmesh.dev/bench/openloop
+
+go 1.22
