@@ -30,10 +30,12 @@
  *   --quiet S       seconds without a publish that end the run (default 5)
  *   --limit S       give up after S seconds (default 600)
  *   --sources       run src/main.ts instead of compiling to bench/.coldstart-build/
+ *   --port P        the controller API's port (default 23100); the proxy's admin and DNS take P+1, P+2
+ *   --bind IP       the proxy's mesh listeners' loopback address (default 127.0.0.23)
  *
  * Ports: the controller API on 127.0.0.1:23100, the proxy's admin and DNS on 23101/23102, its
- * mesh listeners on 127.0.0.23:40000-59999 (the scale engineer's block and a loopback address
- * of its own).
+ * mesh listeners on 127.0.0.23:40000-59999 (a loopback address of their own); `--port` and
+ * `--bind` move them, so two runs can share a machine.
  */
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -60,6 +62,8 @@ const { values: args } = parseArgs({
     quiet: { type: 'string', default: '5' },
     limit: { type: 'string', default: '600' },
     sources: { type: 'boolean', default: false },
+    port: { type: 'string', default: '23100' },
+    bind: { type: 'string', default: '127.0.0.23' },
   },
 });
 const SERVICES = Number(args.services);
@@ -67,7 +71,8 @@ const ENDPOINTS = Number(args.endpoints);
 const CLIENTS = Number(args.clients);
 const QUIET_MS = Number(args.quiet) * 1000;
 const LIMIT_MS = Number(args.limit) * 1000;
-const API = 'http://127.0.0.1:23100';
+const PORT = Number(args.port);
+const API = `http://127.0.0.1:${PORT}`;
 const TOKEN = 'bench-token';
 const NAMESPACE = 'bench';
 
@@ -140,7 +145,7 @@ const t0 = performance.now();
 const since = (): number => performance.now() - t0;
 async function startController(): Promise<ChildProcess> {
   const child = start(main, [
-    'controller', '--listen', '127.0.0.1:23100', '--mesh-namespace', 'hostmesh', '--token-file', join(dir, 'token'),
+    'controller', '--listen', `127.0.0.1:${PORT}`, '--mesh-namespace', 'hostmesh', '--token-file', join(dir, 'token'),
     '--proxy-selector', 'app.kubernetes.io/component=proxy', '--kubeconfig', join(dir, 'kubeconfig'),
     '--port-range', '40000-59999', '--log-level', 'warn',
   ], process.env.HOSTMESH_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.HOSTMESH_BENCH_CPU_PROF] : []);
@@ -158,7 +163,7 @@ let proxy: ChildProcess | undefined;
 if (!args['no-proxy']) {
   proxy = start(main, [
     'proxy', '--controller', API, '--node', 'bench-proxy', '--token-file', join(dir, 'token'), '--state-dir', join(dir, 'state'),
-    '--bind', '127.0.0.23', '--admin', '127.0.0.1:23101', '--dns', '127.0.0.1:23102', '--workers', '1', '--log-level', 'warn',
+    '--bind', args.bind, '--admin', `127.0.0.1:${PORT + 1}`, '--dns', `127.0.0.1:${PORT + 2}`, '--workers', '1', '--log-level', 'warn',
   ]);
   nodes.push('bench-proxy');
 }

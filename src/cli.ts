@@ -145,6 +145,7 @@ const runners: Record<string, Runner> = {
       patchDns: flags['patch-dns'] as boolean,
       acl: flags.acl as boolean,
       dnsService: flags['dns-service'] as string | undefined,
+      shadowWrites: { perSecond: flags['shadow-write-rate'] as number, concurrency: flags['shadow-write-concurrency'] as number },
       ...(flags['leader-elect'] === true
         ? {
           leaderElection: {

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { HostmeshError } from '../common/errors.ts';
+import { DEFAULT_WRITE_PACING } from '../controller/shadow/pacing.ts';
 
 export type FlagKind = 'string' | 'boolean' | 'list' | 'hostport' | 'range' | 'workers' | 'url' | 'ratio' | 'level' | 'seconds' | 'count';
 
@@ -86,6 +87,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'leader-elect': { kind: 'boolean', default: false, help: 'run as one of several replicas: only the holder of the Lease hostmesh-controller (in the mesh namespace) works; the others stand by' },
       'leader-identity': { kind: 'string', value: 'NAME', help: 'this replica\'s name in the Lease (default: $POD_NAME, else the host name)' },
       'leader-address': { kind: 'url', value: 'URL', help: 'this replica\'s API address (http://POD_IP:8440), written to the Lease; standbys forward proxies there' },
+      'shadow-write-rate': { kind: 'count', value: 'N', default: String(DEFAULT_WRITE_PACING.perSecond), help: 'shadow Service writes started per second at most (0: not paced); mesh DNS has every name of a first install on N Services after about N / this many seconds (docs/operations.md#install-time-in-a-large-cluster)' },
+      'shadow-write-concurrency': { kind: 'count', value: 'N', default: String(DEFAULT_WRITE_PACING.concurrency), help: 'shadow Service writes in flight at most (1 or more)' },
       kubeconfig,
       'log-level': logLevel,
     },
@@ -159,7 +162,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       sample: liveSample,
       rate: liveRate,
       max: { kind: 'string', value: 'N', help: 'stop after N requests' },
-      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long (e.g. 30s, 5m)' },
+      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long, counted from when the stream is open (e.g. 30s, 5m)' },
       json: { kind: 'boolean', default: false, help: 'print one JSON object per request' },
     },
   },
@@ -170,7 +173,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       controller: liveUrl,
       'token-file': tokenFile,
       interval: { kind: 'string', value: 'DURATION', default: '2s', help: 'how often the table is printed' },
-      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long and print the table once more' },
+      duration: { kind: 'string', value: 'DURATION', help: 'stop after this long, counted from when the stream is open, and print the table once more' },
       rows: { kind: 'string', value: 'N', default: '20', help: 'paths shown' },
       sample: liveSample,
       rate: liveRate,

@@ -21,6 +21,7 @@ import type { ControllerStatus, StatusDiagnostic } from '../table/index.ts';
 import { LeaderElector } from '../controller/leader/election.ts';
 import type { LeaseTimings } from '../controller/leader/election.ts';
 import type { HostPort } from './args.ts';
+import type { WritePacing } from '../controller/shadow/pacing.ts';
 
 export interface ControllerCommandOptions {
   listen: HostPort;
@@ -41,6 +42,8 @@ export interface ControllerCommandOptions {
    * mesh namespace runs the controller; the others keep the API up as standbys.
    */
   leaderElection?: { identity: string; address?: string; timings?: Partial<LeaseTimings> };
+  /** Pacing of shadow Service writes (--shadow-write-rate, --shadow-write-concurrency). */
+  shadowWrites?: WritePacing | undefined;
   log: Logger;
   /** Timings for tests and benches; every default is the documented one. */
   tuning?: {
@@ -140,6 +143,7 @@ export async function startControllerCommand(opts: ControllerCommandOptions): Pr
     patchDns: opts.patchDns,
     ...(opts.acl === true ? { acl: true } : {}),
     ...(opts.dnsService === undefined ? {} : { dnsService: opts.dnsService }),
+    ...(opts.shadowWrites === undefined ? {} : { shadowWrites: opts.shadowWrites }),
     publish: (content, diagnostics, changes) => publisher.publish(content, diagnostics, changes),
     log,
     ...(tuning.backoff ? { backoff: tuning.backoff } : {}),

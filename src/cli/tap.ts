@@ -68,7 +68,8 @@ async function follow(opts: TapCommonOptions, url: URL, onEvent: (e: TapEvent, s
   const abort = new AbortController();
   const stop = (): void => abort.abort();
   opts.signal?.addEventListener('abort', stop, { once: true });
-  const timer = opts.durationMs === undefined ? undefined : setTimeout(stop, opts.durationMs);
+  // The duration counts from when the stream is open, so a slow connect does not eat the window.
+  let timer: NodeJS.Timeout | undefined;
   try {
     let res: Response;
     try {
@@ -87,6 +88,7 @@ async function follow(opts: TapCommonOptions, url: URL, onEvent: (e: TapEvent, s
       }
       throw new HostmeshError('TAP_REFUSED', `${opts.controller.origin} answered ${res.status}: ${message}${res.status === 401 ? ' (check --token-file)' : ''}`);
     }
+    if (opts.durationMs !== undefined) timer = setTimeout(stop, opts.durationMs);
     const decoder = new TextDecoder();
     let buffered = '';
     try {

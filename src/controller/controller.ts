@@ -30,11 +30,15 @@ import type { ClusterState, ServiceObject } from './objects.ts';
 import { DnsReconciler } from './dns/reconciler.ts';
 import { Informer } from './kube/informer.ts';
 import { DEFAULT_BACKOFF, SerialLoop } from './kube/loop.ts';
+import { BurstWindow } from './kube/burst-window.ts';
+import { reuseConnections } from './kube/connections.ts';
+import type { BurstWindowOptions } from './kube/burst-window.ts';
 import type { Backoff, RunOutcome } from './kube/loop.ts';
 import { MeshNamespaceView, writeShadows } from './shadow/reconciler.ts';
 import { RouteStatusWriter } from './kube/route-status.ts';
 import type { RouteStatusReport } from './translation/gateway/index.ts';
-import type { ShadowWriteFailure, WritePacing } from './shadow/reconciler.ts';
+import type { ShadowWriteFailure } from './shadow/reconciler.ts';
+import type { WritePacing } from './shadow/pacing.ts';
 import { buildShadowService, readShadowState } from './shadow/services.ts';
 import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/services.ts';
 import { diffShadowServices } from './shadow/diff.ts';
@@ -79,8 +83,10 @@ export interface ControllerOptions {
   coalesceMs?: number;
   /** `reportingInstance` of Events. Default: the host name (the pod's name). */
   instance?: string;
-  /** Pacing of shadow Service writes. Default 8 in flight, 100 started per second. */
+  /** Pacing of shadow Service writes. Default 8 in flight, 200 started per second (DEFAULT_WRITE_PACING). */
   shadowWrites?: WritePacing;
+  /** How new shadow ClusterIPs are gathered into translations. Default SHADOW_BATCH. */
+  shadowBatch?: BurstWindowOptions;
   /** How often an absent CRD (Gateway API and SMI kinds) is looked for again. Default 30 s. */
   crdPollMs?: number;
 }
@@ -88,8 +94,12 @@ export interface ControllerOptions {
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const DEFAULT_RESYNC_MS = 60_000;
 const DEFAULT_COALESCE_MS = 20;
-/** How long changes of the mesh namespace (new shadow ClusterIPs) are gathered into one translation. */
-const SHADOW_BATCH_MS = 200;
+/**
+ * How long changes of the mesh namespace (new shadow ClusterIPs) are gathered into one
+ * translation: 200 ms for a lone change, doubling while a burst goes on, up to 5 s
+ * (kube/burst-window.ts). 10,000 shadows written at 100 a second make about 25 translations.
+ */
+export const SHADOW_BATCH: BurstWindowOptions = { minMs: 200, maxMs: 5000 };
 
 function badOption(message: string, details: Record<string, unknown>): HostmeshError {
   return new HostmeshError('CONTROLLER_BAD_OPTION', message, details);
@@ -176,7 +186,7 @@ export class Controller {
   #started = false;
   #stopped = false;
   #resyncTimer: NodeJS.Timeout | undefined;
-  #shadowBatch: NodeJS.Timeout | undefined;
+  readonly #shadowBatch: BurstWindow;
 
   #desired: ServiceObject[] | undefined;
   /** The shadows wanted and the mesh namespace's version when they last needed no write. */
@@ -201,6 +211,10 @@ export class Controller {
     if (Object.keys(options.proxySelector).length === 0) {
       throw badOption('the proxy selector is empty: shadow Services would select no proxy (give the proxy pods\' labels, e.g. app.kubernetes.io/component=proxy)', {});
     }
+    const pacing = options.shadowWrites;
+    if (pacing !== undefined && (!Number.isInteger(pacing.concurrency) || pacing.concurrency < 1 || !(pacing.perSecond >= 0))) {
+      throw badOption(`shadow write pacing needs 1 or more writes in flight and a rate of 0 (not paced) or more, got ${pacing.concurrency} in flight and ${pacing.perSecond} a second`, { ...pacing });
+    }
     if (options.patchDns && !options.dnsService) {
       throw badOption('patching cluster DNS needs the name of the proxies\' DNS Service (--dns-service)', {});
     }
@@ -210,7 +224,8 @@ export class Controller {
     this.#log = options.log;
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
     const coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
-    const kc = options.kubeConfig;
+    // Every API client of the controller shares connections (client-node opens one per request).
+    const kc = reuseConnections(options.kubeConfig);
     this.#core = kc.makeApiClient(CoreV1Api);
     this.#firstPublish = new Promise((resolve, reject) => {
       this.#resolveFirst = resolve;
@@ -267,6 +282,7 @@ export class Controller {
     // must not starve the writes that produce them. Leading: a lone change after a quiet spell
     // is translated at once (the source already gathers one turn of the event loop's events).
     this.#translateLoop = loop('translate', () => this.#translate(), true);
+    this.#shadowBatch = new BurstWindow(() => this.#translateLoop.trigger(), options.shadowBatch ?? SHADOW_BATCH);
     this.#shadowLoop = loop('shadows', () => this.#reconcileShadows());
     this.#routeStatus = new RouteStatusWriter({ kubeConfig: kc, log: this.#log });
     this.#statusLoop = loop('route-status', () => this.#writeRouteStatus());
@@ -313,7 +329,7 @@ export class Controller {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#resyncTimer);
-    clearTimeout(this.#shadowBatch);
+    this.#shadowBatch.stop();
     this.#rejectFirst(new HostmeshError('CONTROLLER_STOPPED', 'the controller was stopped before it published its first table'));
     await Promise.all([this.#translateLoop.stop(), this.#shadowLoop.stop(), this.#statusLoop.stop(), this.#events.stop(), this.#dns?.stop()]);
     await Promise.all([this.#source.stop(), this.#mesh.stop(), this.#quarantine.idle(2000)]);
@@ -362,14 +378,9 @@ export class Controller {
   #meshChanged(): void {
     this.#view.changed();
     // Shadow changes only bring ClusterIPs for mesh DNS: while thousands of shadows are created,
-    // one translation per batch of them (a cluster change still translates at once, and reads
-    // the shadows as they are then).
-    if (this.#shadowBatch === undefined) {
-      this.#shadowBatch = setTimeout(() => {
-        this.#shadowBatch = undefined;
-        this.#translateLoop.trigger();
-      }, SHADOW_BATCH_MS);
-    }
+    // one translation per batch of them, in windows that widen while the burst lasts (a cluster
+    // change still translates at once, and reads the shadows as they are then).
+    this.#shadowBatch.trigger();
     this.#shadowLoop.trigger();
     const dnsService = this.#o.dnsService;
     if (this.#dns && dnsService) {

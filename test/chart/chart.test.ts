@@ -185,7 +185,7 @@ test('rendering twice gives the same manifests (no random token; GitOps-safe)', 
 const EVERY_VALUE = [
   'image.tag=9.9.9', 'image.pullPolicy=Always', 'imagePullSecrets[0].name=regcred', 'meshDomain=mesh.local', 'extraZones={traefik.mesh}',
   'watchNamespaces={apps,shop}', 'ignoreNamespaces={kube-system}', 'portRange=20000-21000', 'dns.patch=false', 'token.key=bearer',
-  'controller.port=8441', 'controller.logLevel=debug', 'controller.resources.requests.cpu=0.2', 'controller.priorityClassName=system-cluster-critical',
+  'controller.port=8441', 'controller.logLevel=debug', 'controller.shadowWrites.perSecond=50', 'controller.shadowWrites.inFlight=4', 'controller.resources.requests.cpu=0.2', 'controller.priorityClassName=system-cluster-critical',
   'controller.nodeSelector.pool=infra', 'controller.tolerations[0].key=infra', 'controller.tolerations[0].operator=Exists',
   'controller.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=zone',
   'controller.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists',
@@ -231,6 +231,7 @@ test('every documented value renders, and lands where it should', { skip }, () =
   assert.equal(ctl.metadata.labels.team, 'net');
   assert.ok(ctl.spec.containers[0].args.includes('--log-level=debug'));
   assert.ok(ctl.spec.containers[0].args.includes('--acl'));
+  assert.ok(ctl.spec.containers[0].args.includes('--shadow-write-rate=50') && ctl.spec.containers[0].args.includes('--shadow-write-concurrency=4'));
   assert.ok(ctl.spec.affinity.nodeAffinity);
   for (const name of ['mesh-hostmesh-cleanup']) {
     const job = find(objs, 'Job', name).spec.template;
@@ -379,6 +380,8 @@ const POD_REACH: { set: string[]; base?: string[]; reach: Reach }[] = [
   { set: ['controller.strategy.rollingUpdate.maxUnavailable=1'], reach: 'none' },
   { set: ['controller.port=8441'], reach: 'both' },
   { set: ['controller.logLevel=debug'], reach: 'controller' },
+  { set: ['controller.shadowWrites.perSecond=50'], reach: 'controller' },
+  { set: ['controller.shadowWrites.inFlight=4'], reach: 'controller' },
   { set: ['controller.resources.requests.cpu=0.2'], reach: 'controller' },
   { set: ['controller.resources.requests.memory=128Mi'], reach: 'controller' },
   { set: ['controller.resources.limits.memory=512Mi'], reach: 'controller' },

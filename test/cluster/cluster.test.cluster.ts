@@ -11,13 +11,14 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
+import { OPTIONAL_KINDS } from '../../src/controller/source/kubernetes.ts';
 import { eventually as pollUntil } from '../e2e/mesh.ts';
 import { clusterBinaries, findGo } from './build.ts';
 import { crdDocuments, GATEWAY_API, installCrds, smiCrdDocuments } from './crds.ts';
 import { Cluster } from './cluster.ts';
 import { CoreDns } from './coredns.ts';
 import { describeHooks, helmWithHooks, runHostmesh } from './hooks.ts';
-import { FULLNAME, httpGet, Mesh, MESH_NAMESPACE, RELEASE } from './mesh.ts';
+import { FULLNAME, httpFrom, httpGet, Mesh, MESH_NAMESPACE, RELEASE } from './mesh.ts';
 import type { Proxy } from './mesh.ts';
 import { clusterDnsObjects, endpointSliceObject, namespaceObject, serviceObject } from './objects.ts';
 
@@ -33,6 +34,9 @@ const SMI_NAMESPACE = 'whoami';
  * loopback interface.
  */
 const POD_IP = process.env['HOSTMESH_CLUSTER_POD_IP'];
+
+/** Client pod addresses of the ACL scenario (run.sh puts them on the same loopback interface). */
+const CLIENT_IPS = (process.env['HOSTMESH_CLUSTER_CLIENT_IPS'] ?? '').split(',').filter((ip) => ip !== '');
 
 const bins = await clusterBinaries();
 const skip = typeof bins === 'string'
@@ -202,9 +206,11 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     // 44: list and watch of the five SMI kinds included (their CRDs need not exist for RBAC to say yes).
     assert.ok(ok.includes(`✔ ${controller} may do all 44 things it needs (SubjectAccessReview)`), ok.join('\n'));
     assert.ok(ok.includes(`✔ all 3 proxies' DNS responders answer web.test.hostmesh with ${shadowIp}`), ok.join('\n'));
-    // The SMI CRDs are not installed in this scenario: one note each (optional without --acl).
-    assert.deepEqual(ok.filter((l) => l.includes('smi-spec.io')).map((l) => l.slice(0, 2)), ['· ', '· ', '· ', '· ', '· '], ok.join('\n'));
-    assert.deepEqual(ok.slice(-2), ['ok: 10 checks passed (5 notes)', 'exit 0'], ok.join('\n'));
+    // Every CRD the controller reads is installed here (Gateway API and SMI): a ✔ line each, no notes.
+    const smiKinds = OPTIONAL_KINDS.filter((k) => k.group.endsWith('.smi-spec.io'));
+    assert.equal(smiKinds.length, 5);
+    assert.deepEqual(ok.filter((l) => l.includes('smi-spec.io')).map((l) => l.slice(0, 2)), smiKinds.map(() => '✔ '), ok.join('\n'));
+    assert.deepEqual(ok.slice(-2), [`ok: ${10 + smiKinds.length} checks passed`, 'exit 0'], ok.join('\n'));
 
     // --pre's install line: the admin (system:masters) may; a ServiceAccount that may do nothing may not.
     const pre = async (kubeconfig: string): Promise<string | undefined> => {
@@ -329,6 +335,11 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
       // Pods may be read (identities for consumer routes and ACLs), never changed.
       [controller, 'delete', 'pods', APP_NAMESPACE, false],
       [controller, 'update', 'httproutes.gateway.networking.k8s.io', APP_NAMESPACE, false],
+      // SMI objects (their CRDs are installed here) are read, never written.
+      [controller, 'watch', 'traffictargets.access.smi-spec.io', APP_NAMESPACE, true],
+      [controller, 'list', 'trafficsplits.split.smi-spec.io', '', true],
+      [controller, 'update', 'trafficsplits.split.smi-spec.io', APP_NAMESPACE, false],
+      [controller, 'delete', 'traffictargets.access.smi-spec.io', SMI_NAMESPACE, false],
       [controller, 'create', 'pods', MESH_NAMESPACE, false],
       [controller, 'get', 'nodes', '', false],
       [controller, 'create', 'clusterrolebindings.rbac.authorization.k8s.io', '', false],
@@ -385,6 +396,67 @@ describe('hostmesh against a real kube-apiserver, etcd and CoreDNS', { skip }, (
     await everyProxyServes(webPort, (s, b) => s === 200 && b === 'beta /hello', 'beta after the upgrade');
     const shadowsAfter = await cluster.getJson<{ items: Record<string, any>[] }>(['services', '-n', MESH_NAMESPACE, '-l', 'app.kubernetes.io/managed-by=hostmesh']);
     assert.deepEqual(Object.fromEntries(shadowsAfter.items.map((s) => [s['metadata'].name, s['metadata'].annotations[SHADOW_PORTS_ANNOTATION]])), portsBefore);
+  });
+
+  test('ACL mode (chart acl: true): the real apiserver\'s Pods and TrafficTargets decide; a client pod of the allowed ServiceAccount gets 200, another ServiceAccount 403', async () => {
+    assert.equal(CLIENT_IPS.length, 2, 'run.sh gives two client pod addresses (HOSTMESH_CLUSTER_CLIENT_IPS)');
+    const [allowedIp, otherIp] = CLIENT_IPS as [string, string];
+    const whoami = await backend('whoami');
+    backends.push(whoami);
+    // Traefik Mesh's example (its SMI objects are in place since the CRD scenario): the
+    // ServiceAccounts, the server Pod behind the whoami Service and two client Pods, each at an
+    // address of its own (the kubelet's part: status.podIP). The example's TrafficSplit sends
+    // whoami to whoami-v1/v2, which do not run here: without it, whoami serves its own endpoint.
+    const pod = (name: string, serviceAccountName: string): object => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: SMI_NAMESPACE },
+      spec: { serviceAccountName, automountServiceAccountToken: false, containers: [{ name: 'main', image: 'whoami' }] },
+    });
+    await cluster.apply([
+      ...['whoami-server', 'whoami-client', 'other'].map((name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: SMI_NAMESPACE } })),
+      pod('whoami-a', 'whoami-server'), pod('client-a', 'whoami-client'), pod('other-a', 'other'),
+      serviceObject(SMI_NAMESPACE, 'whoami', [{ name: 'http', port: 80, targetPort: 8080 }]),
+      endpointSliceObject(SMI_NAMESPACE, 'whoami', 'whoami-1', [POD_IP!], [{ name: 'http', port: whoami.port }]),
+    ]);
+    for (const [name, ip] of [['whoami-a', POD_IP!], ['client-a', allowedIp], ['other-a', otherIp]] as const) {
+      await cluster.kubectlOk(['patch', 'pod', name, '-n', SMI_NAMESPACE, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } })]);
+    }
+    await cluster.kubectlOk(['delete', 'trafficsplits.split.smi-spec.io', 'whoami-canary', '-n', SMI_NAMESPACE]);
+
+    const upgrade = await helmWithHooks(cluster, MESH_NAMESPACE, ['upgrade', RELEASE, CHART, '--namespace', MESH_NAMESPACE, '--reuse-values', '--set', 'acl=true']);
+    assert.equal(upgrade.helm.status, 0, `helm upgrade failed:\n${upgrade.helm.stderr}${upgrade.helm.stdout}\n${describeHooks(upgrade.hooks)}`);
+    await mesh.stop();
+    mesh = new Mesh(cluster);
+    await mesh.start(3);
+    assert.ok(mesh.controllerCommand.includes('--acl'), `the upgraded Deployment runs the controller with --acl: ${mesh.controllerCommand.join(' ')}`);
+
+    const port = proxyPortOf(await wait('the shadow of whoami/whoami', () => shadowOf(SMI_NAMESPACE, 'whoami')), 80);
+    const from = (ip: string, p: Proxy, method: string, path: string) => httpFrom(ip, method, `http://${p.host}:${port}${path}`);
+    const statusBody = async (answer: Promise<{ status: number; body: string }>): Promise<[number, string]> => {
+      const a = await answer;
+      return [a.status, a.body];
+    };
+    for (const p of mesh.proxies) {
+      await wait(`${p.node} to let whoami-client in`, async () => (await from(allowedIp, p, 'GET', '/api')).status === 200);
+      // HTTPRouteGroup whoami-routes: /api any method, /metrics GET only.
+      assert.deepEqual(await statusBody(from(allowedIp, p, 'DELETE', '/api/x')), [200, 'whoami /api/x']);
+      assert.deepEqual(await statusBody(from(allowedIp, p, 'GET', '/metrics')), [200, 'whoami /metrics']);
+      assert.equal((await from(allowedIp, p, 'POST', '/metrics')).status, 403);
+      assert.equal((await from(allowedIp, p, 'GET', '/other')).status, 403);
+      const other = await from(otherIp, p, 'GET', '/api');
+      assert.equal(other.status, 403);
+      assert.match(other.body, /ServiceAccount whoami\/other/);
+      // Not a pod at all (the test runner's own address).
+      assert.equal((await httpGet(`http://${p.host}:${port}/api`)).status, 403);
+    }
+    // Live: without the TrafficTarget the client is denied; with it again, allowed.
+    const target = parseAllDocuments(readFileSync(SMI_EXAMPLE, 'utf8')).map((d) => d.toJS() as Record<string, any>).find((o) => o['metadata'].name === 'whoami-client-http')!;
+    await cluster.kubectlOk(['delete', 'traffictargets.access.smi-spec.io', 'whoami-client-http', '-n', SMI_NAMESPACE]);
+    for (const p of mesh.proxies) await wait(`${p.node} to deny whoami-client once its TrafficTarget is gone`, async () => (await from(allowedIp, p, 'GET', '/api')).status === 403);
+    await cluster.apply([target]);
+    for (const p of mesh.proxies) await wait(`${p.node} to let whoami-client in again`, async () => (await from(allowedIp, p, 'GET', '/api')).status === 200);
+    // Counted by source identity.
+    const metrics = await httpGet(`http://${mesh.proxies[0]!.host}:${mesh.proxies[0]!.adminPort}/metrics`);
+    assert.match(metrics.body, /hostmesh_acl_denied_total\{[^}]*destination_service="whoami"[^}]*source_namespace="whoami",source_service_account="other"\} [1-9]/);
   });
 
   test('helm uninstall: the cleanup Job\'s command, with the cleanup ServiceAccount\'s token, leaves no shadow Service and no Corefile block', async () => {

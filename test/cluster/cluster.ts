@@ -44,6 +44,11 @@ function kubeconfigYaml(server: string, ca: string, user: string, token: string)
   });
 }
 
+export interface ClusterOptions {
+  /** API Priority and Fairness with its default configuration, as a real cluster runs (bench/apiserver-pacing.ts). Default off. */
+  priorityAndFairness?: boolean;
+}
+
 export class Cluster {
   readonly kubectlPath: string;
   readonly helmPath: string;
@@ -53,12 +58,14 @@ export class Cluster {
   apiserver!: Component;
   private readonly etcdPorts: [number, number];
   private readonly apiPort: number;
+  private readonly options: ClusterOptions;
 
   readonly bins: ClusterBinaries;
   readonly dir: string;
 
-  private constructor(bins: ClusterBinaries, dir: string, ports: number[]) {
+  private constructor(bins: ClusterBinaries, dir: string, ports: number[], options: ClusterOptions) {
     this.bins = bins;
+    this.options = options;
     this.dir = dir;
     const kubectl = kubectlBinary();
     const helm = helmBinary();
@@ -72,10 +79,10 @@ export class Cluster {
   }
 
   /** Starts etcd and kube-apiserver and waits until the apiserver is ready and RBAC is bootstrapped. */
-  static async start(bins: ClusterBinaries): Promise<Cluster> {
+  static async start(bins: ClusterBinaries, options: ClusterOptions = {}): Promise<Cluster> {
     const dir = mkdtempSync(join(tmpdir(), 'hostmesh-cluster-'));
     const ports = [await freePort(), await freePort(), await freePort()];
-    const cluster = new Cluster(bins, dir, ports);
+    const cluster = new Cluster(bins, dir, ports, options);
     try {
       cluster.writeCredentials();
       await cluster.startEtcd();
@@ -129,8 +136,8 @@ export class Cluster {
       // The `kubernetes` Service keeps its ClusterIP; its Endpoints would name 127.0.0.1, which
       // the apiserver's own validation refuses (loopback), so it does not write them.
       '--endpoint-reconciler-type=none',
-      // Two shared cores: leave out what a test cluster does not need.
-      '--enable-priority-and-fairness=false',
+      // Two shared cores: leave out what a test cluster does not need (unless measured).
+      `--enable-priority-and-fairness=${this.options.priorityAndFairness === true}`,
       '--profiling=false',
       '--v=1',
     ];

@@ -24,8 +24,13 @@ export interface HttpAnswer { status: number; body: string; headers: Record<stri
 
 /** One request on a fresh connection. */
 export function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  return httpFrom(undefined, 'GET', url, headers);
+}
+
+/** One request on a fresh connection from `localAddress` (a client pod's address: its identity in ACL mode). */
+export function httpFrom(localAddress: string | undefined, method: string, url: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers, timeout: 10_000 }, (res) => {
+    const req = httpRequest(url, { agent: false, method, headers, timeout: 10_000, ...(localAddress === undefined ? {} : { localAddress }) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
@@ -144,6 +149,11 @@ export class Mesh {
   async startController(): Promise<void> {
     this.controller = new Component('controller', process.execPath, [MAIN, ...this.controllerArgs], childEnv({ HOSTMESH_LOG_LEVEL: 'info' }));
     await this.controller.waitReady('ready (/readyz)', async () => (await httpGet(`http://127.0.0.1:${this.controllerPort}/readyz`)).status === 200);
+  }
+
+  /** The controller's command line (the chart's, with the local overrides). */
+  get controllerCommand(): readonly string[] {
+    return this.controllerArgs;
   }
 
   async stopController(): Promise<void> {

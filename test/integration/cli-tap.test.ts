@@ -66,7 +66,7 @@ test('tap prints live request summaries from standalone, filtered, and stops aft
 test('top shows the busiest paths of a Service from standalone', async (t) => {
   const { fx, tokenFile } = await mesh(t);
   const base = fx.url('demo/web:80');
-  const top = runCli(t, ['top', 'demo/web', '--controller', fx.admin, '--token-file', tokenFile, '--duration', '4s', '--interval', '1m', '--rows', '2']);
+  const top = runCli(t, ['top', 'demo/web', '--controller', fx.admin, '--token-file', tokenFile, '--duration', '6s', '--interval', '1m', '--rows', '2']);
   // Three paths with shares 3:2:1; the top two are shown, busiest first.
   const agent = client(t);
   const out = await trafficUntil((i) => get(agent, `${base}${['/a', '/a', '/a', '/b', '/b', '/c'][i % 6]}`), top);

@@ -4,6 +4,8 @@
  * structured matches, unknown clients, 403 pages (text and JSON), and decisions that follow a
  * new table or a new identity map on a kept-alive connection.
  */
+import { connect as h2connect } from 'node:http2';
+import type { SecureClientSessionOptions } from 'node:http2';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agentFrom, call } from '../support/http-from.ts';
@@ -139,3 +141,39 @@ for (const withLog of [false, true]) {
     }
   });
 }
+
+test('http/2: one identity lookup per connection for all its streams; an unknown client is denied on every stream', async (t) => {
+  const backend = await httpBackend(t, (req, res) => res.end(`ok ${req.url}`));
+  const e = engine(t);
+  let lookups = 0;
+  const identify = e.identities.identify.bind(e.identities);
+  e.identities.identify = (address) => {
+    lookups++;
+    return identify(address);
+  };
+  const port = await freePort();
+  assert.equal((await e.apply({ ...table([{ cluster: svc('web', [backend.port]), listenPort: port, route: { access: POLICY } }], 1), identities: [CLIENT, PROM] })).ok, true);
+  const streams = async (localAddress: string, n: number): Promise<number[]> => {
+    const session = h2connect(`http://127.0.0.1:${port}`, { localAddress } as SecureClientSessionOptions);
+    session.on('error', () => {});
+    t.after(() => session.destroy());
+    const statuses: number[] = [];
+    for (let i = 0; i < n; i++) {
+      statuses.push(await new Promise<number>((resolve, reject) => {
+        const req = session.request({ ':path': `/s${i}` });
+        let status = 0;
+        req.on('response', (h) => { status = Number(h[':status']); });
+        req.on('data', () => {});
+        req.on('end', () => resolve(status));
+        req.on('error', reject);
+        req.end();
+      }));
+    }
+    session.close();
+    return statuses;
+  };
+  assert.deepEqual(await streams('127.0.0.2', 10), Array(10).fill(200));
+  assert.equal(lookups, 1, '10 streams on one HTTP/2 connection: one lookup');
+  assert.deepEqual(await streams('127.0.0.4', 5), Array(5).fill(403));
+  assert.equal(lookups, 2, 'another connection: one more');
+});

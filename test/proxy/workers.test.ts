@@ -183,3 +183,30 @@ test('a pool applies a delta on top of its table, refuses a gap, and its workers
   assert.equal(p.current?.digest, tableDigest(v2));
   for (let i = 0; i < 6; i++) assert.equal((await status(port)).body, 'b');
 });
+
+test('a worker that does not serve a delta\'s base refuses it and gets the whole table; every worker serves the result', async (t) => {
+  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((body) => httpBackend(t, (_req, res) => res.end(body))));
+  const p = await pool(t);
+  const port = await freePort();
+  const v1 = table([{ cluster: svc('web', [a!.port]), listenPort: port }], 1);
+  assert.ok((await p.apply(v1)).ok);
+  // The second worker alone moves to a table of another lineage: it no longer serves v1, the delta's base.
+  assert.ok(await p.applyOnWorker(1, { ...table([{ cluster: svc('web', [c!.port]), listenPort: port }], 7), epoch: 'another-epoch' }));
+  const v2 = table([{ cluster: svc('web', [b!.port]), listenPort: port }], 2);
+  const tracker = new ResourceTracker();
+  tracker.update(v1);
+  const { changes, digest } = tracker.update(v2);
+  const before = p.sent;
+  const threads = p.threadIds();
+  const r = await p.applyDelta({ format: 1, epoch: v1.epoch, base: 1, version: 2, generatedAt: v2.generatedAt, digest, changes });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(p.sent, { tables: before.tables + 1, deltas: before.deltas + p.size }, 'every worker was offered the delta; the one that refused it got the whole table');
+  // Not replaced as a failed worker would be: the same threads, and nothing to warn about.
+  assert.deepEqual(p.threadIds(), threads);
+  assert.deepEqual(r.warnings, []);
+  assert.equal(p.current?.digest, tableDigest(v2));
+  // New connections spread over both workers: none answers from the other lineage's backend.
+  const bodies = new Set<string>();
+  for (let i = 0; i < 16; i++) bodies.add((await status(port)).body);
+  assert.deepEqual([...bodies], ['b']);
+});

@@ -62,6 +62,9 @@ export interface RequestRecord {
   code?: number;
   /** The bearer token the client sent, if any: tells apart clients given different kubeconfigs. */
   user?: string;
+  /** performance.now() when the request's head arrived, and when its answer was written. */
+  receivedAt: number;
+  answeredAt?: number;
 }
 
 export interface FakeApiServerOptions {
@@ -93,6 +96,11 @@ export interface FakeApiServerOptions {
    * `system:masters`). The fake's own requests are still not authorized by RBAC.
    */
   users?: Record<string, Identity>;
+  /**
+   * Answer every write (create, update, patch, delete) this long after it arrived, as a real
+   * server's storage would: lets a test see how many writes a client keeps in flight. Default 0.
+   */
+  writeLatencyMs?: number;
 }
 
 interface OpenWatch {
@@ -125,6 +133,7 @@ const REASONS: Record<number, string> = {
 };
 
 const MAX_BODY = 3 * 1024 * 1024;
+const WRITES: ReadonlySet<Verb> = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 function truthy(v: string | null): boolean {
   return v === 'true' || v === '1';
@@ -139,6 +148,7 @@ export class FakeApiServer {
   private readonly injected: Injected[] = [];
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private boundPort = 0;
+  private connectionCount = 0;
 
   private constructor(options: FakeApiServerOptions) {
     this.options = options;
@@ -149,6 +159,7 @@ export class FakeApiServer {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => this.sendError(res, e));
     });
+    this.server.on('connection', () => this.connectionCount++);
   }
 
   static async start(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
@@ -163,6 +174,11 @@ export class FakeApiServer {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** Connections clients opened so far. */
+  get connectionsOpened(): number {
+    return this.connectionCount;
   }
 
   get url(): string {
@@ -455,11 +471,14 @@ export class FakeApiServer {
       this.send(res, 405, this.status(405, `the server does not allow this method on the requested resource`));
       return;
     }
-    const record: RequestRecord = { verb, resource: t.resource.qualifiedName, namespace: t.namespace, name: t.name, query: Object.fromEntries(q) };
+    const record: RequestRecord = { verb, resource: t.resource.qualifiedName, namespace: t.namespace, name: t.name, query: Object.fromEntries(q), receivedAt: performance.now() };
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) record.user = auth.slice(7);
     this.requests.push(record);
-    res.on('finish', () => { record.code = res.statusCode; });
+    res.on('finish', () => {
+      record.code = res.statusCode;
+      record.answeredAt = performance.now();
+    });
     const inject = this.injected.find((i) => i.verb === verb && (i.resource === undefined || i.resource === record.resource) && i.remaining > 0);
     if (inject) {
       inject.remaining--;
@@ -474,6 +493,8 @@ export class FakeApiServer {
       return;
     }
     if (q.has('dryRun')) throw new ApiError(400, 'BadRequest', 'dryRun is not supported by the fake API server');
+    const latency = this.options.writeLatencyMs ?? 0;
+    if (latency > 0 && WRITES.has(verb)) await new Promise((resolve) => setTimeout(resolve, latency));
     const { resource, namespace, name, subresource } = t;
     const contentType = req.headers['content-type'] ?? 'application/json';
     const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method!) ? await this.readBody(req) : '';

@@ -20,6 +20,8 @@ import { forEachLimit } from '../kube/loop.ts';
 import { describeTarget, failedWith, kubeCall, requestFailure } from '../kube/errors.ts';
 import type { KubeTarget } from '../kube/errors.ts';
 import type { ShadowDiff } from './diff.ts';
+import { DEFAULT_WRITE_PACING, pacer } from './pacing.ts';
+import type { WritePacing } from './pacing.ts';
 
 interface OwnWrite {
   /** The object as the server returned it; undefined when it was deleted. */
@@ -113,27 +115,6 @@ export interface ShadowWriteResult {
 /** Objects from client-node carry Dates; the informer's are plain JSON: keep one shape. */
 function plain(obj: V1Service): ServiceObject {
   return JSON.parse(JSON.stringify(obj)) as ServiceObject;
-}
-
-/** How bulk shadow writes are paced: requests in flight, and requests started per second. */
-export interface WritePacing {
-  concurrency: number;
-  perSecond: number;
-}
-
-/** 8 in flight, at most 100 a second: 10,000 new shadows take 100 s, and the API server is never flooded. */
-export const DEFAULT_WRITE_PACING: WritePacing = { concurrency: 8, perSecond: 100 };
-
-/** A start time for each request, `1000 / perSecond` ms apart (the first at once). */
-function pacer(perSecond: number): () => Promise<void> {
-  const gap = perSecond > 0 && Number.isFinite(perSecond) ? 1000 / perSecond : 0;
-  let next = 0;
-  return async () => {
-    const now = performance.now();
-    const at = Math.max(now, next);
-    next = at + gap;
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
-  };
 }
 
 /** Creates, updates and deletes the shadows of `diff`, paced by `pacing`. */

@@ -243,6 +243,17 @@ export class WorkerPool implements ProxyHost {
     this.#slots[index]?.send({ type: 'stall', ms });
   }
 
+  /**
+   * Test hook: worker `index` alone applies `table` (with the rate-limit zones in use), as a
+   * worker that missed versions would serve another table than the rest; whether it applied it.
+   */
+  applyOnWorker(index: number, table: RoutingTable): Promise<boolean> {
+    return this.#enqueue(async () => {
+      const slot = this.#slots[index];
+      return slot !== undefined && applied(await this.#call(slot, { type: 'apply', table, zones: this.#zones.current() }));
+    });
+  }
+
   /** Thread ids of the workers by slot (a dead one's until its replacement serves the table). */
   threadIds(): number[] {
     return this.#slots.map((s) => s.threadId);
