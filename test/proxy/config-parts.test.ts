@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setImmediate } from 'node:timers/promises';
 import fc from 'fast-check';
 import { isHostmeshError } from '../../src/common/errors.ts';
+import { textPieces } from '../../src/common/text-pieces.ts';
 import { LineSplitter } from '../../src/proxy/config/lines.ts';
 import { Backoff } from '../../src/proxy/config/backoff.ts';
 import { LatestWorker } from '../../src/proxy/config/latest.ts';
@@ -155,4 +156,17 @@ test('a table of 2,000 Services is saved in chunks and loads back equal', async 
   const loaded = await loadState(dir);
   assert.equal(loaded.kind, 'table');
   assert.deepEqual(loaded.kind === 'table' ? loaded.table : undefined, table);
+});
+
+test('text pieces join back to the text and never split a surrogate pair', () => {
+  fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.integer({ min: 1, max: 9 }), (text, size) => {
+    const pieces = [...textPieces(text, size)];
+    assert.equal(pieces.join(''), text);
+    for (const p of pieces) {
+      assert.ok(p.length <= size + 1);
+      assert.notEqual(p.charCodeAt(p.length - 1) & 0xfc00, 0xd800, 'no piece ends on a high surrogate');
+      // Each piece encodes to UTF-8 on its own exactly as its part of the whole.
+      assert.equal(Buffer.from(p).toString('utf8'), p);
+    }
+  }));
 });

@@ -92,10 +92,17 @@ export function* jsonPieces(value: unknown, depth = 0): Generator<string> {
  * admin API) for all of it; and never one Buffer of the whole table (common/text-pieces.ts).
  */
 async function writeTable(file: FileHandle, table: RoutingTable): Promise<void> {
+  // Every piece is encoded into this one buffer (at most 3 bytes per unit, plus the pair a piece
+  // may be extended by): a Buffer per piece lives until the GC, and a save per version left
+  // ~14 MB of them in malloc's heap, fragmented (224 instead of 162 MB after 300 deltas).
+  const buffer = Buffer.allocUnsafeSlow(3 * TEXT_PIECE + 4);
   let chunk = '';
   const write = async (): Promise<void> => {
-    // writeFile on a handle writes all of it at the current position (write() may write less).
-    for (const piece of textPieces(chunk)) await file.writeFile(piece);
+    for (const piece of textPieces(chunk)) {
+      const length = buffer.write(piece);
+      // write() may write less than asked: the rest follows.
+      for (let done = 0; done < length;) done += (await file.write(buffer, done, length - done)).bytesWritten;
+    }
     chunk = '';
   };
   for (const piece of jsonPieces(table)) {
