@@ -6,18 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { headerObject, readHead } from '../../src/proxy/http/h1-fast.ts';
-
-const require = createRequire(import.meta.url);
-const { HTTPParser, methods } = require('_http_common') as {
-  methods: string[];
-  HTTPParser: {
-    new (): { initialize(t: number, r: object, max: number, lenient: number): void; execute(b: Buffer): unknown; [k: number]: unknown };
-    REQUEST: number; kOnHeaders: number; kOnHeadersComplete: number; kOnBody: number; kOnMessageComplete: number;
-  };
-};
+import { HTTPParser, WEIRD, chars, methods, mostly, pick } from './llhttp-harness.ts';
 
 interface Parsed { method: string; url: string; minor: number; headers: string[]; keepAlive: boolean; upgrade: boolean; complete: boolean; error?: string }
 
@@ -46,11 +37,6 @@ function llhttp(buf: Buffer): Parsed {
   return out;
 }
 
-const pick = <T>(xs: readonly T[]) => fc.constantFrom(...xs);
-/** Mostly `usual`, now and then `odd`: most heads are close to valid, so many are accepted. */
-const mostly = <T>(usual: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ weight: 6, arbitrary: usual }, { weight: 1, arbitrary: odd });
-const chars = (alphabet: string, max: number) => fc.array(pick([...alphabet]), { maxLength: max }).map((a) => a.join(''));
-const WEIRD = ' \t\r\n\0\u0001\u007f\u0080\u00ff:;,"#?/%';
 const method = mostly(pick(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']), fc.oneof(pick(['CONNECT', 'PRI', 'get', 'G ET', 'FOO', '']), chars('GETPOS\t ', 5)));
 const target = mostly(
   fc.oneof(fc.constant('/'), chars('/abc?=&%.~!$09', 12).map((s) => `/${s}`)),

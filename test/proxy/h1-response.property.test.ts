@@ -6,17 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { readResponse } from '../../src/proxy/http/h1-response.ts';
-
-const require = createRequire(import.meta.url);
-const { HTTPParser } = require('_http_common') as {
-  HTTPParser: {
-    new (): { initialize(t: number, r: object, max: number, lenient: number): void; execute(b: Buffer): unknown; [k: number]: unknown };
-    RESPONSE: number; kOnHeaders: number; kOnHeadersComplete: number; kOnBody: number; kOnMessageComplete: number;
-  };
-};
+import { HTTPParser, WEIRD, chars, mostly, pick } from './llhttp-harness.ts';
 
 interface Parsed { status: number; reason: string; minor: number; headers: string[]; keepAlive: boolean; upgrade: boolean; body: string; complete: boolean; error?: string }
 
@@ -43,10 +35,6 @@ function llhttp(buf: Buffer): Parsed {
   return out;
 }
 
-const pick = <T>(xs: readonly T[]) => fc.constantFrom(...xs);
-const mostly = <T>(usual: fc.Arbitrary<T>, odd: fc.Arbitrary<T>) => fc.oneof({ weight: 6, arbitrary: usual }, { weight: 1, arbitrary: odd });
-const chars = (alphabet: string, max: number) => fc.array(pick([...alphabet]), { maxLength: max }).map((a) => a.join(''));
-const WEIRD = ' \t\r\n\0\u0001\u007f\u0080\u00ff:;,"#?/%';
 const version = mostly(pick(['HTTP/1.1', 'HTTP/1.0']), pick(['HTTP/1.2', 'HTTP/2.0', 'HTTP/1.10', 'http/1.1', 'HTTP/1.1 ', 'HTTP/0.9']));
 const status = mostly(pick(['200', '201', '404', '500', '503', '302']), pick(['100', '101', '204', '304', '199', '600', '099', '2000', '20', 'abc', '', ' 200']));
 const reason = mostly(pick(['OK', 'Not Found', 'x', 'Service Unavailable']), fc.oneof(pick(['', ' ', 'OK ', ' OK', 'O\tK']), chars(`ok${WEIRD}`, 5)));
