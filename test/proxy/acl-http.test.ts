@@ -78,6 +78,17 @@ test('http: a new identity map or a new policy applies to the next request of an
   assert.deepEqual([back.status, back.reused], [200, true]);
 });
 
+/** Counts the engine's identity-map lookups (its real `identify`, wrapped). */
+function countLookups(e: ReturnType<typeof engine>): { readonly n: number } {
+  const counter = { n: 0 };
+  const identify = e.identities.identify.bind(e.identities);
+  e.identities.identify = (address) => {
+    counter.n++;
+    return identify(address);
+  };
+  return counter;
+}
+
 /**
  * Issue 10 item 5: ACL mode costs one identity lookup per connection, not per request. The
  * engine's real identity map is counted (its `identify` wrapped); requests on one kept-alive
@@ -90,12 +101,7 @@ for (const withLog of [false, true]) {
     const backend = await httpBackend(t, (_req, res) => res.end('ok'));
     const lines: string[] = [];
     const e = engine(t, withLog ? { accessLog: { write: (chunk: string) => { lines.push(chunk); } } } : {});
-    let lookups = 0;
-    const identify = e.identities.identify.bind(e.identities);
-    e.identities.identify = (address) => {
-      lookups++;
-      return identify(address);
-    };
+    const lookups = countLookups(e);
     const port = await freePort();
     const base = (version: number, access: AccessPolicy): RoutingTable => table([{ cluster: svc('web', [backend.port]), listenPort: port, route: { access } }], version);
     // One entries array: the engine rebuilds the map only when the table brings another one.
@@ -109,28 +115,28 @@ for (const withLog of [false, true]) {
       }
     };
     await burst(20, 'GET', '/a', 200);
-    assert.equal(lookups, 1, '20 requests on one connection: one lookup');
+    assert.equal(lookups.n, 1, '20 requests on one connection: one lookup');
     await burst(20, 'POST', '/b', 200);
-    assert.equal(lookups, 1, 'the same connection, other requests: still one');
+    assert.equal(lookups.n, 1, 'the same connection, other requests: still one');
 
     // A new table whose policy no longer lists the client: decided again on the same connection
     // (denied), from the connection's identity (the map did not change: no new lookup).
     const others: AccessPolicy = { allow: [{ namespace: 'other', serviceAccount: 'x' }] };
     assert.equal((await e.apply({ ...base(2, others), identities: ids })).ok, true);
     await burst(20, 'GET', '/c', 403);
-    assert.equal(lookups, 1, 'a new table with the same identity map: no new lookup');
+    assert.equal(lookups.n, 1, 'a new table with the same identity map: no new lookup');
 
     // A changed identity map (the client now known as other/x): looked up again, once, and allowed.
     assert.equal((await e.apply({ ...base(3, others), identities: [{ ...CLIENT, namespace: 'other', serviceAccount: 'x' }, PROM] })).ok, true);
     await burst(20, 'GET', '/d', 200);
-    assert.equal(lookups, 2, 'after an identity map change: one more lookup');
+    assert.equal(lookups.n, 2, 'after an identity map change: one more lookup');
 
     // A request-dependent grant (prometheus: GET /metrics only) still looks its identity up once per connection.
     assert.equal((await e.apply({ ...base(4, POLICY), identities: [CLIENT, PROM] })).ok, true);
     const p = agentFrom(t, '127.0.0.3');
-    const before = lookups;
+    const before = lookups.n;
     for (let i = 0; i < 10; i++) assert.equal((await call(p, port, i % 2 === 0 ? 'GET' : 'POST', '/metrics')).status, i % 2 === 0 ? 200 : 403);
-    assert.equal(lookups - before, 1, '10 requests from prometheus: one lookup');
+    assert.equal(lookups.n - before, 1, '10 requests from prometheus: one lookup');
     if (withLog) {
       await e.close();
       const logged = lines.join('').trim().split('\n').map((l) => JSON.parse(l) as { identity?: string });
@@ -145,12 +151,7 @@ for (const withLog of [false, true]) {
 test('http/2: one identity lookup per connection for all its streams; an unknown client is denied on every stream', async (t) => {
   const backend = await httpBackend(t, (req, res) => res.end(`ok ${req.url}`));
   const e = engine(t);
-  let lookups = 0;
-  const identify = e.identities.identify.bind(e.identities);
-  e.identities.identify = (address) => {
-    lookups++;
-    return identify(address);
-  };
+  const lookups = countLookups(e);
   const port = await freePort();
   assert.equal((await e.apply({ ...table([{ cluster: svc('web', [backend.port]), listenPort: port, route: { access: POLICY } }], 1), identities: [CLIENT, PROM] })).ok, true);
   const streams = async (localAddress: string, n: number): Promise<number[]> => {
@@ -173,7 +174,7 @@ test('http/2: one identity lookup per connection for all its streams; an unknown
     return statuses;
   };
   assert.deepEqual(await streams('127.0.0.2', 10), Array(10).fill(200));
-  assert.equal(lookups, 1, '10 streams on one HTTP/2 connection: one lookup');
+  assert.equal(lookups.n, 1, '10 streams on one HTTP/2 connection: one lookup');
   assert.deepEqual(await streams('127.0.0.4', 5), Array(5).fill(403));
-  assert.equal(lookups, 2, 'another connection: one more');
+  assert.equal(lookups.n, 2, 'another connection: one more');
 });
