@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import { Socket } from 'node:net';
+import { directWrite } from './direct-write.ts';
 import { BAD_VALUE, TCHAR, TOKEN, VALUE, isTokenName } from './h1-syntax.ts';
 
 /** What the fast path needs from the listener that owns the connection. */
@@ -440,6 +441,7 @@ export class FastResponse extends EventEmitter {
     if (socket.destroyed || !socket.writable) return;
     if (out.length === 1) {
       const one = out[0]!;
+      if (directWrite(socket, one)) return;
       if (typeof one === 'string') socket.write(one, 'latin1');
       else socket.write(one);
       return;
@@ -449,7 +451,7 @@ export class FastResponse extends EventEmitter {
       const buf = Buffer.allocUnsafe(bytes);
       let at = 0;
       for (const part of out) at += typeof part === 'string' ? buf.write(part, at, 'latin1') : part.copy(buf, at);
-      socket.write(buf);
+      if (!directWrite(socket, buf)) socket.write(buf);
       return;
     }
     socket.cork();
