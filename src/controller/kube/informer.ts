@@ -86,6 +86,7 @@ export class Informer<T> {
         // Every page is of the first page's resourceVersion: the watch starts from there.
         first ??= page;
         for (const item of page.items) items.push(plain(item) as KubernetesObject);
+        // oxlint-disable-next-line no-underscore-dangle -- client-node's name for the list's `continue`
         next = page.metadata?._continue || undefined;
       } while (next !== undefined);
       this.#failures = 0;
