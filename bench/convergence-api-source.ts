@@ -51,6 +51,7 @@ export async function apiServerSource(publisher: Publisher): Promise<ChangeSourc
   const fake = await FakeApiServer.start({ historyLimit: 100_000 });
   let lastPublish = Date.now();
   publisher.subscribe(() => { lastPublish = Date.now(); });
+  const publishCalls: number[] = [];
   const controller = new Controller({
     kubeConfig: fake.kubeconfig(),
     meshNamespace: MESH_NAMESPACE,
@@ -58,7 +59,11 @@ export async function apiServerSource(publisher: Publisher): Promise<ChangeSourc
     zones: ['hostmesh'],
     portRange: PORT_RANGE,
     patchDns: false,
-    publish: (content, diagnostics, changes) => publisher.publish(content, diagnostics, changes),
+    publish: (content, diagnostics, changes) => {
+      publishCalls.push(performance.timeOrigin + performance.now());
+      if (publishCalls.length > 1000) publishCalls.splice(0, 500);
+      publisher.publish(content, diagnostics, changes);
+    },
     log: pino({ level: process.env.HOSTMESH_LOG_LEVEL ?? 'warn' }),
     instance: 'bench',
   });
@@ -103,6 +108,7 @@ export async function apiServerSource(publisher: Publisher): Promise<ChangeSourc
       latest = { cluster: `${NAMESPACE}/svc-${i}:80`, port: 1024 + (serial % 60000) };
       fake.patch('endpointslices', `svc-${i}-a`, NAMESPACE, { ports: [{ name: 'http', port: latest.port, protocol: 'TCP' }] });
     },
+    publishCalls,
     contains(table: RoutingTable) {
       return table.clusters.some((c) => c.id === latest.cluster && c.endpoints[0]?.port === latest.port);
     },
