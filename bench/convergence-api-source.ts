@@ -22,7 +22,6 @@ const MESH_NAMESPACE = 'hostmesh';
 /** Below the ephemeral range, so the bench's own connections never hold a listener's port. */
 const PORT_RANGE: [number, number] = [20000, 31999];
 const SETTLE_MS = 500;
-const ENDPOINTS = [1, 2, 3];
 const PREPARE_LIMIT_MS = 600_000;
 
 function service(i: number): ServiceObject {
@@ -47,13 +46,13 @@ function pod(i: number, d: number, ready: boolean): PodObject {
   } as PodObject;
 }
 
-function slice(i: number): EndpointSliceObject {
+function slice(i: number, endpoints: readonly number[]): EndpointSliceObject {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: { name: `svc-${i}-a`, namespace: NAMESPACE, labels: { [SERVICE_NAME_LABEL]: `svc-${i}` } },
     addressType: 'IPv4',
-    endpoints: ENDPOINTS.map((d) => ({ addresses: [address(i, d)], conditions: { ready: true }, nodeName: `node-${d}` })),
+    endpoints: endpoints.map((d) => ({ addresses: [address(i, d)], conditions: { ready: true }, nodeName: `node-${d}` })),
     ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
   };
 }
@@ -64,7 +63,9 @@ function slice(i: number): EndpointSliceObject {
  * of the first endpoint's pod (as kubelet does before the EndpointSlice controller moves the
  * endpoint), so the controller sees a Pod event and an EndpointSlice event per change.
  */
-export async function apiServerSource(publisher: Publisher, options: { pods?: boolean } = {}): Promise<ChangeSource> {
+export async function apiServerSource(publisher: Publisher, options: { pods?: boolean; endpoints?: number } = {}): Promise<ChangeSource> {
+  /** Endpoints per Service (each with its pod with `pods`): 1, 2, ... */
+  const ENDPOINTS = Array.from({ length: options.endpoints ?? 3 }, (_, k) => k + 1);
   const fake = await FakeApiServer.start({ historyLimit: 100_000 });
   let lastPublish = Date.now();
   publisher.subscribe(() => { lastPublish = Date.now(); });
@@ -110,7 +111,7 @@ export async function apiServerSource(publisher: Publisher, options: { pods?: bo
     async prepare(services) {
       for (let i = size; i < services; i++) {
         fake.create('services', service(i));
-        fake.create('endpointslices', slice(i));
+        fake.create('endpointslices', slice(i, ENDPOINTS));
         if (options.pods) for (const d of ENDPOINTS) fake.create('pods', pod(i, d, true));
       }
       for (let i = services; i < size; i++) {

@@ -4,11 +4,12 @@
  *
  *   npx node bench/convergence.ts [--source publish|api] [--engine noop|real] [--clients 3]
  *       [--sizes 10,1000,10000 | --services 10000] [--changes 40] [--coalesce-ms 50]
- *       [--max-delay-ms 250] [--same-loop] [--seconds 60] [--slowest 5] [--gap-ms 0] [--pods]
+ *       [--max-delay-ms 250] [--same-loop] [--seconds 60] [--slowest 5] [--gap-ms 0] [--pods] [--endpoints 3]
  *
  * `--pods` (with `--source api`): every endpoint has its Pod, and each change also writes the
  * Ready condition of one pod before the EndpointSlice, as kubelet does before the EndpointSlice
- * controller: the controller sees both events, as it does in a cluster.
+ * controller: the controller sees both events, as it does in a cluster. `--endpoints N`: per
+ * Service (3; 10 makes the issue's 100,000 endpoints, and pods, at 10,000 Services).
  *
  * `--gap-ms` waits between changes, so that a run of 300 changes with a gap of 250 ms spans the
  * controller's 60 s resync as changes spread over time would (default: back to back).
@@ -66,6 +67,7 @@ const { values: args } = parseArgs({
     slowest: { type: 'string', default: '5' },
     'gap-ms': { type: 'string', default: '0' },
     pods: { type: 'boolean', default: false },
+    endpoints: { type: 'string', default: '3' },
   },
 });
 if (args.source !== 'publish' && args.source !== 'api') throw new Error(`--source: publish or api, not ${args.source}`);
@@ -264,7 +266,7 @@ async function measure(source: ChangeSource, services: number): Promise<string> 
 }
 
 const clients = await startClients();
-const source = args.source === 'api' ? await apiServerSource(publisher, { pods: args.pods }) : publisherSource(publisher);
+const source = args.source === 'api' ? await apiServerSource(publisher, { pods: args.pods, endpoints: Number(args.endpoints) }) : publisherSource(publisher);
 try {
   process.stdout.write(
     `convergence: change -> every proxy acked; ${clientCount} clients with ${engineKind === 'real' ? 'real engines' : 'no-op engines'} (${args['same-loop'] ? 'same event loop as the controller' : 'one worker thread each'}), ` +
