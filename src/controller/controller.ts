@@ -199,6 +199,8 @@ export class Controller {
   /** What the last published translation was made from. */
   #translated: { state: ClusterState | undefined; addresses: ReadonlyMap<ServiceId, readonly string[]> } = { state: undefined, addresses: new Map() };
   #translation: Diagnostic[] = [];
+  /** What the Events were last synced from. */
+  #eventsFrom: { diagnostics: readonly Diagnostic[]; services: readonly ServiceObject[] } | undefined;
   #shadowState: ShadowDiagnostic[] = [];
   #conflicts: ShadowConflict[] = [];
   #writeFailures: ShadowWriteFailure[] = [];
@@ -429,7 +431,11 @@ export class Controller {
     this.#shadowLoop.trigger();
     this.#routeReports = { state, reports: result.routeStatus ?? [] };
     this.#statusLoop.trigger();
-    this.#events.sync(serviceProblems(result.diagnostics, state.services));
+    // An endpoint change hands back the same diagnostics and Services: no pass over every Service.
+    if (this.#eventsFrom?.diagnostics !== result.diagnostics || this.#eventsFrom.services !== state.services) {
+      this.#events.sync(serviceProblems(result.diagnostics, state.services));
+      this.#eventsFrom = { diagnostics: result.diagnostics, services: state.services };
+    }
 
     // Unchanged Services translate to the same entry objects, so comparing the entries by
     // identity finds an unchanged table without serializing 10,000 Services' worth of JSON.
