@@ -42,7 +42,7 @@ import type { ShadowWriteFailure } from './shadow/reconciler.ts';
 import type { WritePacing } from './shadow/pacing.ts';
 import { buildShadowService, readShadowState } from './shadow/services.ts';
 import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/services.ts';
-import { diffShadowServices } from './shadow/diff.ts';
+import { diffShadowServicesInSlices } from './shadow/diff.ts';
 import type { ShadowConflict } from './shadow/diff.ts';
 import { KubernetesSource } from './source/kubernetes.ts';
 import { QuarantineStore } from './kube/quarantine-store.ts';
@@ -485,7 +485,9 @@ export class Controller {
     const settled = this.#shadowsSettled;
     const viewVersion = this.#view.version;
     if (settled !== undefined && settled.version === viewVersion && sameObjects(settled.desired, desired)) return 'done';
-    const diff = diffShadowServices(desired, this.#view.services());
+    // In slices: the resync compares every shadow, and endpoint changes must not wait for it.
+    const diff = await diffShadowServicesInSlices(desired, this.#view.services());
+    if (this.#stopped) return 'done';
     const known = new Set(this.#conflicts.map((c) => `${c.service} ${c.reason}`));
     for (const c of diff.conflicts) {
       if (!known.has(`${c.service} ${c.reason}`)) this.#log.error({ code: 'SHADOW_CONFLICT', service: c.service }, c.reason);

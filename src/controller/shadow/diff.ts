@@ -85,12 +85,39 @@ function applyDesired(desired: ServiceObject, existing: ServiceObject): ServiceO
 }
 
 export function diffShadowServices(desired: readonly ServiceObject[], existing: readonly ServiceObject[]): ShadowDiff {
+  const steps = diffSteps(desired, existing, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Shadows compared per turn of the event loop by diffShadowServicesInSlices. */
+export const DIFF_SLICE = 1000;
+
+/**
+ * diffShadowServices() in slices of `slice` shadows, each in its own turn of the event loop:
+ * the resync's pass over 10,000 shadows never holds up a watch event, a translation or a
+ * proxy's stream for its whole length. The result is the one for the lists as they were given.
+ */
+export async function diffShadowServicesInSlices(desired: readonly ServiceObject[], existing: readonly ServiceObject[], slice = DIFF_SLICE): Promise<ShadowDiff> {
+  const steps = diffSteps(desired, existing, slice);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function* diffSteps(desired: readonly ServiceObject[], existing: readonly ServiceObject[], slice: number): Generator<void, ShadowDiff> {
   const diff: ShadowDiff = { create: [], update: [], delete: [], conflicts: [] };
   const have = new Map(existing.map((svc) => [key(svc), svc]));
   const wanted = new Map<string, ServiceObject>();
   // Each key built once, not twice per comparison.
-  const order = (list: [string, ServiceObject][]): [string, ServiceObject][] => list.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const order = (list: [string, ServiceObject][]): [string, ServiceObject][] => list.toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  let n = 0;
   for (const [k, svc] of order(desired.map((svc) => [key(svc), svc]))) {
+    if (++n % slice === 0) yield;
     const first = wanted.get(k);
     if (first) {
       diff.conflicts.push({
@@ -106,6 +133,7 @@ export function diffShadowServices(desired: readonly ServiceObject[], existing: 
       diff.conflicts.push({ service: k, reason: `Service ${k} exists and is not a hostmesh shadow (no ${SHADOW_OF_ANNOTATION} annotation); it is left alone` });
     } else if (!upToDateCached(svc, current)) diff.update.push(applyDesired(svc, current));
   }
+  yield;
   for (const [k, svc] of order([...have])) {
     if (!wanted.has(k) && isShadowService(svc)) diff.delete.push(svc);
   }
