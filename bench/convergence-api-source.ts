@@ -22,6 +22,8 @@ const MESH_NAMESPACE = 'hostmesh';
 /** Below the ephemeral range, so the bench's own connections never hold a listener's port. */
 const PORT_RANGE: [number, number] = [20000, 31999];
 const SETTLE_MS = 500;
+/** With `pods`: how long after the Pod write the EndpointSlice is written (the clock starts before the Pod write). */
+const POD_TO_SLICE_MS = 5;
 const PREPARE_LIMIT_MS = 600_000;
 
 function service(i: number): ServiceObject {
@@ -126,7 +128,11 @@ export async function apiServerSource(publisher: Publisher, options: { pods?: bo
       const i = n % Math.max(1, size);
       serial++;
       latest = { cluster: `${NAMESPACE}/svc-${i}:80`, port: 1024 + (serial % 60000) };
-      if (options.pods) fake.update('pods', pod(i, ENDPOINTS[0]!, serial % 2 === 0));
+      if (options.pods) {
+        // kubelet's status write comes first; the EndpointSlice controller follows it.
+        fake.update('pods', pod(i, ENDPOINTS[0]!, serial % 2 === 0));
+        await new Promise((resolve) => setTimeout(resolve, POD_TO_SLICE_MS));
+      }
       fake.patch('endpointslices', `svc-${i}-a`, NAMESPACE, { ports: [{ name: 'http', port: latest.port, protocol: 'TCP' }] });
     },
     publishCalls,
