@@ -8,7 +8,7 @@
  */
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
-import { LeadingBudget } from './leading-budget.ts';
+import { LeadingBudget } from '../push/leading-budget.ts';
 
 /** `done`; `again`: plan again now (state was re-read); `retry`: failed, run again after a backoff. */
 export type RunOutcome = 'done' | 'again' | 'retry';
@@ -44,7 +44,7 @@ export interface SerialLoopOptions {
   /**
    * A trigger runs on the next turn of the event loop instead of after the window (once the
    * last run is as long ago as it took), up to LEADING_BURST runs in a row, one more every
-   * `coalesceMs` (kube/leading-budget.ts): a lone change, or the two events of a pod readiness
+   * `coalesceMs` (push/leading-budget.ts): a lone change, or the two events of a pod readiness
    * flip, do not wait for a burst that is not coming; a longer burst is gathered in windows.
    */
   leading?: boolean;

@@ -6,7 +6,7 @@
  * `coalesceMs`, but never later than `maxDelayMs` after the first unpublished change, so a
  * steady trickle of events cannot starve the proxies. A change while nothing is pending is
  * published on the next turn of the event loop instead, up to `leadingBurst` in a row, one more
- * every `coalesceMs` (kube/leading-budget.ts): a lone change, or the Pod and EndpointSlice
+ * every `coalesceMs` (push/leading-budget.ts): a lone change, or the Pod and EndpointSlice
  * events of one readiness flip, do not wait out a window meant for bursts, and a burst costs at
  * most that many versions more. Content whose digest equals the current
  * table's makes no version (its diagnostics still replace the current ones).
@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { dnsServiceKey, listenerKey, ResourceTracker, TABLE_FORMAT } from '../../table/index.ts';
 import type { ContentChanges, RoutingTable, StatusDiagnostic, TableContent, TableDelta } from '../../table/index.ts';
 import { HostmeshError } from '../../common/errors.ts';
-import { LeadingBudget } from '../kube/leading-budget.ts';
+import { LeadingBudget } from './leading-budget.ts';
 import { VersionHistory } from './history.ts';
 
 export type { TableContent };

@@ -1,4 +1,6 @@
 /**
+ * (In push/ because the publisher is below kube/ in the controller's layering; kube/loop.ts uses it too.)
+ *
  * How many changes in a row may go out at once (on the next turn of the event loop) before the
  * rest of a burst is gathered into a window: a token bucket of `burst` tokens, one back every
  * `refillMs`. A lone change, and the pair a pod readiness flip makes (kubelet writes the Pod's
