@@ -226,6 +226,7 @@ export class HttpListener {
       draining: () => this.#draining,
       keepAliveTimeoutMs: l.clientKeepAliveTimeoutMs,
       maxHeaderSize: l.maxHeaderSize,
+      headersTimeoutMs: l.headersTimeoutMs,
       released: (conn: FastConnection) => this.#tracked.fast.delete(conn),
     };
     return this.#fastHost;
