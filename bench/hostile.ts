@@ -21,7 +21,9 @@
  * the attacker prints what it did per second so that runs can be compared. The default is the
  * unpinned run (all processes at nice 0, anywhere).
  *
- * `--proxy-script FILE` runs another copy of hostile-proxy.ts (e.g. one importing an older
+ * The attacker connects from `--attacker-address` (127.0.0.2): another client than the normal
+ * one, as another pod would be (the proxy's per-address defences, such as the h2c abuse
+ * penalty, then tell them apart). `--proxy-script FILE` runs another copy of hostile-proxy.ts (e.g. one importing an older
  * src/, for an A/B in the same run). A benchmark, never run by npm test.
  */
 import { spawn } from 'node:child_process';
@@ -35,7 +37,9 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { describeGc, describeWait, gcPauses, schedstat } from './hostile-stats.ts';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' }, 'proxy-flags': { type: 'string', default: '' }, priority: { type: 'string', default: '0' }, attacks: { type: 'string', default: 'pipeline,churn,reset' }, isolate: { type: 'boolean', default: false }, 'attacker-cpu': { type: 'string' }, 'attacker-nice': { type: 'string' }, 'proxy-script': { type: 'string' } } });
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' }, 'proxy-flags': { type: 'string', default: '' }, priority: { type: 'string', default: '0' }, attacks: { type: 'string', default: 'pipeline,churn,reset' }, isolate: { type: 'boolean', default: false }, 'attacker-cpu': { type: 'string' }, 'attacker-nice': { type: 'string' }, 'proxy-script': { type: 'string' }, 'attacker-address': { type: 'string', default: '127.0.0.2' } } });
+/** The attacker's source address: another client than the normal one (127.0.0.1), as another pod would be. */
+const FROM = args['attacker-address'];
 const ATTACKS = new Set(args.attacks.split(','));
 const DURATION_MS = Number(args.duration) * 1000;
 const PORT = Number(args.port);
@@ -90,7 +94,7 @@ async function pipeliner(): Promise<void> {
   const batch = 'GET /p HTTP/1.1\r\nHost: bench\r\n\r\n'.repeat(1500);
   while (!run.stop) {
     await new Promise<void>((resolve) => {
-      const s = netConnect({ host: '127.0.0.1', port: PORT });
+      const s = netConnect({ host: '127.0.0.1', port: PORT, localAddress: FROM });
       s.on('error', () => resolve());
       s.on('close', () => resolve());
       s.setEncoding('latin1');
@@ -105,7 +109,7 @@ async function pipeliner(): Promise<void> {
 async function churner(): Promise<void> {
   while (!run.stop) {
     await new Promise<void>((resolve) => {
-      const s = netConnect({ host: '127.0.0.1', port: PORT });
+      const s = netConnect({ host: '127.0.0.1', port: PORT, localAddress: FROM });
       s.on('error', () => resolve());
       s.on('close', () => resolve());
       s.resume();
@@ -121,7 +125,7 @@ async function churner(): Promise<void> {
 async function rapidReset(): Promise<void> {
   while (!run.stop) {
     await new Promise<void>((resolve) => {
-      const c = h2connect(`http://127.0.0.1:${PORT}`);
+      const c = h2connect(`http://127.0.0.1:${PORT}`, { createConnection: () => netConnect({ host: '127.0.0.1', port: PORT, localAddress: FROM }) });
       c.on('error', () => {});
       c.on('goaway', () => { counters.goaways++; });
       c.on('close', () => resolve());
@@ -201,7 +205,8 @@ if (args.role === 'hostile') {
   console.log(attackerCpu === undefined && attackerNice === 0
     ? 'attacker: unpinned, nice 0 (shares every CPU with the proxy)'
     : `attacker: ${attackerCpu === undefined ? 'unpinned' : `pinned to CPU ${attackerCpu} of ${cpus}`}, nice ${attackerNice} (standing in for a client with its own CPU; the proxy, normal client and backend are not pinned)`);
-  const hostileArgs = [fileURLToPath(import.meta.url), '--role', 'hostile', '--port', String(PORT), '--attacks', args.attacks];
+  console.log(`attacker: connects from ${FROM} (the normal client from 127.0.0.1)`);
+  const hostileArgs = [fileURLToPath(import.meta.url), '--role', 'hostile', '--port', String(PORT), '--attacks', args.attacks, '--attacker-address', FROM];
   const attacker = wrap.length === 0
     ? spawn(process.execPath, hostileArgs, { stdio: 'inherit' })
     : spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...hostileArgs], { stdio: 'inherit' });

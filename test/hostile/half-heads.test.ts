@@ -22,11 +22,12 @@ interface Seen {
   fallbacks: (string | undefined)[];
   /** The fast path's side of the connection, once accepted. */
   server: Socket | undefined;
+  conns: FastConnection[];
 }
 
 /** A FastConnection on a real loopback connection, with a host that records what it is asked to do. */
 async function fastServer(t: TestContext, headersTimeoutMs = 60_000): Promise<{ port: number; seen: Seen }> {
-  const seen: Seen = { served: [], fallbacks: [], server: undefined };
+  const seen: Seen = { served: [], fallbacks: [], server: undefined, conns: [] };
   const host: FastHost = {
     serve: (req: FastRequest, res: FastResponse) => {
       seen.served.push(req.url);
@@ -45,7 +46,7 @@ async function fastServer(t: TestContext, headersTimeoutMs = 60_000): Promise<{ 
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     seen.server = socket;
     socket.on('error', () => {});
-    new FastConnection(socket, host);
+    seen.conns.push(new FastConnection(socket, host));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
