@@ -23,7 +23,13 @@
  * does, now with every shadow in place: the time until every proxy follows the new
  * controller's table (all routes and names).
  *
+ * `--shadows`: a controller RESTART instead (a rolling update, a new leader): every shadow
+ * Service is already in place, with its proxy ports and ClusterIP, as the previous controller
+ * left it. Reported the same way, from the new process's start: the time until every proxy
+ * serves every route and every DNS name (nothing has to be written first).
+ *
  *   --services N    (default 10000)   --endpoints N   per Service (default 10)
+ *   --shadows       the shadows exist already (a restart; implies --no-restart)
  *   --clients N     no-op watch clients besides the real proxy (default 2)
  *   --no-proxy      no `hostmesh proxy` process (the controller alone)
  *   --no-restart    skip the warm restart
@@ -46,6 +52,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EndpointSliceObject, ServiceObject } from '../src/controller/objects.ts';
 import { SERVICE_NAME_LABEL } from '../src/controller/objects.ts';
+import { buildShadowService } from '../src/controller/shadow/services.ts';
+import { portId } from '../src/table/index.ts';
 import { FakeApiServer } from '../test/support/fake-apiserver.ts';
 import { startClient } from './convergence-client.ts';
 import type { AppliedEvent, BenchClient } from './convergence-client.ts';
@@ -59,6 +67,7 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '2' },
     'no-proxy': { type: 'boolean', default: false },
     'no-restart': { type: 'boolean', default: false },
+    shadows: { type: 'boolean', default: false },
     quiet: { type: 'string', default: '5' },
     limit: { type: 'string', default: '600' },
     sources: { type: 'boolean', default: false },
@@ -129,9 +138,15 @@ async function status(): Promise<Status | undefined> {
 }
 
 const fake = await FakeApiServer.start({ historyLimit: 4 * SERVICES + 1000 });
+const SHADOWS = args.shadows;
 for (let i = 0; i < SERVICES; i++) {
   fake.create('services', service(i));
   fake.create('endpointslices', slice(i));
+  if (SHADOWS) {
+    // As the previous controller left it: proxy port 40000 + i, a ClusterIP from the fake.
+    const ports = new Map([[portId(NAMESPACE, `svc-${i}`, 80), 40_000 + i]]);
+    fake.create('services', buildShadowService(service(i), ports, { meshNamespace: 'hostmesh', proxySelector: { 'app.kubernetes.io/component': 'proxy' } })!);
+  }
 }
 writeFileSync(join(dir, 'kubeconfig'), fake.kubeconfig().exportConfig());
 writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
@@ -218,7 +233,7 @@ const proxyMemory = proxy ? await report(proxy) : undefined;
 
 const line = (label: string, value: string): void => out(`  ${`${label}:`.padEnd(56)} ${value}`);
 const sec = (ms: number | undefined): string => (ms === undefined ? 'not reached' : `${(ms / 1000).toFixed(1)} s`);
-out(`hostmesh bench:coldstart: ${SERVICES} Services, ${SERVICES * ENDPOINTS} endpoints, no shadow Services yet; ${args.sources ? 'sources' : 'compiled package'}, node ${process.version}`);
+out(`hostmesh bench:coldstart: ${SERVICES} Services, ${SERVICES * ENDPOINTS} endpoints, ${SHADOWS ? 'every shadow Service in place (a controller restart)' : 'no shadow Services yet'}; ${args.sources ? 'sources' : 'compiled package'}, node ${process.version}`);
 line('controller answering /healthz', sec(healthy));
 line(`every proxy (${nodes.length}) serving every route`, `${sec(routesEverywhere)} (version ${versionWith('routes') ?? '-'})`);
 line('... and every DNS name (all shadows have a ClusterIP)', `${sec(namesEverywhere)} (version ${versionWith('names') ?? '-'})`);
@@ -231,7 +246,7 @@ const mem = (name: string, r: MemoryReport | undefined): void => {
 mem('controller', controllerMemory);
 mem('proxy', proxyMemory);
 
-if (!args['no-restart'] && final !== undefined) {
+if (!args['no-restart'] && !SHADOWS && final !== undefined) {
   // The IPC channel (memory reports) would keep the stopped controller alive: close it first.
   controller.disconnect();
   await new Promise((resolve) => { controller.once('exit', resolve); controller.kill('SIGTERM'); });

@@ -19,7 +19,10 @@
  * Reported once the proxy serves every Service and nothing was published for 5 s (and then
  * `--settle S` seconds more: the controller drops its serialized snapshot 30-60 s after the
  * last stream that needed it): both processes' memory, as above. `--heap-snapshot FILE` snapshots the controller, `--proxy-heap-snapshot FILE` the proxy.
- * Ports: controller 24010, proxy admin 24001 and DNS 24002, listeners on 127.0.0.24.
+ * Ports: controller 24010, proxy admin 24001 and DNS 24002, listeners on 127.0.0.24; `--port P`
+ * moves them to P, P+1, P+2 and `--bind IP` the listeners, so two runs can share a machine.
+ * `--main FILE`: run that compiled `main.js` (another build, for a before/after comparison)
+ * instead of compiling this checkout.
  */
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -48,6 +51,9 @@ const { values: args, positionals } = parseArgs({
     settle: { type: 'string', default: '0' },
     'heap-snapshot': { type: 'string' },
     'proxy-heap-snapshot': { type: 'string' },
+    port: { type: 'string', default: '24010' },
+    main: { type: 'string' },
+    bind: { type: 'string', default: '127.0.0.24' },
   },
 });
 const services = Number(positionals[0] ?? 10_000);
@@ -136,8 +142,9 @@ async function inProcess(): Promise<void> {
 
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const HOST = '127.0.0.24';
-const ADMIN = 'http://127.0.0.1:24001';
+const HOST = args.bind;
+const PORT = Number(args.port);
+const ADMIN = `http://127.0.0.1:${PORT + 1}`;
 
 /** A temporary directory, the compiled package (unless --sources) and the children, all removed at exit. */
 function prepare(): { dir: string; main: string; children: ChildProcess[] } {
@@ -147,9 +154,10 @@ function prepare(): { dir: string; main: string; children: ChildProcess[] } {
   process.on('exit', () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-    if (!args.sources) rmSync(built, { recursive: true, force: true });
+    if (!args.sources && args.main === undefined) rmSync(built, { recursive: true, force: true });
   });
   writeFileSync(join(dir, 'token'), 'bench-token\n');
+  if (args.main !== undefined) return { dir, main: args.main, children };
   if (!args.sources) {
     rmSync(built, { recursive: true, force: true });
     execFileSync(process.execPath, [here('../node_modules/typescript/bin/tsc'), '-p', here('../tsconfig.build.json'), '--outDir', built], { stdio: 'inherit' });
@@ -161,7 +169,7 @@ function prepare(): { dir: string; main: string; children: ChildProcess[] } {
 function startProxy(main: string, dir: string, children: ChildProcess[], controller: string, snapshot: string | undefined): ChildProcess {
   return forkProbed(children, main, [
     'proxy', '--controller', controller, '--node', 'bench', '--token-file', join(dir, 'token'), '--state-dir', join(dir, 'state'),
-    '--bind', HOST, '--admin', '127.0.0.1:24001', '--dns', '127.0.0.1:24002', '--workers', '1', '--log-level', 'silent',
+    '--bind', HOST, '--admin', `127.0.0.1:${PORT + 1}`, '--dns', `127.0.0.1:${PORT + 2}`, '--workers', '1', '--log-level', 'silent',
   ], snapshotFlags(dir, snapshot));
 }
 
@@ -199,7 +207,7 @@ async function asProcess(): Promise<void> {
   mkdirSync(join(dir, 'state'));
   writeFileSync(join(dir, 'state', 'table.json'), JSON.stringify(tableFor(ports, 1, true)));
   const t0 = performance.now();
-  const proxy = startProxy(main, dir, children, 'http://127.0.0.1:24009', args['heap-snapshot']);
+  const proxy = startProxy(main, dir, children, `http://127.0.0.1:${PORT - 1}`, args['heap-snapshot']);
   // Ready once a table is applied: every listener is open by then.
   for (;;) {
     if (proxy.exitCode !== null) throw new Error(`the proxy exited with ${proxy.exitCode}`);
@@ -240,10 +248,10 @@ async function asCluster(): Promise<void> {
   }
   const { dir, main, children } = prepare();
   writeFileSync(join(dir, 'kubeconfig'), fake.kubeconfig().exportConfig());
-  const api = 'http://127.0.0.1:24010';
+  const api = `http://127.0.0.1:${PORT}`;
   const t0 = performance.now();
   const controller = forkProbed(children, main, [
-    'controller', '--listen', '127.0.0.1:24010', '--mesh-namespace', 'hostmesh', '--token-file', join(dir, 'token'),
+    'controller', '--listen', `127.0.0.1:${PORT}`, '--mesh-namespace', 'hostmesh', '--token-file', join(dir, 'token'),
     '--proxy-selector', 'app.kubernetes.io/component=proxy', '--kubeconfig', join(dir, 'kubeconfig'),
     '--port-range', `40000-${40000 + services - 1}`, '--log-level', 'warn',
   ], snapshotFlags(dir, args['heap-snapshot']));

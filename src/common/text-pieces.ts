@@ -16,3 +16,58 @@ export function* textPieces(text: string, size = TEXT_PIECE): Generator<string> 
     i = end;
   }
 }
+
+/** Long lists are written an element at a time; shorter ones (and anything deeper) in one piece. */
+const LONG_LIST = 256;
+
+/**
+ * JSON.stringify(value), the same text, in pieces: the lists of a table (its Services' entries)
+ * one element at a time, so the serialization can pause between pieces.
+ */
+export function* jsonPieces(value: unknown, depth = 0): Generator<string> {
+  if (depth > 2 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    yield JSON.stringify(value) ?? 'null';
+    return;
+  }
+  if (Array.isArray(value)) {
+    if (value.length < LONG_LIST) {
+      yield JSON.stringify(value);
+      return;
+    }
+    yield '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) yield ',';
+      const v: unknown = value[i];
+      yield v === undefined || typeof v === 'function' || typeof v === 'symbol' ? 'null' : JSON.stringify(v);
+    }
+    yield ']';
+    return;
+  }
+  yield '{';
+  let first = true;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    yield `${first ? '' : ','}${JSON.stringify(k)}:`;
+    first = false;
+    yield* jsonPieces(v, depth + 1);
+  }
+  yield '}';
+}
+
+/**
+ * `pieces` (of one text) as Buffers of UTF-8 of at most TEXT_PIECE characters each: the
+ * controller's watch lines (a snapshot is the whole table) are written this way, never as one
+ * Buffer of the whole text.
+ */
+export function bufferPieces(pieces: Iterable<string>): Buffer[] {
+  const out: Buffer[] = [];
+  let chunk = '';
+  for (const piece of pieces) {
+    chunk += piece;
+    if (chunk.length < TEXT_PIECE) continue;
+    for (const part of textPieces(chunk)) out.push(Buffer.from(part));
+    chunk = '';
+  }
+  if (chunk !== '') out.push(Buffer.from(chunk));
+  return out;
+}

@@ -29,6 +29,7 @@ import { EventRecorder, serviceProblems } from './kube/events.ts';
 import type { ClusterState, ServiceObject } from './objects.ts';
 import { DnsReconciler } from './dns/reconciler.ts';
 import { Informer } from './kube/informer.ts';
+import { trimService } from './kube/trim.ts';
 import { DEFAULT_BACKOFF, SerialLoop } from './kube/loop.ts';
 import { BurstWindow } from './kube/burst-window.ts';
 import { reuseConnections } from './kube/connections.ts';
@@ -269,7 +270,9 @@ export class Controller {
       kubeConfig: kc,
       path: `/api/v1/namespaces/${meshNamespace}/services`,
       what: `services in namespace ${meshNamespace}`,
-      list: () => this.#core.listNamespacedService({ namespace: meshNamespace }),
+      list: (page) => this.#core.listNamespacedService({ namespace: meshNamespace, ...page }),
+      // Metadata and spec: what the shadow reconciler compares and writes back.
+      trim: (obj) => trimService(obj, true),
       onChange: () => this.#meshChanged(),
       backoff,
       log: this.#log,

@@ -13,7 +13,9 @@ import type { ClusterState } from '../../src/controller/objects.ts';
 import { isHostmeshError } from '../../src/common/errors.ts';
 import type { HostmeshError } from '../../src/common/errors.ts';
 import type { FakeApiServer, FakeApiServerOptions } from '../support/fake-apiserver.ts';
-import { endpointSlice, names, service, startFakeApiServer, waitFor } from '../support/kube.ts';
+import { endpointSlice, names, pod, service, startFakeApiServer, waitFor } from '../support/kube.ts';
+import { LAST_APPLIED_ANNOTATION } from '../../src/controller/kube/trim.ts';
+import { LIST_PAGE } from '../../src/controller/kube/informer.ts';
 
 interface Harness {
   fake: FakeApiServer;
@@ -68,10 +70,63 @@ test('initial sync: one snapshot with everything, sorted, as plain JSON, and onl
   assert.equal(first.services[0]!.metadata.annotations!['hostmesh.io/retry-count'], '3');
   assert.equal(first.endpointSlices[0]!.endpoints![0]!.conditions!.ready, true);
   // Listed objects are turned back into plain JSON, like watched ones and YAML manifests.
-  assert.equal(typeof (first.services[0]!.metadata as { creationTimestamp?: unknown }).creationTimestamp, 'string');
+  assert.equal(Object.getPrototypeOf(first.services[0]!.spec), Object.prototype);
+  assert.equal(Object.getPrototypeOf(first.endpointSlices[0]!.endpoints![0]), Object.prototype);
   assert.equal(h.snapshots.length, 1, 'nothing is emitted before the initial lists are done');
   assert.equal(h.source.current(), first);
   assert.equal(h.fake.count('list'), FEEDS);
+});
+
+test('objects are stored trimmed, listed or watched: no managed fields, status or apply copy; what translation reads is kept', async (t) => {
+  const served = <T extends { metadata: object }>(o: T, extra: Record<string, unknown> = {}): T => ({
+    ...o,
+    metadata: { ...o.metadata, managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:spec': {} } }], annotations: { ...(o.metadata as { annotations?: object }).annotations, [LAST_APPLIED_ANNOTATION]: '{"big":"copy"}' } },
+    ...extra,
+  });
+  const seed = (fake: FakeApiServer, n: string): void => {
+    fake.create('services', served(service('a', `svc-${n}`, { annotations: { 'hostmesh.io/retry-count': '3' } }), { status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } }));
+    const slice = endpointSlice('a', `svc-${n}`, `svc-${n}-1`, ['10.0.0.1', '10.0.0.2']);
+    slice.endpoints = slice.endpoints!.map((e) => ({ ...e, hostname: 'h', targetRef: { kind: 'Pod', namespace: 'a', name: `p-${n}`, uid: 'u' } as never }));
+    fake.create('endpointslices', served(slice));
+    const p = pod('a', `p-${n}`, '10.0.0.1', 'sa');
+    fake.create('pods', served({ ...p, spec: { ...p.spec, nodeName: 'node-1', containers: [{ name: 'c', image: 'i' }] } as never, status: { ...p.status, hostIP: '192.0.2.9', conditions: [] } as never }));
+  };
+  const h = await harness(t, {}, (fake) => seed(fake, 'listed'));
+  await h.source.synced;
+  seed(h.fake, 'watched');
+  const state = await h.until('both sets of objects', (s) => s.services.length === 2 && s.endpointSlices.length === 2 && s.pods?.length === 2);
+  for (const svc of state.services) {
+    const m = svc.metadata as unknown as Record<string, unknown>;
+    assert.deepEqual(Object.keys(m).toSorted(), ['annotations', 'generation', 'name', 'namespace', 'resourceVersion', 'uid'], svc.metadata.name);
+    assert.deepEqual(svc.metadata.annotations, { 'hostmesh.io/retry-count': '3' });
+    assert.equal('status' in svc, false);
+    assert.deepEqual(svc.spec?.selector, { app: svc.metadata.name });
+  }
+  for (const slice of state.endpointSlices) {
+    assert.equal('managedFields' in slice.metadata, false);
+    assert.deepEqual(slice.endpoints![0], { addresses: ['10.0.0.1'], conditions: { ready: true }, nodeName: 'node-1', targetRef: { kind: 'Pod', namespace: 'a', name: slice.endpoints![0]!.targetRef!.name } });
+    // One shared conditions object for equal conditions.
+    assert.equal(slice.endpoints![0]!.conditions, state.endpointSlices[0]!.endpoints![1]!.conditions);
+  }
+  for (const p of state.pods!) {
+    assert.deepEqual(p.spec, { serviceAccountName: 'sa', nodeName: 'node-1' });
+    assert.deepEqual(p.status, { phase: 'Running', podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }] });
+  }
+});
+
+test('large collections are listed in pages of LIST_PAGE, and the watch goes on from the list', async (t) => {
+  const n = 2 * LIST_PAGE + 7;
+  const h = await harness(t, {}, (fake) => {
+    for (let i = 0; i < n; i++) fake.create('services', service(`ns${i % 3}`, `svc-${String(i).padStart(4, '0')}`));
+  });
+  await h.source.synced;
+  const first = await h.until('every Service', (s) => s.services.length === n);
+  assert.equal(new Set(svcNames(first)).size, n);
+  // Three pages of Services, one list each of EndpointSlices and pods.
+  assert.equal(h.fake.count('list'), FEEDS + 2);
+  h.fake.create('services', service('ns0', 'late'));
+  await h.until('a Service created after the list', (s) => s.services.length === n + 1);
+  assert.equal(h.fake.count('list'), FEEDS + 2, 'no relist');
 });
 
 test('creates, annotation changes and deletes of Services and EndpointSlices reach the snapshot', async (t) => {

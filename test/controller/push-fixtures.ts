@@ -160,3 +160,47 @@ export function call(port: number, method: string, path: string, options: { toke
     req.end(options.body);
   });
 }
+
+/**
+ * A raw socket's HTTP/1.1 response with a chunked body, decoded as it comes: returns the
+ * socket's data handler, which passes body bytes to `onData` and each chunk's size to
+ * `onChunk`. A line of the watch stream may span many chunks (a snapshot is written in
+ * pieces), and a chunk's size line may be cut between two reads.
+ */
+export function chunkedBody(onData: (data: Buffer) => void, onChunk?: (size: number) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  let headerDone = false;
+  let left = 0;
+  const decode = (): void => {
+    for (;;) {
+      if (!headerDone) {
+        const i = pending.indexOf('\r\n\r\n');
+        if (i < 0) return;
+        headerDone = true;
+        pending = pending.subarray(i + 4);
+      }
+      if (left > 0) {
+        const take = Math.min(left, pending.length);
+        if (take === 0) return;
+        onData(pending.subarray(0, take));
+        pending = pending.subarray(take);
+        left -= take;
+        continue;
+      }
+      // A size line, after the CRLF that ends the previous chunk's data.
+      const at = pending.subarray(0, 2).toString() === '\r\n' ? 2 : 0;
+      const eol = pending.indexOf('\r\n', at);
+      if (eol < 0) return;
+      const size = Number.parseInt(pending.subarray(at, eol).toString(), 16);
+      if (!Number.isInteger(size)) throw new Error(`not a chunk size: ${JSON.stringify(pending.subarray(at, eol).toString())}`);
+      onChunk?.(size);
+      left = size;
+      pending = pending.subarray(eol + 2);
+      if (size === 0) return;
+    }
+  };
+  return (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    decode();
+  };
+}

@@ -10,7 +10,7 @@ import type { AckReport, ControllerStatus, WatchMessage } from '../../src/table/
 import { LineSplitter } from '../../src/proxy/config/lines.ts';
 import { ProxyTracker } from '../../src/controller/push/proxies.ts';
 import type { VersionClock } from '../../src/controller/push/proxies.ts';
-import { TOKEN, call, content, openWatch, startController } from './push-fixtures.ts';
+import { TOKEN, call, chunkedBody, content, openWatch, startController } from './push-fixtures.ts';
 import { until } from '../support/until.ts';
 
 const ack = (over: Partial<AckReport>): string => JSON.stringify({
@@ -195,34 +195,40 @@ test('a proxy that does not read gets only the newest pending snapshot; nothing 
   // Once the proxy reads again, it gets what was in flight and then the newest version, complete.
   const received: number[] = [];
   const splitter = new LineSplitter(1 << 30);
-  let headerDone = false;
-  sock.on('data', (chunk: Buffer) => {
-    let body = chunk;
-    if (!headerDone) {
-      const i = chunk.indexOf('\r\n\r\n');
-      if (i < 0) return;
-      headerDone = true;
-      body = chunk.subarray(i + 4);
-    }
-    // Chunked encoding: size lines are hex-only lines; JSON lines start with '{'.
-    splitter.push(body, (line) => {
-      const text = line.toString('utf8');
-      const start = text.indexOf('{');
-      if (start < 0) return;
-      const json = text.slice(start).replace(/\r$/, '');
-      try {
-        const m = JSON.parse(json) as WatchMessage;
-        if (m.type === 'snapshot') received.push(m.table.version);
-        if (m.type === 'delta') received.push(m.delta.version);
-      } catch {
-        // a chunk boundary inside a line; the snapshot count below is what matters
-      }
-    });
-  });
+  const decode = chunkedBody((data) => splitter.push(data, (line) => {
+    const m = JSON.parse(line.toString('utf8')) as WatchMessage;
+    if (m.type === 'snapshot') received.push(m.table.version);
+    if (m.type === 'delta') received.push(m.delta.version);
+  }));
+  sock.on('data', decode);
   sock.resume();
   await until('the newest version to arrive', () => received.at(-1) === versions);
   assert.ok(received.length < versions, `the slow proxy got ${received.length} snapshots for ${versions} versions`);
   assert.deepEqual(received, received.toSorted((a, b) => a - b), 'in order');
+});
+
+test('a large snapshot is written in pieces of at most 96 KiB and reads back whole', async (t) => {
+  const c = await startController(t, { epoch: 'e1' });
+  c.publisher.publish(content(1500)); // about 1.2 MB of JSON
+  const published = c.publisher.flush()!;
+  const w = await openWatch(t, c.port, 'node=a');
+  const snap = await w.next();
+  assert.ok(snap.type === 'snapshot');
+  assert.deepEqual(snap.table, JSON.parse(JSON.stringify(published.table)));
+
+  const sock: Socket = connect(c.port, '127.0.0.1');
+  t.after(() => sock.destroy());
+  await once(sock, 'connect');
+  sock.write(`GET /v1/watch?node=raw HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+  const sizes: number[] = [];
+  const splitter = new LineSplitter(1 << 30);
+  const lines: string[] = [];
+  sock.on('data', chunkedBody((data) => splitter.push(data, (line) => lines.push(line.toString('utf8'))), (size) => sizes.push(size)));
+  await until('the snapshot line', () => lines.length > 0);
+  assert.equal(lines[0], JSON.stringify({ type: 'snapshot', table: published.table }));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  assert.ok(sizes.length > 10, `written in pieces: ${sizes.length} chunks for ${total} bytes`);
+  assert.ok(Math.max(...sizes) <= 96 * 1024, `every piece at most 96 KiB: ${Math.max(...sizes)}`);
 });
 
 test('acks update the status, lag and metrics; refusals show their error', async (t) => {

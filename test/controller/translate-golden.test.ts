@@ -4,6 +4,10 @@
  * `table.json` (the content of each step) and `diagnostics.json`. Steps run in order and carry
  * memory and port allocations over, so last-good behaviour and port stability are visible.
  *
+ * Each step is also translated from its objects as the Kubernetes source stores them: with what
+ * a real API server adds (managed fields, status, the kubectl apply copy, ...) and then cut by
+ * the informers' trim (kube/trim.ts); the result must be the same table and diagnostics.
+ *
  * Regenerate with `HOSTMESH_UPDATE_GOLDEN=1 npx node --test test/controller/translate-golden.test.ts`
  * and read the diff before committing.
  */
@@ -18,6 +22,7 @@ import { parseManifests, parsedState } from '../../src/controller/source/manifes
 import { Translator } from '../../src/controller/translation/translator.ts';
 import type { TranslateOptions } from '../../src/controller/translation/types.ts';
 import type { ClusterState } from '../../src/controller/objects.ts';
+import { LAST_APPLIED_ANNOTATION, trimEndpointSlice, trimPod, trimService } from '../../src/controller/kube/trim.ts';
 
 const GOLDEN_DIR = new URL('../golden/translate/', import.meta.url).pathname;
 const UPDATE = process.env.HOSTMESH_UPDATE_GOLDEN === '1';
@@ -88,6 +93,44 @@ function reversed(state: ClusterState): ClusterState {
   return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, (v as unknown[]).toReversed()])) as unknown as ClusterState;
 }
 
+type Obj = Record<string, unknown> & { metadata: Record<string, unknown> & { annotations?: Record<string, string> } };
+
+/** What a real API server adds to an object besides what translation reads. */
+function asServed(o: Obj): Obj {
+  return {
+    ...o,
+    metadata: {
+      ...o.metadata,
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      managedFields: [{ manager: 'kubectl', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': {} } }],
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Thing', name: 'owner', uid: 'u1' }],
+      annotations: { ...o.metadata.annotations, [LAST_APPLIED_ANNOTATION]: JSON.stringify(o) },
+    },
+  };
+}
+
+/** A golden step's objects as the Kubernetes source's informers keep them. */
+function asStored(state: ClusterState): ClusterState {
+  const each = <T>(list: T[] | undefined, f: (o: Obj) => unknown): T[] | undefined => list?.map((o) => f(o as unknown as Obj) as T);
+  const out: ClusterState = {
+    ...state,
+    services: each(state.services, (o) => trimService({ ...asServed(o), status: { loadBalancer: {} } }))!,
+    endpointSlices: each(state.endpointSlices, (o) => trimEndpointSlice({
+      ...asServed(o),
+      endpoints: Array.isArray(o.endpoints)
+        ? (o.endpoints as Record<string, unknown>[]).map((e) => ({ ...e, hostname: 'h', hints: { forZones: [] }, ...(e.targetRef ? { targetRef: { ...e.targetRef as object, uid: 'u2' } } : {}) }))
+        : o.endpoints,
+    }))!,
+  };
+  const pods = each(state.pods, (o) => trimPod({
+    ...asServed(o),
+    spec: { ...o.spec as object, containers: [{ name: 'c', image: 'i' }], volumes: [] },
+    status: { ...o.status as object, conditions: [{ type: 'Ready', status: 'True' }], hostIP: '192.0.2.1' },
+  }));
+  if (pods !== undefined) out.pods = pods;
+  return out;
+}
+
 const cases = readdirSync(GOLDEN_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).toSorted();
 
 test('there are golden cases', () => {
@@ -99,6 +142,7 @@ for (const name of cases) {
     const dir = join(GOLDEN_DIR, name);
     const { steps, ports: initialPorts } = loadCase(dir);
     const translator = new Translator(translateOptions({}), initialPorts);
+    const stored = new Translator(translateOptions({}), initialPorts);
     const tables: unknown[] = [];
     const diagnostics: unknown[] = [];
     const statuses: unknown[] = [];
@@ -107,6 +151,9 @@ for (const name of cases) {
       // Before translate() keeps this step's memory and ports: the same input, reversed.
       const again = translator.preview(reversed(step.state), options);
       const result = translator.translate(step.state, options);
+      const fromStored = stored.translate(asStored(step.state), options);
+      assert.deepEqual(fromStored.content, result.content, `step ${step.name}: trimmed informer objects translate to another table`);
+      assert.deepEqual(fromStored.diagnostics, result.diagnostics, `step ${step.name}: trimmed informer objects translate to other diagnostics`);
 
       const table = { format: TABLE_FORMAT, epoch: 'golden', version: 1, generatedAt: new Date(0).toISOString(), ...result.content };
       const valid = validateTable(JSON.parse(JSON.stringify(table)));

@@ -19,8 +19,9 @@ import type { ControllerMetrics } from './metrics.ts';
 import { ProxyTracker } from './proxies.ts';
 import type { Publication, Publisher } from './publisher.ts';
 import { parseAck, parseWatchQuery } from './requests.ts';
-import { WatchStream } from './watch-stream.ts';
-import type { CatchUp } from './watch-stream.ts';
+import { lineBytes, WatchStream } from './watch-stream.ts';
+import type { CatchUp, Line } from './watch-stream.ts';
+import { bufferPieces, jsonPieces } from '../../common/text-pieces.ts';
 
 export interface PushServerOptions {
   publisher: Publisher;
@@ -56,6 +57,20 @@ const OPEN_GET = ['GET', 'HEAD'];
 /** How long the serialized snapshot is kept after the last stream that needed it. */
 const LINE_KEEP_MS = 30_000;
 
+/**
+ * A watch message as its line, in pieces: never one string or Buffer of a whole snapshot (once
+ * glibc frees a Buffer that large, it serves later large Buffers from its heap and keeps them
+ * resident; common/text-pieces.ts).
+ */
+function messageLine(message: WatchMessage): Line {
+  return bufferPieces(linePieces(message));
+}
+
+function* linePieces(message: WatchMessage): Generator<string> {
+  yield* jsonPieces(message);
+  yield '\n';
+}
+
 export class PushServer {
   readonly server: Server;
   readonly registry: Registry;
@@ -72,12 +87,13 @@ export class PushServer {
   readonly #extra: PushServerOptions['extra'];
   /**
    * The current version's snapshot line, serialized once (when a stream needs it) for every
-   * stream; dropped once no stream asked for it for LINE_KEEP_MS (14 MB at 10,000 Services).
+   * stream, in pieces; dropped once no stream asked for it for LINE_KEEP_MS (14 MB at 10,000
+   * Services).
    */
-  #line: { version: number; buffer: Buffer; used: number } | undefined;
+  #line: { version: number; line: Line; used: number } | undefined;
   #lineTimer: NodeJS.Timeout | undefined;
   /** Delta lines of recent versions by version, oldest first, with their total size. */
-  readonly #deltas = new Map<number, Buffer>();
+  readonly #deltas = new Map<number, Line>();
   #deltaBytes = 0;
   readonly #deltaVersions: number;
   readonly #maxCatchUpBytes: number;
@@ -185,25 +201,25 @@ export class PushServer {
   readonly #onPublish = (publication: Publication): void => {
     this.#metrics.publishes.inc();
     const delta = publication.delta;
-    let line: Buffer | undefined;
+    let line: Line | undefined;
     if (delta === undefined) {
       this.#deltas.clear();
       this.#deltaBytes = 0;
     } else {
       const message: WatchMessage = { type: 'delta', delta };
-      line = Buffer.from(`${JSON.stringify(message)}\n`);
+      line = messageLine(message);
       this.#remember(delta.version, line);
     }
     for (const s of this.#streams) s.publish(delta?.base, line);
   };
 
-  #remember(version: number, line: Buffer): void {
+  #remember(version: number, line: Line): void {
     this.#deltas.set(version, line);
-    this.#deltaBytes += line.length;
+    this.#deltaBytes += lineBytes(line);
     for (const [v, old] of this.#deltas) {
       if (this.#deltas.size <= this.#deltaVersions && this.#deltaBytes <= this.#maxCatchUpBytes) break;
       this.#deltas.delete(v);
-      this.#deltaBytes -= old.length;
+      this.#deltaBytes -= lineBytes(old);
     }
   }
 
@@ -214,11 +230,11 @@ export class PushServer {
     const to = current.table.version;
     if (version === to) return undefined;
     if (version !== undefined && version < to) {
-      const lines: Buffer[] = [];
+      const lines: Line[] = [];
       let bytes = 0;
       for (let v = version + 1; v <= to; v++) {
         const line = this.#deltas.get(v);
-        if (line === undefined || (bytes += line.length) > this.#maxCatchUpBytes) break;
+        if (line === undefined || (bytes += lineBytes(line)) > this.#maxCatchUpBytes) break;
         lines.push(line);
       }
       if (lines.length === to - version) return { lines, version: to, snapshot: false };
@@ -232,14 +248,14 @@ export class PushServer {
     for (const s of this.#streams) s.heartbeat(line);
   };
 
-  #lineFor(publication: Publication): Buffer {
+  #lineFor(publication: Publication): Line {
     if (this.#line?.version !== publication.table.version) {
       const message: WatchMessage = { type: 'snapshot', table: publication.table };
-      this.#line = { version: publication.table.version, buffer: Buffer.from(`${JSON.stringify(message)}\n`), used: 0 };
+      this.#line = { version: publication.table.version, line: messageLine(message), used: 0 };
     }
     this.#line.used = performance.now();
     this.#lineTimer ??= setInterval(this.#dropIdleLine, LINE_KEEP_MS).unref();
-    return this.#line.buffer;
+    return this.#line.line;
   }
 
   readonly #dropIdleLine = (): void => {

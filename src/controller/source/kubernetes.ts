@@ -35,7 +35,9 @@ import type { ClusterChange, ClusterState, EndpointSliceObject } from '../object
 import { DEFAULT_BACKOFF } from '../kube/loop.ts';
 import type { Backoff } from '../kube/loop.ts';
 import { Informer } from '../kube/informer.ts';
+import type { ListPage } from '../kube/informer.ts';
 import { OptionalKind } from '../kube/optional-kind.ts';
+import { stub, trimEndpointSlice, trimPod, trimService } from '../kube/trim.ts';
 import type { OptionalKindRef } from '../kube/optional-kind.ts';
 import { sortDiagnostics } from '../translation/diagnostics.ts';
 import { SMI_VERSIONS } from '../translation/smi/model.ts';
@@ -181,13 +183,13 @@ export class KubernetesSource implements Source {
     const discovery = kc.makeApiClient(DiscoveryV1Api);
     const namespaces: (string | undefined)[] = watchNamespaces.length > 0 ? watchNamespaces : [undefined];
     for (const namespace of namespaces) {
-      this.feeds.push(this.feed(kc, backoff, 'services', namespace, () =>
-        namespace === undefined ? core.listServiceForAllNamespaces() : core.listNamespacedService({ namespace })));
-      this.feeds.push(this.feed(kc, backoff, 'endpointSlices', namespace, () =>
-        namespace === undefined ? discovery.listEndpointSliceForAllNamespaces() : discovery.listNamespacedEndpointSlice({ namespace })));
+      this.feeds.push(this.feed(kc, backoff, 'services', namespace, (page) =>
+        namespace === undefined ? core.listServiceForAllNamespaces(page) : core.listNamespacedService({ namespace, ...page })));
+      this.feeds.push(this.feed(kc, backoff, 'endpointSlices', namespace, (page) =>
+        namespace === undefined ? discovery.listEndpointSliceForAllNamespaces(page) : discovery.listNamespacedEndpointSlice({ namespace, ...page })));
       // Pods: who runs at which address (the identity map of consumer routes and ACL mode).
-      this.feeds.push(this.feed(kc, backoff, 'pods', namespace, () =>
-        namespace === undefined ? core.listPodForAllNamespaces() : core.listNamespacedPod({ namespace })));
+      this.feeds.push(this.feed(kc, backoff, 'pods', namespace, (page) =>
+        namespace === undefined ? core.listPodForAllNamespaces(page) : core.listNamespacedPod({ namespace, ...page })));
     }
     for (const ref of [...OPTIONAL_KINDS, ...(options.optionalKinds ?? [])]) {
       const kind = new OptionalKind<KubernetesObject>({
@@ -338,13 +340,17 @@ export class KubernetesSource implements Source {
     return { state: state as unknown as ClusterState, change: { base, services, endpointSlices, pods } };
   }
 
-  private feed(kc: KubeConfig, backoff: Backoff, field: RequiredField, namespace: string | undefined, list: () => Promise<KubernetesListObject<KubernetesObject>>): Feed {
+  private feed(kc: KubeConfig, backoff: Backoff, field: RequiredField, namespace: string | undefined, list: (page: ListPage) => Promise<KubernetesListObject<KubernetesObject>>): Feed {
     const plural = field.toLowerCase();
     const group = field === 'endpointSlices' ? '/apis/discovery.k8s.io/v1' : '/api/v1';
     const path = namespace === undefined ? `${group}/${plural}` : `${group}/namespaces/${namespace}/${plural}`;
+    const cut = field === 'services' ? trimService : field === 'endpointSlices' ? trimEndpointSlice : trimPod;
     const informer = new Informer<KubernetesObject>({
       kubeConfig: kc,
       path,
+      // Only what translation reads is kept; of an ignored namespace's objects (the shadows in
+      // the mesh namespace, for one) only their names.
+      trim: (obj) => (this.ignore.has((obj as KubernetesObject | null)?.metadata?.namespace ?? '') ? stub(obj) : cut(obj)),
       what: namespace === undefined ? `${plural} in all namespaces` : `${plural} in namespace ${namespace}`,
       list,
       backoff,

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { formatProblems, validateTable } from '../../table/index.ts';
 import type { RoutingTable } from '../../table/index.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { TEXT_PIECE, textPieces } from '../../common/text-pieces.ts';
+import { jsonPieces, TEXT_PIECE, textPieces } from '../../common/text-pieces.ts';
 
 export const STATE_FILE = 'table.json';
 const TEMP_PREFIX = `.${STATE_FILE}.`;
@@ -49,42 +49,7 @@ async function readText(path: string): Promise<string> {
   return parts.join('');
 }
 
-/** Long lists are written an element at a time; shorter ones (and anything deeper) in one piece. */
-const LONG_LIST = 256;
-
-/**
- * JSON.stringify(value), the same text, in pieces: the lists of a table (its Services' entries)
- * one element at a time, so the serialization can pause between pieces.
- */
-export function* jsonPieces(value: unknown, depth = 0): Generator<string> {
-  if (depth > 2 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    yield JSON.stringify(value) ?? 'null';
-    return;
-  }
-  if (Array.isArray(value)) {
-    if (value.length < LONG_LIST) {
-      yield JSON.stringify(value);
-      return;
-    }
-    yield '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) yield ',';
-      const v: unknown = value[i];
-      yield v === undefined || typeof v === 'function' || typeof v === 'symbol' ? 'null' : JSON.stringify(v);
-    }
-    yield ']';
-    return;
-  }
-  yield '{';
-  let first = true;
-  for (const [k, v] of Object.entries(value)) {
-    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    yield `${first ? '' : ','}${JSON.stringify(k)}:`;
-    first = false;
-    yield* jsonPieces(v, depth + 1);
-  }
-  yield '}';
-}
+export { jsonPieces };
 
 /**
  * Writes the table's JSON in pieces, each its own write: at 10,000 Services the text is

@@ -14,9 +14,10 @@
  * until the first body bytes or the end, and written with them in one write.
  */
 import { EventEmitter } from 'node:events';
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { BAD_VALUE, TCHAR, TOKEN, VALUE, isTokenName } from './h1-syntax.ts';
+// Not an ES import: that would load Node's bundled undici (DEVELOPERS.md, "node:http").
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 /** What the fast path needs from the listener that owns the connection. */
 export interface FastHost {
