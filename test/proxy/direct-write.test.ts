@@ -12,19 +12,19 @@ import { directWrite } from '../../src/proxy/http/direct-write.ts';
 
 test('direct writes keep their order with stream writes, finished at once or later, and end() waits for them', async (t) => {
   const received: Buffer[] = [];
-  let reader: Socket | undefined;
+  const accepted = Promise.withResolvers<Socket>();
   const server = createServer((s) => {
-    reader = s;
     // A slow reader at first: the big write cannot go out at once.
     s.pause();
     s.on('data', (d: Buffer) => received.push(d));
+    accepted.resolve(s);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(() => server.close());
   const socket = connect((server.address() as { port: number }).port, '127.0.0.1');
   await once(socket, 'connect');
-  while (reader === undefined) await new Promise((resolve) => setImmediate(resolve));
+  const reader = await accepted.promise;
 
   const big = Buffer.alloc(8 * 1024 * 1024);
   for (let i = 0; i < big.length; i += 4) big.writeUInt32BE(i, i);

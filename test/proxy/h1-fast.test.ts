@@ -169,7 +169,7 @@ test('bytes a connection keeps between reads survive other connections\' reads (
   };
   await other('z');
   await a.until(/\/slow[\s\S]*\/a2$/);
-  // Half a head: node:http takes it (with what was read) while others read on.
+  // Half a head: kept (across reads) while other connections read into the shared buffer.
   a.s.write(`GET /a3 HTTP/1.1\r\n${H}X-Ta`);
   await new Promise((resolve) => setTimeout(resolve, 50));
   await other('y');
