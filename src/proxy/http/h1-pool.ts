@@ -90,11 +90,16 @@ interface HeadLines {
   error: Error | undefined;
 }
 
+/** Bit n set: a name looked at below (REFUSED, host, content-length) has n characters. */
+const LOOKED_AT = [...Object.keys(REFUSED), 'host', 'content-length'].reduce((bits, name) => bits | (1 << name.length), 0);
+
 /** Adds one header (a value or a list) to the head being built; false (and `error` set) when undici would refuse it. */
 function addLine(h: HeadLines, name: unknown, value: unknown): boolean {
   if (typeof name !== 'string' || value === undefined) return true;
-  const lower = name.toLowerCase();
-  if (REFUSED[lower] === true || !isTokenName(name)) return refuse(h, `invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+  // Only names as long as one looked at need their lower case (the others pass as they are).
+  const looked = name.length > 31 || (LOOKED_AT & (1 << name.length)) !== 0;
+  const lower = looked ? name.toLowerCase() : name;
+  if ((looked && REFUSED[lower] === true) || !isTokenName(name)) return refuse(h, `invalid ${name} header`, 'UND_ERR_INVALID_ARG');
   if (Array.isArray(value)) {
     if (value.length > 1 && (lower === 'host' || lower === 'content-length')) {
       // One Host only (undici's rule too): two could route differently at the backend.
