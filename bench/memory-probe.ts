@@ -3,7 +3,7 @@
  * process loads (ESM and CommonJS, through module hooks) and, asked over IPC, answers with its
  * memory after a full GC (`--expose-gc`): RSS, V8 heap statistics per space, and the modules.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
@@ -67,6 +67,9 @@ process.on('message', (m: unknown) => {
   gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   // Let the allocator settle after the collections before reading RSS.
   setTimeout(() => {
+    // HOSTMESH_PROBE_SMAPS=DIR: a copy of /proc/self/smaps there too, for a mapping-by-mapping comparison.
+    const smapsDir = process.env.HOSTMESH_PROBE_SMAPS;
+    if (smapsDir !== undefined) writeFileSync(`${smapsDir}/smaps-${process.pid}-${process.argv[2] ?? 'node'}`, readFileSync('/proc/self/smaps'));
     const mu = process.memoryUsage();
     const hs = getHeapStatistics();
     const report: MemoryReport = {

@@ -41,6 +41,16 @@ for (const rule of rules) {
   });
 }
 
+test('what the proxy loads takes node:http through process.getBuiltinModule, not an ES import (DEVELOPERS.md)', () => {
+  const bad: string[] = [];
+  for (const dir of ['src/proxy', 'src/table', 'src/expr', 'src/common']) {
+    for (const f of files(dir)) {
+      if (/^\s*import\s+(?!type\s)[^'"]*from\s+['"]node:http['"]/m.test(readFileSync(f, 'utf8'))) bad.push(relative(root, f));
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
 test('relative imports name the .ts file, so sources run directly in Node', () => {
   const bad: string[] = [];
   for (const dir of ['src', 'test', 'bench', 'scripts']) {

@@ -12,13 +12,14 @@
  *                   application/json` or `?format=json`
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import type { AppliedTable, RouteSummary } from './engine.ts';
 import { wantsJson } from './http/error-page.ts';
+// Not an ES import: that would load Node's bundled undici (DEVELOPERS.md, "node:http").
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** What the admin server reads from a proxy engine. */
 export interface AdminSource {

@@ -5,13 +5,13 @@
  * Fail static: at start the saved table is applied before the controller is contacted, and
  * nothing the controller does (being down, sending a bad table) removes a table that works.
  */
-import { Pool } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACK_PATH, NDJSON, WATCH_PATH, emptyTable, formatSince, tableDigest } from '../../table/index.ts';
 import type { AckReport, RoutingTable } from '../../table/index.ts';
 import { HostmeshError, errorMessage, isHostmeshError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import { Backoff } from './backoff.ts';
+import { ControllerHttp } from './controller-http.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { LatestWorker } from './latest.ts';
 import { LineSplitter } from './lines.ts';
@@ -88,8 +88,7 @@ const EMPTY_DIGEST = tableDigest(emptyTable('none'));
 export class ConfigClient {
   readonly #opts: ConfigClientOptions;
   readonly #log: Logger;
-  readonly #pool: Pool;
-  readonly #basePath: string;
+  readonly #http: ControllerHttp;
   readonly #origin: string;
   #authorization: string;
   readonly #idleTimeoutMs: number;
@@ -116,10 +115,8 @@ export class ConfigClient {
   constructor(options: ConfigClientOptions) {
     this.#opts = options;
     this.#log = options.log;
-    const url = new URL(options.controllerUrl);
-    this.#pool = new Pool(url.origin, { connections: 4 });
-    this.#basePath = url.pathname.replace(/\/+$/, '');
-    this.#origin = url.origin;
+    this.#http = new ControllerHttp(options.controllerUrl, 4);
+    this.#origin = this.#http.origin;
     this.#authorization = `Bearer ${options.token.trim()}`;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.#backoff = new Backoff(options.backoff);
@@ -157,7 +154,7 @@ export class ConfigClient {
     await this.#saves.idle();
     this.#acks.stop();
     await this.#acks.idle();
-    await this.#pool.destroy();
+    this.#http.destroy();
   }
 
   status(): ConfigClientStatus {
@@ -229,16 +226,15 @@ export class ConfigClient {
     }, this.#idleTimeoutMs);
     try {
       const since = this.#applied && !this.#resync ? `&since=${encodeURIComponent(formatSince(this.#applied.epoch, this.#applied.version))}` : '';
-      const res = await this.#pool.request({
-        path: `${this.#basePath}${WATCH_PATH}?node=${encodeURIComponent(this.#opts.node)}${since}`,
+      // No timeout of its own: the idle timer above covers the wait for the head and the body.
+      const res = await this.#http.request({
+        path: `${WATCH_PATH}?node=${encodeURIComponent(this.#opts.node)}${since}`,
         method: 'GET',
         headers: { authorization: this.#authorization, accept: NDJSON },
         signal: attempt.signal,
-        headersTimeout: this.#idleTimeoutMs,
-        bodyTimeout: 0,
       });
       if (res.statusCode !== 200) {
-        const text = errorText(await readSome(res.body, 300));
+        const text = errorText(await readSome(res, 300));
         if (res.statusCode === 401) {
           throw new HostmeshError('CONTROLLER_UNAUTHORIZED', `the controller refused the token (401: ${text}); check that the token file holds the controller's token`);
         }
@@ -251,7 +247,7 @@ export class ConfigClient {
         this.#onMessage(line, first);
         first = false;
       };
-      for await (const chunk of res.body) {
+      for await (const chunk of res) {
         timer.refresh();
         splitter.pushText(chunk as Buffer, onLine);
       }
@@ -387,16 +383,15 @@ export class ConfigClient {
   async #sendAck(report: AckReport): Promise<void> {
     const timeout = this.#opts.ackTimeoutMs ?? 10_000;
     try {
-      const res = await this.#pool.request({
-        path: `${this.#basePath}${ACK_PATH}`,
+      const res = await this.#http.request({
+        path: ACK_PATH,
         method: 'POST',
         headers: { authorization: this.#authorization, 'content-type': 'application/json' },
         body: JSON.stringify(report),
         signal: this.#abort.signal,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
+        timeoutMs: timeout,
       });
-      const text = errorText(await readSome(res.body, 300));
+      const text = errorText(await readSome(res, 300));
       if (res.statusCode !== 204) this.#error(`the controller answered an ack with ${res.statusCode}: ${text}`);
     } catch (e) {
       // A lost ack is repaired on reconnect: the first heartbeat re-acks the table we serve.

@@ -3,9 +3,10 @@
  * address; JSON when the client's Accept header asks for it. 503s carry Retry-After and, for
  * browsers, a small HTML page.
  */
-import { STATUS_CODES } from 'node:http';
 import { FAILURE_REASON, FAILURE_STATUS } from './failures.ts';
 import type { Failure } from './failures.ts';
+// Not an ES import: that would load Node's bundled undici (DEVELOPERS.md, "node:http").
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 export interface ErrorPage {
   status: number;

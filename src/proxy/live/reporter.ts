@@ -5,8 +5,8 @@
  * config client: the watch/ack protocol is untouched, and a controller without this endpoint
  * (404) only means no live stats.
  */
-import { Pool } from 'undici';
 import { errorMessage } from '../../common/errors.ts';
+import { ControllerHttp } from '../config/controller-http.ts';
 import type { Logger } from '../../common/log.ts';
 import { REPORT_PATH } from '../../table/live.ts';
 import type { ReportAnswer, TapEvent, TapSubscription } from '../../table/live.ts';
@@ -30,8 +30,7 @@ const MAX_REPORT_MS = 60_000;
 
 export class LiveReporter {
   #opts: ReporterOptions;
-  readonly #pool: Pool;
-  readonly #path: string;
+  readonly #http: ControllerHttp;
   readonly #builder: ReportBuilder;
   #taps: TapSubscription[] = [];
   #tapsKey = '[]';
@@ -45,9 +44,7 @@ export class LiveReporter {
 
   constructor(opts: ReporterOptions) {
     this.#opts = opts;
-    const url = new URL(opts.controllerUrl);
-    this.#pool = new Pool(url.origin, { connections: 1 });
-    this.#path = `${url.pathname.replace(/\/+$/, '')}${REPORT_PATH}`;
+    this.#http = new ControllerHttp(opts.controllerUrl, 1);
     this.#builder = new ReportBuilder(opts);
   }
 
@@ -69,7 +66,7 @@ export class LiveReporter {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
-    await this.#pool.destroy();
+    this.#http.destroy();
   }
 
   #schedule(ms: number): void {
@@ -92,15 +89,16 @@ export class LiveReporter {
         this.#pendingDropped = 0;
       }
       const report = this.#builder.build(sample);
-      const res = await this.#pool.request({
-        path: this.#path,
+      const res = await this.#http.request({
+        path: REPORT_PATH,
         method: 'POST',
         headers: { authorization: `Bearer ${this.#opts.token.trim()}`, 'content-type': 'application/json' },
         body: JSON.stringify(report),
-        headersTimeout: 10_000,
-        bodyTimeout: 10_000,
+        timeoutMs: 10_000,
       });
-      const text = await res.body.text();
+      res.setEncoding('utf8');
+      let text = '';
+      for await (const chunk of res) text += chunk as string;
       if (res.statusCode !== 200) throw new Error(`the controller answered ${res.statusCode}: ${text.slice(0, 200)}`);
       const answer = JSON.parse(text) as ReportAnswer;
       await this.#install(Array.isArray(answer.taps) ? answer.taps : []);

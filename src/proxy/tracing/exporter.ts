@@ -5,11 +5,13 @@
  * never waited for. A failed batch is dropped and counted too (no retries that would grow
  * memory while a collector is down).
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent } from 'node:http';
 import { encodeSpans } from './otlp.ts';
 import type { SpanResource } from './otlp.ts';
 import type { ServerSpan, SpanSink } from './span.ts';
+// Not an ES import: that would load Node's bundled undici (DEVELOPERS.md, "node:http").
+const { Agent: HttpAgent, request: httpRequest } = process.getBuiltinModule('node:http');
 
 export interface SpanExporterOptions {
   /** The collector's OTLP/HTTP traces endpoint. */
@@ -35,7 +37,7 @@ export class SpanExporter implements SpanSink {
   readonly #delayMs: number;
   readonly #timeoutMs: number;
   readonly #onProblem: (message: string) => void;
-  readonly #agent: HttpAgent;
+  readonly #agent: Agent;
   #queue: ServerSpan[] = [];
   #timer: NodeJS.Timeout | undefined = undefined;
   #sending: Promise<void> | undefined = undefined;
