@@ -400,3 +400,17 @@ test('the state file is written atomically and read back exactly', async (t) => 
   assert.deepEqual(loaded.kind === 'table' && loaded.table, v1);
   assert.equal((await loadState(join(dir, 'none'))).kind, 'missing');
 });
+
+test('an idle collection runs once enough was received and nothing happened since; never below the threshold', async (t) => {
+  const c = await startController(t, { epoch: 'e1' });
+  publish(c, 20);
+  const { client: big } = startClient(t, { controllerUrl: c.url, stateDir: await tempDir(t), idleCollectBytes: 1000, idleCollectMs: 30, saveIntervalMs: 0 });
+  const { client: small } = startClient(t, { controllerUrl: c.url, stateDir: await tempDir(t), idleCollectBytes: 10_000_000, idleCollectMs: 30, saveIntervalMs: 0 });
+  await Promise.all([big.start(), small.start()]);
+  await until('the first collection', () => big.collections === 1);
+  assert.equal(small.status().applied?.version, 1);
+  // One per crossing of the threshold: nothing received since, nothing more collected.
+  await delay(200);
+  assert.equal(big.collections, 1);
+  assert.equal(small.collections, 0);
+});

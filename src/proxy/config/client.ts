@@ -12,6 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { HostmeshError, errorMessage, isHostmeshError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import { Backoff } from './backoff.ts';
+import { collectGarbage } from './collect.ts';
 import { ControllerHttp } from './controller-http.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { LatestWorker } from './latest.ts';
@@ -54,6 +55,13 @@ export interface ConfigClientOptions {
   ackTimeoutMs?: number;
   /** Deltas waiting to be applied before the client gives up on them and asks for a snapshot (default 1,000). */
   maxQueuedDeltas?: number;
+  /**
+   * Once this many bytes of updates were received since the last time (default 4 MiB: a
+   * snapshot of a few thousand Services), a memory-reducing full garbage collection runs when
+   * nothing was applied or saved for `idleCollectMs` (default 5 s; 0: never). See collect.ts.
+   */
+  idleCollectBytes?: number;
+  idleCollectMs?: number;
 }
 
 export interface AppliedState {
@@ -83,6 +91,8 @@ type Update = { kind: 'snapshot'; raw: unknown } | { kind: 'delta'; raw: unknown
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 35_000;
 export const DEFAULT_SAVE_INTERVAL_MS = 1000;
+const DEFAULT_IDLE_COLLECT_BYTES = 4 * 1024 * 1024;
+const DEFAULT_IDLE_COLLECT_MS = 5000;
 const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 const EMPTY_DIGEST = tableDigest(emptyTable('none'));
 
@@ -112,6 +122,11 @@ export class ConfigClient {
   #lastLoggedError = '';
   #loop: Promise<void> | undefined;
   #stopped = false;
+  /** Bytes of watch lines since the last idle collection, and its timer. */
+  #receivedSinceCollect = 0;
+  #collectTimer: NodeJS.Timeout | undefined;
+  /** Idle collections run (status and tests). */
+  collections = 0;
 
   constructor(options: ConfigClientOptions) {
     this.#opts = options;
@@ -150,6 +165,7 @@ export class ConfigClient {
     this.#stopped = true;
     this.#abort.abort();
     this.#updates = [];
+    clearTimeout(this.#collectTimer);
     await this.#loop;
     while (this.#applying !== undefined) await this.#applying;
     await this.#saves.idle();
@@ -245,6 +261,7 @@ export class ConfigClient {
       const splitter = new LineSplitter(this.#opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
       let first = true;
       const onLine = (line: string): void => {
+        this.#receivedSinceCollect += line.length;
         this.#onMessage(line, first);
         first = false;
       };
@@ -336,6 +353,29 @@ export class ConfigClient {
     this.#ack(table.epoch, table.version, true);
     // Only the newest table is written when applies outrun the disk; each write is a full table.
     this.#saves.offer(table);
+    this.#collectWhenIdle();
+  }
+
+  /**
+   * (Re)arms the idle collection once enough was received: it runs when neither an apply nor a
+   * save happened for the idle time, and re-arms while one is still running.
+   */
+  #collectWhenIdle(): void {
+    const ms = this.#opts.idleCollectMs ?? DEFAULT_IDLE_COLLECT_MS;
+    if (ms <= 0 || this.#stopped || this.#receivedSinceCollect < (this.#opts.idleCollectBytes ?? DEFAULT_IDLE_COLLECT_BYTES)) return;
+    clearTimeout(this.#collectTimer);
+    this.#collectTimer = setTimeout(() => {
+      this.#collectTimer = undefined;
+      if (this.#stopped) return;
+      if (this.#applying !== undefined || !this.#saves.isIdle) {
+        this.#collectWhenIdle();
+        return;
+      }
+      this.#receivedSinceCollect = 0;
+      this.collections++;
+      collectGarbage();
+    }, ms);
+    this.#collectTimer.unref();
   }
 
   /** The updates no longer follow the table served: drop them and reconnect for a snapshot. */
@@ -353,6 +393,8 @@ export class ConfigClient {
     } catch (e) {
       this.#error(`could not save the routing table to ${this.#opts.stateDir}: ${errorMessage(e)}`);
     }
+    // The save's pieces are garbage now too: the idle time counts from here.
+    this.#collectWhenIdle();
   }
 
   async #callApply(raw: unknown, kind: Update['kind'] = 'snapshot'): Promise<ApplyOutcome> {
