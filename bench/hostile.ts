@@ -8,10 +8,25 @@
  * time spent waiting for a CPU (run queue), for the proxy and for this process (the normal client
  * and the backend). `--profile DIR` writes a CPU profile of the proxy process there;
  * `--proxy-flags=...` passes node flags to it; `--priority N` runs the proxy and the normal
- * client at nice N (the attacker at 0); `--attacks pipeline,churn,reset` picks the attackers.
- * A benchmark, never run by npm test.
+ * client at nice N (the attacker at 0); `--attacks pipeline,churn,reset` picks the attackers
+ * (`none`: the normal client alone twice).
+ *
+ * Where the attacker runs: on a real node it is another pod or machine with its own CPU; here it
+ * shares the 2 cores with the proxy and, unchecked, takes the proxy's CPU, so what is measured
+ * is the machine's starvation more than the proxy's defence. `--isolate` runs the attacker
+ * process pinned to the last CPU (`taskset`) at nice 10 (`--attacker-cpu N`, `--attacker-nice N`
+ * set either alone); the proxy, the normal client and the backend are not pinned. The attack is
+ * not throttled by the bench either way: the same closed loops (2 pipelining connections, 20
+ * churning ones, one rapid-reset connection at a time), each as fast as the proxy answers, and
+ * the attacker prints what it did per second so that runs can be compared. The default is the
+ * unpinned run (all processes at nice 0, anywhere).
+ *
+ * The attacker connects from `--attacker-address` (127.0.0.2): another client than the normal
+ * one, as another pod would be (the proxy's per-address defences, such as the h2c abuse
+ * penalty, then tell them apart). `--proxy-script FILE` runs another copy of hostile-proxy.ts (e.g. one importing an older
+ * src/, for an A/B in the same run). A benchmark, never run by npm test.
  */
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect as h2connect, constants } from 'node:http2';
 import { connect as netConnect } from 'node:net';
@@ -22,7 +37,9 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { describeGc, describeWait, gcPauses, schedstat } from './hostile-stats.ts';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' }, 'proxy-flags': { type: 'string', default: '' }, priority: { type: 'string', default: '0' }, attacks: { type: 'string', default: 'pipeline,churn,reset' } } });
+const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '20' }, port: { type: 'string', default: '21100' }, role: { type: 'string', default: 'main' }, profile: { type: 'string' }, 'proxy-flags': { type: 'string', default: '' }, priority: { type: 'string', default: '0' }, attacks: { type: 'string', default: 'pipeline,churn,reset' }, isolate: { type: 'boolean', default: false }, 'attacker-cpu': { type: 'string' }, 'attacker-nice': { type: 'string' }, 'proxy-script': { type: 'string' }, 'attacker-address': { type: 'string', default: '127.0.0.2' } } });
+/** The attacker's source address: another client than the normal one (127.0.0.1), as another pod would be. */
+const FROM = args['attacker-address'];
 const ATTACKS = new Set(args.attacks.split(','));
 const DURATION_MS = Number(args.duration) * 1000;
 const PORT = Number(args.port);
@@ -66,16 +83,22 @@ function report(name: string, r: Normal): void {
 }
 
 const run = { stop: false };
-const counters = { pipelined: 0, churned: 0, resets: 0, goaways: 0 };
+const counters = { pipelined: 0, answered: 0, churned: 0, resets: 0, goaways: 0 };
+
+/** Responses in a chunk of a pipelining connection's bytes (each starts with the status line). */
+function countResponses(chunk: string): void {
+  for (let at = chunk.indexOf('HTTP/1.1 '); at >= 0; at = chunk.indexOf('HTTP/1.1 ', at + 9)) counters.answered++;
+}
 
 async function pipeliner(): Promise<void> {
   const batch = 'GET /p HTTP/1.1\r\nHost: bench\r\n\r\n'.repeat(1500);
   while (!run.stop) {
     await new Promise<void>((resolve) => {
-      const s = netConnect({ host: '127.0.0.1', port: PORT });
+      const s = netConnect({ host: '127.0.0.1', port: PORT, localAddress: FROM });
       s.on('error', () => resolve());
       s.on('close', () => resolve());
-      s.on('data', () => {});
+      s.setEncoding('latin1');
+      s.on('data', countResponses);
       s.once('connect', () => s.write(batch));
       setTimeout(() => s.destroy(), 2000);
     });
@@ -86,7 +109,7 @@ async function pipeliner(): Promise<void> {
 async function churner(): Promise<void> {
   while (!run.stop) {
     await new Promise<void>((resolve) => {
-      const s = netConnect({ host: '127.0.0.1', port: PORT });
+      const s = netConnect({ host: '127.0.0.1', port: PORT, localAddress: FROM });
       s.on('error', () => resolve());
       s.on('close', () => resolve());
       s.resume();
@@ -102,7 +125,7 @@ async function churner(): Promise<void> {
 async function rapidReset(): Promise<void> {
   while (!run.stop) {
     await new Promise<void>((resolve) => {
-      const c = h2connect(`http://127.0.0.1:${PORT}`);
+      const c = h2connect(`http://127.0.0.1:${PORT}`, { createConnection: () => netConnect({ host: '127.0.0.1', port: PORT, localAddress: FROM }) });
       c.on('error', () => {});
       c.on('goaway', () => { counters.goaways++; });
       c.on('close', () => resolve());
@@ -122,9 +145,15 @@ async function rapidReset(): Promise<void> {
 
 if (args.role === 'hostile') {
   // The hostile clients, in a process of their own so they do not starve the normal client.
+  const started = performance.now();
+  // Alive until told to stop, attackers or none.
+  const alive = setInterval(() => {}, 1000);
   process.on('SIGTERM', () => {
     run.stop = true;
-    console.log(`hostile: ${counters.pipelined} pipelining connections (1,500 GETs each), ${counters.churned} churned connections, ${counters.resets} reset streams, ${counters.goaways} GOAWAYs`);
+    clearInterval(alive);
+    const s = (performance.now() - started) / 1000;
+    const rate = (n: number): string => (n / s).toFixed(0);
+    console.log(`hostile (${s.toFixed(0)} s): ${counters.pipelined} pipelining connections (1,500 GETs each; ${counters.answered} answered, ${rate(counters.answered)}/s), ${counters.churned} churned connections (${rate(counters.churned)}/s), ${counters.resets} reset streams (${rate(counters.resets)}/s), ${counters.goaways} GOAWAYs`);
     setTimeout(() => process.exit(0), 200);
   });
   await Promise.all([
@@ -138,7 +167,7 @@ if (args.role === 'hostile') {
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const backendPort = (backend.address() as { port: number }).port;
 
-  const proxyScript = fileURLToPath(new URL('hostile-proxy.ts', import.meta.url));
+  const proxyScript = args['proxy-script'] ?? fileURLToPath(new URL('hostile-proxy.ts', import.meta.url));
   // --profile DIR: a V8 CPU profile of the proxy process, written there when it exits.
   const prof = args.profile === undefined ? '' : `--cpu-prof --cpu-prof-dir="${args.profile}" `;
   // --proxy-flags '...': more node flags for the proxy process (e.g. --trace-gc, --max-semi-space-size=N).
@@ -164,8 +193,25 @@ if (args.role === 'hostile') {
   report('normal client alone', baseline);
   // The proxy's event-loop delay from here on: under attack only.
   child.kill('SIGUSR2');
-  const attacker = fork(fileURLToPath(import.meta.url), ['--role', 'hostile', '--port', String(PORT), '--attacks', args.attacks]);
-  if (priority !== 0) setPriority(attacker.pid!, 0);
+  // The attacker's CPU and priority: set at its start (nice and taskset exec it), so every
+  // thread of it has them.
+  const cpus = availableParallelism();
+  const attackerCpu = args['attacker-cpu'] ?? (args.isolate ? String(cpus - 1) : undefined);
+  const attackerNice = Number(args['attacker-nice'] ?? (args.isolate ? '10' : '0'));
+  const wrap = [
+    ...(attackerNice !== 0 ? ['nice', '-n', String(attackerNice)] : []),
+    ...(attackerCpu !== undefined ? ['taskset', '-c', attackerCpu] : []),
+  ];
+  console.log(attackerCpu === undefined && attackerNice === 0
+    ? 'attacker: unpinned, nice 0 (shares every CPU with the proxy)'
+    : `attacker: ${attackerCpu === undefined ? 'unpinned' : `pinned to CPU ${attackerCpu} of ${cpus}`}, nice ${attackerNice} (standing in for a client with its own CPU; the proxy, normal client and backend are not pinned)`);
+  console.log(`attacker: connects from ${FROM} (the normal client from 127.0.0.1)`);
+  const hostileArgs = [fileURLToPath(import.meta.url), '--role', 'hostile', '--port', String(PORT), '--attacks', args.attacks, '--attacker-address', FROM];
+  const attacker = wrap.length === 0
+    ? spawn(process.execPath, hostileArgs, { stdio: 'inherit' })
+    : spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...hostileArgs], { stdio: 'inherit' });
+  const attackerExit = new Promise((resolve) => attacker.once('exit', resolve));
+  if (priority !== 0 && attackerNice === 0) setPriority(attacker.pid!, 0);
   await sleep(1000);
   // This process (the normal client and the backend) is measured as the proxy is: its own
   // stalls count in the normal client's latency too.
@@ -180,7 +226,7 @@ if (args.role === 'hostile') {
   const sched = schedstat();
   loop.disable();
   attacker.kill('SIGTERM');
-  await new Promise((resolve) => attacker.once('exit', resolve));
+  await attackerExit;
   report('normal client under hostile load', loaded);
   const ms = (n: number): string => Math.max(0, n / 1e6 - 5).toFixed(1);
   console.log(`client+backend process: event-loop delay p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; ${describeGc(gc, wall)}; ${describeWait(sched0, sched, wall)}`);

@@ -23,6 +23,12 @@ export interface ProxyLimits {
   h2ResetBudget: number;
   h2ResetRatePerSecond: number;
   /**
+   * After a client's h2c session was ended for abuse (rapid reset), new h2c connections from
+   * its address are refused (SETTINGS and GOAWAY ENHANCE_YOUR_CALM, then closed) for this long:
+   * a rapid-reset client that reconnects costs no new HTTP/2 session. 0: no penalty.
+   */
+  h2AbusePenaltyMs: number;
+  /**
    * Client plus backend connections open at once, per process (`--max-connections`); 0 derives
    * it from the open-file limit minus `fdHeadroom`.
    */
@@ -76,6 +82,7 @@ export const DEFAULT_LIMITS: Readonly<ProxyLimits> = {
   h2MaxConcurrentStreams: 250,
   h2ResetBudget: 200,
   h2ResetRatePerSecond: 50,
+  h2AbusePenaltyMs: 10_000,
   maxConnections: 0,
   maxClientConnections: 0,
   fdHeadroom: 128,

@@ -91,8 +91,15 @@ function destroySocket(s: Socket): void {
   s.destroy();
 }
 
+/** Client addresses penalized at once; past it the oldest penalty is forgotten (memory stays bounded). */
+const MAX_PENALIZED = 4096;
+
 export class OverloadManager {
   readonly fdLimit: number | undefined;
+  /** h2c connections refused because their address was penalized (`penalize`). */
+  h2Refused = 0;
+  /** Client address -> until when (Date.now() ms) its new h2c connections are refused; oldest first. */
+  readonly #penalized = new Map<string, number>();
   /** Client connections admitted at once. */
   readonly maxConnections: number;
   /** Client plus backend connections at once. */
@@ -121,7 +128,35 @@ export class OverloadManager {
     });
     const backends: Gauge = new Gauge({ name: 'hostmesh_overload_backend_connections', help: 'Backend connections the proxy has open (counted against the connection budget).', registers: [registry], aggregator: 'sum', collect: () => backends.set(backendOpen) });
     const budget: Gauge = new Gauge({ name: 'hostmesh_overload_connections_limit', help: 'Client plus backend connections the overload manager allows at once (--max-connections, or from the open-file limit).', registers: [registry], aggregator: 'sum', collect: () => budget.set(this.fdBudget) });
-    this.metrics = [open, limit, shed, backends, budget];
+    const h2Refused: Counter = new Counter({
+      name: 'hostmesh_overload_h2c_refused_connections_total',
+      help: 'h2c connections refused (GOAWAY ENHANCE_YOUR_CALM) because a session from the same client address was recently ended for abuse (rapid reset).',
+      registers: [registry],
+      aggregator: 'sum',
+      collect: () => {
+        h2Refused.reset();
+        h2Refused.inc(this.h2Refused);
+      },
+    });
+    this.metrics = [open, limit, shed, backends, budget, h2Refused];
+  }
+
+  /** `address` abused an h2c session: its new h2c connections are refused for `ms`. */
+  penalize(address: string | undefined, ms: number): void {
+    if (address === undefined || ms <= 0) return;
+    this.#penalized.delete(address);
+    this.#penalized.set(address, Date.now() + ms);
+    if (this.#penalized.size > MAX_PENALIZED) this.#penalized.delete(this.#penalized.keys().next().value!);
+  }
+
+  /** True while `address` is penalized (see `penalize`). */
+  penalized(address: string | undefined): boolean {
+    if (address === undefined || this.#penalized.size === 0) return false;
+    const until = this.#penalized.get(address);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.#penalized.delete(address);
+    return false;
   }
 
   /**

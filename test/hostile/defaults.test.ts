@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DEFAULT_LIMITS } from '../../src/proxy/limits.ts';
 import { KEEP_ALIVE_MARGIN_MS, keepAliveHintMs } from '../../src/proxy/http/keep-alive.ts';
-import { connectionBudget, fdBudget, openFileLimit } from '../../src/proxy/overload.ts';
+import { OverloadManager, connectionBudget, fdBudget, openFileLimit } from '../../src/proxy/overload.ts';
 import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS, httpBodyTimeoutMs, httpReadTimeoutMs } from '../../src/proxy/http/timeouts.ts';
 import { validateTable } from '../../src/table/index.ts';
 import { cluster, simpleTable } from '../support/tables.ts';
@@ -48,4 +48,17 @@ test('Keep-Alive hints: timeout=N allows N s minus a 2 s margin, capped by the p
     const ms = keepAliveHintMs(`timeout=${n}`, cap)!;
     assert.ok(ms >= 0 && ms <= cap && ms <= Math.max(0, n * 1000 - KEEP_ALIVE_MARGIN_MS));
   }));
+});
+
+test('the h2c abuse penalty is per address, off at 0 ms, and remembers a bounded number of addresses (the oldest forgotten first)', () => {
+  const o = new OverloadManager(DEFAULT_LIMITS, undefined, { fdLimit: 1024 });
+  assert.equal(DEFAULT_LIMITS.h2AbusePenaltyMs, 10_000);
+  o.penalize('10.0.0.1', 0);
+  o.penalize(undefined, 60_000);
+  assert.equal(o.penalized('10.0.0.1'), false);
+  assert.equal(o.penalized(undefined), false);
+  for (let i = 0; i < 5000; i++) o.penalize(`10.1.${i >> 8}.${i & 255}`, 60_000);
+  assert.equal(o.penalized('10.1.0.0'), false, 'the oldest penalties are forgotten past the bound');
+  assert.equal(o.penalized('10.1.19.135'), true, 'the newest is kept (10.1.19.135 is the 5,000th)');
+  assert.equal(o.penalized('10.2.0.1'), false);
 });

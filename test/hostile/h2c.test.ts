@@ -86,11 +86,36 @@ test('a client trickling the connection preface byte by byte is cut by the head 
   assert.ok(sent < PREFACE.length, 'cut before the preface was complete');
 });
 
-function session(port: number): Promise<ClientHttp2Session> {
+/** An h2c session from `from` (a loopback address of its own: another client). */
+function session(port: number, from = '127.0.0.1'): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const c = h2connect(`http://127.0.0.1:${port}`);
+    const c = h2connect(`http://127.0.0.1:${port}`, { createConnection: () => netConnect({ host: '127.0.0.1', port, localAddress: from }) });
     c.once('connect', () => resolve(c));
     c.once('error', reject);
+  });
+}
+
+/** Opens and cancels up to 2,000 streams until the proxy ends the session: its GOAWAY code and last stream. */
+async function rapidReset(attacker: ClientHttp2Session): Promise<{ goaway: number | undefined; lastStream: number; opened: number }> {
+  attacker.on('error', () => {});
+  const out = { goaway: undefined as number | undefined, lastStream: -1, opened: 0 };
+  attacker.on('goaway', (code: number, last: number) => { out.goaway = code; out.lastStream = last; });
+  for (let i = 0; i < 2000 && !attacker.destroyed && !attacker.closed; i++) {
+    const s = attacker.request({ ':path': `/r${i}` });
+    s.on('error', () => {});
+    s.close(constants.NGHTTP2_CANCEL);
+    out.opened++;
+    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await until('the attacker\'s session to end', () => attacker.destroyed || attacker.closed || out.goaway !== undefined, 10_000);
+  return out;
+}
+
+async function status200(c: ClientHttp2Session): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const s = c.request({ ':path': '/ok' });
+    s.on('response', (h) => resolve(Number(h[':status'])));
+    s.resume();
   });
 }
 
@@ -98,35 +123,51 @@ test('rapid reset: cancelled streams never reach the backend, and abuse ends in 
   const b = await rawBackend(t);
   const p = await proxyTo(t, b.port);
   const attacker = await session(p.port);
-  attacker.on('error', () => {});
-  let goaway: number | undefined;
-  let lastStream = -1;
-  attacker.on('goaway', (code: number, last: number) => { goaway = code; lastStream = last; });
-  const n = 2000;
-  let opened = 0;
-  for (let i = 0; i < n && !attacker.destroyed && !attacker.closed; i++) {
-    const s = attacker.request({ ':path': `/r${i}` });
-    s.on('error', () => {});
-    s.close(constants.NGHTTP2_CANCEL);
-    opened++;
-    if (i % 100 === 99) await new Promise((resolve) => setImmediate(resolve));
-  }
-  await until('the attacker\'s session to end', () => attacker.destroyed || attacker.closed || goaway !== undefined, 10_000);
+  const { goaway, lastStream, opened } = await rapidReset(attacker);
   assert.equal(goaway, constants.NGHTTP2_ENHANCE_YOUR_CALM, 'the proxy says why it ends the session');
   // Counted per RST_STREAM frame before the session reads on: the session never opened a
   // stream beyond the one whose reset went over the budget (200), however many were sent.
   assert.ok(lastStream > 0 && lastStream <= 2 * (DEFAULT_LIMITS.h2ResetBudget + 1) - 1, `the session processed streams up to ${lastStream}`);
   assert.ok(b.requests.length <= opened / 20, `cancelled streams reached the backend: ${b.requests.length} of ${opened}`);
   attacker.destroy();
-  // Another client is served normally.
-  const c = await session(p.port);
+  // Another client (another address: the attacker's is penalized, see below) is served normally.
+  const c = await session(p.port, '127.0.0.2');
   t.after(() => c.close());
-  const status = await new Promise<number>((resolve) => {
-    const s = c.request({ ':path': '/ok' });
-    s.on('response', (h) => resolve(Number(h[':status'])));
-    s.resume();
+  assert.equal(await status200(c), 200);
+});
+
+test('rapid reset: the abuser\'s address gets no new h2c session for a while (GOAWAY ENHANCE_YOUR_CALM, nothing reaches the backend); other addresses, and HTTP/1 from it, are served', async (t) => {
+  const b = await rawBackend(t);
+  const p = await proxyTo(t, b.port);
+  const first = await rapidReset(await session(p.port, '127.0.0.3'));
+  assert.equal(first.goaway, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  const before = b.requests.length;
+  for (let i = 0; i < 3; i++) {
+    const again = await session(p.port, '127.0.0.3');
+    let code: number | undefined;
+    again.on('goaway', (c: number) => { code = c; });
+    again.on('error', () => {});
+    const s = again.request({ ':path': '/after' });
+    s.on('error', () => {});
+    await until('the refused session to end', () => again.destroyed || again.closed || code !== undefined, 10_000);
+    assert.equal(code, constants.NGHTTP2_ENHANCE_YOUR_CALM, `connection ${i} from the abuser's address is refused and told why`);
+    again.destroy();
+  }
+  assert.equal(b.requests.length, before, 'no request of a refused session reaches the backend');
+  assert.equal(await metricValue(p.engine, /^hostmesh_overload_h2c_refused_connections_total /), 3);
+  const other = await session(p.port, '127.0.0.4');
+  t.after(() => other.close());
+  assert.equal(await status200(other), 200);
+  const h1 = await new Promise<string>((resolve) => {
+    let got = '';
+    const s = netConnect({ host: '127.0.0.1', port: p.port, localAddress: '127.0.0.3' });
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => { got += d; });
+    s.on('close', () => resolve(got));
+    s.on('error', () => {});
+    s.write('GET /h1 HTTP/1.1\r\nHost: svc.test\r\nConnection: close\r\n\r\n');
   });
-  assert.equal(status, 200);
+  assert.match(h1, /^HTTP\/1\.1 200 /);
 });
 
 test('h2c: DATA beyond a stream\'s content-length resets that stream only (PROTOCOL_ERROR); its siblings on the session complete and the backend never sees the excess', async (t) => {

@@ -29,6 +29,8 @@ export interface FastHost {
   readonly keepAliveTimeoutMs: number;
   /** node:http's head size limit: the fast path takes heads well under it (see `fastHeadLimit`). */
   readonly maxHeaderSize: number;
+  /** How long a request head may take to arrive whole (node:http's `headersTimeout`). */
+  readonly headersTimeoutMs: number;
   /** Gone (closed, or handed to node:http): forget it. */
   released(conn: FastConnection): void;
 }
@@ -44,6 +46,16 @@ export function fastHeadLimit(maxHeaderSize: number): number {
 const MAX_FAST_HEADERS = 64;
 /** Bytes read ahead (pipelining) before the connection stops reading until it catches up. */
 const MAX_PENDING = 65536;
+/**
+ * Reads a partial head may take here before node:http gets it: each read re-reads the head
+ * from its start, so a head trickled in many small reads (slowloris) goes to llhttp, which
+ * parses incrementally (and times it from then on).
+ */
+export const MAX_HEAD_READS = 4;
+
+/** What node:http answers (listener.ts `onClientError`) to a head cut by the client's FIN, and to one too slow. */
+export const EOF_IN_HEAD = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+export const HEAD_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
 
 const CR = 13;
 const LF = 10;
@@ -477,6 +489,10 @@ export class FastConnection {
   #idleFrom = 0;
   #gone = false;
   #paused = false;
+  /** Set while a partial head waits for its rest (from its first read, not reset by later ones). */
+  #headTimer: NodeJS.Timeout | undefined = undefined;
+  /** Reads the partial head has taken so far. */
+  #headReads = 0;
   readonly keepAliveSeconds: number;
   readonly #maxHead: number;
   readonly #onData = (chunk: Buffer): void => this.#data(chunk);
@@ -522,8 +538,15 @@ export class FastConnection {
     }
     this.#disarmIdle();
     const head = readHead(buf, this.#maxHead);
+    if (head === undefined && buf.length < this.#maxHead && ++this.#headReads < MAX_HEAD_READS && !this.#host.draining()) {
+      // Incomplete so far and well-formed: wait here for the rest, or for the client's FIN
+      // (a client that sends half a head and closes costs no node:http connection).
+      this.#headTimer ??= setTimeout(headTimeout, this.#host.headersTimeoutMs, this);
+      return;
+    }
+    this.#stopHead();
     if (head === undefined || head === null || this.#host.draining()) {
-      // Incomplete, unusual or malformed: node:http takes it from here (and times a slow head).
+      // Unusual, malformed, large or trickled: node:http takes it from here (and times a slow head).
       this.#handOver();
       return;
     }
@@ -558,6 +581,7 @@ export class FastConnection {
   #handOver(): void {
     this.#gone = true;
     this.#stopIdle();
+    this.#stopHead();
     const socket = this.socket;
     socket.removeListener('data', this.#onData);
     socket.removeListener('end', this.#onEnd);
@@ -570,14 +594,47 @@ export class FastConnection {
   }
 
   #end(): void {
+    if (this.#headTimer !== undefined && this.#current === undefined) {
+      // The client closed its side in the middle of a head: node:http's answer (llhttp's EOF
+      // error), without handing the connection to it.
+      this.#refuse(EOF_IN_HEAD);
+      return;
+    }
     // The client closed its side: as node:http does, what is in flight is abandoned.
     this.socket.end();
+  }
+
+  /** Answers a head the fast path will not read on (the client's FIN, the head timeout) and closes. */
+  #refuse(answer: string): void {
+    this.#stopHead();
+    this.#pending = undefined;
+    const socket = this.socket;
+    socket.removeListener('data', this.#onData);
+    if (socket.writable) {
+      socket.end(answer, 'latin1');
+      socket.once('finish', () => socket.destroy());
+    } else socket.destroy();
+  }
+
+  /** @internal The head did not arrive whole within the head timeout. */
+  headExpired(): void {
+    this.#headTimer = undefined;
+    if (!this.#gone && this.#current === undefined) this.#refuse(HEAD_TIMEOUT);
+  }
+
+  #stopHead(): void {
+    this.#headReads = 0;
+    if (this.#headTimer !== undefined) {
+      clearTimeout(this.#headTimer);
+      this.#headTimer = undefined;
+    }
   }
 
   #close(): void {
     if (this.#gone) return;
     this.#gone = true;
     this.#stopIdle();
+    this.#stopHead();
     const res = this.#current;
     this.#current = undefined;
     res?.closed();
@@ -620,4 +677,8 @@ export class FastConnection {
 
 function idleTimeout(conn: FastConnection): void {
   conn.idleExpired();
+}
+
+function headTimeout(conn: FastConnection): void {
+  conn.headExpired();
 }

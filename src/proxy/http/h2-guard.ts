@@ -91,6 +91,8 @@ export class H2ContentLengthGuard extends Duplex {
   #clientResets = 0;
   /** Streams the session completed (not cancelled), counted by the listener's session guard. */
   completed = 0;
+  /** Told when the session is ended for abuse (here or by the listener's session guard). */
+  onAbuse: (() => void) | undefined = undefined;
   #resetBudget = Infinity;
   #session: ServerHttp2Session | undefined = undefined;
   #awaitTimer: NodeJS.Timeout | undefined = undefined;
@@ -281,6 +283,7 @@ export class H2ContentLengthGuard extends Duplex {
           this.#stopped = true;
           this.#socket.pause();
           const session = this.#session;
+          this.onAbuse?.();
           if (session !== undefined && !session.destroyed) {
             // The GOAWAY goes out with the session's next write (an immediate); then it ends.
             session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);

@@ -75,6 +75,7 @@ function guardSession(session: ServerHttp2Session, l: ProxyLimits, frames: H2Con
       if (stream.rstCode === constants.NGHTTP2_CANCEL || stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (stream.rstCode !== constants.NGHTTP2_NO_ERROR && !stream.sentHeaders)) {
         resets++;
         if (resets > l.h2ResetBudget && resets > completed && !session.destroyed) {
+          frames?.onAbuse?.();
           session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
           session.destroy();
         }
@@ -84,6 +85,22 @@ function guardSession(session: ServerHttp2Session, l: ProxyLimits, frames: H2Con
       }
     });
   });
+}
+
+/** The server's connection preface (an empty SETTINGS frame) and GOAWAY ENHANCE_YOUR_CALM, last stream 0. */
+const H2_REFUSAL = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, constants.NGHTTP2_ENHANCE_YOUR_CALM]);
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
+}
+
+/** Refuses an h2c connection before any session exists: the client is told why, what it sent is dropped. */
+function refuseH2(socket: Socket): void {
+  socket.on('data', ignore);
+  socket.end(H2_REFUSAL);
+  socket.resume();
+  socket.once('finish', () => socket.destroy());
+  setTimeout(destroySocket, 1000, socket).unref();
 }
 
 /** Per HTTP/1 connection: requests waiting behind the one being served (req, res, req, res...). */
@@ -227,6 +244,7 @@ export class HttpListener {
       draining: () => this.#draining,
       keepAliveTimeoutMs: l.clientKeepAliveTimeoutMs,
       maxHeaderSize: l.maxHeaderSize,
+      headersTimeoutMs: l.headersTimeoutMs,
       released: (conn: FastConnection) => this.#tracked.fast.delete(conn),
     };
     return this.#fastHost;
@@ -417,12 +435,24 @@ export class HttpListener {
   #handOver(socket: Socket, protocol: Protocol): void {
     this.#tracked.sniffing.delete(socket);
     if (protocol === 'h2') {
+      const overload = this.#opts.overload;
+      const address = socket.remoteAddress;
+      // A client whose session was just ended for abuse (rapid reset) gets no new session.
+      if (overload !== undefined && overload.penalized(address)) {
+        overload.h2Refused++;
+        refuseH2(socket);
+        return;
+      }
       // HTTP/2 has no half-closed connections: a client that sends FIN is gone. Without this,
       // the server side would sit in CLOSE-WAIT until the idle timeout.
       socket.once('end', () => socket.destroy());
       // DATA beyond a stream's content-length must cost that stream only (h2-guard.ts).
       const guard = new H2ContentLengthGuard(socket);
       guard.on('error', ignore);
+      if (overload !== undefined) {
+        const penalty = this.#opts.limits.h2AbusePenaltyMs;
+        guard.onAbuse = () => overload.penalize(address, penalty);
+      }
       handingOver = guard;
       this.#h2Server().emit('connection', guard);
       handingOver = undefined;
