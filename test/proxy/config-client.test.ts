@@ -191,7 +191,8 @@ test('fail static: with the controller down from the start the saved table is ap
   const deadPort = (probe.address() as AddressInfo).port;
   await new Promise((resolve) => probe.close(resolve));
 
-  const { client, engine } = startClient(t, { controllerUrl: `http://127.0.0.1:${deadPort}`, stateDir: dir });
+  // A saved table counts towards the idle collection like a received one.
+  const { client, engine } = startClient(t, { controllerUrl: `http://127.0.0.1:${deadPort}`, stateDir: dir, idleCollectBytes: 100, idleCollectMs: 20 });
   await client.start();
   assert.deepEqual(engine.versions, ['e9:17'], 'applied before start() resolves, before any controller contact');
   assert.equal(tableDigest(engine.applied[0]!), tableDigest(saved));
@@ -199,6 +200,7 @@ test('fail static: with the controller down from the start the saved table is ap
   assert.deepEqual([s.applied?.source, s.applied?.version, s.connected], ['saved', 17, false]);
   await until('the connection failure to be recorded', () => /ECONNREFUSED|connect/i.test(client.status().lastError?.message ?? ''));
   assert.equal(client.status().applied?.version, 17, 'still serving the saved table');
+  await until('the idle collection after the saved table', () => client.collections === 1);
 });
 
 test('a proxy restarted from its saved table re-acks when the controller says it is current', async (t) => {

@@ -201,6 +201,9 @@ export class ConfigClient {
       return;
     }
     this.#applied = { epoch: table.epoch, version: table.version, digest: outcome.digest, at: new Date().toISOString(), source: 'saved' };
+    // A large saved table leaves as much garbage as the same snapshot from the controller.
+    this.#receivedSinceCollect += saved.chars;
+    this.#collectWhenIdle();
     this.#log.info({ epoch: table.epoch, version: table.version, path: saved.path }, 'serving the saved routing table until the controller answers');
   }
 

@@ -2,7 +2,7 @@
  * V8's memory-reducing full garbage collection, run by the config client once the proxy is idle
  * after a large update (issue 12). Applying a 10,000-Service snapshot grows V8's heap to 250-330
  * MB of RSS, and V8's own memory reducer did not bring it back within a minute of quiet; this
- * collection does (to ~140 MB), in one pause of roughly 100-300 ms at that size, which is why it
+ * collection does (to ~140 MB), in one pause of 110-160 ms at that size (on a busy machine), so it
  * waits for quiet and for megabytes of updates, never runs per small delta.
  *
  * `gc` is not exposed to a process started without `--expose-gc`; the flag set at run time

@@ -17,7 +17,8 @@ export const STATE_FILE = 'table.json';
 const TEMP_PREFIX = `.${STATE_FILE}.`;
 
 export type LoadedState =
-  | { kind: 'table'; table: RoutingTable; path: string }
+  /** `chars`: the length of the file's text (what the config client counts towards its idle collection). */
+  | { kind: 'table'; table: RoutingTable; path: string; chars: number }
   | { kind: 'missing'; path: string }
   /** Unreadable, not JSON, or not a valid table: `error` says which and why. */
   | { kind: 'invalid'; path: string; error: string };
@@ -39,7 +40,7 @@ export async function loadState(dir: string): Promise<LoadedState> {
   }
   const v = validateTable(value);
   if (!v.ok) return { kind: 'invalid', path, error: `not a valid table: ${formatProblems(v.problems)}` };
-  return { kind: 'table', table: v.table, path };
+  return { kind: 'table', table: v.table, path, chars: text.length };
 }
 
 /** A UTF-8 file's text, read in small pieces and decoded as they come (common/text-pieces.ts). */
