@@ -18,6 +18,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { trackBackendSocket } from '../overload.ts';
+import { directWrite } from './direct-write.ts';
 import { readResponse } from './h1-response.ts';
 import type { FastResponseHead } from './h1-response.ts';
 import { BAD_VALUE, isTokenName } from './h1-syntax.ts';
@@ -447,7 +448,10 @@ class Conn {
     ex.handler.onRequestStart?.(ex.controller, null);
     if (ex.over) return;
     ex.sent = true;
-    if (body === null || body.length === 0) this.socket.write(`${head}\r\n`, 'latin1');
+    if (body === null || body.length === 0) {
+      const text = `${head}\r\n`;
+      if (!directWrite(this.socket, text)) this.socket.write(text, 'latin1');
+    }
     else {
       this.socket.cork();
       this.socket.write(`${head}\r\n`, 'latin1');
