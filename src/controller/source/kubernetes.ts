@@ -300,7 +300,7 @@ export class KubernetesSource implements Source {
       services: new Set(chain.flatMap((c) => [...c.services])),
       endpointSlices: chain.flatMap((c) => c.endpointSlices),
       pods,
-      ...(pods && chain.every((c) => c.podChanges !== undefined) ? { podChanges: chain.flatMap((c) => c.podChanges ?? []) } : {}),
+      ...(pods && chain.every((c) => !c.pods || c.podChanges !== undefined) ? { podChanges: chain.flatMap((c) => c.podChanges ?? []) } : {}),
     };
   }
 
