@@ -36,6 +36,7 @@
  *   --quiet S       seconds without a publish that end the run (default 5)
  *   --limit S       give up after S seconds (default 600)
  *   --sources       run src/main.ts instead of compiling to bench/.coldstart-build/
+ *   --main FILE     run that compiled main.js (another build: a before/after) instead
  *   --port P        the controller API's port (default 23100); the proxy's admin and DNS take P+1, P+2
  *   --bind IP       the proxy's mesh listeners' loopback address (default 127.0.0.23)
  *
@@ -68,6 +69,7 @@ const { values: args } = parseArgs({
     'no-proxy': { type: 'boolean', default: false },
     'no-restart': { type: 'boolean', default: false },
     shadows: { type: 'boolean', default: false },
+    main: { type: 'string' },
     quiet: { type: 'string', default: '5' },
     limit: { type: 'string', default: '600' },
     sources: { type: 'boolean', default: false },
@@ -95,7 +97,7 @@ const built = here('./.coldstart-build');
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
-  if (!args.sources) rmSync(built, { recursive: true, force: true });
+  if (!args.sources && args.main === undefined) rmSync(built, { recursive: true, force: true });
 });
 
 function service(i: number): ServiceObject {
@@ -150,11 +152,11 @@ for (let i = 0; i < SERVICES; i++) {
 }
 writeFileSync(join(dir, 'kubeconfig'), fake.kubeconfig().exportConfig());
 writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
-if (!args.sources) {
+if (!args.sources && args.main === undefined) {
   rmSync(built, { recursive: true, force: true });
   execFileSync(process.execPath, [here('../node_modules/typescript/bin/tsc'), '-p', here('../tsconfig.build.json'), '--outDir', built], { stdio: 'inherit' });
 }
-const main = args.sources ? here('../src/main.ts') : join(built, 'main.js');
+const main = args.main ?? (args.sources ? here('../src/main.ts') : join(built, 'main.js'));
 
 const t0 = performance.now();
 const since = (): number => performance.now() - t0;

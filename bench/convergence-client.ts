@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { ConfigClient } from '../src/proxy/config/client.ts';
@@ -34,6 +35,8 @@ export interface AppliedEvent {
   /** Routes and DNS names of the table applied. */
   routes: number;
   names: number;
+  /** The longest event-loop delay of this proxy's thread since its previous apply, ms. */
+  loopMaxMs: number;
 }
 
 export interface BenchClient {
@@ -44,8 +47,13 @@ export async function startClient(config: BenchClientConfig, onApplied: (e: Appl
   const stateDir = await mkdtemp(join(tmpdir(), 'hostmesh-bench-'));
   const log = pino({ level: process.env.HOSTMESH_LOG_LEVEL ?? 'warn' });
   const engine = config.engine === 'real' ? new ProxyEngine({ host: '127.0.0.1', reusePort: true, log, processMetrics: false }) : undefined;
+  // Stalls of this proxy's event loop (decode, validate, apply, state save, GC) between applies.
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const applied = (table: RoutingTable): void => {
-    onApplied({ node: config.node, epoch: table.epoch, version: table.version, at: performance.timeOrigin + performance.now(), routes: table.routes.length, names: table.dns.services.length });
+    const loopMaxMs = loop.max / 1e6;
+    loop.reset();
+    onApplied({ node: config.node, epoch: table.epoch, version: table.version, at: performance.timeOrigin + performance.now(), routes: table.routes.length, names: table.dns.services.length, loopMaxMs });
   };
   let current: { table: RoutingTable; digest: string } | undefined;
   const outcome = (r: ApplyResult): ApplyOutcome => {
@@ -87,6 +95,7 @@ export async function startClient(config: BenchClientConfig, onApplied: (e: Appl
   await client.start();
   return {
     async stop() {
+      loop.disable();
       await client.stop();
       await engine?.close();
       await rm(stateDir, { recursive: true, force: true });

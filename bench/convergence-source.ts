@@ -23,6 +23,8 @@ export interface ChangeSource {
    * without it the first version after the change counts.
    */
   contains?(table: RoutingTable, n: number): boolean;
+  /** When the source handed content to publish() (performance.timeOrigin-based ms), oldest first: the end of watch and translation. */
+  readonly publishCalls?: readonly number[];
   close(): Promise<void>;
 }
 

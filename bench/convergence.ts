@@ -4,7 +4,20 @@
  *
  *   npx node bench/convergence.ts [--source publish|api] [--engine noop|real] [--clients 3]
  *       [--sizes 10,1000,10000 | --services 10000] [--changes 40] [--coalesce-ms 50]
- *       [--max-delay-ms 250] [--same-loop] [--seconds 60]
+ *       [--max-delay-ms 250] [--same-loop] [--seconds 60] [--slowest 5] [--gap-ms 0] [--pods] [--endpoints 3]
+ *
+ * `--pods` (with `--source api`): every endpoint has its Pod, and each change also writes the
+ * Ready condition of one pod before the EndpointSlice, as kubelet does before the EndpointSlice
+ * controller: the controller sees both events, as it does in a cluster. `--endpoints N`: per
+ * Service (3; 10 makes the issue's 100,000 endpoints, and pods, at 10,000 Services).
+ *
+ * `--gap-ms` waits between changes, so that a run of 300 changes with a gap of 250 ms spans the
+ * controller's 60 s resync as changes spread over time would (default: back to back).
+ * `--slowest N` prints (to stderr) where the N slowest changes' time went: change -> the
+ * controller's publish() call (watch, informer, translation; --source api only) -> the
+ * publisher's flush -> the last proxy's apply -> every ack, with the longest event-loop stall
+ * of the controller thread and its GC time during the change, and the longest stall of the
+ * proxies' threads since their previous apply.
  *
  * Besides the lag it reports the bytes each proxy received per change (the watch stream's
  * snapshot and delta lines, counted by the controller), which deltas keep proportional to the
@@ -22,6 +35,7 @@
  * for full convergence before the next, so changes never coalesce with each other.
  */
 import { cpus } from 'node:os';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
@@ -50,6 +64,10 @@ const { values: args } = parseArgs({
     'max-delay-ms': { type: 'string', default: '250' },
     seconds: { type: 'string', default: '60' },
     'same-loop': { type: 'boolean', default: false },
+    slowest: { type: 'string', default: '5' },
+    'gap-ms': { type: 'string', default: '0' },
+    pods: { type: 'boolean', default: false },
+    endpoints: { type: 'string', default: '3' },
   },
 });
 if (args.source !== 'publish' && args.source !== 'api') throw new Error(`--source: publish or api, not ${args.source}`);
@@ -85,9 +103,43 @@ const server = new PushServer({
 const { port } = await server.listen(0, '127.0.0.1');
 
 const lastApply = new Map<number, number>();
+/** The longest proxy event-loop stall reported with each version's applies. */
+const proxyLoopMax = new Map<number, number>();
 const onApplied = (e: AppliedEvent): void => {
-  if (e.epoch === publisher.epoch) lastApply.set(e.version, Math.max(lastApply.get(e.version) ?? 0, e.at));
+  if (e.epoch !== publisher.epoch) return;
+  lastApply.set(e.version, Math.max(lastApply.get(e.version) ?? 0, e.at));
+  proxyLoopMax.set(e.version, Math.max(proxyLoopMax.get(e.version) ?? 0, e.loopMaxMs));
 };
+
+// Where a slow change's time went: the controller thread's event-loop stalls and GC pauses
+// (the fake API server, informers, translation, publisher and watch streams all run here).
+const controllerLoop = monitorEventLoopDelay({ resolution: 5 });
+controllerLoop.enable();
+const gcPauses: { start: number; ms: number }[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push({ start: performance.timeOrigin + e.startTime, ms: e.duration });
+  if (gcPauses.length > 10_000) gcPauses.splice(0, 5000);
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+const slowest = Number(args.slowest);
+const gapMs = Number(args['gap-ms']);
+
+/** One measured change, split into stages (ms). */
+interface Trace {
+  n: number;
+  total: number;
+  /** Change -> the controller called publish() with it (watch event, informer, translation). */
+  translated: number;
+  /** -> the publisher's flush (coalescing). */
+  published: number;
+  /** -> the last proxy applied it (serialize, stream, decode, validate, apply). */
+  applied: number;
+  /** -> every ack received. */
+  acked: number;
+  controllerLoopMax: number;
+  gcMs: number;
+  proxyLoopMax: number;
+}
 
 function waitFor(cond: () => boolean, register: (resolve: () => void) => void, what: string): Promise<void> {
   if (cond()) return Promise.resolve();
@@ -166,11 +218,14 @@ async function measure(source: ChangeSource, services: number): Promise<string> 
   const toLastApply: number[] = [];
   const toPublish: number[] = [];
   const perProxyBytes: number[] = [];
+  const traces: Trace[] = [];
   const sentBytes = (): number => server.streams.reduce((n, st) => n + st.bytes, 0);
   const deadline = Date.now() + secondsPerSize * 1000;
   for (let n = 1; n <= WARMUP_CHANGES + changes && Date.now() < deadline; n++) {
+    if (gapMs > 0 && n > 1) await new Promise((resolve) => setTimeout(resolve, gapMs));
     const before = publisher.version;
     const bytes0 = sentBytes();
+    controllerLoop.reset();
     const t0 = absNow();
     const contains = source.contains;
     const next = nextVersionAfter(before, contains && ((table) => contains(table, n)));
@@ -184,6 +239,25 @@ async function measure(source: ChangeSource, services: number): Promise<string> 
     fromPublish.push(t1 - (publishedAt.get(version) ?? t0));
     toLastApply.push((lastApply.get(version) ?? t1) - t0);
     toPublish.push((publishedAt.get(version) ?? t0) - t0);
+    const pub = publishedAt.get(version) ?? t1;
+    const call = source.publishCalls?.findLast((t) => t <= pub) ?? pub;
+    const applied = lastApply.get(version) ?? t1;
+    traces.push({
+      n, total: t1 - t0, translated: call - t0, published: pub - call, applied: applied - pub, acked: t1 - applied,
+      controllerLoopMax: controllerLoop.max / 1e6,
+      gcMs: gcPauses.filter((g) => g.start >= t0 && g.start <= t1).reduce((sum, g) => sum + g.ms, 0),
+      proxyLoopMax: proxyLoopMax.get(version) ?? 0,
+    });
+  }
+  if (slowest > 0) {
+    const f = (v: number): string => v.toFixed(1).padStart(7);
+    const rows = traces.toSorted((a, b) => b.total - a.total).slice(0, slowest)
+      .map((t) => `  #${String(t.n).padEnd(4)} ${f(t.total)} ${f(t.translated)} ${f(t.published)} ${f(t.applied)} ${f(t.acked)} ${f(t.controllerLoopMax)} ${f(t.gcMs)} ${f(t.proxyLoopMax)}`);
+    const q = (pick: (t: Trace) => number, p: number): string => f(quantile(traces.map(pick).toSorted((a, b) => a - b), p));
+    process.stderr.write(`slowest changes at ${services} services (ms):\n` +
+      `  ${'change'.padEnd(5)} ${'total'.padStart(7)} ${'->transl'.padStart(7)} ${'->pub'.padStart(7)} ${'->apply'.padStart(7)} ${'->ack'.padStart(7)} ${'ctl-loop'.padStart(7)} ${'ctl-gc'.padStart(7)} ${'prx-loop'.padStart(7)}\n` +
+      `${rows.join('\n')}\n` +
+      `  p50   ${q((t) => t.total, 0.5)} ${q((t) => t.translated, 0.5)} ${q((t) => t.published, 0.5)} ${q((t) => t.applied, 0.5)} ${q((t) => t.acked, 0.5)} ${q((t) => t.controllerLoopMax, 0.5)} ${q((t) => t.gcMs, 0.5)} ${q((t) => t.proxyLoopMax, 0.5)}\n`);
   }
   const s = (xs: number[]): number[] => xs.toSorted((a, b) => a - b);
   const [tt, fp, la, tp, pb] = [s(total), s(fromPublish), s(toLastApply), s(toPublish), s(perProxyBytes)];
@@ -192,7 +266,7 @@ async function measure(source: ChangeSource, services: number): Promise<string> 
 }
 
 const clients = await startClients();
-const source = args.source === 'api' ? await apiServerSource(publisher) : publisherSource(publisher);
+const source = args.source === 'api' ? await apiServerSource(publisher, { pods: args.pods, endpoints: Number(args.endpoints) }) : publisherSource(publisher);
 try {
   process.stdout.write(
     `convergence: change -> every proxy acked; ${clientCount} clients with ${engineKind === 'real' ? 'real engines' : 'no-op engines'} (${args['same-loop'] ? 'same event loop as the controller' : 'one worker thread each'}), ` +
@@ -208,4 +282,6 @@ try {
   await Promise.all(clients.map((c) => c.stop()));
   publisher.close();
   await server.close();
+  controllerLoop.disable();
+  gcObserver.disconnect();
 }

@@ -129,7 +129,10 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
 async function hostmesh(variant: string, port: number): Promise<ChildProcess> {
   const child = fork(here('./hostmesh-proxy.ts'), [String(PORTS.upstream), variant, String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
-  await once(child, 'message');
+  // A proxy that dies before it listens (a broken tree) ends the run instead of hanging it.
+  await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => {
+    throw new Error(`hostmesh ${variant} exited with ${String(code)} before listening`);
+  })]);
   pin(child.pid!, PROXY_CPU);
   return child;
 }

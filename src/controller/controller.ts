@@ -42,7 +42,7 @@ import type { ShadowWriteFailure } from './shadow/reconciler.ts';
 import type { WritePacing } from './shadow/pacing.ts';
 import { buildShadowService, readShadowState } from './shadow/services.ts';
 import type { ShadowDiagnostic, ShadowOptions, ShadowState } from './shadow/services.ts';
-import { diffShadowServices } from './shadow/diff.ts';
+import { diffShadowServicesInSlices } from './shadow/diff.ts';
 import type { ShadowConflict } from './shadow/diff.ts';
 import { KubernetesSource } from './source/kubernetes.ts';
 import { QuarantineStore } from './kube/quarantine-store.ts';
@@ -200,6 +200,8 @@ export class Controller {
   /** What the last published translation was made from. */
   #translated: { state: ClusterState | undefined; addresses: ReadonlyMap<ServiceId, readonly string[]> } = { state: undefined, addresses: new Map() };
   #translation: Diagnostic[] = [];
+  /** What the Events were last synced from. */
+  #eventsFrom: { diagnostics: readonly Diagnostic[]; services: readonly ServiceObject[] } | undefined;
   #shadowState: ShadowDiagnostic[] = [];
   #conflicts: ShadowConflict[] = [];
   #writeFailures: ShadowWriteFailure[] = [];
@@ -432,7 +434,11 @@ export class Controller {
     this.#shadowLoop.trigger();
     this.#routeReports = { state, reports: result.routeStatus ?? [] };
     this.#statusLoop.trigger();
-    this.#events.sync(serviceProblems(result.diagnostics, state.services));
+    // An endpoint change hands back the same diagnostics and Services: no pass over every Service.
+    if (this.#eventsFrom?.diagnostics !== result.diagnostics || this.#eventsFrom.services !== state.services) {
+      this.#events.sync(serviceProblems(result.diagnostics, state.services));
+      this.#eventsFrom = { diagnostics: result.diagnostics, services: state.services };
+    }
 
     // Unchanged Services translate to the same entry objects, so comparing the entries by
     // identity finds an unchanged table without serializing 10,000 Services' worth of JSON.
@@ -479,7 +485,9 @@ export class Controller {
     const settled = this.#shadowsSettled;
     const viewVersion = this.#view.version;
     if (settled !== undefined && settled.version === viewVersion && sameObjects(settled.desired, desired)) return 'done';
-    const diff = diffShadowServices(desired, this.#view.services());
+    // In slices: the resync compares every shadow, and endpoint changes must not wait for it.
+    const diff = await diffShadowServicesInSlices(desired, this.#view.services());
+    if (this.#stopped) return 'done';
     const known = new Set(this.#conflicts.map((c) => `${c.service} ${c.reason}`));
     for (const c of diff.conflicts) {
       if (!known.has(`${c.service} ${c.reason}`)) this.#log.error({ code: 'SHADOW_CONFLICT', service: c.service }, c.reason);

@@ -102,13 +102,21 @@ export interface ClusterState {
  * What changed between two snapshots of a source (`base` and the one it is given with): the
  * Services replaced, added or removed (by `namespace/name`), each EndpointSlice replaced
  * (before and after; one side absent when added or removed), in the order they changed, and
- * whether any pod changed. Anything else changed means no hint at all.
+ * whether any pod changed (and which, in `podChanges`). Anything else changed means no hint at all.
  */
 export interface ClusterChange {
   base: ClusterState;
   services: ReadonlySet<string>;
   endpointSlices: readonly { before?: EndpointSliceObject; after?: EndpointSliceObject }[];
   pods: boolean;
+  /** Each pod replaced, added or removed, in order, when the source knows them (else `pods` says only whether any changed). */
+  podChanges?: readonly PodChange[];
+}
+
+/** One pod replaced (before and after), added (no before) or removed (no after). */
+export interface PodChange {
+  before?: PodObject;
+  after?: PodObject;
 }
 
 /** A `parentRefs[]` / `backendRefs[]` entry of a Gateway API route (untrusted: checked by translation). */

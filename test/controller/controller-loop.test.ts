@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/common/log.ts';
-import { SerialLoop, backoffDelay, forEachLimit } from '../../src/controller/kube/loop.ts';
+import { LEADING_BURST, SerialLoop, backoffDelay, forEachLimit } from '../../src/controller/kube/loop.ts';
 import type { RunOutcome } from '../../src/controller/kube/loop.ts';
 import { MeshNamespaceView } from '../../src/controller/shadow/reconciler.ts';
 import type { ServiceObject } from '../../src/controller/objects.ts';
@@ -42,6 +42,23 @@ test('a burst of triggers makes one run; triggers during a run make exactly one 
   await sleep(50);
   assert.equal(stats.runs, 2);
   assert.equal(stats.maxActive, 1);
+});
+
+test('a leading loop runs the next few triggers at once, then gathers the rest of the burst in its window', async (t) => {
+  let runs = 0;
+  // A window far beyond the test: any run that waited for it would never come.
+  const l = new SerialLoop(async () => {
+    runs++;
+    return 'done';
+  }, { name: 'leading', coalesceMs: 60_000, backoff: { minMs: 10, maxMs: 10 }, log, leading: true, paced: true });
+  t.after(() => l.stop());
+  for (let i = 1; i <= LEADING_BURST; i++) {
+    l.trigger();
+    await waitFor(`run ${i} without the window`, () => runs === i || undefined);
+  }
+  l.trigger();
+  await sleep(50);
+  assert.equal(runs, LEADING_BURST, 'the budget is spent: this trigger waits for the window');
 });
 
 test('a failed run waits out its backoff, whatever triggers arrive; a throwing run counts as failed', async (t) => {

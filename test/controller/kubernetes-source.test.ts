@@ -220,6 +220,8 @@ test('after a 410 the source relists and the snapshot matches the server, delete
   const s = await h.until('the relisted state', (x) =>
     svcNames(x).join() === 'shop/b,shop/c,shop/d' && x.services[0]!.metadata.labels?.v === '2' && x.endpointSlices.length === 0);
   assert.equal(s.services.length, 3);
+  // An informer with nothing changed (pods) may relist after the snapshot already matches.
+  await waitFor('a relist of every informer', () => h.fake.count('list') >= lists + FEEDS);
   assert.equal(h.fake.count('list'), lists + FEEDS, 'one relist per informer');
 
   // An HTTP 410 answer to the watch request relists too.
@@ -363,4 +365,32 @@ test('snapshots patched from watch events equal a fresh list, and changes() says
   assert.deepEqual(names(slices), names(last.endpointSlices));
   assert.ok(slices.every((x) => last.endpointSlices.includes(x)));
   assert.equal(h.source.changes(last, first), undefined, 'only forwards');
+});
+
+test('changes() names the pods replaced, added and removed, also across snapshots where no pod changed', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    for (let i = 0; i < 4; i++) fake.create('pods', pod('shop', `p${i}`, `10.0.0.${i + 1}`, 'web'));
+    fake.create('services', service('shop', 's'));
+  });
+  await h.source.synced;
+  const first = await h.until('the first snapshot', (s) => (s.pods ?? []).length === 4);
+  h.fake.create('pods', pod('shop', 'p9', '10.0.0.9', 'web'));
+  h.fake.delete('pods', 'p1', 'shop');
+  await h.until('the pod changes', (s) => (s.pods ?? []).length === 4 && s.pods!.some((p) => p.metadata.name === 'p9'));
+  // A snapshot in between where only a Service changes: its step names no pod.
+  h.fake.patch('services', 's', 'shop', { metadata: { annotations: { 'hostmesh.io/retry-count': '2' } } });
+  await h.until('the Service change', (s) => s.services[0]?.metadata.annotations?.['hostmesh.io/retry-count'] === '2');
+  h.fake.patch('pods', 'p2', 'shop', { metadata: { labels: { v: '2' } } });
+  const last = await h.until('the pod label', (s) => s.pods!.some((p) => p.metadata.labels?.v === '2'));
+  const change = h.source.changes(first, last);
+  assert.ok(change?.pods && change.podChanges, 'pod changes named');
+  // Replaying them on the first snapshot's pods gives the last one's, object for object.
+  let pods = [...first.pods!];
+  for (const { before, after } of change.podChanges) {
+    if (before) pods = pods.filter((p) => p !== before);
+    if (after) pods.push(after);
+  }
+  const key = (p: { metadata: { namespace?: string; name: string } }): string => `${p.metadata.namespace}/${p.metadata.name}`;
+  assert.deepEqual(pods.map(key).toSorted(), last.pods!.map(key));
+  assert.ok(pods.every((p) => last.pods!.includes(p)));
 });

@@ -170,17 +170,22 @@ test('hinted publishes merge while pending: the same version and delta as withou
   p.close();
 });
 
-test('a lone publish goes out on the next turn; one right after it waits for the quiet window', async () => {
-  const p = new Publisher({ epoch: 'e', coalesceMs: 60_000, maxDelayMs: 120_000 });
+test('a lone publish goes out on the next turn, and so do the next ones up to the leading budget; beyond it a burst waits for quiet', async () => {
+  const p = new Publisher({ epoch: 'e', coalesceMs: 60_000, maxDelayMs: 120_000, leadingBurst: 2 });
   const seen = collect(p);
   p.publish(content(3));
   assert.equal(seen.length, 0, 'not synchronously');
   await delay(20);
   assert.deepEqual(seen.map((s) => s.table.version), [1], 'without waiting out the minute-long window');
+  // The second of a pair (a pod's status, then its EndpointSlice) does not wait either; calls
+  // in one turn make one version.
   p.publish(content(3, 1));
   p.publish(content(3, 2));
   await delay(20);
-  assert.equal(seen.length, 1, 'a publish during a burst waits for it to be quiet');
-  assert.equal(p.flush()?.table.version, 2, 'and then makes one version');
+  assert.deepEqual(seen.map((s) => s.table.version), [1, 2], 'the second change spends the second token');
+  p.publish(content(3, 3));
+  await delay(20);
+  assert.equal(seen.length, 2, 'the budget is spent: a publish during a burst waits for it to be quiet');
+  assert.equal(p.flush()?.table.version, 3, 'and then makes one version');
   p.close();
 });

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { V1Service } from '@kubernetes/client-node';
 import { buildShadowService, readShadowState, shadowServiceName } from '../../src/controller/shadow/services.ts';
-import { diffShadowServices } from '../../src/controller/shadow/diff.ts';
+import { diffShadowServices, diffShadowServicesInSlices } from '../../src/controller/shadow/diff.ts';
 import type { ServiceObject } from '../../src/controller/objects.ts';
 import { MANAGED_BY_LABEL, SHADOW_OF_ANNOTATION, SHADOW_PORTS_ANNOTATION } from '../../src/controller/constants.ts';
 import { service, startFakeApiServer } from '../support/kube.ts';
@@ -195,4 +195,25 @@ test('diffShadowServices against the fake API server: create, converge with no w
 
   const twin = { ...buildShadowService(service('shop', 'web'), ports, options)!, metadata: { ...desired()[1]!.metadata, annotations: { [SHADOW_OF_ANNOTATION]: 'shop/other' } } };
   assert.equal(diffShadowServices([...desired(), twin], await existing()).conflicts.filter((c) => /want the shadow name/.test(c.reason)).length, 1);
+});
+
+test('the resync\'s diff in slices yields between slices and plans what the diff in one go plans', async () => {
+  const opts = { meshNamespace: 'hostmesh', proxySelector: { app: 'proxy' } };
+  const originals = Array.from({ length: 60 }, (_, i) => service('shop', `s${i}`, { ports: [{ name: 'http', port: 80 }] }));
+  const ports = new Map(originals.map((s, i) => [`shop/s${i}:80` as const, 20000 + i]));
+  const desired = originals.map((s) => buildShadowService(s, ports, opts)!);
+  // Existing: most up to date, some with another port (updates), some missing (creates), some
+  // no longer wanted (deletes), one foreign Service in the way (a conflict).
+  const existing: ServiceObject[] = [
+    ...desired.slice(0, 40).map((d, i) => (i % 7 === 0 ? { ...d, spec: { ...d.spec, ports: [{ name: 'http', port: 80, targetPort: 1 }] } } : d)),
+    buildShadowService(service('gone', 'old', { ports: [{ name: 'http', port: 80 }] }), new Map([['gone/old:80', 30000]]), opts)!,
+    { metadata: { name: desired[45]!.metadata.name, namespace: 'hostmesh' }, spec: {} },
+  ];
+  let turns = 0;
+  const ticking = setInterval(() => turns++, 0);
+  const sliced = await diffShadowServicesInSlices(desired, existing, 7);
+  clearInterval(ticking);
+  assert.deepEqual(sliced, diffShadowServices(desired, existing));
+  assert.deepEqual([sliced.create.length, sliced.update.length, sliced.delete.length, sliced.conflicts.length], [19, 6, 1, 1]);
+  assert.ok(turns > 0, 'other work ran between the slices');
 });

@@ -16,6 +16,7 @@ import type { TranslateOptions, TranslationMemory } from '../../src/controller/t
 import type { ClusterChange, ClusterState, EndpointSliceObject, ServiceObject } from '../../src/controller/objects.ts';
 import { checkBrackets } from './support/expressions.ts';
 import { state } from './support/arbitraries.ts';
+import { pod } from '../support/kube.ts';
 
 const key = (o: { metadata: { namespace?: string; name: string } }): string => `${o.metadata.namespace || 'default'}/${o.metadata.name}`;
 const byKey = <T extends { metadata: { namespace?: string; name: string } }>(list: readonly T[]): T[] =>
@@ -144,4 +145,23 @@ test('an endpoint change is patched: one cluster replaced, every other entry and
   const again = translate({ state: retried, memory: third.memory, ports: third.ports, options: o, changes: { base: s, services: new Set(), endpointSlices: [], pods: false } });
   assert.equal(again.changes, undefined);
   assert.deepEqual(again.content, third.content);
+});
+
+test('a pod change with its hint patches the identity map: a readiness flip keeps the same array, a new address is patched in', () => {
+  const o: TranslateOptions = { mode: 'standalone', portRange: [15000, 15999] };
+  const pods = Array.from({ length: 20 }, (_, i) => pod('shop', `web-${String(i).padStart(2, '0')}`, `10.0.0.${i + 1}`, 'web'));
+  const s: ClusterState = { services: [], endpointSlices: [], pods };
+  const first = translate({ state: s, memory: emptyMemory(), ports: new Map(), options: o });
+  const flipped = { ...pods[3]!, status: { ...pods[3]!.status, conditions: [{ type: 'Ready', status: 'False' }] } };
+  const s2: ClusterState = { ...s, pods: pods.with(3, flipped) };
+  const second = translate({ state: s2, memory: first.memory, ports: first.ports, options: o, changes: { base: s, services: new Set(), endpointSlices: [], pods: true, podChanges: [{ before: pods[3]!, after: flipped }] } });
+  assert.ok(second.changes, 'patched');
+  assert.equal(second.content.identities, first.content.identities);
+  assert.equal(second.changes.identities, false);
+  const moved = pod('shop', 'web-03', '10.0.9.9', 'web');
+  const s3: ClusterState = { ...s2, pods: s2.pods!.with(3, moved) };
+  const third = translate({ state: s3, memory: second.memory, ports: second.ports, options: o, changes: { base: s2, services: new Set(), endpointSlices: [], pods: true, podChanges: [{ before: flipped, after: moved }] } });
+  assert.ok(third.changes?.identities, 'the identity map changed');
+  // A fresh pods array: built from nothing, not from the identity cache.
+  assert.deepEqual(third.content, translate({ state: { ...s3, pods: [...s3.pods!] }, memory: emptyMemory(), ports: third.ports, options: o }).content);
 });

@@ -191,7 +191,8 @@ test('fail static: with the controller down from the start the saved table is ap
   const deadPort = (probe.address() as AddressInfo).port;
   await new Promise((resolve) => probe.close(resolve));
 
-  const { client, engine } = startClient(t, { controllerUrl: `http://127.0.0.1:${deadPort}`, stateDir: dir });
+  // A saved table counts towards the idle collection like a received one.
+  const { client, engine } = startClient(t, { controllerUrl: `http://127.0.0.1:${deadPort}`, stateDir: dir, idleCollectBytes: 100, idleCollectMs: 20 });
   await client.start();
   assert.deepEqual(engine.versions, ['e9:17'], 'applied before start() resolves, before any controller contact');
   assert.equal(tableDigest(engine.applied[0]!), tableDigest(saved));
@@ -199,6 +200,7 @@ test('fail static: with the controller down from the start the saved table is ap
   assert.deepEqual([s.applied?.source, s.applied?.version, s.connected], ['saved', 17, false]);
   await until('the connection failure to be recorded', () => /ECONNREFUSED|connect/i.test(client.status().lastError?.message ?? ''));
   assert.equal(client.status().applied?.version, 17, 'still serving the saved table');
+  await until('the idle collection after the saved table', () => client.collections === 1);
 });
 
 test('a proxy restarted from its saved table re-acks when the controller says it is current', async (t) => {
@@ -399,4 +401,18 @@ test('the state file is written atomically and read back exactly', async (t) => 
   const loaded = await loadState(dir);
   assert.deepEqual(loaded.kind === 'table' && loaded.table, v1);
   assert.equal((await loadState(join(dir, 'none'))).kind, 'missing');
+});
+
+test('an idle collection runs once enough was received and nothing happened since; never below the threshold', async (t) => {
+  const c = await startController(t, { epoch: 'e1' });
+  publish(c, 20);
+  const { client: big } = startClient(t, { controllerUrl: c.url, stateDir: await tempDir(t), idleCollectBytes: 1000, idleCollectMs: 30, saveIntervalMs: 0 });
+  const { client: small } = startClient(t, { controllerUrl: c.url, stateDir: await tempDir(t), idleCollectBytes: 10_000_000, idleCollectMs: 30, saveIntervalMs: 0 });
+  await Promise.all([big.start(), small.start()]);
+  await until('the first collection', () => big.collections === 1);
+  assert.equal(small.status().applied?.version, 1);
+  // One per crossing of the threshold: nothing received since, nothing more collected.
+  await delay(200);
+  assert.equal(big.collections, 1);
+  assert.equal(small.collections, 0);
 });

@@ -7,7 +7,9 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { engine, freePort, rawExchange, svc, table, tcpServer } from './helpers.ts';
 
 const H = 'Host: svc.test\r\n';
@@ -104,4 +106,85 @@ test('pipelined requests are answered in order, across the move to node:http', a
   const bodies = raw.split('\r\n\r\n').slice(1).map((part) => part.split('HTTP/1.1')[0]);
   assert.deepEqual(bodies, [...Array.from({ length: 20 }, (_, i) => `/${i}`), '/last']);
   assert.deepEqual(b.seen, [...Array.from({ length: 20 }, (_, i) => `${i === 10 ? 'PUT' : 'GET'} /${i} HTTP/1.1`), 'GET /last HTTP/1.1']);
+});
+
+/** A client connection to the proxy that collects what comes back. */
+async function open(port: number): Promise<{ s: Socket; text: () => string; until: (re: RegExp) => Promise<void> }> {
+  const s = connect(port, '127.0.0.1');
+  await once(s, 'connect');
+  let got = '';
+  s.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+  const until = async (re: RegExp): Promise<void> => {
+    for (let i = 0; i < 500 && !re.test(got); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.match(got, re);
+  };
+  return { s, text: () => got, until };
+}
+
+test('bytes a connection keeps between reads survive other connections\' reads (the shared read buffer), and an upgrade after fast requests relays', async (t) => {
+  // /slow answers after 150 ms; /ws switches protocols and echoes everything after.
+  const seen: string[] = [];
+  const server = await tcpServer(t, (s) => {
+    let buf = '';
+    let tunnel = false;
+    s.on('data', (d: Buffer) => {
+      if (tunnel) {
+        s.write(d);
+        return;
+      }
+      buf += d.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end >= 0 && !tunnel; end = buf.indexOf('\r\n\r\n')) {
+        const req = buf.slice(0, end);
+        buf = buf.slice(end + 4);
+        const path = req.split(' ')[1]!;
+        seen.push(`${req.split('\r\n')[0]!} ${/x-tag: (\w+)/i.exec(req)?.[1] ?? '-'}`);
+        if (path === '/ws') {
+          tunnel = true;
+          s.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
+          if (buf !== '') s.write(buf);
+        } else {
+          const answer = `HTTP/1.1 200 OK\r\ncontent-length: ${path.length}\r\n\r\n${path}`;
+          if (path === '/slow') setTimeout(() => s.write(answer), 150);
+          else s.write(answer);
+        }
+      }
+    });
+  });
+  const { fast } = await proxies(t, server.port);
+  const a = await open(fast);
+  t.after(() => a.s.destroy());
+  a.s.write(`GET /a0 HTTP/1.1\r\n${H}\r\n`);
+  await a.until(/\/a0$/);
+  // Pipelined behind a slow request: /a2's head waits while other connections read.
+  a.s.write(`GET /slow HTTP/1.1\r\n${H}X-Tag: aaaa\r\n\r\nGET /a2 HTTP/1.1\r\n${H}X-Tag: bbbb\r\n\r\n`);
+  // (A connection's first bytes come through the protocol sniffer: the second request is
+  // the one read into the shared buffer.)
+  const other = async (tag: string): Promise<void> => {
+    const b = await open(fast);
+    for (const n of [1, 2]) {
+      b.s.write(`GET /other${n}xxxxxxxxxxxxxxxxxxxxxxxx HTTP/1.1\r\n${H}X-Tag: ${tag.repeat(30)}\r\n\r\n`);
+      await b.until(new RegExp(`/other${n}x+$`));
+    }
+    b.s.destroy();
+  };
+  await other('z');
+  await a.until(/\/slow[\s\S]*\/a2$/);
+  // Half a head: kept (across reads) while other connections read into the shared buffer.
+  a.s.write(`GET /a3 HTTP/1.1\r\n${H}X-Ta`);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await other('y');
+  a.s.write(`g: cccc\r\n\r\n`);
+  await a.until(/\/a3$/);
+  assert.deepEqual(seen.filter((l) => !l.includes('other')), ['GET /a0 HTTP/1.1 -', 'GET /slow HTTP/1.1 aaaa', 'GET /a2 HTTP/1.1 bbbb', 'GET /a3 HTTP/1.1 cccc']);
+  // An upgrade on a connection that began on the fast path: the tunnel carries both ways.
+  const w = await open(fast);
+  t.after(() => w.s.destroy());
+  w.s.write(`GET /before HTTP/1.1\r\n${H}\r\n`);
+  await w.until(/\/before$/);
+  w.s.write(`GET /ws HTTP/1.1\r\n${H}Connection: Upgrade\r\nUpgrade: echo\r\n\r\n`);
+  await w.until(/101 Switching Protocols[\s\S]*\r\n\r\n$/);
+  w.s.write('ping-1 ');
+  await w.until(/ping-1 $/);
+  w.s.write('ping-2');
+  await w.until(/ping-1 ping-2$/);
 });

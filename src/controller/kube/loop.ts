@@ -8,6 +8,7 @@
  */
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
+import { LeadingBudget } from '../push/leading-budget.ts';
 
 /** `done`; `again`: plan again now (state was re-read); `retry`: failed, run again after a backoff. */
 export type RunOutcome = 'done' | 'again' | 'retry';
@@ -18,6 +19,8 @@ export interface Backoff {
 }
 
 export const DEFAULT_BACKOFF: Backoff = { minMs: 500, maxMs: 30_000 };
+/** Runs in a row a `leading` loop starts at once (see SerialLoopOptions.leading). */
+export const LEADING_BURST = 3;
 
 /** Delay before retry number `failures + 1`: doubling from minMs to maxMs, 50-100 % of the step. */
 export function backoffDelay(backoff: Backoff, failures: number): number {
@@ -39,9 +42,10 @@ export interface SerialLoopOptions {
    */
   paced?: boolean;
   /**
-   * A trigger after a quiet spell (no run for `coalesceMs`, nor for as long as the last run
-   * took) runs on the next turn of the event loop instead of after the window: a lone change
-   * does not wait for a burst that is not coming. Triggers during that run still coalesce.
+   * A trigger runs on the next turn of the event loop instead of after the window (once the
+   * last run is as long ago as it took), up to LEADING_BURST runs in a row, one more every
+   * `coalesceMs` (push/leading-budget.ts): a lone change, or the two events of a pod readiness
+   * flip, do not wait for a burst that is not coming; a longer burst is gathered in windows.
    */
   leading?: boolean;
 }
@@ -59,10 +63,12 @@ export class SerialLoop {
   /** When the last run ended and how long it took (for `paced`). */
   #lastEnd = 0;
   #lastDuration = 0;
+  readonly #leading: LeadingBudget | undefined;
 
   constructor(run: () => Promise<RunOutcome>, options: SerialLoopOptions) {
     this.#run = run;
     this.#options = options;
+    this.#leading = options.leading ? new LeadingBudget(LEADING_BURST, options.coalesceMs) : undefined;
   }
 
   /** Runs completed (successful or not): lets tests count translations. */
@@ -99,10 +105,10 @@ export class SerialLoop {
 
   /** The coalescing window, stretched for a paced loop that ran a moment ago. */
   #quietMs(): number {
-    const idle = performance.now() - this.#lastEnd;
-    if (this.#options.leading && idle >= this.#options.coalesceMs && idle >= this.#lastDuration) return 0;
-    if (!this.#options.paced) return this.#options.coalesceMs;
-    return Math.max(this.#options.coalesceMs, this.#lastEnd + this.#lastDuration - performance.now());
+    const now = performance.now();
+    const rest = this.#options.paced ? this.#lastEnd + this.#lastDuration - now : 0;
+    if (this.#leading?.take(now)) return Math.max(0, rest);
+    return Math.max(this.#options.coalesceMs, rest);
   }
 
   async #once(): Promise<void> {

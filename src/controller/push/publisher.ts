@@ -4,9 +4,11 @@
  * Cluster events come in bursts (a rollout touches many EndpointSlices), so `publish()` only
  * records the latest content: a trailing debounce publishes it once the burst is quiet for
  * `coalesceMs`, but never later than `maxDelayMs` after the first unpublished change, so a
- * steady trickle of events cannot starve the proxies. The first change after a quiet spell (no
- * publish() call for `coalesceMs`) is published on the next turn of the event loop instead: a
- * lone change does not wait out a window meant for bursts, and a burst costs one version more. Content whose digest equals the current
+ * steady trickle of events cannot starve the proxies. A change while nothing is pending is
+ * published on the next turn of the event loop instead, up to `leadingBurst` in a row, one more
+ * every `coalesceMs` (push/leading-budget.ts): a lone change, or the Pod and EndpointSlice
+ * events of one readiness flip, do not wait out a window meant for bursts, and a burst costs at
+ * most that many versions more. Content whose digest equals the current
  * table's makes no version (its diagnostics still replace the current ones).
  *
  * Each version after the first also carries its delta from the previous one (the resources
@@ -16,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { dnsServiceKey, listenerKey, ResourceTracker, TABLE_FORMAT } from '../../table/index.ts';
 import type { ContentChanges, RoutingTable, StatusDiagnostic, TableContent, TableDelta } from '../../table/index.ts';
 import { HostmeshError } from '../../common/errors.ts';
+import { LeadingBudget } from './leading-budget.ts';
 import { VersionHistory } from './history.ts';
 
 export type { TableContent };
@@ -39,12 +42,15 @@ export interface PublisherOptions {
   maxDelayMs?: number;
   /** Publish times remembered for lag reporting (default 10,000 versions). */
   historySize?: number;
+  /** Changes in a row published on the next turn before a burst is gathered (default 3; see the file comment). */
+  leadingBurst?: number;
 }
 
 export type PublishListener = (publication: Publication) => void;
 
 export const DEFAULT_COALESCE_MS = 50;
 export const DEFAULT_MAX_DELAY_MS = 250;
+export const DEFAULT_LEADING_BURST = 3;
 
 /** One hint for content published over pending content: both hints together, when they follow each other. */
 function mergeChanges(pending: { content: TableContent; changes: ContentChanges | undefined }, next: ContentChanges | undefined): ContentChanges | undefined {
@@ -75,8 +81,7 @@ export class Publisher {
   #quietTimer: NodeJS.Timeout | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  /** performance.now() of the last publish() call. */
-  #calledAt = Number.NEGATIVE_INFINITY;
+  readonly #leading: LeadingBudget;
 
   constructor(options: PublisherOptions = {}) {
     const coalesceMs = options.coalesceMs ?? DEFAULT_COALESCE_MS;
@@ -90,6 +95,7 @@ export class Publisher {
     this.coalesceMs = coalesceMs;
     this.maxDelayMs = maxDelayMs;
     this.#history = new VersionHistory(options.historySize ?? 10_000);
+    this.#leading = new LeadingBudget(options.leadingBurst ?? DEFAULT_LEADING_BURST, coalesceMs);
   }
 
   /** The latest published version, or undefined before the first publish. */
@@ -130,11 +136,8 @@ export class Publisher {
     const pending = this.#pending;
     this.#pending = { content, diagnostics, changes: pending === undefined ? changes : mergeChanges(pending, changes) };
     if (this.#deadlineTimer === undefined) this.#deadlineTimer = setTimeout(this.#onTimer, this.maxDelayMs);
-    const now = performance.now();
-    const quiet = now - this.#calledAt >= this.coalesceMs;
-    this.#calledAt = now;
     if (this.#quietTimer !== undefined) this.#quietTimer.refresh();
-    else this.#quietTimer = setTimeout(this.#onTimer, quiet ? 0 : this.coalesceMs);
+    else this.#quietTimer = setTimeout(this.#onTimer, this.#leading.take() ? 0 : this.coalesceMs);
   }
 
   /** Publishes pending content now instead of waiting; returns the current publication. */

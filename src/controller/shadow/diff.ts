@@ -45,6 +45,21 @@ function sameMap(a: Readonly<Record<string, string>> | undefined, b: Readonly<Re
   return ea.length === Object.keys(b ?? {}).length && ea.every(([k, v]) => b?.[k] === v);
 }
 
+/**
+ * upToDate() of a desired shadow, by the existing object it was compared with: informer objects
+ * and desired shadows are replaced, never changed in place, so the resync's pass over 10,000
+ * unchanged shadows compares nothing again.
+ */
+const compared = new WeakMap<ServiceObject, { existing: ServiceObject; same: boolean }>();
+
+function upToDateCached(desired: ServiceObject, existing: ServiceObject): boolean {
+  const seen = compared.get(desired);
+  if (seen?.existing === existing) return seen.same;
+  const same = upToDate(desired, existing);
+  compared.set(desired, { existing, same });
+  return same;
+}
+
 /** Whether `existing` already has every field of `desired` that hostmesh owns. */
 function upToDate(desired: ServiceObject, existing: ServiceObject): boolean {
   const want = (desired.spec ?? {}) as Spec;
@@ -70,11 +85,39 @@ function applyDesired(desired: ServiceObject, existing: ServiceObject): ServiceO
 }
 
 export function diffShadowServices(desired: readonly ServiceObject[], existing: readonly ServiceObject[]): ShadowDiff {
+  const steps = diffSteps(desired, existing, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Shadows compared per turn of the event loop by diffShadowServicesInSlices. */
+export const DIFF_SLICE = 1000;
+
+/**
+ * diffShadowServices() in slices of `slice` shadows, each in its own turn of the event loop:
+ * the resync's pass over 10,000 shadows never holds up a watch event, a translation or a
+ * proxy's stream for its whole length. The result is the one for the lists as they were given.
+ */
+export async function diffShadowServicesInSlices(desired: readonly ServiceObject[], existing: readonly ServiceObject[], slice = DIFF_SLICE): Promise<ShadowDiff> {
+  const steps = diffSteps(desired, existing, slice);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function* diffSteps(desired: readonly ServiceObject[], existing: readonly ServiceObject[], slice: number): Generator<void, ShadowDiff> {
   const diff: ShadowDiff = { create: [], update: [], delete: [], conflicts: [] };
   const have = new Map(existing.map((svc) => [key(svc), svc]));
   const wanted = new Map<string, ServiceObject>();
-  for (const svc of desired.toSorted((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))) {
-    const k = key(svc);
+  // Each key built once, not twice per comparison.
+  const order = (list: [string, ServiceObject][]): [string, ServiceObject][] => list.toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  let n = 0;
+  for (const [k, svc] of order(desired.map((svc) => [key(svc), svc]))) {
+    if (++n % slice === 0) yield;
     const first = wanted.get(k);
     if (first) {
       diff.conflicts.push({
@@ -88,9 +131,10 @@ export function diffShadowServices(desired: readonly ServiceObject[], existing: 
     if (!current) diff.create.push(svc);
     else if (!isShadowService(current)) {
       diff.conflicts.push({ service: k, reason: `Service ${k} exists and is not a hostmesh shadow (no ${SHADOW_OF_ANNOTATION} annotation); it is left alone` });
-    } else if (!upToDate(svc, current)) diff.update.push(applyDesired(svc, current));
+    } else if (!upToDateCached(svc, current)) diff.update.push(applyDesired(svc, current));
   }
-  for (const [k, svc] of [...have].toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  yield;
+  for (const [k, svc] of order([...have])) {
     if (!wanted.has(k) && isShadowService(svc)) diff.delete.push(svc);
   }
   return diff;

@@ -31,7 +31,7 @@ import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubern
 import { HostmeshError } from '../../common/errors.ts';
 import { createLogger } from '../../common/log.ts';
 import type { Logger } from '../../common/log.ts';
-import type { ClusterChange, ClusterState, EndpointSliceObject } from '../objects.ts';
+import type { ClusterChange, ClusterState, EndpointSliceObject, PodChange, PodObject } from '../objects.ts';
 import { DEFAULT_BACKOFF } from '../kube/loop.ts';
 import type { Backoff } from '../kube/loop.ts';
 import { Informer } from '../kube/informer.ts';
@@ -294,11 +294,13 @@ export class KubernetesSource implements Source {
       at = step.after;
     }
     if (chain.length <= 1) return chain[0];
+    const pods = chain.some((c) => c.pods);
     return {
       base: from,
       services: new Set(chain.flatMap((c) => [...c.services])),
       endpointSlices: chain.flatMap((c) => c.endpointSlices),
-      pods: chain.some((c) => c.pods),
+      pods,
+      ...(pods && chain.every((c) => !c.pods || c.podChanges !== undefined) ? { podChanges: chain.flatMap((c) => c.podChanges ?? []) } : {}),
     };
   }
 
@@ -313,7 +315,7 @@ export class KubernetesSource implements Source {
     const state: Record<string, unknown> = { ...base };
     const services = new Set<string>();
     const endpointSlices: { before?: EndpointSliceObject; after?: EndpointSliceObject }[] = [];
-    let pods = false;
+    const pods: PodChange[] = [];
     for (const field of REQUIRED) {
       const keys = this.dirty[field];
       if (keys.size === 0) continue;
@@ -333,11 +335,11 @@ export class KubernetesSource implements Source {
         else list.splice(index, 0, now);
         if (field === 'services') services.add(`${namespace || 'default'}/${name}`);
         else if (field === 'endpointSlices') endpointSlices.push({ ...(before ? { before: before as EndpointSliceObject } : {}), ...(now ? { after: now as EndpointSliceObject } : {}) });
-        else pods = true;
+        else pods.push({ ...(before ? { before: before as PodObject } : {}), ...(now ? { after: now as PodObject } : {}) });
       }
       state[field] = list;
     }
-    return { state: state as unknown as ClusterState, change: { base, services, endpointSlices, pods } };
+    return { state: state as unknown as ClusterState, change: { base, services, endpointSlices, pods: pods.length > 0, ...(pods.length > 0 ? { podChanges: pods } : {}) } };
   }
 
   private feed(kc: KubeConfig, backoff: Backoff, field: RequiredField, namespace: string | undefined, list: (page: ListPage) => Promise<KubernetesListObject<KubernetesObject>>): Feed {

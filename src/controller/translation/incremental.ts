@@ -14,7 +14,7 @@ import type { ContentChanges, DnsServiceEntry, PortId, RouteEntry, ServiceId, Ta
 import { SERVICE_NAME_LABEL } from '../objects.ts';
 import type { ClusterChange, ClusterState, EndpointSliceObject, ServiceObject } from '../objects.ts';
 import { cmp } from './diagnostics.ts';
-import { buildIdentities } from './identities.ts';
+import { buildIdentities, patchIdentities } from './identities.ts';
 import { buildEntries, idOf, NO_SLICES, translateService, unchanged } from './service.ts';
 import type { ServiceMemo, ServiceTranslation } from './service.ts';
 import type { ServiceSettings } from './annotations/settings.ts';
@@ -225,7 +225,9 @@ export function translateChanges(input: TranslateInput, change: ClusterChange, o
       changed.dnsServices.push(entry);
     }
   }
-  const identities = change.pods ? buildIdentities(state.pods) : base.identities ?? [];
+  // A pod change usually moves no address (a readiness flip): then the map is the same array.
+  const identities = !change.pods ? base.identities ?? []
+    : change.podChanges === undefined ? buildIdentities(state.pods) : patchIdentities(change.base.pods, state.pods, change.podChanges);
   const sameIdentities = identities === (base.identities ?? identities) && (identities.length > 0) === (base.identities !== undefined);
   const content: TableContent = clusters === base.clusters && routes === base.routes && dns === base.dns.services && sameIdentities ? base : {
     dns: dns === base.dns.services ? base.dns : { ...base.dns, services: dns },

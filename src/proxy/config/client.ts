@@ -8,9 +8,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACK_PATH, NDJSON, WATCH_PATH, emptyTable, formatSince, tableDigest } from '../../table/index.ts';
 import type { AckReport, RoutingTable } from '../../table/index.ts';
+import type { IncomingMessage } from 'node:http';
 import { HostmeshError, errorMessage, isHostmeshError } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import { Backoff } from './backoff.ts';
+import { collectGarbage } from './collect.ts';
 import { ControllerHttp } from './controller-http.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { LatestWorker } from './latest.ts';
@@ -53,6 +55,13 @@ export interface ConfigClientOptions {
   ackTimeoutMs?: number;
   /** Deltas waiting to be applied before the client gives up on them and asks for a snapshot (default 1,000). */
   maxQueuedDeltas?: number;
+  /**
+   * Once this many bytes of updates were received since the last time (default 4 MiB: a
+   * snapshot of a few thousand Services), a memory-reducing full garbage collection runs when
+   * nothing was applied or saved for `idleCollectMs` (default 5 s; 0: never). See collect.ts.
+   */
+  idleCollectBytes?: number;
+  idleCollectMs?: number;
 }
 
 export interface AppliedState {
@@ -82,6 +91,8 @@ type Update = { kind: 'snapshot'; raw: unknown } | { kind: 'delta'; raw: unknown
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 35_000;
 export const DEFAULT_SAVE_INTERVAL_MS = 1000;
+const DEFAULT_IDLE_COLLECT_BYTES = 4 * 1024 * 1024;
+const DEFAULT_IDLE_COLLECT_MS = 5000;
 const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 const EMPTY_DIGEST = tableDigest(emptyTable('none'));
 
@@ -111,6 +122,11 @@ export class ConfigClient {
   #lastLoggedError = '';
   #loop: Promise<void> | undefined;
   #stopped = false;
+  /** Bytes of watch lines since the last idle collection, and its timer. */
+  #receivedSinceCollect = 0;
+  #collectTimer: NodeJS.Timeout | undefined;
+  /** Idle collections run (status and tests). */
+  collections = 0;
 
   constructor(options: ConfigClientOptions) {
     this.#opts = options;
@@ -149,6 +165,7 @@ export class ConfigClient {
     this.#stopped = true;
     this.#abort.abort();
     this.#updates = [];
+    clearTimeout(this.#collectTimer);
     await this.#loop;
     while (this.#applying !== undefined) await this.#applying;
     await this.#saves.idle();
@@ -184,6 +201,9 @@ export class ConfigClient {
       return;
     }
     this.#applied = { epoch: table.epoch, version: table.version, digest: outcome.digest, at: new Date().toISOString(), source: 'saved' };
+    // A large saved table leaves as much garbage as the same snapshot from the controller.
+    this.#receivedSinceCollect += saved.chars;
+    this.#collectWhenIdle();
     this.#log.info({ epoch: table.epoch, version: table.version, path: saved.path }, 'serving the saved routing table until the controller answers');
   }
 
@@ -244,13 +264,14 @@ export class ConfigClient {
       const splitter = new LineSplitter(this.#opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
       let first = true;
       const onLine = (line: string): void => {
+        this.#receivedSinceCollect += line.length;
         this.#onMessage(line, first);
         first = false;
       };
-      for await (const chunk of res) {
+      await eachChunk(res, (chunk) => {
         timer.refresh();
-        splitter.pushText(chunk as Buffer, onLine);
-      }
+        splitter.pushText(chunk, onLine);
+      });
       throw new HostmeshError('WATCH_ENDED', 'the controller ended the watch stream');
     } catch (e) {
       if (idle) throw new HostmeshError('WATCH_IDLE', `nothing from the controller for ${this.#idleTimeoutMs} ms; reconnecting`);
@@ -335,6 +356,29 @@ export class ConfigClient {
     this.#ack(table.epoch, table.version, true);
     // Only the newest table is written when applies outrun the disk; each write is a full table.
     this.#saves.offer(table);
+    this.#collectWhenIdle();
+  }
+
+  /**
+   * (Re)arms the idle collection once enough was received: it runs when neither an apply nor a
+   * save happened for the idle time, and re-arms while one is still running.
+   */
+  #collectWhenIdle(): void {
+    const ms = this.#opts.idleCollectMs ?? DEFAULT_IDLE_COLLECT_MS;
+    if (ms <= 0 || this.#stopped || this.#receivedSinceCollect < (this.#opts.idleCollectBytes ?? DEFAULT_IDLE_COLLECT_BYTES)) return;
+    clearTimeout(this.#collectTimer);
+    this.#collectTimer = setTimeout(() => {
+      this.#collectTimer = undefined;
+      if (this.#stopped) return;
+      if (this.#applying !== undefined || !this.#saves.isIdle) {
+        this.#collectWhenIdle();
+        return;
+      }
+      this.#receivedSinceCollect = 0;
+      this.collections++;
+      collectGarbage();
+    }, ms);
+    this.#collectTimer.unref();
   }
 
   /** The updates no longer follow the table served: drop them and reconnect for a snapshot. */
@@ -352,6 +396,8 @@ export class ConfigClient {
     } catch (e) {
       this.#error(`could not save the routing table to ${this.#opts.stateDir}: ${errorMessage(e)}`);
     }
+    // The save's pieces are garbage now too: the idle time counts from here.
+    this.#collectWhenIdle();
   }
 
   async #callApply(raw: unknown, kind: Update['kind'] = 'snapshot'): Promise<ApplyOutcome> {
@@ -409,6 +455,35 @@ export class ConfigClient {
       this.#log[level](message);
     }
   }
+}
+
+/**
+ * Calls `onChunk` with each chunk of `body` as it arrives; resolves at its end, rejects when it
+ * fails or `onChunk` throws (the body is destroyed then). Not `for await`: the async iterator
+ * reads with `read()`, which concatenates whatever is buffered into a new Buffer, so every byte
+ * of a 14 MB snapshot went through malloc twice (234 such Buffers of ~64 KiB in a cold start),
+ * leaving holes in malloc's heap that the RSS keeps (issue 12).
+ */
+function eachChunk(body: IncomingMessage, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let ended = false;
+    body.on('data', (chunk: Buffer) => {
+      try {
+        onChunk(chunk);
+      } catch (e) {
+        body.destroy();
+        reject(e as Error);
+      }
+    });
+    body.once('end', () => {
+      ended = true;
+      resolve();
+    });
+    body.once('error', reject);
+    body.once('close', () => {
+      if (!ended) reject(new HostmeshError('WATCH_ENDED', 'the watch stream was cut'));
+    });
+  });
 }
 
 /** The start of a response body (error texts), without reading an unbounded one. */

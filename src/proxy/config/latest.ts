@@ -33,6 +33,11 @@ export class LatestWorker<T> {
     this.#running ??= this.#drain();
   }
 
+  /** Nothing is running or waiting. */
+  get isIdle(): boolean {
+    return this.#running === undefined;
+  }
+
   /** Resolves when nothing is running or waiting. */
   async idle(): Promise<void> {
     while (this.#running !== undefined) await this.#running;

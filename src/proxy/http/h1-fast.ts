@@ -15,7 +15,8 @@
  * until the first body bytes or the end, and written with them in one write.
  */
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
+import { directWrite } from './direct-write.ts';
 import { BAD_VALUE, TCHAR, TOKEN, VALUE, isTokenName } from './h1-syntax.ts';
 // Not an ES import: that would load Node's bundled undici (DEVELOPERS.md, "node:http").
 const { STATUS_CODES } = process.getBuiltinModule('node:http');
@@ -454,6 +455,7 @@ export class FastResponse extends EventEmitter {
     if (socket.destroyed || !socket.writable) return;
     if (out.length === 1) {
       const one = out[0]!;
+      if (directWrite(socket, one)) return;
       if (typeof one === 'string') socket.write(one, 'latin1');
       else socket.write(one);
       return;
@@ -463,7 +465,7 @@ export class FastResponse extends EventEmitter {
       const buf = Buffer.allocUnsafe(bytes);
       let at = 0;
       for (const part of out) at += typeof part === 'string' ? buf.write(part, at, 'latin1') : part.copy(buf, at);
-      socket.write(buf);
+      if (!directWrite(socket, buf)) socket.write(buf);
       return;
     }
     socket.cork();
@@ -473,6 +475,51 @@ export class FastResponse extends EventEmitter {
     }
     socket.uncork();
   }
+}
+
+/**
+ * Node's own keys for a socket that reads into a buffer it was given (net.Socket's `onread`
+ * option), found on a probe socket: accepted sockets cannot be given that option, so the fast
+ * path sets it on them the way the option would. Undefined where this Node has no such keys
+ * (then connections read as plain streams, as before).
+ */
+const OWN_BUFFER = ((): { buffer: symbol; callback: symbol } | undefined => {
+  try {
+    const probe = new Socket({ onread: { buffer: Buffer.alloc(1), callback: () => true } });
+    const keys = Object.getOwnPropertySymbols(probe);
+    const buffer = keys.find((k) => k.description === 'kBuffer');
+    const callback = keys.find((k) => k.description === 'kBufferCb');
+    const gen = keys.find((k) => k.description === 'kBufferGen');
+    probe.destroy();
+    return buffer !== undefined && callback !== undefined && gen !== undefined ? { buffer, callback } : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Every fast connection reads into this one buffer: a read is handled before the next one can
+ * happen (and what must outlive it is copied), so reads allocate nothing and skip the stream's
+ * per-chunk machinery.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Reads into READ_BUFFER from now on, delivered to `onRead` (false when not possible here). */
+function readIntoShared(socket: Socket, onRead: (n: number, buf: Buffer) => boolean): boolean {
+  // oxlint-disable-next-line no-underscore-dangle -- net.Socket's own handle, read on purpose
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (buf: Uint8Array) => void } | null })._handle;
+  if (OWN_BUFFER === undefined || typeof handle?.useUserBuffer !== 'function') return false;
+  const s = socket as unknown as Record<symbol, unknown>;
+  if (s[OWN_BUFFER.buffer] !== null) return false;
+  s[OWN_BUFFER.buffer] = READ_BUFFER;
+  s[OWN_BUFFER.callback] = onRead;
+  handle.useUserBuffer(READ_BUFFER);
+  return true;
+}
+
+/** `buf` itself, or a copy when it is a view of the shared read buffer (it is kept past the read). */
+function own(buf: Buffer): Buffer {
+  return buf.buffer === READ_BUFFER.buffer ? Buffer.from(buf) : buf;
 }
 
 function closeResponse(res: FastResponse): void {
@@ -497,6 +544,17 @@ export class FastConnection {
   readonly keepAliveSeconds: number;
   readonly #maxHead: number;
   readonly #onData = (chunk: Buffer): void => this.#data(chunk);
+  /** Reads into the shared buffer (see READ_BUFFER); once handed over, as a plain stream's. */
+  readonly #onRead = (n: number, buf: Buffer): boolean => {
+    const chunk = buf.subarray(0, n);
+    // node:http reads the handle itself; when it gives it back (an upgrade), the bytes go to
+    // whoever listens, as they would without the shared buffer.
+    if (this.#gone) return this.socket.push(Buffer.from(chunk));
+    this.#data(chunk);
+    const pending = this.#pending;
+    if (pending !== undefined) this.#pending = own(pending);
+    return true;
+  };
   readonly #onEnd = (): void => this.#end();
   readonly #onClose = (): void => this.#close();
 
@@ -505,9 +563,11 @@ export class FastConnection {
     this.#host = host;
     this.keepAliveSeconds = Math.floor(host.keepAliveTimeoutMs / 1000);
     this.#maxHead = fastHeadLimit(host.maxHeaderSize);
+    // 'data' still brings what the protocol sniffer read and put back (sniff.ts).
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
+    readIntoShared(socket, this.#onRead);
     socket.resume();
   }
 
@@ -588,7 +648,7 @@ export class FastConnection {
     socket.removeListener('end', this.#onEnd);
     socket.removeListener('close', this.#onClose);
     socket.pause();
-    const pending = this.#pending;
+    const pending = this.#pending === undefined ? undefined : own(this.#pending);
     this.#pending = undefined;
     this.#host.released(this);
     this.#host.fallback(socket, pending);

@@ -18,6 +18,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { trackBackendSocket } from '../overload.ts';
+import { directWrite } from './direct-write.ts';
 import { readResponse } from './h1-response.ts';
 import type { FastResponseHead } from './h1-response.ts';
 import { BAD_VALUE, isTokenName } from './h1-syntax.ts';
@@ -89,11 +90,16 @@ interface HeadLines {
   error: Error | undefined;
 }
 
+/** Bit n set: a name looked at below (REFUSED, host, content-length) has n characters. */
+const LOOKED_AT = [...Object.keys(REFUSED), 'host', 'content-length'].reduce((bits, name) => bits | (1 << name.length), 0);
+
 /** Adds one header (a value or a list) to the head being built; false (and `error` set) when undici would refuse it. */
 function addLine(h: HeadLines, name: unknown, value: unknown): boolean {
   if (typeof name !== 'string' || value === undefined) return true;
-  const lower = name.toLowerCase();
-  if (REFUSED[lower] === true || !isTokenName(name)) return refuse(h, `invalid ${name} header`, 'UND_ERR_INVALID_ARG');
+  // Only names as long as one looked at need their lower case (the others pass as they are).
+  const looked = name.length > 31 || (LOOKED_AT & (1 << name.length)) !== 0;
+  const lower = looked ? name.toLowerCase() : name;
+  if ((looked && REFUSED[lower] === true) || !isTokenName(name)) return refuse(h, `invalid ${name} header`, 'UND_ERR_INVALID_ARG');
   if (Array.isArray(value)) {
     if (value.length > 1 && (lower === 'host' || lower === 'content-length')) {
       // One Host only (undici's rule too): two could route differently at the backend.
@@ -447,7 +453,10 @@ class Conn {
     ex.handler.onRequestStart?.(ex.controller, null);
     if (ex.over) return;
     ex.sent = true;
-    if (body === null || body.length === 0) this.socket.write(`${head}\r\n`, 'latin1');
+    if (body === null || body.length === 0) {
+      const text = `${head}\r\n`;
+      if (!directWrite(this.socket, text)) this.socket.write(text, 'latin1');
+    }
     else {
       this.socket.cork();
       this.socket.write(`${head}\r\n`, 'latin1');

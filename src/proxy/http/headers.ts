@@ -55,6 +55,10 @@ export interface RequestFacts {
   readonly ownTraceparent?: string | undefined;
 }
 
+/** Bit n set: some name `requestHeaders` looks at (hop-by-hop or one of its cases) has n characters. */
+const LOOKED_AT = [...Object.keys(HOP_BY_HOP), 'x-forwarded-for', 'host', 'x-forwarded-proto', 'x-forwarded-host', 'content-length', 'traceparent', 'tracestate', 'cookie']
+  .reduce((bits, name) => bits | (1 << name.length), 0);
+
 /** Trace context headers, dropped when the client's traceparent is replaced. */
 const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
 const TRACEPARENT = new Set(['traceparent']);
@@ -92,6 +96,11 @@ export function requestHeaders(raw: readonly string[], clientIp: string, facts: 
     const value = raw[i + 1]!;
     if (name.charCodeAt(0) === 58 /* ':' */) {
       if (name === ':authority') authority = value;
+      continue;
+    }
+    // Names as long as none looked at below pass as they are, without their lower case.
+    if (name.length < 32 && (LOOKED_AT & (1 << name.length)) === 0) {
+      out.push(name, value);
       continue;
     }
     const lower = name.toLowerCase();
