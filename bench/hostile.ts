@@ -9,7 +9,7 @@
  * and the backend). `--profile DIR` writes a CPU profile of the proxy process there;
  * `--proxy-flags=...` passes node flags to it; `--priority N` runs the proxy and the normal
  * client at nice N (the attacker at 0); `--attacks pipeline,churn,reset` picks the attackers
- * (`none`: the normal client alone twice).
+ * (`none`: the normal client alone twice), each attack in a process of its own.
  *
  * Where the attacker runs: on a real node it is another pod or machine with its own CPU; here it
  * shares the 2 cores with the proxy and, unchecked, takes the proxy's CPU, so what is measured
@@ -153,7 +153,11 @@ if (args.role === 'hostile') {
     clearInterval(alive);
     const s = (performance.now() - started) / 1000;
     const rate = (n: number): string => (n / s).toFixed(0);
-    console.log(`hostile (${s.toFixed(0)} s): ${counters.pipelined} pipelining connections (1,500 GETs each; ${counters.answered} answered, ${rate(counters.answered)}/s), ${counters.churned} churned connections (${rate(counters.churned)}/s), ${counters.resets} reset streams (${rate(counters.resets)}/s), ${counters.goaways} GOAWAYs`);
+    const did: string[] = [];
+    if (ATTACKS.has('pipeline')) did.push(`pipeline: ${counters.pipelined} connections of 1,500 GETs, ${counters.answered} answered (${rate(counters.answered)}/s)`);
+    if (ATTACKS.has('churn')) did.push(`churn: ${counters.churned} connections (${rate(counters.churned)}/s)`);
+    if (ATTACKS.has('reset')) did.push(`reset: ${counters.resets} streams opened and cancelled (${rate(counters.resets)}/s), ${counters.goaways} GOAWAYs (${rate(counters.goaways)}/s)`);
+    console.log(`hostile (${s.toFixed(0)} s) ${did.join('; ')}`);
     setTimeout(() => process.exit(0), 200);
   });
   await Promise.all([
@@ -206,12 +210,16 @@ if (args.role === 'hostile') {
     ? 'attacker: unpinned, nice 0 (shares every CPU with the proxy)'
     : `attacker: ${attackerCpu === undefined ? 'unpinned' : `pinned to CPU ${attackerCpu} of ${cpus}`}, nice ${attackerNice} (standing in for a client with its own CPU; the proxy, normal client and backend are not pinned)`);
   console.log(`attacker: connects from ${FROM} (the normal client from 127.0.0.1)`);
-  const hostileArgs = [fileURLToPath(import.meta.url), '--role', 'hostile', '--port', String(PORT), '--attacks', args.attacks, '--attacker-address', FROM];
-  const attacker = wrap.length === 0
-    ? spawn(process.execPath, hostileArgs, { stdio: 'inherit' })
-    : spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...hostileArgs], { stdio: 'inherit' });
-  const attackerExit = new Promise((resolve) => attacker.once('exit', resolve));
-  if (priority !== 0 && attackerNice === 0) setPriority(attacker.pid!, 0);
+  // One process per attack: an attacker whose loop gets faster (a refused h2c connection is
+  // quicker to redo than a session) does not slow the others down by sharing their event loop.
+  const attackers = [...ATTACKS].filter((a) => a !== 'none').map((attack) => {
+    const hostileArgs = [fileURLToPath(import.meta.url), '--role', 'hostile', '--port', String(PORT), '--attacks', attack, '--attacker-address', FROM];
+    const attacker = wrap.length === 0
+      ? spawn(process.execPath, hostileArgs, { stdio: 'inherit' })
+      : spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...hostileArgs], { stdio: 'inherit' });
+    if (priority !== 0 && attackerNice === 0) setPriority(attacker.pid!, 0);
+    return { attacker, exit: new Promise((resolve) => attacker.once('exit', resolve)) };
+  });
   await sleep(1000);
   // This process (the normal client and the backend) is measured as the proxy is: its own
   // stalls count in the normal client's latency too.
@@ -225,8 +233,8 @@ if (args.role === 'hostile') {
   const wall = performance.now() - t0;
   const sched = schedstat();
   loop.disable();
-  attacker.kill('SIGTERM');
-  await attackerExit;
+  for (const a of attackers) a.attacker.kill('SIGTERM');
+  await Promise.all(attackers.map((a) => a.exit));
   report('normal client under hostile load', loaded);
   const ms = (n: number): string => Math.max(0, n / 1e6 - 5).toFixed(1);
   console.log(`client+backend process: event-loop delay p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; ${describeGc(gc, wall)}; ${describeWait(sched0, sched, wall)}`);

@@ -2,9 +2,10 @@
  * The fast path of an HTTP/1 client connection: plain requests without a body (the common case)
  * are read, answered and kept alive here on the raw socket, without node:http's per-request
  * objects. Anything else goes to node:http, which takes the connection from the first byte of
- * that request on, for the rest of its life: a head that is not complete in what was read, one
- * this reader does not accept (see `readHead`), a body, an upgrade, `Expect`, an absolute-form
- * target, obs-text, a large head. So node:http's strict parser (llhttp) still answers every
+ * that request on, for the rest of its life: a head still not complete after `MAX_HEAD_READS`
+ * reads, one this reader does not accept (see `readHead`), a body, an upgrade, `Expect`, an
+ * absolute-form target, obs-text, a large head. (A partial head waits here for its rest; the
+ * client's FIN or the head timeout meanwhile get node:http's own 400 or 408.) So node:http's strict parser (llhttp) still answers every
  * malformed or unusual request; this reader only ever accepts heads that llhttp parses the same
  * way (test/proxy/h1-fast.property.test.ts holds it to that).
  *
