@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exchangeRaw, header, okAnswer, proxyTo, rawBackend, statuses } from './support.ts';
+import { connectSocket } from '../proxy/helpers.ts';
 
 const H = 'Host: raw.test.hostmesh\r\n';
 
@@ -23,6 +24,42 @@ test('1,000 pipelined GETs on one connection use one backend connection, answere
   assert.ok(b.conns.length <= 2, `served one at a time, they share a backend connection or two (${b.conns.length})`);
   const bodies = got.toString('latin1').match(/seen \d+/g)!;
   assert.deepEqual(bodies, Array.from({ length: n }, (_, i) => `seen ${i + 1}`), 'answers come back in order');
+});
+
+test('a client that pipelines and never reads stops being served until it reads: answers do not queue without bound', async (t) => {
+  const body = 'x'.repeat(8192);
+  const b = await rawBackend(t, () => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+  const p = await proxyTo(t, b.port);
+  // The response waits for the socket to drain before the next request is taken. 4,000 answers
+  // of 8 KiB are 32 MiB; what the kernel's socket buffers absorb for a client
+  // that never reads (its receive buffer does not grow while unread) is a few MiB.
+  const n = 4000;
+  let bytes = '';
+  for (let i = 0; i < n; i++) bytes += `GET /p${i} HTTP/1.1\r\n${H}${i === n - 1 ? 'Connection: close\r\n' : ''}\r\n`;
+  const s = connectSocket(p.port);
+  t.after(() => s.destroy());
+  s.on('error', () => {});
+  s.pause();
+  await new Promise((resolve) => s.once('connect', resolve));
+  s.write(bytes);
+  // Wait until the backend count stops moving (bounded: 15 s).
+  let last = -1;
+  let steady = 0;
+  for (let i = 0; i < 75 && steady < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    steady = b.requests.length === last ? steady + 1 : 0;
+    last = b.requests.length;
+  }
+  assert.ok(b.requests.length > 0 && b.requests.length < n / 2, `while the client reads nothing, only what the buffers hold is served (${b.requests.length} of ${n})`);
+  // Once it reads, every answer comes.
+  const got: Buffer[] = [];
+  s.on('data', (d: Buffer) => got.push(d));
+  await new Promise((resolve) => {
+    s.on('close', resolve);
+    s.resume();
+  });
+  assert.equal(statuses(Buffer.concat(got)).length, n);
+  assert.equal(b.requests.length, n);
 });
 
 test('a declined Upgrade does not become a tunnel: the bytes after it never reach the backend unparsed', async (t) => {
